@@ -1,0 +1,256 @@
+/**
+ * The signaling protocol: every message exchanged over the `/ws` WebSocket, in both
+ * directions. This module is the single source of truth, imported by the server
+ * (src/signaling) and by the browser SDK (client/). It has no runtime dependencies.
+ *
+ * Flow: connect → `hello` (or `resume`) → `welcome` → `join` → `joined` → relay
+ * `offer`/`answer`/`candidate`/`end-of-candidates` addressed `to` a participant id.
+ */
+import type { ErrorCode } from './errors.js';
+import { int, object, oneOf, requestId, str, validateObject, type Schema, type ValidationFailure } from './schema.js';
+
+/** Largest accepted inbound frame, in bytes (UTF-8). */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** SDP is the largest payload we relay; leave room for the envelope. */
+export const MAX_SDP_CHARS = 60 * 1024;
+/** Seconds a disconnected session keeps its identity and room, waiting for `resume`. */
+export const RESUME_GRACE_SECONDS = 30;
+/** Seconds an unanswered call rings before it ends with `call-ended {reason: 'timeout'}`. */
+export const CALL_RING_SECONDS = 30;
+
+export const TOPOLOGIES = ['mesh', 'sfu', 'mcu', 'auto'] as const;
+export type Topology = (typeof TOPOLOGIES)[number];
+
+const ID_PATTERN = /^[A-Za-z0-9_.:@-]+$/;
+const ROOM_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+export interface ParticipantInfo {
+  /** Session id: the address used in `to`/`from`. */
+  id: string;
+  identity: string;
+  name: string;
+}
+
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+// ---- client → server ---------------------------------------------------------------
+
+interface Req {
+  /** Optional request id, echoed as `ref` in the direct response or error. */
+  id?: string | number;
+}
+
+export interface HelloMsg extends Req {
+  type: 'hello';
+  /** Signed access token (required when the server has an auth secret). */
+  token?: string;
+  /** Wanted identity in open mode; ignored (taken from the token) when auth is on. */
+  identity?: string;
+  /** Display name. */
+  name?: string;
+}
+export interface ResumeMsg extends Req { type: 'resume'; sessionToken: string }
+export interface JoinMsg extends Req { type: 'join'; room: string; topology?: Topology }
+export interface LeaveMsg extends Req { type: 'leave' }
+export interface OfferMsg extends Req { type: 'offer'; to: string; sdp: string; callId?: string }
+export interface AnswerMsg extends Req { type: 'answer'; to: string; sdp: string; callId?: string }
+export interface CandidateMsg extends Req { type: 'candidate'; to: string; candidate: IceCandidateInit; callId?: string }
+export interface EndOfCandidatesMsg extends Req { type: 'end-of-candidates'; to: string; callId?: string }
+export interface PingMsg extends Req { type: 'ping' }
+export interface CallAcceptMsg extends Req { type: 'call-accept'; callId: string }
+export interface CallRejectMsg extends Req { type: 'call-reject'; callId: string }
+export interface CallCancelMsg extends Req { type: 'call-cancel'; callId: string }
+export interface CallHangupMsg extends Req { type: 'call-hangup'; callId: string }
+
+export type ClientMessage =
+  | HelloMsg | ResumeMsg | JoinMsg | LeaveMsg
+  | OfferMsg | AnswerMsg | CandidateMsg | EndOfCandidatesMsg | PingMsg
+  | CallAcceptMsg | CallRejectMsg | CallCancelMsg | CallHangupMsg;
+
+export type ClientMessageType = ClientMessage['type'];
+
+// ---- server → client ---------------------------------------------------------------
+
+export interface WelcomeMsg {
+  type: 'welcome';
+  ref?: string | number;
+  sessionId: string;
+  identity: string;
+  name: string;
+  /** Secret for `resume` and for REST calls (`Authorization: Bearer …`). */
+  sessionToken: string;
+  iceServers: IceServer[];
+  /** Interval of server pings; a client may use it to detect a dead server. */
+  heartbeatMs: number;
+  resumeGraceSeconds: number;
+}
+export interface JoinedMsg {
+  type: 'joined';
+  ref?: string | number;
+  room: string;
+  topology: Topology;
+  self: ParticipantInfo;
+  participants: ParticipantInfo[];
+}
+export interface LeftMsg { type: 'left'; ref?: string | number; room: string }
+export interface ResumedMsg {
+  type: 'resumed';
+  ref?: string | number;
+  sessionId: string;
+  identity: string;
+  name: string;
+  room?: string;
+  participants?: ParticipantInfo[];
+}
+export interface ParticipantJoinedMsg { type: 'participant-joined'; room: string; participant: ParticipantInfo }
+export interface ParticipantLeftMsg { type: 'participant-left'; room: string; participantId: string; reason: 'left' | 'disconnected' }
+export interface RelayedOfferMsg { type: 'offer'; from: string; sdp: string; callId?: string }
+export interface RelayedAnswerMsg { type: 'answer'; from: string; sdp: string; callId?: string }
+export interface RelayedCandidateMsg { type: 'candidate'; from: string; candidate: IceCandidateInit; callId?: string }
+export interface RelayedEndOfCandidatesMsg { type: 'end-of-candidates'; from: string; callId?: string }
+export interface PongMsg { type: 'pong'; ref?: string | number }
+export interface ErrorMsg {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  /** The offending field, for validation errors (`candidate.sdpMid`). */
+  field?: string;
+  /** The `id` of the request this answers, when it had one. */
+  ref?: string | number;
+  /** The `type` of the message this answers, when it could be read. */
+  inReplyTo?: string;
+}
+
+export interface CallPeer { sessionId: string; identity: string; name: string }
+export type CallEndReason = 'rejected' | 'cancelled' | 'timeout' | 'hangup' | 'busy' | 'disconnected';
+
+export interface CallIncomingMsg { type: 'call-incoming'; callId: string; from: CallPeer }
+export interface CallAcceptedMsg { type: 'call-accepted'; callId: string; peer: CallPeer }
+export interface CallEndedMsg { type: 'call-ended'; callId: string; reason: CallEndReason; by?: string }
+
+export type ServerMessage =
+  | WelcomeMsg | JoinedMsg | LeftMsg | ResumedMsg
+  | ParticipantJoinedMsg | ParticipantLeftMsg
+  | RelayedOfferMsg | RelayedAnswerMsg | RelayedCandidateMsg | RelayedEndOfCandidatesMsg
+  | PongMsg | ErrorMsg
+  | CallIncomingMsg | CallAcceptedMsg | CallEndedMsg;
+
+export type ServerMessageType = ServerMessage['type'];
+
+// ---- REST (1:1 calls) -----------------------------------------------------------------
+
+/** `POST /api/calls` body; the caller authenticates with `Authorization: Bearer <sessionToken>`. */
+export interface CreateCallRequest { to: string }
+/** 201 response. */
+export interface CreateCallResponse { callId: string; to: CallPeer; state: 'ringing' }
+/** Non-2xx REST response body. */
+export interface RestError { error: { code: ErrorCode; message: string; field?: string } }
+
+// ---- validation ------------------------------------------------------------------------
+
+const participantId = (optional = false) => str({ max: 64, pattern: ID_PATTERN, optional });
+const callIdRule = (optional = false) => str({ max: 64, pattern: ID_PATTERN, optional });
+
+const candidateSchema: Schema = {
+  candidate: str({ min: 0, max: 1024 }),
+  sdpMid: str({ min: 0, max: 64, optional: true }),
+  sdpMLineIndex: int({ min: 0, max: 1023, optional: true }),
+  usernameFragment: str({ min: 0, max: 256, optional: true }),
+};
+
+export const CLIENT_SCHEMAS: Readonly<Record<ClientMessageType, Schema>> = {
+  hello: {
+    type: str({ max: 32 }), id: requestId,
+    token: str({ max: 4096, optional: true }),
+    identity: str({ max: 64, pattern: ID_PATTERN, optional: true }),
+    name: str({ max: 64, optional: true }),
+  },
+  resume: { type: str({ max: 32 }), id: requestId, sessionToken: str({ max: 128, pattern: ID_PATTERN }) },
+  join: {
+    type: str({ max: 32 }), id: requestId,
+    room: str({ max: 64, pattern: ROOM_PATTERN }),
+    topology: oneOf(TOPOLOGIES, true),
+  },
+  leave: { type: str({ max: 32 }), id: requestId },
+  offer: { type: str({ max: 32 }), id: requestId, to: participantId(), sdp: str({ max: MAX_SDP_CHARS }), callId: callIdRule(true) },
+  answer: { type: str({ max: 32 }), id: requestId, to: participantId(), sdp: str({ max: MAX_SDP_CHARS }), callId: callIdRule(true) },
+  candidate: { type: str({ max: 32 }), id: requestId, to: participantId(), candidate: object(candidateSchema), callId: callIdRule(true) },
+  'end-of-candidates': { type: str({ max: 32 }), id: requestId, to: participantId(), callId: callIdRule(true) },
+  ping: { type: str({ max: 32 }), id: requestId },
+  'call-accept': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
+  'call-reject': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
+  'call-cancel': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
+  'call-hangup': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
+};
+
+export const CREATE_CALL_SCHEMA: Schema = { to: str({ max: 64, pattern: ID_PATTERN }) };
+
+export type ParseResult =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; code: ErrorCode; message: string; field?: string; ref?: string | number; inReplyTo?: string };
+
+function utf8Length(s: string): number {
+  // Exact UTF-8 byte length without allocating (TextEncoder would copy the string).
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) { n += 4; i++; }
+    else n += 3;
+  }
+  return n;
+}
+
+/**
+ * Parses and validates one inbound frame. Never throws: every failure is a ParseResult
+ * with a stable code and, for field problems, the field's dotted path.
+ */
+export function parseClientMessage(raw: string, byteLength = utf8Length(raw)): ParseResult {
+  if (byteLength > MAX_MESSAGE_BYTES) {
+    return { ok: false, code: 'message-too-large', message: `message is ${byteLength} bytes; the limit is ${MAX_MESSAGE_BYTES}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { ok: false, code: 'malformed-json', message: 'message is not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, code: 'malformed-json', message: 'message must be a JSON object' };
+  }
+  const obj = value as Record<string, unknown>;
+  const ref = requestId.check(obj.id) === undefined ? (obj.id as string | number) : undefined;
+  if (typeof obj.type !== 'string') {
+    return { ok: false, code: 'invalid-message', message: 'type: is required and must be a string', field: 'type', ref };
+  }
+  const schema = Object.prototype.hasOwnProperty.call(CLIENT_SCHEMAS, obj.type)
+    ? CLIENT_SCHEMAS[obj.type as ClientMessageType]
+    : undefined;
+  if (!schema) {
+    return { ok: false, code: 'unknown-type', message: `unknown message type "${obj.type.slice(0, 32)}"`, field: 'type', ref };
+  }
+  const failure: ValidationFailure | undefined = validateObject(obj, schema, '');
+  if (failure) {
+    return {
+      ok: false, code: 'invalid-message', message: `${failure.field}: ${failure.problem}`,
+      field: failure.field, ref, inReplyTo: obj.type,
+    };
+  }
+  return { ok: true, message: obj as unknown as ClientMessage };
+}
+
+export function validateCreateCall(body: unknown): ValidationFailure | undefined {
+  return validateObject(body, CREATE_CALL_SCHEMA, '');
+}
