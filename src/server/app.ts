@@ -1,0 +1,73 @@
+/**
+ * Wires all parts into one process: HTTP(S) server, signaling, metrics. The only module
+ * that knows every part (../shared/DESIGN.md).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { SignalingServer } from '../signaling/SignalingServer.js';
+import { defaultConfig, mergeConfig, type ServerConfig } from './config.js';
+import { createRequestHandler } from './http.js';
+import { createMetrics, registerSignalingGauges } from './metrics.js';
+
+export interface Switchboard {
+  config: ServerConfig;
+  /** Base URL, e.g. http://127.0.0.1:8080 (host 0.0.0.0 is shown as 127.0.0.1). */
+  url: string;
+  wsUrl: string;
+  port: number;
+  signaling: SignalingServer;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Starts a server. `overrides` are validated like a config file; `port: 0` picks a free port. */
+export async function startSwitchboard(overrides: Partial<ServerConfig> | ServerConfig = {}): Promise<Switchboard> {
+  const config = mergeConfig(defaultConfig(), overrides as Record<string, unknown>);
+  const logger = pino({ level: config.logLevel, base: { app: 'switchboard' } });
+  const metrics = createMetrics();
+  const signaling = new SignalingServer({
+    authSecret: config.authSecret,
+    heartbeatMs: config.heartbeatMs,
+    resumeGraceMs: config.resumeGraceMs,
+    callRingMs: config.callRingMs,
+    maxRoomParticipants: config.maxRoomParticipants,
+    rateLimit: config.rateLimit,
+    iceServers: () => config.iceServers,
+    observer: metrics.observer,
+    logger,
+  });
+  registerSignalingGauges(metrics, () => signaling.stats);
+  const handler = createRequestHandler({ signaling, metrics, webRoot: config.webRoot, startedAt: Date.now(), logger });
+  const tls = config.tlsCert !== undefined && config.tlsKey !== undefined;
+  const server: Server = tls
+    ? createHttpsServer({ cert: readFileSync(config.tlsCert as string), key: readFileSync(config.tlsKey as string) }, handler)
+    : createHttpServer(handler);
+  signaling.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
+  logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls }, 'switchboard started');
+  return {
+    config,
+    url,
+    wsUrl: `${tls ? 'wss' : 'ws'}://${shownHost}:${port}/ws`,
+    port,
+    signaling,
+    logger,
+    async close() {
+      await signaling.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

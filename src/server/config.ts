@@ -1,0 +1,230 @@
+/**
+ * Server configuration: embedded defaults, overridden by a YAML file, then environment
+ * variables, then command-line flags. Every value is validated; a bad one stops startup
+ * with a ConfigError naming the key.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import type { IceServer } from '../protocol/index.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** PEM files; both set → HTTPS and WSS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** HS256 secret; set → every client needs an access token. */
+  authSecret?: string;
+  logLevel: LogLevel;
+  /** The built web app (Vite output). */
+  webRoot: string;
+  heartbeatMs: number;
+  resumeGraceMs: number;
+  callRingMs: number;
+  maxRoomParticipants: number;
+  rateLimit: { perSecond: number; burst: number };
+  iceServers: IceServer[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly key: string, problem: string, value: unknown) {
+    super(`invalid config: ${key} ${problem} (got ${JSON.stringify(value)})`);
+  }
+}
+
+export function defaultConfig(): ServerConfig {
+  return {
+    port: 8080,
+    host: '0.0.0.0',
+    logLevel: 'info',
+    webRoot: fileURLToPath(new URL('../../web/', import.meta.url)),
+    heartbeatMs: 10_000,
+    resumeGraceMs: 30_000,
+    callRingMs: 30_000,
+    maxRoomParticipants: 50,
+    rateLimit: { perSecond: 50, burst: 200 },
+    iceServers: [],
+  };
+}
+
+type Kind =
+  | { t: 'int'; min: number; max: number }
+  | { t: 'string' }
+  | { t: 'enum'; values: readonly string[] };
+
+/** Scalar keys, by dotted path, with how to read them from strings (env, flags). */
+const SCALARS: Record<string, Kind> = {
+  port: { t: 'int', min: 0, max: 65535 },
+  host: { t: 'string' },
+  tlsCert: { t: 'string' },
+  tlsKey: { t: 'string' },
+  authSecret: { t: 'string' },
+  logLevel: { t: 'enum', values: LOG_LEVELS },
+  webRoot: { t: 'string' },
+  heartbeatMs: { t: 'int', min: 100, max: 600_000 },
+  resumeGraceMs: { t: 'int', min: 0, max: 3_600_000 },
+  callRingMs: { t: 'int', min: 100, max: 600_000 },
+  maxRoomParticipants: { t: 'int', min: 1, max: 10_000 },
+  'rateLimit.perSecond': { t: 'int', min: 1, max: 1_000_000 },
+  'rateLimit.burst': { t: 'int', min: 1, max: 1_000_000 },
+};
+
+/** Environment variables and the keys they set. */
+export const ENV_KEYS: Record<string, string> = {
+  PORT: 'port',
+  SWITCHBOARD_PORT: 'port',
+  SWITCHBOARD_HOST: 'host',
+  SWITCHBOARD_TLS_CERT: 'tlsCert',
+  SWITCHBOARD_TLS_KEY: 'tlsKey',
+  SWITCHBOARD_AUTH_SECRET: 'authSecret',
+  SWITCHBOARD_LOG_LEVEL: 'logLevel',
+  SWITCHBOARD_WEB_ROOT: 'webRoot',
+};
+
+/** Command-line flags (without `--`) and the keys they set. */
+export const FLAG_KEYS: Record<string, string> = {
+  port: 'port',
+  host: 'host',
+  'tls-cert': 'tlsCert',
+  'tls-key': 'tlsKey',
+  'auth-secret': 'authSecret',
+  'log-level': 'logLevel',
+  'web-root': 'webRoot',
+  'heartbeat-ms': 'heartbeatMs',
+  'resume-grace-ms': 'resumeGraceMs',
+  'call-ring-ms': 'callRingMs',
+  'max-room-participants': 'maxRoomParticipants',
+};
+
+function checkScalar(key: string, kind: Kind, value: unknown): string | number {
+  switch (kind.t) {
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < kind.min || value > kind.max) {
+        throw new ConfigError(key, `must be an integer ${kind.min}-${kind.max}`, value);
+      }
+      return value;
+    case 'string':
+      if (typeof value !== 'string' || value.length === 0) throw new ConfigError(key, 'must be a non-empty string', value);
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !kind.values.includes(value)) throw new ConfigError(key, `must be one of ${kind.values.join(', ')}`, value);
+      return value;
+  }
+}
+
+/** Strings from env/flags become numbers for integer keys ("abc" stays a string and fails). */
+function fromString(kind: Kind, text: string): unknown {
+  if (kind.t === 'int' && /^-?\d+$/.test(text.trim())) return Number(text);
+  return text;
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const [head, tail] = key.split('.') as [string, string | undefined];
+  if (tail === undefined) {
+    target[head] = value;
+    return;
+  }
+  const inner = (target[head] ??= {}) as Record<string, unknown>;
+  inner[tail] = value;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkIceServers(value: unknown): IceServer[] {
+  if (!Array.isArray(value)) throw new ConfigError('iceServers', 'must be a list', value);
+  return value.map((entry, i) => {
+    const key = `iceServers[${i}]`;
+    if (!isRecord(entry)) throw new ConfigError(key, 'must be a mapping with urls', entry);
+    const urls = typeof entry.urls === 'string' ? [entry.urls] : entry.urls;
+    if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^(stun|stuns|turn|turns):/.test(u))) {
+      throw new ConfigError(`${key}.urls`, 'must be stun:/turn: URLs', entry.urls);
+    }
+    const out: IceServer = { urls: urls as string[] };
+    for (const k of Object.keys(entry)) {
+      if (k === 'urls') continue;
+      if (k !== 'username' && k !== 'credential') throw new ConfigError(`${key}.${k}`, 'is not a known key', entry[k]);
+      if (typeof entry[k] !== 'string') throw new ConfigError(`${key}.${k}`, 'must be a string', entry[k]);
+      out[k] = entry[k] as string;
+    }
+    return out;
+  });
+}
+
+/** Validates a partial config object (from YAML or code) and merges it onto `base`. */
+export function mergeConfig(base: ServerConfig, layer: Record<string, unknown>, prefix = ''): ServerConfig {
+  const out: ServerConfig = { ...base, rateLimit: { ...base.rateLimit } };
+  for (const [k, v] of Object.entries(layer)) {
+    const key = prefix + k;
+    if (v === undefined) continue;
+    if (key === 'iceServers') {
+      out.iceServers = checkIceServers(v);
+      continue;
+    }
+    if (key === 'rateLimit') {
+      if (!isRecord(v)) throw new ConfigError(key, 'must be a mapping with perSecond and burst', v);
+      for (const [sub, sv] of Object.entries(v)) {
+        const kind = SCALARS[`rateLimit.${sub}`];
+        if (!kind) throw new ConfigError(`rateLimit.${sub}`, 'is not a known key', sv);
+        setPath(out as unknown as Record<string, unknown>, `rateLimit.${sub}`, checkScalar(`rateLimit.${sub}`, kind, sv));
+      }
+      continue;
+    }
+    const kind = SCALARS[key];
+    if (!kind) throw new ConfigError(key, 'is not a known key', v);
+    setPath(out as unknown as Record<string, unknown>, key, checkScalar(key, kind, v));
+  }
+  if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
+    throw new ConfigError(out.tlsCert ? 'tlsKey' : 'tlsCert', 'must be set together with the other TLS file', out.tlsCert ?? out.tlsKey);
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  /** YAML file path (flag --config or SWITCHBOARD_CONFIG). */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flag values keyed by flag name without dashes prefix, as parsed by the CLI. */
+  flags?: Record<string, string | undefined>;
+}
+
+/** defaults < YAML file < environment < flags. */
+export function loadConfig(sources: ConfigSources): ServerConfig {
+  let config = defaultConfig();
+  const env = sources.env ?? {};
+  const file = sources.file ?? env.SWITCHBOARD_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError('config', `file cannot be read: ${(err as Error).message}`, file);
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError('config', `is not valid YAML: ${(err as Error).message}`, file);
+    }
+    if (doc !== null && doc !== undefined) {
+      if (!isRecord(doc)) throw new ConfigError('config', 'must be a YAML mapping', file);
+      config = mergeConfig(config, doc);
+    }
+  }
+  const layer = (table: Record<string, string>, values: Record<string, string | undefined>): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [name, key] of Object.entries(table)) {
+      const v = values[name];
+      if (v !== undefined) out[key] = fromString(SCALARS[key] as Kind, v);
+    }
+    return out;
+  };
+  config = mergeConfig(config, layer(ENV_KEYS, env as Record<string, string | undefined>));
+  config = mergeConfig(config, layer(FLAG_KEYS, sources.flags ?? {}));
+  return config;
+}

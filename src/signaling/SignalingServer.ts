@@ -1,0 +1,361 @@
+/**
+ * The WebSocket signaling server (`/ws`). It identifies clients (`hello`/`resume`), keeps
+ * rooms, relays JSEP offers/answers and trickled ICE candidates between members of one
+ * room or the two parties of one call, and runs the 1:1 call flow's WebSocket half.
+ *
+ * Every inbound frame is validated by src/protocol; a bad one is answered with an `error`
+ * naming the field and never closes the connection or touches another one.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import {
+  MAX_MESSAGE_BYTES, parseClientMessage,
+  type ClientMessage, type ErrorCode, type IceServer, type ServerMessage,
+} from '../protocol/index.js';
+import { AuthError, grantsRoom, verifyAccessToken, type AccessGrant } from './auth.js';
+import { CallError, CallManager } from './CallManager.js';
+import { TokenBucket } from './RateLimiter.js';
+import { Room } from './Room.js';
+import { Session } from './Session.js';
+import { nullObserver, type SignalingObserver } from './SignalingObserver.js';
+
+export interface SignalingOptions {
+  authSecret?: string;
+  heartbeatMs: number;
+  resumeGraceMs: number;
+  callRingMs: number;
+  maxRoomParticipants: number;
+  rateLimit: { perSecond: number; burst: number };
+  /** Called per session so that credentials (TURN REST) can be fresh for each client. */
+  iceServers: (identity: string) => IceServer[];
+  observer?: SignalingObserver;
+  logger: Logger;
+}
+
+/** Frames above this are refused by `ws` itself (close 1009); between 64 KiB and this we answer an error. */
+const WS_MAX_PAYLOAD = 1024 * 1024;
+/** At most one rate-limited error per connection per this many ms: errors must not amplify a flood. */
+const RATE_ERROR_INTERVAL_MS = 1000;
+
+/** Per-WebSocket state; the Session (if any) is what survives a reconnect. */
+interface Connection {
+  socket: WebSocket;
+  bucket: TokenBucket;
+  session: Session | null;
+  alive: boolean;
+  lastRateErrorAt: number;
+  /** Messages are handled one after another, even when one awaits (token verification). */
+  chain: Promise<void>;
+}
+
+class RequestError extends Error {
+  constructor(readonly code: ErrorCode, message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+export class SignalingServer {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly sessionsById = new Map<string, Session>();
+  private readonly sessionsByToken = new Map<string, Session>();
+  private readonly sessionsByIdentity = new Map<string, Session>();
+  private readonly rooms = new Map<string, Room>();
+  readonly calls: CallManager;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly observer: SignalingObserver;
+
+  constructor(private readonly opts: SignalingOptions) {
+    this.observer = opts.observer ?? nullObserver;
+    this.calls = new CallManager(opts.callRingMs, (reason) => this.observer.callEnded(reason));
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, clientTracking: false });
+    this.heartbeat = setInterval(() => this.checkHeartbeats(), opts.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get stats(): { connections: number; sessions: number; rooms: number; participants: number; calls: number } {
+    let participants = 0;
+    for (const r of this.rooms.values()) participants += r.members.size;
+    return { connections: this.connections.size, sessions: this.sessionsById.size, rooms: this.rooms.size, participants, calls: this.calls.size };
+  }
+
+  /** Routes HTTP upgrades on `/ws` to this server; others are refused. */
+  attach(server: HttpServer): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== '/ws') {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+    });
+  }
+
+  sessionByToken(token: string): Session | undefined {
+    return this.sessionsByToken.get(token);
+  }
+
+  sessionByIdentity(identity: string): Session | undefined {
+    return this.sessionsByIdentity.get(identity);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.calls.closeAll();
+    for (const s of this.sessionsById.values()) if (s.graceTimer) clearTimeout(s.graceTimer);
+    for (const c of this.connections) c.socket.close(1001, 'server shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    for (const c of this.connections) c.socket.terminate();
+    this.connections.clear();
+  }
+
+  // ---- connection lifecycle -----------------------------------------------------------
+
+  private onConnection(socket: WebSocket): void {
+    const conn: Connection = {
+      socket,
+      bucket: new TokenBucket(this.opts.rateLimit.perSecond, this.opts.rateLimit.burst),
+      session: null,
+      alive: true,
+      lastRateErrorAt: 0,
+      chain: Promise.resolve(),
+    };
+    this.connections.add(conn);
+    socket.on('pong', () => { conn.alive = true; });
+    socket.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
+    socket.on('close', (code) => this.onClose(conn, code));
+    // Protocol violations (bad UTF-8, oversize) surface here before 'close'; nothing to add.
+    socket.on('error', () => this.observer.error('invalid-message'));
+  }
+
+  /** RFC 6455 §5.5.2: ping each connection; one without a pong since the last tick is dead. */
+  private checkHeartbeats(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        conn.socket.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.socket.ping();
+    }
+  }
+
+  private onClose(conn: Connection, code: number): void {
+    this.connections.delete(conn);
+    const session = conn.session;
+    if (!session || session.socket !== conn.socket) return;
+    session.socket = null;
+    // A clean close (1000 normal, 1001 page going away) is a departure; anything else may be
+    // a network blip, so the session waits for `resume` for the grace period.
+    if (code === 1000 || code === 1001) {
+      this.removeSession(session, 'left');
+      return;
+    }
+    session.graceTimer = setTimeout(() => this.removeSession(session, 'disconnected'), this.opts.resumeGraceMs);
+    session.graceTimer.unref();
+  }
+
+  private removeSession(session: Session, reason: 'left' | 'disconnected'): void {
+    if (!this.sessionsById.has(session.id)) return;
+    if (session.graceTimer) clearTimeout(session.graceTimer);
+    session.graceTimer = null;
+    this.leaveRoom(session, reason);
+    this.calls.endFor(session, reason === 'left' ? 'hangup' : 'disconnected');
+    this.sessionsById.delete(session.id);
+    this.sessionsByToken.delete(session.token);
+    if (this.sessionsByIdentity.get(session.identity) === session) this.sessionsByIdentity.delete(session.identity);
+  }
+
+  // ---- inbound frames -----------------------------------------------------------------
+
+  private onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
+    conn.alive = true;
+    const now = Date.now();
+    if (!conn.bucket.take(now)) {
+      this.observer.error('rate-limited');
+      if (now - conn.lastRateErrorAt >= RATE_ERROR_INTERVAL_MS) {
+        conn.lastRateErrorAt = now;
+        this.sendTo(conn, { type: 'error', code: 'rate-limited', message: 'too many messages; this one was dropped' });
+      }
+      return;
+    }
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (isBinary) {
+      this.fail(conn, 'invalid-message', 'binary frames are not accepted; send JSON text');
+      return;
+    }
+    if (buf.length > MAX_MESSAGE_BYTES) {
+      this.fail(conn, 'message-too-large', `message is ${buf.length} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
+      return;
+    }
+    const parsed = parseClientMessage(buf.toString('utf8'), buf.length);
+    if (!parsed.ok) {
+      this.fail(conn, parsed.code, parsed.message, parsed.field, parsed.ref, parsed.inReplyTo);
+      return;
+    }
+    const msg = parsed.message;
+    this.observer.messageIn(msg.type);
+    conn.chain = conn.chain.then(() => this.handle(conn, msg)).catch((err: unknown) => {
+      if (err instanceof RequestError || err instanceof CallError || err instanceof AuthError) {
+        this.fail(conn, err.code, err.message, 'field' in err ? err.field : undefined, msg.id, msg.type);
+      } else {
+        this.opts.logger.error({ err, type: msg.type }, 'signaling handler failed');
+        this.fail(conn, 'internal-error', 'internal error', undefined, msg.id, msg.type);
+      }
+    });
+  }
+
+  private async handle(conn: Connection, msg: ClientMessage): Promise<void> {
+    if (msg.type === 'hello') return this.onHello(conn, msg);
+    if (msg.type === 'resume') return this.onResume(conn, msg);
+    if (msg.type === 'ping') return this.sendTo(conn, { type: 'pong', ...(msg.id !== undefined ? { ref: msg.id } : {}) });
+    const session = conn.session;
+    if (!session) throw new RequestError('not-identified', 'send "hello" (or "resume") first');
+    switch (msg.type) {
+      case 'join': return this.onJoin(session, msg.room, msg.topology, msg.id);
+      case 'leave': {
+        const room = session.room;
+        if (!room) throw new RequestError('not-in-room', 'you are not in a room');
+        this.leaveRoom(session, 'left');
+        return session.send({ type: 'left', room: room.name, ...(msg.id !== undefined ? { ref: msg.id } : {}) });
+      }
+      case 'offer':
+      case 'answer':
+      case 'candidate':
+      case 'end-of-candidates':
+        return this.relay(session, msg);
+      case 'call-accept': return this.calls.accept(session, msg.callId);
+      case 'call-reject': return this.calls.reject(session, msg.callId);
+      case 'call-cancel': return this.calls.cancel(session, msg.callId);
+      case 'call-hangup': return this.calls.hangup(session, msg.callId);
+    }
+  }
+
+  private async onHello(conn: Connection, msg: Extract<ClientMessage, { type: 'hello' }>): Promise<void> {
+    if (conn.session) throw new RequestError('already-identified', 'this connection already sent "hello"');
+    let grant: AccessGrant | undefined;
+    let identity: string;
+    let name: string;
+    if (this.opts.authSecret) {
+      if (!msg.token) throw new RequestError('token-required', 'this server requires an access token', 'token');
+      grant = await verifyAccessToken(msg.token, this.opts.authSecret);
+      identity = grant.identity;
+      name = grant.name ?? msg.name ?? identity;
+    } else {
+      identity = msg.identity ?? `guest-${randomBytes(6).toString('base64url')}`;
+      name = msg.name ?? identity;
+    }
+    if (this.sessionsByIdentity.has(identity)) throw new RequestError('identity-in-use', `identity "${identity}" is already connected`, 'identity');
+    if (conn.socket.readyState !== 1) return; // closed while the token was being checked
+    const session = new Session(`p-${randomBytes(9).toString('base64url')}`, identity, name, randomBytes(32).toString('base64url'), grant);
+    session.socket = conn.socket;
+    conn.session = session;
+    this.sessionsById.set(session.id, session);
+    this.sessionsByToken.set(session.token, session);
+    this.sessionsByIdentity.set(identity, session);
+    session.send({
+      type: 'welcome',
+      ...(msg.id !== undefined ? { ref: msg.id } : {}),
+      sessionId: session.id,
+      identity,
+      name,
+      sessionToken: session.token,
+      iceServers: this.opts.iceServers(identity),
+      heartbeatMs: this.opts.heartbeatMs,
+      resumeGraceSeconds: Math.round(this.opts.resumeGraceMs / 1000),
+    });
+  }
+
+  private onResume(conn: Connection, msg: Extract<ClientMessage, { type: 'resume' }>): void {
+    if (conn.session) throw new RequestError('already-identified', 'this connection already has a session');
+    const session = this.sessionsByToken.get(msg.sessionToken);
+    if (!session) throw new RequestError('resume-failed', 'unknown session or its grace period is over', 'sessionToken');
+    if (session.graceTimer) clearTimeout(session.graceTimer);
+    session.graceTimer = null;
+    const old = session.socket;
+    session.socket = conn.socket;
+    conn.session = session;
+    // The old socket may still look open (half-dead TCP); it no longer speaks for the session.
+    if (old && old !== conn.socket) old.close(4000, 'session resumed elsewhere');
+    const room = session.room;
+    session.send({
+      type: 'resumed',
+      ...(msg.id !== undefined ? { ref: msg.id } : {}),
+      sessionId: session.id,
+      identity: session.identity,
+      name: session.name,
+      ...(room ? { room: room.name, participants: room.participants(session) } : {}),
+    });
+    session.flushQueue();
+  }
+
+  private onJoin(session: Session, roomName: string, topology: string | undefined, ref: string | number | undefined): void {
+    if (session.room) throw new RequestError('already-in-room', `already in room "${session.room.name}"; leave first`);
+    if (session.grant && !grantsRoom(session.grant, roomName)) {
+      throw new RequestError('room-not-allowed', `your token does not grant room "${roomName}"`, 'room');
+    }
+    // SFU and MCU rooms need the media server (later parts); 'auto' starts as mesh.
+    if (topology === 'sfu' || topology === 'mcu') {
+      throw new RequestError('unsupported-topology', `topology "${topology}" is not available on this server yet`, 'topology');
+    }
+    let room = this.rooms.get(roomName);
+    if (room && room.members.size >= this.opts.maxRoomParticipants) {
+      throw new RequestError('room-full', `room "${roomName}" is full (${this.opts.maxRoomParticipants} participants)`);
+    }
+    if (!room) {
+      room = new Room(roomName, 'mesh');
+      this.rooms.set(roomName, room);
+    }
+    const participants = room.participants();
+    room.members.set(session.id, session);
+    session.room = room;
+    session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: room.name, topology: room.topology, self: session.info, participants });
+    room.broadcast({ type: 'participant-joined', room: room.name, participant: session.info }, session);
+  }
+
+  private leaveRoom(session: Session, reason: 'left' | 'disconnected'): void {
+    const room = session.room;
+    if (!room) return;
+    room.members.delete(session.id);
+    session.room = null;
+    if (room.members.size === 0) this.rooms.delete(room.name);
+    else room.broadcast({ type: 'participant-left', room: room.name, participantId: session.id, reason });
+  }
+
+  private relay(from: Session, msg: Extract<ClientMessage, { type: 'offer' | 'answer' | 'candidate' | 'end-of-candidates' }>): void {
+    const target = this.sessionsById.get(msg.to);
+    const sameRoom = target !== undefined && target !== from && from.room !== null && target.room === from.room;
+    const inCall = target !== undefined && this.calls.connects(from, target, msg.callId);
+    // Same answer whether the id exists elsewhere or not: no probing of other rooms.
+    if (!target || !(sameRoom || inCall)) throw new RequestError('peer-not-found', `no peer "${msg.to}" in your room or call`, 'to');
+    const callId = msg.callId !== undefined ? { callId: msg.callId } : {};
+    let out: ServerMessage;
+    switch (msg.type) {
+      case 'offer': out = { type: 'offer', from: from.id, sdp: msg.sdp, ...callId }; break;
+      case 'answer': out = { type: 'answer', from: from.id, sdp: msg.sdp, ...callId }; break;
+      case 'candidate': out = { type: 'candidate', from: from.id, candidate: msg.candidate, ...callId }; break;
+      case 'end-of-candidates': out = { type: 'end-of-candidates', from: from.id, ...callId }; break;
+    }
+    target.send(out);
+    this.observer.relayed(msg.type);
+  }
+
+  // ---- outbound -----------------------------------------------------------------------
+
+  private sendTo(conn: Connection, msg: ServerMessage): void {
+    if (conn.socket.readyState === 1) conn.socket.send(JSON.stringify(msg));
+  }
+
+  private fail(conn: Connection, code: ErrorCode, message: string, field?: string, ref?: string | number, inReplyTo?: string): void {
+    this.observer.error(code);
+    this.sendTo(conn, {
+      type: 'error', code, message,
+      ...(field !== undefined ? { field } : {}),
+      ...(ref !== undefined ? { ref } : {}),
+      ...(inReplyTo !== undefined ? { inReplyTo } : {}),
+    });
+  }
+}

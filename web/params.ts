@@ -1,0 +1,32 @@
+/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240`. */
+import { TOPOLOGIES, type Topology } from '../src/protocol/index.js';
+
+export interface PageParams {
+  room: string | null;
+  name: string | null;
+  topology: Topology;
+  identity: string | null;
+  token: string | null;
+  /** Camera constraints; `video=WxH` caps the resolution (tests use it to spare CPU). */
+  video: MediaTrackConstraints;
+}
+
+export function readParams(search = location.search): PageParams {
+  const q = new URLSearchParams(search);
+  const topo = q.get('topology');
+  const video: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 } };
+  const size = /^(\d{2,4})x(\d{2,4})$/.exec(q.get('video') ?? '');
+  if (size) {
+    video.width = { ideal: Number(size[1]) };
+    video.height = { ideal: Number(size[2]) };
+    video.frameRate = { ideal: 15 };
+  }
+  return {
+    room: q.get('room')?.trim() || null,
+    name: q.get('name')?.trim() || null,
+    topology: topo && (TOPOLOGIES as readonly string[]).includes(topo) ? (topo as Topology) : 'mesh',
+    identity: q.get('identity')?.trim() || null,
+    token: q.get('token')?.trim() || null,
+    video,
+  };
+}

@@ -1,0 +1,16 @@
+/** Formats PeerStats for the per-tile overlay. */
+import type { PeerStats } from '../client/index.js';
+
+const codecName = (mime: string | null): string => (mime ? mime.replace(/^(audio|video)\//, '') : '—');
+
+export function formatStats(s: PeerStats, state: string): string {
+  const path = s.localCandidateType ? `${s.localCandidateType} ↔ ${s.remoteCandidateType ?? '?'}` : '—';
+  return [
+    `state   ${state}`,
+    `in      ${s.bitrateInKbps} kbps   out ${s.bitrateOutKbps} kbps`,
+    `rtt     ${s.rttMs === null ? '—' : `${s.rttMs} ms`}`,
+    `video   ${codecName(s.videoCodec)} ${s.videoWidth}×${s.videoHeight}, ${s.videoFramesDecoded} frames`,
+    `audio   ${codecName(s.audioCodec)}`,
+    `path    ${path}${s.localCandidateType === 'relay' || s.remoteCandidateType === 'relay' ? ' (TURN)' : ''}`,
+  ].join('\n');
+}
