@@ -32,14 +32,13 @@ function readBody(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new CallError(413, 'message-too-large', `body is larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+      // Past the limit the rest is discarded unread; the 413 goes out with `connection: close`.
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) reject(new CallError(413, 'message-too-large', `body is larger than ${MAX_BODY_BYTES} bytes`));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', reject);
   });
 }
@@ -91,6 +90,7 @@ export async function handleCallsApi(req: IncomingMessage, res: ServerResponse, 
     sendError(res, 405, 'invalid-message', `method ${req.method} not allowed here`);
   } catch (err) {
     if (!(err instanceof CallError)) throw err;
+    if (err.status === 413) res.setHeader('connection', 'close');
     sendError(res, err.status, err.code, err.message, err.field);
   }
   return true;

@@ -33,6 +33,7 @@ export interface ServerConfig {
 export class ConfigError extends Error {
   constructor(readonly key: string, problem: string, value: unknown) {
     super(`invalid config: ${key} ${problem} (got ${JSON.stringify(value)})`);
+    this.name = 'ConfigError';
   }
 }
 

@@ -1,0 +1,53 @@
+/** `switchboard serve` as a user starts it. */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+
+const run = promisify(execFile);
+const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
+
+test('a bad config value stops startup naming the key', async () => {
+  await assert.rejects(run('node', [CLI, 'serve', '--port', 'abc']), (err: { code: number; stderr: string }) =>
+    err.code === 1 && err.stderr.includes('invalid config: port must be an integer 0-65535 (got "abc")'));
+  await assert.rejects(run('node', [CLI, 'serve', '--prot', '1']), (err: { code: number; stderr: string }) =>
+    err.code === 2 && err.stderr.includes("Unknown option '--prot'"));
+});
+
+test('serve prints where it listens and the open-mode banner, answers health, stops on SIGTERM', async () => {
+  const child = spawn('node', [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no banner: ${out}`)), 10_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /Switchboard listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m && out.includes('OPEN MODE')) { clearTimeout(t); resolve(m[1] as string); }
+      });
+    });
+    const health = await (await fetch(`${url}/healthz`)).json() as { status: string };
+    assert.equal(health.status, 'ok');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('with an auth secret there is no open-mode banner', async () => {
+  const child = spawn('node', [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHBOARD_AUTH_SECRET: 'x'.repeat(32) },
+  });
+  try {
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no banner: ${out}`)), 10_000);
+      child.stdout.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('signaling:')) { clearTimeout(t); resolve(); } });
+    });
+    assert.doesNotMatch(out, /OPEN MODE/);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});

@@ -1,0 +1,54 @@
+/** Configuration: precedence and errors that name the key. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { defaultConfig, loadConfig, mergeConfig } from '../../src/server/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sb-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+function yamlFile(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+test('defaults', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.port, 8080);
+  assert.equal(c.host, '0.0.0.0');
+  assert.equal(c.authSecret, undefined);
+  assert.equal(c.resumeGraceMs, 30_000);
+  assert.equal(c.callRingMs, 30_000);
+  assert.match(c.webRoot, /dist\/web\/$/);
+});
+
+test('file < env < flags', () => {
+  const file = yamlFile('a.yaml', 'port: 9000\nhost: 127.0.0.1\nlogLevel: warn\nrateLimit:\n  perSecond: 5\n  burst: 9\niceServers:\n  - urls: stun:stun.example.org:3478\n');
+  const fromFile = loadConfig({ file, env: {} });
+  assert.deepEqual([fromFile.port, fromFile.host, fromFile.logLevel, fromFile.rateLimit], [9000, '127.0.0.1', 'warn', { perSecond: 5, burst: 9 }]);
+  assert.deepEqual(fromFile.iceServers, [{ urls: ['stun:stun.example.org:3478'] }]);
+  const fromEnv = loadConfig({ file, env: { PORT: '9100', SWITCHBOARD_AUTH_SECRET: 's3cret' } });
+  assert.deepEqual([fromEnv.port, fromEnv.authSecret, fromEnv.host], [9100, 's3cret', '127.0.0.1']);
+  const fromFlags = loadConfig({ file, env: { PORT: '9100' }, flags: { port: '9200', 'log-level': 'debug' } });
+  assert.deepEqual([fromFlags.port, fromFlags.logLevel], [9200, 'debug']);
+  const viaEnvFile = loadConfig({ env: { SWITCHBOARD_CONFIG: file } });
+  assert.equal(viaEnvFile.port, 9000);
+});
+
+test('bad values stop with a message naming the key', () => {
+  const cases: Array<[() => unknown, RegExp]> = [
+    [() => loadConfig({ env: {}, flags: { port: 'abc' } }), /^invalid config: port must be an integer 0-65535 \(got "abc"\)$/],
+    [() => loadConfig({ env: { PORT: '70000' } }), /^invalid config: port must be an integer 0-65535 \(got 70000\)$/],
+    [() => loadConfig({ env: {}, flags: { 'log-level': 'loud' } }), /^invalid config: logLevel must be one of fatal, error/],
+    [() => loadConfig({ file: yamlFile('b.yaml', 'prot: 80\n'), env: {} }), /^invalid config: prot is not a known key/],
+    [() => loadConfig({ file: yamlFile('c.yaml', 'rateLimit:\n  perSecnd: 1\n'), env: {} }), /^invalid config: rateLimit.perSecnd is not a known key/],
+    [() => loadConfig({ file: yamlFile('d.yaml', 'iceServers:\n  - urls: http://x\n'), env: {} }), /^invalid config: iceServers\[0\].urls must be stun:\/turn: URLs/],
+    [() => loadConfig({ file: yamlFile('e.yaml', 'port: [1\n'), env: {} }), /^invalid config: config is not valid YAML/],
+    [() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), /^invalid config: config file cannot be read/],
+    [() => loadConfig({ env: {}, flags: { 'tls-cert': '/x/cert.pem' } }), /^invalid config: tlsKey must be set together with the other TLS file/],
+    [() => mergeConfig(defaultConfig(), { heartbeatMs: 5 }), /^invalid config: heartbeatMs must be an integer 100-600000 \(got 5\)$/],
+  ];
+  for (const [fn, re] of cases) assert.throws(fn, { name: 'ConfigError', message: re });
+});
