@@ -58,6 +58,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly remoteStream = new MediaStream();
   private makingOffer = false;
   private ignoreOffer = false;
+  /** ICE restarts this link has started (shown in stats; tests read it). */
+  iceRestarts = 0;
   private settingRemoteAnswer = false;
   private gotRemoteOffer = false;
   private pendingCandidates: Array<IceCandidateInit | null> = [];
@@ -113,6 +115,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
 
   restartIce(reason: string): void {
     if (this.closedFlag) return;
+    this.iceRestarts++;
     console.info(`[switchboard] ${this.opts.label}: ICE restart (${reason})`);
     this.sentEndOfCandidates = false;
     this.emit('ice-restart', { reason });

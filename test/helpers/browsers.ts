@@ -45,6 +45,13 @@ export interface LaunchOptions {
   args?: string[];
   /** Alternative executable, e.g. a wrapper that runs the browser inside a network namespace. */
   executablePath?: string;
+  /**
+   * Chromium's media devices: 'fake' (default: fake camera/mic, permission granted), 'denied'
+   * (fake devices, but the permission prompt is refused), 'none' (no device at all).
+   */
+  media?: 'fake' | 'denied' | 'none';
+  /** With media 'fake': how many fake cameras and microphones (Chromium's device-count). */
+  fakeDeviceCount?: number;
 }
 
 export function browsersAvailable(): { chromium: boolean; firefox: boolean } {
@@ -52,8 +59,6 @@ export function browsersAvailable(): { chromium: boolean; firefox: boolean } {
 }
 
 const CHROMIUM_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
@@ -70,7 +75,14 @@ const CHROMIUM_ARGS = [
 ];
 
 export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrowser> {
-  const args = [...CHROMIUM_ARGS, ...(opts.args ?? [])];
+  const media = opts.media ?? 'fake';
+  const fakeDevice = opts.fakeDeviceCount ? `--use-fake-device-for-media-stream=device-count=${opts.fakeDeviceCount}` : '--use-fake-device-for-media-stream';
+  const mediaArgs = {
+    fake: [fakeDevice, '--use-fake-ui-for-media-stream'],
+    denied: [fakeDevice, '--deny-permission-prompts'],
+    none: ['--use-fake-ui-for-media-stream'],
+  }[media];
+  const args = [...mediaArgs, ...CHROMIUM_ARGS, ...(opts.args ?? [])];
   if (opts.insecureOriginAsSecure) args.push(`--unsafely-treat-insecure-origin-as-secure=${opts.insecureOriginAsSecure}`);
   const browser: PwBrowser = await chromium.launch({
     executablePath: opts.executablePath ?? CHROMIUM_PATH,
@@ -80,7 +92,7 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrow
   return {
     engine: 'chromium',
     async newPage() {
-      const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+      const context = await browser.newContext({ permissions: media === 'denied' ? [] : ['camera', 'microphone'] });
       const page = await context.newPage();
       const wrapped = wrapPlaywright(page);
       const origClose = wrapped.close;
