@@ -26,6 +26,20 @@ describe('heartbeat and resume', () => {
     assert.equal(live.closeCode, null, 'a live connection is kept');
   });
 
+  test('a connection that keeps talking needs no pong to stay', async () => {
+    const [talker] = await TestClient.hello(sb.wsUrl, {}, { autoPong: false });
+    clients.push(talker);
+    for (let i = 0; i < 12; i++) {
+      talker.send({ type: 'ping', id: i });
+      await talker.next('pong');
+      await sleep(100);
+    }
+    assert.equal(talker.closeCode, null, 'alive after 6 heartbeat intervals');
+    // Once it falls silent, it is dropped within a few intervals.
+    const code = await Promise.race([talker.closed, sleep(2000).then(() => -1)]);
+    assert.equal(code, 1006);
+  });
+
   test('resume within the grace keeps identity and room; others see nothing; queued messages arrive', async () => {
     const [a, wa] = await TestClient.hello(sb.wsUrl, { identity: 'rosa' });
     const [b] = await TestClient.hello(sb.wsUrl);
