@@ -94,7 +94,7 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrow
     async newPage() {
       const context = await browser.newContext({ permissions: media === 'denied' ? [] : ['camera', 'microphone'] });
       const page = await context.newPage();
-      const wrapped = wrapPlaywright(page);
+      const wrapped = wrapPage('chromium', page);
       const origClose = wrapped.close;
       wrapped.close = async () => { await origClose(); await context.close().catch(() => undefined); };
       return wrapped;
@@ -103,12 +103,17 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrow
   };
 }
 
-function wrapPlaywright(page: PwPage): TestPage {
+/**
+ * playwright-core and puppeteer-core pages share every call used here (goto with waitUntil,
+ * evaluate, click, screenshot, close, console/pageerror events), so one wrapper serves both.
+ */
+function wrapPage(engine: Engine, driverPage: PwPage | PpPage): TestPage {
+  const page = driverPage as PwPage;
   const consoleLines: string[] = [];
   page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  page.on('pageerror', (e: unknown) => consoleLines.push(`[pageerror] ${e instanceof Error ? e.message : String(e)}`));
   return {
-    engine: 'chromium',
+    engine,
     consoleLines,
     async goto(url) { await page.goto(url, { waitUntil: 'load' }); },
     evaluate: (fn, arg) => page.evaluate(fn as never, arg as never) as never,
@@ -154,7 +159,7 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<TestBrows
     async newPage() {
       const context = await browser.createBrowserContext();
       const page = await context.newPage();
-      const wrapped = wrapPuppeteer(page);
+      const wrapped = wrapPage('firefox', page);
       const origClose = wrapped.close;
       wrapped.close = async () => { await origClose(); await context.close().catch(() => undefined); };
       return wrapped;
@@ -163,21 +168,6 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<TestBrows
       await browser.close().catch(() => undefined);
       rmSync(profileDir, { recursive: true, force: true });
     },
-  };
-}
-
-function wrapPuppeteer(page: PpPage): TestPage {
-  const consoleLines: string[] = [];
-  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${String(e)}`));
-  return {
-    engine: 'firefox',
-    consoleLines,
-    async goto(url) { await page.goto(url, { waitUntil: 'load' }); },
-    evaluate: (fn, arg) => page.evaluate(fn as never, arg as never) as never,
-    async click(selector) { await page.click(selector); },
-    async screenshot(path) { await page.screenshot({ path }); },
-    async close() { await page.close().catch(() => undefined); },
   };
 }
 
