@@ -14,7 +14,7 @@ import { createMetrics, registerSignalingGauges } from './metrics.js';
 
 export interface Switchboard {
   config: ServerConfig;
-  /** Base URL, e.g. http://127.0.0.1:8080 (host 0.0.0.0 is shown as 127.0.0.1). */
+  /** Base URL, e.g. http://127.0.0.1:8080 (a wildcard host is shown as localhost). */
   url: string;
   wsUrl: string;
   port: number;
@@ -54,7 +54,7 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
   logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls }, 'switchboard started');
   return {
