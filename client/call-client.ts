@@ -12,7 +12,7 @@ import type {
   CallEndReason, CallPeer, CreateCallResponse, RestError, ServerMessage,
 } from '../src/protocol/index.js';
 import { Emitter } from './emitter.js';
-import { toRtcIceServers } from './ice.js';
+import { rtcConfiguration } from './ice.js';
 import type { LocalMedia, MediaKind } from './local-media.js';
 import { PeerLink } from './peer-link.js';
 import type { SignalingClient } from './signaling.js';
@@ -45,6 +45,8 @@ export class CallError extends Error {
 export interface CallClientOptions {
   /** Base URL for the REST API; defaults to the page's origin. */
   apiBase?: string;
+  /** 'relay' sends all media through TURN. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 export class CallClient extends Emitter<CallEvents> {
@@ -215,7 +217,7 @@ export class CallClient extends Emitter<CallEvents> {
     const link = new PeerLink({
       polite: (sig.sessionId ?? '') > to,
       initiator,
-      iceServers: toRtcIceServers(sig.welcome?.iceServers),
+      rtcConfig: rtcConfiguration(sig.welcome?.iceServers, this.opts.iceTransportPolicy),
       tracks: { audio: this.media.outgoing('audio'), video: this.media.outgoing('video') },
       label: `call ${callId}`,
       signal: {

@@ -22,7 +22,7 @@ export interface MeshPeerOptions {
   remoteId: string;
   /** The newcomer offers to everyone already in the room; the others wait for that offer. */
   initiator: boolean;
-  iceServers: RTCIceServer[];
+  rtcConfig: RTCConfiguration;
   tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null };
   signal: SignalSink;
 }
@@ -50,7 +50,7 @@ export class MeshPeer extends Emitter<MeshPeerEvents> {
       // Both ends compare the same two ids, so exactly one of them is polite.
       polite: opts.selfId > opts.remoteId,
       initiator: opts.initiator,
-      iceServers: opts.iceServers,
+      rtcConfig: opts.rtcConfig,
       tracks: opts.tracks,
       signal: opts.signal,
       label: `peer ${opts.remoteId}`,

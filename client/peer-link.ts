@@ -29,7 +29,7 @@ export interface PeerLinkOptions {
   polite: boolean;
   /** This side creates the transceivers and so makes the first offer. */
   initiator: boolean;
-  iceServers: RTCIceServer[];
+  rtcConfig: RTCConfiguration;
   /** Current outgoing tracks; null means receive-only for that kind. */
   tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null };
   signal: SignalSink;
@@ -72,7 +72,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   constructor(private readonly opts: PeerLinkOptions) {
     super();
     this.tracks = { ...opts.tracks };
-    this.pc = new RTCPeerConnection({ iceServers: opts.iceServers });
+    this.pc = new RTCPeerConnection(opts.rtcConfig);
     this.pc.onnegotiationneeded = () => void this.negotiate();
     this.pc.onicecandidate = (ev) => this.onLocalCandidate(ev.candidate);
     this.pc.ontrack = (ev) => this.onRemoteTrack(ev.track);

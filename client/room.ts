@@ -10,7 +10,7 @@ import type {
 } from '../src/protocol/index.js';
 import { Emitter } from './emitter.js';
 import type { Progress, ReceivedFile } from './file-transfer.js';
-import { toRtcIceServers } from './ice.js';
+import { rtcConfiguration } from './ice.js';
 import type { LocalMedia } from './local-media.js';
 import { MAX_CHAT_CHARS, MeshPeer } from './mesh-peer.js';
 import { RemoteParticipant } from './participant.js';
@@ -48,6 +48,8 @@ export interface RoomEvents {
 export interface RoomOptions {
   room: string;
   topology?: Topology;
+  /** 'relay' sends all media through TURN. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 let transferSeq = 0;
@@ -197,7 +199,7 @@ export class Room extends Emitter<RoomEvents> {
       selfId,
       remoteId: to,
       initiator,
-      iceServers: toRtcIceServers(sig.welcome?.iceServers),
+      rtcConfig: rtcConfiguration(sig.welcome?.iceServers, this.options.iceTransportPolicy),
       tracks: { audio: this.media.outgoing('audio'), video: this.media.outgoing('video') },
       signal: {
         description: (d) => sig.send({ type: d.type, to, sdp: d.sdp }),

@@ -3,7 +3,8 @@
  *
  * URL: `/?room=R&name=N&topology=mesh` joins room R with camera and microphone (a lobby form is
  * shown when `room` is missing). `?identity=X` asks for identity X (open-mode servers), `?token=JWT`
- * authenticates (servers with an auth secret), `?video=WxH` caps the camera resolution.
+ * authenticates (servers with an auth secret), `?video=WxH` caps the camera resolution, `?relay=1`
+ * sends media only through TURN.
  *
  * Debug / test handle — `window.switchboard` (stable; the e2e tests drive the page through it):
  *   room: Room | null                 the joined room (SDK object), null in the lobby or after leave
@@ -57,7 +58,7 @@ const signaling = new SignalingClient({
   ...(params.token ? { token: params.token } : {}),
 });
 const media = new LocalMedia();
-const calls = new CallClient(signaling, media);
+const calls = new CallClient(signaling, media, { iceTransportPolicy: params.iceTransportPolicy });
 const grid = new VideoGrid(byId('grid'), () =>
   showBanner('autoplay', 'info', 'Your browser blocked sound until you interact with the page.', { label: 'Enable sound', run: () => grid.playAll() }));
 
@@ -128,7 +129,7 @@ async function joinRoom(name: string): Promise<void> {
   byId('room-title').textContent = name;
   document.title = `${name} · Switchboard`;
   await startMedia();
-  const r = new Room(signaling, media, { room: name, topology: params.topology });
+  const r = new Room(signaling, media, { room: name, topology: params.topology, iceTransportPolicy: params.iceTransportPolicy });
   room = r;
   r.on('participant-joined', (p) => {
     addParticipantTile(p);

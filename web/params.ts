@@ -1,4 +1,4 @@
-/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240`. */
+/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240&relay=1`. */
 import { TOPOLOGIES, type Topology } from '../src/protocol/index.js';
 
 export interface PageParams {
@@ -9,6 +9,8 @@ export interface PageParams {
   token: string | null;
   /** Camera constraints; `video=WxH` caps the resolution (tests use it to spare CPU). */
   video: MediaTrackConstraints;
+  /** `relay=1`: media only through the TURN relay (iceTransportPolicy 'relay'). */
+  iceTransportPolicy: RTCIceTransportPolicy;
 }
 
 export function readParams(search = location.search): PageParams {
@@ -28,5 +30,6 @@ export function readParams(search = location.search): PageParams {
     identity: q.get('identity')?.trim() || null,
     token: q.get('token')?.trim() || null,
     video,
+    iceTransportPolicy: q.get('relay') === '1' ? 'relay' : 'all',
   };
 }

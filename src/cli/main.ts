@@ -11,6 +11,7 @@ const USAGE = `usage:
   switchboard serve [--config FILE] [--port N] [--host H] [--tls-cert F --tls-key F]
                     [--auth-secret S] [--log-level L] [--web-root DIR]
                     [--heartbeat-ms N] [--resume-grace-ms N] [--call-ring-ms N] [--max-room-participants N]
+                    [--turn-secret S --turn-urls turn:HOST:3478,turns:HOST:5349] [--turn-credential-ttl SECONDS]
   switchboard token --room R --identity I [--ttl 1h] [--name N] [--secret S | env SWITCHBOARD_AUTH_SECRET]`;
 
 function fail(message: string, code = 2): never {

@@ -8,7 +8,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SignalingServer } from '../signaling/SignalingServer.js';
-import { defaultConfig, mergeConfig, type ServerConfig } from './config.js';
+import { turnRestCredential } from '../turn/rest-credentials.js';
+import { checkConfig, defaultConfig, mergeConfig, type ServerConfig } from './config.js';
 import { createRequestHandler } from './http.js';
 import { createMetrics, registerSignalingGauges } from './metrics.js';
 
@@ -25,7 +26,7 @@ export interface Switchboard {
 
 /** Starts a server. `overrides` are validated like a config file; `port: 0` picks a free port. */
 export async function startSwitchboard(overrides: Partial<ServerConfig> | ServerConfig = {}): Promise<Switchboard> {
-  const config = mergeConfig(defaultConfig(), overrides as Record<string, unknown>);
+  const config = checkConfig(mergeConfig(defaultConfig(), overrides as Record<string, unknown>));
   const logger = pino({ level: config.logLevel, base: { app: 'switchboard' } });
   const metrics = createMetrics();
   const signaling = new SignalingServer({
@@ -35,7 +36,11 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     callRingMs: config.callRingMs,
     maxRoomParticipants: config.maxRoomParticipants,
     rateLimit: config.rateLimit,
-    iceServers: () => config.iceServers,
+    iceServers: (identity) => {
+      if (!config.turnSecret) return config.iceServers;
+      const { username, credential } = turnRestCredential(config.turnSecret, identity, config.turnCredentialTtlSeconds);
+      return [...config.iceServers, { urls: config.turnUrls, username, credential }];
+    },
     observer: metrics.observer,
     logger,
   });

@@ -27,7 +27,15 @@ export interface ServerConfig {
   callRingMs: number;
   maxRoomParticipants: number;
   rateLimit: { perSecond: number; burst: number };
+  /** Static ICE servers handed to every client as they are. */
   iceServers: IceServer[];
+  /**
+   * TURN REST secret shared with a TURN server (e.g. coturn's static-auth-secret): every
+   * client gets `turnUrls` with a fresh username/password valid for `turnCredentialTtlSeconds`.
+   */
+  turnSecret?: string;
+  turnUrls: string[];
+  turnCredentialTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -49,6 +57,9 @@ export function defaultConfig(): ServerConfig {
     maxRoomParticipants: 50,
     rateLimit: { perSecond: 50, burst: 200 },
     iceServers: [],
+    turnUrls: [],
+    // Browsers reuse the credential for allocation refreshes, so it must outlive a long call.
+    turnCredentialTtlSeconds: 86_400,
   };
 }
 
@@ -72,6 +83,8 @@ const SCALARS: Record<string, Kind> = {
   maxRoomParticipants: { t: 'int', min: 1, max: 10_000 },
   'rateLimit.perSecond': { t: 'int', min: 1, max: 1_000_000 },
   'rateLimit.burst': { t: 'int', min: 1, max: 1_000_000 },
+  turnSecret: { t: 'string' },
+  turnCredentialTtlSeconds: { t: 'int', min: 60, max: 7 * 86_400 },
 };
 
 /** Environment variables and the keys they set. */
@@ -84,6 +97,8 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_AUTH_SECRET: 'authSecret',
   SWITCHBOARD_LOG_LEVEL: 'logLevel',
   SWITCHBOARD_WEB_ROOT: 'webRoot',
+  SWITCHBOARD_TURN_SECRET: 'turnSecret',
+  SWITCHBOARD_TURN_URLS: 'turnUrls',
 };
 
 /** Command-line flags (without `--`) and the keys they set. */
@@ -99,6 +114,9 @@ export const FLAG_KEYS: Record<string, string> = {
   'resume-grace-ms': 'resumeGraceMs',
   'call-ring-ms': 'callRingMs',
   'max-room-participants': 'maxRoomParticipants',
+  'turn-secret': 'turnSecret',
+  'turn-urls': 'turnUrls',
+  'turn-credential-ttl': 'turnCredentialTtlSeconds',
 };
 
 function checkScalar(key: string, kind: Kind, value: unknown): string | number {
@@ -118,8 +136,8 @@ function checkScalar(key: string, kind: Kind, value: unknown): string | number {
 }
 
 /** Strings from env/flags become numbers for integer keys ("abc" stays a string and fails). */
-function fromString(kind: Kind, text: string): unknown {
-  if (kind.t === 'int' && /^-?\d+$/.test(text.trim())) return Number(text);
+function fromString(kind: Kind | undefined, text: string): unknown {
+  if (kind?.t === 'int' && /^-?\d+$/.test(text.trim())) return Number(text);
   return text;
 }
 
@@ -167,6 +185,14 @@ export function mergeConfig(base: ServerConfig, layer: Record<string, unknown>, 
       out.iceServers = checkIceServers(v);
       continue;
     }
+    if (key === 'turnUrls') {
+      const urls = typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v;
+      if (!Array.isArray(urls) || !urls.every((u) => typeof u === 'string' && /^(turn|turns|stun|stuns):/.test(u))) {
+        throw new ConfigError(key, 'must be a list of turn:/turns:/stun: URLs', v);
+      }
+      out.turnUrls = urls as string[];
+      continue;
+    }
     if (key === 'rateLimit') {
       if (!isRecord(v)) throw new ConfigError(key, 'must be a mapping with perSecond and burst', v);
       for (const [sub, sv] of Object.entries(v)) {
@@ -180,10 +206,18 @@ export function mergeConfig(base: ServerConfig, layer: Record<string, unknown>, 
     if (!kind) throw new ConfigError(key, 'is not a known key', v);
     setPath(out as unknown as Record<string, unknown>, key, checkScalar(key, kind, v));
   }
-  if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
-    throw new ConfigError(out.tlsCert ? 'tlsKey' : 'tlsCert', 'must be set together with the other TLS file', out.tlsCert ?? out.tlsKey);
-  }
   return out;
+}
+
+/** Rules across keys, checked once all layers are merged (a file may set one, a flag the other). */
+export function checkConfig(c: ServerConfig): ServerConfig {
+  if (c.turnSecret !== undefined && c.turnUrls.length === 0) {
+    throw new ConfigError('turnUrls', 'must list the TURN server URLs when turnSecret is set', c.turnUrls);
+  }
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+    throw new ConfigError(c.tlsCert ? 'tlsKey' : 'tlsCert', 'must be set together with the other TLS file', c.tlsCert ?? c.tlsKey);
+  }
+  return c;
 }
 
 export interface ConfigSources {
@@ -221,11 +255,11 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
     const out: Record<string, unknown> = {};
     for (const [name, key] of Object.entries(table)) {
       const v = values[name];
-      if (v !== undefined) out[key] = fromString(SCALARS[key] as Kind, v);
+      if (v !== undefined) out[key] = fromString(SCALARS[key], v);
     }
     return out;
   };
   config = mergeConfig(config, layer(ENV_KEYS, env as Record<string, string | undefined>));
   config = mergeConfig(config, layer(FLAG_KEYS, sources.flags ?? {}));
-  return config;
+  return checkConfig(config);
 }

@@ -52,3 +52,15 @@ test('bad values stop with a message naming the key', () => {
   ];
   for (const [fn, re] of cases) assert.throws(fn, { name: 'ConfigError', message: re });
 });
+
+test('TURN REST settings and rules across layers', () => {
+  const c = loadConfig({ env: { SWITCHBOARD_TURN_SECRET: 'ts', SWITCHBOARD_TURN_URLS: 'turn:a.example:3478?transport=udp, turns:a.example:5349' } });
+  assert.deepEqual([c.turnSecret, c.turnUrls, c.turnCredentialTtlSeconds], ['ts', ['turn:a.example:3478?transport=udp', 'turns:a.example:5349'], 86_400]);
+  assert.throws(() => loadConfig({ env: { SWITCHBOARD_TURN_SECRET: 'ts' } }), { message: /^invalid config: turnUrls must list the TURN server URLs when turnSecret is set/ });
+  assert.throws(() => loadConfig({ env: {}, flags: { 'turn-urls': 'http://x' } }), { message: /^invalid config: turnUrls must be a list of turn:\/turns:\/stun: URLs/ });
+  assert.throws(() => loadConfig({ env: {}, flags: { 'turn-credential-ttl': '5' } }), { message: /^invalid config: turnCredentialTtlSeconds must be an integer 60-604800/ });
+  // A file may set one half of a pair and a flag the other.
+  const file = yamlFile('tls.yaml', 'tlsCert: /x/cert.pem\n');
+  const both = loadConfig({ file, env: {}, flags: { 'tls-key': '/x/key.pem' } });
+  assert.deepEqual([both.tlsCert, both.tlsKey], ['/x/cert.pem', '/x/key.pem']);
+});
