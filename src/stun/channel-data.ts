@@ -1,0 +1,32 @@
+/** TURN ChannelData framing (RFC 8656 §12.4): channel number 0x4000–0x4FFF, length, data. */
+
+export interface ChannelData {
+  channel: number;
+  data: Buffer;
+}
+
+export function isChannelNumber(n: number): boolean {
+  return n >= 0x4000 && n <= 0x4fff;
+}
+
+/** undefined when not a valid frame; padding after the data is allowed (UDP) and ignored. */
+export function decodeChannelData(buf: Buffer): ChannelData | undefined {
+  if (buf.length < 4) return undefined;
+  const channel = buf.readUInt16BE(0);
+  if (!isChannelNumber(channel)) return undefined;
+  const len = buf.readUInt16BE(2);
+  if (4 + len > buf.length) return undefined;
+  return { channel, data: buf.subarray(4, 4 + len) };
+}
+
+/** `padded`: round up to 4 bytes, as required over TCP/TLS (§12.5). */
+export function encodeChannelData(channel: number, data: Buffer, padded = false): Buffer {
+  if (!isChannelNumber(channel)) throw new RangeError(`not a channel number: 0x${channel.toString(16)}`);
+  if (data.length > 0xffff) throw new RangeError('ChannelData payload over 65535 bytes');
+  const total = 4 + data.length + (padded ? (4 - (data.length % 4)) % 4 : 0);
+  const out = Buffer.alloc(total);
+  out.writeUInt16BE(channel, 0);
+  out.writeUInt16BE(data.length, 2);
+  data.copy(out, 4);
+  return out;
+}

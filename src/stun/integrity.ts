@@ -1,0 +1,72 @@
+/**
+ * MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5), MESSAGE-INTEGRITY-SHA256 (§14.6) and
+ * FINGERPRINT (§14.7). Each covers the message up to its own attribute, with the header's
+ * length field set as if that attribute were the last one.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { Attr, HEADER_LENGTH } from './constants.js';
+import { crc32 } from './crc32.js';
+import type { StunAttribute, StunMessage } from './message.js';
+
+export const FINGERPRINT_XOR = 0x5354554e;
+
+function find(msg: StunMessage, type: number): StunAttribute | undefined {
+  for (const a of msg.attributes) if (a.type === type) return a;
+  return undefined;
+}
+
+/** The bytes an integrity or fingerprint attribute at `offset` with `valueLength` covers. */
+function coveredBytes(raw: Buffer, offset: number, valueLength: number): Buffer {
+  const covered = Buffer.from(raw.subarray(0, offset));
+  covered.writeUInt16BE(offset + 4 + valueLength - HEADER_LENGTH, 2);
+  return covered;
+}
+
+export function computeIntegrity(raw: Buffer, offset: number, key: Buffer, sha256: boolean): Buffer {
+  const hashLength = sha256 ? 32 : 20;
+  return createHmac(sha256 ? 'sha256' : 'sha1', key).update(coveredBytes(raw, offset, hashLength)).digest();
+}
+
+/**
+ * Checks MESSAGE-INTEGRITY (or -SHA256) in constant time. False when the attribute is absent,
+ * malformed or wrong.
+ */
+export function checkIntegrity(msg: StunMessage, key: Buffer, sha256 = false): boolean {
+  const attr = find(msg, sha256 ? Attr.MessageIntegritySha256 : Attr.MessageIntegrity);
+  if (!attr) return false;
+  const full = sha256 ? 32 : 20;
+  // §14.6: the SHA-256 variant may be truncated to 16..32 bytes, in 4-byte steps.
+  if (sha256 ? attr.value.length < 16 || attr.value.length > 32 || attr.value.length % 4 !== 0 : attr.value.length !== 20) return false;
+  const covered = coveredBytes(msg.raw, attr.offset, attr.value.length);
+  const mac = createHmac(sha256 ? 'sha256' : 'sha1', key).update(covered).digest().subarray(0, sha256 ? attr.value.length : full);
+  return timingSafeEqual(mac, attr.value);
+}
+
+export function computeFingerprint(raw: Buffer, offset: number): number {
+  return (crc32(coveredBytes(raw, offset, 4)) ^ FINGERPRINT_XOR) >>> 0;
+}
+
+/** undefined: no FINGERPRINT; otherwise whether it is the last attribute and matches. */
+export function checkFingerprint(msg: StunMessage): boolean | undefined {
+  const attr = find(msg, Attr.Fingerprint);
+  if (!attr) return undefined;
+  if (attr.value.length !== 4 || attr.offset + 8 !== msg.raw.length) return false;
+  return computeFingerprint(msg.raw, attr.offset) === attr.value.readUInt32BE(0);
+}
+
+/**
+ * OpaqueString preparation of passwords (RFC 8265 §4.2, as RFC 8489 §9.2.2 asks; the same
+ * result as SASLprep for the RFC 5769 vector): non-ASCII spaces become U+0020, characters
+ * "commonly mapped to nothing" are removed, then NFKC.
+ */
+export function prepPassword(password: string): string {
+  return password
+    .replace(/[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/g, ' ')
+    .replace(/[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/g, '')
+    .normalize('NFKC');
+}
+
+/** Long-term credential key (§9.2.2): MD5 or SHA-256 of "username:realm:password". */
+export function longTermKey(username: string, realm: string, password: string, algorithm: 'md5' | 'sha256' = 'md5'): Buffer {
+  return createHash(algorithm).update(`${username}:${realm}:${prepPassword(password)}`, 'utf8').digest();
+}
