@@ -1,7 +1,7 @@
 /**
  * Fuzzing the STUN/TURN decoders: 1,000,000 inputs — RFC 5769 vectors with bit flips,
  * truncations, length-field and attribute-length edits, random appends, and pure random
- * bytes — through every decoder and check. Nothing may throw, and memory must stay flat.
+ * bytes — through every decoder and check, and the server's Binding answer. Nothing may throw, and memory must stay flat.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,6 +9,7 @@ import {
   Attr, StunClass, StunMessageBuilder, StunMethod, checkFingerprint, checkIntegrity, classifyPacket,
   decodeChannelData, decodeErrorCode, decodeStun, decodeXorAddress, encodeXorAddress, longTermKey,
 } from '../../src/stun/index.js';
+import { answerBinding } from '../../src/turn/binding.js';
 
 const ITERATIONS = 1_000_000;
 
@@ -70,6 +71,7 @@ test(`${ITERATIONS.toLocaleString('en')} random and mutated inputs: no throw, fl
     decoded++;
     const m = res.message;
     checkFingerprint(m);
+    if (m.method === StunMethod.Binding && m.cls === StunClass.Request) answerBinding(m, { address: '198.18.0.9', port: 4242 });
     // HMAC is the costly part: check integrity on a sample, still well over 100k times.
     if ((i & 7) === 0) { checkIntegrity(m, key); checkIntegrity(m, key, true); }
     for (const a of m.attributes) {
