@@ -22,9 +22,13 @@ function coveredBytes(raw: Buffer, offset: number, valueLength: number): Buffer 
   return covered;
 }
 
+/** The HMAC for an integrity attribute at `offset` whose value will be `valueLength` bytes. */
+function integrityMac(raw: Buffer, offset: number, valueLength: number, key: Buffer, sha256: boolean): Buffer {
+  return createHmac(sha256 ? 'sha256' : 'sha1', key).update(coveredBytes(raw, offset, valueLength)).digest();
+}
+
 export function computeIntegrity(raw: Buffer, offset: number, key: Buffer, sha256: boolean): Buffer {
-  const hashLength = sha256 ? 32 : 20;
-  return createHmac(sha256 ? 'sha256' : 'sha1', key).update(coveredBytes(raw, offset, hashLength)).digest();
+  return integrityMac(raw, offset, sha256 ? 32 : 20, key, sha256);
 }
 
 /**
@@ -34,11 +38,9 @@ export function computeIntegrity(raw: Buffer, offset: number, key: Buffer, sha25
 export function checkIntegrity(msg: StunMessage, key: Buffer, sha256 = false): boolean {
   const attr = find(msg, sha256 ? Attr.MessageIntegritySha256 : Attr.MessageIntegrity);
   if (!attr) return false;
-  const full = sha256 ? 32 : 20;
   // §14.6: the SHA-256 variant may be truncated to 16..32 bytes, in 4-byte steps.
   if (sha256 ? attr.value.length < 16 || attr.value.length > 32 || attr.value.length % 4 !== 0 : attr.value.length !== 20) return false;
-  const covered = coveredBytes(msg.raw, attr.offset, attr.value.length);
-  const mac = createHmac(sha256 ? 'sha256' : 'sha1', key).update(covered).digest().subarray(0, sha256 ? attr.value.length : full);
+  const mac = integrityMac(msg.raw, attr.offset, attr.value.length, key, sha256).subarray(0, attr.value.length);
   return timingSafeEqual(mac, attr.value);
 }
 

@@ -28,10 +28,6 @@ export type DecodeResult = { ok: true; message: StunMessage } | { ok: false; rea
 /** More attributes than any real message carries: a bound against crafted input. */
 export const MAX_ATTRIBUTES = 64;
 
-export function isStunHeader(buf: Buffer): boolean {
-  return buf.length >= HEADER_LENGTH && (buf[0] as number) < 0x40 && buf.readUInt32BE(4) === MAGIC_COOKIE && (buf.readUInt16BE(2) & 3) === 0;
-}
-
 export function decodeStun(buf: Buffer): DecodeResult {
   if (buf.length < HEADER_LENGTH) return { ok: false, reason: 'shorter than a STUN header' };
   if (((buf[0] as number) & 0xc0) !== 0) return { ok: false, reason: 'first two bits are not zero' };
