@@ -4,7 +4,7 @@
  * limiting, no metrics, no logging.
  *
  *   relay path (what is measured): JSON.parse the frame → look up `to` in one Map of
- *   sockets → set `from`, drop `to` → JSON.stringify → send. Nothing else.
+ *   sockets → copy without `to`, add `from` → JSON.stringify → send. Nothing else.
  *
  * Setup messages are answered just enough for the same load generator to drive both servers:
  * `hello` → `welcome {sessionId}`, `join {room}` → `joined {self, participants}` plus a
@@ -47,9 +47,11 @@ wss.on('connection', (ws) => {
       // ---- the relay: the only hot path ----
       const target = sockets.get(msg.to);
       if (!target) return;
-      msg.from = id;
-      delete msg.to;
-      target.send(JSON.stringify(msg));
+      // A fresh object rather than `delete msg.to`: delete drops V8's fast properties and
+      // makes JSON.stringify ~20 % slower — the reference must not be needlessly slow.
+      const { to: _to, ...rest } = msg;
+      rest.from = id;
+      target.send(JSON.stringify(rest));
       return;
     }
     if (msg.type === 'hello') {
