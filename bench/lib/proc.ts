@@ -4,7 +4,7 @@
  * every child dies when the bench exits (normally, on a signal or on the overall timeout).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 const children = new Set<ChildProcess>();
 
@@ -34,53 +34,95 @@ export interface ServerChild {
   tail: string[];
 }
 
+/** Any child process started here: killed when the bench exits, output lines kept in `tail`. */
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  tail: string[];
+  /** Called for every complete line of stdout or stderr. */
+  onLine: ((line: string) => void) | undefined;
+}
+
+/**
+ * Starts `file args` (no shell) with piped output, registered so it dies with the bench.
+ * Lines go to `tail` (last 40) and to `child.onLine`.
+ */
+export function startChild(name: string, file: string, args: string[], opts: { ipc?: boolean; env?: NodeJS.ProcessEnv } = {}): Child {
+  const proc = spawn(file, args, {
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  const child: Child = { name, proc, pid: proc.pid ?? -1, tail: [], onLine: undefined };
+  // An 'error' event without a listener would throw; keep it for the error messages instead.
+  proc.on('error', (e) => child.tail.push(`spawn error: ${e.message}`));
+  for (const stream of [proc.stdout!, proc.stderr!]) {
+    let partial = '';
+    stream.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line) continue;
+        child.tail.push(line);
+        if (child.tail.length > 40) child.tail.shift();
+        child.onLine?.(line);
+      }
+    });
+  }
+  return child;
+}
+
+/** Resolves with the first output line matching `re`; rejects on exit, spawn error or timeout. */
+export function waitForLine(child: Child, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  const { proc, name, tail } = child;
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const prev = child.onLine;
+    const finish = (err: Error | null, m?: RegExpExecArray) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.onLine = prev;
+      proc.off('exit', onExit);
+      proc.off('error', onError);
+      if (err) reject(new Error(`${err.message}\n--- ${name} output (tail) ---\n${tail.join('\n')}`));
+      else resolve(m!);
+    };
+    const timer = setTimeout(() => finish(new Error(`${name}: no line matching ${re} within ${timeoutMs} ms`)), timeoutMs);
+    const onExit = (code: number | null, sig: string | null) => finish(new Error(`${name} exited early (code ${code}, signal ${sig})`));
+    const onError = (e: Error) => finish(e);
+    proc.on('exit', onExit);
+    proc.on('error', onError);
+    child.onLine = (line) => {
+      prev?.(line);
+      const m = re.exec(line);
+      if (m) finish(null, m);
+    };
+  });
+}
+
 const LISTEN_RE = /listening on https?:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/i;
 
 /**
  * Spawns `node …args` with an IPC channel (used by bench-preload for gc / memory / profiling)
  * and resolves once the child prints its listening line.
  */
-export function spawnServer(name: string, nodeArgs: string[], opts: { startTimeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<ServerChild> {
-  const proc = spawn(process.execPath, nodeArgs, {
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, ...opts.env },
-  });
-  children.add(proc);
-  proc.on('exit', () => children.delete(proc));
-  const tail: string[] = [];
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const timer = setTimeout(() => finish(new Error(`${name}: no "listening on http://HOST:PORT" line within ${opts.startTimeoutMs} ms`)), opts.startTimeoutMs);
-    const finish = (err: Error | null, child?: ServerChild) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (err) {
-        try { proc.kill('SIGKILL'); } catch { /* gone */ }
-        reject(new Error(`${err.message}\n--- ${name} output (tail) ---\n${tail.join('\n')}`));
-      } else resolve(child!);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        tail.push(line);
-        if (tail.length > 40) tail.shift();
-        const m = LISTEN_RE.exec(line);
-        if (m && !done) {
-          const host = m[1]!.replace(/^\[|\]$/g, '');
-          finish(null, { name, proc, pid: proc.pid!, host: host === '0.0.0.0' || host === 'localhost' ? '127.0.0.1' : host, port: Number(m[2]), tail });
-        }
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.on('error', (e) => finish(e));
-    proc.on('exit', (code, sig) => finish(new Error(`${name} exited early (code ${code}, signal ${sig})`)));
-  });
+export async function spawnServer(name: string, nodeArgs: string[], opts: { startTimeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<ServerChild> {
+  const child = startChild(name, process.execPath, nodeArgs, { ipc: true, ...(opts.env ? { env: opts.env } : {}) });
+  try {
+    const m = await waitForLine(child, LISTEN_RE, opts.startTimeoutMs);
+    const host = m[1]!.replace(/^\[|\]$/g, '');
+    return { name, proc: child.proc, pid: child.pid, host: host === '0.0.0.0' || host === 'localhost' ? '127.0.0.1' : host, port: Number(m[2]), tail: child.tail };
+  } catch (e) {
+    try { child.proc.kill('SIGKILL'); } catch { /* gone */ }
+    throw e;
+  }
 }
 
 /** SIGTERM, then SIGKILL after graceMs. */
-export async function stopServer(s: ServerChild, graceMs = 3000): Promise<void> {
+export async function stopServer(s: Pick<ServerChild, 'proc'>, graceMs = 3000): Promise<void> {
   const p = s.proc;
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
@@ -121,4 +163,48 @@ export function machineTicks(): { busy: number; softirq: number; steal: number }
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = v;
   return { busy: user + nice + system + irq + softirq + steal, softirq, steal };
+}
+
+/** Busy ticks (everything but idle + iowait) of one CPU core, from its /proc/stat line. */
+export function coreBusyTicks(core: number): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${core} `));
+  if (!line) return NaN;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  return user + nice + system + irq + softirq + steal;
+}
+
+/** Machine-wide UDP datagrams dropped for a full receive buffer (/proc/net/snmp RcvbufErrors). */
+export function udpRcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp: '));
+  const [head, vals] = lines;
+  if (!head || !vals) return NaN;
+  const i = head.split(/\s+/).indexOf('RcvbufErrors');
+  return i < 0 ? NaN : Number(vals.split(/\s+/)[i]);
+}
+
+/**
+ * Receive drops summed over the UDP sockets a process holds open now (the `drops` column of
+ * /proc/net/udp, matched by socket inode). Sockets already closed are not counted.
+ */
+export function udpSocketDrops(pid: number): number {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch { /* fd closed meanwhile */ }
+    }
+  } catch { return NaN; }
+  let drops = 0;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try { text = readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+      if (f.length >= 13 && inodes.has(f[9]!)) drops += Number(f[12]);
+    }
+  }
+  return drops;
 }
