@@ -34,9 +34,14 @@ export interface LoadWindow {
   /** Server CPU per completed operation, µs. */
   cpuUsPerOp: number;
   serverCpuPct: number;
+  /** Busy % of the server's core not in the server's own time (other processes: noise). */
+  serverCoreOtherPct: number;
   loadCpuPct: number;
   errors: Record<string, number>;
 }
+
+/** How the server's CPU is read: its process time and its core's busy time, in clock ticks. */
+export interface Meter { serverTicks: () => number; coreTicks: () => number; clkTck: number }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -81,19 +86,19 @@ export async function waitForStun(target: Target, timeoutMs: number): Promise<vo
 async function measure(
   counters: { done: number; requests: number },
   errors: Record<string, number>,
-  serverTicks: () => number, clkTck: number,
-  warmupS: number, seconds: number,
+  meter: Meter, warmupS: number, seconds: number,
 ): Promise<LoadWindow> {
   await sleep(warmupS * 1000);
   for (const k of Object.keys(errors)) delete errors[k];
-  const d0 = counters.done, r0 = counters.requests, k0 = serverTicks(), c0 = process.cpuUsage(), t0 = performance.now();
+  const d0 = counters.done, r0 = counters.requests, k0 = meter.serverTicks(), g0 = meter.coreTicks(), c0 = process.cpuUsage(), t0 = performance.now();
   await sleep(seconds * 1000);
-  const d1 = counters.done, r1 = counters.requests, k1 = serverTicks(), c1 = process.cpuUsage(c0), t1 = performance.now();
+  const d1 = counters.done, r1 = counters.requests, k1 = meter.serverTicks(), g1 = meter.coreTicks(), c1 = process.cpuUsage(c0), t1 = performance.now();
   const s = (t1 - t0) / 1000;
-  const serverCpuS = (k1 - k0) / clkTck;
+  const serverCpuS = (k1 - k0) / meter.clkTck;
   return {
     done: d1 - d0, seconds: s, perS: (d1 - d0) / s, requests: r1 - r0,
     serverCpuS, cpuUsPerOp: d1 > d0 ? (serverCpuS * 1e6) / (d1 - d0) : NaN, serverCpuPct: (100 * serverCpuS) / s,
+    serverCoreOtherPct: (100 * (g1 - g0 - (k1 - k0))) / meter.clkTck / s,
     loadCpuPct: (100 * (c1.user + c1.system)) / 1e6 / s, errors: { ...errors },
   };
 }
@@ -111,7 +116,7 @@ export interface BindingOptions { sockets: number; inflight: number; warmupS: nu
  * so a response is matched to its slot without a map lookup, and a late answer to a request
  * already given up on is recognised as such.
  */
-export async function runBindingLoad(target: Target, o: BindingOptions, serverTicks: () => number, clkTck: number): Promise<LoadWindow> {
+export async function runBindingLoad(target: Target, o: BindingOptions, meter: Meter): Promise<LoadWindow> {
   const sockets = await Promise.all(Array.from({ length: o.sockets }, () => bindSocket(target.host)));
   const errors: Record<string, number> = {};
   const counters = { done: 0, requests: 0 };
@@ -160,7 +165,7 @@ export async function runBindingLoad(target: Target, o: BindingOptions, serverTi
   }, Math.min(250, o.timeoutMs));
   for (let i = 0; i < slots; i++) send(i);
   try {
-    return await measure(counters, errors, serverTicks, clkTck, o.warmupS, o.seconds);
+    return await measure(counters, errors, meter, o.warmupS, o.seconds);
   } finally {
     running = false;
     clearInterval(sweep);
@@ -296,7 +301,7 @@ class AllocSession {
   }
 }
 
-export async function runAllocateLoad(target: Target, o: AllocateOptions, serverTicks: () => number, clkTck: number): Promise<LoadWindow> {
+export async function runAllocateLoad(target: Target, o: AllocateOptions, meter: Meter): Promise<LoadWindow> {
   const errors: Record<string, number> = {};
   const counters = { done: 0, requests: 0 };
   const sessions = Array.from({ length: o.concurrency }, () => new AllocSession(target, o, counters, errors));
@@ -306,7 +311,7 @@ export async function runAllocateLoad(target: Target, o: AllocateOptions, server
     for (const s of sessions) s.checkTimeout(now);
   }, 250);
   try {
-    return await measure(counters, errors, serverTicks, clkTck, o.warmupS, o.seconds);
+    return await measure(counters, errors, meter, o.warmupS, o.seconds);
   } finally {
     clearInterval(sweep);
     for (const s of sessions) s.stop();

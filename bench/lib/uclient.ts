@@ -1,11 +1,18 @@
 /**
  * Relay load from coturn's own test client, `turnutils_uclient` (Debian package coturn), against
- * any TURN server, echoed by `turnutils_peer`. One step = one offered rate:
+ * any TURN server. One step = one offered rate:
  *
  *   K uclient processes (≤ clientsPerProc clients each, in parallel: uclient sets its clients
- *   up one after another, ~0.1 s each) × `-m` clients, each with one allocation and one channel
- *   to the peer (`-c`: no RTCP allocation), each sending a `-l`-byte ChannelData message every
- *   `-z` ms for sendSeconds (`-n` messages), which the peer echoes back through the relay.
+ *   up one after another, ~0.1 s each) × `-m` clients, each with one allocation (`-c`: no RTCP
+ *   allocation) and one channel, each sending a `-l`-byte ChannelData message every `-z` ms for
+ *   sendSeconds (`-n` messages). Two ways to close the loop:
+ *     - 'c2c' (`-y`): clients in pairs, each with a channel to the other's relayed address;
+ *       a message goes client A → server → relay A → relay B → server → client B;
+ *     - 'echo': every client has a channel to `turnutils_peer`, a UDP echo: client → server →
+ *       peer → server → client.
+ *   Either way the server forwards two datagrams per message (in at a client or relay socket,
+ *   out at the other), so relayed packets = 2 × messages delivered. c2c needs half the load
+ *   generator's work per relayed packet (no echo hop), which matters with one core for it.
  *
  * How uclient behaves, and how the step copes with it:
  *   - each client starts sending 1–6 s (random) after setup, so the full rate holds only from
@@ -14,6 +21,8 @@
  *     buffered with stdbuf) and /proc samples taken at the window's edges;
  *   - sending is open loop (a 1 ms timer), so an overloaded server shows up as loss, not as a
  *     lower send rate; a send rate below the offered one means uclient itself fell behind;
+ *   - the counters of all processes are interpolated to the window's edges (lines arrive
+ *     once a second, at a different phase in each process);
  *   - with any loss uclient waits 10 s before exiting; the step stops it once everything is
  *     sent and nothing more arrives, and takes the totals from its last counter line.
  */
@@ -22,7 +31,9 @@ import { startChild, stopServer, cpuTicks, coreBusyTicks, udpRcvbufErrors, udpSo
 
 export interface RelayStepOptions {
   server: { host: string; port: number };
-  peer: { host: string; port: number; pid: number };
+  mode: 'c2c' | 'echo';
+  /** The echo peer (mode 'echo' only). */
+  peer: { host: string; port: number; pid: number } | undefined;
   serverPid: number;
   username: string;
   password: string;
@@ -34,6 +45,8 @@ export interface RelayStepOptions {
   messageBytes: number;
   /** CPU core for the uclient processes (taskset). */
   core: number;
+  /** CPU core the server is pinned to (to see what else ran there). */
+  serverCore: number;
   /**
    * Local address of the clients (uclient -L). A new one per step: a step stopped early leaves
    * live allocations behind, and a new client that got one of their 5-tuples would get 437.
@@ -49,15 +62,22 @@ export interface RelayStepResult {
   sent: number; received: number; runLossPct: number;
   /** Full-rate window. */
   windowS: number; sentPerS: number; receivedPerS: number; windowLossPct: number;
-  /** Relayed packets/s in the window: 2 × echoed messages/s (client→peer and peer→client). */
+  /** Relayed packets/s in the window: 2 × messages delivered/s (two server hops each). */
   relayedPerS: number;
   serverCpuPct: number;
   /** Server CPU µs per relayed packet in the window. */
   cpuUsPerPacket: number;
   /** Busy % of the load generator's core (uclient, peer, this process, anything else there). */
   genCoreBusyPct: number;
-  /** CPU of the uclient processes and the echo peer alone (% of one core). */
+  /** CPU of the uclient processes (and the echo peer) alone (% of one core). */
   genCpuPct: number;
+  /**
+   * The server's core in the window: busy %, and busy % not in the server's own time (other
+   * processes, interrupts outside its context: noise on a shared machine).
+   */
+  serverCoreBusyPct: number; serverCoreOtherPct: number;
+  /** Messages lost (sent − delivered) per second of the step, from uclient's counter lines. */
+  lossBySecond: number[];
   /**
    * UDP datagrams dropped for full receive buffers during the step: machine-wide, and at the
    * sockets of the server, the echo peer and the uclient processes (those still open at the
@@ -81,6 +101,7 @@ interface Proc {
   connectedAt: number | undefined;
   samples: Sample[];
   final: { sent: number; recv: number } | undefined;
+  finalAt: number;
   exited: boolean;
   problems: string[];
 }
@@ -89,38 +110,74 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Rates from one process's counter lines inside [t0, t1]: first and last line in the window. */
-function windowRates(p: Proc, t0: number, t1: number): { sentPerS: number; recvPerS: number } | undefined {
-  const inside = p.samples.filter((s) => s.t >= t0 && s.t <= t1);
-  const a = inside[0], b = inside[inside.length - 1];
-  if (!a || !b || b.t - a.t < 500) return undefined;
-  const dt = (b.t - a.t) / 1000;
-  return { sentPerS: (b.sent - a.sent) / dt, recvPerS: (b.recv - a.recv) / dt };
+/** A process's counter lines, its final totals (if it printed them) as the last one. */
+function samplesOf(p: Proc): Sample[] {
+  const last = p.samples[p.samples.length - 1];
+  return p.final && last ? [...p.samples, { t: Math.max(last.t, p.finalAt), ...p.final }] : p.samples;
+}
+
+/**
+ * A process's cumulative counters at time t, interpolated between the lines around it (the
+ * lines come once a second, so every process is read at the same instants).
+ */
+function countersAt(p: Proc, t: number): { sent: number; recv: number } | undefined {
+  const ss = samplesOf(p);
+  const j = ss.findIndex((s) => s.t >= t);
+  if (j <= 0) return undefined;
+  const a = ss[j - 1]!, b = ss[j]!;
+  const x = b.t > a.t ? (t - a.t) / (b.t - a.t) : 1;
+  return { sent: a.sent + x * (b.sent - a.sent), recv: a.recv + x * (b.recv - a.recv) };
+}
+
+/**
+ * sent − delivered between consecutive counter lines, summed over processes into whole seconds
+ * since `start` (by arrival time); shows whether loss came at full rate or in the ramps.
+ */
+function lossBySecond(procs: Proc[], start: number): number[] {
+  const out: number[] = [];
+  for (const p of procs) {
+    let prev: Sample = { t: start, sent: 0, recv: 0 };
+    for (const s of samplesOf(p)) {
+      const i = Math.max(0, Math.floor((s.t - start) / 1000));
+      while (out.length <= i) out.push(0);
+      out[i]! += (s.sent - prev.sent) - (s.recv - prev.recv);
+      prev = s;
+    }
+  }
+  return out;
 }
 
 export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult> {
-  const clients = Math.max(1, Math.round((o.rate * o.intervalMs) / 1000));
+  // c2c pairs clients within a process: even counts everywhere.
+  const unit = o.mode === 'c2c' ? 2 : 1;
+  const perProc = Math.max(unit, o.clientsPerProc - (o.clientsPerProc % unit));
+  const clients = unit * Math.max(1, Math.round((o.rate * o.intervalMs) / 1000 / unit));
   const rate = (clients * 1000) / o.intervalMs;
-  const procCount = Math.ceil(clients / o.clientsPerProc);
+  const procCount = Math.ceil(clients / perProc);
   const n = Math.max(1, Math.round((o.sendSeconds * 1000) / o.intervalMs));
   const notes: string[] = [];
   const procs: Proc[] = [];
-  const udp0 = udpRcvbufErrors(), peer0 = udpSocketDrops(o.peer.pid), server0 = udpSocketDrops(o.serverPid);
+  const start = performance.now();
+  const peerPid = o.mode === 'echo' ? o.peer?.pid : undefined;
+  const peerDrops = () => (peerPid === undefined ? 0 : udpSocketDrops(peerPid));
+  const udp0 = udpRcvbufErrors(), peer0 = peerDrops(), server0 = udpSocketDrops(o.serverPid);
 
   for (let i = 0; i < procCount; i++) {
-    const m = Math.floor(clients / procCount) + (i < clients % procCount ? 1 : 0);
+    const pairs = clients / unit;
+    const m = unit * (Math.floor(pairs / procCount) + (i < pairs % procCount ? 1 : 0));
+    const loop = o.mode === 'c2c' ? ['-y'] : ['-e', o.peer!.host, '-r', String(o.peer!.port)];
     const args = [
       '-c', String(o.core), 'stdbuf', '-oL', 'turnutils_uclient',
       '-l', String(o.messageBytes), '-n', String(n), '-m', String(m), '-z', String(o.intervalMs), '-c',
-      '-e', o.peer.host, '-r', String(o.peer.port), '-u', o.username, '-w', o.password,
+      ...loop, '-u', o.username, '-w', o.password,
       '-p', String(o.server.port), '-L', o.localHost, ...o.extraArgs, o.server.host,
     ];
     const child = startChild(`uclient ${i + 1}/${procCount}`, 'taskset', args);
-    const p: Proc = { child, clients: m, connectedAt: undefined, samples: [], final: undefined, exited: false, problems: [] };
+    const p: Proc = { child, clients: m, connectedAt: undefined, samples: [], final: undefined, finalAt: 0, exited: false, problems: [] };
     child.onLine = (line) => {
       let r: RegExpExecArray | null;
       if ((r = STATS_RE.exec(line))) p.samples.push({ t: performance.now(), sent: Number(r[1]), recv: Number(r[2]) });
-      else if ((r = FINAL_RE.exec(line))) p.final = { sent: Number(r[1]), recv: Number(r[2]) };
+      else if ((r = FINAL_RE.exec(line))) { p.final = { sent: Number(r[1]), recv: Number(r[2]) }; p.finalAt = performance.now(); }
       else if (p.connectedAt === undefined && CONNECTED_RE.test(line)) p.connectedAt = performance.now();
       else if (/error|cannot|failed|wrong/i.test(line) && p.problems.length < 5) p.problems.push(line.replace(/^\d+: : /, ''));
     };
@@ -130,7 +187,7 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
 
   const drops = () => ({
     udpDrops: udpRcvbufErrors() - udp0, serverDrops: udpSocketDrops(o.serverPid) - server0,
-    peerDrops: udpSocketDrops(o.peer.pid) - peer0,
+    peerDrops: peerDrops() - peer0,
     clientDrops: procs.reduce((a, p) => a + (p.exited ? 0 : udpSocketDrops(p.child.pid) || 0), 0),
   });
   const fail = async (why: string): Promise<RelayStepResult> => {
@@ -139,7 +196,7 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     return {
       rate, clients, procs: procCount, messagesPerClient: n, sent: 0, received: 0, runLossPct: NaN, windowS: 0,
       sentPerS: NaN, receivedPerS: NaN, windowLossPct: NaN, relayedPerS: NaN, serverCpuPct: NaN, cpuUsPerPacket: NaN,
-      genCoreBusyPct: NaN, genCpuPct: NaN, ...drops(),
+      genCoreBusyPct: NaN, genCpuPct: NaN, serverCoreBusyPct: NaN, serverCoreOtherPct: NaN, lossBySecond: lossBySecond(procs, start), ...drops(),
       failure: why + (problems.length ? ` (uclient: ${problems.join(' | ')})` : ''), notes,
     };
   };
@@ -158,10 +215,11 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   const t1 = Math.min(...connected) + 1000 + o.sendSeconds * 1000 - 100;
   if (t1 - t0 < 1500) return fail(`full-rate window too short (${((t1 - t0) / 1000).toFixed(1)} s): raise sendSeconds`);
   await sleep(t0 - performance.now());
-  const genTicks = () => procs.reduce((a, p) => a + (p.exited ? 0 : cpuTicks(p.child.pid)), cpuTicks(o.peer.pid));
-  const k0 = cpuTicks(o.serverPid), g0 = coreBusyTicks(o.core), u0 = genTicks(), w0 = performance.now();
+  const ticksOf = (pid: number) => { try { return cpuTicks(pid); } catch { return 0; } }; // a process may exit meanwhile
+  const genTicks = () => procs.reduce((a, p) => a + (p.exited ? 0 : ticksOf(p.child.pid)), peerPid === undefined ? 0 : ticksOf(peerPid));
+  const k0 = cpuTicks(o.serverPid), g0 = coreBusyTicks(o.core), s0 = coreBusyTicks(o.serverCore), u0 = genTicks(), w0 = performance.now();
   await sleep(t1 - performance.now());
-  const k1 = cpuTicks(o.serverPid), g1 = coreBusyTicks(o.core), u1 = genTicks(), w1 = performance.now();
+  const k1 = cpuTicks(o.serverPid), g1 = coreBusyTicks(o.core), s1 = coreBusyTicks(o.serverCore), u1 = genTicks(), w1 = performance.now();
   const windowS = (w1 - w0) / 1000;
 
   // 3. Drain: stop once all is sent and the received count stands still for 1.5 s (or uclient exits).
@@ -173,7 +231,8 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     const recv = procs.reduce((a, p) => a + (p.final?.recv ?? p.samples[p.samples.length - 1]?.recv ?? 0), 0);
     if (recv !== lastRecv) { lastRecv = recv; stillSince = performance.now(); }
     if (procs.every((p) => p.exited)) break;
-    if (allSent && performance.now() - stillSince > 1500) break;
+    // Two counter lines a second apart with the same count: nothing more is coming.
+    if (allSent && performance.now() - stillSince > 1100) break;
     if (performance.now() > drainDeadline) { notes.push('uclient did not finish sending in time; stopped'); break; }
     await sleep(100);
   }
@@ -185,10 +244,10 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     const last = p.final ?? p.samples[p.samples.length - 1];
     sent += last?.sent ?? 0;
     received += last?.recv ?? 0;
-    const w = windowRates(p, w0 - 50, w1 + 50);
-    if (!w) return fail(`no uclient counter lines in the full-rate window (${p.child.name})`);
-    sentPerS += w.sentPerS;
-    receivedPerS += w.recvPerS;
+    const a = countersAt(p, w0), b = countersAt(p, w1);
+    if (!a || !b) return fail(`no uclient counter lines around the full-rate window (${p.child.name})`);
+    sentPerS += (b.sent - a.sent) / windowS;
+    receivedPerS += (b.recv - a.recv) / windowS;
   }
   const problems = procs.flatMap((p) => p.problems);
   if (problems.length) notes.push(`uclient said: ${problems.slice(0, 3).join(' | ')}`);
@@ -200,6 +259,10 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     sent, received, runLossPct: sent ? (100 * Math.max(0, sent - received)) / sent : NaN,
     windowS, sentPerS, receivedPerS, windowLossPct: sentPerS ? (100 * (sentPerS - receivedPerS)) / sentPerS : NaN,
     relayedPerS, serverCpuPct: (100 * serverCpuS) / windowS, cpuUsPerPacket: relayedPerS ? (serverCpuS * 1e6) / windowS / relayedPerS : NaN,
-    genCoreBusyPct: (100 * (g1 - g0)) / CLK_TCK / windowS, genCpuPct: (100 * (u1 - u0)) / CLK_TCK / windowS, ...dropCounts, failure: undefined, notes,
+    genCoreBusyPct: (100 * (g1 - g0)) / CLK_TCK / windowS, genCpuPct: (100 * (u1 - u0)) / CLK_TCK / windowS,
+    serverCoreBusyPct: (100 * (s1 - s0)) / CLK_TCK / windowS,
+    // softirq work done in the server's context is in both its stime and the core's softirq column
+    serverCoreOtherPct: (100 * (s1 - s0 - (k1 - k0))) / CLK_TCK / windowS,
+    lossBySecond: lossBySecond(procs, start), ...dropCounts, failure: undefined, notes,
   };
 }
