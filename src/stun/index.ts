@@ -3,6 +3,7 @@ export * from './message.js';
 export * from './address.js';
 export * from './integrity.js';
 export * from './credentials.js';
+export * from './password-algorithms.js';
 export * from './builder.js';
 export * from './channel-data.js';
 export * from './demux.js';
