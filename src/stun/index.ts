@@ -4,6 +4,7 @@ export * from './address.js';
 export * from './integrity.js';
 export * from './credentials.js';
 export * from './password-algorithms.js';
+export * from './nonce-cookie.js';
 export * from './builder.js';
 export * from './channel-data.js';
 export * from './demux.js';
