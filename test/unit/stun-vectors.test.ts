@@ -236,7 +236,7 @@ test('XOR addresses, error codes and ChannelData round-trip', () => {
   assert.deepEqual(decodeChannelData(Buffer.concat([frame, Buffer.alloc(3)]))?.data, Buffer.from('voice'));
   assert.equal(decodeChannelData(frame.subarray(0, 6)), undefined);
   assert.equal(decodeChannelData(Buffer.from([0x3f, 0xff, 0, 0])), undefined);
-  assert.throws(() => encodeChannelData(0x5000, Buffer.alloc(1)), RangeError);
+  assert.throws(() => encodeChannelData(0x8000, Buffer.alloc(1)), RangeError);
 });
 
 test('RFC 7983 demultiplexing by first byte', () => {
