@@ -286,8 +286,9 @@ export class TurnServer implements TurnContext {
   }
 
   private reply(link: ClientLink, out: Buffer): void {
-    if (out.length >= 24 && (out.readUInt16BE(0) & 0x0110) === 0x0110) {
-      const code = (out[22] as number) * 100 + (out[23] as number);
+    // Error responses start with ERROR-CODE (responses.ts): class and number at bytes 26–27.
+    if (out.length >= 28 && (out.readUInt16BE(0) & 0x0110) === 0x0110) {
+      const code = ((out[26] as number) & 7) * 100 + (out[27] as number);
       this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
     }
     link.send(out);
