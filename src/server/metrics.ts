@@ -53,7 +53,10 @@ export function registerTurnGauges(metrics: Metrics, turn: TurnServer): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(read()); } });
   };
-  gauge('switchboard_turn_allocations', 'Live TURN allocations', () => turn.activeAllocations);
+  new Gauge({
+    name: 'switchboard_turn_allocations', help: 'Live TURN allocations, by client transport', labelNames: ['transport'], registers: [metrics.registry],
+    collect() { for (const [transport, n] of Object.entries(turn.allocationsByTransport())) this.set({ transport }, n); },
+  });
   gauge('switchboard_turn_allocations_created_total', 'TURN allocations created', () => c.allocationsCreated);
   gauge('switchboard_turn_binding_requests_total', 'STUN Binding requests answered', () => c.bindingRequests);
   gauge('switchboard_turn_dropped_total', 'Relay packets dropped (no permission or channel, over the bandwidth cap)', () => c.dropped);

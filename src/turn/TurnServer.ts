@@ -19,7 +19,7 @@ import { decodeStun, type StunMessage } from '../stun/message.js';
 import { Allocation, type RelayCounters } from './Allocation.js';
 import { TurnAuthenticator, nonceCookie } from './auth.js';
 import { answerBinding } from './binding.js';
-import { StreamLink, UdpLink, type ClientLink } from './client-link.js';
+import { StreamLink, UdpLink, type ClientLink, type TransportKind } from './client-link.js';
 import { CredentialStore } from './credentials.js';
 import {
   handleAllocate, handleChannelBind, handleCreatePermission, handleRefresh, handleSend, isSendIndication,
@@ -134,6 +134,13 @@ export class TurnServer implements TurnContext {
 
   get activeAllocations(): number {
     return this.allocations.size;
+  }
+
+  /** Live allocations by the transport their client uses to reach us. */
+  allocationsByTransport(): Record<TransportKind, number> {
+    const out: Record<TransportKind, number> = { udp: 0, tcp: 0, tls: 0 };
+    for (const a of this.allocations) out[a.link.kind]++;
+    return out;
   }
 
   async listen(): Promise<void> {
