@@ -14,7 +14,8 @@ export async function startTurnServer(config: ServerConfig, secret: string | und
   const cert = config.turnTlsCert ?? config.tlsCert;
   const key = config.turnTlsKey ?? config.tlsKey;
   const turn = new TurnServer({
-    host: config.turnHost ?? config.host,
+    // A wildcard HTTP host means "everywhere": TURN then serves every address of both families.
+    host: config.turnHost ?? (config.host === '0.0.0.0' ? '::' : config.host),
     port: config.turnPort,
     ...(cert && key ? { tls: { cert: readFileSync(cert), key: readFileSync(key), port: config.turnTlsPort } } : {}),
     ...(config.turnRelayIp ? { relayIp: config.turnRelayIp } : {}),
@@ -27,7 +28,11 @@ export async function startTurnServer(config: ServerConfig, secret: string | und
     maxBitrateKbps: config.turnMaxBitrateKbps,
     logger,
   });
-  await turn.listen();
+  await turn.listen().catch((err: NodeJS.ErrnoException) => {
+    const ports = cert && key ? `${config.turnPort} or ${config.turnTlsPort}` : String(config.turnPort);
+    const where = err.code === 'EADDRINUSE' ? `TURN port ${ports} is in use` : `TURN server: ${err.message}`;
+    throw new Error(`${where} (set --turn-port / --turn-tls-port, or --turn-enabled false)`);
+  });
   return turn;
 }
 
