@@ -15,7 +15,7 @@ test('a bad config value stops startup naming the key', async () => {
 });
 
 test('serve prints where it listens and the open-mode banner, answers health, stops on SIGTERM', async () => {
-  const child = spawn('node', [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [CLI, 'serve', '--port', '0', '--turn-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -23,7 +23,7 @@ test('serve prints where it listens and the open-mode banner, answers health, st
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
         const m = /Switchboard listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m && out.includes('OPEN MODE')) { clearTimeout(t); resolve(m[1] as string); }
+        if (m && out.includes('OPEN MODE') && out.includes('STUN/TURN: udp and tcp port')) { clearTimeout(t); resolve(m[1] as string); }
       });
     });
     const health = await (await fetch(`${url}/healthz`)).json() as { status: string };
@@ -37,7 +37,7 @@ test('serve prints where it listens and the open-mode banner, answers health, st
 });
 
 test('with an auth secret there is no open-mode banner', async () => {
-  const child = spawn('node', [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {
+  const child = spawn('node', [CLI, 'serve', '--port', '0', '--turn-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHBOARD_AUTH_SECRET: 'x'.repeat(32) },
   });
   try {
@@ -47,6 +47,30 @@ test('with an auth secret there is no open-mode banner', async () => {
       child.stdout.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('signaling:')) { clearTimeout(t); resolve(); } });
     });
     assert.doesNotMatch(out, /OPEN MODE/);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('switchboard turn: refuses to run open, runs alone with a static user and answers STUN', async () => {
+  await assert.rejects(run('node', [CLI, 'turn', '--turn-port', '0']), (err: { code: number; stderr: string }) =>
+    err.code === 1 && err.stderr.includes('--turn-secret or --turn-user is required'));
+  const child = spawn('node', [CLI, 'turn', '--host', '127.0.0.1', '--turn-port', '0', '--turn-user', 'ops:pw', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    const port = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 10_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /TURN listening on 127\.0\.0\.1:(\d+) \(udp, tcp\)/.exec(out);
+        if (m) { clearTimeout(t); resolve(m[1] as string); }
+      });
+    });
+    const { stdout } = await run('turnutils_stunclient', ['-p', port, '127.0.0.1']);
+    assert.match(stdout, /UDP reflexive addr: 127\.0\.0\.1:\d+/);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
   } finally {
     child.kill('SIGKILL');
   }
