@@ -31,7 +31,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
-import { startChild, stopServer, cpuTicks, coreBusyTicks, CLK_TCK, type Child } from './lib/proc.js';
+import { startChild, stopServer, cpuTicks, processTicks, otherTicks, udpSocketDrops, CLK_TCK, type Child } from './lib/proc.js';
 import { runAllocateLoad, runBindingLoad, waitForStun, type LoadWindow, type Target } from './lib/turn-client.js';
 import { runRelayStep, type RelayStepResult } from './lib/uclient.js';
 import { turnRestCredential } from '../src/turn/rest-credentials.js';
@@ -56,9 +56,9 @@ interface Opts {
 function parseArgs(argv: string[]): Opts {
   const o: Opts = {
     only: 'both', auth: 'user', standIn: false, mode: 'c2c', serverCore: 0, genCore: 1, warmup: 1,
-    bindingSeconds: 3, bindingInflight: 256, bindingSockets: 16, allocSeconds: 3, allocConcurrency: 32,
+    bindingSeconds: 3, bindingInflight: 256, bindingSockets: 16, allocSeconds: 3, allocConcurrency: 128,
     relayStart: 10_000, relayMax: 200_000, relaySteps: 5, relayBudget: 55, interval: 2,
-    clientsPerProc: 16, sendSeconds: 8, messageBytes: 1000, loss: 0.1, coturnThreads: 0,
+    clientsPerProc: 16, sendSeconds: 9, messageBytes: 1000, loss: 0.1, coturnThreads: 0,
     skip: new Set(), timeout: 300,
   };
   const num = (k: string, v: string | undefined): number => {
@@ -131,7 +131,7 @@ function usage(err?: string): never {
   --binding-inflight N     Binding requests outstanding (default 256)
   --binding-sockets N      client sockets for Binding (default 16)
   --alloc-seconds S        Allocate measurement (default 3)
-  --alloc-concurrency N    allocation sessions in parallel (default 32)
+  --alloc-concurrency N    allocation sessions in parallel (default 128: enough to keep either server busy)
   --relay-start R          first offered rate, messages/s (default 10000 = 20000 relayed packets/s);
                            also the fixed rate for CPU per relayed packet
   --relay-max R            highest offered rate tried (default 200000)
@@ -139,7 +139,7 @@ function usage(err?: string): never {
   --relay-budget S         no new relay step once this many seconds went into a server's search (default 55)
   --interval MS            uclient -z: ms between messages of one client (default 2 = 500 msgs/s per client)
   --clients-per-proc N     uclient -m per process; more clients → more processes (default 16)
-  --send-seconds S         how long each client sends (default 8; the full-rate window is ~S − 5 s)
+  --send-seconds S         how long each client sends (default 9; the full-rate window is ~S − 5 s)
   --message-bytes B        uclient -l (default 1000)
   --loss P                 loss limit in % (default 0.1)
   --coturn-threads N       coturn -m (relay threads; 0 = its single-threaded mode; default 0)
@@ -157,6 +157,9 @@ const overall = setTimeout(() => {
 }, opts.timeout * 1000);
 
 // ---- credentials and servers ----------------------------------------------------------------
+
+/** CPU (% of one core) used by processes outside the bench above which a measurement is called perturbed. */
+const NOISE_PCT = 15;
 
 const USER = 'bench', PASSWORD = 'benchpass', REALM = 'bench', SECRET = 'bench-secret';
 const HOST = '127.0.0.1';
@@ -294,7 +297,7 @@ async function relaySearch(s: Running, peer: () => Promise<Peer | undefined>): P
     const r = await runRelayStep({
       server: s.target, mode: opts.mode, peer: await peer(), serverPid: s.pid, username, password, rate, intervalMs: opts.interval,
       clientsPerProc: opts.clientsPerProc, sendSeconds: opts.sendSeconds, messageBytes: opts.messageBytes,
-      core: opts.genCore, serverCore: opts.serverCore, localHost: `127.2.${++relayStepCount % 256}.1`, extraArgs: opts.auth === 'secret' ? ['-W', SECRET] : [],
+      core: opts.genCore, localHost: `127.2.${++relayStepCount % 256}.1`, extraArgs: opts.auth === 'secret' ? ['-W', SECRET] : [],
     });
     steps.push(r);
     const gen = generatorLimited(r);
@@ -302,10 +305,10 @@ async function relaySearch(s: Running, peer: () => Promise<Peer | undefined>): P
     log(stepLine(r, pass, gen));
     // On a shared machine a step can be spoilt by other processes: the generator falling
     // behind, or loss while others ran on the server's core. Such a step is run once more.
-    const perturbed = !pass && r.failure === undefined && r.serverCoreOtherPct > 15;
+    const perturbed = !pass && r.failure === undefined && r.otherPct > NOISE_PCT;
     if ((gen || perturbed) && retries > 0) {
       retries--;
-      log(`  (${gen ? 'generator-limited' : `other processes took ${f(r.serverCoreOtherPct, 0)} % of the server's core`}: running this step once more)`);
+      log(`  (${gen ? 'generator-limited' : `other processes used ${f(r.otherPct, 0)} % of a core meanwhile`}: running this step once more)`);
       continue;
     }
     if (r.failure !== undefined) {
@@ -350,7 +353,12 @@ async function runServer(spec: ServerSpec, peer: () => Promise<Peer | undefined>
   log(`\n== ${spec.label} ==`);
   const s = await startServer(spec);
   log(`pid ${s.pid}, ${HOST}:${s.target.port}, pinned to core ${opts.serverCore}`);
-  const meter = { serverTicks: () => cpuTicks(s.pid), coreTicks: () => coreBusyTicks(opts.serverCore), clkTck: CLK_TCK };
+  const meter = {
+    serverTicks: () => cpuTicks(s.pid),
+    othersSince: () => { const t0 = processTicks(); return () => otherTicks(t0, processTicks(), [process.pid, s.pid]); },
+    serverDrops: () => udpSocketDrops(s.pid),
+    clkTck: CLK_TCK,
+  };
   const result: ServerResult = { spec, binding: undefined, allocate: undefined, relay: undefined };
   try {
     if (!opts.skip.has('binding') && opts.bindingSeconds > 0) {
@@ -391,7 +399,7 @@ function errs(e: Record<string, number>): string {
 
 function loadLine(what: string, unit: string, w: LoadWindow): string {
   return `${what}: ${fi(w.perS)} ${unit} (${fi(w.requests)} requests in ${f(w.seconds, 1)} s) | server CPU ${f(w.serverCpuPct, 0)} % = ` +
-    `${f(w.cpuUsPerOp, 1)} µs each | server core not the server ${f(w.serverCoreOtherPct, 0)} % | generator CPU ${f(w.loadCpuPct, 0)} %${errs(w.errors)}`;
+    `${f(w.cpuUsPerOp, 1)} µs each | generator CPU ${f(w.loadCpuPct, 0)} % | other processes ${f(w.otherPct, 0)} % | server UDP drops ${fi(w.serverDrops)}${errs(w.errors)}`;
 }
 
 function stepLine(r: RelayStepResult, pass: boolean, gen: string | undefined): string {
@@ -400,8 +408,7 @@ function stepLine(r: RelayStepResult, pass: boolean, gen: string | undefined): s
   return `relay ${fi(r.rate)} msgs/s offered (${r.clients} clients in ${r.procs} uclient, ${r.messagesPerClient} msgs each): ` +
     `window ${f(r.windowS, 1)} s sent ${fi(r.sentPerS)}/s delivered ${fi(r.receivedPerS)}/s → ${fi(r.relayedPerS)} relayed pkts/s | ` +
     `loss run ${f(r.runLossPct, 3)} % window ${f(r.windowLossPct, 2)} % | server CPU ${f(r.serverCpuPct, 0)} % = ` +
-    `${f(r.cpuUsPerPacket, 2)} µs/pkt | gen core ${f(r.genCoreBusyPct, 0)} % busy (uclient + peer ${f(r.genCpuPct, 0)} %) | ` +
-    `server core ${f(r.serverCoreBusyPct, 0)} % busy (not the server ${f(r.serverCoreOtherPct, 0)} %) | ` +
+    `${f(r.cpuUsPerPacket, 2)} µs/pkt | uclient${opts.mode === 'echo' ? ' + peer' : ''} CPU ${f(r.genCpuPct, 0)} % | other processes ${f(r.otherPct, 0)} % | ` +
     `UDP rcvbuf drops ${fi(r.udpDrops)} (server ${fi(r.serverDrops)}, peer ${fi(r.peerDrops)}, uclient ${fi(r.clientDrops)}) → ${verdict}` +
     (r.sent > r.received ? ` | lost per second: ${r.lossBySecond.join(' ')}` : '') +
     (r.notes.length ? ` | ${r.notes.join('; ')}` : '');
@@ -463,7 +470,7 @@ function report(results: ServerResult[]): void {
     const line = (name: string, ours: number | undefined, theirs: number | undefined, better: 'higher' | 'lower', bound = '') => {
       const q = ratio(ours, theirs);
       const ok = Number.isFinite(q) ? (better === 'higher' ? q >= 1 : q <= 1) : undefined;
-      const verdict = ok === undefined ? 'not measured' : ok ? 'meets the goal' : better === 'higher' ? `short by ${f(100 * (1 - q), 0)} %` : `${f(100 * (q - 1), 0)} % more CPU`;
+      const verdict = ok === undefined ? 'not measured' : ok ? 'meets the goal' : better === 'higher' ? `short by ${f(100 * (1 - q), 1)} %` : `${f(100 * (q - 1), 1)} % more CPU`;
       console.log(`  ${name.padEnd(40)} ${f(q, 2)}×  ${verdict}${bound}`);
     };
     const bound = co.relay?.lowerBound || sb.relay?.lowerBound ? '  (a lower bound is involved: see the relay notes)' : '';
@@ -477,14 +484,14 @@ function report(results: ServerResult[]): void {
       if (w && w.loadCpuPct > 90 && w.serverCpuPct < 90) console.log(`\nnote: ${r.spec.label} ${what}: the generator (${f(w.loadCpuPct, 0)} % CPU) was busier than the server (${f(w.serverCpuPct, 0)} %): that figure is generator-bound, a lower bound.`);
       if (w && Object.keys(w.errors).length) console.log(`\nnote: ${r.spec.label} ${what}: ${errs(w.errors).slice(3)}`);
     }
-    const noisy = [['Binding', r.binding?.serverCoreOtherPct], ['Allocate', r.allocate?.serverCoreOtherPct],
-      ...(r.relay?.steps ?? []).map((x) => [`relay ${fi(x.rate)}`, x.serverCoreOtherPct] as const)] as const;
-    const spoilt = noisy.filter(([, p]) => p !== undefined && p > 15).map(([w, p]) => `${w} (${f(p, 0)} %)`);
-    if (spoilt.length) console.log(`\nnote: ${r.spec.label}: other processes used the server's core during ${spoilt.join(', ')}: those numbers are perturbed; rerun on a quiet machine.`);
+    const noisy = [['Binding', r.binding?.otherPct], ['Allocate', r.allocate?.otherPct],
+      ...(r.relay?.steps ?? []).map((x) => [`relay ${fi(x.rate)}`, x.otherPct] as const)] as const;
+    const spoilt = noisy.filter(([, p]) => p !== undefined && p > NOISE_PCT).map(([w, p]) => `${w} (${f(p, 0)} %)`);
+    if (spoilt.length) console.log(`\nnote: ${r.spec.label}: other processes used CPU (% of one core) during ${spoilt.join(', ')}: those numbers are perturbed; rerun on a quiet machine.`);
     if (r.relay) {
       console.log(`\nnote: ${r.spec.label} relay search stopped: ${r.relay.stop}.`);
-      const busy = r.relay.steps.filter((s) => s.genCoreBusyPct > 90);
-      if (busy.length) console.log(`\nnote: ${r.spec.label}: the generator core was > 90 % busy at ${busy.map((s) => fi(s.rate)).join(', ')} msgs/s; losses there may be the generator's.`);
+      const busy = r.relay.steps.filter((s) => s.genCpuPct > 85);
+      if (busy.length) console.log(`\nnote: ${r.spec.label}: the load generators used > 85 % of their core at ${busy.map((s) => fi(s.rate)).join(', ')} msgs/s; losses there may be theirs.`);
     }
   }
   const json = {

@@ -165,12 +165,33 @@ export function machineTicks(): { busy: number; softirq: number; steal: number }
   return { busy: user + nice + system + irq + softirq + steal, softirq, steal };
 }
 
-/** Busy ticks (everything but idle + iowait) of one CPU core, from its /proc/stat line. */
-export function coreBusyTicks(core: number): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${core} `));
-  if (!line) return NaN;
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
-  return user + nice + system + irq + softirq + steal;
+/**
+ * utime + stime of every user-space process now (kernel threads left out), by pid. Per-core
+ * busy ticks in /proc/stat are sampled at the timer tick and miss work that runs in short
+ * bursts between ticks (uclient's 1 ms timer), while per-process times are exact: to see what
+ * else used the CPUs during a measurement, compare two of these snapshots.
+ */
+export function processTicks(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // rest[1] is the ppid; kernel threads are kthreadd (pid 2) and its children.
+      if (name === '2' || rest[1] === '2') continue;
+      out.set(Number(name), Number(rest[11]) + Number(rest[12]));
+    } catch { /* exited meanwhile */ }
+  }
+  return out;
+}
+
+/** CPU ticks used between two snapshots by processes not in `exclude` (new ones count whole). */
+export function otherTicks(before: Map<number, number>, after: Map<number, number>, exclude: Iterable<number>): number {
+  const skip = new Set(exclude);
+  let sum = 0;
+  for (const [pid, t] of after) if (!skip.has(pid)) sum += t - (before.get(pid) ?? 0);
+  return sum;
 }
 
 /** Machine-wide UDP datagrams dropped for a full receive buffer (/proc/net/snmp RcvbufErrors). */

@@ -34,14 +34,16 @@ export interface LoadWindow {
   /** Server CPU per completed operation, µs. */
   cpuUsPerOp: number;
   serverCpuPct: number;
-  /** Busy % of the server's core not in the server's own time (other processes: noise). */
-  serverCoreOtherPct: number;
+  /** CPU of processes other than the server and this one (% of one core, all cores): noise. */
+  otherPct: number;
+  /** Datagrams the server's UDP sockets dropped for a full receive buffer in the window. */
+  serverDrops: number;
   loadCpuPct: number;
   errors: Record<string, number>;
 }
 
-/** How the server's CPU is read: its process time and its core's busy time, in clock ticks. */
-export interface Meter { serverTicks: () => number; coreTicks: () => number; clkTck: number }
+/** How the server is watched: its CPU ticks, other processes' ticks between two points, its UDP drops. */
+export interface Meter { serverTicks: () => number; othersSince: () => () => number; serverDrops: () => number; clkTck: number }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -90,15 +92,15 @@ async function measure(
 ): Promise<LoadWindow> {
   await sleep(warmupS * 1000);
   for (const k of Object.keys(errors)) delete errors[k];
-  const d0 = counters.done, r0 = counters.requests, k0 = meter.serverTicks(), g0 = meter.coreTicks(), c0 = process.cpuUsage(), t0 = performance.now();
+  const d0 = counters.done, r0 = counters.requests, k0 = meter.serverTicks(), others = meter.othersSince(), x0 = meter.serverDrops(), c0 = process.cpuUsage(), t0 = performance.now();
   await sleep(seconds * 1000);
-  const d1 = counters.done, r1 = counters.requests, k1 = meter.serverTicks(), g1 = meter.coreTicks(), c1 = process.cpuUsage(c0), t1 = performance.now();
+  const d1 = counters.done, r1 = counters.requests, k1 = meter.serverTicks(), o1 = others(), x1 = meter.serverDrops(), c1 = process.cpuUsage(c0), t1 = performance.now();
   const s = (t1 - t0) / 1000;
   const serverCpuS = (k1 - k0) / meter.clkTck;
   return {
     done: d1 - d0, seconds: s, perS: (d1 - d0) / s, requests: r1 - r0,
     serverCpuS, cpuUsPerOp: d1 > d0 ? (serverCpuS * 1e6) / (d1 - d0) : NaN, serverCpuPct: (100 * serverCpuS) / s,
-    serverCoreOtherPct: (100 * (g1 - g0 - (k1 - k0))) / meter.clkTck / s,
+    otherPct: (100 * o1) / meter.clkTck / s, serverDrops: x1 - x0,
     loadCpuPct: (100 * (c1.user + c1.system)) / 1e6 / s, errors: { ...errors },
   };
 }
@@ -123,7 +125,7 @@ export async function runBindingLoad(target: Target, o: BindingOptions, meter: M
   const prefix = randomBytes(4).readUInt32BE(0);
   const slots = Math.max(o.inflight, o.sockets);
   const seq = new Uint32Array(slots);
-  const sentAt = new Float64Array(slots);
+  const sentAt = new Float64Array(slots).fill(performance.now());
   let running = true;
   let spot = 0;
 
@@ -163,7 +165,9 @@ export async function runBindingLoad(target: Target, o: BindingOptions, meter: M
     const now = performance.now();
     for (let i = 0; i < slots; i++) if (now - sentAt[i]! > o.timeoutMs) { bump(errors, 'timeout'); send(i); }
   }, Math.min(250, o.timeoutMs));
-  for (let i = 0; i < slots; i++) send(i);
+  // Fill the window over ~100 ms: all at once would overflow a server's receive buffer while it
+  // is still cold, and those requests would show up as timeouts in the measured window.
+  for (let i = 0; i < slots; i++) setTimeout(() => { if (running) send(i); }, (i * 100) / slots);
   try {
     return await measure(counters, errors, meter, o.warmupS, o.seconds);
   } finally {

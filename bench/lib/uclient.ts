@@ -27,7 +27,7 @@
  *     sent and nothing more arrives, and takes the totals from its last counter line.
  */
 import { performance } from 'node:perf_hooks';
-import { startChild, stopServer, cpuTicks, coreBusyTicks, udpRcvbufErrors, udpSocketDrops, CLK_TCK, type Child } from './proc.js';
+import { startChild, stopServer, cpuTicks, processTicks, otherTicks, udpRcvbufErrors, udpSocketDrops, CLK_TCK, type Child } from './proc.js';
 
 export interface RelayStepOptions {
   server: { host: string; port: number };
@@ -45,8 +45,6 @@ export interface RelayStepOptions {
   messageBytes: number;
   /** CPU core for the uclient processes (taskset). */
   core: number;
-  /** CPU core the server is pinned to (to see what else ran there). */
-  serverCore: number;
   /**
    * Local address of the clients (uclient -L). A new one per step: a step stopped early leaves
    * live allocations behind, and a new client that got one of their 5-tuples would get 437.
@@ -67,15 +65,10 @@ export interface RelayStepResult {
   serverCpuPct: number;
   /** Server CPU µs per relayed packet in the window. */
   cpuUsPerPacket: number;
-  /** Busy % of the load generator's core (uclient, peer, this process, anything else there). */
-  genCoreBusyPct: number;
-  /** CPU of the uclient processes (and the echo peer) alone (% of one core). */
+  /** CPU of the uclient processes (and the echo peer) (% of one core). */
   genCpuPct: number;
-  /**
-   * The server's core in the window: busy %, and busy % not in the server's own time (other
-   * processes, interrupts outside its context: noise on a shared machine).
-   */
-  serverCoreBusyPct: number; serverCoreOtherPct: number;
+  /** CPU of every other user process (not the bench's) over the whole step, % of one core: noise on a shared machine. */
+  otherPct: number;
   /** Messages lost (sent − delivered) per second of the step, from uclient's counter lines. */
   lossBySecond: number[];
   /**
@@ -158,6 +151,7 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   const notes: string[] = [];
   const procs: Proc[] = [];
   const start = performance.now();
+  const pStart = processTicks();
   const peerPid = o.mode === 'echo' ? o.peer?.pid : undefined;
   const peerDrops = () => (peerPid === undefined ? 0 : udpSocketDrops(peerPid));
   const udp0 = udpRcvbufErrors(), peer0 = peerDrops(), server0 = udpSocketDrops(o.serverPid);
@@ -196,7 +190,7 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     return {
       rate, clients, procs: procCount, messagesPerClient: n, sent: 0, received: 0, runLossPct: NaN, windowS: 0,
       sentPerS: NaN, receivedPerS: NaN, windowLossPct: NaN, relayedPerS: NaN, serverCpuPct: NaN, cpuUsPerPacket: NaN,
-      genCoreBusyPct: NaN, genCpuPct: NaN, serverCoreBusyPct: NaN, serverCoreOtherPct: NaN, lossBySecond: lossBySecond(procs, start), ...drops(),
+      genCpuPct: NaN, otherPct: NaN, lossBySecond: lossBySecond(procs, start), ...drops(),
       failure: why + (problems.length ? ` (uclient: ${problems.join(' | ')})` : ''), notes,
     };
   };
@@ -217,12 +211,13 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   await sleep(t0 - performance.now());
   const ticksOf = (pid: number) => { try { return cpuTicks(pid); } catch { return 0; } }; // a process may exit meanwhile
   const genTicks = () => procs.reduce((a, p) => a + (p.exited ? 0 : ticksOf(p.child.pid)), peerPid === undefined ? 0 : ticksOf(peerPid));
-  const k0 = cpuTicks(o.serverPid), g0 = coreBusyTicks(o.core), s0 = coreBusyTicks(o.serverCore), u0 = genTicks(), w0 = performance.now();
+  const ours = () => [process.pid, o.serverPid, ...procs.map((p) => p.child.pid), ...(peerPid === undefined ? [] : [peerPid])];
+  const k0 = cpuTicks(o.serverPid), u0 = genTicks(), w0 = performance.now();
   await sleep(t1 - performance.now());
-  const k1 = cpuTicks(o.serverPid), g1 = coreBusyTicks(o.core), s1 = coreBusyTicks(o.serverCore), u1 = genTicks(), w1 = performance.now();
+  const k1 = cpuTicks(o.serverPid), u1 = genTicks(), w1 = performance.now();
   const windowS = (w1 - w0) / 1000;
 
-  // 3. Drain: stop once all is sent and the received count stands still for 1.5 s (or uclient exits).
+  // 3. Drain: stop once all is sent and the received count stands still (or uclient exits).
   const total = (p: Proc) => p.clients * n;
   const drainDeadline = performance.now() + 6000 + 1000 * o.sendSeconds;
   let lastRecv = -1, stillSince = performance.now();
@@ -237,6 +232,7 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     await sleep(100);
   }
   const dropCounts = drops();
+  const otherPct = (100 * otherTicks(pStart, processTicks(), ours())) / CLK_TCK / ((performance.now() - start) / 1000);
   await Promise.all(procs.map((p) => stopServer({ proc: p.child.proc }, 500)));
 
   let sent = 0, received = 0, sentPerS = 0, receivedPerS = 0;
@@ -259,10 +255,7 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     sent, received, runLossPct: sent ? (100 * Math.max(0, sent - received)) / sent : NaN,
     windowS, sentPerS, receivedPerS, windowLossPct: sentPerS ? (100 * (sentPerS - receivedPerS)) / sentPerS : NaN,
     relayedPerS, serverCpuPct: (100 * serverCpuS) / windowS, cpuUsPerPacket: relayedPerS ? (serverCpuS * 1e6) / windowS / relayedPerS : NaN,
-    genCoreBusyPct: (100 * (g1 - g0)) / CLK_TCK / windowS, genCpuPct: (100 * (u1 - u0)) / CLK_TCK / windowS,
-    serverCoreBusyPct: (100 * (s1 - s0)) / CLK_TCK / windowS,
-    // softirq work done in the server's context is in both its stime and the core's softirq column
-    serverCoreOtherPct: (100 * (s1 - s0 - (k1 - k0))) / CLK_TCK / windowS,
+    genCpuPct: (100 * (u1 - u0)) / CLK_TCK / windowS, otherPct,
     lossBySecond: lossBySecond(procs, start), ...dropCounts, failure: undefined, notes,
   };
 }
