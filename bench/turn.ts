@@ -28,12 +28,14 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
 import { startChild, stopServer, cpuTicks, processTicks, otherTicks, udpSocketDrops, CLK_TCK, type Child } from './lib/proc.js';
 import { runAllocateLoad, runBindingLoad, waitForStun, type LoadWindow, type Target } from './lib/turn-client.js';
 import { runRelayStep, type RelayStepResult } from './lib/uclient.js';
+import { ipcRequest } from './lib/ipc.js';
+import { summarizeProfile } from './lib/cpuprofile.js';
 import { turnRestCredential } from '../src/turn/rest-credentials.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -50,7 +52,7 @@ interface Opts {
   allocSeconds: number; allocConcurrency: number;
   relayStart: number; relayMax: number; relaySteps: number; relayBudget: number; interval: number;
   clientsPerProc: number; sendSeconds: number; messageBytes: number; loss: number;
-  coturnThreads: number; skip: Set<string>; timeout: number;
+  coturnThreads: number; skip: Set<string>; timeout: number; cpuProf: boolean;
 }
 
 function parseArgs(argv: string[]): Opts {
@@ -59,7 +61,7 @@ function parseArgs(argv: string[]): Opts {
     bindingSeconds: 3, bindingInflight: 256, bindingSockets: 16, allocSeconds: 3, allocConcurrency: 128,
     relayStart: 10_000, relayMax: 200_000, relaySteps: 5, relayBudget: 55, interval: 2,
     clientsPerProc: 16, sendSeconds: 9, messageBytes: 1000, loss: 0.1, coturnThreads: 0,
-    skip: new Set(), timeout: 300,
+    skip: new Set(), timeout: 300, cpuProf: false,
   };
   const num = (k: string, v: string | undefined): number => {
     const n = Number(v);
@@ -107,6 +109,7 @@ function parseArgs(argv: string[]): Opts {
         }
         i++; break;
       case '--timeout': o.timeout = dec('timeout'); break;
+      case '--cpu-prof': o.cpuProf = true; break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown option ${a}`);
     }
@@ -144,7 +147,9 @@ function usage(err?: string): never {
   --loss P                 loss limit in % (default 0.1)
   --coturn-threads N       coturn -m (relay threads; 0 = its single-threaded mode; default 0)
   --skip LIST              comma-separated: binding,allocate,relay
-  --timeout S              overall limit; children are killed and exit code is 2 (default 300)`);
+  --timeout S              overall limit; children are killed and exit code is 2 (default 300)
+  --cpu-prof               V8 CPU profile of Switchboard during the relay search; prints top frames
+                           (profiling costs CPU: use it to see where the time goes, not for the ratios)`);
   process.exit(err ? 64 : 0);
 }
 
@@ -171,7 +176,7 @@ function clientCredential(): { username: string; password: string } {
   return { username: c.username, password: c.credential };
 }
 
-interface ServerSpec { key: Key; label: string; file: string; args: (port: number) => string[]; notes: string[] }
+interface ServerSpec { key: Key; label: string; file: string; args: (port: number) => string[]; notes: string[]; ipc?: boolean }
 
 const tmp = mkdtempSync(join(tmpdir(), 'sb-turn-bench-'));
 
@@ -200,14 +205,16 @@ function switchboardSpec(): ServerSpec {
   const main = join(repo, 'dist', 'src', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} not found: build first (npx tsc -p tsconfig.json)`);
   const auth = opts.auth === 'user' ? ['--turn-user', `${USER}:${PASSWORD}`] : ['--turn-secret', SECRET];
+  // bench-preload answers profiling requests over the IPC channel (see bench/lib/bench-preload.ts).
+  const preload = opts.cpuProf ? ['--import', pathToFileURL(join(here, 'lib', 'bench-preload.js')).href] : [];
   return {
-    key: 'switchboard', label: 'Switchboard', file: process.execPath,
+    key: 'switchboard', label: 'Switchboard', file: process.execPath, ipc: opts.cpuProf,
     args: (port) => [
-      main, 'turn', '--host', HOST, '--turn-port', String(port), '--turn-realm', REALM, ...auth,
+      ...preload, main, 'turn', '--host', HOST, '--turn-port', String(port), '--turn-realm', REALM, ...auth,
       '--turn-allow-peer', '127.0.0.0/8', '--turn-max-bitrate', '0',
       '--turn-max-allocations', '100000', '--turn-max-allocations-per-user', '100000', '--log-level', 'warn',
     ],
-    notes: [`Node ${process.version}, log level warn`],
+    notes: [`Node ${process.version}, log level warn${opts.cpuProf ? '; CPU-profiled during the relay search (its relay numbers are perturbed)' : ''}`],
   };
 }
 
@@ -241,7 +248,7 @@ interface Peer { host: string; port: number; pid: number }
 
 async function startServer(spec: ServerSpec): Promise<Running> {
   const port = await freePort();
-  const child = startChild(spec.label, 'taskset', ['-c', String(opts.serverCore), spec.file, ...spec.args(port)]);
+  const child = startChild(spec.label, 'taskset', ['-c', String(opts.serverCore), spec.file, ...spec.args(port)], { ipc: spec.ipc ?? false });
   const target = { host: HOST, port };
   const exited = new Promise<never>((_, reject) => child.proc.once('exit', (code, sig) =>
     reject(new Error(`${spec.label} exited (code ${code}, signal ${sig})\n--- output (tail) ---\n${child.tail.join('\n')}`))));
@@ -347,6 +354,7 @@ interface ServerResult {
   binding: LoadWindow | undefined;
   allocate: LoadWindow | undefined;
   relay: RelaySearch | undefined;
+  profile?: string;
 }
 
 async function runServer(spec: ServerSpec, peer: () => Promise<Peer | undefined>): Promise<ServerResult> {
@@ -376,8 +384,14 @@ async function runServer(spec: ServerSpec, peer: () => Promise<Peer | undefined>
       log(loadLine('Allocate', 'allocations/s', result.allocate));
     }
     if (!opts.skip.has('relay')) {
+      if (spec.ipc) await ipcRequest(s.child.proc, { cmd: 'prof-start' });
       result.relay = await relaySearch(s, peer);
       log(`relay search stopped: ${result.relay.stop}`);
+      if (spec.ipc) {
+        const path = join(tmp, `${spec.key}-relay.cpuprofile`);
+        await ipcRequest(s.child.proc, { cmd: 'prof-stop', path }, 30_000);
+        result.profile = path;
+      }
     }
     if (s.child.proc.exitCode !== null || s.child.proc.signalCode !== null) throw new Error(`${spec.label} died during the run\n${s.child.tail.join('\n')}`);
     return result;
@@ -494,6 +508,7 @@ function report(results: ServerResult[]): void {
       if (busy.length) console.log(`\nnote: ${r.spec.label}: the load generators used > 85 % of their core at ${busy.map((s) => fi(s.rate)).join(', ')} msgs/s; losses there may be theirs.`);
     }
   }
+  for (const r of results) if (r.profile) console.log(`\n${r.spec.label} during the relay search (${r.profile}) — ${summarizeProfile(r.profile, 20, true)}`);
   const json = {
     bench: 'turn', command: commandLine, auth: opts.auth, loadAverageAtStart: startLoad,
     servers: Object.fromEntries(results.map((r) => [r.spec.key, {

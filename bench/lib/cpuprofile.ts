@@ -15,7 +15,8 @@ function shortUrl(url: string): string {
   } catch { return url; }
 }
 
-export function summarizeProfile(path: string, top = 15): string {
+/** `busyOnly`: percentages of the non-idle time, idle left out (for a mostly idle server). */
+export function summarizeProfile(path: string, top = 15, busyOnly = false): string {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as Profile;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
@@ -23,7 +24,7 @@ export function summarizeProfile(path: string, top = 15): string {
     const id = prof.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
   }
-  const total = [...selfUs.values()].reduce((a, b) => a + b, 0) || 1;
+  const sampled = [...selfUs.values()].reduce((a, b) => a + b, 0) || 1;
   const byFn = new Map<string, number>();
   const byFile = new Map<string, number>();
   for (const [id, us] of selfUs) {
@@ -34,10 +35,14 @@ export function summarizeProfile(path: string, top = 15): string {
     byFn.set(key, (byFn.get(key) ?? 0) + us);
     byFile.set(file, (byFile.get(file) ?? 0) + us);
   }
-  const fmt = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top)
-    .map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`).join('\n');
   const idle = [...byFn].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
-  return `profile ${path}: ${(total / 1e6).toFixed(2)} s sampled, ${((100 * idle) / total).toFixed(1)} % idle\n` +
+  const total = busyOnly ? sampled - idle || 1 : sampled;
+  if (busyOnly) byFile.set('(native)', (byFile.get('(native)') ?? 0) - idle); // idle is a native frame
+  const fmt = (m: Map<string, number>) => [...m].filter(([k]) => !busyOnly || !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1]).slice(0, top)
+    .map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`).join('\n');
+  return `profile ${path}: ${(sampled / 1e6).toFixed(2)} s sampled, ${((100 * idle) / sampled).toFixed(1)} % idle` +
+    `${busyOnly ? '; percentages of the busy time' : ''}\n` +
     `top self time by function:\n${fmt(byFn)}\ntop self time by file:\n${fmt(byFile)}`;
 }
 
