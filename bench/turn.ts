@@ -149,7 +149,8 @@ function usage(err?: string): never {
   --skip LIST              comma-separated: binding,allocate,relay
   --timeout S              overall limit; children are killed and exit code is 2 (default 300)
   --cpu-prof               V8 CPU profile of Switchboard during the relay search; prints top frames
-                           (profiling costs CPU: use it to see where the time goes, not for the ratios)`);
+                           (profiling costs CPU, and its sampler shares the pinned core, which overstates
+                           idle time: use it to see where the busy time goes, not for the ratios)`);
   process.exit(err ? 64 : 0);
 }
 
