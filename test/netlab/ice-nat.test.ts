@@ -41,14 +41,19 @@ let dir: string;
 let certSpki = '';
 const browsers = new Set<TestBrowser>();
 
-/** Waits for a line matching `re` on the child's stdout; fails early if it exits. */
+/**
+ * Waits for a line matching `re` on the child's stdout, draining its output; fails early if it
+ * exits, with what it printed (stderr included) in the error.
+ */
 function waitForLine(child: ChildProcess, re: RegExp, what: string, timeoutMs = 15_000): Promise<void> {
+  let out = '';
+  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
   return new Promise((resolve, reject) => {
-    let out = '';
     const done = (err?: Error): void => {
       clearTimeout(timer);
       child.stdout!.off('data', onData);
       child.off('exit', onExit);
+      child.stdout!.resume();
       if (err) reject(err); else resolve();
     };
     const onData = (b: Buffer): void => { out += b.toString(); if (re.test(out)) done(); };
@@ -57,12 +62,6 @@ function waitForLine(child: ChildProcess, re: RegExp, what: string, timeoutMs = 
     child.stdout!.on('data', onData);
     child.once('exit', onExit);
   });
-}
-
-/** Drains a child's output so that a full pipe never stalls it. */
-function collectOutput(child: ChildProcess): void {
-  child.stdout!.resume();
-  child.stderr!.resume();
 }
 
 before(async () => {
@@ -92,7 +91,8 @@ before(async () => {
     `--cert=${join(dir, 'cert.pem')}`, `--pkey=${join(dir, 'key.pem')}`, '--no-dtls', '--no-cli', '--no-multicast-peers',
     '--log-file=stdout', '--simple-log', `--pidfile=${join(dir, 'turnserver.pid')}`,
   ]);
-  collectOutput(coturn);
+  coturn.stdout!.resume();
+  coturn.stderr!.resume();
   const coturnReady = waitFor('coturn listening', () => {
     const sockets = lab!.exec(lab!.inetNs, 'ss', ['-lntuH']);
     return [`udp .*${ip}:${TURN_PORT}\\b`, `tcp .*${ip}:${TURN_PORT}\\b`, `tcp .*${ip}:${TURNS_PORT}\\b`].every((re) => new RegExp(re).test(sockets))
@@ -102,14 +102,12 @@ before(async () => {
   const turnUrls = [`turn:${ip}:${TURN_PORT}?transport=udp`, `turn:${ip}:${TURN_PORT}?transport=tcp`, `turns:${ip}:${TURNS_PORT}?transport=tcp`];
   const sb = lab.spawn(lab.inetNs, process.execPath, [CLI, 'serve', '--host', ip, '--port', String(HTTP_PORT), '--log-level', 'warn',
     '--turn-secret', SECRET, '--turn-urls', turnUrls.join(',')]);
-  sb.stderr!.resume();
   const sbReady = waitForLine(sb, /listening/, 'switchboard serve');
 
   // STUN only, from the same STUN server: no relay is offered to the clients.
   writeFileSync(join(dir, 'stun-only.yaml'), `iceServers:\n  - urls: ['stun:${ip}:${TURN_PORT}']\n`);
   const stunOnly = lab.spawn(lab.inetNs, process.execPath, [CLI, 'serve', '--config', join(dir, 'stun-only.yaml'),
     '--host', ip, '--port', String(STUN_ONLY_PORT), '--log-level', 'warn']);
-  stunOnly.stderr!.resume();
   const stunOnlyReady = waitForLine(stunOnly, /listening/, 'switchboard serve (STUN only)');
 
   await Promise.all([coturnReady, sbReady, stunOnlyReady]);
