@@ -12,7 +12,7 @@ import type {
   CallEndReason, CallPeer, CreateCallResponse, RestError, ServerMessage,
 } from '../src/protocol/index.js';
 import { Emitter } from './emitter.js';
-import { rtcConfiguration } from './ice.js';
+import { rtcConfiguration, type RelayTransport } from './ice.js';
 import type { LocalMedia, MediaKind } from './local-media.js';
 import { PeerLink } from './peer-link.js';
 import type { SignalingClient } from './signaling.js';
@@ -47,6 +47,8 @@ export interface CallClientOptions {
   apiBase?: string;
   /** 'relay' sends all media through TURN. */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Only TURN over this transport (see ice.ts). */
+  relayTransport?: RelayTransport;
 }
 
 export class CallClient extends Emitter<CallEvents> {
@@ -217,7 +219,7 @@ export class CallClient extends Emitter<CallEvents> {
     const link = new PeerLink({
       polite: (sig.sessionId ?? '') > to,
       initiator,
-      rtcConfig: rtcConfiguration(sig.welcome?.iceServers, this.opts.iceTransportPolicy),
+      rtcConfig: rtcConfiguration(sig.welcome?.iceServers, this.opts.iceTransportPolicy, this.opts.relayTransport),
       tracks: { audio: this.media.outgoing('audio'), video: this.media.outgoing('video') },
       label: `call ${callId}`,
       signal: {

@@ -10,7 +10,7 @@ import type {
 } from '../src/protocol/index.js';
 import { Emitter } from './emitter.js';
 import type { Progress, ReceivedFile } from './file-transfer.js';
-import { rtcConfiguration } from './ice.js';
+import { rtcConfiguration, type RelayTransport } from './ice.js';
 import type { LocalMedia } from './local-media.js';
 import { MAX_CHAT_CHARS, MeshPeer } from './mesh-peer.js';
 import { RemoteParticipant } from './participant.js';
@@ -50,6 +50,8 @@ export interface RoomOptions {
   topology?: Topology;
   /** 'relay' sends all media through TURN. */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Only TURN over this transport (see ice.ts). */
+  relayTransport?: RelayTransport;
 }
 
 let transferSeq = 0;
@@ -199,7 +201,7 @@ export class Room extends Emitter<RoomEvents> {
       selfId,
       remoteId: to,
       initiator,
-      rtcConfig: rtcConfiguration(sig.welcome?.iceServers, this.options.iceTransportPolicy),
+      rtcConfig: rtcConfiguration(sig.welcome?.iceServers, this.options.iceTransportPolicy, this.options.relayTransport),
       tracks: { audio: this.media.outgoing('audio'), video: this.media.outgoing('video') },
       signal: {
         description: (d) => sig.send({ type: d.type, to, sdp: d.sdp }),

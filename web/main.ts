@@ -58,7 +58,7 @@ const signaling = new SignalingClient({
   ...(params.token ? { token: params.token } : {}),
 });
 const media = new LocalMedia();
-const calls = new CallClient(signaling, media, { iceTransportPolicy: params.iceTransportPolicy });
+const calls = new CallClient(signaling, media, { iceTransportPolicy: params.iceTransportPolicy, ...(params.relayTransport ? { relayTransport: params.relayTransport } : {}) });
 const grid = new VideoGrid(byId('grid'), () =>
   showBanner('autoplay', 'info', 'Your browser blocked sound until you interact with the page.', { label: 'Enable sound', run: () => grid.playAll() }));
 
@@ -129,7 +129,7 @@ async function joinRoom(name: string): Promise<void> {
   byId('room-title').textContent = name;
   document.title = `${name} · Switchboard`;
   await startMedia();
-  const r = new Room(signaling, media, { room: name, topology: params.topology, iceTransportPolicy: params.iceTransportPolicy });
+  const r = new Room(signaling, media, { room: name, topology: params.topology, iceTransportPolicy: params.iceTransportPolicy, ...(params.relayTransport ? { relayTransport: params.relayTransport } : {}) });
   room = r;
   r.on('participant-joined', (p) => {
     addParticipantTile(p);

@@ -1,4 +1,5 @@
-/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240&relay=1`. */
+/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240&relay=1|udp|tcp|tls`. */
+import type { RelayTransport } from '../client/ice.js';
 import { TOPOLOGIES, type Topology } from '../src/protocol/index.js';
 
 export interface PageParams {
@@ -11,10 +12,14 @@ export interface PageParams {
   video: MediaTrackConstraints;
   /** `relay=1`: media only through the TURN relay (iceTransportPolicy 'relay'). */
   iceTransportPolicy: RTCIceTransportPolicy;
+  /** `relay=udp|tcp|tls`: through the relay, reaching TURN only over that transport. */
+  relayTransport: RelayTransport | undefined;
 }
 
 export function readParams(search = location.search): PageParams {
   const q = new URLSearchParams(search);
+  const relay = q.get('relay');
+  const relayTransport = relay === 'udp' || relay === 'tcp' || relay === 'tls' ? relay : undefined;
   const topo = q.get('topology');
   const video: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 } };
   const size = /^(\d{2,4})x(\d{2,4})$/.exec(q.get('video') ?? '');
@@ -30,6 +35,7 @@ export function readParams(search = location.search): PageParams {
     identity: q.get('identity')?.trim() || null,
     token: q.get('token')?.trim() || null,
     video,
-    iceTransportPolicy: q.get('relay') === '1' ? 'relay' : 'all',
+    iceTransportPolicy: relay === '1' || relayTransport ? 'relay' : 'all',
+    relayTransport,
   };
 }

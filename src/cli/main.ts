@@ -1,17 +1,27 @@
 #!/usr/bin/env node
 /**
- * `switchboard serve` — run the server; `switchboard token` — print an access token.
+ * `switchboard serve` — run the server; `switchboard turn` — only its STUN/TURN server;
+ * `switchboard token` — print an access token.
  */
 import { parseArgs } from 'node:util';
 import { createAccessToken, parseDuration } from '../signaling/auth.js';
 import { startSwitchboard } from '../server/app.js';
-import { ConfigError, FLAG_KEYS, loadConfig } from '../server/config.js';
+import { pino } from 'pino';
+import { ConfigError, FLAG_KEYS, REPEATABLE_FLAGS, loadConfig, type ServerConfig } from '../server/config.js';
+import { startTurnServer } from '../server/turn.js';
 
 const USAGE = `usage:
   switchboard serve [--config FILE] [--port N] [--host H] [--tls-cert F --tls-key F]
                     [--auth-secret S] [--log-level L] [--web-root DIR]
                     [--heartbeat-ms N] [--resume-grace-ms N] [--call-ring-ms N] [--max-room-participants N]
-                    [--turn-secret S --turn-urls turn:HOST:3478,turns:HOST:5349] [--turn-credential-ttl SECONDS]
+                    [--turn-enabled true|false] [--turn-port 3478] [--turn-tls-port 5349] [--turn-tls-cert F --turn-tls-key F]
+                    [--turn-host H] [--turn-relay-ip IP] [--turn-public-host H] [--turn-realm R]
+                    [--turn-user NAME:PASSWORD]... [--turn-secret S] [--turn-allow-peer CIDR]...
+                    [--turn-max-allocations N] [--turn-max-allocations-per-user N] [--turn-max-bitrate KBPS]
+                    [--turn-urls turn:HOST:3478,turns:HOST:5349 (an external TURN server sharing --turn-secret)]
+                    [--turn-credential-ttl SECONDS]
+  switchboard turn  [--config FILE] [--host H] [--log-level L] and the --turn-* options above:
+                    the STUN/TURN server alone (needs --turn-secret or --turn-user)
   switchboard token --room R --identity I [--ttl 1h] [--name N] [--secret S | env SWITCHBOARD_AUTH_SECRET]`;
 
 function fail(message: string, code = 2): never {
@@ -19,22 +29,37 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-async function serve(args: string[]): Promise<void> {
-  const options: Record<string, { type: 'string' }> = { config: { type: 'string' } };
-  for (const flag of Object.keys(FLAG_KEYS)) options[flag] = { type: 'string' };
-  let values: Record<string, string | undefined>;
+/** Flags → validated config (defaults < file < env < flags); exits with the reason on a bad one. */
+function configFromArgs(args: string[]): ServerConfig {
+  const options: Record<string, { type: 'string'; multiple?: boolean }> = { config: { type: 'string' } };
+  for (const flag of Object.keys(FLAG_KEYS)) options[flag] = { type: 'string', ...(REPEATABLE_FLAGS.has(flag) ? { multiple: true } : {}) };
+  let values: Record<string, string | string[] | undefined>;
   try {
-    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as { values: Record<string, string | undefined> });
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as { values: Record<string, string | string[] | undefined> });
   } catch (err) {
     fail(`${(err as Error).message}\n${USAGE}`);
   }
-  let config;
   try {
-    config = loadConfig({ file: values.config, env: process.env, flags: values });
+    return loadConfig({ file: values.config as string | undefined, env: process.env, flags: values });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 1);
     throw err;
   }
+}
+
+function onSignal(close: () => Promise<void>): void {
+  let closing = false;
+  const shutdown = (): void => {
+    if (closing) return;
+    closing = true;
+    close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+async function serve(args: string[]): Promise<void> {
+  const config = configFromArgs(args);
   const sb = await startSwitchboard(config).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
   const lines = [`Switchboard listening on ${sb.url}`, `  web app:   ${sb.url}/?room=demo&name=You`, `  signaling: ${sb.wsUrl}`];
   if (!config.authSecret) {
@@ -45,14 +70,18 @@ async function serve(args: string[]): Promise<void> {
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
-  let closing = false;
-  const shutdown = (): void => {
-    if (closing) return;
-    closing = true;
-    sb.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  onSignal(() => sb.close());
+}
+
+/** `switchboard turn`: only the STUN/TURN server, for a machine of its own. */
+async function turn(args: string[]): Promise<void> {
+  const config = configFromArgs(args);
+  if (!config.turnSecret && config.turnUsers.length === 0) fail('turn: --turn-secret or --turn-user is required (TURN is never open)', 1);
+  const logger = pino({ level: config.logLevel, base: { app: 'switchboard-turn' } });
+  const server = await startTurnServer(config, config.turnSecret, logger).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
+  const kinds = server.tlsPort ? `udp, tcp; tls on ${server.tlsPort}` : 'udp, tcp';
+  process.stdout.write(server.addresses.map((a) => `TURN listening on ${a.includes(':') ? `[${a}]` : a}:${server.port} (${kinds})`).join('\n') + '\n');
+  onSignal(() => server.close());
 }
 
 async function token(args: string[]): Promise<void> {
@@ -81,6 +110,7 @@ const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'serve': await serve(rest); break;
   case 'token': await token(rest); break;
+  case 'turn': await turn(rest); break;
   case undefined:
   case '-h':
   case '--help': process.stdout.write(USAGE + '\n'); break;

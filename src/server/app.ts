@@ -2,16 +2,18 @@
  * Wires all parts into one process: HTTP(S) server, signaling, metrics. The only module
  * that knows every part (../shared/DESIGN.md).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SignalingServer } from '../signaling/SignalingServer.js';
-import { turnRestCredential } from '../turn/rest-credentials.js';
+import type { TurnServer } from '../turn/TurnServer.js';
 import { checkConfig, defaultConfig, mergeConfig, type ServerConfig } from './config.js';
 import { createRequestHandler } from './http.js';
-import { createMetrics, registerSignalingGauges } from './metrics.js';
+import { createMetrics, registerSignalingGauges, registerTurnGauges } from './metrics.js';
+import { iceServersFor, startTurnServer } from './turn.js';
 
 export interface Switchboard {
   config: ServerConfig;
@@ -20,6 +22,8 @@ export interface Switchboard {
   wsUrl: string;
   port: number;
   signaling: SignalingServer;
+  /** The embedded STUN/TURN server, unless turnEnabled is false. */
+  turn: TurnServer | undefined;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -29,6 +33,10 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
   const config = checkConfig(mergeConfig(defaultConfig(), overrides as Record<string, unknown>));
   const logger = pino({ level: config.logLevel, base: { app: 'switchboard' } });
   const metrics = createMetrics();
+  // Clients of the embedded TURN server get REST credentials; without a configured secret,
+  // one made now (it only needs to be shared with ourselves).
+  const turnSecret = config.turnSecret ?? (config.turnEnabled ? randomBytes(32).toString('base64url') : undefined);
+  const turn = config.turnEnabled ? await startTurnServer(config, turnSecret, logger) : undefined;
   const signaling = new SignalingServer({
     authSecret: config.authSecret,
     heartbeatMs: config.heartbeatMs,
@@ -36,15 +44,12 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     callRingMs: config.callRingMs,
     maxRoomParticipants: config.maxRoomParticipants,
     rateLimit: config.rateLimit,
-    iceServers: (identity) => {
-      if (!config.turnSecret) return config.iceServers;
-      const { username, credential } = turnRestCredential(config.turnSecret, identity, config.turnCredentialTtlSeconds);
-      return [...config.iceServers, { urls: config.turnUrls, username, credential }];
-    },
+    iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
     observer: metrics.observer,
     logger,
   });
   registerSignalingGauges(metrics, () => signaling.stats);
+  if (turn) registerTurnGauges(metrics, turn);
   const handler = createRequestHandler({ signaling, metrics, webRoot: config.webRoot, startedAt: Date.now(), logger });
   const tls = config.tlsCert !== undefined && config.tlsKey !== undefined;
   const server: Server = tls
@@ -57,20 +62,25 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (err: unknown) => {
+    await turn?.close();
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
-  logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls }, 'switchboard started');
+  logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls, turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false }, 'switchboard started');
   return {
     config,
     url,
     wsUrl: `${tls ? 'wss' : 'ws'}://${shownHost}:${port}/ws`,
     port,
     signaling,
+    turn,
     logger,
     async close() {
       await signaling.close();
+      await turn?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

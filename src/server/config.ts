@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { IceServer } from '../protocol/index.js';
+import { checkCidr } from '../turn/peer-filter.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -30,12 +31,37 @@ export interface ServerConfig {
   /** Static ICE servers handed to every client as they are. */
   iceServers: IceServer[];
   /**
-   * TURN REST secret shared with a TURN server (e.g. coturn's static-auth-secret): every
-   * client gets `turnUrls` with a fresh username/password valid for `turnCredentialTtlSeconds`.
+   * TURN REST secret: every client gets TURN URLs with a fresh username/password valid for
+   * `turnCredentialTtlSeconds`. The embedded TURN server checks them; without a secret it
+   * makes a random one at start. With `turnUrls`, the credentials are for that (external)
+   * TURN server, e.g. coturn's static-auth-secret.
    */
   turnSecret?: string;
   turnUrls: string[];
   turnCredentialTtlSeconds: number;
+  /** The embedded STUN/TURN server (src/turn). */
+  turnEnabled: boolean;
+  /** UDP and TCP; 0 = any free port. */
+  turnPort: number;
+  /** TLS, when a certificate is set (turnTlsCert/Key, else tlsCert/Key). */
+  turnTlsPort: number;
+  turnTlsCert?: string;
+  turnTlsKey?: string;
+  /** Listen address; default: `host` (a wildcard serves every interface address). */
+  turnHost?: string;
+  /** Relay on this address instead of the one each client reached. */
+  turnRelayIp?: string;
+  /** Host put in the TURN URLs given to clients; default: the host the client used for signaling. */
+  turnPublicHost?: string;
+  turnRealm: string;
+  /** Static long-term users, "name:password". */
+  turnUsers: string[];
+  /** Peer CIDRs allowed although in a refused (private, loopback, …) range. */
+  turnAllowPeers: string[];
+  turnMaxAllocations: number;
+  turnMaxAllocationsPerUser: number;
+  /** Per allocation and direction; 0 = no cap. */
+  turnMaxBitrateKbps: number;
 }
 
 export class ConfigError extends Error {
@@ -60,11 +86,22 @@ export function defaultConfig(): ServerConfig {
     turnUrls: [],
     // Browsers reuse the credential for allocation refreshes, so it must outlive a long call.
     turnCredentialTtlSeconds: 86_400,
+    turnEnabled: true,
+    turnPort: 3478,
+    turnTlsPort: 5349,
+    turnRealm: 'switchboard',
+    turnUsers: [],
+    turnAllowPeers: [],
+    turnMaxAllocations: 1000,
+    turnMaxAllocationsPerUser: 10,
+    // Enough for HD video plus screen share; a cap keeps one user from filling the uplink.
+    turnMaxBitrateKbps: 10_000,
   };
 }
 
 type Kind =
   | { t: 'int'; min: number; max: number }
+  | { t: 'bool' }
   | { t: 'string' }
   | { t: 'enum'; values: readonly string[] };
 
@@ -85,6 +122,32 @@ const SCALARS: Record<string, Kind> = {
   'rateLimit.burst': { t: 'int', min: 1, max: 1_000_000 },
   turnSecret: { t: 'string' },
   turnCredentialTtlSeconds: { t: 'int', min: 60, max: 7 * 86_400 },
+  turnEnabled: { t: 'bool' },
+  turnPort: { t: 'int', min: 0, max: 65535 },
+  turnTlsPort: { t: 'int', min: 0, max: 65535 },
+  turnTlsCert: { t: 'string' },
+  turnTlsKey: { t: 'string' },
+  turnHost: { t: 'string' },
+  turnRelayIp: { t: 'string' },
+  turnPublicHost: { t: 'string' },
+  turnRealm: { t: 'string' },
+  turnMaxAllocations: { t: 'int', min: 1, max: 1_000_000 },
+  turnMaxAllocationsPerUser: { t: 'int', min: 1, max: 1_000_000 },
+  turnMaxBitrateKbps: { t: 'int', min: 0, max: 10_000_000 },
+};
+
+/** List keys: a YAML list, or a comma-separated string (env), or repeated flags. */
+const LISTS: Record<string, (item: string) => string | undefined> = {
+  turnUrls: (u) => (/^(turn|turns|stun|stuns):/.test(u) ? undefined : 'must be a list of turn:/turns:/stun: URLs'),
+  turnUsers: (u) => (/^[^:]+:.+$/.test(u) ? undefined : 'must be a list of name:password'),
+  turnAllowPeers: (c) => {
+    try {
+      checkCidr(c);
+      return undefined;
+    } catch {
+      return 'must be a list of CIDRs (e.g. 10.0.0.0/8, fd00::/8)';
+    }
+  },
 };
 
 /** Environment variables and the keys they set. */
@@ -99,6 +162,13 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_WEB_ROOT: 'webRoot',
   SWITCHBOARD_TURN_SECRET: 'turnSecret',
   SWITCHBOARD_TURN_URLS: 'turnUrls',
+  SWITCHBOARD_TURN_ENABLED: 'turnEnabled',
+  SWITCHBOARD_TURN_PORT: 'turnPort',
+  SWITCHBOARD_TURN_REALM: 'turnRealm',
+  SWITCHBOARD_TURN_USERS: 'turnUsers',
+  SWITCHBOARD_TURN_ALLOW_PEERS: 'turnAllowPeers',
+  SWITCHBOARD_TURN_PUBLIC_HOST: 'turnPublicHost',
+  SWITCHBOARD_TURN_RELAY_IP: 'turnRelayIp',
 };
 
 /** Command-line flags (without `--`) and the keys they set. */
@@ -117,14 +187,34 @@ export const FLAG_KEYS: Record<string, string> = {
   'turn-secret': 'turnSecret',
   'turn-urls': 'turnUrls',
   'turn-credential-ttl': 'turnCredentialTtlSeconds',
+  'turn-enabled': 'turnEnabled',
+  'turn-port': 'turnPort',
+  'turn-tls-port': 'turnTlsPort',
+  'turn-tls-cert': 'turnTlsCert',
+  'turn-tls-key': 'turnTlsKey',
+  'turn-host': 'turnHost',
+  'turn-relay-ip': 'turnRelayIp',
+  'turn-public-host': 'turnPublicHost',
+  'turn-realm': 'turnRealm',
+  'turn-user': 'turnUsers',
+  'turn-allow-peer': 'turnAllowPeers',
+  'turn-max-allocations': 'turnMaxAllocations',
+  'turn-max-allocations-per-user': 'turnMaxAllocationsPerUser',
+  'turn-max-bitrate': 'turnMaxBitrateKbps',
 };
 
-function checkScalar(key: string, kind: Kind, value: unknown): string | number {
+/** Flags that may be given more than once. */
+export const REPEATABLE_FLAGS = new Set(['turn-user', 'turn-allow-peer']);
+
+function checkScalar(key: string, kind: Kind, value: unknown): string | number | boolean {
   switch (kind.t) {
     case 'int':
       if (typeof value !== 'number' || !Number.isInteger(value) || value < kind.min || value > kind.max) {
         throw new ConfigError(key, `must be an integer ${kind.min}-${kind.max}`, value);
       }
+      return value;
+    case 'bool':
+      if (typeof value !== 'boolean') throw new ConfigError(key, 'must be true or false', value);
       return value;
     case 'string':
       if (typeof value !== 'string' || value.length === 0) throw new ConfigError(key, 'must be a non-empty string', value);
@@ -138,6 +228,7 @@ function checkScalar(key: string, kind: Kind, value: unknown): string | number {
 /** Strings from env/flags become numbers for integer keys ("abc" stays a string and fails). */
 function fromString(kind: Kind | undefined, text: string): unknown {
   if (kind?.t === 'int' && /^-?\d+$/.test(text.trim())) return Number(text);
+  if (kind?.t === 'bool' && /^(true|false)$/.test(text.trim())) return text.trim() === 'true';
   return text;
 }
 
@@ -185,12 +276,15 @@ export function mergeConfig(base: ServerConfig, layer: Record<string, unknown>, 
       out.iceServers = checkIceServers(v);
       continue;
     }
-    if (key === 'turnUrls') {
-      const urls = typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v;
-      if (!Array.isArray(urls) || !urls.every((u) => typeof u === 'string' && /^(turn|turns|stun|stuns):/.test(u))) {
-        throw new ConfigError(key, 'must be a list of turn:/turns:/stun: URLs', v);
+    const itemProblem = LISTS[key];
+    if (itemProblem) {
+      const items = typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter(Boolean) : v;
+      if (!Array.isArray(items)) throw new ConfigError(key, itemProblem('') ?? 'must be a list', v);
+      for (const item of items) {
+        const problem = typeof item === 'string' ? itemProblem(item) : itemProblem('') ?? 'must be a list of strings';
+        if (problem) throw new ConfigError(key, problem, v);
       }
-      out.turnUrls = urls as string[];
+      (out as unknown as Record<string, unknown>)[key] = items as string[];
       continue;
     }
     if (key === 'rateLimit') {
@@ -211,8 +305,11 @@ export function mergeConfig(base: ServerConfig, layer: Record<string, unknown>, 
 
 /** Rules across keys, checked once all layers are merged (a file may set one, a flag the other). */
 export function checkConfig(c: ServerConfig): ServerConfig {
-  if (c.turnSecret !== undefined && c.turnUrls.length === 0) {
-    throw new ConfigError('turnUrls', 'must list the TURN server URLs when turnSecret is set', c.turnUrls);
+  if (!c.turnEnabled && c.turnSecret !== undefined && c.turnUrls.length === 0) {
+    throw new ConfigError('turnUrls', 'must list the TURN server URLs when turnSecret is set and the embedded TURN server is off', c.turnUrls);
+  }
+  if ((c.turnTlsCert === undefined) !== (c.turnTlsKey === undefined)) {
+    throw new ConfigError(c.turnTlsCert ? 'turnTlsKey' : 'turnTlsCert', 'must be set together with the other TLS file', c.turnTlsCert ?? c.turnTlsKey);
   }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new ConfigError(c.tlsCert ? 'tlsKey' : 'tlsCert', 'must be set together with the other TLS file', c.tlsCert ?? c.tlsKey);
@@ -224,8 +321,8 @@ export interface ConfigSources {
   /** YAML file path (flag --config or SWITCHBOARD_CONFIG). */
   file?: string;
   env?: NodeJS.ProcessEnv;
-  /** Flag values keyed by flag name without dashes prefix, as parsed by the CLI. */
-  flags?: Record<string, string | undefined>;
+  /** Flag values keyed by flag name without dashes prefix, as parsed by the CLI (repeated flags: arrays). */
+  flags?: Record<string, string | string[] | undefined>;
 }
 
 /** defaults < YAML file < environment < flags. */
@@ -251,11 +348,11 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
       config = mergeConfig(config, doc);
     }
   }
-  const layer = (table: Record<string, string>, values: Record<string, string | undefined>): Record<string, unknown> => {
+  const layer = (table: Record<string, string>, values: Record<string, string | string[] | undefined>): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     for (const [name, key] of Object.entries(table)) {
       const v = values[name];
-      if (v !== undefined) out[key] = fromString(SCALARS[key], v);
+      if (v !== undefined) out[key] = Array.isArray(v) ? v : fromString(SCALARS[key], v);
     }
     return out;
   };

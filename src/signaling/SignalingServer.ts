@@ -17,7 +17,7 @@ import {
 } from '../protocol/index.js';
 import { AuthError, grantsRoom, verifyAccessToken, type AccessGrant } from './auth.js';
 import { CallError, CallManager } from './CallManager.js';
-import { TokenBucket } from './RateLimiter.js';
+import { TokenBucket } from '../util/TokenBucket.js';
 import { Room } from './Room.js';
 import { Session } from './Session.js';
 import { nullObserver, type SignalingObserver } from './SignalingObserver.js';
@@ -29,8 +29,11 @@ export interface SignalingOptions {
   callRingMs: number;
   maxRoomParticipants: number;
   rateLimit: { perSecond: number; burst: number };
-  /** Called per session so that credentials (TURN REST) can be fresh for each client. */
-  iceServers: (identity: string) => IceServer[];
+  /**
+   * Called per session so that credentials (TURN REST) can be fresh for each client.
+   * `host`: the host name the client used to reach signaling (its Host header, no port).
+   */
+  iceServers: (identity: string, host: string | undefined) => IceServer[];
   observer?: SignalingObserver;
   logger: Logger;
 }
@@ -59,6 +62,14 @@ interface Connection {
   lastRateErrorAt: number;
   /** Messages are handled one after another, even when one awaits (token verification). */
   chain: Promise<void>;
+  /** The host the client reached us by, for ICE server URLs on this same host. */
+  host: string | undefined;
+}
+
+/** "example.org:8443" → "example.org", "[::1]:80" → "[::1]"; undefined when absent or not a plain host. */
+function hostName(header: string | undefined): string | undefined {
+  const m = header ? /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d+)?$/.exec(header) : null;
+  return m ? m[1] : undefined;
 }
 
 class RequestError extends Error {
@@ -102,7 +113,7 @@ export class SignalingServer {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, hostName(req.headers.host)));
     });
   }
 
@@ -126,8 +137,9 @@ export class SignalingServer {
 
   // ---- connection lifecycle -----------------------------------------------------------
 
-  private onConnection(socket: WebSocket): void {
+  private onConnection(socket: WebSocket, host: string | undefined): void {
     const conn: Connection = {
+      host,
       socket,
       bucket: new TokenBucket(this.opts.rateLimit.perSecond, this.opts.rateLimit.burst),
       session: null,
@@ -291,7 +303,7 @@ export class SignalingServer {
       identity,
       name,
       sessionToken: session.token,
-      iceServers: this.opts.iceServers(identity),
+      iceServers: this.opts.iceServers(identity, conn.host),
       heartbeatMs: this.opts.heartbeatMs,
       resumeGraceSeconds: Math.round(this.opts.resumeGraceMs / 1000),
     });

@@ -8,7 +8,8 @@ export interface TransportAddress {
   port: number;
 }
 
-function ipv6ToBytes(addr: string): Buffer | undefined {
+/** "2001:db8::1" or "::ffff:1.2.3.4" → 16 bytes; undefined when malformed. */
+export function ipv6ToBytes(addr: string): Buffer | undefined {
   let a = addr;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
   if (v4) {

@@ -1,4 +1,9 @@
-/** TURN ChannelData framing (RFC 8656 §12.4): channel number 0x4000–0x4FFF, length, data. */
+/**
+ * TURN ChannelData framing (RFC 8656 §12.4): channel number, length, data. RFC 8656 narrowed
+ * channel numbers to 0x4000–0x4FFF, but RFC 5766 allowed up to 0x7FFF and libwebrtc (Chrome)
+ * and coturn's clients still pick from that whole range: refusing it would break them. On a
+ * TURN port nothing else starts with 0x40–0x7F (RFC 7983's other ranges are not seen there).
+ */
 
 export interface ChannelData {
   channel: number;
@@ -6,7 +11,7 @@ export interface ChannelData {
 }
 
 export function isChannelNumber(n: number): boolean {
-  return n >= 0x4000 && n <= 0x4fff;
+  return n >= 0x4000 && n <= 0x7fff;
 }
 
 /** undefined when not a valid frame; padding after the data is allowed (UDP) and ignored. */

@@ -15,6 +15,10 @@ export const StunMethod = {
   Data: 0x007,
   CreatePermission: 0x008,
   ChannelBind: 0x009,
+  // RFC 6062 §6.1: TURN relaying of TCP connections.
+  Connect: 0x00a,
+  ConnectionBind: 0x00b,
+  ConnectionAttempt: 0x00c,
 } as const;
 
 export const Attr = {
@@ -41,8 +45,12 @@ export const Attr = {
   ReservationToken: 0x0022,
   Priority: 0x0024,
   UseCandidate: 0x0025,
+  ConnectionId: 0x002a, // RFC 6062 §6.2
+  AdditionalAddressFamily: 0x8000, // RFC 8656 §18
+  AddressErrorCode: 0x8001,
   PasswordAlgorithms: 0x8002,
   AlternateDomain: 0x8003,
+  Icmp: 0x8004,
   Software: 0x8022,
   AlternateServer: 0x8023,
   Fingerprint: 0x8028,

@@ -3,7 +3,7 @@
  * FINGERPRINT (§14.7). Each covers the message up to its own attribute, with the header's
  * length field set as if that attribute were the last one.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Attr, HEADER_LENGTH } from './constants.js';
 import { crc32 } from './crc32.js';
 import type { StunAttribute, StunMessage } from './message.js';
@@ -54,21 +54,4 @@ export function checkFingerprint(msg: StunMessage): boolean | undefined {
   if (!attr) return undefined;
   if (attr.value.length !== 4 || attr.offset + 8 !== msg.raw.length) return false;
   return computeFingerprint(msg.raw, attr.offset) === attr.value.readUInt32BE(0);
-}
-
-/**
- * OpaqueString preparation of passwords (RFC 8265 §4.2, as RFC 8489 §9.2.2 asks; the same
- * result as SASLprep for the RFC 5769 vector): non-ASCII spaces become U+0020, characters
- * "commonly mapped to nothing" are removed, then NFKC.
- */
-export function prepPassword(password: string): string {
-  return password
-    .replace(/[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/g, ' ')
-    .replace(/[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/g, '')
-    .normalize('NFKC');
-}
-
-/** Long-term credential key (§9.2.2): MD5 or SHA-256 of "username:realm:password". */
-export function longTermKey(username: string, realm: string, password: string, algorithm: 'md5' | 'sha256' = 'md5'): Buffer {
-  return createHash(algorithm).update(`${username}:${realm}:${prepPassword(password)}`, 'utf8').digest();
 }

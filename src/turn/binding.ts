@@ -6,9 +6,10 @@
  */
 import { Attr, StunClass, StunMethod } from '../stun/constants.js';
 import { StunMessageBuilder } from '../stun/builder.js';
-import { encodeErrorCode, encodeXorAddress } from '../stun/address.js';
+import { encodeXorAddress } from '../stun/address.js';
 import { checkFingerprint } from '../stun/integrity.js';
 import type { StunMessage } from '../stun/message.js';
+import { unknownAttributesResponse, unknownRequired } from './responses.js';
 
 export const SOFTWARE = Buffer.from('switchboard');
 
@@ -29,17 +30,8 @@ export interface Remote {
  */
 export function answerBinding(req: StunMessage, from: Remote): Buffer | undefined {
   if (checkFingerprint(req) === false) return undefined;
-  const unknown = req.attributes.filter((a) => a.type < 0x8000 && !KNOWN_REQUIRED.has(a.type)).map((a) => a.type);
-  if (unknown.length > 0) {
-    // §6.3.1.1: 420 with UNKNOWN-ATTRIBUTES listing them.
-    const list = Buffer.alloc(unknown.length * 2);
-    unknown.forEach((t, i) => list.writeUInt16BE(t, i * 2));
-    return new StunMessageBuilder(StunMethod.Binding, StunClass.Error, req.transactionId)
-      .add(Attr.ErrorCode, encodeErrorCode(420, 'Unknown Attribute'))
-      .add(Attr.UnknownAttributes, list)
-      .addFingerprint()
-      .build();
-  }
+  const unknown = unknownRequired(req, KNOWN_REQUIRED);
+  if (unknown.length > 0) return unknownAttributesResponse(req, unknown);
   return new StunMessageBuilder(StunMethod.Binding, StunClass.Success, req.transactionId)
     .add(Attr.XorMappedAddress, encodeXorAddress(from, req.transactionId))
     .add(Attr.Software, SOFTWARE)

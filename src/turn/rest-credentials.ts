@@ -23,10 +23,15 @@ export function turnRestPassword(secret: string, username: string): string {
   return createHmac('sha1', secret).update(username).digest('base64');
 }
 
+/** True when `username` is a REST username ("expiry:identity") whose expiry has not passed. */
+export function restUsernameValid(username: string, nowMs = Date.now()): boolean {
+  const m = /^(\d{1,12}):/.exec(username);
+  return m !== null && Number(m[1]) * 1000 >= nowMs;
+}
+
 /** Checks a REST username/password pair: the right HMAC and not expired. */
 export function verifyTurnRestCredential(secret: string, username: string, password: string, nowMs = Date.now()): boolean {
-  const m = /^(\d{1,12}):/.exec(username);
-  if (!m || Number(m[1]) * 1000 < nowMs) return false;
+  if (!restUsernameValid(username, nowMs)) return false;
   const expected = Buffer.from(turnRestPassword(secret, username));
   const given = Buffer.from(password);
   return given.length === expected.length && timingSafeEqual(given, expected);

@@ -14,7 +14,7 @@ async function hello(fields: Record<string, unknown> = {}): Promise<TestClient> 
 }
 
 before(async () => {
-  sb = await startSwitchboard({ port: 0, host: '127.0.0.1', logLevel: 'silent', rateLimit: { perSecond: 20, burst: 40 }, maxRoomParticipants: 3 });
+  sb = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', rateLimit: { perSecond: 20, burst: 40 }, maxRoomParticipants: 3 });
 });
 after(async () => {
   for (const c of clients) c.terminate();
@@ -32,7 +32,11 @@ describe('session and rooms', () => {
     assert.equal(w.name, 'Ada L.');
     assert.match(w.sessionId, /^p-[A-Za-z0-9_-]+$/);
     assert.match(w.sessionToken, /^[A-Za-z0-9_-]{43}$/);
-    assert.deepEqual(w.iceServers, []);
+    // The embedded STUN/TURN server, on the host this client used to reach signaling.
+    const port = sb.turn?.port;
+    assert.deepEqual(w.iceServers[0], { urls: [`stun:127.0.0.1:${port}`] });
+    assert.deepEqual(w.iceServers[1]?.urls, [`turn:127.0.0.1:${port}?transport=udp`, `turn:127.0.0.1:${port}?transport=tcp`]);
+    assert.match(w.iceServers[1]?.username ?? '', /^\d+:/);
     assert.equal(w.resumeGraceSeconds, 30);
     const again = await c.expectError({ type: 'hello', id: 8 });
     assert.equal(again.code, 'already-identified');

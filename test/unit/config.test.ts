@@ -56,9 +56,18 @@ test('bad values stop with a message naming the key', () => {
 test('TURN REST settings and rules across layers', () => {
   const c = loadConfig({ env: { SWITCHBOARD_TURN_SECRET: 'ts', SWITCHBOARD_TURN_URLS: 'turn:a.example:3478?transport=udp, turns:a.example:5349' } });
   assert.deepEqual([c.turnSecret, c.turnUrls, c.turnCredentialTtlSeconds], ['ts', ['turn:a.example:3478?transport=udp', 'turns:a.example:5349'], 86_400]);
-  assert.throws(() => loadConfig({ env: { SWITCHBOARD_TURN_SECRET: 'ts' } }), { message: /^invalid config: turnUrls must list the TURN server URLs when turnSecret is set/ });
+  // A secret alone is for the embedded TURN server; with it off, the external server's URLs are needed.
+  assert.equal(loadConfig({ env: { SWITCHBOARD_TURN_SECRET: 'ts' } }).turnSecret, 'ts');
+  assert.throws(() => loadConfig({ env: { SWITCHBOARD_TURN_SECRET: 'ts', SWITCHBOARD_TURN_ENABLED: 'false' } }), { message: /^invalid config: turnUrls must list the TURN server URLs when turnSecret is set/ });
   assert.throws(() => loadConfig({ env: {}, flags: { 'turn-urls': 'http://x' } }), { message: /^invalid config: turnUrls must be a list of turn:\/turns:\/stun: URLs/ });
   assert.throws(() => loadConfig({ env: {}, flags: { 'turn-credential-ttl': '5' } }), { message: /^invalid config: turnCredentialTtlSeconds must be an integer 60-604800/ });
+  // Embedded TURN server settings: repeatable flags, CIDRs checked, booleans.
+  const t = loadConfig({ env: { SWITCHBOARD_TURN_ENABLED: 'false' }, flags: { 'turn-user': ['a:b', 'c:d:e'], 'turn-allow-peer': ['10.0.0.0/8', 'fd00::/8'], 'turn-port': '0', 'turn-max-bitrate': '0' } });
+  assert.deepEqual([t.turnEnabled, t.turnUsers, t.turnAllowPeers, t.turnPort, t.turnMaxBitrateKbps], [false, ['a:b', 'c:d:e'], ['10.0.0.0/8', 'fd00::/8'], 0, 0]);
+  assert.equal(defaultConfig().turnPort, 3478);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'turn-allow-peer': ['10.0.0.0/33'] } }), { message: /^invalid config: turnAllowPeers must be a list of CIDRs/ });
+  assert.throws(() => loadConfig({ env: {}, flags: { 'turn-user': ['nopassword'] } }), { message: /^invalid config: turnUsers must be a list of name:password/ });
+  assert.throws(() => loadConfig({ env: { SWITCHBOARD_TURN_ENABLED: 'maybe' } }), { message: /^invalid config: turnEnabled must be true or false/ });
   // A file may set one half of a pair and a flag the other.
   const file = yamlFile('tls.yaml', 'tlsCert: /x/cert.pem\n');
   const both = loadConfig({ file, env: {}, flags: { 'tls-key': '/x/key.pem' } });

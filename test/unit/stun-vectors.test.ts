@@ -1,14 +1,15 @@
 /**
- * The STUN codec against the RFC 5769 test vectors (bytes as printed in the RFC), plus
- * round trips and corruption cases. RFC 8489 Appendix B.1 (SHA-256 integrity, USERHASH) is
- * not here yet: its corrected bytes (erratum 6268) were not at hand in this session.
+ * The STUN codec against the RFC 5769 test vectors and RFC 8489 Appendix B.1 as corrected by
+ * erratum 6268 (bytes as printed there), plus round trips and corruption cases.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import {
-  Attr, StunClass, StunMessageBuilder, StunMethod, checkFingerprint, checkIntegrity, classifyPacket, crc32,
-  decodeChannelData, decodeErrorCode, decodeStun, decodeXorAddress, encodeChannelData, encodeErrorCode,
-  encodeXorAddress, getAttribute, longTermKey, messageType, prepPassword, splitMessageType, type StunMessage,
+  Attr, PasswordAlgorithm, StunClass, StunMessageBuilder, StunMethod, checkFingerprint, checkIntegrity, classifyPacket, crc32,
+  decodeChannelData, decodeErrorCode, decodePasswordAlgorithm, decodeStun, decodeXorAddress, encodeChannelData,
+  encodeErrorCode, encodePasswordAlgorithm, encodeXorAddress, getAttribute, longTermKey, messageType, parseNonceCookie,
+  prepPassword, prepUsername, splitMessageType, userHash, type StunMessage,
 } from '../../src/stun/index.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[^0-9a-f]/gi, ''), 'hex');
@@ -43,6 +44,19 @@ const LONG_TERM_REQUEST = hex(`
   00 15 00 1c 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39 46 53 54 76 79 36 34 73 41
   00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00
   00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66`);
+
+/**
+ * RFC 8489 Appendix B.1, corrected by erratum 6268: the printed length 0x9c becomes 0x90,
+ * PASSWORD-ALGORITHM (SHA-256) is added, and the HMAC is recomputed.
+ */
+const SHA256_USERHASH_REQUEST = hex(`
+  00 01 00 90 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e
+  00 1e 00 20 4a 3c f3 8f ef 69 92 bd a9 52 c6 78 04 17 da 0f 24 81 94 15 56 9e 60 b2 05 c4 6e 41 40 7f 17 04
+  00 15 00 29 6f 62 4d 61 74 4a 6f 73 32 41 41 41 43 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39
+              46 53 54 76 79 36 34 73 41 00 00 00
+  00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00
+  00 1d 00 04 00 02 00 00
+  00 1c 00 20 b5 c7 bf 00 5b 6c 52 a2 1c 51 c5 e8 92 f8 19 24 13 62 96 cb 92 7c 43 14 93 09 27 8c c6 51 8e 65`);
 
 const SHORT_TERM_KEY = Buffer.from('VOkJxbRl1RmTxUk/WvJxBt');
 
@@ -109,6 +123,56 @@ test('RFC 5769 §2.4 long-term credentials with SASLprep', () => {
   assert.deepEqual(reencode(m, () => 0), LONG_TERM_REQUEST);
 });
 
+test('RFC 8489 B.1 (erratum 6268): USERHASH, PASSWORD-ALGORITHM and MESSAGE-INTEGRITY-SHA256', () => {
+  const m = decode(SHA256_USERHASH_REQUEST);
+  assert.deepEqual([m.method, m.cls], [StunMethod.Binding, StunClass.Request]);
+  assert.equal(m.transactionId.toString('hex'), '78ad3433c6ad72c029da412e');
+  assert.deepEqual(m.attributes.map((a) => a.type),
+    [Attr.Userhash, Attr.Nonce, Attr.Realm, Attr.PasswordAlgorithm, Attr.MessageIntegritySha256]);
+  const username = '\u30de\u30c8\u30ea\u30c3\u30af\u30b9';
+  const realm = getAttribute(m, Attr.Realm)?.toString('utf8') as string;
+  const nonce = getAttribute(m, Attr.Nonce)?.toString('utf8') as string;
+  assert.equal(realm, 'example.org');
+  assert.equal(nonce, 'obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA');
+  // "AAAC" sets only the unassigned bit 22 (§9.2, §18.1); B.1 says nothing of the features.
+  assert.deepEqual(parseNonceCookie(nonce), { passwordAlgorithms: false, usernameAnonymity: false });
+  assert.equal(checkFingerprint(m), undefined);
+
+  // §14.4: SHA-256 over the OpaqueString-prepared "username:realm" (both already prepared here).
+  assert.equal(prepUsername(username), username);
+  assert.deepEqual(getAttribute(m, Attr.Userhash), createHash('sha256').update(`${username}:${realm}`).digest());
+  assert.deepEqual(getAttribute(m, Attr.Userhash), userHash(username, realm));
+
+  // §9.2.2 with SHA-256 (§18.5.1.2), as PASSWORD-ALGORITHM asks.
+  assert.deepEqual(decodePasswordAlgorithm(getAttribute(m, Attr.PasswordAlgorithm) as Buffer), { algorithm: PasswordAlgorithm.SHA256 });
+  const password = 'The\u00adM\u00aatr\u2168';
+  assert.equal(prepPassword(password), 'TheMatrIX');
+  const key = longTermKey(username, realm, password, 'sha256');
+  assert.deepEqual(key, createHash('sha256').update(`${username}:example.org:TheMatrIX`).digest());
+  assert.equal(checkIntegrity(m, key, true), true);
+  assert.equal(checkIntegrity(m, longTermKey(username, realm, password, 'md5'), true), false);
+  assert.equal(checkIntegrity(m, key), false, 'no MESSAGE-INTEGRITY (SHA-1) in this message');
+
+  // The builder writes the same bytes, from the decoded attributes and from scratch (zero padding).
+  assert.deepEqual(reencode(m, () => 0), SHA256_USERHASH_REQUEST);
+  const built = new StunMessageBuilder(StunMethod.Binding, StunClass.Request, Buffer.from(m.transactionId))
+    .add(Attr.Userhash, userHash(username, realm))
+    .add(Attr.Nonce, Buffer.from(nonce))
+    .add(Attr.Realm, Buffer.from(realm))
+    .add(Attr.PasswordAlgorithm, encodePasswordAlgorithm({ algorithm: PasswordAlgorithm.SHA256 }))
+    .addIntegrity(key, true)
+    .build();
+  assert.deepEqual(built, SHA256_USERHASH_REQUEST);
+
+  // Any one flipped bit, padding and header included, is refused or fails the check.
+  for (let bit = 0; bit < SHA256_USERHASH_REQUEST.length * 8; bit++) {
+    const bad = Buffer.from(SHA256_USERHASH_REQUEST);
+    bad[bit >> 3] = (bad[bit >> 3] as number) ^ (0x80 >> (bit & 7));
+    const r = decodeStun(bad);
+    if (r.ok) assert.equal(checkIntegrity(r.message, key, true), false, `bit ${bit}`);
+  }
+});
+
 test('corruption: a flipped bit breaks the fingerprint and the integrity', () => {
   const bad = Buffer.from(SAMPLE_REQUEST);
   bad[30] = (bad[30] as number) ^ 1; // inside SOFTWARE
@@ -172,7 +236,7 @@ test('XOR addresses, error codes and ChannelData round-trip', () => {
   assert.deepEqual(decodeChannelData(Buffer.concat([frame, Buffer.alloc(3)]))?.data, Buffer.from('voice'));
   assert.equal(decodeChannelData(frame.subarray(0, 6)), undefined);
   assert.equal(decodeChannelData(Buffer.from([0x3f, 0xff, 0, 0])), undefined);
-  assert.throws(() => encodeChannelData(0x5000, Buffer.alloc(1)), RangeError);
+  assert.throws(() => encodeChannelData(0x8000, Buffer.alloc(1)), RangeError);
 });
 
 test('RFC 7983 demultiplexing by first byte', () => {

@@ -1,6 +1,7 @@
 /**
- * Token bucket: `perSecond` tokens refill continuously up to `burst`. One per inbound
- * message; a connection over its rate has messages dropped, not its neighbours.
+ * Token bucket: `perSecond` tokens refill continuously up to `burst`. Signaling takes one per
+ * inbound message; TURN takes one per relayed byte. Whoever is over its rate has its own
+ * traffic dropped, not its neighbours'.
  */
 export class TokenBucket {
   private tokens: number;
@@ -11,14 +12,14 @@ export class TokenBucket {
     this.last = now;
   }
 
-  take(now = Date.now()): boolean {
+  take(now = Date.now(), cost = 1): boolean {
     const elapsed = now - this.last;
     if (elapsed > 0) {
       this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.perSecond) / 1000);
       this.last = now;
     }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 }

@@ -1,0 +1,413 @@
+/**
+ * The STUN/TURN server (RFC 8489, RFC 8656): UDP and TCP listeners on one port, TLS on a
+ * second, on every address it serves (a wildcard host expands to each interface address, so
+ * that each relay is bound on the address its client reached, as coturn does). Binding
+ * requests are answered without authentication; every TURN request needs long-term
+ * credentials (auth.ts). Allocations expire, quotas hold, and peers are filtered
+ * (peer-filter.ts). Nothing from the network can throw out of here: bad input is dropped
+ * and counted.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server as TcpServer, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Logger } from 'pino';
+import { decodeChannelData } from '../stun/channel-data.js';
+import { Attr, StunClass, StunMethod } from '../stun/constants.js';
+import { checkFingerprint } from '../stun/integrity.js';
+import { decodeStun, type StunMessage } from '../stun/message.js';
+import { Allocation, type RelayCounters } from './Allocation.js';
+import { TurnAuthenticator, nonceCookie } from './auth.js';
+import { answerBinding } from './binding.js';
+import { StreamLink, UdpLink, type ClientLink } from './client-link.js';
+import { CredentialStore } from './credentials.js';
+import {
+  handleAllocate, handleChannelBind, handleCreatePermission, handleRefresh, handleSend, isSendIndication,
+  type AllocateRequest, type TurnContext,
+} from './methods.js';
+import { NonceIssuer } from './nonce.js';
+import { PeerAddressFilter } from './peer-filter.js';
+import { PortReservations, bindRelay } from './relay-ports.js';
+import { errorResponse, unknownAttributesResponse, unknownRequired } from './responses.js';
+import { StreamFramer } from './stream-framer.js';
+
+export interface TurnServerOptions {
+  /** Address to serve; '0.0.0.0' or '::' expand to every interface address (IPv4, or both). */
+  host: string;
+  /** UDP and TCP port; 0 picks a free one (the same number on every address). */
+  port: number;
+  /** TLS listener, when a certificate is given. */
+  tls?: { cert: Buffer; key: Buffer; port: number };
+  /** Relay on this address instead of the one the client reached. */
+  relayIp?: string;
+  realm: string;
+  /** Static users "name:password". */
+  users: readonly string[];
+  /** TURN REST secret (rest-credentials.ts). */
+  secret?: string;
+  /** CIDRs peers may be in although they are in a refused range. */
+  allowPeers: readonly string[];
+  maxAllocations: number;
+  maxAllocationsPerUser: number;
+  /** Per allocation and direction; 0 = no cap. */
+  maxBitrateKbps: number;
+  defaultLifetimeS?: number;
+  maxLifetimeS?: number;
+  nonceLifetimeS?: number;
+  logger?: Logger;
+}
+
+export interface TurnCounters extends RelayCounters {
+  bindingRequests: number;
+  allocationsCreated: number;
+  allocationsExpired: number;
+  /** Requests answered with an error, by code. */
+  errors: Record<number, number>;
+  /** Datagrams or frames that were not valid STUN/ChannelData, or were not for us. */
+  malformed: number;
+}
+
+/** Comprehension-required attributes this server understands in requests (DONT-FRAGMENT is not among them: §7.2). */
+const KNOWN = new Set<number>([
+  Attr.Username, Attr.Userhash, Attr.MessageIntegrity, Attr.MessageIntegritySha256, Attr.Realm, Attr.Nonce,
+  Attr.PasswordAlgorithm, Attr.Lifetime, Attr.RequestedTransport, Attr.RequestedAddressFamily, Attr.EvenPort,
+  Attr.ReservationToken, Attr.XorPeerAddress, Attr.ChannelNumber, Attr.Data, Attr.Priority, Attr.UseCandidate,
+]);
+
+/** A TCP/TLS connection that has not allocated within this time is closed. */
+const STREAM_IDLE_MS = 30_000;
+const MAX_STREAM_CONNECTIONS = 10_000;
+const SWEEP_MS = 1000;
+
+interface UdpListener {
+  address: string;
+  socket: UdpSocket;
+  /** Client IP → client port → allocation. */
+  allocations: Map<string, Map<number, Allocation>>;
+}
+
+/** Every address of this machine that a wildcard host stands for (link-local IPv6 left out: it needs a scope). */
+export function expandHost(host: string): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [host];
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (i.family === 'IPv4') out.push(i.address);
+      else if (host === '::' && !i.address.toLowerCase().startsWith('fe80')) out.push(i.address);
+    }
+  }
+  return out;
+}
+
+export class TurnServer implements TurnContext {
+  readonly counters: TurnCounters = {
+    toPeerPackets: 0, toPeerBytes: 0, toClientPackets: 0, toClientBytes: 0, dropped: 0,
+    bindingRequests: 0, allocationsCreated: 0, allocationsExpired: 0, errors: {}, malformed: 0,
+  };
+  readonly peerFilter: PeerAddressFilter;
+  readonly defaultLifetimeS: number;
+  readonly maxLifetimeS: number;
+  port = 0;
+  tlsPort = 0;
+  /** The addresses served. */
+  addresses: string[] = [];
+  private readonly auth: TurnAuthenticator;
+  private readonly udp: UdpListener[] = [];
+  private readonly servers: TcpServer[] = [];
+  private readonly streams = new Set<Socket>();
+  private readonly allocations = new Set<Allocation>();
+  /** Allocations of TCP/TLS 5-tuples, by their connection's link. */
+  private readonly streamAllocations = new Map<ClientLink, Allocation>();
+  private readonly perUser = new Map<string, number>();
+  private readonly reservations = new PortReservations();
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: TurnServerOptions) {
+    this.auth = new TurnAuthenticator(
+      new CredentialStore(opts.realm, opts.users, opts.secret),
+      new NonceIssuer((opts.nonceLifetimeS ?? 600) * 1000, nonceCookie(opts.users.length > 0)),
+    );
+    this.peerFilter = new PeerAddressFilter(opts.allowPeers);
+    this.defaultLifetimeS = opts.defaultLifetimeS ?? 600;
+    this.maxLifetimeS = opts.maxLifetimeS ?? 3600;
+  }
+
+  get activeAllocations(): number {
+    return this.allocations.size;
+  }
+
+  async listen(): Promise<void> {
+    this.addresses = expandHost(this.opts.host);
+    if (this.addresses.length === 0) throw new Error(`no address to serve for host ${this.opts.host}`);
+    this.port = await this.bindAll(this.opts.port, (port) => this.addresses.flatMap((a) => [this.bindUdp(a, port), this.bindStream(a, port, 'tcp')]));
+    const tls = this.opts.tls;
+    if (tls) this.tlsPort = await this.bindAll(tls.port, (port) => this.addresses.map((a) => this.bindStream(a, port, 'tls')));
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Binds every listener on one port number; with port 0, retries until one number is free everywhere. */
+  private async bindAll(port: number, make: (port: number) => Array<Promise<() => Promise<void>>>): Promise<number> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const first = await this.probeFreePort(port);
+      const results = await Promise.allSettled(make(first));
+      const failed = results.find((r) => r.status === 'rejected');
+      if (!failed) return first;
+      for (const r of results) if (r.status === 'fulfilled') await r.value();
+      if (port !== 0) throw (failed as PromiseRejectedResult).reason;
+    }
+    throw new Error('no port free on every address');
+  }
+
+  /** A port number for `port` 0: one the OS gives a UDP socket on the first address. */
+  private async probeFreePort(port: number): Promise<number> {
+    if (port !== 0) return port;
+    const s = createSocket(isIPv6(this.addresses[0] as string) ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(0, this.addresses[0], () => resolve()); });
+    const p = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return p;
+  }
+
+  private async bindUdp(address: string, port: number): Promise<() => Promise<void>> {
+    const socket = createSocket(isIPv6(address) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, address, () => { socket.off('error', reject); resolve(); });
+    });
+    const listener: UdpListener = { address, socket, allocations: new Map() };
+    socket.on('error', (err) => this.opts.logger?.warn({ err: err.message, address }, 'turn: udp socket error'));
+    socket.on('message', (msg, rinfo) => this.onUdp(listener, msg, rinfo.address, rinfo.port));
+    this.udp.push(listener);
+    return () => new Promise<void>((r) => {
+      this.udp.splice(this.udp.indexOf(listener), 1);
+      socket.close(() => r());
+    });
+  }
+
+  private async bindStream(address: string, port: number, kind: 'tcp' | 'tls'): Promise<() => Promise<void>> {
+    const tls = this.opts.tls;
+    const server = kind === 'tls' && tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: 10_000 }, (s) => this.onStream(s, 'tls'))
+      : createServer((s) => this.onStream(s, 'tcp'));
+    // A failed TLS handshake is the client's problem, not an error of the server.
+    server.on('tlsClientError', (_err: Error, s: Socket) => { this.counters.malformed++; s.destroy(); });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port, host: address, ipv6Only: true }, () => { server.off('error', reject); resolve(); });
+    });
+    server.on('error', (err) => this.opts.logger?.warn({ err: err.message, address }, 'turn: listener error'));
+    this.servers.push(server);
+    return () => new Promise<void>((r) => {
+      this.servers.splice(this.servers.indexOf(server), 1);
+      server.close(() => r());
+    });
+  }
+
+  private onUdp(l: UdpListener, msg: Buffer, address: string, port: number): void {
+    const first = msg[0] as number;
+    if (first >= 0x40 && first <= 0x7f) {
+      // ChannelData: the per-packet path.
+      const a = l.allocations.get(address)?.get(port);
+      const cd = a ? decodeChannelData(msg) : undefined;
+      if (!a || !cd) this.counters.malformed++;
+      else a.relayChannelData(cd.channel, cd.data);
+      return;
+    }
+    const existing = l.allocations.get(address)?.get(port);
+    this.onStun(msg, existing?.link ?? new UdpLink(l.socket, l.address, address, port), existing);
+  }
+
+  private onStream(sock: Socket, kind: 'tcp' | 'tls'): void {
+    if (this.streams.size >= MAX_STREAM_CONNECTIONS) {
+      sock.destroy();
+      return;
+    }
+    this.streams.add(sock);
+    const link = new StreamLink(kind, sock);
+    const framer = new StreamFramer();
+    sock.setNoDelay(true);
+    sock.setTimeout(STREAM_IDLE_MS, () => { if (!this.streamAllocations.has(link)) sock.destroy(); });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => {
+      this.streams.delete(sock);
+      // §5: the allocation of a TCP/TLS 5-tuple ends with its connection.
+      const a = this.streamAllocations.get(link);
+      if (a) this.release(a, 'connection closed');
+    });
+    sock.on('data', (chunk: Buffer) => {
+      const ok = framer.push(chunk, (frame) => {
+        const a = this.streamAllocations.get(link);
+        if ((frame[0] as number) >= 0x40) {
+          const cd = a ? decodeChannelData(frame) : undefined;
+          if (!a || !cd) this.counters.malformed++;
+          else a.relayChannelData(cd.channel, cd.data);
+          return;
+        }
+        // The frame is a view into a chunk that may be reused: copy what may outlive this call.
+        this.onStun(Buffer.from(frame), link, a);
+      });
+      if (!ok) {
+        this.counters.malformed++;
+        sock.destroy();
+      }
+    });
+  }
+
+  /** A STUN message from a client 5-tuple and the allocation that 5-tuple has, if any. */
+  private onStun(buf: Buffer, link: ClientLink, existing: Allocation | undefined): void {
+    const res = decodeStun(buf);
+    if (!res.ok || checkFingerprint(res.message) === false) {
+      this.counters.malformed++;
+      return;
+    }
+    const msg = res.message;
+    if (msg.cls === StunClass.Indication) {
+      if (existing && isSendIndication(msg) && unknownRequired(msg, KNOWN).length === 0 && handleSend(msg, existing)) return;
+      this.counters.dropped++;
+      return;
+    }
+    if (msg.cls !== StunClass.Request) {
+      this.counters.malformed++;
+      return;
+    }
+    if (msg.method === StunMethod.Binding) {
+      this.counters.bindingRequests++;
+      const out = answerBinding(msg, { address: link.remoteAddress, port: link.remotePort });
+      if (out) link.send(out);
+      return;
+    }
+    this.onRequest(msg, link, existing).then((out) => {
+      if (out) this.reply(link, out);
+    }, (err: Error) => {
+      this.opts.logger?.error({ err: err.message }, 'turn: request failed');
+      this.reply(link, errorResponse(msg, 500));
+    });
+  }
+
+  private reply(link: ClientLink, out: Buffer): void {
+    if (out.length >= 24 && (out.readUInt16BE(0) & 0x0110) === 0x0110) {
+      const code = (out[22] as number) * 100 + (out[23] as number);
+      this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
+    }
+    link.send(out);
+  }
+
+  private async onRequest(msg: StunMessage, link: ClientLink, existing: Allocation | undefined): Promise<Buffer | undefined> {
+    const known = msg.method === StunMethod.Allocate || msg.method === StunMethod.Refresh
+      || msg.method === StunMethod.CreatePermission || msg.method === StunMethod.ChannelBind;
+    if (!known) return errorResponse(msg, 400);
+    const auth = this.auth.authenticate(msg, link.remoteAddress);
+    if (!auth.ok) return auth.response;
+    const unknown = unknownRequired(msg, KNOWN);
+    if (unknown.length > 0) return unknownAttributesResponse(msg, unknown);
+    // §5: every request on an allocation must come from the user who made it.
+    if (existing && existing.username !== auth.username) return errorResponse(msg, 441, auth.signer);
+    if (msg.method === StunMethod.Allocate) return handleAllocate(this, msg, link, existing, auth);
+    if (!existing) return errorResponse(msg, 437, auth.signer);
+    if (msg.method === StunMethod.Refresh) return handleRefresh(this, msg, existing, auth.signer);
+    if (msg.method === StunMethod.CreatePermission) return handleCreatePermission(this, msg, existing, auth.signer);
+    return handleChannelBind(this, msg, existing, auth.signer);
+  }
+
+  private allocationOf(link: ClientLink): Allocation | undefined {
+    if (link.kind !== 'udp') return this.streamAllocations.get(link);
+    return this.udp.find((u) => u.address === link.localAddress)?.allocations.get(link.remoteAddress)?.get(link.remotePort);
+  }
+
+  async allocate(req: AllocateRequest): Promise<{ allocation: Allocation; reservationToken?: Buffer } | 486 | 440 | 508 | 437> {
+    const users = this.perUser.get(req.username) ?? 0;
+    if (this.allocations.size >= this.opts.maxAllocations || users >= this.opts.maxAllocationsPerUser) return 486;
+    let relay: UdpSocket | undefined;
+    let reservationToken: Buffer | undefined;
+    if (req.token) {
+      relay = this.reservations.take(req.token);
+      if (!relay) return 508;
+    } else {
+      const relayIp = this.relayAddressFor(req.link, req.family);
+      if (!relayIp) return 440;
+      const pair = await bindRelay(relayIp, req.evenPort, req.reserveNext);
+      if (!pair) return 508;
+      relay = pair.relay;
+      if (pair.next) reservationToken = this.reservations.hold(pair.next);
+    }
+    // Checked again: another Allocate may have won while the bind was pending.
+    const refusal = this.allocationOf(req.link) ? 437 : this.allocations.size >= this.opts.maxAllocations || (this.perUser.get(req.username) ?? 0) >= this.opts.maxAllocationsPerUser ? 486 : 0;
+    if (refusal) {
+      relay.close();
+      if (reservationToken) this.reservations.take(reservationToken)?.close();
+      return refusal;
+    }
+    const bound = relay.address();
+    const a = new Allocation({
+      link: req.link, relay, relayed: { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port },
+      username: req.username, key: req.signer.key, algorithm: req.algorithm, lifetimeMs: req.lifetimeS * 1000,
+      maxBytesPerSecond: (this.opts.maxBitrateKbps * 1000) / 8, counters: this.counters,
+    });
+    relay.on('error', () => { this.counters.dropped++; });
+    this.allocations.add(a);
+    this.perUser.set(req.username, users + 1);
+    this.counters.allocationsCreated++;
+    if (req.link.kind === 'udp') {
+      const l = this.udp.find((u) => u.address === req.link.localAddress);
+      let ports = l?.allocations.get(req.link.remoteAddress);
+      if (l && !ports) l.allocations.set(req.link.remoteAddress, (ports = new Map()));
+      ports?.set(req.link.remotePort, a);
+    } else {
+      this.streamAllocations.set(req.link, a);
+    }
+    this.opts.logger?.debug({ user: req.username, client: `${req.link.remoteAddress}:${req.link.remotePort}`, relay: `${bound.address}:${bound.port}` }, 'turn: allocation created');
+    return reservationToken ? { allocation: a, reservationToken } : { allocation: a };
+  }
+
+  release(a: Allocation, reason: string): void {
+    if (!this.allocations.delete(a)) return;
+    a.close();
+    const n = (this.perUser.get(a.username) ?? 1) - 1;
+    if (n > 0) this.perUser.set(a.username, n);
+    else this.perUser.delete(a.username);
+    if (a.link.kind === 'udp') {
+      const ports = this.udp.find((u) => u.address === a.link.localAddress)?.allocations;
+      ports?.get(a.link.remoteAddress)?.delete(a.link.remotePort);
+      if (ports?.get(a.link.remoteAddress)?.size === 0) ports.delete(a.link.remoteAddress);
+    } else {
+      this.streamAllocations.delete(a.link);
+    }
+    this.opts.logger?.debug({ user: a.username, reason }, 'turn: allocation released');
+  }
+
+  /** §7.2: the relay is on the address the client reached (or the configured one), of the asked family. */
+  private relayAddressFor(link: ClientLink, family: 4 | 6): string | undefined {
+    const wanted = (ip: string): boolean => (family === 6) === isIPv6(ip);
+    if (this.opts.relayIp) return wanted(this.opts.relayIp) ? this.opts.relayIp : undefined;
+    const local = link.localAddress.replace(/^::ffff:/, '');
+    if (wanted(local)) return local;
+    return this.addresses.find((a) => wanted(a) && !a.startsWith('127.') && a !== '::1') ?? this.addresses.find(wanted);
+  }
+
+  private sweep(now: number): void {
+    this.reservations.sweep(now);
+    for (const a of this.allocations) {
+      if (a.expiresAt <= now) {
+        this.counters.allocationsExpired++;
+        this.release(a, 'expired');
+      } else {
+        a.sweep(now);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const a of [...this.allocations]) this.release(a, 'server closing');
+    this.reservations.closeAll();
+    for (const s of this.streams) s.destroy();
+    await Promise.all([
+      ...this.udp.map((l) => new Promise<void>((r) => l.socket.close(() => r()))),
+      ...this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))),
+    ]);
+    this.udp.length = 0;
+    this.servers.length = 0;
+  }
+}
+

@@ -1,0 +1,76 @@
+/**
+ * Relay sockets (RFC 8656 §7.2): bound on the relay address with a port the OS picks; with
+ * EVEN-PORT an even one, and with its R bit the next (odd) port is held too, for an RTP/RTCP
+ * pair, under an 8-byte RESERVATION-TOKEN that a later Allocate redeems within 30 s.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { isIPv6 } from 'node:net';
+
+/** §7.2 suggests holding a reserved port for about 30 seconds. */
+export const RESERVATION_MS = 30_000;
+const EVEN_PORT_ATTEMPTS = 40;
+
+function bindUdp(address: string, port: number): Promise<UdpSocket | undefined> {
+  const s = createSocket(isIPv6(address) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+  return new Promise((resolve) => {
+    s.once('error', () => { s.close(); resolve(undefined); });
+    s.bind(port, address, () => resolve(s));
+  });
+}
+
+export async function bindRelay(address: string, evenPort: boolean, reserveNext: boolean): Promise<{ relay: UdpSocket; next?: UdpSocket } | undefined> {
+  if (!evenPort) {
+    const relay = await bindUdp(address, 0);
+    return relay ? { relay } : undefined;
+  }
+  for (let i = 0; i < EVEN_PORT_ATTEMPTS; i++) {
+    const s = await bindUdp(address, 0);
+    if (!s) return undefined;
+    const port = s.address().port;
+    if (port % 2 !== 0 || port === 65534) {
+      s.close();
+      continue;
+    }
+    if (!reserveNext) return { relay: s };
+    const next = await bindUdp(address, port + 1);
+    if (next) return { relay: s, next };
+    s.close();
+  }
+  return undefined;
+}
+
+export class PortReservations {
+  private readonly held = new Map<string, { socket: UdpSocket; expiresAt: number }>();
+
+  hold(socket: UdpSocket, now = Date.now()): Buffer {
+    const token = randomBytes(8);
+    this.held.set(token.toString('hex'), { socket, expiresAt: now + RESERVATION_MS });
+    return token;
+  }
+
+  /** The held socket for `token`, once; undefined when unknown or expired. */
+  take(token: Buffer, now = Date.now()): UdpSocket | undefined {
+    const key = token.toString('hex');
+    const r = this.held.get(key);
+    if (!r) return undefined;
+    this.held.delete(key);
+    if (r.expiresAt > now) return r.socket;
+    r.socket.close();
+    return undefined;
+  }
+
+  sweep(now: number): void {
+    for (const [k, r] of this.held) {
+      if (r.expiresAt <= now) {
+        r.socket.close();
+        this.held.delete(k);
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const r of this.held.values()) r.socket.close();
+    this.held.clear();
+  }
+}

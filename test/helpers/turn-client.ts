@@ -1,0 +1,184 @@
+/**
+ * A small TURN client for tests (RFC 8656 client side), on our codec: UDP, TCP or TLS to the
+ * server, the 401 → credentials dance, and the relay operations. Every response is matched by
+ * transaction id and returned decoded, so a test can assert the exact error code.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect as tcpConnect, isIPv6, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import {
+  Attr, StunClass, StunMessageBuilder, StunMethod, checkIntegrity, decodeChannelData, decodeErrorCode, decodeStun,
+  decodeXorAddress, encodeChannelData, encodeXorAddress, getAttribute, longTermKey,
+  type StunMessage, type TransportAddress,
+} from '../../src/stun/index.js';
+import { StreamFramer } from '../../src/turn/stream-framer.js';
+
+export type Transport = 'udp' | 'tcp' | 'tls';
+
+export interface Received {
+  peer: TransportAddress;
+  data: Buffer;
+  via: 'channel' | 'indication';
+}
+
+export class TurnTestClient {
+  username = '';
+  password = '';
+  realm = '';
+  nonce = '';
+  /** Raw responses, for size checks. */
+  readonly rawResponses: Buffer[] = [];
+  readonly received: Received[] = [];
+  private readonly pending = new Map<string, (m: StunMessage) => void>();
+  private readonly channels = new Map<number, TransportAddress>();
+
+  private constructor(readonly transport: Transport, private readonly sendRaw: (b: Buffer) => void, private readonly closer: () => void) {}
+
+  static async open(transport: Transport, host: string, port: number): Promise<TurnTestClient> {
+    if (transport === 'udp') {
+      const sock: UdpSocket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+      await new Promise<void>((r) => sock.bind(0, r));
+      const c = new TurnTestClient('udp', (b) => sock.send(b, port, host), () => sock.close());
+      sock.on('message', (m) => c.onFrame(m));
+      return c;
+    }
+    const sock: Socket = transport === 'tls'
+      ? tlsConnect({ host, port, rejectUnauthorized: false })
+      : tcpConnect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      sock.once(transport === 'tls' ? 'secureConnect' : 'connect', () => resolve());
+      sock.once('error', reject);
+    });
+    const c = new TurnTestClient(transport, (b) => sock.write(b), () => sock.destroy());
+    const framer = new StreamFramer();
+    sock.on('data', (chunk: Buffer) => framer.push(chunk, (f) => c.onFrame(Buffer.from(f))));
+    sock.on('error', () => undefined);
+    return c;
+  }
+
+  private onFrame(buf: Buffer): void {
+    const first = buf[0] as number;
+    if (first >= 0x40 && first <= 0x7f) {
+      const cd = decodeChannelData(buf);
+      const peer = cd && this.channels.get(cd.channel);
+      if (cd && peer) this.received.push({ peer, data: Buffer.from(cd.data), via: 'channel' });
+      return;
+    }
+    const r = decodeStun(buf);
+    if (!r.ok) return;
+    const m = r.message;
+    if (m.cls === StunClass.Indication && m.method === StunMethod.Data) {
+      const peer = decodeXorAddress(getAttribute(m, Attr.XorPeerAddress) ?? Buffer.alloc(0), m.transactionId);
+      const data = getAttribute(m, Attr.Data);
+      if (peer && data) this.received.push({ peer, data: Buffer.from(data), via: 'indication' });
+      return;
+    }
+    this.rawResponses.push(Buffer.from(buf));
+    this.pending.get(m.transactionId.toString('hex'))?.(m);
+  }
+
+  /** Sends a built request and waits for the response with its transaction id. */
+  async exchange(b: StunMessageBuilder, timeoutMs = 2000): Promise<StunMessage> {
+    const key = b.transactionId.toString('hex');
+    const out = b.build();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => { this.pending.delete(key); reject(new Error('no response')); }, timeoutMs);
+      this.pending.set(key, (m) => { clearTimeout(t); this.pending.delete(key); resolve(m); });
+      this.sendRaw(out);
+    });
+  }
+
+  /** A request with USERNAME/REALM/NONCE and MESSAGE-INTEGRITY (once the server has challenged us). */
+  signed(method: number, attrs: Array<[number, Buffer]>): StunMessageBuilder {
+    const b = new StunMessageBuilder(method, StunClass.Request);
+    for (const [t, v] of attrs) b.add(t, v);
+    return this.sign(b);
+  }
+
+  sign(b: StunMessageBuilder): StunMessageBuilder {
+    b.add(Attr.Username, Buffer.from(this.username)).add(Attr.Realm, Buffer.from(this.realm)).add(Attr.Nonce, Buffer.from(this.nonce));
+    return b.addIntegrity(longTermKey(this.username, this.realm, this.password)).addFingerprint();
+  }
+
+  /** A signed request, retried once after a 401/438 challenge; the final response. */
+  async request(method: number, attrs: Array<[number, Buffer]>): Promise<StunMessage> {
+    if (!this.nonce) {
+      const plain = new StunMessageBuilder(method, StunClass.Request);
+      for (const [t, v] of attrs) plain.add(t, v);
+      const challenge = await this.exchange(plain.addFingerprint());
+      if (errorCode(challenge) !== 401) return challenge;
+      this.learn(challenge);
+    }
+    let res = await this.exchange(this.signed(method, attrs));
+    if (errorCode(res) === 438) {
+      this.learn(res);
+      res = await this.exchange(this.signed(method, attrs));
+    }
+    return res;
+  }
+
+  learn(challenge: StunMessage): void {
+    this.realm = getAttribute(challenge, Attr.Realm)?.toString('utf8') ?? '';
+    this.nonce = getAttribute(challenge, Attr.Nonce)?.toString('utf8') ?? '';
+  }
+
+  /** True when a response carries a MESSAGE-INTEGRITY made with our key. */
+  verify(res: StunMessage): boolean {
+    return checkIntegrity(res, longTermKey(this.username, this.realm, this.password));
+  }
+
+  async allocate(extra: Array<[number, Buffer]> = []): Promise<StunMessage> {
+    return this.request(StunMethod.Allocate, [[Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])], ...extra]);
+  }
+
+  async createPermission(...peers: Array<{ address: string; port: number }>): Promise<StunMessage> {
+    // XOR addresses depend on the transaction id (IPv6): encode with the builder's own.
+    const b = new StunMessageBuilder(StunMethod.CreatePermission, StunClass.Request);
+    for (const p of peers) b.add(Attr.XorPeerAddress, encodeXorAddress(p, b.transactionId));
+    return this.exchange(this.sign(b));
+  }
+
+  async channelBind(channel: number, peer: { address: string; port: number }): Promise<StunMessage> {
+    const b = new StunMessageBuilder(StunMethod.ChannelBind, StunClass.Request);
+    const num = Buffer.alloc(4);
+    num.writeUInt16BE(channel, 0);
+    b.add(Attr.ChannelNumber, num).add(Attr.XorPeerAddress, encodeXorAddress(peer, b.transactionId));
+    const res = await this.exchange(this.sign(b));
+    if (res.cls === StunClass.Success) this.channels.set(channel, { family: isIPv6(peer.address) ? 6 : 4, ...peer });
+    return res;
+  }
+
+  async refresh(lifetime: number): Promise<StunMessage> {
+    const v = Buffer.alloc(4);
+    v.writeUInt32BE(lifetime, 0);
+    return this.request(StunMethod.Refresh, [[Attr.Lifetime, v]]);
+  }
+
+  sendIndication(peer: { address: string; port: number }, data: Buffer): void {
+    const b = new StunMessageBuilder(StunMethod.Send, StunClass.Indication);
+    this.sendRaw(b.add(Attr.XorPeerAddress, encodeXorAddress(peer, b.transactionId)).add(Attr.Data, data).build());
+  }
+
+  sendChannelData(channel: number, data: Buffer): void {
+    this.sendRaw(encodeChannelData(channel, data, this.transport !== 'udp'));
+  }
+
+  sendRawBytes(b: Buffer): void {
+    this.sendRaw(b);
+  }
+
+  close(): void {
+    this.closer();
+  }
+}
+
+export function errorCode(m: StunMessage): number | undefined {
+  if (m.cls !== StunClass.Error) return undefined;
+  const v = getAttribute(m, Attr.ErrorCode);
+  return v ? decodeErrorCode(v)?.code : undefined;
+}
+
+export function relayedAddress(m: StunMessage): TransportAddress | undefined {
+  const v = getAttribute(m, Attr.XorRelayedAddress);
+  return v ? decodeXorAddress(v, m.transactionId) : undefined;
+}
