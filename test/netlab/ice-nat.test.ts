@@ -20,7 +20,6 @@ import { createNatLab, netlabAvailable, type Home, type NatLab } from '../helper
 import { LOW_VIDEO, diagnose, openPage, remoteStats, type RemoteStat } from '../e2e/page-api.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const SECRET = 'natlab-turn-secret';
 const HTTP_PORT = 8080;
 const STUN_ONLY_PORT = 8081;
 const TURN_PORT = 3478;
@@ -84,33 +83,20 @@ before(async () => {
   const spkiDer = createPublicKey(readFileSync(join(dir, 'key.pem'))).export({ type: 'spki', format: 'der' });
   certSpki = createHash('sha256').update(spkiDer).digest('base64');
 
-  // coturn while our own TURN server is being written.
-  const coturn = lab.spawn(lab.inetNs, 'turnserver', [
-    '-n', `--listening-ip=${ip}`, `--listening-port=${TURN_PORT}`, `--tls-listening-port=${TURNS_PORT}`, `--relay-ip=${ip}`,
-    '--use-auth-secret', `--static-auth-secret=${SECRET}`, '--realm=switchboard.test',
-    `--cert=${join(dir, 'cert.pem')}`, `--pkey=${join(dir, 'key.pem')}`, '--no-dtls', '--no-cli', '--no-multicast-peers',
-    '--log-file=stdout', '--simple-log', `--pidfile=${join(dir, 'turnserver.pid')}`,
-  ]);
-  coturn.stdout!.resume();
-  coturn.stderr!.resume();
-  const coturnReady = waitFor('coturn listening', () => {
-    const sockets = lab!.exec(lab!.inetNs, 'ss', ['-lntuH']);
-    return [`udp .*${ip}:${TURN_PORT}\\b`, `tcp .*${ip}:${TURN_PORT}\\b`, `tcp .*${ip}:${TURNS_PORT}\\b`].every((re) => new RegExp(re).test(sockets))
-      || coturn.exitCode !== null;
-  }, 15_000, 100).then(() => assert.equal(coturn.exitCode, null, 'coturn exited'));
-
-  const turnUrls = [`turn:${ip}:${TURN_PORT}?transport=udp`, `turn:${ip}:${TURN_PORT}?transport=tcp`, `turns:${ip}:${TURNS_PORT}?transport=tcp`];
+  // Our server with its embedded STUN/TURN (udp, tcp; tls with the certificate). Relaying to
+  // reserved ranges is refused by default, and the lab lives in one of them.
   const sb = lab.spawn(lab.inetNs, process.execPath, [CLI, 'serve', '--host', ip, '--port', String(HTTP_PORT), '--log-level', 'warn',
-    '--turn-secret', SECRET, '--turn-urls', turnUrls.join(',')]);
+    '--turn-port', String(TURN_PORT), '--turn-tls-port', String(TURNS_PORT),
+    '--turn-tls-cert', join(dir, 'cert.pem'), '--turn-tls-key', join(dir, 'key.pem'), '--turn-allow-peer', '198.18.0.0/15']);
   const sbReady = waitForLine(sb, /listening/, 'switchboard serve');
 
-  // STUN only, from the same STUN server: no relay is offered to the clients.
+  // STUN only (the first server's): no TURN of its own, no relay offered to the clients.
   writeFileSync(join(dir, 'stun-only.yaml'), `iceServers:\n  - urls: ['stun:${ip}:${TURN_PORT}']\n`);
   const stunOnly = lab.spawn(lab.inetNs, process.execPath, [CLI, 'serve', '--config', join(dir, 'stun-only.yaml'),
-    '--host', ip, '--port', String(STUN_ONLY_PORT), '--log-level', 'warn']);
+    '--host', ip, '--port', String(STUN_ONLY_PORT), '--log-level', 'warn', '--turn-enabled', 'false']);
   const stunOnlyReady = waitForLine(stunOnly, /listening/, 'switchboard serve (STUN only)');
 
-  await Promise.all([coturnReady, sbReady, stunOnlyReady]);
+  await Promise.all([sbReady, stunOnlyReady]);
 });
 
 after(async () => {
@@ -119,12 +105,14 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Chromium running inside `home`'s host namespace, trusting the lab server's plain-HTTP origin. */
+/** Chromium inside `home`'s host namespace, trusting the lab server's plain-HTTP origin. */
 async function browserIn(home: Home, port: number): Promise<TestBrowser> {
   const wrapper = join(dir, `chromium-${home.hostNs}.sh`);
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${home.hostNs} ${CHROMIUM_PATH} "$@"\n`);
   chmodSync(wrapper, 0o755);
-  const b = await launchChromium({ executablePath: wrapper, insecureOriginAsSecure: `http://${lab!.inetIp}:${port}`, args: [`--ignore-certificate-errors-spki-list=${certSpki}`] });
+  // The TURN/TLS certificate is self-signed: trust exactly its key, nothing else.
+  const args = [`--ignore-certificate-errors-spki-list=${certSpki}`];
+  const b = await launchChromium({ executablePath: wrapper, insecureOriginAsSecure: `http://${lab!.inetIp}:${port}`, args });
   browsers.add(b);
   return b;
 }
@@ -178,6 +166,10 @@ test('two port-restricted cone NATs: the call connects srflx ↔ srflx, without 
   const call = await callBetween(CONE_A, CONE_B, 'cone-cone');
   try {
     await call.check(async () => {
+      // Our STUN/TURN, on the address the page reached signaling by, on every transport.
+      const ip = lab!.inetIp;
+      assert.deepEqual(await welcomeUrls(call.a), [`stun:${ip}:${TURN_PORT}`, `turn:${ip}:${TURN_PORT}?transport=udp`,
+        `turn:${ip}:${TURN_PORT}?transport=tcp`, `turns:${ip}:${TURNS_PORT}?transport=tcp`]);
       for (const [label, page] of [['a', call.a], ['b', call.b]] as const) {
         const s = await mediaFlows(label, page);
         t.diagnostic(`${label}: ${path(s)}`);
@@ -265,6 +257,14 @@ test('outbound UDP and TURN/TCP blocked at one NAT: that side relays over TURN/T
     await call.close();
   }
 });
+
+/** Every ICE server URL the page got in `welcome`, in order. */
+function welcomeUrls(page: TestPage): Promise<string[]> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as { switchboard: { signaling: { welcome: { iceServers?: Array<{ urls: string | string[] }> } | null } } };
+    return (g.switchboard.signaling.welcome?.iceServers ?? []).flatMap((s) => s.urls);
+  });
+}
 
 /** Candidate types a fresh RTCPeerConnection gathers in `page` with the ICE servers from `welcome`. */
 function gatheredTypes(page: TestPage): Promise<string[]> {
