@@ -49,6 +49,7 @@ for (const transport of ['udp', 'tcp', 'tls'] as const) {
           }, 45_000, 500);
           assert.equal(s.localCandidateType, 'relay', `${label}: local candidate is a relay`);
           assert.equal(s.remoteCandidateType, 'relay', `${label}: remote candidate is a relay`);
+          assert.equal(s.localRelayProtocol, transport, `${label}: reaches TURN over ${transport}`);
         }
       });
       const kinds = turn.allocationsByTransport();
