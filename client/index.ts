@@ -7,6 +7,6 @@ export { MeshPeer } from './mesh-peer.js';
 export { RemoteParticipant } from './participant.js';
 export { Room, type ChatMessage, type FileProgressEvent, type FileReceivedEvent, type RoomOptions } from './room.js';
 export { CallClient, CallError, type CallInfo, type CallState } from './call-client.js';
-export { StatsSampler, type PeerStats, type CandidateType } from './stats.js';
+export { StatsSampler, type PeerStats, type CandidateType, type RelayProtocol } from './stats.js';
 export { sha256Hex } from './sha256.js';
 export type { ReceivedFile, Progress } from './file-transfer.js';

@@ -6,6 +6,8 @@
  * Chromium) or the pair flagged `selected` (Firefox), falling back to a nominated, succeeded pair.
  */
 export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+/** How a relay candidate reaches its TURN server. */
+export type RelayProtocol = 'udp' | 'tcp' | 'tls';
 
 export interface PeerStats {
   videoFramesDecoded: number;
@@ -22,6 +24,8 @@ export interface PeerStats {
   audioCodec: string | null;
   localCandidateType: CandidateType | null;
   remoteCandidateType: CandidateType | null;
+  /** When the local candidate is a relay: the transport to the TURN server; null otherwise. */
+  localRelayProtocol: RelayProtocol | null;
 }
 
 type Report = Record<string, unknown> & { id: string; type: string; timestamp: number };
@@ -31,6 +35,10 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 function candidateType(v: unknown): CandidateType | null {
   return v === 'host' || v === 'srflx' || v === 'prflx' || v === 'relay' ? v : null;
+}
+
+function relayProtocol(v: unknown): RelayProtocol | null {
+  return v === 'udp' || v === 'tcp' || v === 'tls' ? v : null;
 }
 
 export class StatsSampler {
@@ -44,7 +52,7 @@ export class StatsSampler {
     const out: PeerStats = {
       videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioEnergy: 0,
       bitrateInKbps: 0, bitrateOutKbps: 0, rttMs: null, videoCodec: null, audioCodec: null,
-      localCandidateType: null, remoteCandidateType: null,
+      localCandidateType: null, remoteCandidateType: null, localRelayProtocol: null,
     };
     let inBytes = 0;
     let outBytes = 0;
@@ -87,6 +95,7 @@ export class StatsSampler {
       const remote = str(pair.remoteCandidateId) ? reports.get(pair.remoteCandidateId as string) : undefined;
       out.localCandidateType = candidateType(local?.candidateType);
       out.remoteCandidateType = candidateType(remote?.candidateType);
+      if (out.localCandidateType === 'relay') out.localRelayProtocol = relayProtocol(local?.relayProtocol);
     }
     const now = performance.now();
     if (this.prev) {

@@ -14,8 +14,8 @@
  *   mediaProblems: MediaProblem[]     why the camera/mic is not sent (denied, not found…)
  *   remoteStats(): Promise<RemoteStat[]>   one entry per remote participant:
  *       { participantId, name, videoFramesDecoded, videoWidth, videoHeight, audioEnergy,
- *         localCandidateType, remoteCandidateType, connectionState, bitrateInKbps, bitrateOutKbps,
- *         rttMs, videoCodec, audioCodec }
+ *         localCandidateType, remoteCandidateType, localRelayProtocol, connectionState,
+ *         bitrateInKbps, bitrateOutKbps, rttMs, videoCodec, audioCodec }
  *   sendChat(text): void              chat line to everyone in the room
  *   chatLog: { from, name, text, local }[]   every line sent or received (from = participant id)
  *   sendFile(name, bytes: Uint8Array): Promise<{ sha256, failures }>   to everyone in the room

@@ -11,6 +11,6 @@ export function formatStats(s: PeerStats, state: string): string {
     `rtt     ${s.rttMs === null ? '—' : `${s.rttMs} ms`}`,
     `video   ${codecName(s.videoCodec)} ${s.videoWidth}×${s.videoHeight}, ${s.videoFramesDecoded} frames`,
     `audio   ${codecName(s.audioCodec)}`,
-    `path    ${path}${s.localCandidateType === 'relay' || s.remoteCandidateType === 'relay' ? ' (TURN)' : ''}`,
+    `path    ${path}${s.localRelayProtocol ? ` (TURN over ${s.localRelayProtocol.toUpperCase()})` : s.remoteCandidateType === 'relay' ? ' (TURN)' : ''}`,
   ].join('\n');
 }

@@ -15,7 +15,7 @@ const USAGE = `usage:
                     [--auth-secret S] [--log-level L] [--web-root DIR]
                     [--heartbeat-ms N] [--resume-grace-ms N] [--call-ring-ms N] [--max-room-participants N]
                     [--turn-enabled true|false] [--turn-port 3478] [--turn-tls-port 5349] [--turn-tls-cert F --turn-tls-key F]
-                    [--turn-host H] [--turn-relay-ip IP] [--turn-public-host H] [--turn-realm R]
+                    [--turn-host H] [--turn-relay-ip IP] [--turn-external-ip IP] [--turn-public-host H] [--turn-realm R]
                     [--turn-user NAME:PASSWORD]... [--turn-secret S] [--turn-allow-peer CIDR]...
                     [--turn-max-allocations N] [--turn-max-allocations-per-user N] [--turn-max-bitrate KBPS]
                     [--turn-urls turn:HOST:3478,turns:HOST:5349 (an external TURN server sharing --turn-secret)]

@@ -51,6 +51,8 @@ export interface ServerConfig {
   turnHost?: string;
   /** Relay on this address instead of the one each client reached. */
   turnRelayIp?: string;
+  /** Public IP of a server behind a 1:1 NAT (cloud VMs): relayed addresses are announced with it. */
+  turnExternalIp?: string;
   /** Host put in the TURN URLs given to clients; default: the host the client used for signaling. */
   turnPublicHost?: string;
   turnRealm: string;
@@ -129,6 +131,7 @@ const SCALARS: Record<string, Kind> = {
   turnTlsKey: { t: 'string' },
   turnHost: { t: 'string' },
   turnRelayIp: { t: 'string' },
+  turnExternalIp: { t: 'string' },
   turnPublicHost: { t: 'string' },
   turnRealm: { t: 'string' },
   turnMaxAllocations: { t: 'int', min: 1, max: 1_000_000 },
@@ -169,6 +172,7 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_TURN_ALLOW_PEERS: 'turnAllowPeers',
   SWITCHBOARD_TURN_PUBLIC_HOST: 'turnPublicHost',
   SWITCHBOARD_TURN_RELAY_IP: 'turnRelayIp',
+  SWITCHBOARD_TURN_EXTERNAL_IP: 'turnExternalIp',
 };
 
 /** Command-line flags (without `--`) and the keys they set. */
@@ -194,6 +198,7 @@ export const FLAG_KEYS: Record<string, string> = {
   'turn-tls-key': 'turnTlsKey',
   'turn-host': 'turnHost',
   'turn-relay-ip': 'turnRelayIp',
+  'turn-external-ip': 'turnExternalIp',
   'turn-public-host': 'turnPublicHost',
   'turn-realm': 'turnRealm',
   'turn-user': 'turnUsers',

@@ -19,6 +19,7 @@ export async function startTurnServer(config: ServerConfig, secret: string | und
     port: config.turnPort,
     ...(cert && key ? { tls: { cert: readFileSync(cert), key: readFileSync(key), port: config.turnTlsPort } } : {}),
     ...(config.turnRelayIp ? { relayIp: config.turnRelayIp } : {}),
+    ...(config.turnExternalIp ? { externalIp: config.turnExternalIp } : {}),
     realm: config.turnRealm,
     users: config.turnUsers,
     ...(secret ? { secret } : {}),

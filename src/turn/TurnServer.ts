@@ -40,6 +40,8 @@ export interface TurnServerOptions {
   tls?: { cert: Buffer; key: Buffer; port: number };
   /** Relay on this address instead of the one the client reached. */
   relayIp?: string;
+  /** Public address of a server behind a 1:1 NAT, given to clients as the relay's address. */
+  externalIp?: string;
   realm: string;
   /** Static users "name:password". */
   users: readonly string[];
@@ -107,6 +109,7 @@ export class TurnServer implements TurnContext {
   readonly peerFilter: PeerAddressFilter;
   readonly defaultLifetimeS: number;
   readonly maxLifetimeS: number;
+  readonly externalIp: string | undefined;
   port = 0;
   tlsPort = 0;
   /** The addresses served. */
@@ -130,6 +133,7 @@ export class TurnServer implements TurnContext {
     this.peerFilter = new PeerAddressFilter(opts.allowPeers);
     this.defaultLifetimeS = opts.defaultLifetimeS ?? 600;
     this.maxLifetimeS = opts.maxLifetimeS ?? 3600;
+    this.externalIp = opts.externalIp;
   }
 
   get activeAllocations(): number {

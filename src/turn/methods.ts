@@ -4,6 +4,7 @@
  * passed authentication (auth.ts) with the bytes to send back; the server (TurnServer.ts)
  * owns sockets and the allocation tables and reaches them through `TurnContext`.
  */
+import { isIPv6 } from 'node:net';
 import { Attr, StunClass, StunMethod } from '../stun/constants.js';
 import { decodeXorAddress, encodeXorAddress, type TransportAddress } from '../stun/address.js';
 import { isChannelNumber } from '../stun/channel-data.js';
@@ -34,6 +35,8 @@ export interface TurnContext {
   readonly peerFilter: PeerAddressFilter;
   readonly defaultLifetimeS: number;
   readonly maxLifetimeS: number;
+  /** The address clients are told relays are on, when the server sits behind a 1:1 NAT. */
+  readonly externalIp: string | undefined;
   /**
    * Creates the allocation (with the token of a port reserved for the next one), or answers
    * why not: 486 (quota), 440 (family), 508 (no port, unknown token), 437 (another Allocate
@@ -57,6 +60,12 @@ function lifetimeOf(req: StunMessage, ctx: TurnContext): number | undefined {
   if (asked === 0) return 0;
   // §7.2: at least the default, at most the server's maximum.
   return Math.max(ctx.defaultLifetimeS, Math.min(asked, ctx.maxLifetimeS));
+}
+
+/** The relayed address as clients must see it: behind a 1:1 NAT, the external IP, same port. */
+function advertised(ctx: TurnContext, relayed: TransportAddress): TransportAddress {
+  const ext = ctx.externalIp;
+  return ext && isIPv6(ext) === (relayed.family === 6) ? { ...relayed, address: ext } : relayed;
 }
 
 function lifetimeAttr(seconds: number): Buffer {
@@ -97,7 +106,7 @@ export async function handleAllocate(ctx: TurnContext, req: StunMessage, link: C
   if (typeof result === 'number') return errorResponse(req, result, signer);
   const { allocation: a, reservationToken } = result;
   const b = successBuilder(req)
-    .add(Attr.XorRelayedAddress, encodeXorAddress(a.relayed, req.transactionId))
+    .add(Attr.XorRelayedAddress, encodeXorAddress(advertised(ctx, a.relayed), req.transactionId))
     .add(Attr.Lifetime, lifetimeAttr(lifetimeS || ctx.defaultLifetimeS));
   if (reservationToken) b.add(Attr.ReservationToken, reservationToken);
   b.add(Attr.XorMappedAddress, encodeXorAddress({ address: link.remoteAddress, port: link.remotePort }, req.transactionId));

@@ -17,6 +17,8 @@ export interface RemoteStat {
   audioEnergy: number;
   localCandidateType: string | null;
   remoteCandidateType: string | null;
+  /** 'udp' | 'tcp' | 'tls' when the local candidate is a relay (transport to the TURN server). */
+  localRelayProtocol: string | null;
   connectionState: string;
 }
 

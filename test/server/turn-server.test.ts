@@ -318,6 +318,16 @@ describe('limits', () => {
   });
 });
 
+test('behind a 1:1 NAT, --turn-external-ip is the relayed address announced (same port)', async () => {
+  const s = await startServer({ externalIp: '203.0.113.7' });
+  const c = await client(s);
+  const res = await c.allocate();
+  const relay = relayedAddress(res);
+  assert.equal(relay?.address, '203.0.113.7');
+  assert.ok((relay?.port ?? 0) > 0);
+  c.close();
+});
+
 describe('IPv6', () => {
   test('a server on ::1 relays on IPv6; REQUESTED-ADDRESS-FAMILY IPv4 there is 440', async () => {
     const s = await startServer({ host: '::1', allowPeers: ['::1/128'] });
