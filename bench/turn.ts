@@ -23,7 +23,7 @@
  * Both servers use the same credentials: a long-term user (default) or a TURN REST secret.
  * All children are killed on exit; the whole run is bounded by --timeout seconds.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -180,6 +180,8 @@ function clientCredential(): { username: string; password: string } {
 interface ServerSpec { key: Key; label: string; file: string; args: (port: number) => string[]; notes: string[]; ipc?: boolean }
 
 const tmp = mkdtempSync(join(tmpdir(), 'sb-turn-bench-'));
+// coturn's pid file and user db live here; a CPU profile is kept for reading afterwards.
+process.on('exit', () => { if (!opts.cpuProf) rmSync(tmp, { recursive: true, force: true }); });
 
 function coturnSpec(key: Key, label: string): ServerSpec {
   const auth = opts.auth === 'user'
@@ -345,6 +347,8 @@ async function relaySearch(s: Running, peer: () => Promise<Peer | undefined>): P
   }
   // The fixed-rate point: the last step run at the starting rate (it may have been retried).
   const first = steps.filter((x) => x.rate === steps[0]?.rate).pop();
+  // Without a failed step the server's limit is above the best rate found.
+  if (best && failedAt === Infinity) lowerBound = true;
   return { steps, best, first, stop: stop ?? `${steps.length} steps done (--relay-steps ${opts.relaySteps})`, lowerBound };
 }
 
@@ -484,8 +488,10 @@ function report(results: ServerResult[]): void {
     console.log('\nRatios ours / coturn (goal: ≥ 1.0 for rates, ≤ 1.0 for CPU per unit of work; single core):');
     const line = (name: string, ours: number | undefined, theirs: number | undefined, better: 'higher' | 'lower', bound = '') => {
       const q = ratio(ours, theirs);
-      const ok = Number.isFinite(q) ? (better === 'higher' ? q >= 1 : q <= 1) : undefined;
-      const verdict = ok === undefined ? 'not measured' : ok ? 'meets the goal' : better === 'higher' ? `short by ${f(100 * (1 - q), 1)} %` : `${f(100 * (q - 1), 1)} % more CPU`;
+      let ok = Number.isFinite(q) ? (better === 'higher' ? q >= 1 : q <= 1) : undefined;
+      // A lower bound decides only one way: ours ≥ x ≥ coturn, or ours < coturn's ≥ y.
+      if (bound && ok !== undefined && (ok ? !!co.relay?.lowerBound : !!sb.relay?.lowerBound)) ok = undefined;
+      const verdict = ok === undefined ? (Number.isFinite(q) ? 'undecided' : 'not measured') : ok ? 'meets the goal' : better === 'higher' ? `short by ${f(100 * (1 - q), 1)} %` : `${f(100 * (q - 1), 1)} % more CPU`;
       console.log(`  ${name.padEnd(40)} ${f(q, 2)}×  ${verdict}${bound}`);
     };
     const bound = co.relay?.lowerBound || sb.relay?.lowerBound ? '  (a lower bound is involved: see the relay notes)' : '';
