@@ -14,14 +14,20 @@ export function isChannelNumber(n: number): boolean {
   return n >= 0x4000 && n <= 0x7fff;
 }
 
+/**
+ * The payload length of a valid frame, or -1. For per-packet paths: the payload is then
+ * bytes 4 .. 4 + length, with no object made to say so.
+ */
+export function channelDataLength(buf: Buffer): number {
+  if (buf.length < 4 || !isChannelNumber(buf.readUInt16BE(0))) return -1;
+  const len = buf.readUInt16BE(2);
+  return 4 + len > buf.length ? -1 : len;
+}
+
 /** undefined when not a valid frame; padding after the data is allowed (UDP) and ignored. */
 export function decodeChannelData(buf: Buffer): ChannelData | undefined {
-  if (buf.length < 4) return undefined;
-  const channel = buf.readUInt16BE(0);
-  if (!isChannelNumber(channel)) return undefined;
-  const len = buf.readUInt16BE(2);
-  if (4 + len > buf.length) return undefined;
-  return { channel, data: buf.subarray(4, 4 + len) };
+  const len = channelDataLength(buf);
+  return len < 0 ? undefined : { channel: buf.readUInt16BE(0), data: buf.subarray(4, 4 + len) };
 }
 
 /** `padded`: round up to 4 bytes, as required over TCP/TLS (§12.5). */

@@ -122,26 +122,22 @@ export class Allocation {
     this.addPermission(peer.address, now);
   }
 
-  /** Client → peer: a Send indication's DATA or a ChannelData payload. */
-  relayToPeer(data: Buffer, address: string, port: number, now = Date.now()): void {
-    if (!this.hasPermission(address, now) || (this.toPeerBudget && !this.toPeerBudget.take(now, data.length))) {
+  /** Client → peer: a Send indication's DATA or a ChannelData payload (`length` bytes of `buf` at `offset`). */
+  relayToPeer(buf: Buffer, offset: number, length: number, address: string, port: number, now = Date.now()): void {
+    if (!this.hasPermission(address, now) || (this.toPeerBudget && !this.toPeerBudget.take(now, length))) {
       this.counters.dropped++;
       return;
     }
     this.counters.toPeerPackets++;
-    this.counters.toPeerBytes += data.length;
-    this.relay.send(data, port, address);
+    this.counters.toPeerBytes += length;
+    this.relay.send(buf, offset, length, port, address);
   }
 
-  /** Client → peer over a channel; false when the channel is not bound (the packet is dropped). */
-  relayChannelData(number: number, data: Buffer, now = Date.now()): boolean {
+  /** Client → peer over a channel; dropped (and counted) when the channel is not bound. */
+  relayChannelData(number: number, buf: Buffer, offset: number, length: number, now = Date.now()): void {
     const ch = this.channels.get(number);
-    if (!ch || ch.expiresAt <= now) {
-      this.counters.dropped++;
-      return false;
-    }
-    this.relayToPeer(data, ch.address, ch.port, now);
-    return true;
+    if (!ch || ch.expiresAt <= now) this.counters.dropped++;
+    else this.relayToPeer(buf, offset, length, ch.address, ch.port, now);
   }
 
   private fromPeer(msg: Buffer, address: string, port: number): void {

@@ -12,7 +12,7 @@ import { createServer, isIPv6, type Server as TcpServer, type Socket } from 'nod
 import { networkInterfaces } from 'node:os';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { decodeChannelData } from '../stun/channel-data.js';
+import { channelDataLength } from '../stun/channel-data.js';
 import { Attr, StunClass, StunMethod } from '../stun/constants.js';
 import { checkFingerprint } from '../stun/integrity.js';
 import { decodeStun, type StunMessage } from '../stun/message.js';
@@ -27,7 +27,7 @@ import {
 } from './methods.js';
 import { NonceIssuer } from './nonce.js';
 import { PeerAddressFilter } from './peer-filter.js';
-import { PortReservations, bindRelay } from './relay-ports.js';
+import { PortReservations, bindRelay, createTurnSocket } from './relay-ports.js';
 import { errorResponse, unknownAttributesResponse, unknownRequired } from './responses.js';
 import { StreamFramer } from './stream-framer.js';
 
@@ -80,6 +80,8 @@ const KNOWN = new Set<number>([
 const STREAM_IDLE_MS = 30_000;
 const MAX_STREAM_CONNECTIONS = 10_000;
 const SWEEP_MS = 1000;
+/** Kernel buffers of a listener socket: every UDP client of one address shares it. */
+const LISTENER_BUFFER_BYTES = 4 << 20;
 
 interface UdpListener {
   address: string;
@@ -181,7 +183,7 @@ export class TurnServer implements TurnContext {
   }
 
   private async bindUdp(address: string, port: number): Promise<() => Promise<void>> {
-    const socket = createSocket(isIPv6(address) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+    const socket = createTurnSocket(address, LISTENER_BUFFER_BYTES);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, address, () => { socket.off('error', reject); resolve(); });
@@ -219,10 +221,7 @@ export class TurnServer implements TurnContext {
     const first = msg[0] as number;
     if (first >= 0x40 && first <= 0x7f) {
       // ChannelData: the per-packet path.
-      const a = l.allocations.get(address)?.get(port);
-      const cd = a ? decodeChannelData(msg) : undefined;
-      if (!a || !cd) this.counters.malformed++;
-      else a.relayChannelData(cd.channel, cd.data);
+      this.onChannelData(l.allocations.get(address)?.get(port), msg);
       return;
     }
     const existing = l.allocations.get(address)?.get(port);
@@ -250,9 +249,7 @@ export class TurnServer implements TurnContext {
       const ok = framer.push(chunk, (frame) => {
         const a = this.streamAllocations.get(link);
         if ((frame[0] as number) >= 0x40) {
-          const cd = a ? decodeChannelData(frame) : undefined;
-          if (!a || !cd) this.counters.malformed++;
-          else a.relayChannelData(cd.channel, cd.data);
+          this.onChannelData(a, frame);
           return;
         }
         // The frame is a view into a chunk that may be reused: copy what may outlive this call.
@@ -263,6 +260,12 @@ export class TurnServer implements TurnContext {
         sock.destroy();
       }
     });
+  }
+
+  private onChannelData(a: Allocation | undefined, frame: Buffer): void {
+    const len = a ? channelDataLength(frame) : -1;
+    if (len < 0) this.counters.malformed++;
+    else a!.relayChannelData(frame.readUInt16BE(0), frame, 4, len);
   }
 
   /** A STUN message from a client 5-tuple and the allocation that 5-tuple has, if any. */

@@ -167,7 +167,7 @@ export function handleSend(ind: StunMessage, a: Allocation): boolean {
   if (!peerAttr || !data) return false;
   const peer = decodeXorAddress(peerAttr, ind.transactionId);
   if (!peer || peer.family !== a.relayed.family) return false;
-  a.relayToPeer(data, peer.address, peer.port);
+  a.relayToPeer(data, 0, data.length, peer.address, peer.port);
   return true;
 }
 

@@ -11,8 +11,35 @@ import { isIPv6 } from 'node:net';
 export const RESERVATION_MS = 30_000;
 const EVEN_PORT_ATTEMPTS = 40;
 
+/**
+ * Every address this server sends to is an IP literal (from a socket or an XOR address), so
+ * "resolving" it is the identity. Node's default lookup defers each send by a tick through
+ * dns.lookup; this one answers at once, which saves a tick and a closure per relayed packet.
+ */
+function literalLookup4(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  callback(null, address, 4);
+}
+function literalLookup6(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  callback(null, address, 6);
+}
+
+/**
+ * A UDP socket for TURN traffic. Bursts (a keyframe, a GC pause) must wait in the kernel
+ * rather than be dropped: the buffers are raised toward the system maximum (net.core.rmem_max
+ * caps what is granted; coturn asks for the same).
+ */
+export function createTurnSocket(address: string, bufferBytes: number): UdpSocket {
+  const buffers = { recvBufferSize: bufferBytes, sendBufferSize: bufferBytes };
+  return isIPv6(address)
+    ? createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup6 as never, ...buffers })
+    : createSocket({ type: 'udp4', lookup: literalLookup4 as never, ...buffers });
+}
+
+/** Kernel buffers of one relay socket: it carries one client's peers. */
+const RELAY_BUFFER_BYTES = 1 << 20;
+
 function bindUdp(address: string, port: number): Promise<UdpSocket | undefined> {
-  const s = createSocket(isIPv6(address) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+  const s = createTurnSocket(address, RELAY_BUFFER_BYTES);
   return new Promise((resolve) => {
     s.once('error', () => { s.close(); resolve(undefined); });
     s.bind(port, address, () => resolve(s));
