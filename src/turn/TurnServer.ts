@@ -325,14 +325,18 @@ export class TurnServer implements TurnContext {
     return handleChannelBind(this, msg, existing, auth.signer);
   }
 
+  /** The allocation table of the UDP listener a client reached. */
+  private udpTable(link: ClientLink): Map<string, Map<number, Allocation>> | undefined {
+    return this.udp.find((u) => u.address === link.localAddress)?.allocations;
+  }
+
   private allocationOf(link: ClientLink): Allocation | undefined {
     if (link.kind !== 'udp') return this.streamAllocations.get(link);
-    return this.udp.find((u) => u.address === link.localAddress)?.allocations.get(link.remoteAddress)?.get(link.remotePort);
+    return this.udpTable(link)?.get(link.remoteAddress)?.get(link.remotePort);
   }
 
   async allocate(req: AllocateRequest): Promise<{ allocation: Allocation; reservationToken?: Buffer } | 486 | 440 | 508 | 437> {
-    const users = this.perUser.get(req.username) ?? 0;
-    if (this.allocations.size >= this.opts.maxAllocations || users >= this.opts.maxAllocationsPerUser) return 486;
+    if (this.overQuota(req.username)) return 486;
     let relay: UdpSocket | undefined;
     let reservationToken: Buffer | undefined;
     if (req.token) {
@@ -347,7 +351,7 @@ export class TurnServer implements TurnContext {
       if (pair.next) reservationToken = this.reservations.hold(pair.next);
     }
     // Checked again: another Allocate may have won while the bind was pending.
-    const refusal = this.allocationOf(req.link) ? 437 : this.allocations.size >= this.opts.maxAllocations || (this.perUser.get(req.username) ?? 0) >= this.opts.maxAllocationsPerUser ? 486 : 0;
+    const refusal = this.allocationOf(req.link) ? 437 : this.overQuota(req.username) ? 486 : 0;
     if (refusal) {
       relay.close();
       if (reservationToken) this.reservations.take(reservationToken)?.close();
@@ -361,18 +365,22 @@ export class TurnServer implements TurnContext {
     });
     relay.on('error', () => { this.counters.dropped++; });
     this.allocations.add(a);
-    this.perUser.set(req.username, users + 1);
+    this.perUser.set(req.username, (this.perUser.get(req.username) ?? 0) + 1);
     this.counters.allocationsCreated++;
     if (req.link.kind === 'udp') {
-      const l = this.udp.find((u) => u.address === req.link.localAddress);
-      let ports = l?.allocations.get(req.link.remoteAddress);
-      if (l && !ports) l.allocations.set(req.link.remoteAddress, (ports = new Map()));
+      const table = this.udpTable(req.link);
+      let ports = table?.get(req.link.remoteAddress);
+      if (table && !ports) table.set(req.link.remoteAddress, (ports = new Map()));
       ports?.set(req.link.remotePort, a);
     } else {
       this.streamAllocations.set(req.link, a);
     }
     this.opts.logger?.debug({ user: req.username, client: `${req.link.remoteAddress}:${req.link.remotePort}`, relay: `${bound.address}:${bound.port}` }, 'turn: allocation created');
     return reservationToken ? { allocation: a, reservationToken } : { allocation: a };
+  }
+
+  private overQuota(username: string): boolean {
+    return this.allocations.size >= this.opts.maxAllocations || (this.perUser.get(username) ?? 0) >= this.opts.maxAllocationsPerUser;
   }
 
   release(a: Allocation, reason: string): void {
@@ -382,9 +390,10 @@ export class TurnServer implements TurnContext {
     if (n > 0) this.perUser.set(a.username, n);
     else this.perUser.delete(a.username);
     if (a.link.kind === 'udp') {
-      const ports = this.udp.find((u) => u.address === a.link.localAddress)?.allocations;
-      ports?.get(a.link.remoteAddress)?.delete(a.link.remotePort);
-      if (ports?.get(a.link.remoteAddress)?.size === 0) ports.delete(a.link.remoteAddress);
+      const table = this.udpTable(a.link);
+      const ports = table?.get(a.link.remoteAddress);
+      ports?.delete(a.link.remotePort);
+      if (ports?.size === 0) table?.delete(a.link.remoteAddress);
     } else {
       this.streamAllocations.delete(a.link);
     }
