@@ -30,7 +30,7 @@ import { tmpdir, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LoadGenerator, sleep, type PhaseResult } from './lib/load.js';
-import { spawnServer, stopServer, rssKiB, cpuTicks, CLK_TCK, type ServerChild } from './lib/proc.js';
+import { exitAfter, spawnServer, stopServer, rssKiB, cpuTicks, CLK_TCK, type ServerChild } from './lib/proc.js';
 import { ipcRequest } from './lib/ipc.js';
 import { summarizeProfile } from './lib/cpuprofile.js';
 
@@ -114,10 +114,7 @@ const commandLine = ['node', 'dist/bench/signaling.js', ...process.argv.slice(2)
 
 // ---- overall bound -------------------------------------------------------------------------
 
-const overall = setTimeout(() => {
-  console.error(`\nbench: overall timeout of ${opts.timeout} s reached; killing servers and exiting`);
-  process.exit(2); // proc.ts kills every child on 'exit'
-}, opts.timeout * 1000);
+const overall = exitAfter(opts.timeout);
 
 // ---- servers -------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
-import { startChild, stopServer, cpuTicks, processTicks, otherTicks, udpSocketDrops, CLK_TCK, type Child } from './lib/proc.js';
+import { exitAfter, startChild, stopServer, cpuTicks, processTicks, otherTicks, udpSocketDrops, CLK_TCK, type Child } from './lib/proc.js';
 import { runAllocateLoad, runBindingLoad, waitForStun, type LoadWindow, type Target } from './lib/turn-client.js';
 import { runRelayStep, type RelayStepResult } from './lib/uclient.js';
 import { ipcRequest } from './lib/ipc.js';
@@ -157,10 +157,7 @@ function usage(err?: string): never {
 const opts = parseArgs(process.argv.slice(2));
 const commandLine = ['node', 'dist/bench/turn.js', ...process.argv.slice(2)].join(' ');
 
-const overall = setTimeout(() => {
-  console.error(`\nbench: overall timeout of ${opts.timeout} s reached; killing servers and exiting`);
-  process.exit(2); // proc.ts kills every child on 'exit'
-}, opts.timeout * 1000);
+const overall = exitAfter(opts.timeout);
 
 // ---- credentials and servers ----------------------------------------------------------------
 

@@ -229,3 +229,11 @@ export function udpSocketDrops(pid: number): number {
   }
   return drops;
 }
+
+/** Bounds a whole benchmark run: past `seconds`, exit 2 (children are killed on 'exit', above). */
+export function exitAfter(seconds: number): NodeJS.Timeout {
+  return setTimeout(() => {
+    console.error(`\nbench: overall timeout of ${seconds} s reached; killing servers and exiting`);
+    process.exit(2);
+  }, seconds * 1000);
+}
