@@ -6,8 +6,9 @@ for (let n = 0; n < 256; n++) {
   TABLE[n] = c >>> 0;
 }
 
-export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
-  let c = 0xffffffff;
+/** `prev`: the CRC of what comes before, to continue over data in pieces without copying. */
+export function crc32(buf: Uint8Array, start = 0, end = buf.length, prev = 0): number {
+  let c = (prev ^ 0xffffffff) >>> 0;
   for (let i = start; i < end; i++) c = (TABLE[(c ^ (buf[i] as number)) & 0xff] as number) ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

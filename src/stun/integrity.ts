@@ -15,16 +15,23 @@ function find(msg: StunMessage, type: number): StunAttribute | undefined {
   return undefined;
 }
 
-/** The bytes an integrity or fingerprint attribute at `offset` with `valueLength` covers. */
-function coveredBytes(raw: Buffer, offset: number, valueLength: number): Buffer {
-  const covered = Buffer.from(raw.subarray(0, offset));
-  covered.writeUInt16BE(offset + 4 + valueLength - HEADER_LENGTH, 2);
-  return covered;
+/**
+ * The covered bytes are the header, with its length field as if the attribute at `offset`
+ * (with `valueLength` bytes of value) ended the message, then everything up to `offset`.
+ * Only the 20-byte header is copied; the rest is hashed where it lies.
+ */
+function coveredHeader(raw: Buffer, offset: number, valueLength: number): Buffer {
+  const header = Buffer.from(raw.subarray(0, HEADER_LENGTH));
+  header.writeUInt16BE(offset + 4 + valueLength - HEADER_LENGTH, 2);
+  return header;
 }
 
 /** The HMAC for an integrity attribute at `offset` whose value will be `valueLength` bytes. */
 function integrityMac(raw: Buffer, offset: number, valueLength: number, key: Buffer, sha256: boolean): Buffer {
-  return createHmac(sha256 ? 'sha256' : 'sha1', key).update(coveredBytes(raw, offset, valueLength)).digest();
+  return createHmac(sha256 ? 'sha256' : 'sha1', key)
+    .update(coveredHeader(raw, offset, valueLength))
+    .update(raw.subarray(HEADER_LENGTH, offset))
+    .digest();
 }
 
 export function computeIntegrity(raw: Buffer, offset: number, key: Buffer, sha256: boolean): Buffer {
@@ -45,7 +52,7 @@ export function checkIntegrity(msg: StunMessage, key: Buffer, sha256 = false): b
 }
 
 export function computeFingerprint(raw: Buffer, offset: number): number {
-  return (crc32(coveredBytes(raw, offset, 4)) ^ FINGERPRINT_XOR) >>> 0;
+  return (crc32(raw, HEADER_LENGTH, offset, crc32(coveredHeader(raw, offset, 4))) ^ FINGERPRINT_XOR) >>> 0;
 }
 
 /** undefined: no FINGERPRINT; otherwise whether it is the last attribute and matches. */
