@@ -169,12 +169,15 @@ export class TurnTestClient {
   }
 
   /**
-   * RFC 6062 §4.4: a new TCP connection to the server with a ConnectionBind for `id`, signed
+   * RFC 6062 §4.4: a new TCP (or TLS, like ours) connection to the server with a ConnectionBind for `id`, signed
    * with our credentials and nonce (`attrs` replaces CONNECTION-ID when given).
    */
   async bindData(id: number, attrs?: Array<[number, Buffer]>): Promise<DataConnection> {
-    const socket = tcpConnect({ host: this.server.host, port: this.server.port });
-    await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('error', reject); });
+    const tls = this.transport === 'tls';
+    const socket: Socket = tls
+      ? tlsConnect({ host: this.server.host, port: this.server.port, rejectUnauthorized: false })
+      : tcpConnect({ host: this.server.host, port: this.server.port });
+    await new Promise<void>((resolve, reject) => { socket.once(tls ? 'secureConnect' : 'connect', () => resolve()); socket.once('error', reject); });
     socket.on('error', () => undefined);
     const idAttr = Buffer.alloc(4);
     idAttr.writeUInt32BE(id, 0);

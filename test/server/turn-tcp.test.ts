@@ -8,16 +8,19 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Attr, StunClass, StunMethod, encodeXorAddress } from '../../src/stun/index.js';
 import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const servers: TurnServer[] = [];
+let cert: TestCert;
 const cleanup: Array<() => void> = [];
 
 async function startServer(o: Partial<TurnServerOptions> = {}): Promise<TurnServer> {
   const s = new TurnServer({
     host: '127.0.0.1', port: 0, realm: 'test.realm', users: ['alice:wonderland', 'bob:builder'],
-    allowPeers: ['127.0.0.0/8'], maxAllocations: 100, maxAllocationsPerUser: 100, maxBitrateKbps: 0, ...o,
+    allowPeers: ['127.0.0.0/8'], maxAllocations: 100, maxAllocationsPerUser: 100, maxBitrateKbps: 0,
+    tls: { cert: cert.cert, key: cert.key, port: 0 }, ...o,
   });
   await s.listen();
   servers.push(s);
@@ -25,7 +28,7 @@ async function startServer(o: Partial<TurnServerOptions> = {}): Promise<TurnServ
 }
 
 async function client(s: TurnServer, transport: Transport = 'tcp', user = 'alice', password = 'wonderland'): Promise<TurnTestClient> {
-  const c = await TurnTestClient.open(transport, '127.0.0.1', s.port);
+  const c = await TurnTestClient.open(transport, '127.0.0.1', transport === 'tls' ? s.tlsPort : s.port);
   c.username = user;
   c.password = password;
   cleanup.push(() => c.close());
@@ -51,9 +54,11 @@ async function until(what: string, cond: () => boolean, ms = 3000): Promise<void
 
 const joined = (parts: Buffer[]): string => Buffer.concat(parts).toString();
 
+before(() => { cert = makeTestCert(); });
 after(async () => {
   for (const f of cleanup) f();
   for (const s of servers) await s.close();
+  cert.remove();
 });
 
 describe('Allocate (§5.1)', () => {
@@ -123,10 +128,10 @@ describe('Connect (§5.2) and ConnectionBind (§5.4)', () => {
     none.socket.destroy();
   });
 
-  test('Connect + ConnectionBind to a TCP echo peer: raw bytes both ways, 446 for a second Connect, closing ends both sides', async () => {
+  for (const transport of ['tcp', 'tls'] as const) test(`${transport}: Connect + ConnectionBind to a TCP echo peer: raw bytes both ways, 446 for a second Connect, closing ends both sides`, async () => {
     const s = await startServer();
     const peer = await echoPeer();
-    const c = await client(s);
+    const c = await client(s, transport);
     await c.allocateTcp();
     const res = await c.connect({ address: '127.0.0.1', port: peer.port });
     assert.equal(res.cls, StunClass.Success, `Connect: ${errorCode(res)}`);
