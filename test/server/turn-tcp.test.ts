@@ -1,13 +1,15 @@
 /**
  * RFC 6062 TCP allocations against our own test client, with real TCP peers on loopback:
  * Allocate rules (§5.1), Connect and its errors (§5.2), ConnectionAttempt for incoming peers
- * (§5.3), ConnectionBind (§5.4), raw relaying both ways, and what closing does.
+ * (§5.3), ConnectionBind (§5.4), raw relaying both ways over TCP and TLS, what closing does,
+ * the 30 s bind timeout (mocked clock), the cap on unbound connections and the byte-rate cap.
  */
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Attr, StunClass, StunMethod, encodeXorAddress } from '../../src/stun/index.js';
 import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { MAX_PENDING_PER_ALLOCATION } from '../../src/turn/tcp-relay.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
 
@@ -222,6 +224,58 @@ describe('incoming peer connections (§5.3)', () => {
     data.socket.on('close', () => { dataClosed = true; });
     peer.end();
     await until('the data connection closes', () => dataClosed);
+  });
+
+  test('a peer connection not bound within 30 s is closed and its CONNECTION-ID dies (mocked clock)', async (t) => {
+    const s = await startServer();
+    const c = await client(s);
+    const relayed = relayedAddress(await c.allocateTcp())!;
+    await c.createPermission({ address: '127.0.0.1', port: 1 });
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const peer = connect({ host: '127.0.0.1', port: relayed.port });
+    peer.on('error', () => undefined);
+    let closed = false;
+    peer.on('close', () => { closed = true; });
+    // Real time cannot be waited for with setTimeout mocked: poll on the event loop instead.
+    const spin = async (cond: () => boolean): Promise<void> => { for (let i = 0; i < 100_000 && !cond(); i++) await new Promise((r) => setImmediate(r)); };
+    await spin(() => c.connectionAttempts.length === 1);
+    assert.equal(c.connectionAttempts.length, 1);
+    t.mock.timers.tick(29_000);
+    await spin(() => closed);
+    assert.equal(closed, false, 'still open before 30 s');
+    t.mock.timers.tick(1_000);
+    await spin(() => closed);
+    t.mock.timers.reset();
+    assert.ok(closed, 'closed at 30 s');
+    const late = await c.bindData(c.connectionAttempts[0]!.id);
+    assert.equal(errorCode(late.response), 400);
+    late.socket.destroy();
+  });
+
+  test(`at most ${MAX_PENDING_PER_ALLOCATION} unbound peer connections per allocation: the next one is closed unannounced`, async () => {
+    const s = await startServer();
+    const c = await client(s);
+    const relayed = relayedAddress(await c.allocateTcp())!;
+    await c.createPermission({ address: '127.0.0.1', port: 1 });
+    const peers: Socket[] = [];
+    for (let i = 0; i < MAX_PENDING_PER_ALLOCATION; i++) {
+      const p = connect({ host: '127.0.0.1', port: relayed.port });
+      p.on('error', () => undefined);
+      peers.push(p);
+      cleanup.push(() => p.destroy());
+    }
+    await until('every ConnectionAttempt', () => c.connectionAttempts.length === MAX_PENDING_PER_ALLOCATION);
+    const extra = connect({ host: '127.0.0.1', port: relayed.port });
+    extra.on('error', () => undefined);
+    await new Promise<void>((r) => extra.once('close', () => r()));
+    await sleep(50);
+    assert.equal(c.connectionAttempts.length, MAX_PENDING_PER_ALLOCATION);
+    // Binding one frees a place.
+    assert.equal((await c.bindData(c.connectionAttempts[0]!.id)).response.cls, StunClass.Success);
+    const next = connect({ host: '127.0.0.1', port: relayed.port });
+    next.on('error', () => undefined);
+    cleanup.push(() => next.destroy());
+    await until('one more ConnectionAttempt', () => c.connectionAttempts.length === MAX_PENDING_PER_ALLOCATION + 1);
   });
 
   test('an unbound peer connection closes with its allocation, and its CONNECTION-ID is then unknown (400)', async () => {
