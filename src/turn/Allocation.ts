@@ -2,7 +2,8 @@
  * One TURN allocation (RFC 8656 §2.2): a relayed UDP address on the server bound to one
  * client 5-tuple, with its permissions (§9) and channel bindings (§12). Peer traffic enters
  * only from addresses with a live permission; what a channel is bound to goes out as
- * ChannelData, the rest as Data indications.
+ * ChannelData, the rest as Data indications. A TCP allocation (RFC 6062) has no UDP relay
+ * socket but a `tcp` relay (tcp-relay.ts); permissions work the same.
  *
  * Per-packet paths (`relayToPeer`, the relay socket's message handler) look things up in
  * nested maps keyed by the strings Node already made, and allocate only the 4-byte
@@ -15,6 +16,7 @@ import { StunMessageBuilder } from '../stun/builder.js';
 import { TokenBucket } from '../util/TokenBucket.js';
 import type { ClientLink } from './client-link.js';
 import type { KeyAlgorithm } from './credentials.js';
+import type { TcpRelay } from './tcp-relay.js';
 
 /** §9: permissions last 300 s; §12: channel bindings 600 s, then 300 s before reuse. */
 export const PERMISSION_LIFETIME_MS = 300_000;
@@ -40,7 +42,8 @@ export interface RelayCounters {
 
 export interface AllocationOptions {
   link: ClientLink;
-  relay: UdpSocket;
+  /** Null for a TCP allocation (RFC 6062), whose relay is set as `tcp` once made. */
+  relay: UdpSocket | null;
   relayed: TransportAddress;
   username: string;
   key: Buffer;
@@ -54,7 +57,9 @@ export interface AllocationOptions {
 
 export class Allocation {
   readonly link: ClientLink;
-  readonly relay: UdpSocket;
+  readonly relay: UdpSocket | null;
+  /** The TCP relay of an RFC 6062 allocation. */
+  tcp: TcpRelay | null = null;
   readonly relayed: TransportAddress;
   readonly username: string;
   /** Long-term key, to sign responses to this client's requests. */
@@ -66,9 +71,9 @@ export class Allocation {
   readonly channels = new Map<number, ChannelBinding>();
   /** Peer IP → port → channel: the reverse lookup for peer → client traffic. */
   private readonly channelByPeer = new Map<string, Map<number, ChannelBinding>>();
-  private readonly toPeerBudget: TokenBucket | null;
-  private readonly toClientBudget: TokenBucket | null;
-  private readonly counters: RelayCounters;
+  readonly toPeerBudget: TokenBucket | null;
+  readonly toClientBudget: TokenBucket | null;
+  readonly counters: RelayCounters;
   /** The Allocate that made this allocation and our answer, for its retransmissions (§7.2). */
   allocateTransaction: Buffer = Buffer.alloc(0);
   allocateResponse: Buffer = Buffer.alloc(0);
@@ -87,7 +92,7 @@ export class Allocation {
     // One second of burst: a keyframe may arrive all at once.
     this.toPeerBudget = o.maxBytesPerSecond > 0 ? new TokenBucket(o.maxBytesPerSecond, o.maxBytesPerSecond, now) : null;
     this.toClientBudget = o.maxBytesPerSecond > 0 ? new TokenBucket(o.maxBytesPerSecond, o.maxBytesPerSecond, now) : null;
-    this.relay.on('message', (msg, rinfo) => this.fromPeer(msg, rinfo.address, rinfo.port));
+    this.relay?.on('message', (msg, rinfo) => this.fromPeer(msg, rinfo.address, rinfo.port));
   }
 
   hasPermission(ip: string, now = Date.now()): boolean {
@@ -130,7 +135,8 @@ export class Allocation {
     }
     this.counters.toPeerPackets++;
     this.counters.toPeerBytes += length;
-    this.relay.send(buf, offset, length, port, address);
+    // Only UDP allocations get here: Send and ChannelBind refuse TCP ones (methods.ts).
+    (this.relay as UdpSocket).send(buf, offset, length, port, address);
   }
 
   /** Client → peer over a channel; dropped (and counted) when the channel is not bound. */
@@ -173,6 +179,7 @@ export class Allocation {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.relay.close();
+    this.relay?.close();
+    this.tcp?.close();
   }
 }

@@ -4,8 +4,8 @@
  * that each relay is bound on the address its client reached, as coturn does). Binding
  * requests are answered without authentication; every TURN request needs long-term
  * credentials (auth.ts). Allocations expire, quotas hold, and peers are filtered
- * (peer-filter.ts). Nothing from the network can throw out of here: bad input is dropped
- * and counted.
+ * (peer-filter.ts). TCP allocations (RFC 6062) relay over TCP to peers (tcp-relay.ts).
+ * Nothing from the network can throw out of here: bad input is dropped and counted.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server as TcpServer, type Socket } from 'node:net';
@@ -25,6 +25,8 @@ import {
   handleAllocate, handleChannelBind, handleCreatePermission, handleRefresh, handleSend, isSendIndication,
   type AllocateRequest, type TurnContext,
 } from './methods.js';
+import { handleConnect, handleConnectionBind } from './tcp-methods.js';
+import { ConnectionIds, TcpRelay, listenRelay, type PeerConnection } from './tcp-relay.js';
 import { NonceIssuer } from './nonce.js';
 import { PeerAddressFilter } from './peer-filter.js';
 import { PortReservations, bindRelay, createTurnSocket } from './relay-ports.js';
@@ -74,6 +76,7 @@ const KNOWN = new Set<number>([
   Attr.Username, Attr.Userhash, Attr.MessageIntegrity, Attr.MessageIntegritySha256, Attr.Realm, Attr.Nonce,
   Attr.PasswordAlgorithm, Attr.Lifetime, Attr.RequestedTransport, Attr.RequestedAddressFamily, Attr.EvenPort,
   Attr.ReservationToken, Attr.XorPeerAddress, Attr.ChannelNumber, Attr.Data, Attr.Priority, Attr.UseCandidate,
+  Attr.ConnectionId,
 ]);
 
 /** A TCP/TLS connection that has not allocated within this time is closed. */
@@ -125,6 +128,8 @@ export class TurnServer implements TurnContext {
   private readonly streamAllocations = new Map<ClientLink, Allocation>();
   private readonly perUser = new Map<string, number>();
   private readonly reservations = new PortReservations();
+  /** Unbound RFC 6062 peer connections, by CONNECTION-ID. */
+  private readonly connectionIds = new ConnectionIds();
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: TurnServerOptions) {
@@ -245,7 +250,8 @@ export class TurnServer implements TurnContext {
       const a = this.streamAllocations.get(link);
       if (a) this.release(a, 'connection closed');
     });
-    sock.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
+      let bound: PeerConnection | undefined;
       const ok = framer.push(chunk, (frame) => {
         const a = this.streamAllocations.get(link);
         if ((frame[0] as number) >= 0x40) {
@@ -253,13 +259,19 @@ export class TurnServer implements TurnContext {
           return;
         }
         // The frame is a view into a chunk that may be reused: copy what may outlive this call.
-        this.onStun(Buffer.from(frame), link, a);
+        bound = this.onStun(Buffer.from(frame), link, a);
+        return bound ? 'stop' : undefined;
       });
       if (!ok) {
         this.counters.malformed++;
         sock.destroy();
+      } else if (bound) {
+        // RFC 6062 §5.4: a client data connection from now on; no more framing.
+        sock.off('data', onData);
+        bound.bind(sock, framer.takeRest());
       }
-    });
+    };
+    sock.on('data', onData);
   }
 
   private onChannelData(a: Allocation | undefined, frame: Buffer): void {
@@ -268,8 +280,11 @@ export class TurnServer implements TurnContext {
     else a!.relayChannelData(frame.readUInt16BE(0), frame, 4, len);
   }
 
-  /** A STUN message from a client 5-tuple and the allocation that 5-tuple has, if any. */
-  private onStun(buf: Buffer, link: ClientLink, existing: Allocation | undefined): void {
+  /**
+   * A STUN message from a client 5-tuple and the allocation that 5-tuple has, if any. Returns
+   * the peer connection a successful ConnectionBind tied this (stream) link to.
+   */
+  private onStun(buf: Buffer, link: ClientLink, existing: Allocation | undefined): PeerConnection | undefined {
     const res = decodeStun(buf);
     if (!res.ok || checkFingerprint(res.message) === false) {
       this.counters.malformed++;
@@ -291,12 +306,30 @@ export class TurnServer implements TurnContext {
       if (out) link.send(out);
       return;
     }
+    if (msg.method === StunMethod.ConnectionBind) return this.onConnectionBind(msg, link, existing);
     this.onRequest(msg, link, existing).then((out) => {
       if (out) this.reply(link, out);
     }, (err: Error) => {
       this.opts.logger?.error({ err: err.message }, 'turn: request failed');
       this.reply(link, errorResponse(msg, 500));
     });
+  }
+
+  /** Synchronous, so that the success goes out before the first relayed byte. */
+  private onConnectionBind(msg: StunMessage, link: ClientLink, existing: Allocation | undefined): PeerConnection | undefined {
+    const auth = this.auth.authenticate(msg, link.remoteAddress);
+    if (!auth.ok) {
+      this.reply(link, auth.response);
+      return undefined;
+    }
+    const unknown = unknownRequired(msg, KNOWN);
+    if (unknown.length > 0) {
+      this.reply(link, unknownAttributesResponse(msg, unknown));
+      return undefined;
+    }
+    const { response, conn } = handleConnectionBind(msg, link, existing, auth, this.connectionIds);
+    this.reply(link, response);
+    return conn;
   }
 
   private reply(link: ClientLink, out: Buffer): void {
@@ -310,7 +343,7 @@ export class TurnServer implements TurnContext {
 
   private async onRequest(msg: StunMessage, link: ClientLink, existing: Allocation | undefined): Promise<Buffer | undefined> {
     const known = msg.method === StunMethod.Allocate || msg.method === StunMethod.Refresh
-      || msg.method === StunMethod.CreatePermission || msg.method === StunMethod.ChannelBind;
+      || msg.method === StunMethod.CreatePermission || msg.method === StunMethod.ChannelBind || msg.method === StunMethod.Connect;
     if (!known) return errorResponse(msg, 400);
     const auth = this.auth.authenticate(msg, link.remoteAddress);
     if (!auth.ok) return auth.response;
@@ -322,6 +355,7 @@ export class TurnServer implements TurnContext {
     if (!existing) return errorResponse(msg, 437, auth.signer);
     if (msg.method === StunMethod.Refresh) return handleRefresh(this, msg, existing, auth.signer);
     if (msg.method === StunMethod.CreatePermission) return handleCreatePermission(this, msg, existing, auth.signer);
+    if (msg.method === StunMethod.Connect) return handleConnect(this, msg, existing, auth.signer);
     return handleChannelBind(this, msg, existing, auth.signer);
   }
 
@@ -337,6 +371,7 @@ export class TurnServer implements TurnContext {
 
   async allocate(req: AllocateRequest): Promise<{ allocation: Allocation; reservationToken?: Buffer } | 486 | 440 | 508 | 437> {
     if (this.overQuota(req.username)) return 486;
+    if (req.transport === 'tcp') return this.allocateTcp(req);
     let relay: UdpSocket | undefined;
     let reservationToken: Buffer | undefined;
     if (req.token) {
@@ -358,12 +393,35 @@ export class TurnServer implements TurnContext {
       return refusal;
     }
     const bound = relay.address();
+    const a = this.register(req, relay, { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port });
+    relay.on('error', () => { this.counters.dropped++; });
+    return reservationToken ? { allocation: a, reservationToken } : { allocation: a };
+  }
+
+  /** RFC 6062 §5.1: the relayed address is a TCP listening socket, on the address a UDP relay would have. */
+  private async allocateTcp(req: AllocateRequest): Promise<{ allocation: Allocation } | 486 | 440 | 508 | 437> {
+    const relayIp = this.relayAddressFor(req.link, req.family);
+    if (!relayIp) return 440;
+    const server = await listenRelay(relayIp);
+    if (!server) return 508;
+    const refusal = this.allocationOf(req.link) ? 437 : this.overQuota(req.username) ? 486 : 0;
+    if (refusal) {
+      server.close();
+      return refusal;
+    }
+    const bound = server.address() as { address: string; family: string; port: number };
+    const a = this.register(req, null, { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port });
+    a.tcp = new TcpRelay(a, server, this.connectionIds);
+    return { allocation: a };
+  }
+
+  /** Makes the allocation and enters it in the tables. */
+  private register(req: AllocateRequest, relay: UdpSocket | null, relayed: Allocation['relayed']): Allocation {
     const a = new Allocation({
-      link: req.link, relay, relayed: { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port },
+      link: req.link, relay, relayed,
       username: req.username, key: req.signer.key, algorithm: req.algorithm, lifetimeMs: req.lifetimeS * 1000,
       maxBytesPerSecond: (this.opts.maxBitrateKbps * 1000) / 8, counters: this.counters,
     });
-    relay.on('error', () => { this.counters.dropped++; });
     this.allocations.add(a);
     this.perUser.set(req.username, (this.perUser.get(req.username) ?? 0) + 1);
     this.counters.allocationsCreated++;
@@ -375,8 +433,8 @@ export class TurnServer implements TurnContext {
     } else {
       this.streamAllocations.set(req.link, a);
     }
-    this.opts.logger?.debug({ user: req.username, client: `${req.link.remoteAddress}:${req.link.remotePort}`, relay: `${bound.address}:${bound.port}` }, 'turn: allocation created');
-    return reservationToken ? { allocation: a, reservationToken } : { allocation: a };
+    this.opts.logger?.debug({ user: req.username, client: `${req.link.remoteAddress}:${req.link.remotePort}`, relay: `${relayed.address}:${relayed.port}`, transport: req.transport }, 'turn: allocation created');
+    return a;
   }
 
   private overQuota(username: string): boolean {

@@ -14,11 +14,14 @@ import type { ClientLink } from './client-link.js';
 import type { PeerAddressFilter } from './peer-filter.js';
 import { errorResponse, finish, successBuilder, type Signer } from './responses.js';
 
-/** REQUESTED-TRANSPORT value for UDP (§14.7: the IANA protocol number in the first byte). */
+/** REQUESTED-TRANSPORT values (§14.7: the IANA protocol number in the first byte); TCP is RFC 6062's. */
 const UDP_PROTOCOL = 17;
+const TCP_PROTOCOL = 6;
 
 export interface AllocateRequest {
   link: ClientLink;
+  /** The relay's transport: 'tcp' is an RFC 6062 allocation. */
+  transport: 'udp' | 'tcp';
   family: 4 | 6;
   evenPort: boolean;
   /** EVEN-PORT's R bit: also hold the next port for a later Allocate (§7.2, RTP/RTCP pairs). */
@@ -88,10 +91,13 @@ export async function handleAllocate(ctx: TurnContext, req: StunMessage, link: C
   if (existing) return existing.allocateTransaction.equals(req.transactionId) ? existing.allocateResponse : errorResponse(req, 437, signer);
   const transport = getAttribute(req, Attr.RequestedTransport);
   if (!transport || transport.length !== 4) return errorResponse(req, 400, signer);
-  if (transport[0] !== UDP_PROTOCOL) return errorResponse(req, 442, signer);
+  if (transport[0] !== UDP_PROTOCOL && transport[0] !== TCP_PROTOCOL) return errorResponse(req, 442, signer);
+  const tcp = transport[0] === TCP_PROTOCOL;
   const family = requestedFamily(req);
   const evenPort = getAttribute(req, Attr.EvenPort);
   const token = getAttribute(req, Attr.ReservationToken);
+  // RFC 6062 §5.1: a TCP relay needs a TCP or TLS control connection, and takes no port reservations.
+  if (tcp && (link.kind === 'udp' || evenPort || token)) return errorResponse(req, 400, signer);
   // §7.2: a reservation token excludes EVEN-PORT and REQUESTED-ADDRESS-FAMILY.
   if (token && (evenPort || family)) return errorResponse(req, 400, signer);
   if (token && token.length !== 8) return errorResponse(req, 400, signer);
@@ -100,7 +106,7 @@ export async function handleAllocate(ctx: TurnContext, req: StunMessage, link: C
   const lifetimeS = lifetimeOf(req, ctx);
   if (lifetimeS === undefined) return errorResponse(req, 400, signer);
   const result = await ctx.allocate({
-    link, family: family ?? 4, evenPort: evenPort !== undefined, reserveNext: evenPort !== undefined && ((evenPort[0] as number) & 0x80) !== 0,
+    link, transport: tcp ? 'tcp' : 'udp', family: family ?? 4, evenPort: evenPort !== undefined, reserveNext: evenPort !== undefined && ((evenPort[0] as number) & 0x80) !== 0,
     token, lifetimeS: lifetimeS || ctx.defaultLifetimeS, ...auth,
   });
   if (typeof result === 'number') return errorResponse(req, result, signer);
@@ -126,7 +132,7 @@ export function handleRefresh(ctx: TurnContext, req: StunMessage, a: Allocation,
 }
 
 /** A peer address the allocation may use, or the error code saying why not. */
-function checkPeer(ctx: TurnContext, req: StunMessage, value: Buffer, a: Allocation): TransportAddress | 400 | 403 | 443 {
+export function checkPeer(ctx: TurnContext, req: StunMessage, value: Buffer, a: Allocation): TransportAddress | 400 | 403 | 443 {
   const peer = decodeXorAddress(value, req.transactionId);
   if (!peer) return 400;
   if (peer.family !== a.relayed.family) return 443;
@@ -150,7 +156,8 @@ export function handleCreatePermission(ctx: TurnContext, req: StunMessage, a: Al
 export function handleChannelBind(ctx: TurnContext, req: StunMessage, a: Allocation, signer: Signer, now = Date.now()): Buffer {
   const num = getAttribute(req, Attr.ChannelNumber);
   const peerAttr = getAttribute(req, Attr.XorPeerAddress);
-  if (!num || num.length !== 4 || !peerAttr) return errorResponse(req, 400, signer);
+  // RFC 6062: TCP peers are reached through Connect and data connections, not channels (nor Send, below).
+  if (!num || num.length !== 4 || !peerAttr || a.tcp) return errorResponse(req, 400, signer);
   const channel = num.readUInt16BE(0);
   if (!isChannelNumber(channel)) return errorResponse(req, 400, signer);
   const peer = checkPeer(ctx, req, peerAttr, a);
@@ -164,7 +171,7 @@ export function handleChannelBind(ctx: TurnContext, req: StunMessage, a: Allocat
 export function handleSend(ind: StunMessage, a: Allocation): boolean {
   const peerAttr = getAttribute(ind, Attr.XorPeerAddress);
   const data = getAttribute(ind, Attr.Data);
-  if (!peerAttr || !data) return false;
+  if (!peerAttr || !data || a.tcp) return false;
   const peer = decodeXorAddress(peerAttr, ind.transactionId);
   if (!peer || peer.family !== a.relayed.family) return false;
   a.relayToPeer(data, 0, data.length, peer.address, peer.port);

@@ -20,6 +20,8 @@ export const REASONS: Record<number, string> = {
   441: 'Wrong Credentials',
   442: 'Unsupported Transport Protocol',
   443: 'Peer Address Family Mismatch',
+  446: 'Connection Already Exists', // RFC 6062 §6.3
+  447: 'Connection Timeout or Failure',
   486: 'Allocation Quota Reached',
   500: 'Server Error',
   508: 'Insufficient Capacity',

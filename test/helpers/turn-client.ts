@@ -1,7 +1,8 @@
 /**
  * A small TURN client for tests (RFC 8656 client side), on our codec: UDP, TCP or TLS to the
  * server, the 401 → credentials dance, and the relay operations. Every response is matched by
- * transaction id and returned decoded, so a test can assert the exact error code.
+ * transaction id and returned decoded, so a test can assert the exact error code. RFC 6062:
+ * TCP allocations, Connect, ConnectionAttempt indications and data connections (ConnectionBind).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv6, type Socket } from 'node:net';
@@ -21,6 +22,19 @@ export interface Received {
   via: 'channel' | 'indication';
 }
 
+export interface ConnectionAttempt {
+  id: number;
+  peer: TransportAddress;
+}
+
+/** A client data connection (RFC 6062 §4.4): the ConnectionBind answer, then raw bytes. */
+export interface DataConnection {
+  response: StunMessage;
+  socket: Socket;
+  /** Raw bytes received after the response. */
+  received: Buffer[];
+}
+
 export class TurnTestClient {
   username = '';
   password = '';
@@ -29,6 +43,9 @@ export class TurnTestClient {
   /** Raw responses, for size checks. */
   readonly rawResponses: Buffer[] = [];
   readonly received: Received[] = [];
+  readonly connectionAttempts: ConnectionAttempt[] = [];
+  /** Where the server is (for data connections). */
+  server = { host: '', port: 0 };
   private readonly pending = new Map<string, (m: StunMessage) => void>();
   private readonly channels = new Map<number, TransportAddress>();
 
@@ -39,6 +56,7 @@ export class TurnTestClient {
       const sock: UdpSocket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
       await new Promise<void>((r) => sock.bind(0, r));
       const c = new TurnTestClient('udp', (b) => sock.send(b, port, host), () => sock.close());
+      c.server = { host, port };
       sock.on('message', (m) => c.onFrame(m));
       return c;
     }
@@ -50,6 +68,7 @@ export class TurnTestClient {
       sock.once('error', reject);
     });
     const c = new TurnTestClient(transport, (b) => sock.write(b), () => sock.destroy());
+    c.server = { host, port };
     const framer = new StreamFramer();
     sock.on('data', (chunk: Buffer) => framer.push(chunk, (f) => c.onFrame(Buffer.from(f))));
     sock.on('error', () => undefined);
@@ -71,6 +90,12 @@ export class TurnTestClient {
       const peer = decodeXorAddress(getAttribute(m, Attr.XorPeerAddress) ?? Buffer.alloc(0), m.transactionId);
       const data = getAttribute(m, Attr.Data);
       if (peer && data) this.received.push({ peer, data: Buffer.from(data), via: 'indication' });
+      return;
+    }
+    if (m.cls === StunClass.Indication && m.method === StunMethod.ConnectionAttempt) {
+      const peer = decodeXorAddress(getAttribute(m, Attr.XorPeerAddress) ?? Buffer.alloc(0), m.transactionId);
+      const id = getAttribute(m, Attr.ConnectionId);
+      if (peer && id?.length === 4) this.connectionAttempts.push({ id: id.readUInt32BE(0), peer });
       return;
     }
     this.rawResponses.push(Buffer.from(buf));
@@ -131,6 +156,54 @@ export class TurnTestClient {
     return this.request(StunMethod.Allocate, [[Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])], ...extra]);
   }
 
+  /** RFC 6062 §4.1: REQUESTED-TRANSPORT TCP. */
+  async allocateTcp(extra: Array<[number, Buffer]> = []): Promise<StunMessage> {
+    return this.request(StunMethod.Allocate, [[Attr.RequestedTransport, Buffer.from([6, 0, 0, 0])], ...extra]);
+  }
+
+  /** RFC 6062 §4.3: Connect; the response carries CONNECTION-ID on success. */
+  async connect(peer: { address: string; port: number }, timeoutMs = 5000): Promise<StunMessage> {
+    const b = new StunMessageBuilder(StunMethod.Connect, StunClass.Request);
+    b.add(Attr.XorPeerAddress, encodeXorAddress(peer, b.transactionId));
+    return this.exchange(this.sign(b), timeoutMs);
+  }
+
+  /**
+   * RFC 6062 §4.4: a new TCP (or TLS, like ours) connection to the server with a ConnectionBind for `id`, signed
+   * with our credentials and nonce (`attrs` replaces CONNECTION-ID when given).
+   */
+  async bindData(id: number, attrs?: Array<[number, Buffer]>): Promise<DataConnection> {
+    const tls = this.transport === 'tls';
+    const socket: Socket = tls
+      ? tlsConnect({ host: this.server.host, port: this.server.port, rejectUnauthorized: false })
+      : tcpConnect({ host: this.server.host, port: this.server.port });
+    await new Promise<void>((resolve, reject) => { socket.once(tls ? 'secureConnect' : 'connect', () => resolve()); socket.once('error', reject); });
+    socket.on('error', () => undefined);
+    const idAttr = Buffer.alloc(4);
+    idAttr.writeUInt32BE(id, 0);
+    const b = this.signed(StunMethod.ConnectionBind, attrs ?? [[Attr.ConnectionId, idAttr]]);
+    const received: Buffer[] = [];
+    const response = await new Promise<StunMessage>((resolve, reject) => {
+      let buf = Buffer.alloc(0);
+      let done = false;
+      const t = setTimeout(() => reject(new Error('no ConnectionBind response')), 2000);
+      socket.on('data', (chunk: Buffer) => {
+        if (done) { received.push(chunk); return; }
+        buf = Buffer.concat([buf, chunk]);
+        if (buf.length < 20 || buf.length < 20 + buf.readUInt16BE(2)) return;
+        const end = 20 + buf.readUInt16BE(2);
+        const r = decodeStun(buf.subarray(0, end));
+        done = true;
+        clearTimeout(t);
+        if (buf.length > end) received.push(buf.subarray(end));
+        if (r.ok) resolve(r.message);
+        else reject(new Error(r.reason));
+      });
+      socket.write(b.build());
+    });
+    return { response, socket, received };
+  }
+
   async createPermission(...peers: Array<{ address: string; port: number }>): Promise<StunMessage> {
     // XOR addresses depend on the transaction id (IPv6): encode with the builder's own.
     const b = new StunMessageBuilder(StunMethod.CreatePermission, StunClass.Request);
@@ -176,6 +249,11 @@ export function errorCode(m: StunMessage): number | undefined {
   if (m.cls !== StunClass.Error) return undefined;
   const v = getAttribute(m, Attr.ErrorCode);
   return v ? decodeErrorCode(v)?.code : undefined;
+}
+
+export function connectionId(m: StunMessage): number | undefined {
+  const v = getAttribute(m, Attr.ConnectionId);
+  return v?.length === 4 ? v.readUInt32BE(0) : undefined;
 }
 
 export function relayedAddress(m: StunMessage): TransportAddress | undefined {

@@ -2,7 +2,9 @@
  * Our TURN server driven by coturn's own client tools (Debian package `coturn`), an
  * independent implementation: turnutils_uclient allocates with TURN REST credentials
  * (-W secret) and relays 1,000-byte messages to a turnutils_peer echo, over UDP, TCP and TLS,
- * with channels and with Send indications; a wrong secret is refused.
+ * with channels and with Send indications; with -T (RFC 6062 TCP relay: -T implies -t -y -c,
+ * so its clients Connect to each other's relayed addresses and -e/-r are ignored); a wrong
+ * secret is refused.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -59,6 +61,7 @@ for (const [label, flags, tls] of [
   ['UDP with Send indications', ['-s'], false],
   ['TCP', ['-t'], false],
   ['TLS', ['-t', '-S'], true],
+  ['TCP with TCP relays (RFC 6062)', ['-T'], false],
 ] as const) {
   test(`turnutils_uclient over ${label}: every 1,000-byte message comes back from the peer, none lost`, { timeout: 60_000 }, async () => {
     const r = await uclient([...flags, ...common(), '-p', String(tls ? server.tlsPort : server.port), '127.0.0.1']);
