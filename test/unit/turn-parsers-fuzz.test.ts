@@ -28,7 +28,7 @@ test('StreamFramer: 2,000 streams of STUN and padded ChannelData, cut at random 
     let at = 0;
     while (at < stream.length) {
       const n = 1 + rnd(Math.min(200, stream.length - at));
-      assert.equal(framer.push(stream.subarray(at, at + n), (f) => out.push(Buffer.from(f))), true);
+      assert.equal(framer.push(stream.subarray(at, at + n), (f) => { out.push(Buffer.from(f)); }), true);
       at += n;
     }
     assert.equal(out.length, frames.length);
