@@ -16,6 +16,7 @@ import {
 import { turnRestCredential } from '../../src/turn/rest-credentials.js';
 import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
+import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
 import { TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -23,22 +24,13 @@ const servers: TurnServer[] = [];
 let cert: TestCert;
 
 async function startServer(o: Partial<TurnServerOptions> = {}): Promise<TurnServer> {
-  const s = new TurnServer({
-    host: '127.0.0.1', port: 0, realm: 'test.realm', users: ['alice:wonderland', 'bob:builder'], secret: 'rest-secret',
-    allowPeers: ['127.0.0.0/8'], maxAllocations: 100, maxAllocationsPerUser: 100, maxBitrateKbps: 0,
-    tls: { cert: cert.cert, key: cert.key, port: 0 }, ...o,
-  });
-  await s.listen();
+  const s = await startTestTurnServer(cert, { secret: 'rest-secret', ...o });
   servers.push(s);
   return s;
 }
 
-async function client(s: TurnServer, transport: Transport = 'udp', user = 'alice', password = 'wonderland'): Promise<TurnTestClient> {
-  const c = await TurnTestClient.open(transport, '127.0.0.1', transport === 'tls' ? s.tlsPort : s.port);
-  c.username = user;
-  c.password = password;
-  return c;
-}
+const client = (s: TurnServer, transport: Transport = 'udp', user = 'alice', password = 'wonderland'): Promise<TurnTestClient> =>
+  testTurnClient(s, transport, user, password);
 
 async function udpPeer(): Promise<{ sock: UdpSocket; port: number; got: Buffer[] }> {
   const sock = createSocket('udp4');

@@ -11,6 +11,7 @@ import { Attr, StunClass, StunMethod, encodeXorAddress } from '../../src/stun/in
 import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { MAX_PENDING_PER_ALLOCATION } from '../../src/turn/tcp-relay.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
+import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
 import { TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -19,20 +20,13 @@ let cert: TestCert;
 const cleanup: Array<() => void> = [];
 
 async function startServer(o: Partial<TurnServerOptions> = {}): Promise<TurnServer> {
-  const s = new TurnServer({
-    host: '127.0.0.1', port: 0, realm: 'test.realm', users: ['alice:wonderland', 'bob:builder'],
-    allowPeers: ['127.0.0.0/8'], maxAllocations: 100, maxAllocationsPerUser: 100, maxBitrateKbps: 0,
-    tls: { cert: cert.cert, key: cert.key, port: 0 }, ...o,
-  });
-  await s.listen();
+  const s = await startTestTurnServer(cert, o);
   servers.push(s);
   return s;
 }
 
 async function client(s: TurnServer, transport: Transport = 'tcp', user = 'alice', password = 'wonderland'): Promise<TurnTestClient> {
-  const c = await TurnTestClient.open(transport, '127.0.0.1', transport === 'tls' ? s.tlsPort : s.port);
-  c.username = user;
-  c.password = password;
+  const c = await testTurnClient(s, transport, user, password);
   cleanup.push(() => c.close());
   return c;
 }
