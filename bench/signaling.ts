@@ -30,7 +30,7 @@ import { tmpdir, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LoadGenerator, sleep, type PhaseResult } from './lib/load.js';
-import { exitAfter, spawnServer, stopServer, rssKiB, cpuTicks, CLK_TCK, type ServerChild } from './lib/proc.js';
+import { exitAfter, nonNegative, spawnServer, stopServer, rssKiB, cpuTicks, CLK_TCK, type ServerChild } from './lib/proc.js';
 import { ipcRequest } from './lib/ipc.js';
 import { summarizeProfile } from './lib/cpuprofile.js';
 
@@ -52,11 +52,7 @@ function parseArgs(argv: string[]): Opts {
     offerRatio: 0.25, sdpBytes: 2048, connectConcurrency: 100, timeout: 180, only: 'both',
     cpuProf: false, sbConfig: undefined, sbArgs: [], settle: 1.5,
   };
-  const num = (k: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < 0) usage(`--${k} needs a non-negative number`);
-    return n;
-  };
+  const num = (k: string, v: string | undefined): number => nonNegative(k, v, usage);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];

@@ -31,7 +31,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
-import { exitAfter, startChild, stopServer, cpuTicks, processTicks, otherTicks, udpSocketDrops, CLK_TCK, type Child } from './lib/proc.js';
+import { exitAfter, nonNegative, startChild, stopServer, cpuTicks, processTicks, otherTicks, udpSocketDrops, CLK_TCK, type Child } from './lib/proc.js';
 import { runAllocateLoad, runBindingLoad, waitForStun, type LoadWindow, type Target } from './lib/turn-client.js';
 import { runRelayStep, type RelayStepResult } from './lib/uclient.js';
 import { ipcRequest } from './lib/ipc.js';
@@ -63,11 +63,7 @@ function parseArgs(argv: string[]): Opts {
     clientsPerProc: 16, sendSeconds: 9, messageBytes: 1000, loss: 0.1, coturnThreads: 0,
     skip: new Set(), timeout: 300, cpuProf: false,
   };
-  const num = (k: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < 0) usage(`--${k} needs a non-negative number`);
-    return n;
-  };
+  const num = (k: string, v: string | undefined): number => nonNegative(k, v, usage);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];

@@ -237,3 +237,10 @@ export function exitAfter(seconds: number): NodeJS.Timeout {
     process.exit(2);
   }, seconds * 1000);
 }
+
+/** A flag's value as a non-negative number, or `usage` (which exits) naming the flag. */
+export function nonNegative(flag: string, v: string | undefined, usage: (problem: string) => never): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isFinite(n) || n < 0) usage(`--${flag} needs a non-negative number`);
+  return n;
+}
