@@ -16,8 +16,9 @@ import { channelDataLength } from '../stun/channel-data.js';
 import { Attr, StunClass, StunMethod } from '../stun/constants.js';
 import { checkFingerprint } from '../stun/integrity.js';
 import { decodeStun, type StunMessage } from '../stun/message.js';
+import type { TransportAddress } from '../stun/address.js';
 import { Allocation, type RelayCounters } from './Allocation.js';
-import { TurnAuthenticator, nonceCookie } from './auth.js';
+import { TurnAuthenticator, nonceCookie, type AuthResult } from './auth.js';
 import { answerBinding } from './binding.js';
 import { StreamLink, UdpLink, type ClientLink, type TransportKind } from './client-link.js';
 import { CredentialStore } from './credentials.js';
@@ -91,6 +92,11 @@ interface UdpListener {
   socket: UdpSocket;
   /** Client IP → client port → allocation. */
   allocations: Map<string, Map<number, Allocation>>;
+}
+
+/** A bound socket's address as STUN sees it. */
+function transportAddress(bound: { family: string; address: string; port: number }): TransportAddress {
+  return { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port };
 }
 
 /** Every address of this machine that a wildcard host stands for (link-local IPv6 left out: it needs a scope). */
@@ -317,14 +323,9 @@ export class TurnServer implements TurnContext {
 
   /** Synchronous, so that the success goes out before the first relayed byte. */
   private onConnectionBind(msg: StunMessage, link: ClientLink, existing: Allocation | undefined): PeerConnection | undefined {
-    const auth = this.auth.authenticate(msg, link.remoteAddress);
+    const auth = this.admit(msg, link);
     if (!auth.ok) {
       this.reply(link, auth.response);
-      return undefined;
-    }
-    const unknown = unknownRequired(msg, KNOWN);
-    if (unknown.length > 0) {
-      this.reply(link, unknownAttributesResponse(msg, unknown));
       return undefined;
     }
     const { response, conn } = handleConnectionBind(msg, link, existing, auth, this.connectionIds);
@@ -341,14 +342,23 @@ export class TurnServer implements TurnContext {
     link.send(out);
   }
 
+  /**
+   * What every TURN request passes first: authentication, then (RFC 8489 §6.3.1, after it)
+   * no unknown comprehension-required attribute.
+   */
+  private admit(msg: StunMessage, link: ClientLink): AuthResult {
+    const auth = this.auth.authenticate(msg, link.remoteAddress);
+    if (!auth.ok) return auth;
+    const unknown = unknownRequired(msg, KNOWN);
+    return unknown.length > 0 ? { ok: false, code: 420, response: unknownAttributesResponse(msg, unknown) } : auth;
+  }
+
   private async onRequest(msg: StunMessage, link: ClientLink, existing: Allocation | undefined): Promise<Buffer | undefined> {
     const known = msg.method === StunMethod.Allocate || msg.method === StunMethod.Refresh
       || msg.method === StunMethod.CreatePermission || msg.method === StunMethod.ChannelBind || msg.method === StunMethod.Connect;
     if (!known) return errorResponse(msg, 400);
-    const auth = this.auth.authenticate(msg, link.remoteAddress);
+    const auth = this.admit(msg, link);
     if (!auth.ok) return auth.response;
-    const unknown = unknownRequired(msg, KNOWN);
-    if (unknown.length > 0) return unknownAttributesResponse(msg, unknown);
     // §5: every request on an allocation must come from the user who made it.
     if (existing && existing.username !== auth.username) return errorResponse(msg, 441, auth.signer);
     if (msg.method === StunMethod.Allocate) return handleAllocate(this, msg, link, existing, auth);
@@ -385,15 +395,14 @@ export class TurnServer implements TurnContext {
       relay = pair.relay;
       if (pair.next) reservationToken = this.reservations.hold(pair.next);
     }
-    // Checked again: another Allocate may have won while the bind was pending.
-    const refusal = this.allocationOf(req.link) ? 437 : this.overQuota(req.username) ? 486 : 0;
+    const refusal = this.refusalAfterBind(req);
     if (refusal) {
       relay.close();
       if (reservationToken) this.reservations.take(reservationToken)?.close();
       return refusal;
     }
     const bound = relay.address();
-    const a = this.register(req, relay, { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port });
+    const a = this.register(req, relay, transportAddress(bound));
     relay.on('error', () => { this.counters.dropped++; });
     return reservationToken ? { allocation: a, reservationToken } : { allocation: a };
   }
@@ -404,13 +413,13 @@ export class TurnServer implements TurnContext {
     if (!relayIp) return 440;
     const server = await listenRelay(relayIp);
     if (!server) return 508;
-    const refusal = this.allocationOf(req.link) ? 437 : this.overQuota(req.username) ? 486 : 0;
+    const refusal = this.refusalAfterBind(req);
     if (refusal) {
       server.close();
       return refusal;
     }
     const bound = server.address() as { address: string; family: string; port: number };
-    const a = this.register(req, null, { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port });
+    const a = this.register(req, null, transportAddress(bound));
     a.tcp = new TcpRelay(a, server, this.connectionIds);
     return { allocation: a };
   }
@@ -435,6 +444,11 @@ export class TurnServer implements TurnContext {
     }
     this.opts.logger?.debug({ user: req.username, client: `${req.link.remoteAddress}:${req.link.remotePort}`, relay: `${relayed.address}:${relayed.port}`, transport: req.transport }, 'turn: allocation created');
     return a;
+  }
+
+  /** Checked again once a relay is bound: another Allocate may have won meanwhile. */
+  private refusalAfterBind(req: AllocateRequest): 0 | 437 | 486 {
+    return this.allocationOf(req.link) ? 437 : this.overQuota(req.username) ? 486 : 0;
   }
 
   private overQuota(username: string): boolean {
