@@ -228,35 +228,25 @@ test('two symmetric NATs with STUN only: the call does not connect', { timeout: 
   }
 });
 
-test('outbound UDP blocked at one NAT: that side relays over TURN/TCP', { timeout: 120_000 }, async (t) => {
-  const call = await callBetween(TCP_ONLY, CONE_A, 'udp-blocked-tcp');
-  try {
-    await call.check(async () => {
-      const s = await mediaFlows('a (UDP blocked)', call.a);
-      t.diagnostic(`a: ${path(s)}`);
-      assert.equal(s.localCandidateType, 'relay', path(s));
-      assert.equal(s.localRelayProtocol, 'tcp', path(s));
-      t.diagnostic(`b: ${path(await mediaFlows('b', call.b))}`);
-    });
-  } finally {
-    await call.close();
-  }
-});
-
-test('outbound UDP and TURN/TCP blocked at one NAT: that side relays over TURN/TLS', { timeout: 120_000 }, async (t) => {
-  const call = await callBetween(TLS_ONLY, CONE_A, 'udp-blocked-tls');
-  try {
-    await call.check(async () => {
-      const s = await mediaFlows('a (UDP blocked)', call.a);
-      t.diagnostic(`a: ${path(s)}`);
-      assert.equal(s.localCandidateType, 'relay', path(s));
-      assert.equal(s.localRelayProtocol, 'tls', path(s));
-      t.diagnostic(`b: ${path(await mediaFlows('b', call.b))}`);
-    });
-  } finally {
-    await call.close();
-  }
-});
+for (const [label, home, protocol] of [
+  ['outbound UDP blocked at one NAT: that side relays over TURN/TCP', TCP_ONLY, 'tcp'],
+  ['outbound UDP and TURN/TCP blocked at one NAT: that side relays over TURN/TLS', TLS_ONLY, 'tls'],
+] as const) {
+  test(label, { timeout: 120_000 }, async (t) => {
+    const call = await callBetween(home, CONE_A, `udp-blocked-${protocol}`);
+    try {
+      await call.check(async () => {
+        const s = await mediaFlows('a (UDP blocked)', call.a);
+        t.diagnostic(`a: ${path(s)}`);
+        assert.equal(s.localCandidateType, 'relay', path(s));
+        assert.equal(s.localRelayProtocol, protocol, path(s));
+        t.diagnostic(`b: ${path(await mediaFlows('b', call.b))}`);
+      });
+    } finally {
+      await call.close();
+    }
+  });
+}
 
 /** Every ICE server URL the page got in `welcome`, in order. */
 function welcomeUrls(page: TestPage): Promise<string[]> {
