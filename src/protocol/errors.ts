@@ -33,6 +33,10 @@ export const ErrorCode = {
   RoomFull: 'room-full',
   /** The requested topology is not served by this server. */
   UnsupportedTopology: 'unsupported-topology',
+  /** An SFU message in a room that is not an SFU room. */
+  NotSfuRoom: 'not-sfu-room',
+  /** The SDP could not be used (malformed, or nothing the server can accept); `message` says why. */
+  InvalidSdp: 'invalid-sdp',
   /** The named peer does not exist or shares no room/call with the sender. */
   PeerNotFound: 'peer-not-found',
   /** The resume token is unknown or its grace period is over. */

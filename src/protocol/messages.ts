@@ -5,6 +5,14 @@
  *
  * Flow: connect → `hello` (or `resume`) → `welcome` → `join` → `joined` → relay
  * `offer`/`answer`/`candidate`/`end-of-candidates` addressed `to` a participant id.
+ *
+ * SFU rooms: each participant holds two connections to the server. The `publish` one carries
+ * its own media and data channels up: the client sends `sfu-offer {transport: 'publish'}`, the
+ * server answers `sfu-answer` (with `ref`). The `subscribe` one carries everyone else's media
+ * down: the server sends `sfu-offer {transport: 'subscribe', revision, tracks}` whenever the set
+ * of forwarded tracks changes and the client answers `sfu-answer {transport: 'subscribe',
+ * revision}`. The server is ICE-lite and puts its candidates in its SDP, so no candidates are
+ * trickled either way.
  */
 import type { ErrorCode } from './errors.js';
 import { int, object, oneOf, requestId, str, validateObject, type Schema, type ValidationFailure } from './schema.js';
@@ -38,6 +46,21 @@ export interface IceCandidateInit {
   usernameFragment?: string | null;
 }
 
+export const SFU_TRANSPORTS = ['publish', 'subscribe'] as const;
+export type SfuTransport = (typeof SFU_TRANSPORTS)[number];
+
+/** One m-section of the subscribe connection: whose track it carries. */
+export interface SfuTrackInfo {
+  mid: string;
+  kind: 'audio' | 'video';
+  /** The publishing participant's session id; also the `a=msid` stream id. */
+  participantId: string;
+  /** The server's id of the forwarded track; also the `a=msid` track id. */
+  trackId: string;
+  /** false: the section is inactive (its track ended), kept until reused. */
+  active: boolean;
+}
+
 export interface IceServer {
   urls: string[];
   username?: string;
@@ -68,6 +91,10 @@ export interface AnswerMsg extends Req { type: 'answer'; to: string; sdp: string
 export interface CandidateMsg extends Req { type: 'candidate'; to: string; candidate: IceCandidateInit; callId?: string }
 export interface EndOfCandidatesMsg extends Req { type: 'end-of-candidates'; to: string; callId?: string }
 export interface PingMsg extends Req { type: 'ping' }
+/** SFU: the client's offer for its publish connection. */
+export interface SfuOfferMsg extends Req { type: 'sfu-offer'; transport: 'publish'; sdp: string }
+/** SFU: the client's answer to the server's subscribe offer `revision`. */
+export interface SfuAnswerMsg extends Req { type: 'sfu-answer'; transport: 'subscribe'; sdp: string; revision: number }
 export interface CallAcceptMsg extends Req { type: 'call-accept'; callId: string }
 export interface CallRejectMsg extends Req { type: 'call-reject'; callId: string }
 export interface CallCancelMsg extends Req { type: 'call-cancel'; callId: string }
@@ -76,6 +103,7 @@ export interface CallHangupMsg extends Req { type: 'call-hangup'; callId: string
 export type ClientMessage =
   | HelloMsg | ResumeMsg | JoinMsg | LeaveMsg
   | OfferMsg | AnswerMsg | CandidateMsg | EndOfCandidatesMsg | PingMsg
+  | SfuOfferMsg | SfuAnswerMsg
   | CallAcceptMsg | CallRejectMsg | CallCancelMsg | CallHangupMsg;
 
 export type ClientMessageType = ClientMessage['type'];
@@ -120,6 +148,10 @@ export interface RelayedAnswerMsg { type: 'answer'; from: string; sdp: string; c
 export interface RelayedCandidateMsg { type: 'candidate'; from: string; candidate: IceCandidateInit; callId?: string }
 export interface RelayedEndOfCandidatesMsg { type: 'end-of-candidates'; from: string; callId?: string }
 export interface PongMsg { type: 'pong'; ref?: string | number }
+/** SFU: the server's offer for the subscribe connection; each revision replaces the last. */
+export interface SfuServerOfferMsg { type: 'sfu-offer'; transport: 'subscribe'; sdp: string; revision: number; tracks: SfuTrackInfo[] }
+/** SFU: the server's answer to the client's publish offer (`ref` = the offer's `id`). */
+export interface SfuServerAnswerMsg { type: 'sfu-answer'; ref?: string | number; transport: 'publish'; sdp: string }
 export interface ErrorMsg {
   type: 'error';
   code: ErrorCode;
@@ -144,6 +176,7 @@ export type ServerMessage =
   | ParticipantJoinedMsg | ParticipantLeftMsg
   | RelayedOfferMsg | RelayedAnswerMsg | RelayedCandidateMsg | RelayedEndOfCandidatesMsg
   | PongMsg | ErrorMsg
+  | SfuServerOfferMsg | SfuServerAnswerMsg
   | CallIncomingMsg | CallAcceptedMsg | CallEndedMsg;
 
 export type ServerMessageType = ServerMessage['type'];
@@ -188,6 +221,11 @@ export const CLIENT_SCHEMAS: Readonly<Record<ClientMessageType, Schema>> = {
   candidate: { type: str({ max: 32 }), id: requestId, to: participantId(), candidate: object(candidateSchema), callId: callIdRule(true) },
   'end-of-candidates': { type: str({ max: 32 }), id: requestId, to: participantId(), callId: callIdRule(true) },
   ping: { type: str({ max: 32 }), id: requestId },
+  'sfu-offer': { type: str({ max: 32 }), id: requestId, transport: oneOf(['publish'] as const), sdp: str({ max: MAX_SDP_CHARS }) },
+  'sfu-answer': {
+    type: str({ max: 32 }), id: requestId, transport: oneOf(['subscribe'] as const), sdp: str({ max: MAX_SDP_CHARS }),
+    revision: int({ min: 0, max: 2 ** 31 - 1 }),
+  },
   'call-accept': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
   'call-reject': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
   'call-cancel': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
