@@ -4,6 +4,7 @@
  * with a ConfigError naming the key.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { IceServer } from '../protocol/index.js';
@@ -64,6 +65,14 @@ export interface ServerConfig {
   turnMaxAllocationsPerUser: number;
   /** Per allocation and direction; 0 = no cap. */
   turnMaxBitrateKbps: number;
+  /** The SFU's media server (src/rtc, src/sfu): SFU rooms are refused when false. */
+  rtcEnabled: boolean;
+  /** One UDP port for every WebRTC transport, plus ICE-TCP on the same TCP port; 0 = any free port. */
+  rtcPort: number;
+  /** Listen address of the RTC port; a wildcard serves every interface address. */
+  rtcHost: string;
+  /** Addresses put in the SFU's ICE candidates (public IP behind a 1:1 NAT); default: every interface address. */
+  announcedIps: string[];
 }
 
 export class ConfigError extends Error {
@@ -98,6 +107,10 @@ export function defaultConfig(): ServerConfig {
     turnMaxAllocationsPerUser: 10,
     // Enough for HD video plus screen share; a cap keeps one user from filling the uplink.
     turnMaxBitrateKbps: 10_000,
+    rtcEnabled: true,
+    rtcPort: 40_000,
+    rtcHost: '0.0.0.0',
+    announcedIps: [],
   };
 }
 
@@ -137,12 +150,16 @@ const SCALARS: Record<string, Kind> = {
   turnMaxAllocations: { t: 'int', min: 1, max: 1_000_000 },
   turnMaxAllocationsPerUser: { t: 'int', min: 1, max: 1_000_000 },
   turnMaxBitrateKbps: { t: 'int', min: 0, max: 10_000_000 },
+  rtcEnabled: { t: 'bool' },
+  rtcPort: { t: 'int', min: 0, max: 65535 },
+  rtcHost: { t: 'string' },
 };
 
 /** List keys: a YAML list, or a comma-separated string (env), or repeated flags. */
 const LISTS: Record<string, (item: string) => string | undefined> = {
   turnUrls: (u) => (/^(turn|turns|stun|stuns):/.test(u) ? undefined : 'must be a list of turn:/turns:/stun: URLs'),
   turnUsers: (u) => (/^[^:]+:.+$/.test(u) ? undefined : 'must be a list of name:password'),
+  announcedIps: (ip) => (isIP(ip) ? undefined : 'must be a list of IP addresses'),
   turnAllowPeers: (c) => {
     try {
       checkCidr(c);
@@ -173,6 +190,8 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_TURN_PUBLIC_HOST: 'turnPublicHost',
   SWITCHBOARD_TURN_RELAY_IP: 'turnRelayIp',
   SWITCHBOARD_TURN_EXTERNAL_IP: 'turnExternalIp',
+  SWITCHBOARD_RTC_PORT: 'rtcPort',
+  SWITCHBOARD_ANNOUNCED_IP: 'announcedIps',
 };
 
 /** Command-line flags (without `--`) and the keys they set. */
@@ -206,10 +225,14 @@ export const FLAG_KEYS: Record<string, string> = {
   'turn-max-allocations': 'turnMaxAllocations',
   'turn-max-allocations-per-user': 'turnMaxAllocationsPerUser',
   'turn-max-bitrate': 'turnMaxBitrateKbps',
+  'rtc-enabled': 'rtcEnabled',
+  'rtc-port': 'rtcPort',
+  'rtc-host': 'rtcHost',
+  'announced-ip': 'announcedIps',
 };
 
 /** Flags that may be given more than once. */
-export const REPEATABLE_FLAGS = new Set(['turn-user', 'turn-allow-peer']);
+export const REPEATABLE_FLAGS = new Set(['turn-user', 'turn-allow-peer', 'announced-ip']);
 
 function checkScalar(key: string, kind: Kind, value: unknown): string | number | boolean {
   switch (kind.t) {

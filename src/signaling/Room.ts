@@ -2,7 +2,8 @@
 import type { ParticipantInfo, ServerMessage } from '../protocol/index.js';
 import type { Session } from './Session.js';
 
-export type RoomTopology = 'mesh';
+/** `auto` rooms start as mesh (moving to SFU as a room grows is a later step). */
+export type RoomTopology = 'mesh' | 'sfu';
 
 export class Room {
   readonly members = new Map<string, Session>();

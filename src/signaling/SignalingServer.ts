@@ -18,7 +18,8 @@ import {
 import { AuthError, grantsRoom, verifyAccessToken, type AccessGrant } from './auth.js';
 import { CallError, CallManager } from './CallManager.js';
 import { TokenBucket } from '../util/TokenBucket.js';
-import { Room } from './Room.js';
+import { MediaRequestError, type MediaRooms } from './MediaRooms.js';
+import { Room, type RoomTopology } from './Room.js';
 import { Session } from './Session.js';
 import { nullObserver, type SignalingObserver } from './SignalingObserver.js';
 
@@ -35,6 +36,8 @@ export interface SignalingOptions {
    */
   iceServers: (identity: string, host: string | undefined) => IceServer[];
   observer?: SignalingObserver;
+  /** The media server for SFU rooms; without it `topology: 'sfu'` is refused. */
+  media?: MediaRooms;
   logger: Logger;
 }
 
@@ -239,7 +242,7 @@ export class SignalingServer {
     const msg = parsed.message;
     this.observer.messageIn(msg.type);
     conn.chain = conn.chain.then(() => this.handle(conn, msg)).catch((err: unknown) => {
-      if (err instanceof RequestError || err instanceof CallError || err instanceof AuthError) {
+      if (err instanceof RequestError || err instanceof CallError || err instanceof AuthError || err instanceof MediaRequestError) {
         this.fail(conn, err.code, err.message, 'field' in err ? err.field : undefined, msg.id, msg.type);
       } else {
         this.opts.logger.error({ err, type: msg.type }, 'signaling handler failed');
@@ -267,6 +270,15 @@ export class SignalingServer {
       case 'candidate':
       case 'end-of-candidates':
         return this.relay(session, msg);
+      case 'sfu-offer': {
+        const { room, media } = this.sfuRoomOf(session);
+        const sdp = await media.publish(room.name, session.id, msg.sdp);
+        return session.send({ type: 'sfu-answer', ...(msg.id !== undefined ? { ref: msg.id } : {}), transport: 'publish', sdp });
+      }
+      case 'sfu-answer': {
+        const { room, media } = this.sfuRoomOf(session);
+        return media.subscribeAnswer(room.name, session.id, msg.revision, msg.sdp);
+      }
       case 'call-accept': return this.calls.accept(session, msg.callId);
       case 'call-reject': return this.calls.reject(session, msg.callId);
       case 'call-cancel': return this.calls.cancel(session, msg.callId);
@@ -337,21 +349,24 @@ export class SignalingServer {
     if (session.grant && !grantsRoom(session.grant, roomName)) {
       throw new RequestError('room-not-allowed', `your token does not grant room "${roomName}"`, 'room');
     }
-    // SFU and MCU rooms need the media server (later parts); 'auto' starts as mesh.
-    if (topology === 'sfu' || topology === 'mcu') {
-      throw new RequestError('unsupported-topology', `topology "${topology}" is not available on this server yet`, 'topology');
+    // MCU rooms need the mixer (a later part); 'auto' starts as mesh.
+    if (topology === 'mcu' || (topology === 'sfu' && !this.opts.media)) {
+      throw new RequestError('unsupported-topology', `topology "${topology}" is not available on this server`, 'topology');
     }
     let room = this.rooms.get(roomName);
+    // The room's first member picks its topology; later members join it as it is.
     if (room && room.members.size >= this.opts.maxRoomParticipants) {
       throw new RequestError('room-full', `room "${roomName}" is full (${this.opts.maxRoomParticipants} participants)`);
     }
     if (!room) {
-      room = new Room(roomName, 'mesh');
+      const chosen: RoomTopology = topology === 'sfu' ? 'sfu' : 'mesh';
+      room = new Room(roomName, chosen);
       this.rooms.set(roomName, room);
     }
     const participants = room.participants();
     room.members.set(session.id, session);
     session.room = room;
+    if (room.topology === 'sfu') this.opts.media?.join(room.name, session);
     session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: room.name, topology: room.topology, self: session.info, participants });
     room.broadcast({ type: 'participant-joined', room: room.name, participant: session.info }, session);
   }
@@ -361,8 +376,16 @@ export class SignalingServer {
     if (!room) return;
     room.members.delete(session.id);
     session.room = null;
+    if (room.topology === 'sfu') this.opts.media?.leave(room.name, session.id);
     if (room.members.size === 0) this.rooms.delete(room.name);
     else room.broadcast({ type: 'participant-left', room: room.name, participantId: session.id, reason });
+  }
+
+  private sfuRoomOf(session: Session): { room: Room; media: MediaRooms } {
+    const room = session.room;
+    if (!room) throw new RequestError('not-in-room', 'you are not in a room');
+    if (room.topology !== 'sfu' || !this.opts.media) throw new RequestError('not-sfu-room', `room "${room.name}" is a ${room.topology} room`);
+    return { room, media: this.opts.media };
   }
 
   private relay(from: Session, msg: Extract<ClientMessage, { type: 'offer' | 'answer' | 'candidate' | 'end-of-candidates' }>): void {

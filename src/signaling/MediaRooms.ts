@@ -1,0 +1,29 @@
+/**
+ * What signaling needs from a media server to run SFU rooms. src/server implements it with
+ * src/sfu; signaling itself knows only the protocol messages.
+ */
+import type { ErrorCode, ParticipantInfo, ServerMessage } from '../protocol/index.js';
+
+/** A participant as the media server sees it: who, and how to reach their page. */
+export interface MediaParticipant {
+  readonly info: ParticipantInfo;
+  send(msg: ServerMessage): void;
+}
+
+/** A refused media request: becomes an `error` with this code for the sender. */
+export class MediaRequestError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface MediaRooms {
+  /** A participant entered SFU room `room`. */
+  join(room: string, participant: MediaParticipant): void;
+  /** They left (or their session ended): everything they published or received is closed. */
+  leave(room: string, participantId: string): void;
+  /** `sfu-offer` for the publish connection; resolves with the answer SDP. */
+  publish(room: string, participantId: string, sdp: string): Promise<string>;
+  /** `sfu-answer` to the server's subscribe offer `revision`. */
+  subscribeAnswer(room: string, participantId: string, revision: number, sdp: string): Promise<void>;
+}
