@@ -7,15 +7,14 @@
  */
 import type { IceCandidateInit } from '../src/protocol/index.js';
 import { Emitter } from './emitter.js';
-import { FileReceiver, sendFile, type FileHeader, type Progress, type ReceivedFile } from './file-transfer.js';
+import { createNegotiatedChannels, readChat, readFiles, sendChatLine, SerialFileSender } from './data-channels.js';
+import type { FileHeader, Progress, ReceivedFile } from './file-transfer.js';
 import type { MediaKind } from './local-media.js';
 import { PeerLink, type SignalSink } from './peer-link.js';
 import { StatsSampler, type PeerStats } from './stats.js';
 
-export const CHAT_CHANNEL_ID = 0;
-export const FILE_CHANNEL_ID = 1;
-/** Longest chat line we send or accept. */
-export const MAX_CHAT_CHARS = 4000;
+export { CHAT_CHANNEL_ID, FILE_CHANNEL_ID } from './data-channels.js';
+export { MAX_CHAT_CHARS } from './chat-line.js';
 
 export interface MeshPeerOptions {
   selfId: string;
@@ -33,6 +32,8 @@ export interface MeshPeerEvents {
   file: ReceivedFile;
   'connection-state': RTCPeerConnectionState;
   track: { kind: MediaKind; track: MediaStreamTrack };
+  /** Part of the participant-transport surface; never emitted here (a replaced track is swapped in place). */
+  'track-removed': { kind: MediaKind; track: MediaStreamTrack };
   'channels-open': void;
 }
 
@@ -41,8 +42,7 @@ export class MeshPeer extends Emitter<MeshPeerEvents> {
   private chat: RTCDataChannel | null = null;
   private files: RTCDataChannel | null = null;
   private readonly sampler: StatsSampler;
-  /** Outgoing file sends run one after another on the ordered channel. */
-  private fileQueue: Promise<void> = Promise.resolve();
+  private readonly fileSender = new SerialFileSender(() => this.files);
 
   constructor(readonly opts: MeshPeerOptions) {
     super();
@@ -72,18 +72,11 @@ export class MeshPeer extends Emitter<MeshPeerEvents> {
   stats(): Promise<PeerStats> { return this.sampler.sample(); }
 
   sendChat(text: string): boolean {
-    if (!this.chat || this.chat.readyState !== 'open') return false;
-    this.chat.send(JSON.stringify({ text: text.slice(0, MAX_CHAT_CHARS) }));
-    return true;
+    return sendChatLine(this.chat, text);
   }
 
   sendFile(header: FileHeader, bytes: Uint8Array, onProgress: (p: Progress) => void): Promise<void> {
-    const run = this.fileQueue.then(() => {
-      if (!this.files) throw new Error('file channel not created yet');
-      return sendFile(this.files, header, bytes, onProgress);
-    });
-    this.fileQueue = run.catch(() => undefined);
-    return run;
+    return this.fileSender.send(header, bytes, onProgress);
   }
 
   close(): void {
@@ -94,29 +87,18 @@ export class MeshPeer extends Emitter<MeshPeerEvents> {
 
   private createChannels(pc: RTCPeerConnection): void {
     if (this.chat) return;
-    this.chat = pc.createDataChannel('chat', { negotiated: true, id: CHAT_CHANNEL_ID, ordered: true });
-    this.files = pc.createDataChannel('files', { negotiated: true, id: FILE_CHANNEL_ID, ordered: true });
-    this.files.binaryType = 'arraybuffer';
-    this.chat.onmessage = (ev) => this.onChat(ev.data);
-    const receiver = new FileReceiver(
-      (p) => this.emit('file-progress', p),
-      (f) => this.emit('file', f),
-      (m) => console.warn(`[switchboard] file from ${this.opts.remoteId}: ${m}`),
-    );
-    this.files.onmessage = (ev) => receiver.handle(ev.data);
+    const { chat, files } = createNegotiatedChannels(pc);
+    this.chat = chat;
+    this.files = files;
+    readChat(chat, (text) => this.emit('chat', { text }));
+    readFiles(files, {
+      progress: (p) => this.emit('file-progress', p),
+      file: (f) => this.emit('file', f),
+      error: (m) => console.warn(`[switchboard] file from ${this.opts.remoteId}: ${m}`),
+    });
     let open = 0;
     const onOpen = (): void => { if (++open === 2) this.emit('channels-open', undefined); };
     this.chat.addEventListener('open', onOpen);
     this.files.addEventListener('open', onOpen);
-  }
-
-  private onChat(data: unknown): void {
-    if (typeof data !== 'string' || data.length > MAX_CHAT_CHARS * 2 + 64) return;
-    try {
-      const msg = JSON.parse(data) as { text?: unknown };
-      if (typeof msg.text === 'string') this.emit('chat', { text: msg.text.slice(0, MAX_CHAT_CHARS) });
-    } catch {
-      // A peer sending junk on the chat channel is ignored, not fatal.
-    }
   }
 }

@@ -1,21 +1,24 @@
 /**
- * Room: membership of one signaling room and the mesh of peer connections to its members.
- *
- * Who offers: the newcomer. `joined` lists those already present; we create an initiating
- * MeshPeer to each. Members who arrive later (`participant-joined`) get a waiting MeshPeer that
- * answers their offer. Perfect negotiation inside each PeerLink handles any later glare.
+ * Room: membership of one signaling room and the app-facing events. The connections that carry
+ * media, chat and files belong to a RoomTransport chosen from `joined.topology`: a MeshTransport
+ * (one connection per member) or an SfuSession (two connections to the server). `participant-joined`
+ * and `participant-left` from signaling drive the participant list in both.
  */
 import type {
   JoinedMsg, ParticipantInfo, ServerMessage, Topology,
 } from '../src/protocol/index.js';
+import { MAX_CHAT_CHARS } from './chat-line.js';
 import { Emitter } from './emitter.js';
 import type { Progress, ReceivedFile } from './file-transfer.js';
-import { rtcConfiguration, type RelayTransport } from './ice.js';
+import type { RelayTransport } from './ice.js';
 import type { LocalMedia } from './local-media.js';
-import { MAX_CHAT_CHARS, MeshPeer } from './mesh-peer.js';
+import { MeshTransport } from './mesh-transport.js';
 import { RemoteParticipant } from './participant.js';
+import type { InboundSink, RoomTransport } from './room-transport.js';
+import { SfuSession } from './sfu-session.js';
 import { sha256Hex } from './sha256.js';
 import type { SignalingClient } from './signaling.js';
+import type { PeerStats } from './stats.js';
 
 export interface ChatMessage {
   /** Participant id of the sender (our own id for lines we sent). */
@@ -28,7 +31,7 @@ export interface ChatMessage {
 
 export interface FileProgressEvent extends Progress {
   direction: 'send' | 'receive';
-  /** The remote participant the bytes go to / come from. */
+  /** The remote participant the bytes go to / come from; 'sfu' for a send in an SFU room (one send, to the server). */
   peerId: string;
 }
 
@@ -42,6 +45,8 @@ export interface RoomEvents {
   chat: ChatMessage;
   'file-progress': FileProgressEvent;
   'file-received': FileReceivedEvent;
+  /** The connections failed in a way the app should show (SFU: publish refused, connection failed). */
+  'transport-error': { message: string };
   left: void;
 }
 
@@ -62,6 +67,20 @@ export class Room extends Emitter<RoomEvents> {
   topology: Topology | null = null;
   private unsubscribe: Array<() => void> = [];
   private active = false;
+  private transport: RoomTransport | null = null;
+  private readonly inbound: InboundSink = {
+    chat: (from, text) => {
+      const p = this.participants.get(from);
+      this.emit('chat', { from, name: p?.name ?? '', text, local: false, at: Date.now() });
+    },
+    fileProgress: (from, p) => this.emit('file-progress', { ...p, direction: 'receive', peerId: from }),
+    file: (from, file) => {
+      const p = this.participants.get(from);
+      if (p) this.emit('file-received', { from: p, file });
+      else console.warn(`[switchboard] dropped file "${file.name}" from ${from}: not in the room`);
+    },
+    error: (message) => this.emit('transport-error', { message }),
+  };
 
   constructor(
     private readonly signaling: SignalingClient,
@@ -81,10 +100,8 @@ export class Room extends Emitter<RoomEvents> {
       this.signaling.on('session-lost', () => void this.rejoin()),
       this.signaling.on('resumed', (m) => { if (m.participants) this.reconcile(m.participants); }),
       this.media.on('tracks-changed', (t) => {
-        for (const p of this.participants.values()) {
-          void p.peer.setTrack('audio', t.audio);
-          void p.peer.setTrack('video', t.video);
-        }
+        this.transport?.setTrack('audio', t.audio);
+        this.transport?.setTrack('video', t.video);
       }),
     );
     return this.doJoin();
@@ -96,6 +113,7 @@ export class Room extends Emitter<RoomEvents> {
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     for (const p of [...this.participants.values()]) this.removeParticipant(p.id, 'left');
+    this.closeTransport();
     try {
       await this.signaling.request({ type: 'leave' });
     } catch (err) {
@@ -106,9 +124,8 @@ export class Room extends Emitter<RoomEvents> {
 
   sendChat(text: string): ChatMessage {
     const line = text.slice(0, MAX_CHAT_CHARS);
-    for (const p of this.participants.values()) {
-      if (!p.peer.sendChat(line)) console.warn(`[switchboard] chat to ${p.id} not sent: channel not open`);
-    }
+    const missed = this.transport?.sendChat(line, this.members()) ?? [];
+    for (const id of missed) console.warn(`[switchboard] chat to ${id} not sent: channel not open`);
     const msg: ChatMessage = { from: this.self?.id ?? '', name: this.self?.name ?? 'me', text: line, local: true, at: Date.now() };
     this.emit('chat', msg);
     return msg;
@@ -119,15 +136,16 @@ export class Room extends Emitter<RoomEvents> {
     const sha256 = await sha256Hex(bytes);
     const id = `${this.self?.id ?? 'f'}-${Date.now().toString(36)}-${transferSeq++}`;
     const header = { t: 'start' as const, id, name, size: bytes.length, sha256 };
-    const failures: string[] = [];
-    await Promise.all([...this.participants.values()].map(async (p) => {
-      try {
-        await p.peer.sendFile(header, bytes, (pr) => this.emit('file-progress', { ...pr, direction: 'send', peerId: p.id }));
-      } catch (err) {
-        failures.push(`${p.name}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }));
+    const transport = this.transport;
+    if (!transport) return { id, sha256, failures: [] };
+    const { failures } = await transport.sendFile(header, bytes, this.members(),
+      (peerId, pr) => this.emit('file-progress', { ...pr, direction: 'send', peerId }));
     return { id, sha256, failures };
+  }
+
+  /** Stats of our upstream connection to the server in SFU rooms; null in mesh rooms. */
+  publishStats(): Promise<PeerStats | null> {
+    return this.transport?.publishStats() ?? Promise.resolve(null);
   }
 
   // ---- internals ---------------------------------------------------------------------
@@ -139,6 +157,7 @@ export class Room extends Emitter<RoomEvents> {
     this.active = true;
     this.self = joined.self;
     this.topology = joined.topology;
+    this.transport = this.createTransport(joined);
     for (const info of joined.participants) {
       if (info.id !== joined.self.id) this.addParticipant(info, true);
     }
@@ -146,10 +165,35 @@ export class Room extends Emitter<RoomEvents> {
     return joined;
   }
 
+  /** The server decides the topology; anything but 'sfu' (mesh, or one we cannot do yet) is a mesh. */
+  private createTransport(joined: JoinedMsg): RoomTransport {
+    const ice = {
+      ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
+      ...(this.options.relayTransport ? { relayTransport: this.options.relayTransport } : {}),
+    };
+    if (joined.topology === 'sfu') {
+      const session = new SfuSession(this.signaling, this.media, this.inbound, ice);
+      void session.start();
+      return session;
+    }
+    if (joined.topology !== 'mesh') console.warn(`[switchboard] topology "${joined.topology}" is not supported here; using a mesh`);
+    return new MeshTransport(this.signaling, this.media, this.inbound, { selfId: joined.self.id, ...ice });
+  }
+
+  private closeTransport(): void {
+    this.transport?.close();
+    this.transport = null;
+  }
+
+  private members(): ParticipantInfo[] {
+    return [...this.participants.values()].map((p) => p.info);
+  }
+
   /** Our session was replaced by a new one: everyone sees us as new, so rebuild the mesh. */
   private async rejoin(): Promise<void> {
     if (!this.active) return;
     for (const p of [...this.participants.values()]) this.removeParticipant(p.id, 'disconnected');
+    this.closeTransport();
     this.active = false;
     try {
       await this.doJoin();
@@ -178,43 +222,17 @@ export class Room extends Emitter<RoomEvents> {
       case 'participant-left':
         if (m.room === this.options.room) this.removeParticipant(m.participantId, m.reason);
         break;
-      case 'offer':
-      case 'answer':
-        if (m.callId === undefined) this.participants.get(m.from)?.peer.handleDescription({ type: m.type, sdp: m.sdp });
-        break;
-      case 'candidate':
-        if (m.callId === undefined) this.participants.get(m.from)?.peer.handleCandidate(m.candidate);
-        break;
-      case 'end-of-candidates':
-        if (m.callId === undefined) this.participants.get(m.from)?.peer.handleCandidate(null);
-        break;
       default:
+        this.transport?.handleSignal(m);
         break;
     }
   }
 
-  private addParticipant(info: ParticipantInfo, initiator: boolean): RemoteParticipant {
-    const selfId = this.self?.id ?? '';
-    const to = info.id;
-    const sig = this.signaling;
-    const peer = new MeshPeer({
-      selfId,
-      remoteId: to,
-      initiator,
-      rtcConfig: rtcConfiguration(sig.welcome?.iceServers, this.options.iceTransportPolicy, this.options.relayTransport),
-      tracks: { audio: this.media.outgoing('audio'), video: this.media.outgoing('video') },
-      signal: {
-        description: (d) => sig.send({ type: d.type, to, sdp: d.sdp }),
-        candidate: (candidate) => sig.send({ type: 'candidate', to, candidate }),
-        endOfCandidates: () => sig.send({ type: 'end-of-candidates', to }),
-      },
-    });
-    const participant = new RemoteParticipant(info, peer);
+  private addParticipant(info: ParticipantInfo, initiator: boolean): RemoteParticipant | null {
+    if (!this.transport) return null;
+    const participant = new RemoteParticipant(info, this.transport.attach(info, initiator));
     this.participants.set(info.id, participant);
-    peer.on('chat', ({ text }) => this.emit('chat', { from: info.id, name: info.name, text, local: false, at: Date.now() }));
-    peer.on('file-progress', (p) => this.emit('file-progress', { ...p, direction: 'receive', peerId: info.id }));
-    peer.on('file', (file) => this.emit('file-received', { from: participant, file }));
-    peer.on('connection-state', (state) => this.emit('connection-state', { participant, state }));
+    participant.on('connection-state', (state) => this.emit('connection-state', { participant, state }));
     this.emit('participant-joined', participant);
     return participant;
   }
@@ -223,7 +241,7 @@ export class Room extends Emitter<RoomEvents> {
     const p = this.participants.get(id);
     if (!p) return;
     this.participants.delete(id);
-    p.peer.close();
+    this.transport?.detach(id);
     this.emit('participant-left', { participant: p, reason });
   }
 }

@@ -23,7 +23,8 @@ export class FilesPanel {
     });
   }
 
-  progress(p: FileProgressEvent, peerName: string, peerCount: number): void {
+  /** `sends`: how many copies an outgoing file is sent as (one per person in a mesh; one to the SFU). */
+  progress(p: FileProgressEvent, peerName: string, peerCount: number, sends = peerCount): void {
     const key = p.direction === 'send' ? `send:${p.id}` : `recv:${p.id}:${p.peerId}`;
     const label = p.direction === 'send' ? `↑ ${p.name} to ${peerCount} ${peerCount === 1 ? 'person' : 'people'}` : `↓ ${p.name} from ${peerName}`;
     const row = this.row(key, label);
@@ -32,7 +33,7 @@ export class FilesPanel {
       if (!per) { per = new Map(); this.sendProgress.set(p.id, per); }
       per.set(p.peerId, p.bytes);
       const done = [...per.values()].reduce((a, b) => a + b, 0);
-      const total = p.size * Math.max(1, peerCount);
+      const total = p.size * Math.max(1, sends);
       row.bar.max = total || 1;
       row.bar.value = done;
       row.status.textContent = `${Math.floor((done / (total || 1)) * 100)}%`;

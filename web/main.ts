@@ -15,7 +15,12 @@
  *   remoteStats(): Promise<RemoteStat[]>   one entry per remote participant:
  *       { participantId, name, videoFramesDecoded, videoWidth, videoHeight, audioEnergy,
  *         localCandidateType, remoteCandidateType, localRelayProtocol, connectionState,
- *         bitrateInKbps, bitrateOutKbps, rttMs, videoCodec, audioCodec }
+ *         bitrateInKbps, bitrateOutKbps, rttMs, videoCodec, audioCodec,
+ *         remoteCandidateAddress, remoteCandidatePort, nackCount, retransmittedPacketsReceived }
+ *       (SFU rooms: the connection is the shared subscribe connection to the server)
+ *   publishStats(): Promise<PeerStats | null>   SFU rooms: our publish connection to the server
+ *       (remoteCandidateAddress/Port of its selected pair…); null in mesh rooms
+ *   topology: 'mesh' | 'sfu' | … | null   the topology the server chose for the room
  *   sendChat(text): void              chat line to everyone in the room
  *   chatLog: { from, name, text, local }[]   every line sent or received (from = participant id)
  *   sendFile(name, bytes: Uint8Array): Promise<{ sha256, failures }>   to everyone in the room
@@ -121,6 +126,7 @@ function addParticipantTile(p: RemoteParticipant): void {
   tile.setState(p.connectionState);
   tile.attach(p.stream);
   p.on('track', () => tile.attach(p.stream));
+  p.on('track-removed', () => tile.attach(p.stream));
   p.on('connection-state', (s) => { tile.setState(s); renderPeople(); });
 }
 
@@ -145,12 +151,18 @@ async function joinRoom(name: string): Promise<void> {
     chatLog.push({ from: m.from, name: m.name, text: m.text, local: m.local });
     chat.add(m);
   });
-  r.on('file-progress', (p) => files.progress(p, r.participants.get(p.peerId)?.name ?? 'someone', r.participants.size));
+  // In an SFU room a file goes up once (peerId 'sfu') and the server fans it out.
+  r.on('file-progress', (p) => files.progress(p, r.participants.get(p.peerId)?.name ?? 'someone', r.participants.size, r.topology === 'sfu' ? 1 : r.participants.size));
+  r.on('transport-error', ({ message }) => showBanner('transport', 'error', `Media connection problem: ${message}`));
   r.on('file-received', ({ from, file }) => {
     receivedFiles.push({ name: file.name, size: file.size, sha256: file.actualSha256, ok: file.ok, from: from.id });
     files.received(file, from.id, from.name);
   });
-  await r.join();
+  const joined = await r.join();
+  const topo = byId('topology-label');
+  topo.textContent = joined.topology;
+  topo.dataset.topology = joined.topology;
+  topo.hidden = false;
   renderPeople();
 }
 
@@ -295,12 +307,14 @@ window.addEventListener('pagehide', () => {
 
 const handle = {
   get room(): Room | null { return room; },
+  get topology(): string | null { return room?.topology ?? null; },
   calls,
   signaling,
   media,
   ready,
   get mediaProblems(): MediaProblem[] { return media.problems; },
   remoteStats,
+  publishStats: (): Promise<PeerStats | null> => room?.publishStats() ?? Promise.resolve(null),
   sendChat(text: string): void {
     if (!room) throw new Error('not in a room');
     room.sendChat(text);

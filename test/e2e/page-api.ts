@@ -20,6 +20,21 @@ export interface RemoteStat {
   /** 'udp' | 'tcp' | 'tls' when the local candidate is a relay (transport to the TURN server). */
   localRelayProtocol: string | null;
   connectionState: string;
+  /** The selected pair's remote candidate (SFU rooms: the server's RTC address and port). */
+  remoteCandidateAddress: string | null;
+  remoteCandidatePort: number | null;
+  /** Inbound video: NACKs this page sent. */
+  nackCount: number;
+  /** Inbound video: retransmitted packets received (Chromium); null where not reported. */
+  retransmittedPacketsReceived: number | null;
+}
+
+/** SFU rooms: the page's publish connection to the server (`switchboard.publishStats()`). */
+export interface PublishStat {
+  remoteCandidateAddress: string | null;
+  remoteCandidatePort: number | null;
+  localCandidateType: string | null;
+  bitrateOutKbps: number;
 }
 
 export interface CallStat {
@@ -30,8 +45,12 @@ export interface CallStat {
 
 export interface SwitchboardHandle {
   room: { participants: { size: number } } | null;
+  /** The topology the server chose ('mesh', 'sfu'…); null outside a room. */
+  topology: string | null;
   ready: Promise<void>;
   remoteStats(): Promise<RemoteStat[]>;
+  /** null in mesh rooms. */
+  publishStats(): Promise<PublishStat | null>;
   sendChat(text: string): void;
   chatLog: Array<{ from: string; name: string; text: string; local: boolean }>;
   sendFile(name: string, bytes: Uint8Array): Promise<{ sha256: string; failures: string[] }>;
@@ -68,6 +87,10 @@ export async function openPage(page: TestPage, url: string): Promise<void> {
 
 export function remoteStats(page: TestPage): Promise<RemoteStat[]> {
   return page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.remoteStats());
+}
+
+export function publishStats(page: TestPage): Promise<PublishStat | null> {
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.publishStats());
 }
 
 /** Participant ids of the remote tiles currently in the page's DOM. */
