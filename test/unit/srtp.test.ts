@@ -81,6 +81,9 @@ for (const profile of PROFILES) {
       assert.deepEqual(srtcp.subarray(0, 8), plain.subarray(0, 8));
       assert.deepEqual(receiver.unprotectRtcp(Buffer.from(srtcp)), plain);
     }
+    // A compound packet larger than the initial SRTCP scratch buffers (they grow).
+    const large = Buffer.concat([rtcp(0x11223344, 99), Buffer.alloc(1000, 0x5a)]);
+    assert.deepEqual(receiver.unprotectRtcp(Buffer.from(sender.protectRtcp(large))), large);
     assert.deepEqual(receiver.stats, { authFailures: 0, replays: 0, malformed: 0 });
   });
 
