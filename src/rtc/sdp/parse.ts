@@ -138,8 +138,9 @@ function parseSection(m: MediaDescription, index: number, raw: RawSectionLines |
   const kind = sectionKind(m.type, where);
   const port = num(m.port);
   if (!Number.isInteger(port) || port > 65535) fail(`${where}: bad port`);
-  const mid = str(m.mid);
+  const mid = raw?.mid[0];
   if (mid === undefined) fail(`${where}: no a=mid`);
+  if (raw !== undefined && raw.mid.length > 1) fail(`${where}: more than one a=mid`);
   if (!isMid(mid)) fail(`${where}: bad a=mid (1-32 of A-Z a-z 0-9 _ -)`);
   const dirValue = m.direction ?? sessionDirection ?? 'sendrecv';
   const direction = asDirection(str(dirValue));

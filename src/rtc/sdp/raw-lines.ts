@@ -1,13 +1,14 @@
 /**
  * A pass over the raw SDP lines for what sdp-transform does not keep or cannot read:
  * every a=fingerprint (RFC 8122 §5 allows several; sdp-transform keeps the last), a=msid
- * values with braces (Firefox writes `{uuid}`, which sdp-transform's msid rule rejects) and
- * the a=simulcast value as written.
+ * values with braces (Firefox writes `{uuid}`, which sdp-transform's msid rule rejects),
+ * a=mid as written (sdp-transform keeps only up to the first space) and the a=simulcast value.
  */
 
 export interface RawSectionLines {
   fingerprints: string[];
   msid: string[];
+  mid: string[];
   simulcast: string[];
 }
 
@@ -22,7 +23,7 @@ export interface RawLines {
 export const LINE_END = /\r\n|\r|\n/;
 
 function emptySection(): RawSectionLines {
-  return { fingerprints: [], msid: [], simulcast: [] };
+  return { fingerprints: [], msid: [], mid: [], simulcast: [] };
 }
 
 /** Collects the raw values; stops adding sections past `maxMedia` (the caller rejects those SDPs). */
@@ -41,6 +42,8 @@ export function scanRawLines(sdp: string, maxMedia: number): RawLines {
       current.fingerprints.push(line.slice(14));
     } else if (line.startsWith('a=msid:')) {
       current.msid.push(line.slice(7));
+    } else if (line.startsWith('a=mid:')) {
+      current.mid.push(line.slice(6));
     } else if (line.startsWith('a=simulcast:')) {
       current.simulcast.push(line.slice(12));
     }
