@@ -19,9 +19,12 @@ import {
 } from '../../src/rtc/sdp/index.js';
 
 /** The browser APIs the page functions use (the project's tsconfig has no DOM lib). */
-interface PageTransceiver { mid: string | null; direction: string; currentDirection: string | null }
+interface PageTransceiver {
+  mid: string | null; direction: string; currentDirection: string | null;
+  sender: { getParameters(): { encodings: Array<{ rid?: string }> } };
+}
 interface PagePc {
-  addTransceiver(kind: string, init: { direction: string }): PageTransceiver;
+  addTransceiver(kind: string, init: { direction: string; sendEncodings?: Array<{ rid: string; scaleResolutionDownBy: number }> }): PageTransceiver;
   createDataChannel(label: string): unknown;
   createOffer(): Promise<{ type: string; sdp?: string }>;
   createAnswer(): Promise<{ type: string; sdp?: string }>;
@@ -128,6 +131,11 @@ async function negotiateInBrowser(browser: TestBrowser): Promise<void> {
       sub.addEventListener('track', (e) => g.sdpTest.tracks.push({ mid: e.transceiver.mid, kind: e.track.kind, streams: e.streams.map((s) => s.id) }));
       pub.addTransceiver('audio', { direction: 'sendonly' });
       pub.addTransceiver('video', { direction: 'sendonly' });
+      // Simulcast (RFC 8853): three rids on a second video.
+      pub.addTransceiver('video', {
+        direction: 'sendonly',
+        sendEncodings: [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f', scaleResolutionDownBy: 1 }],
+      });
       pub.createDataChannel('chat');
       const offer = await pub.createOffer();
       await pub.setLocalDescription(offer);
@@ -135,14 +143,20 @@ async function negotiateInBrowser(browser: TestBrowser): Promise<void> {
     });
     const publish = buildPublishAnswer(parseOk(offerSdp, 'offer'), local);
     assert.equal(publish.dtlsRole, 'server');
-    assert.deepEqual(publish.accepted.map((a) => [a.kind, a.codec.name.toLowerCase()]), [['audio', 'opus'], ['video', 'vp8']]);
+    assert.deepEqual(publish.accepted.map((a) => [a.kind, a.codec.name.toLowerCase(), a.rids]), [['audio', 'opus', []], ['video', 'vp8', []], ['video', 'vp8', ['q', 'h', 'f']]]);
+    assert.ok(publish.accepted[1]?.ssrc !== undefined && publish.accepted[1].rtxSsrc !== undefined, 'the plain video has an SSRC and an rtx SSRC');
     const published = await page.evaluate(async (answer: string) => {
       const pub = (globalThis as unknown as PageGlobals).sdpTest.pub as PagePc;
       await pub.setRemoteDescription({ type: 'answer', sdp: answer });
-      return { signalingState: pub.signalingState, transceivers: pub.getTransceivers().map((t) => ({ mid: t.mid, currentDirection: t.currentDirection })) };
+      return {
+        signalingState: pub.signalingState,
+        transceivers: pub.getTransceivers().map((t) => ({ mid: t.mid, currentDirection: t.currentDirection })),
+        layers: pub.getTransceivers().map((t) => t.sender.getParameters().encodings.map((e) => e.rid ?? '')),
+      };
     }, publish.sdp);
     assert.equal(published.signalingState, 'stable');
-    assert.deepEqual(published.transceivers.map((t) => t.currentDirection), ['sendonly', 'sendonly'], 'both senders negotiated');
+    assert.deepEqual(published.transceivers.map((t) => t.currentDirection), ['sendonly', 'sendonly', 'sendonly'], 'every sender negotiated');
+    assert.deepEqual(published.layers[2], ['q', 'h', 'f'], 'the simulcast answer kept the three layers');
 
     // Subscribe, first offer: data + audio a0 + video v0.
     const first = [section('a0', 'audio', 1000), section('v0', 'video', 2000)];
