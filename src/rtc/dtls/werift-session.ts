@@ -6,6 +6,9 @@ type WeriftTransport = WeriftOptions['transport'];
 type WeriftSrtpProfile = NonNullable<WeriftOptions['srtpProfiles']>[number];
 type WeriftSocket = DtlsServer | DtlsClient;
 
+/** Past the last DTLS 1.2 flight (6), so werift sees every awaited flight as reached. */
+const FLIGHT_DONE = 100;
+
 /** The record shape werift's CipherContext encrypts and decrypts (its DtlsPlaintext, structurally). */
 interface CipherRecord {
   recordLayerHeader: {
@@ -94,9 +97,14 @@ export class WeriftSession {
     this.receive?.(record);
   }
 
-  /** Stops werift from sending anything more (pending retransmissions go nowhere). */
+  /**
+   * Stops feeding werift. Its flight retransmission loop (werift Flight.transmit) stops
+   * at its next wake-up once the flight number is past every flight it waits for;
+   * the wait already scheduled (at most 5.5 s) still runs out.
+   */
   detach(): void {
     this.receive = undefined;
+    this.socket.dtls.flight = FLIGHT_DONE;
   }
 
   sendApplicationData(buf: Buffer): Promise<void> {
