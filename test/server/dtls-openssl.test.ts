@@ -182,3 +182,32 @@ test('a certificate that does not match the SDP fingerprint fails and exports no
     await bridge.close();
   }
 });
+
+test('a client that sends no certificate never reaches connected: failed, nothing exported', async () => {
+  let transport: DtlsTransport | undefined;
+  const bridge = await openUdpBridge((buf) => transport?.handle(buf));
+  transport = new DtlsTransport({
+    role: 'server',
+    certificate: ours,
+    remoteFingerprints: theirFingerprint(),
+    link: bridge.link,
+    handshakeTimeoutMs: 2_000,
+  });
+  let connected = false;
+  transport.on('connected', () => {
+    connected = true;
+  });
+  transport.start();
+  const outcome = waitState(transport);
+  const peer = startOpenssl('s_client', [
+    '-dtls1_2', '-connect', `127.0.0.1:${bridge.port}`, '-use_srtp', 'SRTP_AES128_CM_SHA1_80',
+  ], STEP_MS);
+  try {
+    const result = await outcome;
+    assert.ok('failed' in result);
+    assert.equal(connected, false);
+  } finally {
+    peer.stop();
+    await bridge.close();
+  }
+});
