@@ -1,0 +1,277 @@
+/** DTLS transport in process: our server ↔ our client, fingerprints, proof of possession, bad input. */
+import assert from 'node:assert/strict';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { before, test } from 'node:test';
+import {
+  certificateMatchesFingerprints,
+  computeFingerprint,
+  DtlsCertificate,
+  DtlsTransport,
+  SRTP_AEAD_AES_128_GCM,
+  SRTP_AES128_CM_HMAC_SHA1_80,
+  type DtlsConnectedInfo,
+} from '../../src/rtc/dtls/index.js';
+import { verifyClientFinished, verifyPeerHandshake } from '../../src/rtc/dtls/peer-auth.js';
+import { createRecordView, readRecordHeader } from '../../src/rtc/dtls/record-header.js';
+import { prfSha256 } from '../../src/rtc/dtls/tls-prf.js';
+import { WeriftSession } from '../../src/rtc/dtls/werift-session.js';
+import { pairLinks } from '../helpers/dtls-bridge.js';
+
+const STEP_MS = 10_000;
+let serverCert: DtlsCertificate;
+let clientCert: DtlsCertificate;
+
+before(async () => {
+  serverCert = await DtlsCertificate.create();
+  clientCert = await DtlsCertificate.create();
+});
+
+function outcome(t: DtlsTransport): Promise<{ connected: DtlsConnectedInfo } | { failed: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no DTLS outcome')), STEP_MS);
+    t.once('connected', (connected) => {
+      clearTimeout(timer);
+      resolve({ connected });
+    });
+    t.once('failed', (failed) => {
+      clearTimeout(timer);
+      resolve({ failed });
+    });
+  });
+}
+
+function once<T>(register: (resolve: (v: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), STEP_MS);
+    register((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+  });
+}
+
+function makePair(opts: { serverProfiles?: number[]; clientProfiles?: number[]; serverExpects?: DtlsCertificate } = {}) {
+  const links = pairLinks();
+  const server = new DtlsTransport({
+    role: 'server',
+    certificate: serverCert,
+    remoteFingerprints: [(opts.serverExpects ?? clientCert).fingerprint],
+    link: links.a,
+    srtpProfileIds: opts.serverProfiles,
+    handshakeTimeoutMs: STEP_MS,
+  });
+  const client = new DtlsTransport({
+    role: 'client',
+    certificate: clientCert,
+    remoteFingerprints: [serverCert.fingerprint],
+    link: links.b,
+    srtpProfileIds: opts.clientProfiles,
+    handshakeTimeoutMs: STEP_MS,
+  });
+  links.connect((buf) => server.handle(buf), (buf) => client.handle(buf));
+  return { server, client, links };
+}
+
+test('TLS 1.2 PRF (P_SHA256) matches the published vector (IETF TLS list, msg03416)', () => {
+  const out = prfSha256(
+    Buffer.from('9bbe436ba940f017b17652849a71db35', 'hex'),
+    'test label',
+    Buffer.from('a0ba9f936cda311827a6f796ffd5198c', 'hex'),
+    100,
+  );
+  assert.equal(
+    out.toString('hex'),
+    'e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66',
+  );
+});
+
+test('certificate: ECDSA P-256, SDP-style sha-256 fingerprint, one per process from generate()', async () => {
+  const x509 = new X509Certificate(serverCert.certPem);
+  assert.equal(x509.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  assert.deepEqual(x509.raw, serverCert.der);
+  assert.equal(serverCert.fingerprint.algorithm, 'sha-256');
+  assert.match(serverCert.fingerprint.value, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  assert.ok(x509.checkPrivateKey((await import('node:crypto')).createPrivateKey(serverCert.keyPem)));
+  const a = await DtlsCertificate.generate();
+  assert.equal(await DtlsCertificate.generate(), a);
+  assert.notEqual(serverCert.fingerprint.value, clientCert.fingerprint.value);
+});
+
+test('fingerprint matching: case-insensitive, strongest offered hash decides (RFC 8122 §5), unknown hashes ignored', () => {
+  const der = serverCert.der;
+  const fp = (alg: string) => computeFingerprint(der, alg) ?? assert.fail(alg);
+  const other = (alg: string) => computeFingerprint(clientCert.der, alg) ?? assert.fail(alg);
+  assert.equal(certificateMatchesFingerprints(der, [{ algorithm: 'SHA-256', value: fp('sha-256').value.toLowerCase() }]), true);
+  for (const alg of ['sha-1', 'sha-384', 'sha-512']) assert.equal(certificateMatchesFingerprints(der, [fp(alg)]), true, alg);
+  // One of several of the strongest kind may match.
+  assert.equal(certificateMatchesFingerprints(der, [other('sha-256'), fp('sha-256')]), true);
+  // sha-512 is offered and wrong: a right sha-256 does not rescue it.
+  assert.equal(certificateMatchesFingerprints(der, [fp('sha-256'), other('sha-512')]), false);
+  assert.equal(certificateMatchesFingerprints(der, [other('sha-256'), fp('sha-512')]), true);
+  assert.equal(certificateMatchesFingerprints(der, [{ algorithm: 'md5', value: 'AA' }]), false);
+  assert.equal(certificateMatchesFingerprints(der, []), false);
+  assert.equal(computeFingerprint(der, 'md5'), null);
+});
+
+for (const profile of [SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AEAD_AES_128_GCM]) {
+  test(`our server ↔ our client, profile 0x000${profile}: equal keys, data both ways, close_notify`, async () => {
+    const { server, client } = makePair({ serverProfiles: [profile], clientProfiles: [profile] });
+    const s = outcome(server);
+    const c = outcome(client);
+    server.start();
+    client.start();
+    const [sr, cr] = await Promise.all([s, c]);
+    assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr]));
+    assert.equal(sr.connected.srtpProfileId, profile);
+    assert.equal(cr.connected.srtpProfileId, profile);
+    assert.equal(sr.connected.keyingMaterial.length, profile === SRTP_AEAD_AES_128_GCM ? 56 : 60);
+    assert.deepEqual(sr.connected.keyingMaterial, cr.connected.keyingMaterial);
+    assert.deepEqual(sr.connected.remoteCertificateDer, clientCert.der);
+    assert.deepEqual(cr.connected.remoteCertificateDer, serverCert.der);
+    const atServer = once<Buffer>((r) => server.once('data', r));
+    client.sendApplicationData(Buffer.from('c→s'));
+    assert.equal((await atServer).toString(), 'c→s');
+    const atClient = once<Buffer>((r) => client.once('data', r));
+    server.sendApplicationData(Buffer.from('s→c'));
+    assert.equal((await atClient).toString(), 's→c');
+    const closed = once<void>((r) => server.once('closed', () => r()));
+    client.close();
+    await closed;
+    assert.deepEqual([server.state, client.state], ['closed', 'closed']);
+  });
+}
+
+test('the server picks its most preferred profile the client offers', async () => {
+  const { server, client } = makePair({
+    serverProfiles: [SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AEAD_AES_128_GCM],
+    clientProfiles: [SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80],
+  });
+  const s = outcome(server);
+  const c = outcome(client);
+  server.start();
+  client.start();
+  const [sr, cr] = await Promise.all([s, c]);
+  assert.ok('connected' in sr && 'connected' in cr);
+  assert.equal(sr.connected.srtpProfileId, SRTP_AES128_CM_HMAC_SHA1_80);
+  assert.equal(cr.connected.srtpProfileId, SRTP_AES128_CM_HMAC_SHA1_80);
+  client.close();
+});
+
+test('a client certificate other than the SDP fingerprint fails the server; nothing is exported', async () => {
+  const { server, client } = makePair({ serverExpects: serverCert });
+  let exported = false;
+  server.on('connected', () => {
+    exported = true;
+  });
+  const s = outcome(server);
+  server.start();
+  client.start();
+  const sr = await s;
+  assert.ok('failed' in sr);
+  assert.match(sr.failed, /fingerprint/);
+  assert.equal(exported, false);
+  assert.equal(server.state, 'failed');
+  client.close();
+});
+
+test('garbage datagrams are dropped and counted, never thrown, and the session survives', async () => {
+  const { server, client } = makePair();
+  const s = outcome(server);
+  const c = outcome(client);
+  server.start();
+  client.start();
+  // Noise during the handshake.
+  for (let i = 0; i < 200; i++) {
+    server.handle(randomBytes(1 + (i % 64)));
+    client.handle(Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff])); // length past end
+  }
+  const [sr, cr] = await Promise.all([s, c]);
+  assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr]));
+  // Noise after it: random bodies in well-formed headers, forged alerts and app data.
+  for (let i = 0; i < 2000; i++) {
+    const body = randomBytes(i % 100);
+    const type = 20 + (i % 4);
+    const epoch = i % 3;
+    const header = Buffer.from([type, 254, 253, 0, epoch, 0, 0, 0, 0, 0, i & 0xff, body.length >> 8, body.length & 0xff]);
+    server.handle(Buffer.concat([header, body]));
+    server.handle(randomBytes(i % 200));
+  }
+  server.handle(Buffer.alloc(0));
+  assert.equal(server.state, 'connected');
+  assert.ok(server.stats.malformedRecords > 0);
+  assert.ok(server.stats.undecryptableRecords > 0);
+  assert.ok(server.stats.ignoredPlaintextAlerts > 0);
+  assert.ok(client.stats.malformedRecords >= 200);
+  const atServer = once<Buffer>((r) => server.once('data', r));
+  client.sendApplicationData(Buffer.from('still here'));
+  assert.equal((await atServer).toString(), 'still here');
+  client.close();
+});
+
+test('no peer: the handshake times out into failed', async () => {
+  const server = new DtlsTransport({
+    role: 'server',
+    certificate: serverCert,
+    remoteFingerprints: [clientCert.fingerprint],
+    link: { send: () => undefined },
+    handshakeTimeoutMs: 150,
+  });
+  const s = outcome(server);
+  server.start();
+  const sr = await s;
+  assert.ok('failed' in sr);
+  assert.match(sr.failed, /timeout/);
+  server.handle(Buffer.from([22, 254, 253]));
+  assert.equal(server.stats.droppedRecords, 1);
+  assert.equal(server.state, 'failed');
+});
+
+test('record header reader refuses bad framing', () => {
+  const view = createRecordView();
+  const ok = Buffer.from([23, 254, 253, 0, 1, 0, 0, 0, 0, 0, 7, 0, 2, 0xaa, 0xbb]);
+  assert.equal(readRecordHeader(ok, 0, view), 15);
+  assert.deepEqual([view.contentType, view.epoch, view.sequenceNumber, view.bodyLength], [23, 1, 7, 2]);
+  for (const bad of [
+    Buffer.from([24, 254, 253, 0, 1, 0, 0, 0, 0, 0, 7, 0, 0]), // heartbeat: not ours
+    Buffer.from([23, 3, 3, 0, 1, 0, 0, 0, 0, 0, 7, 0, 0]), // TLS, not DTLS
+    Buffer.from([23, 254, 253, 0, 1, 0, 0, 0, 0, 0, 7, 0, 3, 1]), // body past end
+    Buffer.from([23, 254, 253, 0, 1]),
+  ]) {
+    assert.equal(readRecordHeader(bad, 0, view), -1);
+  }
+});
+
+test('proof of possession: a real transcript verifies; another key, a forged Finished do not', async () => {
+  const links = pairLinks();
+  let serverUp = false;
+  let clientUp = false;
+  const make = (role: 'server' | 'client', cert: DtlsCertificate, link: { send(b: Buffer): void }) =>
+    new WeriftSession({
+      role,
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      srtpProfileIds: [SRTP_AES128_CM_HMAC_SHA1_80],
+      hooks: {
+        send: (b) => link.send(b),
+        onConnect: () => {
+          if (role === 'server') serverUp = true;
+          else clientUp = true;
+        },
+        onData: () => undefined,
+        onError: () => undefined,
+      },
+    });
+  const server = make('server', serverCert, links.a);
+  const client = make('client', clientCert, links.b);
+  links.connect((b) => server.feedRecord(b), (b) => client.feedRecord(b));
+  await client.connect();
+  for (let i = 0; i < 500 && !(serverUp && clientUp); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(serverUp && clientUp);
+  assert.equal(verifyPeerHandshake(server, 'server', clientCert.der), null);
+  assert.equal(verifyPeerHandshake(client, 'client', serverCert.der), null);
+  // Someone presenting the client's certificate without its key would sign with another.
+  assert.match(verifyPeerHandshake(server, 'server', serverCert.der) ?? '', /CertificateVerify/);
+  assert.match(verifyPeerHandshake(client, 'client', clientCert.der) ?? '', /ServerKeyExchange/);
+  assert.match(verifyClientFinished(server.handshakeMessages(), Buffer.alloc(48)) ?? '', /Finished/);
+  assert.match(verifyPeerHandshake(server, 'server', Buffer.from('not a certificate')) ?? '', /cannot verify/);
+});
