@@ -300,16 +300,23 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     });
   }
 
-  /** False: the stream is not ICE-TCP (or not from a peer that proved itself), close it. */
+  /**
+   * False: close the connection. Before a valid check, anything but STUN means the stream is
+   * not ICE-TCP (RFC 6544 §7.1: checks come first). Once bound, the peer has proved itself:
+   * a bad frame is dropped and counted, the connection stays.
+   */
   private onTcpFrame(tuple: TcpTuple, frame: Buffer): boolean {
     this.stats.tcpFrames++;
     const first = frame[0] as number;
-    if (first <= 3) return this.onStun(frame, tuple, null) !== 'malformed';
+    if (first <= 3) return this.onStun(frame, tuple, null) !== 'malformed' || tuple.owner !== null;
     const owner = tuple.owner;
-    if (!isMedia(first) || !owner) {
-      if (owner) this.stats.malformed++;
-      else this.stats.unknownTuple++;
+    if (!owner) {
+      this.stats.unknownTuple++;
       return false;
+    }
+    if (!isMedia(first)) {
+      this.stats.malformed++;
+      return true;
     }
     this.stats.routedPackets++;
     owner.handlePacket(frame, tuple);

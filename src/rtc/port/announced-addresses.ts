@@ -4,7 +4,6 @@
  * out (they need a zone, which candidates cannot carry). With none, loopback stands in, so a
  * machine without a network (a test box) still gets a usable candidate.
  */
-import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 export function isWildcard(address: string): boolean {
@@ -34,6 +33,3 @@ export function defaultAnnouncedAddresses(listenAddresses: readonly string[]): s
   return out;
 }
 
-export function familyOf(address: string): 4 | 6 {
-  return isIPv4(address) ? 4 : 6;
-}
