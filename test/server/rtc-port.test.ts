@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import {
   Attr, StunClass, StunMessageBuilder, StunMethod, checkIntegrity, decodeErrorCode, decodeStun, decodeXorAddress, getAttribute,
   type StunMessage,
@@ -23,6 +23,11 @@ before(async () => {
   await port.listen();
 });
 after(() => port.close());
+/** Whatever a test opened is closed after it, even when an assertion failed midway (no hanging run). */
+const openedThisTest: Array<{ close(): void }> = [];
+afterEach(() => {
+  for (const r of openedThisTest.splice(0)) r.close();
+});
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -44,7 +49,9 @@ class UdpClient {
   static async open(host = HOST): Promise<UdpClient> {
     const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     await new Promise<void>((r) => s.bind(0, host, () => r()));
-    return new UdpClient(s, host);
+    const c = new UdpClient(s, host);
+    openedThisTest.push(c);
+    return c;
   }
   get localPort(): number {
     return this.socket.address().port;
@@ -60,7 +67,11 @@ class UdpClient {
     return this.received[before] ?? null;
   }
   close(): void {
-    this.socket.close();
+    try {
+      this.socket.close();
+    } catch {
+      // Already closed.
+    }
   }
 }
 
@@ -83,6 +94,7 @@ function newSession(opts: ConstructorParameters<typeof IceLiteSession>[0] = {}):
   s.on('packet', (b, t) => packets.push([b, t]));
   s.on('tuple-selected', (t) => selected.push(t));
   port.addSession(s);
+  openedThisTest.push(s);
   return { s, packets, selected };
 }
 
@@ -245,7 +257,9 @@ class TcpClient {
   static async open(): Promise<TcpClient> {
     const s = connect({ port: port.tcpPort, host: HOST });
     await new Promise<void>((r, j) => { s.once('connect', () => r()); s.once('error', j); });
-    return new TcpClient(s);
+    const c = new TcpClient(s);
+    openedThisTest.push({ close: () => s.destroy() });
+    return c;
   }
   async exchange(payload: Buffer): Promise<Buffer | null> {
     const before = this.frames.length;
@@ -303,9 +317,11 @@ test('TCP: garbage before a check, silence, or too many connections close the co
   assert.equal(port.stats.tcpClosedUnbound, u0 + 1);
 
   const small = new RtcPort({ port: 0, listenAddresses: [HOST], maxTcpConnections: 2 });
+  openedThisTest.push({ close: () => void small.close() });
   await small.listen();
   const socks = await Promise.all([0, 1, 2].map(() => new Promise<Socket>((r) => {
     const s = connect({ port: small.tcpPort, host: HOST }, () => r(s));
+    openedThisTest.push({ close: () => s.destroy() });
     s.on('error', () => undefined);
   })));
   await until(() => small.stats.tcpRefused === 1);
