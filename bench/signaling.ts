@@ -127,7 +127,7 @@ function switchboardSpec(): ServerSpec {
   const main = join(repo, 'dist', 'src', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} not found: build first (npx tsc -p tsconfig.json)`);
   const notes: string[] = [];
-  const args = [main, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--turn-enabled', 'false'];
+  const args = [main, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--turn-enabled', 'false', '--rtc-enabled', 'false'];
   let config = opts.sbConfig;
   if (!config) {
     config = join(tmp, 'switchboard-bench.yaml');

@@ -16,7 +16,7 @@ import { localUfragOf } from './ice/check.js';
 import type { IceLiteSession } from './ice/IceLiteSession.js';
 import type { RtcTuple } from './ice/RtcTuple.js';
 import { TypedEmitter } from './ice/typed-emitter.js';
-import { defaultAnnouncedAddresses } from './port/announced-addresses.js';
+import { defaultAnnouncedAddresses, udpBindAddresses } from './port/announced-addresses.js';
 import { hostCandidates, type IceCandidate } from './port/candidates.js';
 import { Rfc4571Framer } from './port/rfc4571-framer.js';
 import { TcpTuple } from './port/tcp-tuple.js';
@@ -177,7 +177,7 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   // ---- binding ----
 
   private async bindAll(port: number): Promise<number> {
-    const [first, ...rest] = this.listenAddresses;
+    const [first, ...rest] = udpBindAddresses(this.listenAddresses);
     if (first === undefined) throw new Error('no listen address');
     const chosen = await this.bindUdp(first, port);
     await Promise.all([

@@ -14,6 +14,8 @@ import { checkConfig, defaultConfig, mergeConfig, type ServerConfig } from './co
 import { createRequestHandler } from './http.js';
 import { createMetrics, registerSignalingGauges, registerTurnGauges } from './metrics.js';
 import { iceServersFor, startTurnServer } from './turn.js';
+import { WebRtcServer } from '../rtc/WebRtcServer.js';
+import { SfuRooms } from './sfu.js';
 
 export interface Switchboard {
   config: ServerConfig;
@@ -24,6 +26,9 @@ export interface Switchboard {
   signaling: SignalingServer;
   /** The embedded STUN/TURN server, unless turnEnabled is false. */
   turn: TurnServer | undefined;
+  /** The SFU's WebRTC endpoint (RTC port + certificate), unless rtcEnabled is false. */
+  rtc: WebRtcServer | undefined;
+  sfu: SfuRooms | undefined;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -37,6 +42,17 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
   // one made now (it only needs to be shared with ourselves).
   const turnSecret = config.turnSecret ?? (config.turnEnabled ? randomBytes(32).toString('base64url') : undefined);
   const turn = config.turnEnabled ? await startTurnServer(config, turnSecret, logger) : undefined;
+  const rtc = config.rtcEnabled
+    ? await WebRtcServer.start({
+      port: config.rtcPort,
+      ...(config.rtcHost !== undefined ? { listenAddresses: [config.rtcHost] } : {}),
+      ...(config.announcedIps.length > 0 ? { announcedAddresses: config.announcedIps } : {}),
+    }).catch(async (err: unknown) => {
+      await turn?.close();
+      throw err;
+    })
+    : undefined;
+  const sfu = rtc ? new SfuRooms(rtc, logger) : undefined;
   const signaling = new SignalingServer({
     authSecret: config.authSecret,
     heartbeatMs: config.heartbeatMs,
@@ -46,6 +62,7 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     rateLimit: config.rateLimit,
     iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
     observer: metrics.observer,
+    ...(sfu ? { media: sfu } : {}),
     logger,
   });
   registerSignalingGauges(metrics, () => signaling.stats);
@@ -64,12 +81,13 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     });
   }).catch(async (err: unknown) => {
     await turn?.close();
+    await rtc?.close();
     throw err;
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
-  logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls, turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false }, 'switchboard started');
+  logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls, turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false, rtcPort: rtc?.port.udpPort ?? false }, 'switchboard started');
   return {
     config,
     url,
@@ -77,9 +95,13 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     port,
     signaling,
     turn,
+    rtc,
+    sfu,
     logger,
     async close() {
       await signaling.close();
+      sfu?.close();
+      await rtc?.close();
       await turn?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -69,8 +69,8 @@ export interface ServerConfig {
   rtcEnabled: boolean;
   /** One UDP port for every WebRTC transport, plus ICE-TCP on the same TCP port; 0 = any free port. */
   rtcPort: number;
-  /** Listen address of the RTC port; a wildcard serves every interface address. */
-  rtcHost: string;
+  /** Listen address of the RTC port; default: 0.0.0.0 and ::. */
+  rtcHost?: string;
   /** Addresses put in the SFU's ICE candidates (public IP behind a 1:1 NAT); default: every interface address. */
   announcedIps: string[];
 }
@@ -109,7 +109,6 @@ export function defaultConfig(): ServerConfig {
     turnMaxBitrateKbps: 10_000,
     rtcEnabled: true,
     rtcPort: 40_000,
-    rtcHost: '0.0.0.0',
     announcedIps: [],
   };
 }

@@ -366,9 +366,10 @@ export class SignalingServer {
     const participants = room.participants();
     room.members.set(session.id, session);
     session.room = room;
-    if (room.topology === 'sfu') this.opts.media?.join(room.name, session);
     session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: room.name, topology: room.topology, self: session.info, participants });
     room.broadcast({ type: 'participant-joined', room: room.name, participant: session.info }, session);
+    // After `joined`: the media server's first subscribe offer must find the page in SFU mode.
+    if (room.topology === 'sfu') this.opts.media?.join(room.name, session);
   }
 
   private leaveRoom(session: Session, reason: 'left' | 'disconnected'): void {

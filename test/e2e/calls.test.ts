@@ -17,7 +17,7 @@ let bob: TestPage;
 let carol: TestPage;
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', callRingMs: RING_MS });
+  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', callRingMs: RING_MS });
   browser = await launchChromium();
   [alice, bob, carol] = await Promise.all([browser.newPage(), browser.newPage(), browser.newPage()]);
   for (const [page, id] of [[alice, 'alice'], [bob, 'bob'], [carol, 'carol']] as const) {

@@ -69,7 +69,7 @@ async function decoding(page: TestPage, label: string, timeoutMs: number): Promi
 
 before(async () => {
   removeChain();
-  server = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   browser = await launchChromium();
   [a, b] = await Promise.all([browser.newPage(), browser.newPage()]);
   const url = `http://localhost:${server.port}/?room=restart1&video=${LOW_VIDEO}`;

@@ -15,7 +15,7 @@ let a2: TestPage;
 let b1: TestPage;
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   browser = await launchChromium();
   [b1, a1, a2] = await Promise.all([browser.newPage(), browser.newPage(), browser.newPage()]);
   const base = `http://localhost:${server.port}/?video=${LOW_VIDEO}`;

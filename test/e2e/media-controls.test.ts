@@ -13,7 +13,7 @@ let server: Switchboard;
 const browsers: TestBrowser[] = [];
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
 });
 after(async () => {
   for (const b of browsers) await b.close();

@@ -16,7 +16,7 @@ let firefox: TestBrowser;
 const pages: Array<{ label: string; page: TestPage }> = [];
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   [chromium, firefox] = await Promise.all([launchChromium(), launchFirefox()]);
   // Pages open one after another: each newcomer offers to those already present.
   const specs: Array<[string, TestBrowser]> = [['ada', chromium], ['bob', chromium], ['fox', firefox]];

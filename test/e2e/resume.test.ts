@@ -15,7 +15,7 @@ let stay: TestPage;
 let blip: TestPage;
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   browser = await launchChromium();
   [stay, blip] = await Promise.all([browser.newPage(), browser.newPage()]);
   const url = `http://localhost:${server.port}/?room=resume-e2e&video=${LOW_VIDEO}`;

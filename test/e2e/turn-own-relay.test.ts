@@ -19,7 +19,7 @@ let cert: TestCert;
 before(async () => {
   cert = makeTestCert();
   sb = await startSwitchboard({
-    port: 0, host: '127.0.0.1', logLevel: 'silent', turnPort: 0, turnTlsPort: 0, turnTlsCert: cert.certFile, turnTlsKey: cert.keyFile,
+    port: 0, host: '127.0.0.1', logLevel: 'silent', turnPort: 0, rtcPort: 0, turnTlsPort: 0, turnTlsCert: cert.certFile, turnTlsKey: cert.keyFile,
     turnAllowPeers: ['127.0.0.0/8'],
   });
   // The TURN server's certificate is self-signed for this test.

@@ -27,7 +27,7 @@ after(async () => {
 });
 
 async function relayRoom(secret: string, room: string): Promise<[TestPage, TestPage]> {
-  const sb = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', turnSecret: secret, turnUrls: [`turn:127.0.0.1:${coturn.port}?transport=udp`] });
+  const sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', turnSecret: secret, turnUrls: [`turn:127.0.0.1:${coturn.port}?transport=udp`] });
   servers.push(sb);
   const url = `http://localhost:${sb.port}/?room=${room}&video=${LOW_VIDEO}&relay=1`;
   const a = await browser.newPage();

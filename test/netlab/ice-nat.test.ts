@@ -87,13 +87,13 @@ before(async () => {
   // reserved ranges is refused by default, and the lab lives in one of them.
   const sb = lab.spawn(lab.inetNs, process.execPath, [CLI, 'serve', '--host', ip, '--port', String(HTTP_PORT), '--log-level', 'warn',
     '--turn-port', String(TURN_PORT), '--turn-tls-port', String(TURNS_PORT),
-    '--turn-tls-cert', join(dir, 'cert.pem'), '--turn-tls-key', join(dir, 'key.pem'), '--turn-allow-peer', '198.18.0.0/15']);
+    '--turn-tls-cert', join(dir, 'cert.pem'), '--turn-tls-key', join(dir, 'key.pem'), '--turn-allow-peer', '198.18.0.0/15', '--rtc-port', '0']);
   const sbReady = waitForLine(sb, /listening/, 'switchboard serve');
 
   // STUN only (the first server's): no TURN of its own, no relay offered to the clients.
   writeFileSync(join(dir, 'stun-only.yaml'), `iceServers:\n  - urls: ['stun:${ip}:${TURN_PORT}']\n`);
   const stunOnly = lab.spawn(lab.inetNs, process.execPath, [CLI, 'serve', '--config', join(dir, 'stun-only.yaml'),
-    '--host', ip, '--port', String(STUN_ONLY_PORT), '--log-level', 'warn', '--turn-enabled', 'false']);
+    '--host', ip, '--port', String(STUN_ONLY_PORT), '--log-level', 'warn', '--turn-enabled', 'false', '--rtc-enabled', 'false']);
   const stunOnlyReady = waitForLine(stunOnly, /listening/, 'switchboard serve (STUN only)');
 
   await Promise.all([sbReady, stunOnlyReady]);

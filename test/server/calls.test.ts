@@ -10,7 +10,7 @@ let sb: Switchboard;
 const clients: TestClient[] = [];
 
 before(async () => {
-  sb = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', callRingMs: RING_MS });
+  sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', callRingMs: RING_MS });
 });
 after(async () => {
   for (const c of clients) c.terminate();

@@ -15,7 +15,7 @@ test('a bad config value stops startup naming the key', async () => {
 });
 
 test('serve prints where it listens and the open-mode banner, answers health, stops on SIGTERM', async () => {
-  const child = spawn('node', [CLI, 'serve', '--port', '0', '--turn-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [CLI, 'serve', '--port', '0', '--turn-port', '0', '--rtc-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -37,7 +37,7 @@ test('serve prints where it listens and the open-mode banner, answers health, st
 });
 
 test('with an auth secret there is no open-mode banner', async () => {
-  const child = spawn('node', [CLI, 'serve', '--port', '0', '--turn-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {
+  const child = spawn('node', [CLI, 'serve', '--port', '0', '--turn-port', '0', '--rtc-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHBOARD_AUTH_SECRET: 'x'.repeat(32) },
   });
   try {

@@ -33,7 +33,7 @@ describe('plain HTTP', () => {
     writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>app</title>');
     writeFileSync(join(dir, 'web', 'assets', 'app-1234.js'), 'console.log(1)');
     writeFileSync(join(dir, 'secret.txt'), 'outside the web root');
-    sb = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', webRoot: join(dir, 'web') });
+    sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', webRoot: join(dir, 'web') });
   });
   after(async () => {
     await sb.close();
@@ -94,7 +94,7 @@ describe('HTTPS', () => {
     dir = mkdtempSync(join(tmpdir(), 'sb-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    sb = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem'), turnTlsPort: 0 });
+    sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem'), turnTlsPort: 0 });
   });
   after(async () => {
     await sb.close();

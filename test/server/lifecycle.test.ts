@@ -10,7 +10,7 @@ describe('heartbeat and resume', () => {
   let sb: Switchboard;
   const clients: TestClient[] = [];
   before(async () => {
-    sb = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', heartbeatMs: 200, resumeGraceMs: 1500 });
+    sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', heartbeatMs: 200, resumeGraceMs: 1500 });
   });
   after(async () => {
     for (const c of clients) c.terminate();
@@ -106,7 +106,7 @@ describe('access tokens', () => {
   let sb: Switchboard;
   const clients: TestClient[] = [];
   before(async () => {
-    sb = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', authSecret: secret });
+    sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', authSecret: secret });
   });
   after(async () => {
     for (const c of clients) c.terminate();

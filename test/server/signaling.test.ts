@@ -14,7 +14,7 @@ async function hello(fields: Record<string, unknown> = {}): Promise<TestClient> 
 }
 
 before(async () => {
-  sb = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', rateLimit: { perSecond: 20, burst: 40 }, maxRoomParticipants: 3 });
+  sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', rateLimit: { perSecond: 20, burst: 40 }, maxRoomParticipants: 3 });
 });
 after(async () => {
   for (const c of clients) c.terminate();

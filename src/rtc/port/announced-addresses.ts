@@ -33,3 +33,27 @@ export function defaultAnnouncedAddresses(listenAddresses: readonly string[]): s
   return out;
 }
 
+
+/**
+ * The addresses to bind UDP sockets on: a wildcard becomes every address of its family
+ * (loopback included). A wildcard UDP socket answers from whatever source address the kernel
+ * picks for the route back, which on a machine with several addresses may not be the address
+ * the browser checked — and ICE drops a response from any other address (RFC 8445 §7.2.5.2.1).
+ */
+export function udpBindAddresses(listenAddresses: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const listen of listenAddresses) {
+    if (!isWildcard(listen)) {
+      if (!out.includes(listen)) out.push(listen);
+      continue;
+    }
+    const family = listen === '::' ? 'IPv6' : 'IPv4';
+    for (const list of Object.values(networkInterfaces())) {
+      for (const info of list ?? []) {
+        if (info.family !== family || (family === 'IPv6' && /^fe[89ab]/i.test(info.address))) continue;
+        if (!out.includes(info.address)) out.push(info.address);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+/**
+ * SFU rooms for signaling (the MediaRooms interface) on top of src/sfu: one Router per room,
+ * created with the room's first participant and closed with its last.
+ */
+import type { Logger } from 'pino';
+import type { WebRtcServer } from '../rtc/WebRtcServer.js';
+import { MediaRequestError, type MediaParticipant, type MediaRooms } from '../signaling/MediaRooms.js';
+import { Router } from '../sfu/Router.js';
+import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
+
+export class SfuRooms implements MediaRooms {
+  readonly routers = new Map<string, Router>();
+
+  constructor(private readonly server: WebRtcServer, private readonly logger: Logger) {}
+
+  join(room: string, participant: MediaParticipant): void {
+    let router = this.routers.get(room);
+    if (!router) {
+      router = new Router(room, this.server);
+      router.on('transport-closed', (id, reason) => this.logger.info({ room, participant: id, reason }, 'sfu transport closed'));
+      this.routers.set(room, router);
+    }
+    router.join(participant.info.id, (offer) => participant.send({
+      type: 'sfu-offer', transport: 'subscribe', sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks,
+    }));
+  }
+
+  leave(room: string, participantId: string): void {
+    const router = this.routers.get(room);
+    if (!router) return;
+    router.leave(participantId);
+    if (router.participants.size === 0) {
+      router.close();
+      this.routers.delete(room);
+    }
+  }
+
+  async publish(room: string, participantId: string, sdp: string): Promise<string> {
+    const p = this.participant(room, participantId);
+    return sdpRequest(() => p.handlePublishOffer(sdp));
+  }
+
+  async subscribeAnswer(room: string, participantId: string, revision: number, sdp: string): Promise<void> {
+    const p = this.participant(room, participantId);
+    sdpRequest(() => p.handleSubscribeAnswer(revision, sdp));
+  }
+
+  close(): void {
+    for (const r of this.routers.values()) r.close();
+    this.routers.clear();
+  }
+
+  private participant(room: string, id: string): SfuParticipant {
+    const p = this.routers.get(room)?.participants.get(id);
+    if (!p) throw new MediaRequestError('not-in-room', `not in SFU room "${room}"`);
+    return p;
+  }
+}
+
+function sdpRequest<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SdpError) throw new MediaRequestError('invalid-sdp', err.message);
+    throw err;
+  }
+}

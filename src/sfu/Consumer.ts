@@ -1,0 +1,178 @@
+/**
+ * Consumer: one producer's track as sent to one subscriber. It owns the outgoing stream's
+ * identity — its own SSRC, payload type, sequence numbers and timestamps, rewritten so the
+ * subscriber sees one continuous stream whatever happens upstream — and answers that
+ * subscriber's feedback: NACKs from the producer's packet cache as RTX (RFC 4588), PLI/FIR as
+ * a throttled keyframe request to the publisher.
+ *
+ * A video consumer starts with a keyframe: until one arrives it forwards nothing (a decoder
+ * cannot start mid-GOP) and it asks the publisher for one when it is created.
+ */
+import { RtpHeaderView, parseRtpHeader, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
+import type { Producer } from './Producer.js';
+import { RtpStreamRewriter } from './rewriter.js';
+import type { MediaKind, RtpSink } from './types.js';
+
+export interface ConsumerOptions {
+  id: string;
+  producer: Producer;
+  /** The subscribing participant. */
+  subscriberId: string;
+  transport: RtpSink;
+  ssrc: number;
+  rtxSsrc?: number;
+  payloadType: number;
+  rtxPayloadType?: number;
+  mid: string;
+}
+
+export interface ConsumerEvents {
+  close: [];
+}
+
+const MAX_PACKET = 1500;
+/** RFC 4588 §4: the RTX payload starts with the original sequence number. */
+const OSN_LENGTH = 2;
+
+export class Consumer extends TypedEmitter<ConsumerEvents> {
+  readonly id: string;
+  readonly producer: Producer;
+  readonly kind: MediaKind;
+  readonly subscriberId: string;
+  readonly ssrc: number;
+  readonly rtxSsrc: number | undefined;
+  readonly payloadType: number;
+  readonly rtxPayloadType: number | undefined;
+  readonly mid: string;
+  private readonly transport: RtpSink;
+  private readonly rewriter: RtpStreamRewriter;
+  private readonly out = Buffer.allocUnsafe(MAX_PACKET);
+  private readonly header: RtpHeaderFields;
+  private readonly outView = new RtpHeaderView();
+  private readonly cachedView = new RtpHeaderView();
+  /** Output timestamp − input timestamp of the current source (mod 2^32), for retransmissions. */
+  private tsOffset = 0;
+  private started = false;
+  private rtxSeq = Math.floor(Math.random() * 0x10000);
+  closed = false;
+  // For RTCP SR (RFC 3550 §6.4.1).
+  packetsSent = 0;
+  octetsSent = 0;
+  lastRtpTimestamp = 0;
+  lastSentAt = 0;
+  retransmitted = 0;
+  nacksReceived = 0;
+  keyframeRequests = 0;
+
+  constructor(opts: ConsumerOptions) {
+    super();
+    this.id = opts.id;
+    this.producer = opts.producer;
+    this.kind = opts.producer.kind;
+    this.subscriberId = opts.subscriberId;
+    this.transport = opts.transport;
+    this.ssrc = opts.ssrc;
+    this.rtxSsrc = opts.rtxSsrc;
+    this.payloadType = opts.payloadType;
+    this.rtxPayloadType = opts.rtxPayloadType;
+    this.mid = opts.mid;
+    this.header = { marker: false, payloadType: opts.payloadType, sequenceNumber: 0, timestamp: 0, ssrc: opts.ssrc };
+    this.rewriter = new RtpStreamRewriter({ ssrc: opts.ssrc, clockRate: opts.producer.codec.clockRate });
+    this.producer.consumers.add(this);
+    // Audio needs no keyframe; video waits for one and asks for it now.
+    if (this.kind === 'audio') this.started = true;
+    else this.producer.requestKeyframe();
+  }
+
+  /** From the producer: a plain RTP packet parsed into `view`. */
+  forward(packet: Buffer, view: RtpHeaderView, keyframe: boolean, isRetransmission: boolean, now: number): void {
+    if (this.closed) return;
+    if (!this.started) {
+      if (!keyframe || isRetransmission) return;
+      this.started = true;
+    }
+    // Copy with a fresh header first (input numbering), then renumber the copy in place.
+    const len = this.writePacket(packet, view, view.sequenceNumber, view.timestamp);
+    if (len < 0) return;
+    const out = this.out.subarray(0, len);
+    if (!parseRtpHeader(out, this.outView) || !this.rewriter.rewrite(out, this.outView, now)) return;
+    const ts = out.readUInt32BE(4);
+    this.tsOffset = (ts - view.timestamp) >>> 0;
+    this.packetsSent++;
+    this.octetsSent += view.payloadLength;
+    if (ts === this.rewriter.lastOutputTimestamp) {
+      this.lastRtpTimestamp = ts;
+      this.lastSentAt = now;
+    }
+    this.transport.sendRtp(out);
+  }
+
+  /** The subscriber NACKed these (our) sequence numbers: resend what the cache still has. */
+  handleNack(seqs: readonly number[]): void {
+    const cache = this.producer.cache;
+    if (this.closed || !cache) return;
+    this.nacksReceived += seqs.length;
+    for (const outSeq of seqs) {
+      const inSeq = this.rewriter.mapSeqBack(outSeq);
+      if (inSeq === undefined) continue;
+      const cached = cache.get(inSeq);
+      if (!cached || !parseRtpHeader(cached, this.cachedView)) continue;
+      const view = this.cachedView;
+      const ts = (view.timestamp + this.tsOffset) >>> 0;
+      let len: number;
+      if (this.rtxSsrc !== undefined && this.rtxPayloadType !== undefined) {
+        len = this.writePacket(cached, view, outSeq, ts, true);
+      } else {
+        len = this.writePacket(cached, view, outSeq, ts);
+      }
+      if (len < 0) continue;
+      this.retransmitted++;
+      this.transport.sendRtp(this.out.subarray(0, len));
+    }
+  }
+
+  /** The subscriber sent PLI or FIR. */
+  requestKeyframe(): void {
+    if (this.closed) return;
+    this.keyframeRequests++;
+    this.producer.requestKeyframe();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.producer.consumers.delete(this);
+    this.emit('close');
+    this.removeAllListeners();
+  }
+
+  /**
+   * Writes the outgoing packet into `this.out`: a fresh header (our SSRC and payload type;
+   * the publisher's header extensions are dropped since their ids belong to its negotiation,
+   * not the subscriber's), then the payload. As RTX, the payload is preceded by the OSN.
+   */
+  private writePacket(packet: Buffer, view: RtpHeaderView, seq: number, ts: number, rtx = false): number {
+    const h = this.header;
+    h.marker = view.marker;
+    h.timestamp = ts;
+    if (rtx) {
+      h.payloadType = this.rtxPayloadType as number;
+      h.ssrc = this.rtxSsrc as number;
+      this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+      h.sequenceNumber = this.rtxSeq;
+    } else {
+      h.payloadType = this.payloadType;
+      h.ssrc = this.ssrc;
+      h.sequenceNumber = seq;
+    }
+    const extra = rtx ? OSN_LENGTH : 0;
+    const headerLength = writeRtpHeader(this.out, 0, h, NO_EXTENSIONS);
+    if (headerLength + extra + view.payloadLength > this.out.length) return -1;
+    if (rtx) this.out.writeUInt16BE(seq, headerLength);
+    packet.copy(this.out, headerLength + extra, view.headerLength, view.headerLength + view.payloadLength);
+    return headerLength + extra + view.payloadLength;
+  }
+}
+
+const NO_EXTENSIONS: [] = [];

@@ -1,0 +1,69 @@
+/**
+ * Router: one SFU room's media. It knows the room's participants and their producers, gives
+ * every new producer to everyone else as a consumer, and relays data channels between them.
+ *
+ * Close cascade: room → participant → transports → producers → consumers.
+ */
+import type { WebRtcServer } from '../rtc/WebRtcServer.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
+import { DataRelay } from './DataRelay.js';
+import type { Producer } from './Producer.js';
+import { SfuParticipant, type SubscribeOffer } from './SfuParticipant.js';
+
+export interface RouterEvents {
+  close: [];
+  /** A participant's transport closed by itself (ICE consent lost, DTLS failure). */
+  'transport-closed': [participantId: string, reason: string];
+}
+
+export class Router extends TypedEmitter<RouterEvents> {
+  readonly participants = new Map<string, SfuParticipant>();
+  readonly data = new DataRelay();
+  closed = false;
+
+  constructor(readonly name: string, private readonly server: WebRtcServer) {
+    super();
+  }
+
+  get producers(): Producer[] {
+    const out: Producer[] = [];
+    for (const p of this.participants.values()) out.push(...p.producers);
+    return out;
+  }
+
+  join(participantId: string, sendOffer: (offer: SubscribeOffer) => void): SfuParticipant {
+    if (this.participants.has(participantId)) throw new Error(`participant ${participantId} is already in router ${this.name}`);
+    const participant = new SfuParticipant(participantId, this.server, {
+      onProducer: (producer) => {
+        for (const other of this.participants.values()) if (other !== participant) other.consume(producer);
+      },
+      sendOffer,
+    });
+    // Everything already published in the room, before the first offer goes out.
+    for (const producer of this.producers) participant.consume(producer);
+    this.participants.set(participantId, participant);
+    this.data.addPublisher(participantId, participant.publishRtc);
+    this.data.addSubscriber(participantId, participant.subscribeRtc);
+    for (const rtc of [participant.publishRtc, participant.subscribeRtc]) {
+      rtc.on('closed', (reason) => this.emit('transport-closed', participantId, reason));
+    }
+    participant.start();
+    return participant;
+  }
+
+  leave(participantId: string): void {
+    const p = this.participants.get(participantId);
+    if (!p) return;
+    this.participants.delete(participantId);
+    this.data.remove(participantId);
+    p.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.participants.keys()]) this.leave(id);
+    this.emit('close');
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * SfuParticipant: one participant of an SFU room as the server holds it — a publish transport
+ * (their offer, our answer; one Producer per sending m-section) and a subscribe transport (our
+ * offers, their answers; one Consumer per other participant's producer).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp,
+  type AcceptedMedia, type OfferedSection, type RemoteDescription, type RtpCodecParameters,
+} from '../rtc/sdp/index.js';
+import type { WebRtcServer } from '../rtc/WebRtcServer.js';
+import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
+import { Consumer } from './Consumer.js';
+import { Producer } from './Producer.js';
+import { SfuTransport } from './SfuTransport.js';
+import { SubscribeNegotiation, type OutgoingOffer } from './SubscribeNegotiation.js';
+import type { MediaKind } from './types.js';
+
+/** A refused SDP: the message says what was wrong. */
+export class SdpError extends Error {}
+
+export interface SubscribeOffer extends OutgoingOffer {
+  sdp: string;
+}
+
+/** The codecs the server sends with, whatever the publisher used (the same codec, our payload types). */
+const SUBSCRIBE_PT = { audio: 111, video: 96, rtx: 97 } as const;
+const VIDEO_FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
+
+const randomSsrc = (): number => randomBytes(4).readUInt32BE(0) || 1;
+
+export class SfuParticipant {
+  readonly publish: SfuTransport;
+  readonly subscribe: SfuTransport;
+  private readonly producersByMid = new Map<string, Producer>();
+  private readonly negotiation = new SubscribeNegotiation();
+  private lastOffer: SubscribeOffer | null = null;
+  private publishVersion = 0;
+  private readonly publishSessionId = BigInt(`0x${randomBytes(7).toString('hex')}`).toString();
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    server: WebRtcServer,
+    private readonly hooks: {
+      /** A new producer of ours: the room gives it to everyone else. */
+      onProducer(p: Producer): void;
+      /** An offer for our subscribe connection, to send to the page. */
+      sendOffer(offer: SubscribeOffer): void;
+    },
+  ) {
+    this.publish = new SfuTransport(`${id}/publish`, server.createTransport({ id: `${id}/publish`, sctp: true }));
+    this.subscribe = new SfuTransport(`${id}/subscribe`, server.createTransport({ id: `${id}/subscribe`, sctp: true }));
+    // Once the subscribe path is up, every video consumer needs a keyframe to start decoding.
+    this.subscribeRtc.on('connected', () => {
+      for (const c of this.subscribe.consumers) c.requestKeyframe();
+    });
+  }
+
+  get publishRtc(): WebRtcTransport { return this.publish.media as WebRtcTransport; }
+  get subscribeRtc(): WebRtcTransport { return this.subscribe.media as WebRtcTransport; }
+  get producers(): IterableIterator<Producer> { return this.producersByMid.values(); }
+
+  /** The page's publish offer → our answer. Producers follow the offer's sending sections. */
+  handlePublishOffer(sdp: string): string {
+    const parsed = parseRemoteSdp(sdp, 'offer');
+    if (!parsed.ok) throw new SdpError(parsed.error);
+    const offer = parsed.description;
+    const rtc = this.publishRtc;
+    const answer = buildPublishAnswer(offer, rtc.localParameters, { sessionId: this.publishSessionId, sessionVersion: this.publishVersion++ });
+    rtc.connect({ iceUfrag: offer.iceUfrag, icePwd: offer.icePwd, fingerprints: offer.fingerprints, dtlsRole: answer.dtlsRole });
+    const seen = new Set<string>();
+    for (const media of answer.accepted) {
+      if (media.ssrc === undefined) continue; // rid-only simulcast: a later step
+      seen.add(media.mid);
+      const existing = this.producersByMid.get(media.mid);
+      if (existing && existing.ssrc === media.ssrc && existing.codec.payloadType === media.codec.payloadType) continue;
+      existing?.close();
+      this.createProducer(media);
+    }
+    for (const [mid, p] of this.producersByMid) {
+      if (!seen.has(mid)) {
+        p.close();
+        this.producersByMid.delete(mid);
+      }
+    }
+    return answer.sdp;
+  }
+
+  /** Adds a consumer of another participant's producer; an offer follows. */
+  consume(producer: Producer): Consumer {
+    const video = producer.kind === 'video';
+    const consumer = new Consumer({
+      id: `${producer.id}>${this.id}`,
+      producer,
+      subscriberId: this.id,
+      transport: this.subscribe,
+      ssrc: randomSsrc(),
+      ...(video ? { rtxSsrc: randomSsrc(), rtxPayloadType: SUBSCRIBE_PT.rtx } : {}),
+      payloadType: video ? SUBSCRIBE_PT.video : SUBSCRIBE_PT.audio,
+      mid: '',
+    });
+    this.subscribe.addConsumer(consumer);
+    this.negotiation.addConsumer(consumer, subscribeCodec(producer.kind, producer.codec), this.subscribe.cname);
+    consumer.on('close', () => {
+      this.negotiation.removeConsumer(consumer);
+      this.offerIfNeeded();
+    });
+    this.offerIfNeeded();
+    return consumer;
+  }
+
+  /** The page answered our subscribe offer `revision`. */
+  handleSubscribeAnswer(revision: number, sdp: string): void {
+    const offer = this.lastOffer;
+    if (!offer || !this.negotiation.isPending(revision)) throw new SdpError(`no subscribe offer ${revision} is waiting for an answer`);
+    const parsed = parseRemoteSdp(sdp, 'answer');
+    if (!parsed.ok) throw new SdpError(parsed.error);
+    const problem = checkSubscribeAnswer(parsed.description, offer.sections);
+    if (problem) throw new SdpError(problem);
+    const answer: RemoteDescription = parsed.description;
+    // RFC 8842 §5.3: the answer's setup says who is the DTLS client.
+    this.subscribeRtc.connect({
+      iceUfrag: answer.iceUfrag, icePwd: answer.icePwd, fingerprints: answer.fingerprints,
+      dtlsRole: answer.setup === 'passive' ? 'client' : 'server',
+    });
+    this.negotiation.answered(revision);
+    for (const c of this.subscribe.consumers) c.requestKeyframe();
+    this.offerIfNeeded();
+  }
+
+  /** Sends the first subscribe offer (data channels only, or the tracks already present). */
+  start(): void {
+    this.offerIfNeeded();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.publish.close();
+    this.subscribe.close();
+    this.producersByMid.clear();
+  }
+
+  private createProducer(media: AcceptedMedia): void {
+    const producer = new Producer({
+      id: `${this.id}-${media.mid}-${(media.ssrc as number).toString(16)}`, // an a=msid token (RFC 8830)
+      kind: media.kind,
+      ownerId: this.id,
+      mid: media.mid,
+      ssrc: media.ssrc as number,
+      ...(media.rtxSsrc !== undefined ? { rtxSsrc: media.rtxSsrc } : {}),
+      codec: media.codec,
+      feedbackSsrc: this.publish.rtcpSsrc,
+      transport: this.publish,
+    });
+    this.producersByMid.set(media.mid, producer);
+    producer.on('close', () => {
+      if (this.producersByMid.get(media.mid) === producer) this.producersByMid.delete(media.mid);
+    });
+    this.publish.addProducer(producer);
+    this.hooks.onProducer(producer);
+  }
+
+  private offerIfNeeded(): void {
+    if (this.closed) return;
+    const next = this.negotiation.nextOffer();
+    if (!next) return;
+    const sdp = buildSubscribeOffer({
+      local: this.subscribeRtc.localParameters,
+      sessionId: this.negotiation.sessionId,
+      sessionVersion: next.revision,
+      sections: next.sections,
+      data: true,
+    });
+    this.lastOffer = { ...next, sdp };
+    this.hooks.sendOffer(this.lastOffer);
+  }
+}
+
+function subscribeCodec(kind: MediaKind, source: RtpCodecParameters): RtpCodecParameters {
+  const video = kind === 'video';
+  return {
+    name: source.name,
+    clockRate: source.clockRate,
+    ...(source.channels !== undefined ? { channels: source.channels } : {}),
+    fmtp: source.fmtp,
+    payloadType: video ? SUBSCRIBE_PT.video : SUBSCRIBE_PT.audio,
+    rtcpFeedback: video ? VIDEO_FEEDBACK : [],
+    ...(video ? { rtxPayloadType: SUBSCRIBE_PT.rtx } : {}),
+  };
+}
+
+export type { OfferedSection };

@@ -1,0 +1,183 @@
+/**
+ * SfuTransport: the SFU's side of one WebRTC transport. It routes what arrives — RTP to the
+ * producer of its SSRC, RTCP feedback to the consumer it is about, sender reports to their
+ * producer — and runs the transport's RTCP clock: NACKs for missing packets every 20 ms,
+ * receiver reports for producers and sender reports for consumers every second
+ * (RFC 3550 §6.2 leaves the interval to the profile; browsers send theirs at about that rate).
+ *
+ * Close cascade: closing the transport closes its producers (and so their consumers) and
+ * its consumers.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  parseRtcpCompound, writeReceiverReport, writeSdesCname, writeSenderReport, type ReportBlock, type RtcpPacket,
+} from '../rtc/rtcp/index.js';
+import { RtpHeaderView, parseRtpHeader } from '../rtc/rtp/index.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
+import type { Consumer } from './Consumer.js';
+import type { Producer } from './Producer.js';
+import type { RtpSink } from './types.js';
+
+/** What the SFU needs of a WebRTC transport (src/rtc/WebRtcTransport implements it). */
+export interface MediaTransport extends RtpSink {
+  on(event: 'rtp', listener: (packet: Buffer) => void): unknown;
+  on(event: 'rtcp', listener: (packet: Buffer) => void): unknown;
+  on(event: 'closed', listener: () => void): unknown;
+  close(): void;
+}
+
+export interface SfuTransportEvents {
+  close: [];
+}
+
+const NACK_INTERVAL_MS = 20;
+const REPORT_INTERVAL_MS = 1000;
+/** 2208988800 s between the NTP epoch (1900) and the Unix epoch (RFC 5905 §6). */
+const NTP_UNIX_OFFSET = 2_208_988_800;
+
+export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements RtpSink {
+  /** Our SSRC as an RTCP sender on this transport (RR, NACK, PLI). */
+  readonly rtcpSsrc = randomBytes(4).readUInt32BE(0);
+  readonly cname = randomBytes(8).toString('base64url');
+  private readonly producersBySsrc = new Map<number, Producer>();
+  private readonly consumersBySsrc = new Map<number, Consumer>();
+  readonly producers = new Set<Producer>();
+  readonly consumers = new Set<Consumer>();
+  private readonly view = new RtpHeaderView();
+  private readonly rtcpOut = Buffer.allocUnsafe(1200);
+  private readonly nackTimer: NodeJS.Timeout;
+  private readonly reportTimer: NodeJS.Timeout;
+  closed = false;
+  unknownSsrcPackets = 0;
+  malformedRtp = 0;
+  malformedRtcp = 0;
+
+  constructor(readonly id: string, readonly media: MediaTransport) {
+    super();
+    media.on('rtp', (p) => this.onRtp(p));
+    media.on('rtcp', (p) => this.onRtcp(p));
+    media.on('closed', () => this.close());
+    this.nackTimer = setInterval(() => this.sendNacks(), NACK_INTERVAL_MS);
+    this.nackTimer.unref();
+    this.reportTimer = setInterval(() => this.sendReports(), REPORT_INTERVAL_MS);
+    this.reportTimer.unref();
+  }
+
+  sendRtp(packet: Buffer): void { this.media.sendRtp(packet); }
+  sendRtcp(packet: Buffer): void { this.media.sendRtcp(packet); }
+
+  addProducer(p: Producer): void {
+    this.producers.add(p);
+    this.producersBySsrc.set(p.ssrc, p);
+    if (p.rtxSsrc !== undefined) this.producersBySsrc.set(p.rtxSsrc, p);
+    p.on('close', () => {
+      this.producers.delete(p);
+      if (this.producersBySsrc.get(p.ssrc) === p) this.producersBySsrc.delete(p.ssrc);
+      if (p.rtxSsrc !== undefined && this.producersBySsrc.get(p.rtxSsrc) === p) this.producersBySsrc.delete(p.rtxSsrc);
+    });
+  }
+
+  addConsumer(c: Consumer): void {
+    this.consumers.add(c);
+    this.consumersBySsrc.set(c.ssrc, c);
+    if (c.rtxSsrc !== undefined) this.consumersBySsrc.set(c.rtxSsrc, c);
+    c.on('close', () => {
+      this.consumers.delete(c);
+      if (this.consumersBySsrc.get(c.ssrc) === c) this.consumersBySsrc.delete(c.ssrc);
+      if (c.rtxSsrc !== undefined && this.consumersBySsrc.get(c.rtxSsrc) === c) this.consumersBySsrc.delete(c.rtxSsrc);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.nackTimer);
+    clearInterval(this.reportTimer);
+    for (const p of [...this.producers]) p.close();
+    for (const c of [...this.consumers]) c.close();
+    this.media.close();
+    this.emit('close');
+    this.removeAllListeners();
+  }
+
+  private onRtp(packet: Buffer): void {
+    if (!parseRtpHeader(packet, this.view)) {
+      this.malformedRtp++;
+      return;
+    }
+    const producer = this.producersBySsrc.get(this.view.ssrc);
+    if (!producer) {
+      this.unknownSsrcPackets++;
+      return;
+    }
+    producer.receive(packet, this.view, performance.now());
+  }
+
+  private onRtcp(packet: Buffer): void {
+    const packets = parseRtcpCompound(packet);
+    if (!packets) {
+      this.malformedRtcp++;
+      return;
+    }
+    const now = performance.now();
+    for (const p of packets) this.onRtcpPacket(p, now);
+  }
+
+  private onRtcpPacket(p: RtcpPacket, now: number): void {
+    switch (p.type) {
+      case 'sr':
+        this.producersBySsrc.get(p.ssrc)?.senderReport(p.ntpSec, p.ntpFrac, now);
+        break;
+      case 'nack':
+        this.consumersBySsrc.get(p.mediaSsrc)?.handleNack(p.seqs);
+        break;
+      case 'pli':
+        this.consumersBySsrc.get(p.mediaSsrc)?.requestKeyframe();
+        break;
+      case 'fir':
+        for (const e of p.entries) this.consumersBySsrc.get(e.ssrc)?.requestKeyframe();
+        break;
+      default:
+        // RR, SDES, BYE, REMB, transport-cc: bandwidth estimation comes with simulcast.
+        break;
+    }
+  }
+
+  private sendNacks(): void {
+    const now = performance.now();
+    for (const p of this.producers) p.sendNacks(now);
+  }
+
+  /** One compound per transport and second: SRs for our consumers, RR blocks for producers, SDES. */
+  private sendReports(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    const reports: ReportBlock[] = [];
+    for (const p of this.producers) {
+      const block = p.reportBlock(now);
+      if (block) reports.push(block);
+    }
+    let off = 0;
+    const wallMs = Date.now();
+    const ntpSec = Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET;
+    const ntpFrac = Math.floor(((wallMs % 1000) / 1000) * 0x100000000);
+    for (const c of this.consumers) {
+      if (c.packetsSent === 0) continue;
+      if (off + 200 > this.rtcpOut.length) break;
+      // The RTP timestamp of "now" in the stream's clock, from its last packet (RFC 3550 §6.4.1).
+      const clock = c.producer.codec.clockRate;
+      const rtpTimestamp = (c.lastRtpTimestamp + Math.round(((now - c.lastSentAt) * clock) / 1000)) >>> 0;
+      off += writeSenderReport(this.rtcpOut, off, {
+        ssrc: c.ssrc, ntpSec, ntpFrac, rtpTimestamp, packetCount: c.packetsSent >>> 0, octetCount: c.octetsSent >>> 0, reports: [],
+      });
+    }
+    if (reports.length > 0 || off === 0) {
+      // RR blocks: up to 31 per packet (5-bit count).
+      for (let i = 0; i < Math.max(1, reports.length); i += 31) {
+        off += writeReceiverReport(this.rtcpOut, off, { ssrc: this.rtcpSsrc, reports: reports.slice(i, i + 31) });
+      }
+    }
+    off += writeSdesCname(this.rtcpOut, off, this.rtcpSsrc, this.cname);
+    this.media.sendRtcp(this.rtcpOut.subarray(0, off));
+  }
+}

@@ -1,0 +1,25 @@
+/** Shapes shared by the SFU's objects. */
+
+export type MediaKind = 'audio' | 'video';
+
+export interface CodecParameters {
+  name: string;
+  payloadType: number;
+  clockRate: number;
+  channels?: number;
+  /** Raw fmtp line value ("minptime=10;useinbandfec=1"), '' when none. */
+  fmtp: string;
+  rtcpFeedback: { type: string; parameter?: string }[];
+  /** RFC 4588 retransmission payload type, when negotiated. */
+  rtxPayloadType?: number;
+}
+
+/** Where a producer or consumer sends RTCP: its transport. */
+export interface RtcpSink {
+  sendRtcp(packet: Buffer): void;
+}
+
+/** Where a consumer sends RTP: its subscriber's transport. */
+export interface RtpSink extends RtcpSink {
+  sendRtp(packet: Buffer): void;
+}

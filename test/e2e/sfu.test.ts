@@ -1,0 +1,117 @@
+/**
+ * SFU room in real browsers: three Chromium pages and one Firefox page, each connected only
+ * to the server (its publish and subscribe connections both end at the RTC port). Each page
+ * must decode video and audio from the three others, chat and a 5 MB file must reach everyone
+ * through the server's data-channel relay, and a page that leaves must lose its tile on the
+ * others within 2 s.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchChromium, launchFirefox, waitFor, type TestBrowser, type TestPage } from '../helpers/browsers.js';
+import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
+import { LOW_VIDEO, diagnose, openPage, publishStats, remoteStats, remoteTileIds, type PageGlobals } from './page-api.js';
+
+let server: Switchboard;
+let chromium: TestBrowser;
+let firefox: TestBrowser;
+const pages: Array<{ label: string; page: TestPage }> = [];
+const ROOM = 'sfu1';
+
+before(async () => {
+  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  [chromium, firefox] = await Promise.all([launchChromium(), launchFirefox()]);
+  const specs: Array<[string, TestBrowser]> = [['ada', chromium], ['bob', chromium], ['cy', chromium], ['fox', firefox]];
+  for (const [name, browser] of specs) {
+    const page = await browser.newPage();
+    pages.push({ label: name, page });
+    await openPage(page, `http://localhost:${server.port}/?room=${ROOM}&name=${name}&topology=sfu&video=${LOW_VIDEO}`);
+  }
+});
+
+after(async () => {
+  for (const { page } of pages) await page.close();
+  await Promise.all([chromium?.close(), firefox?.close()]);
+  await server?.close();
+});
+
+test('every page decodes video and audio from the three others, over connections to the RTC port only', { timeout: 150_000 }, async () => {
+  const rtcPort = server.rtc?.port.udpPort;
+  assert.ok(rtcPort, 'the RTC port is open');
+  await diagnose(pages, async () => {
+    for (const { label, page } of pages) {
+      assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.topology), 'sfu');
+      const first = await waitFor(`${label}: three remote participants decoding`, async () => {
+        const s = await remoteStats(page);
+        return s.length === 3 && s.every((r) => r.connectionState === 'connected' && r.videoFramesDecoded > 0 && r.audioEnergy > 0) ? s : null;
+      }, 60_000, 500);
+      const later = await waitFor(`${label}: frames and audio energy rising`, async () => {
+        const s = await remoteStats(page);
+        const rising = s.length === 3 && s.every((r) => {
+          const before = first.find((f) => f.participantId === r.participantId);
+          return before !== undefined && r.videoFramesDecoded > before.videoFramesDecoded + 5 && r.audioEnergy > before.audioEnergy;
+        });
+        return rising ? s : null;
+      }, 20_000, 500);
+      for (const r of later) {
+        assert.ok(r.videoWidth > 0 && r.videoHeight > 0, `${label} sees a video size from ${r.name}`);
+        assert.equal(r.remoteCandidatePort, rtcPort, `${label}: the subscribe connection ends at the RTC port (${r.name})`);
+      }
+      const pub = await publishStats(page);
+      assert.equal(pub?.remoteCandidatePort, rtcPort, `${label}: the publish connection ends at the RTC port`);
+    }
+  });
+  // The server forwards: 4 participants × (audio + video) producers, 3 consumers each.
+  const router = server.sfu?.routers.get(ROOM);
+  assert.ok(router);
+  assert.equal(router.producers.length, 8);
+  for (const p of router.producers) assert.equal(p.consumers.size, 3, `producer ${p.id} has a consumer per other participant`);
+});
+
+test('a chat line from Firefox reaches the three others through the server', { timeout: 30_000 }, async () => {
+  const fox = pages[3]!.page;
+  const text = `hello from fox ${Date.now()}`;
+  await fox.evaluate((t) => (globalThis as unknown as PageGlobals).switchboard.sendChat(t), text);
+  for (const { label, page } of pages.slice(0, 3)) {
+    await waitFor(`${label}: chat line delivered`, () => page.evaluate((t) =>
+      (globalThis as unknown as PageGlobals).switchboard.chatLog.some((l) => l.text === t && !l.local && l.name === 'fox'), text), 10_000);
+  }
+});
+
+test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 120_000 }, async () => {
+  const ada = pages[0]!.page;
+  const size = 5 * 1024 * 1024;
+  const sent = await ada.evaluate(async (n) => {
+    const bytes = new Uint8Array(n);
+    for (let i = 0; i < n; i += 65536) (globalThis as unknown as PageGlobals).crypto.getRandomValues(bytes.subarray(i, Math.min(n, i + 65536)));
+    return (globalThis as unknown as PageGlobals).switchboard.sendFile('big.bin', bytes);
+  }, size);
+  assert.deepEqual(sent.failures, []);
+  for (const { label, page } of pages.slice(1)) {
+    const got = await waitFor(`${label} receives big.bin`, () => page.evaluate(() =>
+      (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 90_000, 500);
+    assert.equal(got.size, size, `${label}: size`);
+    assert.equal(got.sha256, sent.sha256, `${label}: hash on arrival equals the sender's`);
+    assert.equal(got.ok, true, `${label}: the app's hash check passed`);
+  }
+});
+
+test("a page that leaves loses its tile on the others within 2 s", { timeout: 30_000 }, async () => {
+  const [ada, bob, cy, fox] = pages.map((p) => p.page) as [TestPage, TestPage, TestPage, TestPage];
+  const bobId = (await remoteStats(ada)).find((s) => s.name === 'bob')?.participantId;
+  assert.ok(bobId);
+  await bob.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.leave());
+  for (const [label, page] of [['ada', ada], ['cy', cy], ['fox', fox]] as const) {
+    await waitFor(`${label} drops bob's tile`, async () => {
+      const ids = await remoteTileIds(page);
+      return ids.length === 2 && !ids.includes(bobId) ? ids : null;
+    }, 2_000, 100);
+  }
+  // The server closed bob's producers and every consumer of them.
+  const router = server.sfu?.routers.get(ROOM);
+  await waitFor('bob is gone from the router', () => (router && !router.participants.has(bobId) && router.producers.length === 6 ? true : null), 2_000, 100)
+    .catch((err: Error) => {
+      err.message += ` (participants ${[...(router?.participants.keys() ?? [])].join(',')}; producers ${router?.producers.map((p) => `${p.id}/${p.kind}`).join(',')})`;
+      throw err;
+    });
+  for (const p of router!.producers) assert.equal(p.consumers.size, 2);
+});
