@@ -15,7 +15,7 @@ import { createTurnSocket } from '../turn/relay-ports.js';
 import { localUfragOf } from './ice/check.js';
 import type { IceLiteSession } from './ice/IceLiteSession.js';
 import type { RtcTuple } from './ice/RtcTuple.js';
-import { TypedEmitter } from './ice/typed-emitter.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
 import { defaultAnnouncedAddresses, udpBindAddresses } from './port/announced-addresses.js';
 import { hostCandidates, type IceCandidate } from './port/candidates.js';
 import { Rfc4571Framer } from './port/rfc4571-framer.js';

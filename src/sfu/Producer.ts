@@ -34,8 +34,6 @@ export interface ProducerOptions {
 
 export interface ProducerEvents {
   close: [];
-  /** The first keyframe since the last request (for tests and metrics). */
-  keyframe: [];
 }
 
 export class Producer extends TypedEmitter<ProducerEvents> {

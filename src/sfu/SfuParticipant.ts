@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp,
-  type AcceptedMedia, type OfferedSection, type RemoteDescription, type RtpCodecParameters,
+  type AcceptedMedia, type RemoteDescription, type RtpCodecParameters,
 } from '../rtc/sdp/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
@@ -190,5 +190,3 @@ function subscribeCodec(kind: MediaKind, source: RtpCodecParameters): RtpCodecPa
     ...(video ? { rtxPayloadType: SUBSCRIBE_PT.rtx } : {}),
   };
 }
-
-export type { OfferedSection };

@@ -16,26 +16,31 @@ export class TypedEmitter<E extends EventMap<E>> {
     this.emitter.setMaxListeners(0);
   }
 
-  on<K extends keyof E & string>(event: K, listener: (...args: E[K] & unknown[]) => void): this {
+  on<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
     this.emitter.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
-  once<K extends keyof E & string>(event: K, listener: (...args: E[K] & unknown[]) => void): this {
+  once<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
     this.emitter.once(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
-  off<K extends keyof E & string>(event: K, listener: (...args: E[K] & unknown[]) => void): this {
+  off<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
     this.emitter.off(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
-  protected emit<K extends keyof E & string>(event: K, ...args: E[K] & unknown[]): boolean {
+  protected emit<K extends keyof E & string>(event: K, ...args: E[K]): boolean {
     return this.emitter.emit(event, ...args);
   }
 
-  protected removeAllListeners(): void {
+  listenerCount<K extends keyof E & string>(event: K): number {
+    return this.emitter.listenerCount(event);
+  }
+
+  /** Owners call it on close so that nothing keeps listening to a dead object. */
+  removeAllListeners(): void {
     this.emitter.removeAllListeners();
   }
 }

@@ -13,7 +13,7 @@ import {
   isSupportedSrtpProfile,
   srtpKeyingMaterialLength,
 } from './srtp-profiles.js';
-import { TypedEmitter } from './typed-emitter.js';
+import { TypedEmitter } from '../../util/TypedEmitter.js';
 import { WeriftSession } from './werift-session.js';
 
 /** Where our DTLS records go: a UDP 5-tuple, an ICE-TCP framer, a test bridge. */

@@ -9,7 +9,7 @@ import type { StunMessage } from '../../stun/message.js';
 import { answerCheck, type CheckCredentials } from './check.js';
 import { PASSWORD_CHARS, UFRAG_CHARS, isValidPassword, isValidUfrag, randomIceString } from './credentials.js';
 import type { RtcTuple } from './RtcTuple.js';
-import { TypedEmitter } from './typed-emitter.js';
+import { TypedEmitter } from '../../util/TypedEmitter.js';
 
 /** RFC 7675 §5.1: consent expires 30 s after the last successful check. */
 export const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;

@@ -1,4 +1,4 @@
-import { TypedEmitter } from '../dtls/typed-emitter.js';
+import { TypedEmitter } from '../../util/TypedEmitter.js';
 
 export type DataChannelState = 'connecting' | 'open' | 'closing' | 'closed';
 

@@ -1,4 +1,4 @@
-import { TypedEmitter } from '../dtls/typed-emitter.js';
+import { TypedEmitter } from '../../util/TypedEmitter.js';
 import { DataChannel, type DataChannelHost, type DataChannelInit, type DataChannelSink } from './data-channel.js';
 import { DCEP_ACK_MESSAGE, encodeDcepOpen, parseDcep } from './dcep.js';
 import { PPID_BINARY, PPID_BINARY_EMPTY, PPID_DCEP, PPID_STRING, PPID_STRING_EMPTY } from './ppid.js';
