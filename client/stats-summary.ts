@@ -33,6 +33,13 @@ export interface PeerStats {
   nackCount: number;
   /** Retransmitted video packets received (inbound-rtp, Chromium); null where the browser does not report it. */
   retransmittedPacketsReceived: number | null;
+  /**
+   * Round-trip time the browser computed from the receiver reports (LSR/DLSR, RFC 3550 §6.4.1)
+   * it got for the streams it sends (remote-inbound-rtp), in ms; null until one arrived.
+   */
+  reportedRttMs: number | null;
+  /** Sender reports received for the streams it receives (remote-outbound-rtp `reportsSent`). */
+  senderReportsReceived: number;
 }
 
 /** One entry of an RTCStatsReport, as a plain record (the fields vary by `type`). */
@@ -65,6 +72,7 @@ export function emptyPeerStats(): PeerStats {
     bitrateInKbps: 0, bitrateOutKbps: 0, rttMs: null, videoCodec: null, audioCodec: null,
     localCandidateType: null, remoteCandidateType: null, localRelayProtocol: null,
     remoteCandidateAddress: null, remoteCandidatePort: null, nackCount: 0, retransmittedPacketsReceived: null,
+    reportedRttMs: null, senderReportsReceived: 0,
   };
 }
 
@@ -102,6 +110,10 @@ export function summarizeStats(reports: ReadonlyMap<string, StatsEntry>): StatsS
       const mime = mimeOf(r);
       if (mime && kind === 'video' && !out.videoCodec) out.videoCodec = mime;
       if (mime && kind === 'audio' && !out.audioCodec) out.audioCodec = mime;
+    } else if (r.type === 'remote-inbound-rtp') {
+      if (typeof r.roundTripTime === 'number') out.reportedRttMs = Math.max(out.reportedRttMs ?? 0, Math.round(r.roundTripTime * 1000));
+    } else if (r.type === 'remote-outbound-rtp') {
+      out.senderReportsReceived += num(r.reportsSent);
     } else if (r.type === 'transport' && str(r.selectedCandidatePairId)) {
       selectedPairId = r.selectedCandidatePairId as string;
     } else if (r.type === 'candidate-pair') {

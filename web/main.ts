@@ -16,7 +16,8 @@
  *       { participantId, name, videoFramesDecoded, videoWidth, videoHeight, audioEnergy,
  *         localCandidateType, remoteCandidateType, localRelayProtocol, connectionState,
  *         bitrateInKbps, bitrateOutKbps, rttMs, videoCodec, audioCodec,
- *         remoteCandidateAddress, remoteCandidatePort, nackCount, retransmittedPacketsReceived }
+ *         remoteCandidateAddress, remoteCandidatePort, nackCount, retransmittedPacketsReceived,
+ *         reportedRttMs, senderReportsReceived }
  *       (SFU rooms: the connection is the shared subscribe connection to the server)
  *   publishStats(): Promise<PeerStats | null>   SFU rooms: our publish connection to the server
  *       (remoteCandidateAddress/Port of its selected pair…); null in mesh rooms

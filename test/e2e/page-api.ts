@@ -27,6 +27,8 @@ export interface RemoteStat {
   nackCount: number;
   /** Inbound video: retransmitted packets received (Chromium); null where not reported. */
   retransmittedPacketsReceived: number | null;
+  /** RTCP sender reports received for this participant's streams (remote-outbound-rtp). */
+  senderReportsReceived: number;
 }
 
 /** SFU rooms: the page's publish connection to the server (`switchboard.publishStats()`). */
@@ -35,6 +37,8 @@ export interface PublishStat {
   remoteCandidatePort: number | null;
   localCandidateType: string | null;
   bitrateOutKbps: number;
+  /** RTT computed from the server's receiver reports (remote-inbound-rtp), ms. */
+  reportedRttMs: number | null;
 }
 
 export interface CallStat {

@@ -58,6 +58,13 @@ test('every page decodes video and audio from the three others, over connections
       }
       const pub = await publishStats(page);
       assert.equal(pub?.remoteCandidatePort, rtcPort, `${label}: the publish connection ends at the RTC port`);
+      // The server's RTCP: its receiver reports give the publisher an RTT (LSR/DLSR), its
+      // sender reports reach every subscriber.
+      const rtt = await waitFor(`${label}: RTT from the server's receiver reports`, async () => (await publishStats(page))?.reportedRttMs ?? null, 10_000, 500);
+      assert.ok(rtt >= 0 && rtt < 1000, `${label}: RTT ${rtt} ms`);
+      if (page.engine === 'chromium') {
+        for (const r of later) assert.ok(r.senderReportsReceived > 0, `${label}: sender reports received for ${r.name}`);
+      }
     }
   });
   // The server forwards: 4 participants × (audio + video) producers, 3 consumers each.
