@@ -12,7 +12,7 @@ import { SignalingServer } from '../signaling/SignalingServer.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import { checkConfig, defaultConfig, mergeConfig, type ServerConfig } from './config.js';
 import { createRequestHandler } from './http.js';
-import { createMetrics, registerSignalingGauges, registerTurnGauges } from './metrics.js';
+import { createMetrics, registerSfuGauges, registerSignalingGauges, registerTurnGauges } from './metrics.js';
 import { iceServersFor, startTurnServer } from './turn.js';
 import { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { SfuRooms } from './sfu.js';
@@ -67,6 +67,7 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
   });
   registerSignalingGauges(metrics, () => signaling.stats);
   if (turn) registerTurnGauges(metrics, turn);
+  if (rtc && sfu) registerSfuGauges(metrics, rtc, sfu);
   const handler = createRequestHandler({ signaling, metrics, webRoot: config.webRoot, startedAt: Date.now(), logger });
   const tls = config.tlsCert !== undefined && config.tlsKey !== undefined;
   const server: Server = tls

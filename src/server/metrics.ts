@@ -2,6 +2,9 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SignalingObserver } from '../signaling/SignalingObserver.js';
 import type { TurnServer } from '../turn/TurnServer.js';
+import type { WebRtcServer } from '../rtc/WebRtcServer.js';
+import type { Router } from '../sfu/Router.js';
+import type { SfuRooms } from './sfu.js';
 
 export interface Metrics {
   registry: Registry;
@@ -73,4 +76,35 @@ export function registerTurnGauges(metrics: Metrics, turn: TurnServer): void {
     name: 'switchboard_turn_error_responses_total', help: 'TURN error responses, by code', labelNames: ['code'], registers: [metrics.registry],
     collect() { for (const [code, n] of Object.entries(c.errors)) this.set({ code }, n); },
   });
+}
+
+/** SFU: rooms, participants, tracks and the RTC port's counters (read at scrape time). */
+export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuRooms): void {
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(read()); } });
+  };
+  const count = (pick: (r: Router) => number): number => {
+    let n = 0;
+    for (const r of sfu.routers.values()) n += pick(r);
+    return n;
+  };
+  gauge('switchboard_sfu_rooms', 'SFU rooms with at least one participant', () => sfu.routers.size);
+  gauge('switchboard_sfu_participants', 'Participants in SFU rooms', () => count((r) => r.participants.size));
+  gauge('switchboard_sfu_producers', 'Tracks received by the SFU', () => count((r) => r.producers.length));
+  gauge('switchboard_sfu_consumers', 'Tracks sent by the SFU', () => count((r) => r.producers.reduce((n, p) => n + p.consumers.size, 0)));
+  gauge('switchboard_rtc_transports', 'Live WebRTC transports on the RTC port', () => rtc.transportCount);
+  gauge('switchboard_sfu_data_messages_relayed_total', 'Data-channel messages relayed by live SFU rooms', () => count((r) => r.data.relayed));
+  gauge('switchboard_sfu_data_messages_dropped_total', 'Data-channel messages dropped (receiver too slow or not connected) by live SFU rooms', () => count((r) => r.data.dropped));
+  const s = rtc.port.stats;
+  new Gauge({
+    name: 'switchboard_rtc_port_dropped_total', help: 'Packets dropped at the RTC port, by reason', labelNames: ['reason'], registers: [metrics.registry],
+    collect() {
+      this.set({ reason: 'unknown_ufrag' }, s.unknownUfrag);
+      this.set({ reason: 'unknown_tuple' }, s.unknownTuple);
+      this.set({ reason: 'malformed' }, s.malformed);
+      this.set({ reason: 'check_rejected' }, s.checksRejected);
+    },
+  });
+  gauge('switchboard_rtc_port_udp_datagrams_total', 'UDP datagrams received on the RTC port', () => s.udpDatagrams);
+  gauge('switchboard_rtc_port_tcp_frames_total', 'ICE-TCP frames received on the RTC port', () => s.tcpFrames);
 }

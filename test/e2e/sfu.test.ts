@@ -72,6 +72,10 @@ test('every page decodes video and audio from the three others, over connections
   assert.ok(router);
   assert.equal(router.producers.length, 8);
   for (const p of router.producers) assert.equal(p.consumers.size, 3, `producer ${p.id} has a consumer per other participant`);
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /^switchboard_sfu_producers 8$/m);
+  assert.match(metrics, /^switchboard_sfu_consumers 24$/m);
+  assert.match(metrics, /^switchboard_rtc_transports 8$/m);
 });
 
 test('a chat line from Firefox reaches the three others through the server', { timeout: 30_000 }, async () => {
