@@ -73,3 +73,16 @@ test('TURN REST settings and rules across layers', () => {
   const both = loadConfig({ file, env: {}, flags: { 'tls-key': '/x/key.pem' } });
   assert.deepEqual([both.tlsCert, both.tlsKey], ['/x/cert.pem', '/x/key.pem']);
 });
+
+test('RTC port and announced addresses: flags, env, repeatable, validated', () => {
+  const d = loadConfig({ env: {} });
+  assert.equal(d.rtcPort, 40_000);
+  assert.equal(d.rtcEnabled, true);
+  assert.deepEqual(d.announcedIps, []);
+  const c = loadConfig({ env: { SWITCHBOARD_RTC_PORT: '41000' }, flags: { 'announced-ip': ['203.0.113.5', '2001:db8::5'] } });
+  assert.equal(c.rtcPort, 41_000);
+  assert.deepEqual(c.announcedIps, ['203.0.113.5', '2001:db8::5']);
+  assert.deepEqual(loadConfig({ env: { SWITCHBOARD_ANNOUNCED_IP: '198.51.100.1, 198.51.100.2' } }).announcedIps, ['198.51.100.1', '198.51.100.2']);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'announced-ip': ['example.org'] } }), /announcedIps must be a list of IP addresses/);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'rtc-port': '70000' } }), /rtcPort must be an integer 0-65535/);
+});
