@@ -1,11 +1,13 @@
 /**
- * Random packet loss on what leaves one interface of a lab namespace (./netlab.ts).
+ * Random packet loss on what a lab router (./netlab.ts: a NAT namespace) forwards out of one
+ * of its interfaces — a lossy wire behind it.
  *
  * `tc qdisc add dev IF root netem loss P%` where the kernel has netem (../shared/DESIGN.md,
  * "Network tests"). Some kernels are built without sch_netem; there the same loss model —
  * each packet dropped independently with probability P, netem's default — comes from
- * iptables' `statistic --mode random` match on the packets routed out of IF (forwarded or
- * sent by the namespace itself). Either way `counts()` says how many packets left and how many
+ * iptables' `statistic --mode random` match in FORWARD. Only forwarded packets: a packet that
+ * OUTPUT drops fails its sender's send() with EPERM, which a wire never does, and a sender
+ * told so can try again. Either way `counts()` says how many packets went out and how many
  * were dropped, so a test can show that its loss was real.
  */
 import type { NatLab } from './netlab.js';
@@ -47,25 +49,21 @@ function iptablesLoss(lab: NatLab, ns: string, dev: string, percent: number): Li
   ipt('-N', chain);
   ipt('-A', chain, '-m', 'statistic', '--mode', 'random', '--probability', String(percent / 100), '-j', 'DROP');
   ipt('-I', 'FORWARD', '-o', dev, '-j', chain);
-  ipt('-I', 'OUTPUT', '-o', dev, '-j', chain);
-  /** Packet counter of the first rule (`-v -x` gives exact numbers) of a chain's listing. */
-  const firstRulePackets = (listing: string): number => {
-    const line = listing.split('\n').find((l) => /^\s*\d+\s+\d+\s/.test(l));
+  /** Packet counter (`-v -x`: exact) of the first rule in `listing` that mentions `match`. */
+  const rulePackets = (listing: string, match: RegExp): number => {
+    const line = listing.split('\n').find((l) => /^\s*\d+\s+\d+\s/.test(l) && match.test(l));
     return line ? Number(line.trim().split(/\s+/)[0]) : 0;
   };
   return {
     method: 'iptables',
     counts() {
-      const packets = ['FORWARD', 'OUTPUT']
-        .map((c) => ipt('-L', c, '-v', '-x', '-n').split('\n').filter((l) => l.includes(chain)).map((l) => firstRulePackets(l))
-          .reduce((a, b) => a + b, 0))
-        .reduce((a, b) => a + b, 0);
-      return { packets, dropped: firstRulePackets(ipt('-L', chain, '-v', '-x', '-n')) };
+      return {
+        packets: rulePackets(ipt('-L', 'FORWARD', '-v', '-x', '-n'), new RegExp(`\\b${chain}\\b`)),
+        dropped: rulePackets(ipt('-L', chain, '-v', '-x', '-n'), /DROP/),
+      };
     },
     remove() {
-      for (const c of ['FORWARD', 'OUTPUT']) {
-        try { ipt('-D', c, '-o', dev, '-j', chain); } catch { /* already gone */ }
-      }
+      try { ipt('-D', 'FORWARD', '-o', dev, '-j', chain); } catch { /* already gone */ }
       try { ipt('-F', chain); ipt('-X', chain); } catch { /* already gone */ }
     },
   };

@@ -46,9 +46,10 @@ before(async () => {
   lab = createNatLab([{ nat: 'cone' }]);
   const home = lab.homes[0]!;
   uplink = attachToLab(lab, [home]);
-  // Downstream: what the NAT forwards onto the home's LAN; upstream: what the page's host sends.
+  // The home's router loses 10 % of what it forwards each way: onto the LAN (downstream,
+  // toward the page) and onto the WAN (upstream, toward the server).
   losses.push({ label: 'downstream', loss: addLoss(lab, home.natNs, 'lan', LOSS_PERCENT) });
-  losses.push({ label: 'upstream', loss: addLoss(lab, home.hostNs, 'eth0', LOSS_PERCENT) });
+  losses.push({ label: 'upstream', loss: addLoss(lab, home.natNs, 'wan', LOSS_PERCENT) });
 
   // Only on the uplink address: nothing listens on the machine's own network.
   server = await startSwitchboard({
@@ -147,6 +148,9 @@ test('downstream loss: the lossy page keeps decoding both publishers, NACKs, and
     // The server's view: those NACKs reached the consumers toward the lossy page, which
     // answered from the producer's cache (a miss is not counted) as RTX on the RTX SSRC.
     const participant = await participantNamed('lossy', pageOf('ada'));
+    // Over ICE-TCP (also offered) TCP would hide the loss from RTP: the media must be on UDP.
+    assert.equal(participant.subscribeRtc.ice.selectedTuple?.protocol, 'udp', 'the subscribe connection runs over UDP');
+    assert.equal(participant.publishRtc.ice.selectedTuple?.protocol, 'udp', 'the publish connection runs over UDP');
     const video = [...participant.subscribe.consumers].filter((c) => c.kind === 'video');
     assert.equal(video.length, PUBLISHERS.length, 'one video consumer per publisher');
     for (const c of video) {
