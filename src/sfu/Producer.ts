@@ -6,14 +6,14 @@
  *
  * Close cascade: closing a producer closes its consumers.
  */
-import { writeNack, writePli } from '../rtc/rtcp/index.js';
+import { writeNack, writePli, type ReportBlock } from '../rtc/rtcp/index.js';
 import { RtpHeaderView, isVp8Keyframe, parseRtpHeader, unwrapRtx } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import type { Consumer } from './Consumer.js';
 import { KeyframeRequester } from './KeyframeRequester.js';
 import { NackRequester } from './NackRequester.js';
 import { MAX_CACHED_PACKET, PacketCache } from './PacketCache.js';
-import { ReceiveStats, type ReportBlock } from './ReceiveStats.js';
+import { ReceiveStats } from './ReceiveStats.js';
 import type { CodecParameters, MediaKind, RtcpSink } from './types.js';
 
 export interface ProducerOptions {

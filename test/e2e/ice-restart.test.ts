@@ -6,33 +6,17 @@
  * must resolve), gather fresh candidates on new ports, and media decodes again.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { IptablesChain } from '../helpers/iptables-chain.js';
 import { launchChromium, waitFor, type TestBrowser, type TestPage } from '../helpers/browsers.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { LOW_VIDEO, diagnose, openPage, remoteStats } from './page-api.js';
 
-const CHAIN = `SB_ICE_${process.pid}`;
+const chain = new IptablesChain(`SB_ICE_${process.pid}`);
 let server: Switchboard;
 let browser: TestBrowser;
 let a: TestPage;
 let b: TestPage;
-
-/** Runs the rule change for IPv4 and IPv6: the browsers may pair over either. */
-function iptables(...args: string[]): void {
-  for (const tool of ['iptables', 'ip6tables']) execFileSync(tool, ['-w', ...args], { stdio: 'pipe' });
-}
-
-function removeChain(): void {
-  for (const hook of ['INPUT', 'OUTPUT']) {
-    for (const tool of ['iptables', 'ip6tables']) {
-      try { execFileSync(tool, ['-w', '-D', hook, '-j', CHAIN], { stdio: 'pipe' }); } catch { /* not hooked */ }
-    }
-  }
-  for (const tool of ['iptables', 'ip6tables']) {
-    try { execFileSync(tool, ['-w', '-F', CHAIN], { stdio: 'pipe' }); execFileSync(tool, ['-w', '-X', CHAIN], { stdio: 'pipe' }); } catch { /* not there */ }
-  }
-}
 
 interface LinkView { port: number; address: string; protocol: string; restarts: number; allPorts: number[] }
 
@@ -68,7 +52,7 @@ async function decoding(page: TestPage, label: string, timeoutMs: number): Promi
 }
 
 before(async () => {
-  removeChain();
+  chain.remove();
   server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   browser = await launchChromium();
   [a, b] = await Promise.all([browser.newPage(), browser.newPage()]);
@@ -78,7 +62,7 @@ before(async () => {
 });
 
 after(async () => {
-  removeChain();
+  chain.remove();
   await browser?.close();
   await server?.close();
 });
@@ -92,17 +76,17 @@ test('a failed path is restarted and media comes back on new ports', { timeout: 
     assert.ok(va.port > 0 && vb.port > 0, `selected ports known (${va.port}, ${vb.port})`);
     assert.deepEqual([va.restarts, vb.restarts], [0, 0]);
 
-    iptables('-N', CHAIN);
+    chain.create();
     // Every candidate of both pages (all interfaces, UDP and TCP): ICE has no pair left to fail over to.
     const blocked = new Set([...va.allPorts, ...vb.allPorts]);
     for (const port of blocked) {
       for (const proto of ['udp', 'tcp']) {
-        iptables('-A', CHAIN, '-p', proto, '--sport', String(port), '-j', 'DROP');
-        iptables('-A', CHAIN, '-p', proto, '--dport', String(port), '-j', 'DROP');
+        chain.append('-p', proto, '--sport', String(port), '-j', 'DROP');
+        chain.append('-p', proto, '--dport', String(port), '-j', 'DROP');
       }
     }
-    iptables('-I', 'INPUT', '-j', CHAIN);
-    iptables('-I', 'OUTPUT', '-j', CHAIN);
+    chain.hook('INPUT');
+    chain.hook('OUTPUT');
 
     // The pages notice, restart ICE and reconnect over fresh candidates.
     const recovered: LinkView[] = await waitFor('an ICE restart and both pages reconnected on new ports', async () => {

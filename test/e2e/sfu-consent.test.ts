@@ -6,32 +6,21 @@
  * end — while its signaling session is untouched — and the other page's consumers of it close.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { IptablesChain } from '../helpers/iptables-chain.js';
 import { launchChromium, waitFor, type TestBrowser, type TestPage } from '../helpers/browsers.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { LOW_VIDEO, diagnose, openPage, remoteStats } from './page-api.js';
 
-const CHAIN = `SB_CONSENT_${process.pid}`;
+const chain = new IptablesChain(`SB_CONSENT_${process.pid}`);
 const ROOM = 'consent1';
 let server: Switchboard;
 let browser: TestBrowser;
 let a: TestPage;
 let b: TestPage;
 
-function iptables(...args: string[]): void {
-  for (const tool of ['iptables', 'ip6tables']) execFileSync(tool, ['-w', ...args], { stdio: 'pipe' });
-}
-
-function removeChain(): void {
-  for (const tool of ['iptables', 'ip6tables']) {
-    try { execFileSync(tool, ['-w', '-D', 'INPUT', '-j', CHAIN], { stdio: 'pipe' }); } catch { /* not hooked */ }
-    try { execFileSync(tool, ['-w', '-F', CHAIN], { stdio: 'pipe' }); execFileSync(tool, ['-w', '-X', CHAIN], { stdio: 'pipe' }); } catch { /* not there */ }
-  }
-}
-
 before(async () => {
-  removeChain();
+  chain.remove();
   server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   browser = await launchChromium();
   [a, b] = await Promise.all([browser.newPage(), browser.newPage()]);
@@ -41,7 +30,7 @@ before(async () => {
 });
 
 after(async () => {
-  removeChain();
+  chain.remove();
   await browser?.close();
   await server?.close();
 });
@@ -70,13 +59,13 @@ test('a peer that stops answering is closed within 30 s and its producers end', 
     // Everything to the RTC port is dropped except a's two paths: b cannot renew consent on
     // its selected paths nor on any other candidate pair (other addresses, ICE-TCP).
     const keeper = router.participants.get([...router.participants.keys()].find((id) => id !== bId)!)!;
-    iptables('-N', CHAIN);
+    chain.create();
     for (const t of [keeper.publishRtc.ice.selectedTuple, keeper.subscribeRtc.ice.selectedTuple]) {
       assert.ok(t);
-      iptables('-A', CHAIN, '-p', t.protocol, '--sport', String(t.remotePort), '--dport', String(rtcPort), '-j', 'RETURN');
+      chain.append('-p', t.protocol, '--sport', String(t.remotePort), '--dport', String(rtcPort), '-j', 'RETURN');
     }
-    for (const proto of ['udp', 'tcp']) iptables('-A', CHAIN, '-p', proto, '--dport', String(rtcPort), '-j', 'DROP');
-    iptables('-I', 'INPUT', '-j', CHAIN);
+    for (const proto of ['udp', 'tcp']) chain.append('-p', proto, '--dport', String(rtcPort), '-j', 'DROP');
+    chain.hook('INPUT');
     const blockedAt = Date.now();
 
     await waitFor("b's transports closed by the server", () => (victim.publishRtc.state === 'closed' && victim.subscribeRtc.state === 'closed' ? true : null), 33_000, 250);

@@ -4,35 +4,24 @@
  * still connect to the server over TCP on the same port number, and decode each other.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { IptablesChain } from '../helpers/iptables-chain.js';
 import { launchChromium, waitFor, type TestBrowser, type TestPage } from '../helpers/browsers.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { LOW_VIDEO, diagnose, openPage, publishStats, remoteStats } from './page-api.js';
 
-const CHAIN = `SB_ICETCP_${process.pid}`;
+const chain = new IptablesChain(`SB_ICETCP_${process.pid}`);
 const ROOM = 'icetcp1';
 let server: Switchboard;
 let browser: TestBrowser;
 const pages: Array<{ label: string; page: TestPage }> = [];
 
-function iptables(...args: string[]): void {
-  for (const tool of ['iptables', 'ip6tables']) execFileSync(tool, ['-w', ...args], { stdio: 'pipe' });
-}
-
-function removeChain(): void {
-  for (const tool of ['iptables', 'ip6tables']) {
-    try { execFileSync(tool, ['-w', '-D', 'INPUT', '-j', CHAIN], { stdio: 'pipe' }); } catch { /* not hooked */ }
-    try { execFileSync(tool, ['-w', '-F', CHAIN], { stdio: 'pipe' }); execFileSync(tool, ['-w', '-X', CHAIN], { stdio: 'pipe' }); } catch { /* not there */ }
-  }
-}
-
 before(async () => {
-  removeChain();
+  chain.remove();
   server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
-  iptables('-N', CHAIN);
-  iptables('-A', CHAIN, '-p', 'udp', '--dport', String(server.rtc!.port.udpPort), '-j', 'DROP');
-  iptables('-I', 'INPUT', '-j', CHAIN);
+  chain.create();
+  chain.append('-p', 'udp', '--dport', String(server.rtc!.port.udpPort), '-j', 'DROP');
+  chain.hook('INPUT');
   browser = await launchChromium();
   for (const name of ['a', 'b']) {
     const page = await browser.newPage();
@@ -42,7 +31,7 @@ before(async () => {
 });
 
 after(async () => {
-  removeChain();
+  chain.remove();
   await browser?.close();
   await server?.close();
 });

@@ -12,6 +12,7 @@ import { IceLiteSession } from '../../src/rtc/ice/IceLiteSession.js';
 import type { RtcTuple } from '../../src/rtc/ice/RtcTuple.js';
 import { RtcPort } from '../../src/rtc/RtcPort.js';
 import { frameRfc4571 } from '../../src/rtc/port/rfc4571-framer.js';
+import { mulberry32 } from '../helpers/random.js';
 
 const HOST = '127.0.0.1';
 let port: RtcPort;
@@ -31,16 +32,7 @@ after(async () => {
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function buildCheck(): Buffer {
   return new StunMessageBuilder(StunMethod.Binding, StunClass.Request)

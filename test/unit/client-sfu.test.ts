@@ -9,18 +9,9 @@ import { encodeChatLine, MAX_CHAT_CHARS, parseChatLine } from '../../client/chat
 import { MAX_SFU_TRACKS, readPublishAnswer, readSubscribeOffer, SfuTrackTable } from '../../client/sfu-tracks.js';
 import { summarizeStats, type StatsEntry } from '../../client/stats-summary.js';
 import type { SfuTrackInfo } from '../../src/protocol/index.js';
+import { mulberry32 } from '../helpers/random.js';
 
-/** Deterministic PRNG (mulberry32) so a fuzz failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 describe('chat line', () => {
   it('round-trips a line, including quotes and non-ASCII', () => {

@@ -2,18 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rfc4571Framer, frameRfc4571 } from '../../src/rtc/port/rfc4571-framer.js';
+import { mulberry32 } from '../helpers/random.js';
 
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function randomFrames(rand: () => number, count: number): Buffer[] {
   const sizes = [1, 2, 3, 20, 100, 1200, 1500, 9000, 65535];

@@ -11,19 +11,11 @@ import {
   readAbsSendTime, readAudioLevel, readSdesIdentifier, readTransportSequence, unwrapRtx, writeRtpHeader,
 } from '../../src/rtc/rtp/index.js';
 import { RtcpParseCounters, buildRtcpPacket, parseRtcpCompound, writeTwccFeedback, type RtcpPacket } from '../../src/rtc/rtcp/index.js';
+import { xorshift32 } from '../helpers/random.js';
 
 const ITERATIONS = 1_000_000;
 
-/** xorshift32: fast and reproducible. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x % n;
-  };
-}
+const rng = xorshift32;
 
 function rtpSeeds(): Buffer[] {
   const make = (exts: { id: number; value: Buffer }[], payload: Buffer, csrcs: number[] = []): Buffer => {

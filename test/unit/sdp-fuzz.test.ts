@@ -11,19 +11,11 @@ import {
   buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp, type OfferedSection,
 } from '../../src/rtc/sdp/index.js';
 import { FIXTURES, TEST_LOCAL, loadFixture } from '../fixtures/sdp/fixtures.js';
+import { xorshift32 } from '../helpers/random.js';
 
 const ITERATIONS = 100_000;
 
-/** xorshift32: fast and reproducible. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x % n;
-  };
-}
+const rng = xorshift32;
 
 const SECTIONS: OfferedSection[] = [
   {

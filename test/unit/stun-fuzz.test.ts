@@ -15,19 +15,11 @@ import {
   userHash,
 } from '../../src/stun/index.js';
 import { answerBinding } from '../../src/turn/binding.js';
+import { xorshift32 } from '../helpers/random.js';
 
 const ITERATIONS = 1_000_000;
 
-/** xorshift32: fast and reproducible. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x % n;
-  };
-}
+const rng = xorshift32;
 
 const SHA256_KEY = longTermKey('user', 'realm', 'pass', 'sha256');
 

@@ -8,17 +8,10 @@
  * candidates (RFC 6544 §4.2).
  */
 import { isIPv4 } from 'node:net';
+import type { LocalCandidate } from '../sdp/types.js';
 
-export interface IceCandidate {
-  foundation: string;
-  component: 1;
-  transport: 'udp' | 'tcp';
-  priority: number;
-  ip: string;
-  port: number;
-  type: 'host';
-  tcptype?: 'passive';
-}
+/** What goes into an `a=candidate` line of our SDP. */
+export type IceCandidate = LocalCandidate;
 
 const UDP_HOST_TYPE_PREFERENCE = 126;
 const TCP_HOST_TYPE_PREFERENCE = 90;
