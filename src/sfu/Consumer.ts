@@ -24,7 +24,6 @@ export interface ConsumerOptions {
   rtxSsrc?: number;
   payloadType: number;
   rtxPayloadType?: number;
-  mid: string;
 }
 
 export interface ConsumerEvents {
@@ -44,7 +43,6 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   readonly rtxSsrc: number | undefined;
   readonly payloadType: number;
   readonly rtxPayloadType: number | undefined;
-  readonly mid: string;
   private readonly transport: RtpSink;
   private readonly rewriter: RtpStreamRewriter;
   private readonly out = Buffer.allocUnsafe(MAX_PACKET);
@@ -76,7 +74,6 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     this.rtxSsrc = opts.rtxSsrc;
     this.payloadType = opts.payloadType;
     this.rtxPayloadType = opts.rtxPayloadType;
-    this.mid = opts.mid;
     this.header = { marker: false, payloadType: opts.payloadType, sequenceNumber: 0, timestamp: 0, ssrc: opts.ssrc };
     this.rewriter = new RtpStreamRewriter({ ssrc: opts.ssrc, clockRate: opts.producer.codec.clockRate });
     this.producer.consumers.add(this);

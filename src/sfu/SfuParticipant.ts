@@ -98,7 +98,6 @@ export class SfuParticipant {
       ssrc: randomSsrc(),
       ...(video ? { rtxSsrc: randomSsrc(), rtxPayloadType: SUBSCRIBE_PT.rtx } : {}),
       payloadType: video ? SUBSCRIBE_PT.video : SUBSCRIBE_PT.audio,
-      mid: '',
     });
     this.subscribe.addConsumer(consumer);
     this.negotiation.addConsumer(consumer, subscribeCodec(producer.kind, producer.codec), this.subscribe.cname);

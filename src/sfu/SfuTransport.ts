@@ -31,6 +31,12 @@ export interface SfuTransportEvents {
 }
 
 const NACK_INTERVAL_MS = 20;
+/** Room for reports in one compound, leaving space for the SDES chunk and SRTCP's trailer. */
+const REPORT_ROOM = 1000;
+const SR_BYTES = 28;
+const RR_HEADER_BYTES = 8;
+const REPORT_BLOCK_BYTES = 24;
+const RR_BLOCKS = 31;
 const REPORT_INTERVAL_MS = 1000;
 /** 2208988800 s between the NTP epoch (1900) and the Unix epoch (RFC 5905 §6). */
 const NTP_UNIX_OFFSET = 2_208_988_800;
@@ -148,22 +154,30 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
     for (const p of this.producers) p.sendNacks(now);
   }
 
-  /** One compound per transport and second: SRs for our consumers, RR blocks for producers, SDES. */
+  /**
+   * Every second: SRs for our consumers, RR blocks for our producers, each compound closed by
+   * our SDES CNAME (RFC 3550 §6.1). Compounds are cut to fit one datagram.
+   */
   private sendReports(): void {
     if (this.closed) return;
     const now = performance.now();
+    const wallMs = Date.now();
+    const ntpSec = Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET;
+    const ntpFrac = Math.floor(((wallMs % 1000) / 1000) * 0x100000000);
     const reports: ReportBlock[] = [];
     for (const p of this.producers) {
       const block = p.reportBlock(now);
       if (block) reports.push(block);
     }
     let off = 0;
-    const wallMs = Date.now();
-    const ntpSec = Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET;
-    const ntpFrac = Math.floor(((wallMs % 1000) / 1000) * 0x100000000);
+    const flush = (): void => {
+      off += writeSdesCname(this.rtcpOut, off, this.rtcpSsrc, this.cname);
+      this.media.sendRtcp(this.rtcpOut.subarray(0, off));
+      off = 0;
+    };
     for (const c of this.consumers) {
       if (c.packetsSent === 0) continue;
-      if (off + 200 > this.rtcpOut.length) break;
+      if (off + SR_BYTES > REPORT_ROOM) flush();
       // The RTP timestamp of "now" in the stream's clock, from its last packet (RFC 3550 §6.4.1).
       const clock = c.producer.codec.clockRate;
       const rtpTimestamp = (c.lastRtpTimestamp + Math.round(((now - c.lastSentAt) * clock) / 1000)) >>> 0;
@@ -171,13 +185,12 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
         ssrc: c.ssrc, ntpSec, ntpFrac, rtpTimestamp, packetCount: c.packetsSent >>> 0, octetCount: c.octetsSent >>> 0, reports: [],
       });
     }
-    if (reports.length > 0 || off === 0) {
-      // RR blocks: up to 31 per packet (5-bit count).
-      for (let i = 0; i < Math.max(1, reports.length); i += 31) {
-        off += writeReceiverReport(this.rtcpOut, off, { ssrc: this.rtcpSsrc, reports: reports.slice(i, i + 31) });
-      }
+    // RR: up to 31 blocks per packet (5-bit count); at least one RR when nothing else was sent.
+    for (let i = 0; i < reports.length || (i === 0 && off === 0); i += RR_BLOCKS) {
+      const blocks = reports.slice(i, i + RR_BLOCKS);
+      if (off + RR_HEADER_BYTES + blocks.length * REPORT_BLOCK_BYTES > REPORT_ROOM) flush();
+      off += writeReceiverReport(this.rtcpOut, off, { ssrc: this.rtcpSsrc, reports: blocks });
     }
-    off += writeSdesCname(this.rtcpOut, off, this.rtcpSsrc, this.cname);
-    this.media.sendRtcp(this.rtcpOut.subarray(0, off));
+    if (off > 0) flush();
   }
 }

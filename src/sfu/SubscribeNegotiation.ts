@@ -89,7 +89,7 @@ export class SubscribeNegotiation {
     };
   }
 
-  /** The sections as offered in `revision` (for checking its answer), or null if it is not the pending one. */
+  /** Whether `revision` is the offer waiting for its answer. */
   isPending(revision: number): boolean {
     return this.pending === revision;
   }
@@ -99,6 +99,4 @@ export class SubscribeNegotiation {
     this.pending = null;
     this.acknowledged = revision;
   }
-
-  get outstanding(): number | null { return this.pending; }
 }
