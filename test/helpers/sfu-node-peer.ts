@@ -50,6 +50,8 @@ export class SfuNodePeer {
   readonly chatLog: ChatLine[] = [];
   readonly errors: string[] = [];
   readonly ssrcs = { audio: random32(), video: random32() };
+  /** The room's other participants as signaling announced them: id → display name. */
+  readonly names = new Map<string, string>();
   id = '';
   answeredRevisions: number[] = [];
   private readonly replayers: RtpReplayer[] = [];
@@ -84,6 +86,12 @@ export class SfuNodePeer {
     return this.received.byParticipant.get(participantId) ?? { audioPackets: 0, videoPackets: 0, videoKeyframes: 0 };
   }
 
+  /** The participant id behind a display name, once signaling has announced it. */
+  idOf(name: string): string | undefined {
+    for (const [id, n] of this.names) if (n === name) return id;
+    return undefined;
+  }
+
   sendChat(text: string): boolean {
     return this.rtc.sendChat(JSON.stringify({ text }));
   }
@@ -105,7 +113,8 @@ export class SfuNodePeer {
     const welcome = await this.next('welcome', timeoutMs);
     this.id = welcome.sessionId;
     this.send({ type: 'join', room, topology: 'sfu' });
-    await this.next('joined', timeoutMs);
+    const joined = await this.next('joined', timeoutMs);
+    for (const p of joined.participants) this.names.set(p.id, p.name);
     const offer = await this.rtc.createPublishOffer(this.ssrcs);
     const answer = new Promise<string>((resolve) => { this.publishAnswer = resolve; });
     this.send({ type: 'sfu-offer', transport: 'publish', sdp: offer, id: 'publish' });
@@ -135,6 +144,8 @@ export class SfuNodePeer {
       });
     } else if (m.type === 'sfu-answer') {
       this.publishAnswer?.(m.sdp);
+    } else if (m.type === 'participant-joined') {
+      this.names.set(m.participant.id, m.participant.name);
     } else if (m.type === 'error') {
       this.errors.push(`${m.inReplyTo ?? 'server'}: ${m.code} ${m.message}`);
     }
