@@ -182,7 +182,11 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     const chosen = await this.bindUdp(first, port);
     await Promise.all([
       ...rest.map((a) => this.bindUdp(a, chosen)),
-      ...(this.tcpEnabled ? this.listenAddresses.map((a) => this.bindTcp(a, chosen)) : []),
+      ...(this.tcpEnabled ? this.listenAddresses.map((a) => this.bindTcp(a, chosen).catch((err: NodeJS.ErrnoException) => {
+        // The default listens on '::' too; a machine without IPv6 simply has no IPv6 listener.
+        if (a === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) return;
+        throw err;
+      })) : []),
     ]);
     return chosen;
   }
