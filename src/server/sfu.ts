@@ -17,7 +17,11 @@ export class SfuRooms implements MediaRooms {
     let router = this.routers.get(room);
     if (!router) {
       router = new Router(room, this.server);
-      router.on('transport-closed', (id, reason) => this.logger.info({ room, participant: id, reason }, 'sfu transport closed'));
+      router.on('transport-closed', (id, reason) => {
+        // A page closing its connection is routine; consent lost or DTLS failing is worth a warning.
+        const routine = reason === 'closed' || reason === 'DTLS closed by the remote';
+        this.logger[routine ? 'info' : 'warn']({ room, participant: id, reason }, 'sfu transport closed');
+      });
       this.routers.set(room, router);
     }
     router.join(participant.info.id, (offer) => participant.send({

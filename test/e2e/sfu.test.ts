@@ -18,7 +18,7 @@ const pages: Array<{ label: string; page: TestPage }> = [];
 const ROOM = 'sfu1';
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   [chromium, firefox] = await Promise.all([launchChromium(), launchFirefox()]);
   const specs: Array<[string, TestBrowser]> = [['ada', chromium], ['bob', chromium], ['cy', chromium], ['fox', firefox]];
   for (const [name, browser] of specs) {
@@ -99,7 +99,15 @@ test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 
   assert.deepEqual(sent.failures, []);
   for (const { label, page } of pages.slice(1)) {
     const got = await waitFor(`${label} receives big.bin`, () => page.evaluate(() =>
-      (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 90_000, 500);
+      (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 90_000, 500)
+      .catch((err: Error) => {
+        // Where the bytes stopped: the server's SCTP toward each receiver.
+        const router = server.sfu?.routers.get(ROOM);
+        const lines = [...(router?.participants.values() ?? [])].map((p) =>
+          `${p.id}: subscribe ${p.subscribeRtc.state} sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.stats)}`);
+        err.message += `\nrelay relayed ${router?.data.relayed} dropped ${router?.data.dropped}\n${lines.join('\n')}`;
+        throw err;
+      });
     assert.equal(got.size, size, `${label}: size`);
     assert.equal(got.sha256, sent.sha256, `${label}: hash on arrival equals the sender's`);
     assert.equal(got.ok, true, `${label}: the app's hash check passed`);
