@@ -10,6 +10,8 @@ import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
 
 export class SfuRooms implements MediaRooms {
   readonly routers = new Map<string, Router>();
+  /** Display names by participant id, for logs. */
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly server: WebRtcServer, private readonly logger: Logger) {}
 
@@ -17,13 +19,14 @@ export class SfuRooms implements MediaRooms {
     let router = this.routers.get(room);
     if (!router) {
       router = new Router(room, this.server);
-      router.on('transport-closed', (id, reason) => {
+      router.on('transport-closed', (id, transport, reason) => {
         // A page closing its connection is routine; consent lost or DTLS failing is worth a warning.
-        const routine = reason === 'closed' || reason === 'DTLS closed by the remote';
-        this.logger[routine ? 'info' : 'warn']({ room, participant: id, reason }, 'sfu transport closed');
+        const routine = reason === 'closed' || reason === 'server closing' || reason === 'DTLS closed by the remote';
+        this.logger[routine ? 'info' : 'warn']({ room, participant: id, name: this.names.get(id), transport, reason }, 'sfu transport closed');
       });
       this.routers.set(room, router);
     }
+    this.names.set(participant.info.id, participant.info.name);
     router.join(participant.info.id, (offer) => participant.send({
       type: 'sfu-offer', transport: 'subscribe', sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks,
     }));
@@ -33,6 +36,7 @@ export class SfuRooms implements MediaRooms {
     const router = this.routers.get(room);
     if (!router) return;
     router.leave(participantId);
+    this.names.delete(participantId);
     if (router.participants.size === 0) {
       router.close();
       this.routers.delete(room);

@@ -13,7 +13,7 @@ import { SfuParticipant, type SubscribeOffer } from './SfuParticipant.js';
 export interface RouterEvents {
   close: [];
   /** A participant's transport closed by itself (ICE consent lost, DTLS failure). */
-  'transport-closed': [participantId: string, reason: string];
+  'transport-closed': [participantId: string, transportId: string, reason: string];
 }
 
 export class Router extends TypedEmitter<RouterEvents> {
@@ -45,7 +45,7 @@ export class Router extends TypedEmitter<RouterEvents> {
     this.data.addPublisher(participantId, participant.publishRtc);
     this.data.addSubscriber(participantId, participant.subscribeRtc);
     for (const rtc of [participant.publishRtc, participant.subscribeRtc]) {
-      rtc.on('closed', (reason) => this.emit('transport-closed', participantId, reason));
+      rtc.on('closed', (reason) => this.emit('transport-closed', participantId, rtc.id, reason));
     }
     participant.start();
     return participant;

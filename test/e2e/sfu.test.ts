@@ -63,7 +63,11 @@ test('every page decodes video and audio from the three others, over connections
       const rtt = await waitFor(`${label}: RTT from the server's receiver reports`, async () => (await publishStats(page))?.reportedRttMs ?? null, 10_000, 500);
       assert.ok(rtt >= 0 && rtt < 1000, `${label}: RTT ${rtt} ms`);
       if (page.engine === 'chromium') {
-        for (const r of later) assert.ok(r.senderReportsReceived > 0, `${label}: sender reports received for ${r.name}`);
+        // One SR per consumer and second: wait for each stream's first.
+        await waitFor(`${label}: sender reports received for every remote stream`, async () => {
+          const s = await remoteStats(page);
+          return s.length === 3 && s.every((r) => r.senderReportsReceived > 0) ? s : null;
+        }, 5_000, 250);
       }
     }
   });

@@ -5,7 +5,8 @@
  * checks, picks the selected tuple, watches consent (RFC 7675) and passes everything else up
  * uninterpreted as 'packet'.
  */
-import type { StunMessage } from '../../stun/message.js';
+import { Attr } from '../../stun/constants.js';
+import { getAttribute, type StunMessage } from '../../stun/message.js';
 import { answerCheck, type CheckCredentials } from './check.js';
 import { PASSWORD_CHARS, UFRAG_CHARS, isValidPassword, isValidUfrag, randomIceString } from './credentials.js';
 import type { RtcTuple } from './RtcTuple.js';
@@ -15,6 +16,13 @@ import { TypedEmitter } from '../../util/TypedEmitter.js';
 export const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;
 /** Consent is a coarse matter (seconds): one timer tick a second is plenty. */
 const CONSENT_TICK_MS = 1000;
+/** A nominated pair with no check for this long has been left by the browser (consent checks come every ~5 s). */
+const QUIET_PAIR_MS = 8000;
+
+/** UDP pairs before ICE-TCP ones, then the remote candidate's priority. */
+function rank(tuple: RtcTuple, priority: number): number {
+  return (tuple.protocol === 'udp' ? 2 ** 32 : 0) + priority;
+}
 
 export interface IceLiteSessionOptions {
   localUfrag?: string;
@@ -53,6 +61,8 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
   /** Tuples that sent at least one valid check (RFC 8445 §7.3.1.4: their pairs are valid). */
   private readonly known = new Set<RtcTuple>();
   private selected: RtcTuple | null = null;
+  /** PRIORITY of the checks that selected it (RFC 8445 §7.1.1), to rank later nominations. */
+  private selectedPriority = 0;
   /** Whether the remote agent has nominated (USE-CANDIDATE) a tuple yet. */
   private nominated = false;
   private lastConsentAt = 0;
@@ -126,7 +136,8 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
     }
     this.stats.checksAccepted++;
     this.known.add(tuple);
-    this.onValidCheck(tuple, verdict.useCandidate);
+    const priority = getAttribute(msg, Attr.Priority);
+    this.onValidCheck(tuple, verdict.useCandidate, priority && priority.length === 4 ? priority.readUInt32BE(0) : 0);
     return true;
   }
 
@@ -161,29 +172,38 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
   }
 
   /**
-   * RFC 8445 §7.3.1.5: a check with USE-CANDIDATE nominates its pair, and a later nomination
-   * of another pair (the browser moved, e.g. after a network change) replaces it. Before any
-   * nomination the first valid tuple serves, so media can start at once (libwebrtc nominates
-   * aggressively toward lite agents anyway). Repeated USE-CANDIDATE on the selected tuple —
-   * Chrome puts it in every consent check — changes nothing.
+   * RFC 8445 §7.3.1.5 and §8.1.1: a check with USE-CANDIDATE nominates its pair, and the
+   * controlling agent uses the highest-priority nominated pair. Firefox nominates several pairs
+   * (UDP and ICE-TCP, IPv4 and IPv6) and then sends its consent checks only on the best one, so
+   * a later nomination replaces ours only when it ranks at least as high — UDP before TCP, then
+   * the remote candidate's PRIORITY — or when our pair has gone quiet (the browser moved, e.g.
+   * after a network change). Before any nomination the first valid tuple serves, so media can
+   * start at once. Repeated USE-CANDIDATE on the selected tuple (Chrome puts it in every consent
+   * check) changes nothing.
    */
-  private onValidCheck(tuple: RtcTuple, useCandidate: boolean): void {
+  private onValidCheck(tuple: RtcTuple, useCandidate: boolean, priority: number): void {
+    const now = Date.now();
     if (tuple === this.selected) {
       // RFC 7675 §5.1: a successful check on the selected pair refreshes consent.
-      this.lastConsentAt = Date.now();
+      this.lastConsentAt = now;
+      this.selectedPriority = Math.max(this.selectedPriority, priority);
       if (useCandidate) this.nominated = true;
       return;
     }
     if (useCandidate) {
+      const better = this.selected === null || !this.nominated
+        || rank(tuple, priority) >= rank(this.selected, this.selectedPriority)
+        || now - this.lastConsentAt > QUIET_PAIR_MS;
       this.nominated = true;
-      this.select(tuple);
+      if (better) this.select(tuple, priority);
     } else if (!this.nominated && this.selected === null) {
-      this.select(tuple);
+      this.select(tuple, priority);
     }
   }
 
-  private select(tuple: RtcTuple): void {
+  private select(tuple: RtcTuple, priority: number): void {
     this.selected = tuple;
+    this.selectedPriority = priority;
     this.lastConsentAt = Date.now();
     this.consentExpired = false;
     this.startConsentTimer();
