@@ -9,21 +9,22 @@ import { IceLiteSession } from '../../src/rtc/ice/IceLiteSession.js';
 import type { RtcTuple } from '../../src/rtc/ice/RtcTuple.js';
 
 class FakeTuple implements RtcTuple {
-  readonly protocol = 'udp' as const;
   readonly id: string;
   readonly sent: Buffer[] = [];
-  constructor(readonly remoteAddress: string, readonly remotePort: number) {
-    this.id = `udp:${remoteAddress}:${remotePort}`;
+  constructor(readonly remoteAddress: string, readonly remotePort: number, readonly protocol: 'udp' | 'tcp' = 'udp') {
+    this.id = `${protocol}:${remoteAddress}:${remotePort}`;
   }
   send(buf: Buffer): void {
     this.sent.push(Buffer.from(buf));
   }
 }
 
-function check(s: IceLiteSession, o: { password?: string; useCandidate?: boolean; remoteUfrag?: string } = {}): StunMessage {
+function check(s: IceLiteSession, o: { password?: string; useCandidate?: boolean; remoteUfrag?: string; priority?: number } = {}): StunMessage {
+  const priority = Buffer.alloc(4);
+  priority.writeUInt32BE(o.priority ?? 0x6e0001ff);
   const b = new StunMessageBuilder(StunMethod.Binding, StunClass.Request)
     .add(Attr.Username, Buffer.from(`${s.localUfrag}:${o.remoteUfrag ?? 'brws'}`))
-    .add(Attr.Priority, Buffer.from([0x6e, 0, 1, 0xff]))
+    .add(Attr.Priority, priority)
     .add(Attr.IceControlling, Buffer.alloc(8, 3));
   if (o.useCandidate) b.add(Attr.UseCandidate, Buffer.alloc(0));
   const r = decodeStun(b.addIntegrity(Buffer.from(o.password ?? s.localPassword)).addFingerprint().build());
@@ -82,6 +83,26 @@ test('USE-CANDIDATE selects; a later nomination of another tuple switches; repea
   assert.equal(s.selectedTuple, a, 'the browser moved: the newest nomination wins');
   assert.deepEqual(selected, [a.id, b.id, a.id]);
   s.close();
+});
+
+test('several nominations (as Firefox makes them): the highest-ranked pair stays selected — UDP over TCP, then PRIORITY', () => {
+  const s = new IceLiteSession();
+  const udpHigh = new FakeTuple('::1', 3001);
+  const udpLow = new FakeTuple('127.0.0.1', 3002);
+  const tcp = new FakeTuple('127.0.0.1', 3003, 'tcp');
+  s.handleStun(check(s, { useCandidate: true, priority: 0x6e7f1eff }), udpHigh);
+  s.handleStun(check(s, { useCandidate: true, priority: 0x6e0001ff }), udpLow);
+  assert.equal(s.selectedTuple, udpHigh, 'a lower-priority UDP nomination does not replace a higher one');
+  s.handleStun(check(s, { useCandidate: true, priority: 0x7f7f1eff }), tcp);
+  assert.equal(s.selectedTuple, udpHigh, 'a TCP nomination does not replace a UDP one');
+  const t = new IceLiteSession();
+  t.handleStun(check(t, { useCandidate: true, priority: 0x5a7f1eff }), tcp);
+  t.handleStun(check(t, { useCandidate: true, priority: 0x6e0001ff }), udpLow);
+  assert.equal(t.selectedTuple, udpLow, 'UDP nominated after TCP takes over');
+  t.handleStun(check(t, { useCandidate: true, priority: 0x6e7f1eff }), udpHigh);
+  assert.equal(t.selectedTuple, udpHigh, 'a higher-priority UDP nomination takes over');
+  s.close();
+  t.close();
 });
 
 test("'packet' only for tuples that sent a valid check, with the very bytes", () => {
