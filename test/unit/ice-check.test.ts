@@ -11,21 +11,11 @@ import {
 } from '../../src/stun/index.js';
 import { answerCheck, localUfragOf, type CheckCredentials } from '../../src/rtc/ice/check.js';
 import { isValidPassword, isValidUfrag, randomIceString } from '../../src/rtc/ice/credentials.js';
+import { RFC5769_PASSWORD, RFC5769_REQUEST, hex } from '../fixtures/rfc5769.js';
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/[^0-9a-f]/gi, ''), 'hex');
 
-/** RFC 5769 §2.1 Sample Request: USERNAME "evtj:h6vY", password "VOkJxbRl1RmTxUk/WvJxBt", ICE-CONTROLLED. */
-const RFC5769_REQUEST = hex(`
-  00 01 00 58 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae
-  80 22 00 10 53 54 55 4e 20 74 65 73 74 20 63 6c 69 65 6e 74
-  00 24 00 04 6e 00 01 ff
-  80 29 00 08 93 2f f9 b1 51 26 3b 36
-  00 06 00 09 65 76 74 6a 3a 68 36 76 59 20 20 20
-  00 08 00 14 9a ea a7 0c bf d8 cb 56 78 1e f2 b5 b2 d3 f2 49 c1 b5 71 a2
-  80 28 00 04 e5 7a 3b cf`);
 /** RFC 5769 §2.2: the XOR-MAPPED-ADDRESS value of 192.0.2.1:32853 for that transaction. */
 const RFC5769_XOR_MAPPED = hex('00 01 a1 47 e1 12 a6 43');
-const RFC5769_PASSWORD = 'VOkJxbRl1RmTxUk/WvJxBt';
 
 const LOCAL_UFRAG = 'srvUfrag';
 const LOCAL_PASSWORD = 'serverPasswordOf24chars+';

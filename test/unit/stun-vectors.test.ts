@@ -11,18 +11,9 @@ import {
   encodeErrorCode, encodePasswordAlgorithm, encodeXorAddress, getAttribute, longTermKey, messageType, parseNonceCookie,
   prepPassword, prepUsername, splitMessageType, userHash, type StunMessage,
 } from '../../src/stun/index.js';
+import { RFC5769_PASSWORD, RFC5769_REQUEST as SAMPLE_REQUEST, hex } from '../fixtures/rfc5769.js';
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/[^0-9a-f]/gi, ''), 'hex');
 
-/** RFC 5769 §2.1 Sample Request. */
-const SAMPLE_REQUEST = hex(`
-  00 01 00 58 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae
-  80 22 00 10 53 54 55 4e 20 74 65 73 74 20 63 6c 69 65 6e 74
-  00 24 00 04 6e 00 01 ff
-  80 29 00 08 93 2f f9 b1 51 26 3b 36
-  00 06 00 09 65 76 74 6a 3a 68 36 76 59 20 20 20
-  00 08 00 14 9a ea a7 0c bf d8 cb 56 78 1e f2 b5 b2 d3 f2 49 c1 b5 71 a2
-  80 28 00 04 e5 7a 3b cf`);
 /** §2.2 Sample IPv4 Response. */
 const IPV4_RESPONSE = hex(`
   01 01 00 3c 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae
@@ -58,7 +49,7 @@ const SHA256_USERHASH_REQUEST = hex(`
   00 1d 00 04 00 02 00 00
   00 1c 00 20 b5 c7 bf 00 5b 6c 52 a2 1c 51 c5 e8 92 f8 19 24 13 62 96 cb 92 7c 43 14 93 09 27 8c c6 51 8e 65`);
 
-const SHORT_TERM_KEY = Buffer.from('VOkJxbRl1RmTxUk/WvJxBt');
+const SHORT_TERM_KEY = Buffer.from(RFC5769_PASSWORD);
 
 function decode(buf: Buffer): StunMessage {
   const r = decodeStun(buf);
