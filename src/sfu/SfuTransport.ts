@@ -51,7 +51,8 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   readonly consumers = new Set<Consumer>();
   private readonly view = new RtpHeaderView();
   private readonly rtcpOut = Buffer.allocUnsafe(1200);
-  private readonly nackTimer: NodeJS.Timeout;
+  /** Only transports that receive (have producers) need the 20 ms NACK clock. */
+  private nackTimer: NodeJS.Timeout | null = null;
   private readonly reportTimer: NodeJS.Timeout;
   closed = false;
   unknownSsrcPackets = 0;
@@ -63,8 +64,6 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
     media.on('rtp', (p) => this.onRtp(p));
     media.on('rtcp', (p) => this.onRtcp(p));
     media.on('closed', () => this.close());
-    this.nackTimer = setInterval(() => this.sendNacks(), NACK_INTERVAL_MS);
-    this.nackTimer.unref();
     this.reportTimer = setInterval(() => this.sendReports(), REPORT_INTERVAL_MS);
     this.reportTimer.unref();
   }
@@ -74,6 +73,10 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
 
   addProducer(p: Producer): void {
     this.producers.add(p);
+    if (!this.nackTimer && !this.closed) {
+      this.nackTimer = setInterval(() => this.sendNacks(), NACK_INTERVAL_MS);
+      this.nackTimer.unref();
+    }
     this.producersBySsrc.set(p.ssrc, p);
     if (p.rtxSsrc !== undefined) this.producersBySsrc.set(p.rtxSsrc, p);
     p.on('close', () => {
@@ -97,7 +100,7 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.nackTimer);
+    if (this.nackTimer) clearInterval(this.nackTimer);
     clearInterval(this.reportTimer);
     for (const p of [...this.producers]) p.close();
     for (const c of [...this.consumers]) c.close();
