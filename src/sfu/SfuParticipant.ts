@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp,
+  HEADER_EXTENSION_URIS, buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp,
   type AcceptedMedia, type RemoteDescription, type RtpCodecParameters,
 } from '../rtc/sdp/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
@@ -69,6 +69,8 @@ export class SfuParticipant {
     const rtc = this.publishRtc;
     const answer = buildPublishAnswer(offer, rtc.localParameters, { sessionId: this.publishSessionId, sessionVersion: this.publishVersion++ });
     rtc.connect({ iceUfrag: offer.iceUfrag, icePwd: offer.icePwd, fingerprints: offer.fingerprints, dtlsRole: answer.dtlsRole });
+    const twcc = answer.accepted.flatMap((m) => m.headerExtensions).find((e) => e.uri === HEADER_EXTENSION_URIS.transportCc);
+    if (twcc) this.publish.enableTransportFeedback(twcc.id);
     const seen = new Set<string>();
     for (const media of answer.accepted) {
       if (media.ssrc === undefined) continue; // rid-only simulcast: a later step
