@@ -80,11 +80,13 @@ export function buildReport(
 ): LoadtestReport {
   const sent: LoadtestReport['sent'] = [];
   const sentById = new Map<number, { bitrate: number; publisher: string }>();
+  const sentByName = new Map<string, number>();
   const publisherOfTrack = new Map<number, PublisherRun>();
   for (const p of publishers) {
     for (const s of p.sent()) {
       sent.push({ ...s, bitrate: Math.round(s.bitrate), room: p.room, publisher: p.name });
       sentById.set(s.trackId, { bitrate: s.bitrate, publisher: p.name });
+      sentByName.set(`${p.name} ${s.kind}`, s.bitrate);
       publisherOfTrack.set(s.trackId, p);
     }
   }
@@ -97,7 +99,10 @@ export function buildReport(
   for (const sub of subscribers) {
     for (const t of [...sub.tracks.values()].sort((a, b) => a.key - b.key)) {
       const s = t.stats;
-      const from = sentById.get(t.key);
+      // Marked media names its track; unmarked (wrtc) media is matched through the driver's SSRC → publisher table.
+      const named = t.key < 0 ? sub.publisherBySsrc.get(t.ssrc) : undefined;
+      const byName = named !== undefined ? sentByName.get(`${named} ${t.kind}`) : undefined;
+      const from = sentById.get(t.key) ?? (named !== undefined ? { publisher: named, bitrate: byName ?? NaN } : undefined);
       const hasLatency = s.latencyUs.count > 0;
       latency.merge(s.latencyUs);
       packetsReceived += s.packets;
@@ -106,7 +111,7 @@ export function buildReport(
       bitrateReceived += s.bitrate;
       tracks.push({
         room: sub.room, publisher: from?.publisher ?? `ssrc ${t.ssrc}`, subscriber: sub.name, kind: t.kind,
-        packets: s.packets, bytes: s.bytes, bitrate: Math.round(s.bitrate), sentBitrate: from ? Math.round(from.bitrate) : null,
+        packets: s.packets, bytes: s.bytes, bitrate: Math.round(s.bitrate), sentBitrate: from && Number.isFinite(from.bitrate) ? Math.round(from.bitrate) : null,
         lost: s.lost, lossPercent: round(s.lossFraction * 100, 3), duplicates: s.duplicates, reordered: s.reordered,
         jitterMs: round(s.jitterMs, 3),
         latencyP50Ms: hasLatency ? round(s.latencyUs.percentile(50) / 1000, 3) : null,

@@ -23,6 +23,8 @@ export class SubscriberRun {
   readonly tracks = new Map<number, ReceivedTrack>();
   /** SSRC → kind, from the server's offers (for media without our trailer). */
   private readonly kinds = new Map<number, MediaKind>();
+  /** SSRC → publishing peer's name, when the driver names the tracks it offers (for media without our trailer). */
+  readonly publisherBySsrc = new Map<number, string>();
   joinStartUs = NaN;
   /** µs from the subscribe request to the first RTP packet received; NaN until then. */
   joinUs = NaN;
@@ -41,6 +43,9 @@ export class SubscriberRun {
       onOffer: async (sdp) => {
         this.learnKinds(sdp);
         return this.peer.answer(sdp);
+      },
+      onTracks: (tracks) => {
+        for (const t of tracks) if (t.publisher !== undefined && this.publisherBySsrc.size < 4 * this.maxTracks) this.publisherBySsrc.set(t.ssrc, t.publisher);
       },
       onError,
     });
