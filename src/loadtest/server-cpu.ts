@@ -46,7 +46,7 @@ export function procCpuSource(pid: number): CpuSource {
 /** The value of the first unlabelled `*process_cpu_seconds_total` sample in a Prometheus text exposition. */
 export function parseCpuSecondsMetric(text: string): number | null {
   for (const line of text.split('\n')) {
-    const m = /^([A-Za-z_:][A-Za-z0-9_:]*process_cpu_seconds_total)(?:\{\})?\s+([0-9.eE+-]+)(?:\s+\d+)?\s*$/.exec(line);
+    const m = /^((?:[A-Za-z_:][A-Za-z0-9_:]*)?process_cpu_seconds_total)(?:\{\})?\s+([0-9.eE+-]+)(?:\s+\d+)?\s*$/.exec(line);
     if (m) {
       const v = Number(m[2]);
       if (Number.isFinite(v)) return v;
