@@ -75,6 +75,25 @@ test('1 publisher, 3 subscribers for 5 s: every track at the sent rate, no loss,
   assert.ok(report.serverCpu.cpuSeconds > 0, `server CPU ${report.serverCpu.cpuSeconds} s`);
 });
 
+test('--peer wrtc: a libwebrtc publisher encoding synthetic frames reaches a subscriber', async () => {
+  const { stdout } = await run('node', [
+    CLI, 'loadtest', '--url', server.url, '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '4', '--peer', 'wrtc',
+    '--room-prefix', 'wrtc', '--json',
+  ], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  const report = JSON.parse(stdout) as LoadtestReport;
+  assert.deepEqual(report.errors, []);
+  for (const kind of ['audio', 'video'] as const) {
+    const t = report.tracks.find((r) => r.kind === kind);
+    assert.ok(t, `the subscriber receives ${kind}`);
+    assert.equal(t.publisher, 'pub-0-0', 'named through the driver (libwebrtc packets carry no trailer)');
+    assert.ok(t.packets > 50, `${kind}: ${t.packets} packets`);
+    assert.ok(t.bitrate > (kind === 'video' ? 50_000 : 10_000), `${kind}: ${t.bitrate} bit/s`);
+    assert.equal(t.latencyP50Ms, null, 'no capture time without the trailer');
+    const sent = report.sent.find((s) => s.kind === kind);
+    assert.ok(sent && sent.packets > 0, `libwebrtc reports sending ${kind}`);
+  }
+});
+
 test('refuses a server that is not on loopback, before any traffic', async () => {
   assert.equal(
     await usageError(['--url', 'http://198.18.0.1:8080', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '1']),

@@ -179,6 +179,15 @@ test('server CPU: /proc/PID/stat utime + stime, and process_cpu_seconds_total fr
   assert.equal(parseCpuSecondsMetric(text), 2.25);
   assert.equal(parseCpuSecondsMetric('process_cpu_seconds_total 3e-1 1700000000000'), 0.3);
   assert.equal(parseCpuSecondsMetric('nothing here'), null);
+  // /metrics text comes from the network: random lines never throw and yield a finite number or null.
+  const rand = xorshift32(0xc0ffee);
+  const alphabet = 'process_cpu_seconds_total{}="# \n0123456789.eE+-NaInfity';
+  for (let i = 0; i < 5000; i++) {
+    let line = rand(3) === 0 ? 'process_cpu_seconds_total ' : '';
+    for (let j = rand(60); j > 0; j--) line += alphabet[rand(alphabet.length)];
+    const v = parseCpuSecondsMetric(line);
+    assert.ok(v === null || Number.isFinite(v), line);
+  }
 });
 
 test('loopback: what counts, and names that resolve to it', async () => {
