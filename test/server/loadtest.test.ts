@@ -105,6 +105,21 @@ test('refuses a server that is not on loopback, before any traffic', async () =>
   );
 });
 
+test('a server that is not there: the report names why, and the exit code says nothing was measured', async () => {
+  // Port 9 on loopback: nothing listens there, so the connection is refused at once.
+  await assert.rejects(
+    run('node', [CLI, 'loadtest', '--url', 'http://127.0.0.1:9', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '1', '--join-timeout', '3', '--json'], { timeout: 60_000 }),
+    (err: { code: number; stderr: string; stdout: string }) => {
+      assert.equal(err.code, 1);
+      assert.equal(err.stderr.trim(), 'switchboard: loadtest: nothing was measured (pub-0-0: connect ECONNREFUSED 127.0.0.1:9)');
+      const report = JSON.parse(err.stdout) as LoadtestReport;
+      assert.equal(report.joinTime.publishers.failed, 1);
+      assert.equal(report.joinTime.subscribers.failed, 1);
+      return true;
+    },
+  );
+});
+
 test('argument errors are exact, caps included', async () => {
   const base = ['--url', 'http://127.0.0.1:9', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '5'];
   const withArg = (name: string, value: string): string[] => {
