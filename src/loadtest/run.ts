@@ -83,7 +83,7 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
   await checkLoopback(opts.url, opts.allowRemote);
   const media = loadRecordedMedia();
   const peers = await peerFactory(opts.peer);
-  const driver: SignalingDriver = (hooks.driverFactory ?? ((o) => new SwitchboardDriver(o)))({ url: opts.url, timeoutMs: opts.joinTimeoutMs });
+  const driver: SignalingDriver = (hooks.driverFactory ?? ((o) => new SwitchboardDriver(o, opts.authSecret ? { authSecret: opts.authSecret } : {})))({ url: opts.url, timeoutMs: opts.joinTimeoutMs });
   const cpuSource: CpuSource = opts.serverPid !== null ? procCpuSource(opts.serverPid) : metricsCpuSource(opts.url);
   const errors: string[] = [];
   const onError = (m: string): void => { if (errors.length < 10_000) errors.push(m); };

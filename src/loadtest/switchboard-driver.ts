@@ -9,7 +9,9 @@
  * server then keeps that offer pending and forwards nothing down that connection, which is what a
  * send-only participant costs a real deployment too.
  */
+import { randomBytes } from 'node:crypto';
 import sdpTransform from 'sdp-transform';
+import { createAccessToken } from '../signaling/auth.js';
 import { WebSocket } from 'ws';
 import type { ServerMessage, SfuServerOfferMsg } from '../protocol/index.js';
 import type {
@@ -105,8 +107,8 @@ class Connection {
     return new Connection(ws, name, timeoutMs);
   }
 
-  async joinRoom(room: string): Promise<void> {
-    this.send({ type: 'hello', name: this.name });
+  async joinRoom(room: string, token?: string): Promise<void> {
+    this.send({ type: 'hello', name: this.name, ...(token ? { token } : {}) });
     await this.next('welcome');
     this.send({ type: 'join', room, topology: 'sfu' });
     await this.next('joined');
@@ -178,19 +180,31 @@ function offeredTracks(m: SfuServerOfferMsg, names: ReadonlyMap<string, string>)
   return out;
 }
 
+export interface SwitchboardDriverOptions {
+  /** The server's auth secret: each peer then joins with a token of its own (identity = peer name + a run id, this room only). */
+  authSecret?: string;
+}
+
 export class SwitchboardDriver implements SignalingDriver {
   readonly name = 'switchboard';
   private readonly ws: URL;
   private readonly connections = new Set<Connection>();
+  /** Keeps identities of two runs against one server apart. */
+  private readonly runId = randomBytes(4).toString('hex');
 
-  constructor(private readonly options: DriverOptions) {
+  constructor(private readonly options: DriverOptions, private readonly own: SwitchboardDriverOptions = {}) {
     this.ws = signalingUrl(options.url);
+  }
+
+  private async token(room: string, peerName: string): Promise<string | undefined> {
+    if (!this.own.authSecret) return undefined;
+    return createAccessToken({ secret: this.own.authSecret, identity: `${peerName}.${this.runId}`, room, ttlSeconds: 3600, name: peerName });
   }
 
   async publish(room: string, peerName: string, offerSdp: string, events: SessionEvents = {}): Promise<PublishSession> {
     const conn = await this.connect(peerName, events);
     try {
-      await conn.joinRoom(room);
+      await conn.joinRoom(room, await this.token(room, peerName));
       conn.send({ type: 'sfu-offer', transport: 'publish', sdp: offerSdp, id: 'publish' });
       const answer = await conn.next('sfu-answer');
       return { answerSdp: answer.sdp, close: () => this.release(conn) };
@@ -211,7 +225,7 @@ export class SwitchboardDriver implements SignalingDriver {
       firstAnswered();
     };
     try {
-      await conn.joinRoom(room);
+      await conn.joinRoom(room, await this.token(room, peerName));
       await withTimeout(first, this.options.timeoutMs, `${peerName}: first subscribe offer`);
       return { close: () => this.release(conn) };
     } catch (err) {

@@ -94,6 +94,24 @@ test('--peer wrtc: a libwebrtc publisher encoding synthetic frames reaches a sub
   }
 });
 
+test('a server with an auth secret: peers join with tokens minted from SWITCHBOARD_AUTH_SECRET, and are refused without', async () => {
+  const secret = 'loadtest-secret-'.padEnd(40, 'x');
+  const guarded = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', authSecret: secret });
+  try {
+    const args = [CLI, 'loadtest', '--url', guarded.url, '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '2', '--join-timeout', '10', '--json'];
+    const { stdout } = await run('node', args, { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, SWITCHBOARD_AUTH_SECRET: secret } });
+    const report = JSON.parse(stdout) as LoadtestReport;
+    assert.deepEqual(report.errors, []);
+    assert.equal(report.tracks.length, 2);
+    const env = { ...process.env };
+    delete env.SWITCHBOARD_AUTH_SECRET;
+    await assert.rejects(run('node', args, { timeout: 120_000, env }), (err: { code: number; stderr: string }) =>
+      err.code === 1 && err.stderr.startsWith('switchboard: loadtest: nothing was measured (pub-0-0: server error token-required: this server requires an access token'));
+  } finally {
+    await guarded.close();
+  }
+});
+
 test('refuses a server that is not on loopback, before any traffic', async () => {
   assert.equal(
     await usageError(['--url', 'http://198.18.0.1:8080', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '1']),
