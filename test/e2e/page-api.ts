@@ -51,6 +51,11 @@ export interface SwitchboardHandle {
   room: { participants: { size: number } } | null;
   /** The topology the server chose ('mesh', 'sfu'…); null outside a room. */
   topology: string | null;
+  /** SFU rooms: the active speaker's participant id (ours when we speak), or null. */
+  activeSpeaker: string | null;
+  /** Every active-speaker change the page saw. */
+  speakerChanges: Array<{ participantId: string | null; at: number }>;
+  setMuted(kind: 'audio' | 'video', muted: boolean): void;
   ready: Promise<void>;
   remoteStats(): Promise<RemoteStat[]>;
   /** null in mesh rooms. */
