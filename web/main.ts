@@ -4,7 +4,7 @@
  * URL: `/?room=R&name=N&topology=mesh` joins room R with camera and microphone (a lobby form is
  * shown when `room` is missing). `?identity=X` asks for identity X (open-mode servers), `?token=JWT`
  * authenticates (servers with an auth secret), `?video=WxH` caps the camera resolution, `?relay=1`
- * sends media only through TURN.
+ * sends media only through TURN, `?mute=audio` (or `video`, `audio,video`) joins with those turned off.
  *
  * Debug / test handle — `window.switchboard` (stable; the e2e tests drive the page through it):
  *   room: Room | null                 the joined room (SDK object), null in the lobby or after leave
@@ -83,6 +83,10 @@ let mediaStarted: Promise<MediaProblem[]> | null = null;
 
 /** Opens camera + mic once (the browser asks permission) and shows the local tile. */
 function startMedia(): Promise<MediaProblem[]> {
+  if (!mediaStarted) {
+    if (params.muted.audio) media.setMuted('audio', true);
+    if (params.muted.video) media.setMuted('video', true);
+  }
   mediaStarted ??= media.start({ audio: true, video: params.video }).then((problems) => {
     for (const p of problems) showBanner(`media-${p.kind}`, p.kind === 'denied' || p.kind === 'insecure' ? 'error' : 'warn', p.message);
     showStage();

@@ -15,6 +15,10 @@ export interface RemoteStat {
   videoWidth: number;
   videoHeight: number;
   audioEnergy: number;
+  audioSamplesReceived: number;
+  audioConcealedSamples: number;
+  /** The received audio's codec (inbound-rtp codecId → mimeType), e.g. 'audio/red'. */
+  audioCodec: string | null;
   localCandidateType: string | null;
   remoteCandidateType: string | null;
   /** 'udp' | 'tcp' | 'tls' when the local candidate is a relay (transport to the TURN server). */
@@ -37,6 +41,8 @@ export interface PublishStat {
   remoteCandidatePort: number | null;
   localCandidateType: string | null;
   bitrateOutKbps: number;
+  /** The sent audio's codec (outbound-rtp codecId → mimeType): 'audio/red' when the browser sends RED. */
+  audioCodec: string | null;
   /** RTT computed from the server's receiver reports (remote-inbound-rtp), ms. */
   reportedRttMs: number | null;
 }
