@@ -65,6 +65,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   retransmissionsReceived = 0;
   nacksSent = 0;
   keyframesReceived = 0;
+  /** Packets that came as RED (RFC 2198), among packetsReceived. */
+  redPacketsReceived = 0;
 
   constructor(opts: ProducerOptions) {
     super();
@@ -102,6 +104,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       // Audio may come as RED (RFC 2198) carrying the codec: both payload types belong to this track.
       if (view.payloadType !== this.codec.payloadType && view.payloadType !== this.codec.redPayloadType) return;
       this.packetsReceived++;
+      if (view.payloadType === this.codec.redPayloadType) this.redPacketsReceived++;
       this.audioLevel?.onPacket(packet, view);
       this.stats.onPacket(view.sequenceNumber, view.timestamp, now, packet.length);
     }

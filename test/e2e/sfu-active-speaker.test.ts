@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { launchChromium, waitFor, type TestBrowser, type TestPage } from '../helpers/browsers.js';
 import { writeSilentWav, writeVoiceWav } from '../helpers/wav.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
-import { LOW_VIDEO, diagnose, openPage, remoteStats, type PageGlobals } from './page-api.js';
+import { LOW_VIDEO, diagnose, openPage, remoteStats, sleep, type PageGlobals } from './page-api.js';
 
 const ROOM = 'speakers';
 let server: Switchboard;
@@ -120,6 +120,17 @@ test('the only page with sound becomes the active speaker on every page; its til
     assert.ok((levels.get(ada.id) ?? 127) < 60, `ada's level ${levels.get(ada.id)}`);
     assert.equal(levels.get(page('bob').id), 127, 'bob (muted) sends silence');
     assert.equal(levels.get(page('cy').id), 127, 'cy (silent file) sends silence');
+    // Opus DTX (usedtx=1 in the publish answer): in silence the publisher sends far fewer packets.
+    const audioOf = (id: string) => router!.producers.find((p) => p.kind === 'audio' && p.ownerId === id);
+    const [adaAudio, cyAudio] = [audioOf(ada.id), audioOf(page('cy').id)];
+    assert.ok(adaAudio && cyAudio);
+    const before = [adaAudio.packetsReceived, cyAudio.packetsReceived];
+    await sleep(2000);
+    const voiced = (adaAudio.packetsReceived - (before[0] as number)) / 2;
+    const silent = (cyAudio.packetsReceived - (before[1] as number)) / 2;
+    console.log(`# audio packets/s: voice ${voiced}, silence ${silent} (DTX)`);
+    assert.ok(voiced >= 40, `voice at ${voiced} packets/s`);
+    assert.ok(silent < voiced / 4, `silence at ${silent} packets/s: DTX`);
   });
 });
 
