@@ -12,7 +12,8 @@
  * down: the server sends `sfu-offer {transport: 'subscribe', revision, tracks}` whenever the set
  * of forwarded tracks changes and the client answers `sfu-answer {transport: 'subscribe',
  * revision}`. The server is ICE-lite and puts its candidates in its SDP, so no candidates are
- * trickled either way.
+ * trickled either way. The server also tells every member who speaks: `active-speaker
+ * {room, participantId}` (from the RFC 6464 audio levels of the published audio).
  */
 import type { ErrorCode } from './errors.js';
 import { int, object, oneOf, requestId, str, validateObject, type Schema, type ValidationFailure } from './schema.js';
