@@ -9,6 +9,7 @@
 import { writeNack, writePli, type ReportBlock } from '../rtc/rtcp/index.js';
 import { RtpHeaderView, isVp8Keyframe, parseRtpHeader, unwrapRtx } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { AudioLevelMeter } from './AudioLevelMeter.js';
 import type { Consumer } from './Consumer.js';
 import { KeyframeRequester } from './KeyframeRequester.js';
 import { NackRequester } from './NackRequester.js';
@@ -30,6 +31,8 @@ export interface ProducerOptions {
   transport: RtcpSink;
   /** Packets kept for retransmission (video); ~1 s at 1 Mbit/s. */
   cacheSize?: number;
+  /** Audio: the negotiated id of the RFC 6464 audio level extension, when the publisher sends it. */
+  audioLevelExtensionId?: number;
 }
 
 export interface ProducerEvents {
@@ -48,6 +51,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   readonly cache: PacketCache | null;
   readonly stats: ReceiveStats;
   readonly keyframes: KeyframeRequester;
+  /** Audio with the RFC 6464 extension negotiated: the levels the active speaker observer reads. */
+  readonly audioLevel: AudioLevelMeter | null;
   private readonly nack: NackRequester | null;
   private readonly feedbackSsrc: number;
   private readonly transport: RtcpSink;
@@ -60,6 +65,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   retransmissionsReceived = 0;
   nacksSent = 0;
   keyframesReceived = 0;
+  /** Packets that came as RED (RFC 2198), among packetsReceived. */
+  redPacketsReceived = 0;
 
   constructor(opts: ProducerOptions) {
     super();
@@ -77,6 +84,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.nack = video && hasFeedback(opts.codec, 'nack') ? new NackRequester() : null;
     this.stats = new ReceiveStats(opts.ssrc, opts.codec.clockRate);
     this.keyframes = new KeyframeRequester(() => this.sendPli());
+    this.audioLevel = !video && opts.audioLevelExtensionId !== undefined ? new AudioLevelMeter(opts.audioLevelExtensionId) : null;
   }
 
   /** A plain (decrypted) RTP packet on this producer's SSRC or RTX SSRC, already parsed into `view`. */
@@ -93,8 +101,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       isRetransmission = true;
       this.retransmissionsReceived++;
     } else {
-      if (view.payloadType !== this.codec.payloadType) return;
+      // Audio may come as RED (RFC 2198) carrying the codec: both payload types belong to this track.
+      if (view.payloadType !== this.codec.payloadType && view.payloadType !== this.codec.redPayloadType) return;
       this.packetsReceived++;
+      if (view.payloadType === this.codec.redPayloadType) this.redPacketsReceived++;
+      this.audioLevel?.onPacket(packet, view);
       this.stats.onPacket(view.sequenceNumber, view.timestamp, now, packet.length);
     }
     if (this.nack && this.nack.onPacket(view.sequenceNumber, now)) this.requestKeyframe();
