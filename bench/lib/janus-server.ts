@@ -6,11 +6,18 @@
  * on failure too, and on process exit.
  *
  * Why a namespace: libnice (Janus's ICE agent) gathers no candidates on loopback interfaces,
- * and this kernel has no dummy links. So Janus runs in a namespace joined to the root one by
- * a veth pair with a /30 from 198.19.0.0/16 (inside 198.18.0.0/15, the benchmarking range): its
- * end, `serverAddress`, is the only interface Janus gathers on (ice_enforce_list); peers in the
- * root namespace bind to the other end, `peerAddress`. The namespace has no other route, so
- * nothing Janus sends can leave the pair.
+ * and this kernel has no dummy links. Two ways around it:
+ * - `netns: 'own'` (default, for tests in the root namespace): Janus runs in a namespace joined
+ *   to the root one by a veth pair with a /30 from 198.19.0.0/16 (inside 198.18.0.0/15, the
+ *   benchmarking range). Its end, `serverAddress`, is the only interface Janus gathers on
+ *   (ice_enforce_list); peers in the root namespace bind to the other end, `peerAddress`. The
+ *   namespace has no other route, so nothing Janus sends can leave the pair.
+ * - `netns: 'current'` (for a bench that already runs in a namespace of its own, see
+ *   bench-netns.ts): both ends of the veth pair stay in the current namespace and 127.0.0.1/32
+ *   also sits on one of them, the one Janus gathers on. libnice then offers 127.0.0.1 (the
+ *   interface is not a loopback one), and peers bound to 127.0.0.1 reach Janus through loopback
+ *   exactly as they reach Switchboard. (With a 198.19 address there instead, libnice's checks
+ *   from it to the peers' 127.0.0.1 never connected.)
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +44,8 @@ export interface JanusServerOptions {
   /** Janus's debug_level (default 3: errors and warnings). */
   debugLevel?: number;
   startTimeoutMs?: number;
+  /** 'own' (default): a fresh namespace; 'current': this process's namespace, which must not be the root one. */
+  netns?: 'own' | 'current';
 }
 
 export interface JanusServer {
@@ -44,10 +53,11 @@ export interface JanusServer {
   readonly pid: number;
   /** ws://serverAddress:8188/ — the Janus API (WebSocket transport, subprotocol janus-protocol). */
   readonly wsUrl: URL;
-  /** Janus's end of the veth pair: its only ICE candidate address. */
+  /** Janus's only ICE candidate address: its end of the veth pair ('own'), 127.0.0.1 ('current'). */
   readonly serverAddress: string;
-  /** Our end: peers must bind here to reach Janus. */
+  /** Where peers must bind to reach Janus: our end of the veth pair ('own'), 127.0.0.1 ('current'). */
   readonly peerAddress: string;
+  /** The namespace Janus runs in ('' = the current one). */
   readonly namespace: string;
   readonly eventLoops: number;
   /** Last lines of Janus's output. */
@@ -147,7 +157,9 @@ export async function startJanus(opts: JanusServerOptions = {}): Promise<JanusSe
   const eventLoops = opts.eventLoops ?? 0;
   const n = ++counter;
   const tag = (opts.tag ?? 'janus').replace(/[^A-Za-z0-9-]/g, '').slice(0, 12);
-  const namespace = `sb-${tag}-${process.pid}-${n}`;
+  const own = (opts.netns ?? 'own') === 'own';
+  if (!own && !process.env.SB_BENCH_NETNS) throw new Error("janus-server: netns 'current' only inside a bench namespace (SB_BENCH_NETNS)");
+  const namespace = own ? `sb-${tag}-${process.pid}-${n}` : '';
   const vethRoot = `sbj${process.pid % 100000}x${n}`.slice(0, 15);
   const vethNs = `sbj${process.pid % 100000}y${n}`.slice(0, 15);
   const dir = mkdtempSync(join(tmpdir(), 'sb-janus-'));
@@ -158,36 +170,44 @@ export async function startJanus(opts: JanusServerOptions = {}): Promise<JanusSe
       try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ }
     }
     // Anything else still in the namespace was started by us (through Janus): end it by pid.
-    try {
+    if (own) try {
       const pids = execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       for (const pid of pids.split(/\s+/).filter(Boolean)) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
     } catch { /* no namespace */ }
     try { ip('link', 'del', vethRoot); } catch { /* not made or gone with the namespace */ }
-    try { ip('netns', 'del', namespace); } catch { /* not made */ }
+    if (own) try { ip('netns', 'del', namespace); } catch { /* not made */ }
     rmSync(dir, { recursive: true, force: true });
-    live.delete(namespace);
+    live.delete(vethRoot);
   };
-  live.set(namespace, cleanup);
+  live.set(vethRoot, cleanup);
 
   const tail: string[] = [];
   try {
-    const base = freeSubnet();
-    const peerAddress = toAddr(base + 1);
-    const serverAddress = toAddr(base + 2);
-    ip('netns', 'add', namespace);
+    let serverAddress = '127.0.0.1';
+    let peerAddress = '127.0.0.1';
     ip('link', 'add', vethRoot, 'type', 'veth', 'peer', 'name', vethNs);
-    ip('link', 'set', vethNs, 'netns', namespace);
-    ip('addr', 'add', `${peerAddress}/30`, 'dev', vethRoot);
+    if (own) {
+      const base = freeSubnet();
+      serverAddress = toAddr(base + 2);
+      peerAddress = toAddr(base + 1);
+      ip('netns', 'add', namespace);
+      ip('link', 'set', vethNs, 'netns', namespace);
+      ip('addr', 'add', `${peerAddress}/30`, 'dev', vethRoot);
+      ip('-n', namespace, 'addr', 'add', `${serverAddress}/30`, 'dev', vethNs);
+      ip('-n', namespace, 'link', 'set', vethNs, 'up');
+      ip('-n', namespace, 'link', 'set', 'lo', 'up');
+    } else {
+      ip('addr', 'add', '127.0.0.1/32', 'dev', vethNs);
+      ip('link', 'set', vethNs, 'up');
+    }
     ip('link', 'set', vethRoot, 'up');
-    ip('-n', namespace, 'addr', 'add', `${serverAddress}/30`, 'dev', vethNs);
-    ip('-n', namespace, 'link', 'set', vethNs, 'up');
-    ip('-n', namespace, 'link', 'set', 'lo', 'up');
     writeConfig(dir, vethNs, serverAddress, eventLoops, opts.debugLevel ?? 3);
 
-    const janusArgs = ['janus', '-F', dir, '-C', join(dir, 'janus.jcfg'), '-o'];
-    const args = ['netns', 'exec', namespace, ...(opts.cpus !== undefined ? ['taskset', '-c', opts.cpus] : []), ...janusArgs];
+    // ip netns exec and taskset exec into what they run: the child's pid is Janus's.
+    const command = [...(opts.cpus !== undefined ? ['taskset', '-c', opts.cpus] : []), 'janus', '-F', dir, '-C', join(dir, 'janus.jcfg'), '-o'];
+    const [file, ...args] = own ? ['ip', 'netns', 'exec', namespace, ...command] : command;
     // Own process group: stop() signals the group, so nothing Janus forks outlives it.
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     proc = child;
     child.on('error', (e) => tail.push(`spawn error: ${e.message}`));
     for (const s of [child.stdout, child.stderr]) {
