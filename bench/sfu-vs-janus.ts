@@ -32,7 +32,7 @@ import { SwitchboardDriver } from '../src/loadtest/switchboard-driver.js';
 import { runInOwnNamespace } from './lib/bench-netns.js';
 import { FanoutLoad, type WindowResult } from './lib/fanout-load.js';
 import { ensureJanusInstalled, startJanus } from './lib/janus-server.js';
-import { CLK_TCK, cpuTicks, exitAfter, nonNegative, otherTicks, processTicks, spawnServer, stopServer } from './lib/proc.js';
+import { CLK_TCK, cpuTicks, exitAfter, nonNegative, otherTicks, processTicks, spawnServer, stopServer, udpSocketDrops } from './lib/proc.js';
 
 type ServerKey = 'switchboard' | 'janus-tuned' | 'janus-default';
 const ALL: ServerKey[] = ['switchboard', 'janus-tuned', 'janus-default'];
@@ -108,6 +108,9 @@ interface StepResult extends WindowResult {
   cpuUsPerForwarded: number;
   otherCpuPct: number;
   joinErrors: number;
+  /** Datagrams dropped for a full receive buffer during the window (/proc/net/udp of this namespace). */
+  serverUdpDrops: number;
+  peersUdpDrops: number;
 }
 
 interface RunningServer { pid: number; driver: SignalingDriver; stop(): Promise<void>; notes: string[] }
@@ -156,6 +159,7 @@ async function runServer(key: ServerKey, budgetMs: number, ndc: Awaited<ReturnTy
       await load.growTo(n, deadline - (opts.warmup + opts.seconds + 1) * 1000);
       if (load.subscribers.length < n) { console.log(`${key}: only ${load.subscribers.length} of ${n} subscribers joined in the time budget`); }
       await sleep(opts.warmup * 1000);
+      const drops0 = [udpSocketDrops(server.pid), udpSocketDrops(process.pid)];
       const ticks0 = cpuTicks(server.pid);
       const procs0 = processTicks();
       const w = load.startWindow();
@@ -163,16 +167,19 @@ async function runServer(key: ServerKey, budgetMs: number, ndc: Awaited<ReturnTy
       const ticks1 = cpuTicks(server.pid);
       const procs1 = processTicks();
       const r = await load.endWindow(w);
+      const drops1 = [udpSocketDrops(server.pid), udpSocketDrops(process.pid)];
       const serverCpuS = (ticks1 - ticks0) / CLK_TCK;
       const others = otherTicks(procs0, procs1, [server.pid, process.pid]) / CLK_TCK;
       const step: StepResult = {
         ...r, server: key, serverCpuPct: (100 * serverCpuS) / r.windowS, cpuUsPerForwarded: (serverCpuS * 1e6) / r.received,
         otherCpuPct: (100 * others) / r.windowS, joinErrors: load.errors.length - errorsBefore,
+        serverUdpDrops: drops1[0]! - drops0[0]!, peersUdpDrops: drops1[1]! - drops0[1]!,
       };
       results.push(step);
       console.log(`${key.padEnd(13)} N=${String(step.subscribers).padStart(3)}: loss ${f(step.lossPct, 3)} % | ${fi(step.received / step.windowS)} forwarded pkts/s | ` +
         `server CPU ${f(step.serverCpuPct, 0)} % = ${f(step.cpuUsPerForwarded, 2)} µs/pkt | latency p50 ${f(step.latencyP50Us / 1000, 2)} ms p99 ${f(step.latencyP99Us / 1000, 2)} ms | ` +
-        `peers CPU ${f(step.peersCpuPct, 0)} % | others ${f(step.otherCpuPct, 0)} %` + (step.silent ? ` | ${step.silent} silent` : '') +
+        `peers CPU ${f(step.peersCpuPct, 0)} % | others ${f(step.otherCpuPct, 0)} % | UDP drops server ${fi(step.serverUdpDrops)} peers ${fi(step.peersUdpDrops)} | peers loop delay p99 ${f(step.peersLoopDelayP99Ms, 0)} ms` +
+        (step.late ? ` | ${fi(step.late)} late (> ${0.4} s)` : '') + (step.silent ? ` | ${step.silent} silent` : '') +
         (step.joinErrors ? ` | ${step.joinErrors} errors: ${load.errors.slice(-2).join('; ')}` : ''));
       if (!(step.lossPct < opts.maxLoss)) break;
     }
@@ -212,11 +219,11 @@ function report(all: StepResult[]): void {
     `(node-datachannel), ${opts.warmup} s warm-up + ${opts.seconds} s window per step, stop at ≥ ${opts.maxLoss} % loss; servers on core ${opts.serverCore}, ` +
     `peers on core ${opts.genCore}; all in one network namespace (loopback + a veth for Janus's ICE).`);
   console.log(`Machine: ${nproc} × ${cpus()[0]?.model.trim() ?? '?'}, Node ${process.version}, load average at start ${startLoad.map((x) => x.toFixed(2)).join(' ')}.\n`);
-  console.log('| server | N | loss % | forwarded pkts/s | server CPU % | µs / forwarded pkt | forwarded pkts per CPU-s | latency p50 ms | p99 ms | peers CPU % | others CPU % |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| server | N | loss % | forwarded pkts/s | server CPU % | µs / forwarded pkt | forwarded pkts per CPU-s | latency p50 ms | p99 ms | peers CPU % | others CPU % | UDP drops server / peers |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of all) {
     console.log(`| ${LABEL[r.server]} | ${r.subscribers} | ${f(r.lossPct, 3)} | ${fi(r.received / r.windowS)} | ${f(r.serverCpuPct, 0)} | ${f(r.cpuUsPerForwarded, 2)} | ` +
-      `${fi(1e6 / r.cpuUsPerForwarded)} | ${f(r.latencyP50Us / 1000, 2)} | ${f(r.latencyP99Us / 1000, 2)} | ${f(r.peersCpuPct, 0)} | ${f(r.otherCpuPct, 0)} |`);
+      `${fi(1e6 / r.cpuUsPerForwarded)} | ${f(r.latencyP50Us / 1000, 2)} | ${f(r.latencyP99Us / 1000, 2)} | ${f(r.peersCpuPct, 0)} | ${f(r.otherCpuPct, 0)} | ${fi(r.serverUdpDrops)} / ${fi(r.peersUdpDrops)} |`);
   }
   const sums = opts.only.map((k) => summarize(k, all.filter((r) => r.server === k)));
   console.log('');
@@ -247,6 +254,8 @@ function report(all: StepResult[]): void {
   }
   for (const r of all) {
     if (r.otherCpuPct > NOISE_PCT) console.log(`note: ${r.server} N=${r.subscribers}: other processes used ${f(r.otherCpuPct, 0)} % of a core: perturbed; rerun on a quiet machine.`);
+    if (r.peersUdpDrops > 0) console.log(`note: ${r.server} N=${r.subscribers}: the peers' sockets dropped ${fi(r.peersUdpDrops)} datagrams (receive buffers full): that loss is the load generator's.`);
+    if (r.peersLoopDelayP99Ms > 100) console.log(`note: ${r.server} N=${r.subscribers}: the peers' event loop stalled (p99 delay ${f(r.peersLoopDelayP99Ms, 0)} ms): the generator was starved; its latency and loss are not the server's alone.`);
     if (r.peersCpuPct > 85) console.log(`note: ${r.server} N=${r.subscribers}: the peers used ${f(r.peersCpuPct, 0)} % of their core: losses may be theirs, not the server's.`);
   }
   const peerBound = sums.some((s) => s.best && s.best.serverCpuPct < 90);

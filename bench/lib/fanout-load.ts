@@ -11,6 +11,7 @@
  * arrival − capture into a latency histogram. Packets captured in the window that arrive up to
  * GRACE_MS after t1 still count. Loss = 1 − received ÷ (sent × subscribers).
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { SignalingDriver, PublishSession, SubscribeSession } from '../../src/loadtest/driver.js';
 import { TRAILER_LENGTH, TrailerView, nowUs, readTrailer } from '../../src/loadtest/media-trailer.js';
 import { NdcPublisher, NdcSubscriber } from '../../src/loadtest/ndc-peers.js';
@@ -23,6 +24,8 @@ import { RtpHeaderView, parseRtpHeader } from '../../src/rtc/rtp/index.js';
 
 /** How long after the window packets captured inside it may still arrive. */
 const GRACE_MS = 400;
+/** After the grace, how long packets of the window are still counted, as late (a diagnosis: queued, not lost). */
+const LATE_MS = 1500;
 const TRACK_VIDEO = 1;
 const TRACK_AUDIO = 2;
 
@@ -49,6 +52,10 @@ export interface WindowResult {
   lossPct: number;
   /** Subscribers that received nothing of the window. */
   silent: number;
+  /** Packets of the window that arrived after the grace but within LATE_MS more (counted as lost above). */
+  late: number;
+  /** Event-loop delay of this process (the peers' JS thread) over the window, p99 in ms: a starved generator shows here. */
+  peersLoopDelayP99Ms: number;
   latencyP50Us: number;
   latencyP99Us: number;
   /** CPU of this process (the peers) over the window, % of one core. */
@@ -64,6 +71,7 @@ function rtxPayloadTypes(sdp: string): Set<number> {
 
 class Receiver {
   received = 0;
+  late = 0;
   rtx = new Set<number>();
   constructor(readonly peer: NdcSubscriber, readonly session: SubscribeSession) {}
 }
@@ -74,6 +82,9 @@ export class FanoutLoad {
   private readonly replayers: RtpReplayer[] = [];
   private windowStartUs = Infinity;
   private windowEndUs = -Infinity;
+  /** Set after the grace: packets of the window now count as late. */
+  private counting: 'received' | 'late' = 'received';
+  private loopDelay: IntervalHistogram | undefined;
   private sent = 0;
   private latency = new LogHistogram();
   private readonly view = new RtpHeaderView();
@@ -140,7 +151,10 @@ export class FanoutLoad {
   /** Counts packets captured from now until `endWindow()`. */
   startWindow(): { cpuStart: NodeJS.CpuUsage; startUs: number } {
     this.sent = 0;
-    for (const s of this.subscribers) s.received = 0;
+    this.counting = 'received';
+    for (const s of this.subscribers) { s.received = 0; s.late = 0; }
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
     this.latency = new LogHistogram();
     this.windowEndUs = Infinity;
     this.windowStartUs = nowUs();
@@ -152,17 +166,23 @@ export class FanoutLoad {
     this.windowEndUs = nowUs();
     const cpu = process.cpuUsage(started.cpuStart);
     const windowS = (this.windowEndUs - started.startUs) / 1e6;
+    this.loopDelay?.disable();
+    const loopDelayP99Ms = (this.loopDelay?.percentile(99) ?? NaN) / 1e6;
     await new Promise((r) => setTimeout(r, GRACE_MS));
+    this.counting = 'late';
     let received = 0;
     let silent = 0;
     for (const s of this.subscribers) { received += s.received; if (s.received === 0) silent++; }
     const expected = this.sent * this.subscribers.length;
+    await new Promise((r) => setTimeout(r, LATE_MS));
+    let late = 0;
+    for (const s of this.subscribers) late += s.late;
     // Stop counting: packets captured before windowStart are ignored.
     this.windowStartUs = Infinity;
     return {
       subscribers: this.subscribers.length, windowS, sent: this.sent, received,
       lossPct: expected > 0 ? Math.max(0, (100 * (expected - received)) / expected) : NaN,
-      silent, latencyP50Us: this.latency.percentile(50), latencyP99Us: this.latency.percentile(99),
+      silent, late, peersLoopDelayP99Ms: loopDelayP99Ms, latencyP50Us: this.latency.percentile(50), latencyP99Us: this.latency.percentile(99),
       peersCpuPct: (100 * (cpu.user + cpu.system)) / 1e6 / windowS,
     };
   }
@@ -216,6 +236,7 @@ export class FanoutLoad {
     if (!readTrailer(packet, v.headerLength, v.headerLength + v.payloadLength, this.trailer)) return;
     const c = this.trailer.captureUs;
     if (c < this.windowStartUs || c >= this.windowEndUs) return;
+    if (this.counting === 'late') { r.late++; return; }
     r.received++;
     this.latency.add(nowUs() - c);
   }
