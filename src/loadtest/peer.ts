@@ -20,7 +20,9 @@ export interface PublisherPeer {
   onKeyframeRequest(cb: () => void): void;
   /** Starts its own media, for libraries that encode (no-op for replaying ones). */
   startMedia?(videoBitrate: number): void;
-  /** What it sent, for libraries that encode (read from their stats). */
+  /** For libraries that encode: what is sent from now on is what `sentStats` reports. */
+  startWindow?(): Promise<void>;
+  /** What it sent since `startWindow`, for libraries that encode (read from their stats); stops its media. */
   sentStats?(): Promise<{ kind: MediaKind; ssrc: number; packets: number; bytes: number; seconds: number }[]>;
   close(): Promise<void>;
 }

@@ -38,6 +38,15 @@ export class LogHistogram {
     if (value > this.max) this.max = value;
   }
 
+  /** Adds another histogram's counts (same bucket layout). */
+  merge(other: LogHistogram): void {
+    const n = Math.min(this.counts.length, other.counts.length);
+    for (let i = 0; i < n; i++) this.counts[i] = (this.counts[i] as number) + (other.counts[i] as number);
+    this.count += other.count;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+  }
+
   /** Nearest-rank percentile, NaN when empty; clamped to the observed min and max. */
   percentile(p: number): number {
     if (this.count === 0) return NaN;

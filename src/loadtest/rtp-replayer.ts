@@ -6,6 +6,9 @@
  * continuation packets of the same picture (VP8 descriptor with S=0, RFC 7741 §4.2) filled with
  * zeros, the marker bit moved to the last one (RFC 7741 §4.1). The start of every frame stays the
  * recorded, valid VP8; only the frame's tail is filler, which an SFU forwards like any payload.
+ * The filler tops a byte budget up: the budget grows by target/8 bytes per second and
+ * every packet sent spends it, so a keyframe (sent again on each PLI) is paid back by the frames
+ * after it instead of pushing the average over the target.
  *
  * With `trackId` set, every packet ends with the load tool's trailer (media-trailer.ts): the
  * track and the capture time, written just before the packet is handed to the WebRTC library.
@@ -67,9 +70,9 @@ export class RtpReplayer {
   private readonly vp8 = new Vp8Descriptor();
   /** One packet under construction; the library copies what it is given. */
   private readonly scratch = Buffer.alloc(MAX_RTP_PACKET + TRAILER_LENGTH);
-  /** Ratio of target to recorded bytes (≥ 1), and the bytes of the current frame so far. */
-  private readonly growth: number;
-  private frameBytes = 0;
+  /** Bytes still to send to stay on the target bit rate (negative: ahead of it). */
+  private budget = 0;
+  private lastFrameEndMs = -1;
   packetsSent = 0;
   bytesSent = 0;
   firstSendUs = NaN;
@@ -83,9 +86,6 @@ export class RtpReplayer {
     this.firstTs = this.view.timestamp;
     this.firstPid = opts.kind === 'video' && parseVp8Descriptor(first.packet, this.view.headerLength, this.view.payloadLength, this.vp8)
       ? Math.max(0, this.vp8.pictureId) : 0;
-    const extra = opts.trackId !== undefined ? TRAILER_LENGTH : 0;
-    const recorded = recordedBitrate(packets, extra);
-    this.growth = opts.kind === 'video' && opts.targetBitrate && recorded > 0 ? Math.max(1, opts.targetBitrate / recorded) : 1;
   }
 
   /** Average bit rate sent so far (RTP header + payload). */
@@ -162,18 +162,31 @@ export class RtpReplayer {
         this.lastPid = pid;
       }
     }
-    this.frameBytes += packet.length;
-    const endOfFrame = view.marker;
-    const grow = vp8 && endOfFrame && this.growth > 1;
+    const target = this.opts.targetBitrate ?? 0;
+    this.budget -= packet.length;
+    const grow = vp8 && view.marker && target > 0 && this.topUpBudget(target);
     if (grow) setMarker(packet, false);
     this.finishAndSend(packet);
     if (grow) this.sendFiller(view.headerLength, this.vp8.descriptorLength);
-    if (endOfFrame) this.frameBytes = 0;
   }
 
   /**
-   * Continuation packets of the frame just sent, until the frame has `growth` × its recorded
-   * bytes: the same RTP header (timestamp), the same VP8 descriptor with S cleared, zero filler.
+   * At the end of a frame: adds the bytes the time since the previous frame's end earns (wall
+   * time: receivers measure rates in wall time, and the recording's RTP clock need not match it
+   * exactly); true when there is filler to send.
+   */
+  private topUpBudget(target: number): boolean {
+    const now = performance.now();
+    const elapsedS = this.lastFrameEndMs < 0 ? 1 / 30 : Math.min(0.5, (now - this.lastFrameEndMs) / 1000);
+    this.lastFrameEndMs = now;
+    // At most one second of debt: a long run of big frames must not silence the filler for long.
+    this.budget = Math.max(-target / 8, this.budget + (elapsedS * target) / 8);
+    return this.budget > 0;
+  }
+
+  /**
+   * Continuation packets of the frame just sent, until the budget is spent: the same RTP header
+   * (timestamp), the same VP8 descriptor with S cleared, zero filler.
    * Reads the header and descriptor from the scratch buffer, which still holds the last packet.
    */
   private sendFiller(headerLength: number, descriptorLength: number): void {
@@ -181,16 +194,23 @@ export class RtpReplayer {
     const prefix = headerLength + descriptorLength;
     const scratch = this.scratch;
     scratch[headerLength] = (scratch[headerLength] as number) & ~0x10; // S = 0: not a partition start
-    let missing = Math.round(this.frameBytes * (this.growth - 1));
     const minPacket = prefix + 1 + extra;
-    for (let n = 0; n < 1000 && missing > 0; n++) {
-      const size = Math.max(minPacket, Math.min(MAX_RTP_PACKET, missing));
+    for (let n = 0; n < 1000 && this.budget > 0; n++) {
+      const size = Math.max(minPacket, Math.min(MAX_RTP_PACKET, Math.ceil(this.budget)));
       const packet = scratch.subarray(0, size);
       packet.fill(0, prefix, size - extra);
-      missing -= size;
-      setMarker(packet, missing <= 0);
+      this.budget -= size;
+      setMarker(packet, this.budget <= 0 || n === 999);
       this.finishAndSend(packet);
     }
+  }
+
+  /** Starts a new measurement window: the sent counters restart from zero. */
+  resetCounters(): void {
+    this.packetsSent = 0;
+    this.bytesSent = 0;
+    this.firstSendUs = NaN;
+    this.lastSendUs = NaN;
   }
 
   private finishAndSend(packet: Buffer): void {
