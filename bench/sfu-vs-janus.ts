@@ -7,12 +7,15 @@
  *
  *   npm run bench:janus            (= npm run build && node dist/bench/sfu-vs-janus.js)
  *   node dist/bench/sfu-vs-janus.js [--quick] [--steps 10,25,50] [--seconds 6] [--only switchboard,janus-tuned,janus-default]
+ *   node dist/bench/sfu-vs-janus.js --help
  *
- * Per server and step N: join subscribers up to N, warm up, then a measured window: loss (packets
- * captured in the window and received, by the load tool's trailer), added latency p50/p99
- * (arrival − capture), server CPU (utime+stime from /proc over the window) and forwarded packets
- * per server-CPU-second. Steps stop at ≥ --max-loss % loss, the server's time budget or the last
- * step. Reported as ratios Switchboard ÷ Janus for: subscribers served at < max loss (measured,
+ * Per server and step N, the load tool itself runs once (bench/lib/loadtest-step.ts: the code of
+ * `switchboard loadtest --rooms 1 --publishers 1 --subscribers N`, in a child pinned to the peers'
+ * core, with the Switchboard or the Janus VideoRoom driver): everyone joins, then a measured
+ * window gives loss (sequence gaps per track), added latency p50/p99 (capture-time trailer →
+ * arrival), server CPU (utime+stime of the server from /proc over the window) and so forwarded
+ * packets per server-CPU-second. Steps stop at ≥ --max-loss % loss, the server's time budget or
+ * the last step. Reported as ratios Switchboard ÷ Janus for: subscribers served at < max loss (measured,
  * and projected to a full core from CPU per forwarded packet), forwarded packets/s per core, and
  * latency at the largest N every server served.
  *
@@ -25,22 +28,18 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SignalingDriver } from '../src/loadtest/driver.js';
-import { JanusVideoRoomDriver } from '../src/loadtest/janus-driver.js';
-import { loadNodeDataChannel } from '../src/loadtest/peer-libraries.js';
-import { SwitchboardDriver } from '../src/loadtest/switchboard-driver.js';
+import type { LoadtestReport } from '../src/loadtest/report.js';
 import { runInOwnNamespace } from './lib/bench-netns.js';
-import { FanoutLoad, type WindowResult } from './lib/fanout-load.js';
 import { ensureJanusInstalled, startJanus } from './lib/janus-server.js';
-import { CLK_TCK, cpuTicks, exitAfter, nonNegative, otherTicks, processTicks, spawnServer, stopServer, udpSocketDrops } from './lib/proc.js';
+import { CLK_TCK, exitAfter, nonNegative, otherTicks, processTicks, spawnServer, startChild, stopServer, udpSocketDrops } from './lib/proc.js';
 
 type ServerKey = 'switchboard' | 'janus-tuned' | 'janus-default';
 const ALL: ServerKey[] = ['switchboard', 'janus-tuned', 'janus-default'];
 const LABEL: Record<ServerKey, string> = { switchboard: 'Switchboard SFU', 'janus-tuned': 'Janus (event_loops = cores)', 'janus-default': 'Janus (default threading)' };
 
 interface Opts {
-  steps: number[]; seconds: number; warmup: number; videoBitrate: number; maxLoss: number; serverCore: number; genCore: number;
-  only: ServerKey[]; timeout: number; joinConcurrency: number; quick: boolean;
+  steps: number[]; seconds: number; videoBitrate: number; maxLoss: number; serverCore: number; genCore: number;
+  only: ServerKey[]; timeout: number; quick: boolean;
 }
 
 /** CPU (% of one core) used by other processes above which a step is called perturbed. */
@@ -53,14 +52,12 @@ function usage(err?: string): never {
   console.error(`usage: node dist/bench/sfu-vs-janus.js [options]
   --quick               about 2 minutes: steps 10,25, 3 s windows (timeout 150 s)
   --steps LIST          subscriber counts, ascending (default 10,25,50,100,150,200,300)
-  --seconds S           measured window per step (default 6)
-  --warmup S            after joining, before the window (default 2)
+  --seconds S           measured window per step, whole seconds (default 6)
   --video-bitrate B     publisher video bit/s (default 1400000; with Opus ≈ 1.5 Mbit/s)
   --max-loss P          a server stops growing at this loss % (default 0.5)
   --only LIST           ${ALL.join(',')} (default all)
   --server-core N       core of every server (default 0)
   --gen-core N          core of the peers, this process (default 1)
-  --join-concurrency N  subscribers joining at once (default 10)
   --timeout S           overall limit, exit code 2 (default 600)`);
   process.exit(err ? 64 : 0);
 }
@@ -68,8 +65,8 @@ function usage(err?: string): never {
 function parseArgs(argv: string[]): Opts {
   const quick = argv.includes('--quick');
   const o: Opts = {
-    steps: quick ? [10, 25] : [10, 25, 50, 100, 150, 200, 300], seconds: quick ? 3 : 6, warmup: quick ? 1 : 2, videoBitrate: 1_400_000,
-    maxLoss: 0.5, serverCore: 0, genCore: 1, only: ALL, timeout: quick ? 150 : 600, joinConcurrency: 10, quick,
+    steps: quick ? [10, 25] : [10, 25, 50, 100, 150, 200, 300], seconds: quick ? 3 : 6, videoBitrate: 1_400_000,
+    maxLoss: 0.5, serverCore: 0, genCore: 1, only: ALL, timeout: quick ? 150 : 600, quick,
   };
   const num = (k: string, v: string | undefined) => nonNegative(k, v, usage);
   for (let i = 0; i < argv.length; i++) {
@@ -81,8 +78,7 @@ function parseArgs(argv: string[]): Opts {
         o.steps = (v ?? '').split(',').map((s) => Math.floor(num('steps', s)));
         if (o.steps.length === 0 || o.steps.some((n, j) => n < 1 || n > 1000 || (j > 0 && n <= o.steps[j - 1]!))) usage('--steps takes ascending counts 1–1000');
         i++; break;
-      case '--seconds': o.seconds = Math.max(1, num('seconds', v)); i++; break;
-      case '--warmup': o.warmup = num('warmup', v); i++; break;
+      case '--seconds': o.seconds = Math.max(1, Math.round(num('seconds', v))); i++; break;
       case '--video-bitrate': o.videoBitrate = Math.max(100_000, num('video-bitrate', v)); i++; break;
       case '--max-loss': o.maxLoss = num('max-loss', v); i++; break;
       case '--only':
@@ -91,7 +87,6 @@ function parseArgs(argv: string[]): Opts {
         i++; break;
       case '--server-core': o.serverCore = Math.floor(num('server-core', v)); i++; break;
       case '--gen-core': o.genCore = Math.floor(num('gen-core', v)); i++; break;
-      case '--join-concurrency': o.joinConcurrency = Math.max(1, Math.floor(num('join-concurrency', v))); i++; break;
       case '--timeout': o.timeout = num('timeout', v); i++; break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown option ${a}`);
@@ -101,26 +96,40 @@ function parseArgs(argv: string[]): Opts {
   return o;
 }
 
-interface StepResult extends WindowResult {
+interface StepResult {
   server: ServerKey;
+  subscribers: number;
+  windowS: number;
+  /** RTP packets the subscribers received in the window (all tracks). */
+  received: number;
+  lossPct: number;
+  latencyP50Us: number;
+  latencyP99Us: number;
+  /** Tracks expected but never received. */
+  missingTracks: number;
+  joinP50Ms: number;
+  joinP99Ms: number;
+  joinFailed: number;
   serverCpuPct: number;
   /** Server CPU µs per packet received by a subscriber in the window. */
   cpuUsPerForwarded: number;
+  /** The load tool's process over the window: CPU (% of one core) and event-loop delay p99. */
+  peersCpuPct: number;
+  peersLoopDelayP99Ms: number;
+  /** Other processes over the whole step (join included), % of one core. */
   otherCpuPct: number;
-  joinErrors: number;
-  /** Datagrams dropped for a full receive buffer during the window (/proc/net/udp of this namespace). */
+  /** Datagrams the server's sockets dropped (receive buffer full) over the whole step. */
   serverUdpDrops: number;
-  peersUdpDrops: number;
+  errors: string[];
 }
 
-interface RunningServer { pid: number; driver: SignalingDriver; stop(): Promise<void>; notes: string[] }
+interface RunningServer { pid: number; url: string; driver: 'switchboard' | 'janus'; stop(): Promise<void> }
 
 const opts = parseArgs(process.argv.slice(2));
 const commandLine = ['node', 'dist/bench/sfu-vs-janus.js', ...process.argv.slice(2)].join(' ');
 const nproc = cpus().length;
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const fi = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startServer(key: ServerKey): Promise<RunningServer> {
   const timeoutMs = 15_000;
@@ -130,61 +139,68 @@ async function startServer(key: ServerKey): Promise<RunningServer> {
       '--turn-enabled', 'false', '--rtc-port', '0', '--rtc-host', '127.0.0.1', '--max-room-participants', '2000'], { startTimeoutMs: timeoutMs });
     // Every thread (libuv's pool too) on the server core.
     execFileSync('taskset', ['-a', '-p', '-c', String(opts.serverCore), String(s.pid)], { stdio: 'ignore' });
-    const driver = new SwitchboardDriver({ url: new URL(`ws://127.0.0.1:${s.port}/ws`), timeoutMs });
-    return { pid: s.pid, driver, notes: [], stop: async () => { await driver.close(); await stopServer(s); } };
+    return { pid: s.pid, url: `ws://127.0.0.1:${s.port}/ws`, driver: 'switchboard', stop: () => stopServer(s) };
   }
   const eventLoops = key === 'janus-tuned' ? nproc : 0;
   const j = await startJanus({ netns: 'current', cpus: String(opts.serverCore), eventLoops, tag: key });
-  const driver = new JanusVideoRoomDriver({ url: j.wsUrl, timeoutMs });
+  return { pid: j.pid, url: j.wsUrl.href, driver: 'janus', stop: () => j.stop() };
+}
+
+/** One run of the load tool against `server` with N subscribers, in a child process on the peers' core. */
+async function runStep(key: ServerKey, server: RunningServer, n: number, limitMs: number): Promise<StepResult> {
+  const script = join(here, 'lib', 'loadtest-step.js');
+  const args = ['-c', String(opts.genCore), process.execPath, script, '--driver', server.driver, '--url', server.url,
+    '--rooms', '1', '--publishers', '1', '--subscribers', String(n), '--duration', String(opts.seconds),
+    '--video-bitrate', String(opts.videoBitrate), '--server-pid', String(server.pid), '--room-prefix', `${key}-n${n}`, '--join-timeout', '20', '--json'];
+  const procs0 = processTicks();
+  const started = performance.now();
+  const drops0 = udpSocketDrops(server.pid);
+  const child = startChild(`loadtest N=${n}`, 'taskset', args);
+  let json = '';
+  child.onLine = (line) => { if (line.startsWith('{"report"')) json = line; };
+  const code = await new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => { child.proc.kill('SIGKILL'); }, limitMs);
+    child.proc.once('exit', (c) => { clearTimeout(t); resolve(c); });
+  });
+  const procs1 = processTicks();
+  const stepS = (performance.now() - started) / 1000;
+  const serverUdpDrops = udpSocketDrops(server.pid) - drops0;
+  if (!json) throw new Error(`the load tool ended (code ${code}) without a report:\n${child.tail.slice(-8).join('\n')}`);
+  const { report, peers } = JSON.parse(json) as { report: LoadtestReport; peers: { cpuPct: number | null; loopDelayP99Ms: number | null } };
+  const cpu = report.serverCpu;
+  const windowS = cpu?.wallSeconds ?? opts.seconds;
+  const others = otherTicks(procs0, procs1, [server.pid, child.pid]) / CLK_TCK;
+  const t = report.totals;
   return {
-    pid: j.pid, driver, notes: [`Janus at ${j.serverAddress} (veth), event_loops ${eventLoops || 'unset'}`],
-    stop: async () => { await driver.close(); await j.stop(); },
+    server: key, subscribers: n, windowS, received: t.packetsReceived, lossPct: t.lossPercent,
+    latencyP50Us: (t.latencyP50Ms ?? NaN) * 1000, latencyP99Us: (t.latencyP99Ms ?? NaN) * 1000, missingTracks: t.missingTracks,
+    joinP50Ms: report.joinTime.subscribers.p50Ms ?? NaN, joinP99Ms: report.joinTime.subscribers.p99Ms ?? NaN, joinFailed: report.joinTime.subscribers.failed,
+    serverCpuPct: cpu?.percentOfOneCore ?? NaN, cpuUsPerForwarded: cpu ? (cpu.cpuSeconds * 1e6) / t.packetsReceived : NaN,
+    peersCpuPct: peers.cpuPct ?? NaN, peersLoopDelayP99Ms: peers.loopDelayP99Ms ?? NaN,
+    otherCpuPct: (100 * others) / stepS, serverUdpDrops, errors: report.errors.slice(0, 3),
   };
 }
 
-async function runServer(key: ServerKey, budgetMs: number, ndc: Awaited<ReturnType<typeof loadNodeDataChannel>>): Promise<StepResult[]> {
+async function runServer(key: ServerKey, budgetMs: number): Promise<StepResult[]> {
   const deadline = Date.now() + budgetMs;
   const results: StepResult[] = [];
   const server = await startServer(key);
-  let load: FanoutLoad | undefined;
   try {
-    load = await FanoutLoad.start({
-      driver: server.driver, ndc, room: `sfu-vs-janus-${key}`, videoBitrate: opts.videoBitrate,
-      mediaDir: join(repo, 'test', 'fixtures', 'media'), joinTimeoutMs: 15_000, joinConcurrency: opts.joinConcurrency,
-    });
     for (const n of opts.steps) {
-      // Room for joining, warm-up, the window and its grace before the budget ends.
-      if (Date.now() + (opts.warmup + opts.seconds + 2) * 1000 > deadline) { console.log(`${key}: time budget reached before N=${n}`); break; }
-      const errorsBefore = load.errors.length;
-      await load.growTo(n, deadline - (opts.warmup + opts.seconds + 1) * 1000);
-      if (load.subscribers.length < n) { console.log(`${key}: only ${load.subscribers.length} of ${n} subscribers joined in the time budget`); }
-      await sleep(opts.warmup * 1000);
-      const drops0 = [udpSocketDrops(server.pid), udpSocketDrops(process.pid)];
-      const ticks0 = cpuTicks(server.pid);
-      const procs0 = processTicks();
-      const w = load.startWindow();
-      await sleep(opts.seconds * 1000);
-      const ticks1 = cpuTicks(server.pid);
-      const procs1 = processTicks();
-      const r = await load.endWindow(w);
-      const drops1 = [udpSocketDrops(server.pid), udpSocketDrops(process.pid)];
-      const serverCpuS = (ticks1 - ticks0) / CLK_TCK;
-      const others = otherTicks(procs0, procs1, [server.pid, process.pid]) / CLK_TCK;
-      const step: StepResult = {
-        ...r, server: key, serverCpuPct: (100 * serverCpuS) / r.windowS, cpuUsPerForwarded: (serverCpuS * 1e6) / r.received,
-        otherCpuPct: (100 * others) / r.windowS, joinErrors: load.errors.length - errorsBefore,
-        serverUdpDrops: drops1[0]! - drops0[0]!, peersUdpDrops: drops1[1]! - drops0[1]!,
-      };
+      // Joining (the load tool joins 16 at a time), the window and the teardown must fit the budget.
+      const needMs = (10 + n * 0.15 + opts.seconds) * 1000;
+      if (Date.now() + needMs > deadline) { console.log(`${key}: time budget reached before N=${n}`); break; }
+      const step = await runStep(key, server, n, deadline - Date.now());
       results.push(step);
       console.log(`${key.padEnd(13)} N=${String(step.subscribers).padStart(3)}: loss ${f(step.lossPct, 3)} % | ${fi(step.received / step.windowS)} forwarded pkts/s | ` +
         `server CPU ${f(step.serverCpuPct, 0)} % = ${f(step.cpuUsPerForwarded, 2)} µs/pkt | latency p50 ${f(step.latencyP50Us / 1000, 2)} ms p99 ${f(step.latencyP99Us / 1000, 2)} ms | ` +
-        `peers CPU ${f(step.peersCpuPct, 0)} % | others ${f(step.otherCpuPct, 0)} % | UDP drops server ${fi(step.serverUdpDrops)} peers ${fi(step.peersUdpDrops)} | peers loop delay p99 ${f(step.peersLoopDelayP99Ms, 0)} ms` +
-        (step.late ? ` | ${fi(step.late)} late (> ${0.4} s)` : '') + (step.silent ? ` | ${step.silent} silent` : '') +
-        (step.joinErrors ? ` | ${step.joinErrors} errors: ${load.errors.slice(-2).join('; ')}` : ''));
-      if (!(step.lossPct < opts.maxLoss)) break;
+        `join p50 ${f(step.joinP50Ms, 0)} ms p99 ${f(step.joinP99Ms, 0)} ms | peers CPU ${f(step.peersCpuPct, 0)} %, loop delay p99 ${f(step.peersLoopDelayP99Ms, 0)} ms | ` +
+        `others ${f(step.otherCpuPct, 0)} % | server UDP drops ${fi(step.serverUdpDrops)}` +
+        (step.missingTracks ? ` | ${step.missingTracks} tracks never received` : '') + (step.joinFailed ? ` | ${step.joinFailed} joins failed` : '') +
+        (step.errors.length ? ` | errors: ${step.errors.join('; ')}` : ''));
+      if (!served(step)) break;
     }
   } finally {
-    await load?.close();
     await server.stop();
   }
   return results;
@@ -196,7 +212,7 @@ interface Summary {
   /** Largest N measured with loss < max (0 if none). */
   served: number;
   best: StepResult | undefined;
-  /** Packets/s one subscriber receives (sent packets per second of the window). */
+  /** Packets/s one subscriber receives. */
   pktsPerSubscriber: number;
   /** 1e6 ÷ µs per forwarded packet at `best`. */
   forwardedPerCore: number;
@@ -204,10 +220,13 @@ interface Summary {
   projectedPerCore: number;
 }
 
+/** A step counts as served when loss stayed under the limit and every subscriber got every track. */
+const served = (r: StepResult): boolean => r.lossPct < opts.maxLoss && r.missingTracks === 0 && r.joinFailed === 0 && r.received > 0;
+
 function summarize(key: ServerKey, rs: StepResult[]): Summary {
-  const ok = rs.filter((r) => r.lossPct < opts.maxLoss && r.received > 0);
+  const ok = rs.filter(served);
   const best = ok[ok.length - 1];
-  const pktsPerSubscriber = best ? best.sent / best.windowS : NaN;
+  const pktsPerSubscriber = best ? best.received / best.subscribers / best.windowS : NaN;
   const forwardedPerCore = best ? 1e6 / best.cpuUsPerForwarded : NaN;
   return { key, served: best?.subscribers ?? 0, best, pktsPerSubscriber, forwardedPerCore, projectedPerCore: forwardedPerCore / pktsPerSubscriber };
 }
@@ -215,15 +234,15 @@ function summarize(key: ServerKey, rs: StepResult[]): Summary {
 function report(all: StepResult[]): void {
   console.log('\n## Switchboard SFU vs Janus VideoRoom\n');
   console.log(`Command: \`${commandLine}\``);
-  console.log(`Effective: 1 publisher (node-datachannel, recorded Chromium VP8 grown to ${fi(opts.videoBitrate)} bit/s + Opus), subscribers ${opts.steps.join(', ')} ` +
-    `(node-datachannel), ${opts.warmup} s warm-up + ${opts.seconds} s window per step, stop at ≥ ${opts.maxLoss} % loss; servers on core ${opts.serverCore}, ` +
-    `peers on core ${opts.genCore}; all in one network namespace (loopback + a veth for Janus's ICE).`);
+  console.log(`Effective: the load tool (src/loadtest) per step: 1 publisher (node-datachannel, recorded Chromium VP8 grown to ${fi(opts.videoBitrate)} bit/s + Opus), ` +
+    `N subscribers (node-datachannel) for N in ${opts.steps.join(', ')}, a ${opts.seconds} s window once all receive; a server stops at ≥ ${opts.maxLoss} % loss or a track never received; ` +
+    `servers on core ${opts.serverCore}, peers on core ${opts.genCore}; all in one network namespace (loopback; Janus gathers 127.0.0.1 on a veth).`);
   console.log(`Machine: ${nproc} × ${cpus()[0]?.model.trim() ?? '?'}, Node ${process.version}, load average at start ${startLoad.map((x) => x.toFixed(2)).join(' ')}.\n`);
-  console.log('| server | N | loss % | forwarded pkts/s | server CPU % | µs / forwarded pkt | forwarded pkts per CPU-s | latency p50 ms | p99 ms | peers CPU % | others CPU % | UDP drops server / peers |');
+  console.log('| server | N | loss % | forwarded pkts/s | server CPU % | µs / forwarded pkt | forwarded pkts per CPU-s | latency p50 ms | p99 ms | join p50 / p99 ms | peers CPU % | others CPU % |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of all) {
     console.log(`| ${LABEL[r.server]} | ${r.subscribers} | ${f(r.lossPct, 3)} | ${fi(r.received / r.windowS)} | ${f(r.serverCpuPct, 0)} | ${f(r.cpuUsPerForwarded, 2)} | ` +
-      `${fi(1e6 / r.cpuUsPerForwarded)} | ${f(r.latencyP50Us / 1000, 2)} | ${f(r.latencyP99Us / 1000, 2)} | ${f(r.peersCpuPct, 0)} | ${f(r.otherCpuPct, 0)} | ${fi(r.serverUdpDrops)} / ${fi(r.peersUdpDrops)} |`);
+      `${fi(1e6 / r.cpuUsPerForwarded)} | ${f(r.latencyP50Us / 1000, 2)} | ${f(r.latencyP99Us / 1000, 2)} | ${f(r.joinP50Ms, 0)} / ${f(r.joinP99Ms, 0)} | ${f(r.peersCpuPct, 0)} | ${f(r.otherCpuPct, 0)} |`);
   }
   const sums = opts.only.map((k) => summarize(k, all.filter((r) => r.server === k)));
   console.log('');
@@ -254,7 +273,7 @@ function report(all: StepResult[]): void {
   }
   for (const r of all) {
     if (r.otherCpuPct > NOISE_PCT) console.log(`note: ${r.server} N=${r.subscribers}: other processes used ${f(r.otherCpuPct, 0)} % of a core: perturbed; rerun on a quiet machine.`);
-    if (r.peersUdpDrops > 0) console.log(`note: ${r.server} N=${r.subscribers}: the peers' sockets dropped ${fi(r.peersUdpDrops)} datagrams (receive buffers full): that loss is the load generator's.`);
+    if (r.serverUdpDrops > 0) console.log(`note: ${r.server} N=${r.subscribers}: the server's sockets dropped ${fi(r.serverUdpDrops)} datagrams (receive buffers full).`);
     if (r.peersLoopDelayP99Ms > 100) console.log(`note: ${r.server} N=${r.subscribers}: the peers' event loop stalled (p99 delay ${f(r.peersLoopDelayP99Ms, 0)} ms): the generator was starved; its latency and loss are not the server's alone.`);
     if (r.peersCpuPct > 85) console.log(`note: ${r.server} N=${r.subscribers}: the peers used ${f(r.peersCpuPct, 0)} % of their core: losses may be theirs, not the server's.`);
   }
@@ -275,14 +294,13 @@ async function main(): Promise<void> {
   const overall = exitAfter(opts.timeout);
   execFileSync('taskset', ['-a', '-p', '-c', String(opts.genCore), String(process.pid)], { stdio: 'ignore' });
   console.log(`sfu-vs-janus bench: ${commandLine} (namespace ${process.env.SB_BENCH_NETNS})`);
-  const ndc = await loadNodeDataChannel();
   const all: StepResult[] = [];
-  // Leave time for starting and stopping servers and for the report.
-  const budgetMs = ((opts.timeout - 20) * 1000) / opts.only.length;
+  // Leave time for the report; each server gets an equal share of the rest.
+  const budgetMs = ((opts.timeout - 15) * 1000) / opts.only.length;
   for (const key of opts.only) {
     const t0 = Date.now();
     try {
-      all.push(...await runServer(key, budgetMs - 10_000, ndc));
+      all.push(...await runServer(key, budgetMs - 5_000));
     } catch (e) {
       console.log(`${key}: failed: ${e instanceof Error ? e.message : String(e)}`);
     }
