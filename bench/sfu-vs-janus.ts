@@ -102,7 +102,11 @@ interface StepResult {
   windowS: number;
   /** RTP packets the subscribers received in the window (all tracks). */
   received: number;
-  /** received ÷ (packets the publisher sent in the window × N), %: what sequence-gap loss misses when media is queued, not lost. */
+  /**
+   * Packets received in the window ÷ (packets sent in it × N), %: a server falling behind shows
+   * here before it shows as sequence gaps (media queued, not lost). Above 100 % a backlog from
+   * before the window was draining.
+   */
   deliveredPct: number;
   lossPct: number;
   latencyP50Us: number;
