@@ -68,7 +68,14 @@ export interface JanusServer {
 /** Installs the Debian package when janus is missing (the bench and its test need it). */
 export function ensureJanusInstalled(): void {
   try { execFileSync('sh', ['-c', 'command -v janus'], { stdio: 'ignore' }); return; } catch { /* not installed */ }
-  execFileSync('apt-get', ['install', '-y', 'janus'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    execFileSync('apt-get', ['install', '-y', 'janus'], { stdio: 'inherit', env });
+  } catch {
+    // A fresh machine may have no package lists yet.
+    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', 'janus'], { stdio: 'inherit', env });
+  }
 }
 
 let counter = 0;
