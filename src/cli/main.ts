@@ -124,6 +124,8 @@ async function loadtest(args: string[]): Promise<void> {
   try {
     const report = await runLoadtest(opts, { log: (line) => { if (!opts.json) process.stderr.write(`${line}\n`); } });
     process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');
+    // The report is printed either way; a run that measured nothing must not look like a success to a script.
+    if (report.tracks.length === 0 && opts.subscribers > 0) fail(`loadtest: nothing was measured (${report.errors[0] ?? 'no track reached a subscriber'})`, 1);
   } catch (err) {
     if (err instanceof UsageError) fail(`loadtest: ${err.message}`);
     fail(`loadtest: ${(err as Error).message}`, 1);

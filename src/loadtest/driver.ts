@@ -19,7 +19,8 @@
  *   session (Switchboard does) or share one (Janus could, with one handle per session).
  * - Media is identified end to end by the load tool itself (a trailer in each RTP payload, see
  *   media-trailer.ts), so a driver need not report which SSRC belongs to which publisher.
- *   `describeTracks`, when a driver can, helps only peers that cannot write the trailer (wrtc).
+ *   `SubscribeHandlers.onTracks`, when a driver can call it, helps only peers that cannot write the
+ *   trailer (wrtc): their tracks are named by SSRC.
  *
  * Errors: a promise rejects with an Error whose message names the server's reason. Asynchronous
  * failures after resolution (a server error, the connection dropping) go to `onError` of the

@@ -33,6 +33,8 @@ export interface LoadtestOptions {
   roomPrefix: string;
   /** Upper bound of each signaling and connection step, per peer. */
   joinTimeoutMs: number;
+  /** Switchboard with auth: the secret to mint each peer's token (env SWITCHBOARD_AUTH_SECRET; a flag would show in `ps`). */
+  authSecret: string | null;
 }
 
 export class UsageError extends Error {}
@@ -41,7 +43,7 @@ export const LOADTEST_USAGE = `usage:
   switchboard loadtest --url URL --rooms R --publishers P --subscribers S --duration SECONDS
                        [--video-bitrate BITS_PER_S (default 1500000; suffixes k, M)] [--peer ndc|wrtc]
                        [--json] [--server-pid PID] [--room-prefix NAME] [--join-timeout SECONDS]
-                       [--allow-remote]
+                       [--allow-remote]   (env SWITCHBOARD_AUTH_SECRET: mint each peer's access token)
     P publishers and S subscribers in each of R rooms (at most ${MAX_PEERS} peers, ${MAX_DURATION_S} s);
     URL is the server (http://127.0.0.1:8080 or ws://…/ws) and must resolve to loopback
     unless --allow-remote is given.`;
@@ -68,7 +70,7 @@ export function parseBitrate(text: string): number {
   return n;
 }
 
-export function parseLoadtestArgs(args: string[]): LoadtestOptions {
+export function parseLoadtestArgs(args: string[], env: Record<string, string | undefined> = process.env): LoadtestOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -113,6 +115,7 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions {
     allowRemote: values['allow-remote'] === true,
     serverPid: pidText === undefined ? null : integer('server-pid', pidText, 1, 0x7fffffff),
     joinTimeoutMs: integer('join-timeout', str('join-timeout'), 1, 120, 20) * 1000,
+    authSecret: env.SWITCHBOARD_AUTH_SECRET || null,
   };
 }
 

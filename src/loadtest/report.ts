@@ -52,8 +52,16 @@ export interface LoadtestReport {
     latencyP99Ms: number | null;
     /** Tracks expected (publisher tracks × subscribers of their room) but never received. */
     missingTracks: number;
+    /** Length of the measurement window, s. */
+    measuredSeconds: number;
+    /** Packets received by all subscribers per second of the window: the server's forwarding rate. */
+    packetsPerSecond: number;
+    /** Server CPU µs per forwarded packet; null without a CPU figure. */
+    serverCpuUsPerPacket: number | null;
   };
   serverCpu: ServerCpu | null;
+  /** The load tool's own event-loop delay during the measurement: when large, latency figures include the tool's stalls. */
+  toolEventLoop: { p99Ms: number; maxMs: number; cpuPercentOfOneCore: number } | null;
   errors: string[];
   errorCount: number;
 }
@@ -77,6 +85,7 @@ function joinFigures(values: number[], count: number): JoinFigures {
 
 export function buildReport(
   opts: LoadtestOptions, driver: string, publishers: PublisherRun[], subscribers: SubscriberRun[], cpu: ServerCpu | null, errors: string[],
+  toolEventLoop: { p99Ms: number; maxMs: number; cpuPercentOfOneCore: number } | null = null, measuredSeconds = opts.durationS,
 ): LoadtestReport {
   const sent: LoadtestReport['sent'] = [];
   const sentById = new Map<number, { bitrate: number; publisher: string }>();
@@ -143,8 +152,14 @@ export function buildReport(
       latencyP50Ms: latency.count ? round(latency.percentile(50) / 1000, 3) : null,
       latencyP99Ms: latency.count ? round(latency.percentile(99) / 1000, 3) : null,
       missingTracks,
+      measuredSeconds: round(measuredSeconds, 3),
+      packetsPerSecond: Math.round(packetsReceived / measuredSeconds),
+      serverCpuUsPerPacket: cpu && packetsReceived ? round((cpu.cpuSeconds * 1e6) / packetsReceived, 2) : null,
     },
     serverCpu: cpu,
+    toolEventLoop: toolEventLoop && {
+      p99Ms: round(toolEventLoop.p99Ms, 2), maxMs: round(toolEventLoop.maxMs, 2), cpuPercentOfOneCore: round(toolEventLoop.cpuPercentOfOneCore, 1),
+    },
     errors: errors.slice(0, 50),
     errorCount: errors.length,
   };
@@ -179,9 +194,15 @@ export function formatReport(r: LoadtestReport): string {
   const t = r.totals;
   out.push(`totals     ${t.tracks} tracks received, ${t.missingTracks} missing, ${t.packetsReceived} packets, ${t.packetsLost} lost (${t.lossPercent.toFixed(3)} %), ` +
     `${kbps(t.bitrateReceived)} kbit/s, latency p50 ${num(t.latencyP50Ms, 2)} ms, p99 ${num(t.latencyP99Ms, 2)} ms`);
+  out.push(`           ${t.packetsPerSecond} packets/s forwarded over ${t.measuredSeconds.toFixed(1)} s`);
   out.push(r.serverCpu
-    ? `server CPU ${r.serverCpu.cpuSeconds.toFixed(2)} s in ${r.serverCpu.wallSeconds.toFixed(1)} s = ${r.serverCpu.percentOfOneCore.toFixed(1)} % of one core (${r.serverCpu.source})`
+    ? `server CPU ${r.serverCpu.cpuSeconds.toFixed(2)} s in ${r.serverCpu.wallSeconds.toFixed(1)} s = ${r.serverCpu.percentOfOneCore.toFixed(1)} % of one core, ` +
+      `${num(t.serverCpuUsPerPacket, 1)} µs per forwarded packet (${r.serverCpu.source})`
     : 'server CPU unknown (no --server-pid and no /metrics)');
+  if (r.toolEventLoop) {
+    out.push(`load tool  CPU ${r.toolEventLoop.cpuPercentOfOneCore.toFixed(1)} % of one core, event-loop delay p99 ${r.toolEventLoop.p99Ms.toFixed(1)} ms, ` +
+      `max ${r.toolEventLoop.maxMs.toFixed(1)} ms (the tool's own queues and stalls count in its latency)`);
+  }
   if (r.errorCount) out.push(`errors (${r.errorCount}):`, ...r.errors.slice(0, 10).map((e) => `  ${e}`));
   return out.join('\n');
 }

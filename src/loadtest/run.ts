@@ -5,6 +5,7 @@
  * the join timeout, the whole join phase by JOIN_PHASE_LIMIT_MS, the measurement by MAX_DURATION_S.
  */
 import { existsSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DriverFactory, SignalingDriver } from './driver.js';
@@ -82,7 +83,7 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
   await checkLoopback(opts.url, opts.allowRemote);
   const media = loadRecordedMedia();
   const peers = await peerFactory(opts.peer);
-  const driver: SignalingDriver = (hooks.driverFactory ?? ((o) => new SwitchboardDriver(o)))({ url: opts.url, timeoutMs: opts.joinTimeoutMs });
+  const driver: SignalingDriver = (hooks.driverFactory ?? ((o) => new SwitchboardDriver(o, opts.authSecret ? { authSecret: opts.authSecret } : {})))({ url: opts.url, timeoutMs: opts.joinTimeoutMs });
   const cpuSource: CpuSource = opts.serverPid !== null ? procCpuSource(opts.serverPid) : metricsCpuSource(opts.url);
   const errors: string[] = [];
   const onError = (m: string): void => { if (errors.length < 10_000) errors.push(m); };
@@ -119,18 +120,28 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
     hooks.log(`measuring for ${opts.durationS} s`);
     await Promise.all(publishers.map((p) => p.startWindow()));
     for (const s of subscribers) s.startWindow();
+    // The tool's own event loop: a stall here shows up as latency that is not the server's.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const toolCpuStart = process.cpuUsage();
     const cpuStart = await cpuSource.read().catch((err: Error) => { onError(`server CPU: ${err.message}`); return NaN; });
     const wallStart = performance.now();
     await new Promise((r) => setTimeout(r, opts.durationS * 1000));
     const cpuEnd = await cpuSource.read().catch((err: Error) => { onError(`server CPU: ${err.message}`); return NaN; });
     const wallSeconds = (performance.now() - wallStart) / 1000;
+    loopDelay.disable();
+    const toolCpu = process.cpuUsage(toolCpuStart); // every thread of this process: JS and the peers' native threads
+    const toolLoop = {
+      p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6,
+      cpuPercentOfOneCore: ((toolCpu.user + toolCpu.system) / 1e6 / wallSeconds) * 100,
+    };
     if (Number.isFinite(cpuStart) && Number.isFinite(cpuEnd)) {
       const cpuSeconds = cpuEnd - cpuStart;
       cpu = { source: cpuSource.description, cpuSeconds, wallSeconds, percentOfOneCore: (cpuSeconds / wallSeconds) * 100 };
     }
     await Promise.all(publishers.map((p) => p.stop()));
     await new Promise((r) => setTimeout(r, DRAIN_MS));
-    return buildReport(opts, driver.name, publishers, subscribers, cpu, errors);
+    return buildReport(opts, driver.name, publishers, subscribers, cpu, errors, toolLoop, wallSeconds);
   } finally {
     for (const p of publishers) await p.stop().catch(() => undefined);
     await Promise.all(subscribers.map((s) => s.close()));

@@ -9,7 +9,9 @@
  * server then keeps that offer pending and forwards nothing down that connection, which is what a
  * send-only participant costs a real deployment too.
  */
+import { randomBytes } from 'node:crypto';
 import sdpTransform from 'sdp-transform';
+import { createAccessToken } from '../signaling/auth.js';
 import { WebSocket } from 'ws';
 import type { ServerMessage, SfuServerOfferMsg } from '../protocol/index.js';
 import type {
@@ -27,12 +29,56 @@ export function signalingUrl(url: URL): URL {
   return ws;
 }
 
+/**
+ * A frame from the server → the message, or why it is dropped. Only what the driver reads is
+ * checked (the server is trusted to speak the protocol, but a bad frame must not crash a run):
+ * a JSON object with a string `type`; `sfu-offer` with a string sdp, an integer revision and a
+ * track table; `sfu-answer` with a string sdp; `joined` with a participant list.
+ */
+export function decodeServerFrame(text: string): ServerMessage | string {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return 'a frame that is not JSON';
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'a frame that is not a JSON object';
+  const o = m as Record<string, unknown>;
+  if (typeof o.type !== 'string') return 'a message without a type';
+  const isText = (v: unknown, max: number): boolean => typeof v === 'string' && v.length <= max;
+  const participantList = (v: unknown): boolean => Array.isArray(v) && v.length <= 10_000 &&
+    v.every((p) => typeof p === 'object' && p !== null && isText((p as { id?: unknown }).id, 256) && isText((p as { name?: unknown }).name, 1024));
+  switch (o.type) {
+    case 'sfu-offer':
+      if (!isText(o.sdp, 1_000_000) || !Number.isSafeInteger(o.revision) || !Array.isArray(o.tracks) || o.tracks.length > 10_000) return 'a malformed sfu-offer';
+      if (!o.tracks.every((t) => typeof t === 'object' && t !== null && isText((t as { mid?: unknown }).mid, 64) && isText((t as { participantId?: unknown }).participantId, 256) &&
+        ((t as { kind?: unknown }).kind === 'audio' || (t as { kind?: unknown }).kind === 'video'))) return 'a malformed sfu-offer track';
+      break;
+    case 'sfu-answer':
+      if (!isText(o.sdp, 1_000_000)) return 'a malformed sfu-answer';
+      break;
+    case 'joined':
+      if (!participantList(o.participants)) return 'a malformed joined';
+      break;
+    case 'participant-joined':
+      if (!participantList([o.participant])) return 'a malformed participant-joined';
+      break;
+    case 'error':
+      if (!isText(o.code, 256) || !isText(o.message, 4096)) return 'a malformed error';
+      break;
+    default:
+  }
+  return o as unknown as ServerMessage;
+}
+
 /** One participant's signaling connection. */
 class Connection {
   readonly inbox: ServerMessage[] = [];
   private waiter: (() => void) | null = null;
   private offers: Promise<void> = Promise.resolve();
   closed = false;
+  /** Frames from the server that were not messages the driver could use. */
+  dropped = 0;
   /** The room's participants as signaling announced them: id → display name. */
   readonly names = new Map<string, string>();
   onSubscribeOffer: ((m: SfuServerOfferMsg) => Promise<void>) | null = null;
@@ -40,11 +86,10 @@ class Connection {
 
   constructor(readonly ws: WebSocket, readonly name: string, private readonly timeoutMs: number) {
     ws.on('message', (data) => {
-      let m: ServerMessage;
-      try {
-        m = JSON.parse(data.toString()) as ServerMessage;
-      } catch {
-        this.onError(`${name}: a message that is not JSON`);
+      const m = decodeServerFrame(data.toString());
+      if (typeof m === 'string') {
+        this.dropped++;
+        if (this.dropped <= 10) this.onError(`${name}: dropped ${m}`);
         return;
       }
       this.onMessage(m);
@@ -62,8 +107,8 @@ class Connection {
     return new Connection(ws, name, timeoutMs);
   }
 
-  async joinRoom(room: string): Promise<void> {
-    this.send({ type: 'hello', name: this.name });
+  async joinRoom(room: string, token?: string): Promise<void> {
+    this.send({ type: 'hello', name: this.name, ...(token ? { token } : {}) });
     await this.next('welcome');
     this.send({ type: 'join', room, topology: 'sfu' });
     await this.next('joined');
@@ -135,19 +180,31 @@ function offeredTracks(m: SfuServerOfferMsg, names: ReadonlyMap<string, string>)
   return out;
 }
 
+export interface SwitchboardDriverOptions {
+  /** The server's auth secret: each peer then joins with a token of its own (identity = peer name + a run id, this room only). */
+  authSecret?: string;
+}
+
 export class SwitchboardDriver implements SignalingDriver {
   readonly name = 'switchboard';
   private readonly ws: URL;
   private readonly connections = new Set<Connection>();
+  /** Keeps identities of two runs against one server apart. */
+  private readonly runId = randomBytes(4).toString('hex');
 
-  constructor(private readonly options: DriverOptions) {
+  constructor(private readonly options: DriverOptions, private readonly own: SwitchboardDriverOptions = {}) {
     this.ws = signalingUrl(options.url);
+  }
+
+  private async token(room: string, peerName: string): Promise<string | undefined> {
+    if (!this.own.authSecret) return undefined;
+    return createAccessToken({ secret: this.own.authSecret, identity: `${peerName}.${this.runId}`, room, ttlSeconds: 3600, name: peerName });
   }
 
   async publish(room: string, peerName: string, offerSdp: string, events: SessionEvents = {}): Promise<PublishSession> {
     const conn = await this.connect(peerName, events);
     try {
-      await conn.joinRoom(room);
+      await conn.joinRoom(room, await this.token(room, peerName));
       conn.send({ type: 'sfu-offer', transport: 'publish', sdp: offerSdp, id: 'publish' });
       const answer = await conn.next('sfu-answer');
       return { answerSdp: answer.sdp, close: () => this.release(conn) };
@@ -168,7 +225,7 @@ export class SwitchboardDriver implements SignalingDriver {
       firstAnswered();
     };
     try {
-      await conn.joinRoom(room);
+      await conn.joinRoom(room, await this.token(room, peerName));
       await withTimeout(first, this.options.timeoutMs, `${peerName}: first subscribe offer`);
       return { close: () => this.release(conn) };
     } catch (err) {

@@ -75,6 +75,43 @@ test('1 publisher, 3 subscribers for 5 s: every track at the sent rate, no loss,
   assert.ok(report.serverCpu.cpuSeconds > 0, `server CPU ${report.serverCpu.cpuSeconds} s`);
 });
 
+test('--peer wrtc: a libwebrtc publisher encoding synthetic frames reaches a subscriber', async () => {
+  const { stdout } = await run('node', [
+    CLI, 'loadtest', '--url', server.url, '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '4', '--peer', 'wrtc',
+    '--room-prefix', 'wrtc', '--json',
+  ], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  const report = JSON.parse(stdout) as LoadtestReport;
+  assert.deepEqual(report.errors, []);
+  for (const kind of ['audio', 'video'] as const) {
+    const t = report.tracks.find((r) => r.kind === kind);
+    assert.ok(t, `the subscriber receives ${kind}`);
+    assert.equal(t.publisher, 'pub-0-0', 'named through the driver (libwebrtc packets carry no trailer)');
+    assert.ok(t.packets > 50, `${kind}: ${t.packets} packets`);
+    assert.ok(t.bitrate > (kind === 'video' ? 50_000 : 10_000), `${kind}: ${t.bitrate} bit/s`);
+    assert.equal(t.latencyP50Ms, null, 'no capture time without the trailer');
+    const sent = report.sent.find((s) => s.kind === kind);
+    assert.ok(sent && sent.packets > 0, `libwebrtc reports sending ${kind}`);
+  }
+});
+
+test('a server with an auth secret: peers join with tokens minted from SWITCHBOARD_AUTH_SECRET, and are refused without', async () => {
+  const secret = 'loadtest-secret-'.padEnd(40, 'x');
+  const guarded = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', authSecret: secret });
+  try {
+    const args = [CLI, 'loadtest', '--url', guarded.url, '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '2', '--join-timeout', '10', '--json'];
+    const { stdout } = await run('node', args, { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, SWITCHBOARD_AUTH_SECRET: secret } });
+    const report = JSON.parse(stdout) as LoadtestReport;
+    assert.deepEqual(report.errors, []);
+    assert.equal(report.tracks.length, 2);
+    const env = { ...process.env };
+    delete env.SWITCHBOARD_AUTH_SECRET;
+    await assert.rejects(run('node', args, { timeout: 120_000, env }), (err: { code: number; stderr: string }) =>
+      err.code === 1 && err.stderr.startsWith('switchboard: loadtest: nothing was measured (pub-0-0: server error token-required: this server requires an access token'));
+  } finally {
+    await guarded.close();
+  }
+});
+
 test('refuses a server that is not on loopback, before any traffic', async () => {
   assert.equal(
     await usageError(['--url', 'http://198.18.0.1:8080', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '1']),
@@ -83,6 +120,21 @@ test('refuses a server that is not on loopback, before any traffic', async () =>
   assert.equal(
     await usageError(['--url', 'ws://[::ffff:c612:1]:9/ws', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '1']),
     'switchboard: loadtest: refusing [::ffff:c612:1]:9: it resolves to ::ffff:c612:1, not loopback (pass --allow-remote to load a remote server)',
+  );
+});
+
+test('a server that is not there: the report names why, and the exit code says nothing was measured', async () => {
+  // Port 9 on loopback: nothing listens there, so the connection is refused at once.
+  await assert.rejects(
+    run('node', [CLI, 'loadtest', '--url', 'http://127.0.0.1:9', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '1', '--join-timeout', '3', '--json'], { timeout: 60_000 }),
+    (err: { code: number; stderr: string; stdout: string }) => {
+      assert.equal(err.code, 1);
+      assert.equal(err.stderr.trim(), 'switchboard: loadtest: nothing was measured (pub-0-0: connect ECONNREFUSED 127.0.0.1:9)');
+      const report = JSON.parse(err.stdout) as LoadtestReport;
+      assert.equal(report.joinTime.publishers.failed, 1);
+      assert.equal(report.joinTime.subscribers.failed, 1);
+      return true;
+    },
   );
 });
 

@@ -14,6 +14,7 @@ import { RtpReplayer } from '../../src/loadtest/rtp-replayer.js';
 import { loadRecordedMedia } from '../../src/loadtest/run.js';
 import { parseCpuSecondsMetric, parseProcStatCpuTicks } from '../../src/loadtest/server-cpu.js';
 import { checkLoopback, isLoopbackAddress } from '../../src/loadtest/options.js';
+import { decodeServerFrame } from '../../src/loadtest/switchboard-driver.js';
 import { mulberry32, xorshift32 } from '../helpers/random.js';
 
 /** Feeds sequence numbers (1 ms apart, 1 kHz clock so timestamps do not matter here). */
@@ -179,6 +180,15 @@ test('server CPU: /proc/PID/stat utime + stime, and process_cpu_seconds_total fr
   assert.equal(parseCpuSecondsMetric(text), 2.25);
   assert.equal(parseCpuSecondsMetric('process_cpu_seconds_total 3e-1 1700000000000'), 0.3);
   assert.equal(parseCpuSecondsMetric('nothing here'), null);
+  // /metrics text comes from the network: random lines never throw and yield a finite number or null.
+  const rand = xorshift32(0xc0ffee);
+  const alphabet = 'process_cpu_seconds_total{}="# \n0123456789.eE+-NaInfity';
+  for (let i = 0; i < 5000; i++) {
+    let line = rand(3) === 0 ? 'process_cpu_seconds_total ' : '';
+    for (let j = rand(60); j > 0; j--) line += alphabet[rand(alphabet.length)];
+    const v = parseCpuSecondsMetric(line);
+    assert.ok(v === null || Number.isFinite(v), line);
+  }
 });
 
 test('loopback: what counts, and names that resolve to it', async () => {
@@ -221,4 +231,33 @@ test('replayer: grows VP8 to the target rate with valid continuation packets, ev
     frameOpen = !view.marker;
   }
   assert.ok(sent.length > 100);
+});
+
+test('driver: server frames are checked before use; random and mutated frames never throw', () => {
+  const offer = { type: 'sfu-offer', transport: 'subscribe', sdp: 'v=0\r\n', revision: 3, tracks: [{ mid: '0', kind: 'video', participantId: 'p1', trackId: 't', active: true }] };
+  assert.equal(typeof decodeServerFrame(JSON.stringify(offer)), 'object');
+  assert.equal(decodeServerFrame('{"type":"sfu-offer","sdp":"v=0","revision":"3","tracks":[]}'), 'a malformed sfu-offer');
+  assert.equal(decodeServerFrame('{"type":"sfu-offer","sdp":"v=0","revision":3,"tracks":[{"mid":0}]}'), 'a malformed sfu-offer track');
+  assert.equal(decodeServerFrame('{"type":"joined","participants":null}'), 'a malformed joined');
+  assert.equal(decodeServerFrame('[1]'), 'a frame that is not a JSON object');
+  assert.equal(decodeServerFrame('{"type":7}'), 'a message without a type');
+  assert.equal(decodeServerFrame('nope'), 'a frame that is not JSON');
+  const samples = [
+    JSON.stringify(offer), '{"type":"sfu-answer","sdp":"v=0"}', '{"type":"joined","participants":[{"id":"a","name":"b"}]}',
+    '{"type":"participant-joined","participant":{"id":"a","name":"b"}}', '{"type":"error","code":"x","message":"y"}', '{"type":"welcome"}',
+  ];
+  const rand = xorshift32(0xd21e7);
+  const junk = '{}[]":,0123456789.-eEtruefalsnul sfu-offer tracks mid kind video';
+  for (let i = 0; i < 20_000; i++) {
+    const chars = [...(samples[rand(samples.length)] as string)];
+    for (let n = 1 + rand(4); n > 0; n--) {
+      const at = rand(chars.length + 1);
+      const op = rand(3);
+      if (op === 0) chars.splice(at, 1);
+      else if (op === 1) chars.splice(at, 0, junk[rand(junk.length)] as string);
+      else chars[at] = junk[rand(junk.length)] as string;
+    }
+    const out = decodeServerFrame(chars.join(''));
+    assert.ok(typeof out === 'string' || (typeof out === 'object' && typeof out.type === 'string'));
+  }
 });
