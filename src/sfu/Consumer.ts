@@ -10,6 +10,7 @@
  */
 import { RtpHeaderView, parseRtpHeader, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { TRANSPORT_CC_SLOT } from './bwe/transport-cc-extension.js';
 import type { Producer } from './Producer.js';
 import { RtpStreamRewriter } from './rewriter.js';
 import type { MediaKind, RtpSink } from './types.js';
@@ -31,6 +32,8 @@ export interface ConsumerEvents {
 }
 
 const MAX_PACKET = 1500;
+/** RFC 3550 §5.1: the padding count is one octet. */
+const MAX_PADDING = 255;
 /** RFC 4588 §4: the RTX payload starts with the original sequence number. */
 const OSN_LENGTH = 2;
 
@@ -129,6 +132,29 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     }
   }
 
+  /**
+   * Writes a padding-only RTX packet (RFC 4588 §4 on the RTX SSRC, RFC 3550 §5.1 padding) of
+   * `paddingBytes` (1–255) into `out` for bandwidth probes; returns its length, or 0 when this
+   * consumer has no RTX stream or has not sent yet (the receiver would not know the stream).
+   */
+  writePadding(out: Buffer, paddingBytes: number): number {
+    if (this.closed || this.rtxSsrc === undefined || this.rtxPayloadType === undefined || this.packetsSent === 0) return 0;
+    const padding = Math.min(Math.max(Math.floor(paddingBytes), 1), MAX_PADDING);
+    const h = this.header;
+    h.marker = false;
+    h.timestamp = this.lastRtpTimestamp;
+    h.payloadType = this.rtxPayloadType;
+    h.ssrc = this.rtxSsrc;
+    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+    h.sequenceNumber = this.rtxSeq;
+    const headerLength = writeRtpHeader(out, 0, h, TRANSPORT_CC_SLOT);
+    if (headerLength + padding > out.length) return 0;
+    out[0] = (out[0] as number) | 0x20; // P bit
+    out.fill(0, headerLength, headerLength + padding - 1);
+    out[headerLength + padding - 1] = padding;
+    return headerLength + padding;
+  }
+
   /** The subscriber sent PLI or FIR. */
   requestKeyframe(): void {
     if (this.closed) return;
@@ -147,7 +173,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   /**
    * Writes the outgoing packet into `this.out`: a fresh header (our SSRC and payload type;
    * the publisher's header extensions are dropped since their ids belong to its negotiation,
-   * not the subscriber's), then the payload. As RTX, the payload is preceded by the OSN.
+   * not the subscriber's; an empty transport-cc slot the transport stamps), then the payload. As RTX, the payload is preceded by the OSN.
    */
   private writePacket(packet: Buffer, view: RtpHeaderView, seq: number, ts: number, rtx = false): number {
     const h = this.header;
@@ -164,7 +190,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       h.sequenceNumber = seq;
     }
     const extra = rtx ? OSN_LENGTH : 0;
-    const headerLength = writeRtpHeader(this.out, 0, h, NO_EXTENSIONS);
+    const headerLength = writeRtpHeader(this.out, 0, h, TRANSPORT_CC_SLOT);
     if (headerLength + extra + view.payloadLength > this.out.length) return -1;
     if (rtx) this.out.writeUInt16BE(seq, headerLength);
     packet.copy(this.out, headerLength + extra, view.headerLength, view.headerLength + view.payloadLength);
@@ -172,4 +198,3 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   }
 }
 
-const NO_EXTENSIONS: [] = [];
