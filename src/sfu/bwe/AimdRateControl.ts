@@ -26,7 +26,8 @@ class LinkCapacity {
   private variance = 0.4;
 
   get known(): boolean { return this.avg >= 0; }
-  private get spread(): number { return 3 * Math.sqrt(this.variance * this.avg); }
+  /** Three standard deviations, in bit/s (the variance is normalised in kbit/s, as libwebrtc keeps it). */
+  private get spread(): number { return 3 * Math.sqrt(this.variance * (this.avg / 1000)) * 1000; }
   upper(): number { return this.avg + this.spread; }
   lower(): number { return this.avg - this.spread; }
 
