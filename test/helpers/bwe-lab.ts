@@ -1,0 +1,115 @@
+/**
+ * A lab for bandwidth estimation against real browsers: the server in this process (reachable
+ * from a NAT lab home through ./lab-uplink.ts, so its transports can be read), one Chromium
+ * publisher on this machine, one receive-only Chromium subscriber on this machine (no limit)
+ * and one receive-only Chromium subscriber in a lab home whose downlink is shaped by a `tbf`
+ * qdisc on the home router's LAN side (this kernel has tbf, not netem). Used by the netlab
+ * test (test/netlab/sfu-bwe.test.ts) and the fixture recorder (./record-bwe-feedback.ts).
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
+import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import { openPage } from '../e2e/page-api.js';
+import { CHROMIUM_PATH, launchChromium, waitFor, type TestBrowser, type TestPage } from './browsers.js';
+import { attachToLab, type LabUplink } from './lab-uplink.js';
+import { createNatLab, type NatLab } from './netlab.js';
+
+export interface BweLab {
+  server: Switchboard;
+  room: string;
+  pages: Array<{ label: string; page: TestPage }>;
+  /** The server's participant of a page, by its display name. */
+  participant(name: string): Promise<SfuParticipant>;
+  /** Shapes the limited page's downlink to `kbit` kbit/s (replacing any shaping), or lifts it (null). */
+  shape(kbit: number | null): void;
+  close(): Promise<void>;
+}
+
+export const PUBLISHER = 'pub';
+export const LIMITED = 'limited';
+export const UNLIMITED = 'free';
+
+export async function startBweLab(opts: { room: string; limitKbit: number | null; publisherVideo?: string }): Promise<BweLab> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bwe-'));
+  const browsers: TestBrowser[] = [];
+  const pages: Array<{ label: string; page: TestPage }> = [];
+  let lab: NatLab | undefined;
+  let uplink: LabUplink | undefined;
+  let server: Switchboard | undefined;
+  let shaped = false;
+  const close = async (): Promise<void> => {
+    for (const b of browsers) await b.close();
+    await server?.close();
+    uplink?.close();
+    lab?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    lab = createNatLab([{ nat: 'cone' }]);
+    const home = lab.homes[0]!;
+    const natNs = home.natNs;
+    const shape = (kbit: number | null): void => {
+      if (shaped) lab!.exec(natNs, 'tc', ['qdisc', 'del', 'dev', 'lan', 'root']);
+      shaped = false;
+      if (kbit === null) return;
+      // A token bucket at `kbit` with a 200 ms queue: what a slow home link looks like.
+      lab!.exec(natNs, 'tc', ['qdisc', 'add', 'dev', 'lan', 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '4000', 'latency', '200ms']);
+      shaped = true;
+    };
+    shape(opts.limitKbit);
+    uplink = attachToLab(lab, [home]);
+    server = await startSwitchboard({
+      host: uplink.ip, port: 0, rtcHost: uplink.ip, rtcPort: 0, announcedIps: [uplink.ip], turnEnabled: false, logLevel: 'silent',
+    });
+    const origin = `http://${uplink.ip}:${server.port}`;
+    const url = (name: string, video?: string): string => `${origin}/?room=${opts.room}&name=${name}&topology=sfu${video ? `&video=${video}` : ''}`;
+    const local = await launchChromium({ insecureOriginAsSecure: origin });
+    browsers.push(local);
+    const pub = await local.newPage();
+    pages.push({ label: PUBLISHER, page: pub });
+    await openPage(pub, url(PUBLISHER, opts.publisherVideo));
+    const watchers = await launchChromium({ insecureOriginAsSecure: origin, media: 'none' });
+    browsers.push(watchers);
+    const free = await watchers.newPage();
+    pages.push({ label: UNLIMITED, page: free });
+    await openPage(free, url(UNLIMITED));
+    const wrapper = join(dir, 'chromium-in-home.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${home.hostNs} ${CHROMIUM_PATH} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const far = await launchChromium({ executablePath: wrapper, insecureOriginAsSecure: origin, media: 'none' });
+    browsers.push(far);
+    const limited = await far.newPage();
+    pages.push({ label: LIMITED, page: limited });
+    await openPage(limited, url(LIMITED));
+    const srv = server;
+    return {
+      server: srv,
+      room: opts.room,
+      pages,
+      shape,
+      close,
+      async participant(name) {
+        const seen = (): string => [...(srv.sfu?.routers.get(opts.room)?.participants.values() ?? [])]
+          .map((p) => `${p.id}: ${[...p.producers].length} producers, subscribe from ${p.subscribeRtc.ice.selectedTuple?.id ?? 'nowhere'}`).join('; ');
+        // The limited page reaches the server from its home's NAT address; of the two pages on
+        // this machine the publisher joined first (the router keeps join order).
+        return waitFor(`the server's participant for ${name} (home NAT ${home.wanIp})`, async () => {
+          const here: SfuParticipant[] = [];
+          for (const p of srv.sfu?.routers.get(opts.room)?.participants.values() ?? []) {
+            const from = p.subscribeRtc.ice.selectedTuple?.remoteAddress;
+            if (from === undefined) return null;
+            if (from === home.wanIp) { if (name === LIMITED) return p; } else here.push(p);
+          }
+          if (here.length !== 2) return null;
+          return name === PUBLISHER ? here[0]! : name === UNLIMITED ? here[1]! : null;
+          return null;
+        }, 30_000, 300).catch((err: Error) => { err.message += `; participants: ${seen()}`; throw err; });
+      },
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
