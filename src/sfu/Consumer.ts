@@ -32,6 +32,9 @@ export interface ConsumerEvents {
 }
 
 const MAX_PACKET = 1500;
+/** Resends remembered per sequence number (a power of two), and how long one blocks another. */
+const RESEND_SLOTS = 1024;
+const RESEND_GUARD_MS = 100;
 /** RFC 3550 §5.1: the padding count is one octet. */
 const MAX_PADDING = 255;
 /** RFC 4588 §4: the RTX payload starts with the original sequence number. */
@@ -63,6 +66,10 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   lastRtpTimestamp = 0;
   lastSentAt = 0;
   retransmitted = 0;
+  /** NACKed packets not resent because they had just been (RESEND_GUARD_MS). */
+  resendsSkipped = 0;
+  private readonly resentSeq = new Int32Array(RESEND_SLOTS).fill(-1);
+  private readonly resentAt = new Float64Array(RESEND_SLOTS);
   nacksReceived = 0;
   keyframeRequests = 0;
 
@@ -113,7 +120,15 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     const cache = this.producer.cache;
     if (this.closed || !cache) return;
     this.nacksReceived += seqs.length;
+    const now = performance.now();
     for (const outSeq of seqs) {
+      // A packet resent moments ago is still on its way: resending it again only floods a
+      // link that is already losing (libwebrtc likewise waits about an RTT per packet).
+      const r = outSeq & (RESEND_SLOTS - 1);
+      if (this.resentSeq[r] === outSeq && now - (this.resentAt[r] as number) < RESEND_GUARD_MS) {
+        this.resendsSkipped++;
+        continue;
+      }
       const inSeq = this.rewriter.mapSeqBack(outSeq);
       if (inSeq === undefined) continue;
       const cached = cache.get(inSeq);
@@ -127,6 +142,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
         len = this.writePacket(cached, view, outSeq, ts);
       }
       if (len < 0) continue;
+      this.resentSeq[r] = outSeq;
+      this.resentAt[r] = now;
       this.retransmitted++;
       this.transport.sendRtp(this.out.subarray(0, len));
     }

@@ -10,7 +10,6 @@ import {
 } from '../rtc/sdp/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
-import { HEADER_EXTENSION_URIS } from '../rtc/sdp/server-codecs.js';
 import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
 import { Consumer } from './Consumer.js';
 import { Producer } from './Producer.js';

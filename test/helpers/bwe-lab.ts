@@ -15,6 +15,7 @@ import { openPage } from '../e2e/page-api.js';
 import { CHROMIUM_PATH, launchChromium, waitFor, type TestBrowser, type TestPage } from './browsers.js';
 import { attachToLab, type LabUplink } from './lab-uplink.js';
 import { createNatLab, type NatLab } from './netlab.js';
+import { xorshift32 } from './random.js';
 
 export interface BweLab {
   server: Switchboard;
@@ -65,7 +66,11 @@ export async function startBweLab(opts: { room: string; limitKbit: number | null
     });
     const origin = `http://${uplink.ip}:${server.port}`;
     const url = (name: string, video?: string): string => `${origin}/?room=${opts.room}&name=${name}&topology=sfu${video ? `&video=${video}` : ''}`;
-    const local = await launchChromium({ insecureOriginAsSecure: origin });
+    // Chromium's own fake camera compresses to a few hundred kbit/s; noise makes the publisher
+    // send what its encoder is allowed to (its estimate, up to the resolution's maximum).
+    const noise = join(dir, 'noise.y4m');
+    writeNoiseY4m(noise, 640, 480, 15);
+    const local = await launchChromium({ insecureOriginAsSecure: origin, args: [`--use-file-for-fake-video-capture=${noise}`] });
     browsers.push(local);
     const pub = await local.newPage();
     pages.push({ label: PUBLISHER, page: pub });
@@ -112,4 +117,22 @@ export async function startBweLab(opts: { room: string; limitKbit: number | null
     await close();
     throw err;
   }
+}
+
+/** A YUV4MPEG2 file of `frames` frames of seeded random noise (I420), which Chromium loops. */
+function writeNoiseY4m(path: string, width: number, height: number, frames: number): void {
+  const frameBytes = (width * height * 3) / 2;
+  const header = Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\n`);
+  const frameHeader = Buffer.from('FRAME\n');
+  const out = Buffer.alloc(header.length + frames * (frameHeader.length + frameBytes));
+  header.copy(out, 0);
+  const rnd = xorshift32(0x5eed);
+  let off = header.length;
+  for (let f = 0; f < frames; f++) {
+    frameHeader.copy(out, off);
+    off += frameHeader.length;
+    for (let i = 0; i < frameBytes; i++) out[off + i] = rnd(256);
+    off += frameBytes;
+  }
+  writeFileSync(path, out);
 }

@@ -46,7 +46,14 @@ test('a subscriber behind 300 kbit/s is estimated below 400 kbit/s; an unlimited
     await l.participant(PUBLISHER);
     assert.equal(limited.subscribeRtc.ice.selectedTuple?.protocol, 'udp', 'the limited subscriber receives over UDP');
     assert.ok(limited.transportCcAnswered && free.transportCcAnswered, 'both answers kept the transport-cc extension');
+    const fbLog: string[] = [];
+    const origFb = limited.subscribe.bwe.onTransportFeedback.bind(limited.subscribe.bwe);
+    limited.subscribe.bwe.onTransportFeedback = (fb, now) => {
+      if (fbLog.length < 400 && fb.packets.filter((p) => !p.received).length > 20) fbLog.push(`${fb.baseSeq}+${fb.packetStatusCount}(${fb.packets.filter((p) => p.received).length}r,fb${fb.fbPktCount},sent${limited.subscribe.bwe.history.packetsSent})`);
+      origFb(fb, now);
+    };
     await feedbackFlowing(limited, LIMITED);
+    t.diagnostic(`feedbacks: ${fbLog.join(' ')}`);
     // Sampled every 250 ms for FALL_WITHIN_MS from the first feedback.
     const trace: string[] = [];
     let fellAt: number | null = null;
@@ -69,7 +76,7 @@ test('a subscriber behind 300 kbit/s is estimated below 400 kbit/s; an unlimited
     }
     const kbit = (xs: number[]): string => xs.map((x) => Math.round(x / 1000)).join(' ');
     t.diagnostic(`${UNLIMITED}: estimates (kbit/s, 1/s) ${kbit(freeSamples)}; acked ${Math.round((free.subscribe.bwe.ackedBps ?? 0) / 1000)}; ${JSON.stringify(free.subscribe.bwe.counters)}`);
-    t.diagnostic(`${LIMITED}: estimates (kbit/s, 1/s) ${kbit(limitedSamples)}; acked ${Math.round((limited.subscribe.bwe.ackedBps ?? 0) / 1000)}; loss ${limited.subscribe.bwe.lossFraction.toFixed(2)}; ${JSON.stringify(limited.subscribe.bwe.counters)}`);
+    t.diagnostic(`${LIMITED}: estimates (kbit/s, 1/s) ${kbit(limitedSamples)}; acked ${Math.round((limited.subscribe.bwe.ackedBps ?? 0) / 1000)}; loss ${limited.subscribe.bwe.lossFraction.toFixed(2)}; history ${limited.subscribe.bwe.history.packetsSent}; consumers sent ${[...limited.subscribe.consumers].map((c) => `${c.kind}:${c.packetsSent}+${c.retransmitted}(nacked ${c.nacksReceived}, skipped ${c.resendsSkipped})`).join(',')}; ${JSON.stringify(limited.subscribe.bwe.counters)}`);
     assert.ok(Math.min(...freeSamples) > 1_000_000, `${UNLIMITED} stays above 1 Mbit/s (min ${Math.min(...freeSamples)})`);
     assert.ok(Math.max(...limitedSamples) < 400_000, `${LIMITED} stays below 400 kbit/s (max ${Math.max(...limitedSamples)})`);
   });

@@ -184,7 +184,7 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
     this.usage = overused ? 'overusing' : this.detector.state;
     const ackedBps = this.acked.bps();
     if (this.usage !== 'overusing' || this.aimd.timeToReduceFurther(nowMs, ackedBps)) this.aimd.update(this.usage, ackedBps, nowMs);
-    if (expected > 0 || lost !== 0) this.loss.update(expected, Math.max(lost, 0), this.estimate, nowMs);
+    if (expected > 0 || lost !== 0) this.loss.update(expected, Math.max(lost, 0), this.estimate, ackedBps, nowMs);
     this.combine(nowMs);
   }
 
