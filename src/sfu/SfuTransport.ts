@@ -19,6 +19,7 @@ import {
 import { RtpHeaderView, findHeaderExtension, parseRtpHeader, readTransportSequence } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { BandwidthEstimator, type BandwidthEstimatorOptions } from './bwe/BandwidthEstimator.js';
+import { RetransmissionBudget } from './bwe/RetransmissionBudget.js';
 import { transportCcSlot } from './bwe/transport-cc-extension.js';
 import type { Consumer } from './Consumer.js';
 import type { Producer } from './Producer.js';
@@ -82,6 +83,8 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   /** Send-side bandwidth estimate toward the peer (meaningful on subscribe transports). */
   readonly bwe: BandwidthEstimator;
   private readonly paddingOut = Buffer.allocUnsafe(PADDING_PACKET_BYTES);
+  /** Caps RTX toward the peer at the estimate; `rtxBudget.dropped` counts what it held back. */
+  readonly rtxBudget = new RetransmissionBudget();
   /** Round-trip times measured from RR blocks about our SRs. */
   rttMs = 0;
 
@@ -124,6 +127,12 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   }
 
   private send(packet: Buffer, probe: boolean): void {
+    if (!probe && packet.length >= 12) {
+      // Resends (a consumer's RTX SSRC) share a budget of one estimate per second.
+      const ssrc = packet.readUInt32BE(8);
+      const c = this.consumersBySsrc.get(ssrc);
+      if (c !== undefined && c.rtxSsrc === ssrc && !this.rtxBudget.allow(packet.length, performance.now(), this.bwe.estimateBps)) return;
+    }
     const slot = transportCcSlot(packet);
     if (slot >= 0) packet.writeUInt16BE(this.bwe.onPacketSent(packet.length, performance.now(), probe), slot);
     this.media.sendRtp(packet);

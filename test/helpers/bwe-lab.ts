@@ -1,8 +1,9 @@
 /**
  * A lab for bandwidth estimation against real browsers: the server in this process (reachable
  * from a NAT lab home through ./lab-uplink.ts, so its transports can be read), one Chromium
- * publisher on this machine, one receive-only Chromium subscriber on this machine (no limit)
- * and one receive-only Chromium subscriber in a lab home whose downlink is shaped by a `tbf`
+ * publisher on this machine (a noise camera), one Chromium subscriber on this machine (no
+ * limit; it publishes Chromium's fake camera as well) and one receive-only Chromium subscriber
+ * in a lab home whose downlink is shaped by a `tbf`
  * qdisc on the home router's LAN side (this kernel has tbf, not netem). Used by the netlab
  * test (test/netlab/sfu-bwe.test.ts) and the fixture recorder (./record-bwe-feedback.ts).
  */
@@ -75,11 +76,14 @@ export async function startBweLab(opts: { room: string; limitKbit: number | null
     const pub = await local.newPage();
     pages.push({ label: PUBLISHER, page: pub });
     await openPage(pub, url(PUBLISHER, opts.publisherVideo));
-    const watchers = await launchChromium({ insecureOriginAsSecure: origin, media: 'none' });
-    browsers.push(watchers);
-    const free = await watchers.newPage();
+    // The unlimited subscriber publishes Chromium's own fake camera too: with the noise camera
+    // the limited page receives more than its 300 kbit/s even while the publishers' own
+    // estimates are still climbing.
+    const second = await launchChromium({ insecureOriginAsSecure: origin });
+    browsers.push(second);
+    const free = await second.newPage();
     pages.push({ label: UNLIMITED, page: free });
-    await openPage(free, url(UNLIMITED));
+    await openPage(free, url(UNLIMITED, opts.publisherVideo));
     const wrapper = join(dir, 'chromium-in-home.sh');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${home.hostNs} ${CHROMIUM_PATH} "$@"\n`);
     chmodSync(wrapper, 0o755);

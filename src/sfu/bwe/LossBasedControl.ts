@@ -2,7 +2,7 @@
  * LossBasedControl: the loss-based rate of draft-ietf-rmcat-gcc-02 §6. Loss is measured over
  * at least 20 reported packets; above 10 % the rate drops to rate × (1 − 0.5 × loss) (at most
  * once per 300 ms + RTT, so one burst is not counted twice); below 2 % it may grow 8 % per
- * second; in between it holds. A decrease stops at half the acknowledged bitrate: what the
+ * second; in between it holds. A decrease stops at 3/4 of the acknowledged bitrate: what the
  * receiver demonstrably gets through (a keyframe burst into a short queue can lose most of
  * its packets while the link still delivers its full rate).
  */
@@ -11,7 +11,7 @@ const LOW_LOSS = 0.02;
 const HIGH_LOSS = 0.1;
 const INCREASE_PER_S = 1.08;
 const DECREASE_INTERVAL_MS = 300;
-const ACKED_FLOOR = 0.5;
+const ACKED_FLOOR = 0.75;
 
 export class LossBasedControl {
   private expected = 0;
