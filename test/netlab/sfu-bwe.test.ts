@@ -73,6 +73,11 @@ test('a subscriber behind 300 kbit/s is estimated below 400 kbit/s; an unlimited
     t.diagnostic(`${LIMITED}: estimates (kbit/s, 1/s) ${kbit(limitedSamples)}; acked ${Math.round((limited.subscribe.bwe.ackedBps ?? 0) / 1000)}; loss ${limited.subscribe.bwe.lossFraction.toFixed(2)}; history ${limited.subscribe.bwe.history.packetsSent}; RTX held back ${limited.subscribe.rtxBudget.dropped}; consumers sent ${[...limited.subscribe.consumers].map((c) => `${c.kind}:${c.packetsSent}+${c.retransmitted}(nacked ${c.nacksReceived}, skipped ${c.resendsSkipped})`).join(',')}; ${JSON.stringify(limited.subscribe.bwe.counters)}`);
     assert.ok(Math.min(...freeSamples) > 1_000_000, `${UNLIMITED} stays above 1 Mbit/s (min ${Math.min(...freeSamples)})`);
     assert.ok(Math.max(...limitedSamples) < 400_000, `${LIMITED} stays below 400 kbit/s (max ${Math.max(...limitedSamples)})`);
+    // Padding probes: stamped, sent on a video consumer's RTX SSRC, and acknowledged by Chromium's feedback.
+    const sent = free.subscribe.sendPadding(20, 250);
+    assert.equal(sent, 20, 'twenty padding packets sent');
+    const acked = await waitFor(`${UNLIMITED}: padding probes acknowledged`, async () => (free.subscribe.bwe.counters.probesAcked >= 15 ? free.subscribe.bwe.counters.probesAcked : null), 5000, 100);
+    t.diagnostic(`${UNLIMITED}: ${acked} of ${sent} padding probes acknowledged by transport-cc feedback`);
     // The estimates are on /metrics: one histogram observation per subscriber, 1 under 400 kbit/s.
     const metrics = await (await fetch(`${l.server.url}/metrics`)).text();
     assert.match(metrics, /^switchboard_sfu_subscriber_estimate_bps_count 3$/m);

@@ -19,9 +19,15 @@ test('estimator fuzz: random feedback sequences never throw and keep the estimat
   const out = Buffer.alloc(70_000);
   let e = new BandwidthEstimator({ startBps: 800_000, minBps: 30_000, maxBps: 20_000_000 });
   let now = 0;
+  let acked = 0;
+  let lost = 0;
   let reference = rnd(0x1000000) - 0x800000;
   for (let round = 0; round < ROUNDS; round++) {
-    if (rnd(2000) === 0) e = new BandwidthEstimator({ startBps: 800_000, minBps: 30_000, maxBps: 20_000_000 });
+    if (rnd(2000) === 0) {
+      acked += e.counters.packetsAcked;
+      lost += e.counters.packetsLost;
+      e = new BandwidthEstimator({ startBps: 800_000, minBps: 30_000, maxBps: 20_000_000 });
+    }
     now += rnd(200);
     // Some sends, sometimes thousands (the history wraps its ring and the 16-bit numbers).
     const sends = rnd(50) === 0 ? 5000 + rnd(70_000) : rnd(40);
@@ -53,6 +59,8 @@ test('estimator fuzz: random feedback sequences never throw and keep the estimat
     const bps = e.estimateBps;
     assert.ok(Number.isFinite(bps) && bps >= e.minBps && bps <= e.maxBps, `round ${round}: estimate ${bps}`);
   }
+  // The garbage reached the estimator's insides, not only its guards.
+  assert.ok(acked + e.counters.packetsAcked > 10_000 && lost + e.counters.packetsLost > 1000, `acked ${acked}, lost ${lost}`);
 });
 
 test('estimator fuzz: random bytes through the RTCP parser into the estimator', () => {

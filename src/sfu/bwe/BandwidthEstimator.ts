@@ -60,6 +60,8 @@ export interface BandwidthEstimatorCounters {
   /** Reports about packets already reported received. */
   duplicateReports: number;
   overuses: number;
+  /** Padding probes (SfuTransport.sendPadding) the receiver reported received. */
+  probesAcked: number;
 }
 
 export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
@@ -84,7 +86,7 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
   rttMs = 0;
   usage: BandwidthUsage = 'normal';
   readonly counters: BandwidthEstimatorCounters = {
-    feedbacks: 0, rembs: 0, packetsAcked: 0, packetsLost: 0, unknownPackets: 0, duplicateReports: 0, overuses: 0,
+    feedbacks: 0, rembs: 0, packetsAcked: 0, packetsLost: 0, unknownPackets: 0, duplicateReports: 0, overuses: 0, probesAcked: 0,
   };
 
   constructor(opts: BandwidthEstimatorOptions = {}) {
@@ -173,6 +175,7 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
       const size = h.size(slot);
       this.acked.add(arrivalMs, size);
       this.counters.packetsAcked++;
+      if (h.isProbe(slot)) this.counters.probesAcked++;
       if (this.interArrival.add(h.sendTimeMs(slot), arrivalMs, size)) {
         const ia = this.interArrival;
         const trend = this.trendline.update(ia.arrivalDeltaMs, ia.sendDeltaMs, ia.groupArrivalMs);
