@@ -1,9 +1,10 @@
 /** Prometheus metrics for one server instance (its own registry, so tests can run several). */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SignalingObserver } from '../signaling/SignalingObserver.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { Router } from '../sfu/Router.js';
+import type { SfuParticipant } from '../sfu/SfuParticipant.js';
 import type { SfuRooms } from './sfu.js';
 
 export interface Metrics {
@@ -105,6 +106,22 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
       this.set({ reason: 'check_rejected' }, s.checksRejected);
     },
   });
+  // Bandwidth estimation (src/sfu/bwe/): one observation per subscriber, taken at scrape time.
+  const subscribers = function* (): Generator<SfuParticipant> {
+    for (const r of sfu.routers.values()) yield* r.participants.values();
+  };
+  new Histogram({
+    name: 'switchboard_sfu_subscriber_estimate_bps', help: 'Send-side bandwidth estimate toward each SFU subscriber (bit/s), at scrape time',
+    buckets: [50e3, 100e3, 200e3, 300e3, 500e3, 1e6, 1.5e6, 2.5e6, 5e6, 10e6, 20e6], registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const p of subscribers()) this.observe(p.subscribe.estimateBps);
+    },
+  });
+  gauge('switchboard_sfu_transport_feedbacks_total', 'transport-cc feedback packets received from subscribers of live SFU rooms',
+    () => { let n = 0; for (const p of subscribers()) n += p.subscribe.bwe.counters.feedbacks; return n; });
+  gauge('switchboard_sfu_rtx_held_back_total', 'Retransmissions not sent because they would exceed the subscriber\'s estimate, in live SFU rooms',
+    () => { let n = 0; for (const p of subscribers()) n += p.subscribe.rtxBudget.dropped; return n; });
   gauge('switchboard_rtc_port_udp_datagrams_total', 'UDP datagrams received on the RTC port', () => s.udpDatagrams);
   gauge('switchboard_rtc_port_tcp_frames_total', 'ICE-TCP frames received on the RTC port', () => s.tcpFrames);
 }

@@ -10,6 +10,7 @@
  */
 import { RedBlocks, RtpHeaderView, parseRed, parseRtpHeader, rewriteRedPayloadTypes, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { TRANSPORT_CC_SLOT } from './bwe/transport-cc-extension.js';
 import type { Producer } from './Producer.js';
 import { RtpStreamRewriter } from './rewriter.js';
 import type { MediaKind, RtpSink } from './types.js';
@@ -33,6 +34,11 @@ export interface ConsumerEvents {
 }
 
 const MAX_PACKET = 1500;
+/** Resends remembered per sequence number (a power of two), and how long one blocks another. */
+const RESEND_SLOTS = 1024;
+const RESEND_GUARD_MS = 100;
+/** RFC 3550 §5.1: the padding count is one octet. */
+const MAX_PADDING = 255;
 /** RFC 4588 §4: the RTX payload starts with the original sequence number. */
 const OSN_LENGTH = 2;
 
@@ -66,6 +72,10 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   lastRtpTimestamp = 0;
   lastSentAt = 0;
   retransmitted = 0;
+  /** NACKed packets not resent because they had just been (RESEND_GUARD_MS). */
+  resendsSkipped = 0;
+  private readonly resentSeq = new Int32Array(RESEND_SLOTS).fill(-1);
+  private readonly resentAt = new Float64Array(RESEND_SLOTS);
   nacksReceived = 0;
   keyframeRequests = 0;
   /** RED packets dropped: malformed headers, or a primary block that is not the codec. */
@@ -151,7 +161,15 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     const cache = this.producer.cache;
     if (this.closed || !cache) return;
     this.nacksReceived += seqs.length;
+    const now = performance.now();
     for (const outSeq of seqs) {
+      // A packet resent moments ago is still on its way: resending it again only floods a
+      // link that is already losing (libwebrtc likewise waits about an RTT per packet).
+      const r = outSeq & (RESEND_SLOTS - 1);
+      if (this.resentSeq[r] === outSeq && now - (this.resentAt[r] as number) < RESEND_GUARD_MS) {
+        this.resendsSkipped++;
+        continue;
+      }
       const inSeq = this.rewriter.mapSeqBack(outSeq);
       if (inSeq === undefined) continue;
       const cached = cache.get(inSeq);
@@ -165,9 +183,34 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
         len = this.writePacket(cached, view, outSeq, ts);
       }
       if (len < 0) continue;
+      this.resentSeq[r] = outSeq;
+      this.resentAt[r] = now;
       this.retransmitted++;
       this.transport.sendRtp(this.out.subarray(0, len));
     }
+  }
+
+  /**
+   * Writes a padding-only RTX packet (RFC 4588 §4 on the RTX SSRC, RFC 3550 §5.1 padding) of
+   * `paddingBytes` (1–255) into `out` for bandwidth probes; returns its length, or 0 when this
+   * consumer has no RTX stream or has not sent yet (the receiver would not know the stream).
+   */
+  writePadding(out: Buffer, paddingBytes: number): number {
+    if (this.closed || this.rtxSsrc === undefined || this.rtxPayloadType === undefined || this.packetsSent === 0) return 0;
+    const padding = Math.min(Math.max(Math.floor(paddingBytes), 1), MAX_PADDING);
+    const h = this.header;
+    h.marker = false;
+    h.timestamp = this.lastRtpTimestamp;
+    h.payloadType = this.rtxPayloadType;
+    h.ssrc = this.rtxSsrc;
+    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+    h.sequenceNumber = this.rtxSeq;
+    const headerLength = writeRtpHeader(out, 0, h, TRANSPORT_CC_SLOT);
+    if (headerLength + padding > out.length) return 0;
+    out[0] = (out[0] as number) | 0x20; // P bit
+    out.fill(0, headerLength, headerLength + padding - 1);
+    out[headerLength + padding - 1] = padding;
+    return headerLength + padding;
   }
 
   /** The subscriber sent PLI or FIR. */
@@ -188,7 +231,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   /**
    * Writes the outgoing packet into `this.out`: a fresh header (our SSRC and payload type;
    * the publisher's header extensions are dropped since their ids belong to its negotiation,
-   * not the subscriber's), then the payload. As RTX, the payload is preceded by the OSN.
+   * not the subscriber's; an empty transport-cc slot the transport stamps), then the payload. As RTX, the payload is preceded by the OSN.
    */
   private writePacket(
     packet: Buffer, view: RtpHeaderView, seq: number, ts: number, rtx = false,
@@ -208,7 +251,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       h.sequenceNumber = seq;
     }
     const extra = rtx ? OSN_LENGTH : 0;
-    const headerLength = writeRtpHeader(this.out, 0, h, NO_EXTENSIONS);
+    const headerLength = writeRtpHeader(this.out, 0, h, TRANSPORT_CC_SLOT);
     if (headerLength + extra + payloadLength > this.out.length) return -1;
     if (rtx) this.out.writeUInt16BE(seq, headerLength);
     packet.copy(this.out, headerLength + extra, payloadStart, payloadStart + payloadLength);
@@ -216,4 +259,3 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   }
 }
 
-const NO_EXTENSIONS: [] = [];

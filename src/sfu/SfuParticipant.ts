@@ -10,6 +10,7 @@ import {
 } from '../rtc/sdp/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
+import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
 import { Consumer } from './Consumer.js';
 import { Producer } from './Producer.js';
 import { SfuTransport } from './SfuTransport.js';
@@ -25,7 +26,11 @@ export interface SubscribeOffer extends OutgoingOffer {
 
 /** The codecs the server sends with, whatever the publisher used (the same codec, our payload types). */
 const SUBSCRIBE_PT = { audio: 111, video: 96, rtx: 97, red: 63 } as const;
-const VIDEO_FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
+/** transport-cc feedback drives the send-side estimate; goog-remb is its fallback (./bwe/). */
+const VIDEO_FEEDBACK = [
+  { type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }, { type: 'transport-cc' },
+];
+const AUDIO_FEEDBACK = [{ type: 'transport-cc' }];
 
 const randomSsrc = (): number => randomBytes(4).readUInt32BE(0) || 1;
 
@@ -38,6 +43,8 @@ export class SfuParticipant {
   private publishVersion = 0;
   private readonly publishSessionId = BigInt(`0x${randomBytes(7).toString('hex')}`).toString();
   closed = false;
+  /** Whether the last subscribe answer kept the transport-cc extension on every active section. */
+  transportCcAnswered = false;
 
   constructor(
     readonly id: string,
@@ -127,6 +134,11 @@ export class SfuParticipant {
       iceUfrag: answer.iceUfrag, icePwd: answer.icePwd, fingerprints: answer.fingerprints,
       dtlsRole: answer.setup === 'passive' ? 'client' : 'server',
     });
+    // The estimator needs the subscriber to read the transport-cc extension in every active section.
+    this.transportCcAnswered = offer.sections.filter((s) => s.active).every((s) => {
+      const a = answer.media.find((m) => m.mid === s.mid);
+      return a !== undefined && a.headerExtensions.some((e) => e.uri === HEADER_EXTENSION_URIS.transportCc && e.id === TRANSPORT_CC_EXTENSION_ID);
+    });
     this.negotiation.answered(revision);
     // RED only where the browser kept it (Firefox may not decode RED); elsewhere the consumer sends the primary blocks.
     for (const s of this.negotiation.sections) {
@@ -203,7 +215,7 @@ function subscribeCodec(kind: MediaKind, source: RtpCodecParameters): RtpCodecPa
     // RFC 2198: RED offered only when the publisher sends it; the answer decides (useRed).
     ...(!video && source.redPayloadType !== undefined ? { redPayloadType: SUBSCRIBE_PT.red } : {}),
     payloadType: video ? SUBSCRIBE_PT.video : SUBSCRIBE_PT.audio,
-    rtcpFeedback: video ? VIDEO_FEEDBACK : [],
+    rtcpFeedback: (video ? VIDEO_FEEDBACK : AUDIO_FEEDBACK).map((f) => ({ ...f })),
     ...(video ? { rtxPayloadType: SUBSCRIBE_PT.rtx } : {}),
   };
 }

@@ -5,6 +5,10 @@
  * receiver reports for producers and sender reports for consumers every second
  * (RFC 3550 §6.2 leaves the interval to the profile; browsers send theirs at about that rate).
  *
+ * It also owns the transport's bandwidth estimator (./bwe/): every RTP packet it sends that
+ * carries the transport-cc slot gets the next transport-wide sequence number and a line in the
+ * send history, and transport-cc / REMB feedback and RR round-trip times feed the estimate.
+ *
  * Close cascade: closing the transport closes its producers (and so their consumers) and
  * its consumers.
  */
@@ -14,6 +18,9 @@ import {
 } from '../rtc/rtcp/index.js';
 import { RtpHeaderView, findHeaderExtension, parseRtpHeader, readTransportSequence } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { BandwidthEstimator, type BandwidthEstimatorOptions } from './bwe/BandwidthEstimator.js';
+import { RetransmissionBudget } from './bwe/RetransmissionBudget.js';
+import { transportCcSlot } from './bwe/transport-cc-extension.js';
 import type { Consumer } from './Consumer.js';
 import type { Producer } from './Producer.js';
 import { TwccRecorder } from './TwccRecorder.js';
@@ -29,7 +36,12 @@ export interface MediaTransport extends RtpSink {
 
 export interface SfuTransportEvents {
   close: [];
+  /** The bandwidth estimate toward this transport's peer (bit/s), throttled by the estimator. */
+  estimate: [bps: number];
 }
+
+/** Largest padding probe packet: header + 255 padding bytes (RFC 3550 §5.1). */
+const PADDING_PACKET_BYTES = 12 + 8 + 255;
 
 const NACK_INTERVAL_MS = 20;
 /** Transport-cc feedback every 5th NACK tick: 100 ms, libwebrtc's default interval. */
@@ -68,8 +80,18 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   malformedRtp = 0;
   malformedRtcp = 0;
 
-  constructor(readonly id: string, readonly media: MediaTransport) {
+  /** Send-side bandwidth estimate toward the peer (meaningful on subscribe transports). */
+  readonly bwe: BandwidthEstimator;
+  private readonly paddingOut = Buffer.allocUnsafe(PADDING_PACKET_BYTES);
+  /** Caps RTX toward the peer at the estimate; `rtxBudget.dropped` counts what it held back. */
+  readonly rtxBudget = new RetransmissionBudget();
+  /** Round-trip times measured from RR blocks about our SRs. */
+  rttMs = 0;
+
+  constructor(readonly id: string, readonly media: MediaTransport, bwe: BandwidthEstimatorOptions = {}) {
     super();
+    this.bwe = new BandwidthEstimator(bwe);
+    this.bwe.on('estimate', (bps) => this.emit('estimate', bps));
     media.on('rtp', (p) => this.onRtp(p));
     media.on('rtcp', (p) => this.onRtcp(p));
     media.on('closed', () => this.close());
@@ -77,7 +99,44 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
     this.reportTimer.unref();
   }
 
-  sendRtp(packet: Buffer): void { this.media.sendRtp(packet); }
+  get estimateBps(): number { return this.bwe.estimateBps; }
+
+  /** Sends RTP; a packet with the transport-cc slot gets the next transport-wide number first. */
+  sendRtp(packet: Buffer): void { this.send(packet, false); }
+
+  /**
+   * Sends up to `count` padding-only RTX packets of `packetBytes` each (header included, at most
+   * 275) on a video consumer's RTX stream, stamped and recorded like media so the estimator
+   * sees them: the probe the stream allocator uses to climb. Returns how many were sent (0 when
+   * no video consumer with RTX has sent anything yet).
+   */
+  sendPadding(count: number, packetBytes: number): number {
+    if (this.closed) return 0;
+    let consumer: Consumer | undefined;
+    for (const c of this.consumers) if (c.kind === 'video' && c.rtxSsrc !== undefined && c.packetsSent > 0) { consumer = c; break; }
+    if (!consumer) return 0;
+    const n = Math.min(Math.max(Math.floor(count), 0), 1000);
+    let sent = 0;
+    for (let i = 0; i < n; i++) {
+      const len = consumer.writePadding(this.paddingOut, packetBytes - 20);
+      if (len === 0) break;
+      this.send(this.paddingOut.subarray(0, len), true);
+      sent++;
+    }
+    return sent;
+  }
+
+  private send(packet: Buffer, probe: boolean): void {
+    if (!probe && packet.length >= 12) {
+      // Resends (a consumer's RTX SSRC) share a budget of one estimate per second.
+      const ssrc = packet.readUInt32BE(8);
+      const c = this.consumersBySsrc.get(ssrc);
+      if (c !== undefined && c.rtxSsrc === ssrc && !this.rtxBudget.allow(packet.length, performance.now(), this.bwe.estimateBps)) return;
+    }
+    const slot = transportCcSlot(packet);
+    if (slot >= 0) packet.writeUInt16BE(this.bwe.onPacketSent(packet.length, performance.now(), probe), slot);
+    this.media.sendRtp(packet);
+  }
   sendRtcp(packet: Buffer): void { this.media.sendRtcp(packet); }
 
   /**
@@ -166,6 +225,7 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
     switch (p.type) {
       case 'sr':
         this.producersBySsrc.get(p.ssrc)?.senderReport(p.ntpSec, p.ntpFrac, now);
+        if (p.reports.length > 0) this.roundTrip(p.reports);
         break;
       case 'nack':
         this.consumersBySsrc.get(p.mediaSsrc)?.handleNack(p.seqs);
@@ -176,9 +236,37 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
       case 'fir':
         for (const e of p.entries) this.consumersBySsrc.get(e.ssrc)?.requestKeyframe();
         break;
-      default:
-        // RR, SDES, BYE, REMB, transport-cc: bandwidth estimation comes with simulcast.
+      case 'twcc':
+        this.bwe.onTransportFeedback(p, now);
         break;
+      case 'remb':
+        this.bwe.onRemb(p.bitrate, now);
+        break;
+      case 'rr':
+        this.roundTrip(p.reports);
+        break;
+      default:
+        // SDES, BYE, unknown: nothing to do.
+        break;
+    }
+  }
+
+  /**
+   * RTT from report blocks about our consumers' streams (RFC 3550 §6.4.1): now − LSR − DLSR,
+   * all in the middle 32 bits of NTP time (1/65536 s). Our SRs carry wall-clock NTP time.
+   */
+  private roundTrip(reports: readonly ReportBlock[]): void {
+    for (const r of reports) {
+      if (r.lsr === 0 || !this.consumersBySsrc.has(r.ssrc)) continue;
+      const wallMs = Date.now();
+      const ntpSec = Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET;
+      const frac16 = Math.floor(((wallMs % 1000) / 1000) * 0x10000);
+      const mid = (((ntpSec & 0xffff) << 16) | frac16) >>> 0;
+      const rtt = ((mid - r.lsr - r.dlsr) >>> 0) / 65.536;
+      // A wrapped (negative) result or one over a minute is a stale or forged block.
+      if (rtt >= 60_000) continue;
+      this.rttMs = rtt;
+      this.bwe.onRtt(rtt);
     }
   }
 

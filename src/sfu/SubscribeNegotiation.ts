@@ -8,7 +8,9 @@
  * index) is reused for the next track of the same kind (RFC 8829 §5.2.2).
  */
 import { randomBytes } from 'node:crypto';
-import type { OfferedSection, RtpCodecParameters } from '../rtc/sdp/index.js';
+import { HEADER_EXTENSION_URIS } from '../rtc/sdp/server-codecs.js';
+import type { HeaderExtension, OfferedSection, RtpCodecParameters } from '../rtc/sdp/index.js';
+import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
 import type { Consumer } from './Consumer.js';
 import type { MediaKind } from './types.js';
 
@@ -21,6 +23,12 @@ export interface SubscribeSection {
   /** The revision of the offer that made it inactive; reusable once an answer ≥ it arrived. */
   inactiveSince: number;
 }
+
+/**
+ * Every subscribe section offers transport-wide sequence numbers, the one extension consumers
+ * write (draft-holmer-rmcat-transport-wide-cc-extensions-01 §4), under the id they write it with.
+ */
+export const SUBSCRIBE_HEADER_EXTENSIONS: readonly HeaderExtension[] = [{ id: TRANSPORT_CC_EXTENSION_ID, uri: HEADER_EXTENSION_URIS.transportCc }];
 
 export interface OutgoingOffer {
   revision: number;
@@ -45,7 +53,7 @@ export class SubscribeNegotiation {
       kind: consumer.kind,
       active: true,
       codec,
-      headerExtensions: [],
+      headerExtensions: SUBSCRIBE_HEADER_EXTENSIONS.map((e) => ({ ...e })),
       ssrc: consumer.ssrc,
       ...(consumer.rtxSsrc !== undefined ? { rtxSsrc: consumer.rtxSsrc } : {}),
       cname,
