@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp,
+  HEADER_EXTENSION_URIS, buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp,
   type AcceptedMedia, type RemoteDescription, type RtpCodecParameters,
 } from '../rtc/sdp/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
@@ -71,10 +71,13 @@ export class SfuParticipant {
     rtc.connect({ iceUfrag: offer.iceUfrag, icePwd: offer.icePwd, fingerprints: offer.fingerprints, dtlsRole: answer.dtlsRole });
     const seen = new Set<string>();
     for (const media of answer.accepted) {
-      if (media.ssrc === undefined) continue; // rid-only simulcast: a later step
+      const simulcast = media.rids.length > 0;
+      if (media.ssrc === undefined && !simulcast) continue; // neither SSRC nor rids: nothing to bind packets to
+      if (simulcast) this.learnRidExtensions(media);
       seen.add(media.mid);
       const existing = this.producersByMid.get(media.mid);
-      if (existing && existing.ssrc === media.ssrc && existing.codec.payloadType === media.codec.payloadType) continue;
+      if (existing && existing.codec.payloadType === media.codec.payloadType
+        && (simulcast ? sameRids(existing, media.rids) : !existing.simulcast && existing.ssrc === media.ssrc)) continue;
       existing?.close();
       this.createProducer(media);
     }
@@ -141,13 +144,26 @@ export class SfuParticipant {
     this.producersByMid.clear();
   }
 
+  /** The publish transport's mid / rid / repaired-rid extension ids (one BUNDLE: one id per URI). */
+  private learnRidExtensions(media: AcceptedMedia): void {
+    const id = (uri: string): number | undefined => media.headerExtensions.find((e) => e.uri === uri)?.id;
+    const mid = id(HEADER_EXTENSION_URIS.mid);
+    const rid = id(HEADER_EXTENSION_URIS.rid);
+    const repairedRid = id(HEADER_EXTENSION_URIS.repairedRid);
+    this.publish.ridBinder.ids = {
+      ...(mid !== undefined ? { mid } : {}), ...(rid !== undefined ? { rid } : {}), ...(repairedRid !== undefined ? { repairedRid } : {}),
+    };
+  }
+
   private createProducer(media: AcceptedMedia): void {
+    const simulcast = media.rids.length > 0;
+    const tag = simulcast ? `sc${randomBytes(3).toString('hex')}` : (media.ssrc as number).toString(16);
     const producer = new Producer({
-      id: `${this.id}-${media.mid}-${(media.ssrc as number).toString(16)}`, // an a=msid token (RFC 8830)
+      id: `${this.id}-${media.mid}-${tag}`, // an a=msid token (RFC 8830)
       kind: media.kind,
       ownerId: this.id,
       mid: media.mid,
-      ssrc: media.ssrc as number,
+      ...(simulcast ? { rids: media.rids } : { ssrc: media.ssrc as number }),
       ...(media.rtxSsrc !== undefined ? { rtxSsrc: media.rtxSsrc } : {}),
       codec: media.codec,
       feedbackSsrc: this.publish.rtcpSsrc,
@@ -175,6 +191,10 @@ export class SfuParticipant {
     this.lastOffer = { ...next, sdp };
     this.hooks.sendOffer(this.lastOffer);
   }
+}
+
+function sameRids(p: Producer, rids: readonly string[]): boolean {
+  return p.simulcast && p.streams.length === rids.length && p.streams.every((s, i) => s.rid === rids[i]);
 }
 
 function subscribeCodec(kind: MediaKind, source: RtpCodecParameters): RtpCodecParameters {
