@@ -36,8 +36,10 @@ export class Vp8Munger {
 
   /** Rewrites PictureID / TL0PICIDX of a forwarded packet in place (`d` parsed at `payloadOffset`). */
   rewrite(buf: Buffer, payloadOffset: number, d: Vp8Descriptor): void {
+    let newest = true;
     if (d.pictureIdLength > 0) {
       const ext = this.unwrap(d);
+      newest = ext === this.highestIn;
       const slot = ext & RING_MASK;
       let out: number;
       if (this.ringIn[slot] === ext && this.ringOut[slot] !== DROPPED) {
@@ -54,7 +56,7 @@ export class Vp8Munger {
     }
     if (d.tl0PicIdx >= 0) {
       const out = (d.tl0PicIdx + this.tl0Offset) & 0xff;
-      this.lastOutTl0 = out;
+      if (newest) this.lastOutTl0 = out; // a late copy of an older picture must not move it back
       writeVp8Tl0PicIdx(buf, payloadOffset, d, out);
     }
   }

@@ -1,0 +1,235 @@
+/**
+ * Simulcast / SVC selection parts: the VP8 munger (PictureID and TL0PICIDX continuity across a
+ * stream switch and temporal drops, 7- and 15-bit ids), the VP9 descriptor on vectors built
+ * from RFC 9628 §4.2's bit layout plus a fuzz run, the layer selector's switching rules, and
+ * rid → SSRC binding (repaired-rid; unknown rid/mid dropped and counted).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  RtpHeaderView, Vp8Descriptor, Vp8FrameSize, Vp9Descriptor, isVp9Keyframe, parseRtpHeader, parseVp8Descriptor, parseVp9Descriptor,
+  readVp8KeyframeSize, writeRtpHeader,
+} from '../../src/rtc/rtp/index.js';
+import { LayerSelector, PacketLayers, Verdict } from '../../src/sfu/LayerSelector.js';
+import { Producer } from '../../src/sfu/Producer.js';
+import { RidBinder } from '../../src/sfu/RidBinder.js';
+import { Vp8Munger } from '../../src/sfu/vp8-munger.js';
+import { xorshift32 } from '../helpers/random.js';
+
+/** A VP8 descriptor: X=1, I (M as `longId`), L, T with Y. */
+function vp8(pictureId: number, tl0: number, tid: number, sync: boolean, longId = true): Buffer {
+  const pid = longId ? [0x80 | (pictureId >> 8), pictureId & 0xff] : [pictureId & 0x7f];
+  return Buffer.from([0x90, 0xe0, ...pid, tl0, (tid << 6) | (sync ? 0x20 : 0), 0x00]);
+}
+
+function read(buf: Buffer): Vp8Descriptor {
+  const d = new Vp8Descriptor();
+  assert.ok(parseVp8Descriptor(buf, 0, buf.length, d));
+  return d;
+}
+
+test('VP8 munger: continuous PictureID / TL0PICIDX across temporal drops and a stream switch (15-bit)', () => {
+  const m = new Vp8Munger();
+  const outs: [number, number][] = [];
+  const pass = (b: Buffer): void => { const d = read(b); m.rewrite(b, 0, d); const r = read(b); outs.push([r.pictureId, r.tl0PicIdx]); };
+  // Stream A: pictures 100..107, temporal pattern 0,2,1,2; layer 2 dropped.
+  const tids = [0, 2, 1, 2];
+  let tl0 = 50;
+  for (let i = 0; i < 8; i++) {
+    const tid = tids[i % 4] as number;
+    if (tid === 0 && i > 0) tl0++;
+    const b = vp8(100 + i, tl0, tid, false);
+    if (tid === 2) m.drop(read(b));
+    else pass(b);
+  }
+  assert.deepEqual(outs, [[100, 50], [101, 50], [102, 51], [103, 51]]);
+  // A retransmission of picture 102 (input) gets 101 again.
+  const again = vp8(102, 50, 1, false);
+  m.rewrite(again, 0, read(again));
+  assert.equal(read(again).pictureId, 101);
+  // Switch to stream B with unrelated numbering, near the 15-bit wrap.
+  m.switchSource();
+  outs.length = 0;
+  pass(vp8(0x7ffe, 200, 0, true));
+  pass(vp8(0x7fff, 200, 1, false));
+  pass(vp8(0, 201, 0, false));
+  assert.deepEqual(outs, [[104, 52], [105, 52], [106, 53]]);
+});
+
+test('VP8 munger: 7-bit picture ids wrap continuously', () => {
+  const m = new Vp8Munger();
+  const got: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const id = (125 + i) & 0x7f;
+    const b = vp8(id, 1, i % 2, false, false);
+    if (i % 2 === 1 && i < 4) { m.drop(read(b)); continue; }
+    m.rewrite(b, 0, read(b));
+    got.push(read(b).pictureId);
+  }
+  // 125, (126 dropped), 127→126, (0 dropped), 1→127, 2→0
+  assert.deepEqual(got, [125, 126, 127, 0]);
+});
+
+test('VP8 keyframe size (RFC 6386 §9.1)', () => {
+  const frame = Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x00, 0x05, 0xd0, 0x02]); // 1280 × 720
+  const s = new Vp8FrameSize();
+  assert.ok(readVp8KeyframeSize(frame, 0, frame.length, s));
+  assert.deepEqual([s.width, s.height], [1280, 720]);
+  frame[0] = 0x11; // P=1: interframe
+  assert.equal(readVp8KeyframeSize(frame, 0, frame.length, s), false);
+  assert.equal(readVp8KeyframeSize(frame, 0, 9, s), false, 'truncated');
+});
+
+test('VP9 descriptor: non-flexible mode with layer indices and scalability structure', () => {
+  // I P L F B E V Z = 1 0 1 0 1 0 1 0; 15-bit picture id 0x1234; TID=2 U=1 SID=1 D=1; TL0PICIDX 7;
+  // SS: N_S=2 (3 layers), Y=1, G=1; 320x180, 640x360, 1280x720; N_G=1: TID 0 U 0 R 1, P_DIFF 1.
+  const b = Buffer.from([
+    0xaa, 0x92, 0x34, (2 << 5) | 0x10 | (1 << 1) | 1, 7,
+    (2 << 5) | 0x10 | 0x08, 0x01, 0x40, 0x00, 0xb4, 0x02, 0x80, 0x01, 0x68, 0x05, 0x00, 0x02, 0xd0,
+    1, (0 << 5) | (1 << 2), 1,
+    0xde, 0xad,
+  ]);
+  const d = new Vp9Descriptor();
+  assert.ok(parseVp9Descriptor(b, 0, b.length, d));
+  assert.equal(d.pictureId, 0x1234);
+  assert.equal(d.pictureIdLength, 2);
+  assert.deepEqual([d.temporalId, d.switchingUp, d.spatialId, d.interLayerDependency], [2, true, 1, true]);
+  assert.equal(d.tl0PicIdx, 7);
+  assert.equal(d.beginningOfFrame, true);
+  assert.equal(d.endOfFrame, false);
+  assert.equal(d.interPicturePredicted, false);
+  assert.equal(d.spatialLayers, 3);
+  assert.deepEqual([...d.widths.subarray(0, 3)], [320, 640, 1280]);
+  assert.deepEqual([...d.heights.subarray(0, 3)], [180, 360, 720]);
+  assert.equal(d.pictureGroupSize, 1);
+  assert.equal(d.descriptorLength, b.length - 2);
+  assert.equal(isVp9Keyframe(d), false, 'SID 1 is not where a decoder starts');
+  for (let n = 1; n < b.length - 2; n++) assert.equal(parseVp9Descriptor(b, 0, n, d), false, `truncated at ${n}`);
+});
+
+test('VP9 descriptor: flexible mode P_DIFFs, 7-bit id, keyframe', () => {
+  // I P L F B E V Z = 1 1 1 1 0 1 0 0; id 5; TID 1 U 0 SID 0 D 0; P_DIFFs 1 (N) 2 (N) 3.
+  const b = Buffer.from([0xf4, 0x05, 1 << 5, (1 << 1) | 1, (2 << 1) | 1, 3 << 1, 0xff]);
+  const d = new Vp9Descriptor();
+  assert.ok(parseVp9Descriptor(b, 0, b.length, d));
+  assert.equal(d.flexible, true);
+  assert.equal(d.tl0PicIdx, -1);
+  assert.deepEqual([...d.pDiffs.subarray(0, d.pDiffCount)], [1, 2, 3]);
+  assert.equal(d.descriptorLength, 6);
+  assert.equal(d.endOfFrame, true);
+  // A fourth P_DIFF is malformed (at most 3).
+  assert.equal(parseVp9Descriptor(Buffer.from([0xf4, 0x05, 0x20, 3, 5, 7, 8]), 0, 7, d), false);
+  // B=1, P=0, SID 0: a keyframe.
+  const key = Buffer.from([0xa8, 0x05, 0x00, 0x00, 0x00]);
+  assert.ok(parseVp9Descriptor(key, 0, key.length, d));
+  assert.equal(isVp9Keyframe(d), true);
+});
+
+test('VP9 descriptor fuzz: 200,000 mutated and random inputs never throw and stay in bounds', () => {
+  const rng = xorshift32(0x5eed9);
+  const seeds = [
+    Buffer.from([0xaa, 0x92, 0x34, 0x53, 7, 0x58, 0x01, 0x40, 0x00, 0xb4, 0x02, 0x80, 0x01, 0x68, 0x05, 0x00, 0x02, 0xd0, 1, 4, 1, 0xde]),
+    Buffer.from([0xf4, 0x05, 0x20, 3, 5, 6, 0xff]),
+  ];
+  const d = new Vp9Descriptor();
+  for (let i = 0; i < 200_000; i++) {
+    let b: Buffer;
+    if (i % 4 === 3) {
+      b = Buffer.alloc(rng(40));
+      for (let k = 0; k < b.length; k++) b[k] = rng(256);
+    } else {
+      b = Buffer.from(seeds[i % seeds.length] as Buffer);
+      for (let f = rng(4); f >= 0; f--) { const k = rng(b.length); b[k] = (b[k] as number) ^ (1 << rng(8)); }
+      if (rng(3) === 0) b = b.subarray(0, rng(b.length + 1));
+    }
+    const off = b.length > 0 ? rng(2) : 0;
+    if (parseVp9Descriptor(b, off, b.length - off, d)) {
+      assert.ok(d.descriptorLength <= b.length - off);
+      assert.ok(d.spatialId < 8 && d.temporalId < 8 && d.pDiffCount <= 3);
+    }
+  }
+});
+
+function layers(spatial: number, temporal: number, opts: Partial<PacketLayers> = {}): PacketLayers {
+  return Object.assign(new PacketLayers(), { spatial, temporal, beginningOfFrame: true, ...opts });
+}
+
+test('layer selector (simulcast): spatial switches only on keyframes of the target; temporal up only at sync points', () => {
+  const s = new LayerSelector('simulcast', 2, 2);
+  s.setTarget(2, 2);
+  assert.equal(s.select(layers(1, 0)), Verdict.Skip, 'no keyframe yet');
+  assert.equal(s.select(layers(0, 0, { keyframe: true })), Verdict.Switch, 'start on a lower layer while the target has not come');
+  assert.equal(s.select(layers(0, 1)), Verdict.Forward);
+  assert.equal(s.select(layers(1, 0, { keyframe: true })), Verdict.Switch, 'up toward the target');
+  assert.equal(s.select(layers(0, 0, { keyframe: true })), Verdict.Skip, 'never down unless targeted');
+  assert.equal(s.select(layers(2, 0)), Verdict.Skip, 'target layer without keyframe');
+  assert.equal(s.select(layers(2, 0, { keyframe: true })), Verdict.Switch);
+  assert.deepEqual(s.current, { spatial: 2, temporal: 2 });
+  // Down to layer 0 with temporal 0 only.
+  s.setTarget(0, 0);
+  assert.equal(s.select(layers(2, 0)), Verdict.Forward, 'keeps the current layer until the target keyframe');
+  assert.equal(s.select(layers(0, 0)), Verdict.Skip);
+  assert.equal(s.select(layers(0, 0, { keyframe: true })), Verdict.Switch);
+  assert.equal(s.select(layers(0, 1, { layerSync: true })), Verdict.Drop, 'temporal 1 above target');
+  // Temporal climbs at a sync frame only.
+  s.setTarget(0, 2);
+  assert.equal(s.select(layers(0, 1)), Verdict.Drop, 'not a sync point');
+  assert.equal(s.select(layers(0, 1, { beginningOfFrame: false, layerSync: true })), Verdict.Drop, 'mid-frame');
+  assert.equal(s.select(layers(0, 1, { layerSync: true })), Verdict.Forward);
+  assert.equal(s.select(layers(0, 2, { layerSync: true })), Verdict.Forward);
+  s.setTarget(-1, 0);
+  assert.equal(s.select(layers(0, 0, { keyframe: true })), Verdict.Skip, 'paused');
+});
+
+test('layer selector (SVC): drops upper layers, switches up only on a keyframe, marker on the last forwarded layer', () => {
+  const s = new LayerSelector('svc', 2, 2);
+  s.setTarget(1, 2);
+  const pic = (key: boolean): Verdict[] => [0, 1, 2].map((sid) => {
+    const v = s.select(layers(sid, 0, { keyframe: key && sid === 0, endOfFrame: true }));
+    return v === Verdict.Forward && s.setMarker ? (9 as Verdict) : v;
+  });
+  assert.deepEqual(pic(false), [Verdict.Skip, Verdict.Skip, Verdict.Skip], 'waits for a keyframe');
+  // Switch, then layer 1 forwarded with the marker (9), layer 2 dropped.
+  assert.deepEqual(pic(true), [Verdict.Switch, 9, Verdict.Drop]);
+  s.setTarget(2, 2);
+  assert.deepEqual(pic(false), [Verdict.Forward, 9, Verdict.Drop], 'up needs a keyframe');
+  assert.deepEqual(pic(true), [Verdict.Forward, Verdict.Forward, 9]);
+  s.setTarget(0, 2);
+  assert.deepEqual(pic(false), [9, Verdict.Drop, Verdict.Drop], 'down at the next picture');
+});
+
+test('rid binding: media and repaired-rid SSRCs; unknown mid or rid dropped and counted', () => {
+  const producer = new Producer({
+    id: 'p', kind: 'video', ownerId: 'o', mid: '1', rids: ['q', 'h', 'f'],
+    codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [{ type: 'nack' }], rtxPayloadType: 97 },
+    feedbackSsrc: 1, transport: { sendRtcp: () => {} },
+  });
+  const binder = new RidBinder();
+  binder.ids = { mid: 4, rid: 10, repairedRid: 11 };
+  const view = new RtpHeaderView();
+  const packet = (ssrc: number, exts: { id: number; value: Buffer }[]): Buffer => {
+    const out = Buffer.alloc(100);
+    const n = writeRtpHeader(out, 0, { marker: false, payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc }, exts);
+    const b = out.subarray(0, n + 4);
+    assert.ok(parseRtpHeader(b, view));
+    return b;
+  };
+  const mid = { id: 4, value: Buffer.from('1') };
+  let b = packet(0x1111, [mid, { id: 10, value: Buffer.from('h') }]);
+  assert.equal(binder.bind(b, view, [producer])?.stream.rid, 'h');
+  assert.equal(producer.streams[1]?.ssrc, 0x1111);
+  b = packet(0x2222, [mid, { id: 11, value: Buffer.from('h') }]);
+  assert.equal(binder.bind(b, view, [producer])?.stream.rid, 'h');
+  assert.equal(producer.streams[1]?.rtxSsrc, 0x2222);
+  assert.equal(producer.streams[1]?.ssrc, 0x1111, 'the RTX stream does not rebind the media SSRC');
+  // Hostile / stray packets.
+  assert.equal(binder.bind(packet(0x3333, [mid, { id: 10, value: Buffer.from('zz') }]), view, [producer]), null);
+  assert.equal(binder.unknownRid, 1);
+  assert.equal(binder.bind(packet(0x4444, [{ id: 4, value: Buffer.from('7') }, { id: 10, value: Buffer.from('q') }]), view, [producer]), null);
+  assert.equal(binder.unknownMid, 1);
+  assert.equal(binder.bind(packet(0x5555, []), view, [producer]), null);
+  assert.equal(binder.bind(packet(0x5556, [mid]), view, [producer]), null);
+  assert.equal(binder.unidentified, 2);
+  assert.equal(producer.streams[0]?.bound, false);
+  producer.close();
+});
