@@ -1,5 +1,6 @@
-/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240&relay=1|udp|tcp|tls`. */
+/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240&relay=1|udp|tcp|tls&layering=simulcast|svc`. */
 import type { RelayTransport } from '../client/ice.js';
+import type { VideoLayering } from '../client/sfu-layers.js';
 import { TOPOLOGIES, type Topology } from '../src/protocol/index.js';
 
 export interface PageParams {
@@ -14,6 +15,8 @@ export interface PageParams {
   iceTransportPolicy: RTCIceTransportPolicy;
   /** `relay=udp|tcp|tls`: through the relay, reaching TURN only over that transport. */
   relayTransport: RelayTransport | undefined;
+  /** `layering=simulcast|svc`: SFU rooms publish the camera as 3 simulcast layers or VP9 L3T3. */
+  videoLayering: VideoLayering;
 }
 
 export function readParams(search = location.search): PageParams {
@@ -37,5 +40,6 @@ export function readParams(search = location.search): PageParams {
     video,
     iceTransportPolicy: relay === '1' || relayTransport ? 'relay' : 'all',
     relayTransport,
+    videoLayering: q.get('layering') === 'simulcast' ? 'simulcast' : q.get('layering') === 'svc' ? 'svc' : 'none',
   };
 }

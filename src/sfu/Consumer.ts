@@ -111,6 +111,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       this.layers = new ConsumerLayers(p, this.selector, (target, up) => {
         if (up || target.spatial !== this.selector?.current.spatial) this.producer.requestKeyframe(target.spatial);
         this.emit('target-layers', target);
+        this.producer.consumerTargetChanged(this);
       });
       this.producer.requestKeyframe();
     }
@@ -219,6 +220,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     this.closed = true;
     this.layers?.close();
     this.producer.consumers.delete(this);
+    if (!this.producer.closed) this.producer.consumerTargetChanged(this);
     this.emit('close');
     this.removeAllListeners();
   }

@@ -43,6 +43,8 @@ export interface ProducerEvents {
   close: [];
   /** A stream's frame size changed (learned from a keyframe): preferred layers may change. */
   'layer-size': [stream: ProducerStream];
+  /** A consumer's target layers changed (the layer pauser listens). */
+  'consumer-target': [consumer: Consumer];
 }
 
 export class Producer extends TypedEmitter<ProducerEvents> {
@@ -172,6 +174,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.kind !== 'video' || this.closed) return;
     if (this.simulcast && spatial !== undefined) this.streams[spatial]?.requestKeyframe();
     else for (const s of this.streams) s.requestKeyframe();
+  }
+
+  /** A consumer's target layers changed, or it closed. */
+  consumerTargetChanged(c: Consumer): void {
+    if (!this.closed) this.emit('consumer-target', c);
   }
 
   /** Called by the transport's feedback timer: NACKs for packets still missing. */

@@ -11,6 +11,7 @@ import {
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
 import { Consumer } from './Consumer.js';
+import { LayerPauser } from './LayerPauser.js';
 import { Producer } from './Producer.js';
 import { SfuTransport } from './SfuTransport.js';
 import { SubscribeNegotiation, type OutgoingOffer } from './SubscribeNegotiation.js';
@@ -47,6 +48,8 @@ export class SfuParticipant {
       onProducer(p: Producer): void;
       /** An offer for our subscribe connection, to send to the page. */
       sendOffer(offer: SubscribeOffer): void;
+      /** Which simulcast layers of our publish section `mid` someone receives (LayerPauser). */
+      sendLayers?(mid: string, activeRids: string[]): void;
     },
   ) {
     this.publish = new SfuTransport(`${id}/publish`, server.createTransport({ id: `${id}/publish`, sctp: true }));
@@ -131,6 +134,17 @@ export class SfuParticipant {
     this.offerIfNeeded();
   }
 
+  /** The page renders forwarded video track `trackId` (a producer id) at this size; false if no such track. */
+  setVideoSize(trackId: string, width: number, height: number): boolean {
+    for (const c of this.subscribe.consumers) {
+      if (c.producer.id === trackId && c.kind === 'video') {
+        c.setRenderSize(width, height);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Sends the first subscribe offer (data channels only, or the tracks already present). */
   start(): void {
     this.offerIfNeeded();
@@ -174,6 +188,8 @@ export class SfuParticipant {
       if (this.producersByMid.get(media.mid) === producer) this.producersByMid.delete(media.mid);
     });
     this.publish.addProducer(producer);
+    const sendLayers = this.hooks.sendLayers;
+    if (producer.simulcast && sendLayers) new LayerPauser(producer, (mid, rids) => sendLayers(mid, rids)); // lives with the producer
     this.hooks.onProducer(producer);
   }
 

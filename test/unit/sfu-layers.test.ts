@@ -10,6 +10,8 @@ import {
   RtpHeaderView, Vp8Descriptor, Vp8FrameSize, Vp9Descriptor, isVp9Keyframe, parseRtpHeader, parseVp8Descriptor, parseVp9Descriptor,
   readVp8KeyframeSize, writeRtpHeader,
 } from '../../src/rtc/rtp/index.js';
+import { Consumer } from '../../src/sfu/Consumer.js';
+import { LayerPauser } from '../../src/sfu/LayerPauser.js';
 import { LayerSelector, PacketLayers, Verdict } from '../../src/sfu/LayerSelector.js';
 import { Producer } from '../../src/sfu/Producer.js';
 import { RidBinder } from '../../src/sfu/RidBinder.js';
@@ -231,5 +233,80 @@ test('rid binding: media and repaired-rid SSRCs; unknown mid or rid dropped and 
   assert.equal(binder.bind(packet(0x5556, [mid]), view, [producer]), null);
   assert.equal(binder.unidentified, 2);
   assert.equal(producer.streams[0]?.bound, false);
+  producer.close();
+});
+
+// ---- consumers of a simulcast producer: preferred layer from render size, pausing unused layers ----
+
+
+function simulcastProducer(): Producer {
+  return new Producer({
+    id: 'p', kind: 'video', ownerId: 'o', mid: '1', rids: ['q', 'h', 'f'],
+    codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [{ type: 'nack' }] },
+    feedbackSsrc: 1, transport: { sendRtcp: () => {} },
+  });
+}
+
+/** A VP8 keyframe packet of 1 × `width` × `height` on `ssrc`. */
+function keyframePacket(ssrc: number, seq: number, width: number, height: number): Buffer {
+  const payload = Buffer.from([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, width & 0xff, width >> 8, height & 0xff, height >> 8, 0, 0]);
+  const out = Buffer.alloc(12 + payload.length);
+  writeRtpHeader(out, 0, { marker: true, payloadType: 96, sequenceNumber: seq, timestamp: seq * 3000, ssrc }, []);
+  payload.copy(out, 12);
+  return out;
+}
+
+test('consumer: the preferred layer is the smallest covering the render size; switches on that layer\'s keyframe', () => {
+  const producer = simulcastProducer();
+  const sent: Buffer[] = [];
+  const consumer = new Consumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
+  const sizes = [[320, 180], [640, 360], [1280, 720]] as const;
+  producer.streams.forEach((s, i) => s.bind(100 + i));
+  const view = new RtpHeaderView();
+  let seq = 1;
+  const feed = (layer: number): void => {
+    const [w, h] = sizes[layer] as readonly [number, number];
+    const b = keyframePacket(100 + layer, seq++, w, h);
+    assert.ok(parseRtpHeader(b, view));
+    producer.receive(b, view, seq * 10, producer.streams[layer]);
+  };
+  consumer.setRenderSize(160, 90);
+  assert.equal(consumer.preferredLayers.spatial, 2, 'sizes unknown: the top layer');
+  for (const l of [2, 1, 0]) feed(l); // keyframes teach the sizes; the first one starts the consumer
+  assert.equal(consumer.preferredLayers.spatial, 0);
+  assert.equal(consumer.targetLayers.spatial, 0);
+  assert.equal(consumer.currentLayers.spatial, 0, 'the layer-0 keyframe switched it down');
+  consumer.setRenderSize(600, 340);
+  assert.equal(consumer.targetLayers.spatial, 1);
+  feed(2);
+  assert.equal(consumer.currentLayers.spatial, 0, 'never to a layer above the target');
+  feed(1);
+  assert.equal(consumer.currentLayers.spatial, 1);
+  consumer.setTargetLayers({ spatial: 0, temporal: 7 });
+  assert.equal(consumer.targetLayers.spatial, 0, 'the allocator limit caps the preferred layer');
+  // Output sequence numbers stay continuous across every switch.
+  const seqs = sent.map((b) => b.readUInt16BE(2));
+  for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], ((seqs[i - 1] as number) + 1) & 0xffff);
+  producer.close();
+});
+
+test('layer pauser: unused layers pause after the delay, resume at once, the lowest never pauses', () => {
+  const producer = simulcastProducer();
+  const messages: string[][] = [];
+  const pauser = new LayerPauser(producer, (_mid, rids) => messages.push(rids), 1000);
+  const consumer = new Consumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: () => {}, sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
+  consumer.setTargetLayers({ spatial: 1, temporal: 7 });
+  pauser.update(0);
+  pauser.update(500);
+  assert.deepEqual(messages, [], 'not before the delay');
+  pauser.update(1600);
+  assert.deepEqual(messages, [['q', 'h']]);
+  consumer.setTargetLayers({ spatial: 2, temporal: 7 }); // resumes at once (consumer-target event)
+  assert.deepEqual(messages[1], ['q', 'h', 'f']);
+  consumer.pause();
+  pauser.update(5000);
+  pauser.update(7000);
+  assert.deepEqual(messages.at(-1), ['q'], 'the lowest layer stays');
+  consumer.close();
   producer.close();
 });
