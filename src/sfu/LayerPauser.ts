@@ -4,7 +4,8 @@
  * targets or currently forwards it; the lowest layer is always kept while anyone consumes the
  * track (and while nobody does, so a newcomer starts at once). A needed layer resumes at once
  * (and a keyframe is asked for); an unneeded one is paused only after `pauseAfterMs`, so
- * consumers moving between layers do not make the publisher thrash.
+ * consumers moving between layers do not make the publisher thrash. A layer whose frame size is
+ * not known yet (no keyframe seen) is not paused: whether it is needed depends on its size.
  */
 import type { Producer } from './Producer.js';
 
@@ -35,7 +36,7 @@ export class LayerPauser {
   /** Recomputes what is needed; resumes at once, pauses after the delay. */
   update(now = performance.now()): void {
     if (this.producer.closed) return;
-    const needed = this.producer.streams.map((_, i) => i === 0);
+    const needed = this.producer.streams.map((s, i) => i === 0 || s.height === 0);
     for (const c of this.producer.consumers) {
       const t = c.targetLayers.spatial;
       const cur = c.currentLayers.spatial;

@@ -297,6 +297,10 @@ test('layer pauser: unused layers pause after the delay, resume at once, the low
   const consumer = new Consumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: () => {}, sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
   consumer.setTargetLayers({ spatial: 1, temporal: 7 });
   pauser.update(0);
+  pauser.update(2000);
+  assert.deepEqual(messages, [], 'a layer of unknown size is never paused');
+  producer.streams.forEach((s, i) => { s.width = 320 << i; s.height = 180 << i; });
+  pauser.update(0);
   pauser.update(500);
   assert.deepEqual(messages, [], 'not before the delay');
   pauser.update(1600);
