@@ -138,7 +138,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
         // A late copy: forwarded only if it belongs to what is forwarded now; never moves layers.
         if (!this.started || !selector.accepts(info)) return;
       } else {
-        if (selector.mode === 'simulcast' && selector.current.spatial >= 0 && now - this.lastForwardAt > STALL_MS) {
+        if (this.producer.simulcast && selector.current.spatial >= 0 && now - this.lastForwardAt > STALL_MS) {
           // The forwarded stream went silent (paused or dropped by the publisher): restart on any layer.
           selector.current.spatial = -1;
           this.producer.requestKeyframe(selector.target.spatial);

@@ -13,6 +13,7 @@ import {
 import { Consumer } from '../../src/sfu/Consumer.js';
 import { LayerPauser } from '../../src/sfu/LayerPauser.js';
 import { LayerSelector, PacketLayers, Verdict } from '../../src/sfu/LayerSelector.js';
+import { PacketInfo, describePacket } from '../../src/sfu/packet-info.js';
 import { Producer } from '../../src/sfu/Producer.js';
 import { RidBinder } from '../../src/sfu/RidBinder.js';
 import { Vp8Munger } from '../../src/sfu/vp8-munger.js';
@@ -148,6 +149,31 @@ test('VP9 descriptor fuzz: 200,000 mutated and random inputs never throw and sta
     if (parseVp9Descriptor(b, off, b.length - off, d)) {
       assert.ok(d.descriptorLength <= b.length - off);
       assert.ok(d.spatialId < 8 && d.temporalId < 8 && d.pDiffCount <= 3);
+    }
+  }
+});
+
+test('packet description fuzz: 200,000 VP8/VP9 payloads (keyframe headers, descriptors) never throw', () => {
+  const rng = xorshift32(0x1a7e5);
+  const info = new PacketInfo();
+  const view = new RtpHeaderView();
+  const seeds = [
+    Buffer.concat([Buffer.from([0x90, 0xe0, 0x80, 0x01, 0x05, 0x20]), Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x00, 0x05, 0xd0, 0x02])]),
+    Buffer.from([0xaa, 0x92, 0x34, 0x53, 7, 0x58, 0x01, 0x40, 0x00, 0xb4, 0x02, 0x80, 0x01, 0x68, 0x05, 0x00, 0x02, 0xd0, 1, 4, 1, 0xde]),
+  ];
+  const packet = Buffer.alloc(12 + 64);
+  for (let i = 0; i < 200_000; i++) {
+    const seed = seeds[i % 2] as Buffer;
+    const len = rng(3) === 0 ? rng(64) : Math.min(64, seed.length);
+    seed.copy(packet, 12, 0, len);
+    for (let k = 12 + seed.length; k < 12 + len; k++) packet[k] = rng(256);
+    for (let f = rng(5); f > 0; f--) { const k = 12 + rng(Math.max(1, len)); packet[k] = (packet[k] as number) ^ (1 << rng(8)); }
+    writeRtpHeader(packet, 0, { marker: rng(2) === 1, payloadType: 96, sequenceNumber: i & 0xffff, timestamp: i, ssrc: 1 }, []);
+    const b = packet.subarray(0, 12 + len);
+    if (!parseRtpHeader(b, view)) continue;
+    if (describePacket(i % 2 === 0 ? 'vp8' : 'vp9', b, view, 0, info)) {
+      assert.ok(info.spatial >= 0 && info.spatial < 8 && info.temporal >= 0 && info.temporal < 8);
+      if (info.hasSize) assert.ok(info.size.width > 0 && info.size.width < 0x4000 && info.size.height < 0x4000);
     }
   }
 });
