@@ -109,7 +109,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       // SVC learns its spatial layers from the stream (up to 8); a plain track has one.
       this.selector = new LayerSelector(svc ? 'svc' : 'simulcast', p.simulcast ? p.streams.length - 1 : svc ? 7 : 0, 7);
       this.layers = new ConsumerLayers(p, this.selector, (target, up) => {
-        if (up || target.spatial !== this.selector?.current.spatial) this.producer.requestKeyframe(target.spatial);
+        // Up needs a keyframe of the new layer; so does any simulcast switch (another stream).
+        if (up || (p.simulcast && target.spatial !== this.selector?.current.spatial)) this.producer.requestKeyframe(target.spatial);
         this.emit('target-layers', target);
         this.producer.consumerTargetChanged(this);
       });

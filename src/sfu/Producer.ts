@@ -137,6 +137,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.closed) return;
     let isRetransmission = false;
     if (view.ssrc !== stream.ssrc) {
+      if (!stream.bound) return; // RTX of a layer whose media SSRC is not known yet: nothing to restore
       // RFC 4588: restore the original packet, then treat it like a late arrival.
       const len = unwrapRtx(packet, view, this.rtxScratch, stream.ssrc, this.codec.payloadType);
       if (len < 0) return; // padding-only probe
@@ -155,7 +156,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (view.payloadLength === 0) return; // padding only: nothing to forward
     const info = this.info;
     if (this.kind === 'video') {
-      if (!describePacket(this.codecKind, packet, view, stream.index, info)) {
+      if (!describePacket(this.codecKind, packet, view, stream.index, this.simulcast, info)) {
         this.malformedPayloads++;
         return;
       }

@@ -26,10 +26,13 @@ export class PacketInfo extends PacketLayers {
 }
 
 /**
- * Fills `out` for a packet of spatial stream `streamIndex`; false when the payload descriptor is
- * malformed (the packet should be dropped and counted).
+ * Fills `out` for a packet of stream `streamIndex`; false when the payload descriptor is
+ * malformed (the packet should be dropped and counted). The spatial layer is the stream index
+ * for simulcast, the VP9 spatial id otherwise.
  */
-export function describePacket(codec: VideoCodecKind, buf: Buffer, view: RtpHeaderView, streamIndex: number, out: PacketInfo): boolean {
+export function describePacket(
+  codec: VideoCodecKind, buf: Buffer, view: RtpHeaderView, streamIndex: number, simulcast: boolean, out: PacketInfo,
+): boolean {
   out.hasVp8 = false; out.hasVp9 = false; out.hasSize = false;
   out.spatial = streamIndex; out.temporal = 0; out.keyframe = false; out.layerSync = false;
   out.beginningOfFrame = true; out.endOfFrame = view.marker;
@@ -52,7 +55,7 @@ export function describePacket(codec: VideoCodecKind, buf: Buffer, view: RtpHead
     if (!parseVp9Descriptor(buf, off, len, out.vp9)) return false;
     const d = out.vp9;
     out.hasVp9 = true;
-    out.spatial = d.spatialId;
+    if (!simulcast) out.spatial = d.spatialId;
     out.temporal = d.temporalId;
     out.layerSync = d.switchingUp;
     out.beginningOfFrame = d.beginningOfFrame;

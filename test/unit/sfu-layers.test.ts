@@ -171,7 +171,7 @@ test('packet description fuzz: 200,000 VP8/VP9 payloads (keyframe headers, descr
     writeRtpHeader(packet, 0, { marker: rng(2) === 1, payloadType: 96, sequenceNumber: i & 0xffff, timestamp: i, ssrc: 1 }, []);
     const b = packet.subarray(0, 12 + len);
     if (!parseRtpHeader(b, view)) continue;
-    if (describePacket(i % 2 === 0 ? 'vp8' : 'vp9', b, view, 0, info)) {
+    if (describePacket(i % 2 === 0 ? 'vp8' : 'vp9', b, view, 0, false, info)) {
       assert.ok(info.spatial >= 0 && info.spatial < 8 && info.temporal >= 0 && info.temporal < 8);
       if (info.hasSize) assert.ok(info.size.width > 0 && info.size.width < 0x4000 && info.size.height < 0x4000);
     }
