@@ -40,6 +40,11 @@ export interface PeerStats {
   reportedRttMs: number | null;
   /** Sender reports received for the streams it receives (remote-outbound-rtp `reportsSent`). */
   senderReportsReceived: number;
+  /**
+   * The browser's own send-side bandwidth estimate (selected pair's `availableOutgoingBitrate`,
+   * Chromium), in kbit/s; null where not reported.
+   */
+  availableOutgoingKbps: number | null;
 }
 
 /** One entry of an RTCStatsReport, as a plain record (the fields vary by `type`). */
@@ -72,7 +77,7 @@ export function emptyPeerStats(): PeerStats {
     bitrateInKbps: 0, bitrateOutKbps: 0, rttMs: null, videoCodec: null, audioCodec: null,
     localCandidateType: null, remoteCandidateType: null, localRelayProtocol: null,
     remoteCandidateAddress: null, remoteCandidatePort: null, nackCount: 0, retransmittedPacketsReceived: null,
-    reportedRttMs: null, senderReportsReceived: 0,
+    reportedRttMs: null, senderReportsReceived: 0, availableOutgoingKbps: null,
   };
 }
 
@@ -126,6 +131,7 @@ export function summarizeStats(reports: ReadonlyMap<string, StatsEntry>): StatsS
   if (pair) {
     const rtt = pair.currentRoundTripTime;
     if (typeof rtt === 'number') out.rttMs = Math.round(rtt * 1000);
+    if (typeof pair.availableOutgoingBitrate === 'number') out.availableOutgoingKbps = Math.round(pair.availableOutgoingBitrate / 1000);
     const local = str(pair.localCandidateId) ? reports.get(pair.localCandidateId as string) : undefined;
     const remote = str(pair.remoteCandidateId) ? reports.get(pair.remoteCandidateId as string) : undefined;
     out.localCandidateType = candidateType(local?.candidateType);

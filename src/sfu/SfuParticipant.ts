@@ -72,6 +72,8 @@ export class SfuParticipant {
     const rtc = this.publishRtc;
     const answer = buildPublishAnswer(offer, rtc.localParameters, { sessionId: this.publishSessionId, sessionVersion: this.publishVersion++ });
     rtc.connect({ iceUfrag: offer.iceUfrag, icePwd: offer.icePwd, fingerprints: offer.fingerprints, dtlsRole: answer.dtlsRole });
+    const twcc = answer.accepted.flatMap((m) => m.headerExtensions).find((e) => e.uri === HEADER_EXTENSION_URIS.transportCc);
+    if (twcc) this.publish.enableTransportFeedback(twcc.id);
     const seen = new Set<string>();
     for (const media of answer.accepted) {
       const simulcast = media.rids.length > 0;

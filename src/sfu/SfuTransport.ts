@@ -12,11 +12,12 @@ import { randomBytes } from 'node:crypto';
 import {
   parseRtcpCompound, writeReceiverReport, writeSdesCname, writeSenderReport, type ReportBlock, type RtcpPacket,
 } from '../rtc/rtcp/index.js';
-import { RtpHeaderView, parseRtpHeader } from '../rtc/rtp/index.js';
+import { RtpHeaderView, findHeaderExtension, parseRtpHeader, readTransportSequence } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import type { Consumer } from './Consumer.js';
 import type { Producer } from './Producer.js';
 import { RidBinder, type StreamRoute } from './RidBinder.js';
+import { TwccRecorder } from './TwccRecorder.js';
 import type { RtpSink } from './types.js';
 
 /** What the SFU needs of a WebRTC transport (src/rtc/WebRtcTransport implements it). */
@@ -32,6 +33,10 @@ export interface SfuTransportEvents {
 }
 
 const NACK_INTERVAL_MS = 20;
+/** Transport-cc feedback every 5th NACK tick: 100 ms, libwebrtc's default interval. */
+const TWCC_EVERY_TICKS = 5;
+/** Feedbacks written per interval at most (each covers up to 400 packets). */
+const TWCC_MAX_PER_INTERVAL = 4;
 /** Room for reports in one compound, leaving space for the SDES chunk and SRTCP's trailer. */
 const REPORT_ROOM = 1000;
 const SR_BYTES = 28;
@@ -57,6 +62,10 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   private readonly rtcpOut = Buffer.allocUnsafe(1200);
   /** Only transports that receive (have producers) need the 20 ms NACK clock. */
   private nackTimer: NodeJS.Timeout | null = null;
+  private ticks = 0;
+  /** Arrivals of the publisher's transport-wide sequence numbers, when it sends them. */
+  private twcc: TwccRecorder | null = null;
+  private twccExtensionId = 0;
   private readonly reportTimer: NodeJS.Timeout;
   closed = false;
   unknownSsrcPackets = 0;
@@ -74,6 +83,20 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
 
   sendRtp(packet: Buffer): void { this.media.sendRtp(packet); }
   sendRtcp(packet: Buffer): void { this.media.sendRtcp(packet); }
+
+  /**
+   * The publisher's transport-wide-cc extension id (one id for the whole BUNDLE, RFC 8843
+   * §9.2): from now on its sequence numbers are recorded and fed back every 100 ms.
+   */
+  enableTransportFeedback(extensionId: number): void {
+    if (this.twccExtensionId === extensionId) return;
+    this.twccExtensionId = extensionId;
+    this.twcc ??= new TwccRecorder();
+  }
+
+  get transportFeedbacksSent(): number {
+    return this.twcc?.feedbacksSent ?? 0;
+  }
 
   addProducer(p: Producer): void {
     this.producers.add(p);
@@ -119,6 +142,13 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
       this.malformedRtp++;
       return;
     }
+    const now = performance.now();
+    if (this.twcc) {
+      // Every packet counts for the publisher's estimate, even one of an SSRC not yet bound.
+      const off = findHeaderExtension(packet, this.view, this.twccExtensionId);
+      const seq = off < 0 ? -1 : readTransportSequence(packet, off, this.view.extensionElementLength);
+      if (seq >= 0) this.twcc.onPacket(seq, now);
+    }
     let route = this.producersBySsrc.get(this.view.ssrc);
     if (!route) {
       route = this.ridBinder.bind(packet, this.view, this.producers) ?? undefined;
@@ -132,7 +162,7 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
       }
       this.producersBySsrc.set(this.view.ssrc, route);
     }
-    route.producer.receive(packet, this.view, performance.now(), route.stream);
+    route.producer.receive(packet, this.view, now, route.stream);
   }
 
   private onRtcp(packet: Buffer): void {
@@ -171,6 +201,17 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   private sendNacks(): void {
     const now = performance.now();
     for (const p of this.producers) p.sendNacks(now);
+    if (this.twcc && ++this.ticks % TWCC_EVERY_TICKS === 0) this.sendTransportFeedback();
+  }
+
+  private sendTransportFeedback(): void {
+    const twcc = this.twcc as TwccRecorder;
+    const mediaSsrc = this.producers.values().next().value?.ssrc ?? 0;
+    for (let i = 0; i < TWCC_MAX_PER_INTERVAL; i++) {
+      const len = twcc.writeFeedback(this.rtcpOut, 0, this.rtcpSsrc, mediaSsrc);
+      if (len === 0) break;
+      this.media.sendRtcp(this.rtcpOut.subarray(0, len));
+    }
   }
 
   /**

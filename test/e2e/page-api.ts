@@ -39,6 +39,8 @@ export interface PublishStat {
   bitrateOutKbps: number;
   /** RTT computed from the server's receiver reports (remote-inbound-rtp), ms. */
   reportedRttMs: number | null;
+  /** The browser's send-side bandwidth estimate (Chromium), kbit/s. */
+  availableOutgoingKbps: number | null;
 }
 
 export interface CallStat {

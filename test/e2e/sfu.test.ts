@@ -63,6 +63,17 @@ test('every page decodes video and audio from the three others, over connections
       const rtt = await waitFor(`${label}: RTT from the server's receiver reports`, async () => (await publishStats(page))?.reportedRttMs ?? null, 10_000, 500);
       assert.ok(rtt >= 0 && rtt < 1000, `${label}: RTT ${rtt} ms`);
       if (page.engine === 'chromium') {
+        // The server's transport-cc feedback holds the browser's send-side estimate near or
+        // above its start rate (300 kbit/s in libwebrtc; 350-700 measured on a quiet machine,
+        // ~210 with five other test runs on it). Without feedback it backs off within seconds
+        // to under 100 (measured: 84) and the video starves. By now the page has sent for seconds.
+        const seen: number[] = [];
+        const estimate = await waitFor(`${label}: the publisher's bandwidth estimate above 150 kbit/s`, async () => {
+          const kbps = (await publishStats(page))?.availableOutgoingKbps ?? 0;
+          seen.push(kbps);
+          return kbps > 150 ? kbps : null;
+        }, 15_000, 500).catch((err: Error) => { throw new Error(`${err.message}; estimates seen: ${seen.join(' ')}`); });
+        console.log(`${label}: publish estimate ${estimate} kbit/s`);
         // One SR per consumer and second: wait for each stream's first.
         await waitFor(`${label}: sender reports received for every remote stream`, async () => {
           const s = await remoteStats(page);
@@ -76,6 +87,9 @@ test('every page decodes video and audio from the three others, over connections
   assert.ok(router);
   assert.equal(router.producers.length, 8);
   for (const p of router.producers) assert.equal(p.consumers.size, 3, `producer ${p.id} has a consumer per other participant`);
+  for (const participant of router.participants.values()) {
+    assert.ok(participant.publish.transportFeedbacksSent > 0, `${participant.id}: transport-cc feedback sent to the publisher`);
+  }
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   assert.match(metrics, /^switchboard_sfu_producers 8$/m);
   assert.match(metrics, /^switchboard_sfu_consumers 24$/m);

@@ -181,6 +181,13 @@ export interface TwccArrival {
 export interface TwccFeedbackInput extends FeedbackIds {
   /** Received packets, in ascending transport sequence order (wrap-aware), no duplicates. */
   arrivals: readonly TwccArrival[];
+  /** How many of `arrivals` to use (default all), so a caller can reuse one array. */
+  count?: number;
+  /**
+   * First sequence number covered, when it precedes the first arrival: the numbers before
+   * that arrival are reported "not received" (lost). Default: the first arrival's.
+   */
+  baseSeq?: number;
 }
 
 /**
@@ -189,10 +196,12 @@ export interface TwccFeedbackInput extends FeedbackIds {
  * *encoded* time so rounding to 250 µs never accumulates. Gaps are "not received".
  */
 export function writeTwccFeedback(out: Buffer, offset: number, fb: TwccFeedbackInput): number {
+  const n = fb.count ?? fb.arrivals.length;
   const first = fb.arrivals[0];
-  if (first === undefined) throw new RangeError('TWCC feedback needs at least one received packet');
-  const baseSeq = first.seq & 0xffff;
-  const last = fb.arrivals[fb.arrivals.length - 1] as TwccArrival;
+  if (first === undefined || n < 1 || n > fb.arrivals.length) throw new RangeError('TWCC feedback needs at least one received packet');
+  const baseSeq = (fb.baseSeq ?? first.seq) & 0xffff;
+  if (((first.seq - baseSeq) & 0xffff) >= 0x8000) throw new RangeError('TWCC base sequence number must not follow the first arrival');
+  const last = fb.arrivals[n - 1] as TwccArrival;
   const count = ((last.seq - baseSeq) & 0xffff) + 1;
   if (count > MAX_STATUS_COUNT) throw new RangeError('TWCC feedback covers at most 65535 sequence numbers');
   statuses.fill(NOT_RECEIVED, 0, count);
@@ -200,7 +209,8 @@ export function writeTwccFeedback(out: Buffer, offset: number, fb: TwccFeedbackI
   let prevTicks = referenceTime * (TWCC_REFERENCE_UNIT_US / TWCC_DELTA_UNIT_US);
   let prevIndex = -1;
   let d = 0;
-  for (const a of fb.arrivals) {
+  for (let i = 0; i < n; i++) {
+    const a = fb.arrivals[i] as TwccArrival;
     const index = (a.seq - baseSeq) & 0xffff;
     if (index <= prevIndex && prevIndex >= 0) throw new RangeError('TWCC arrivals must be in ascending sequence order');
     prevIndex = index;

@@ -1,0 +1,117 @@
+/**
+ * StreamAllocator: one subscriber's bandwidth estimate shared among the tracks sent to it
+ * (allocate.ts has the rules), re-run when the estimate moves, when tracks come and go or
+ * change what they need, and every 500 ms; and a ProbeController that climbs back toward
+ * what held-back tracks need.
+ *
+ * Each track applies its own target (a video consumer turns it into a layer limit, or a pause).
+ */
+import { allocate, type AllocationTrack, type LayerOption } from './allocate.js';
+import { ProbeController, type PaddingSink, type ProbeControllerOptions } from './ProbeController.js';
+
+export interface EstimateSource {
+  readonly estimateBps: number;
+  on(event: 'estimate', listener: (bps: number) => void): unknown;
+  off(event: 'estimate', listener: (bps: number) => void): unknown;
+}
+
+export interface AllocatedTrack extends AllocationTrack {
+  /** The allocator's decision: an option of `options`, or null to pause the track. */
+  apply(option: LayerOption | null): void;
+}
+
+export interface StreamAllocatorOptions extends ProbeControllerOptions {
+  /** Share of the estimate given to media; the rest is headroom (RTX, RTCP, estimate error). */
+  budgetShare?: number;
+  intervalMs?: number;
+}
+
+const DEFAULT_BUDGET_SHARE = 0.9;
+const DEFAULT_INTERVAL_MS = 500;
+
+export class StreamAllocator {
+  readonly probe: ProbeController;
+  private readonly tracks = new Map<string, AllocatedTrack>();
+  /** What each video track was last given (null: paused); layers, not indices, since options change. */
+  private readonly applied = new Map<string, LayerOption | null>();
+  private readonly budgetShare: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onEstimate = (bps: number): void => {
+    this.probe.onEstimate(bps, performance.now());
+    this.run();
+  };
+  private scheduled = false;
+  closed = false;
+  usedBps = 0;
+  deficitBps = 0;
+  allocations = 0;
+
+  constructor(private readonly source: EstimateSource, padding: PaddingSink, opts: StreamAllocatorOptions = {}) {
+    this.budgetShare = opts.budgetShare ?? DEFAULT_BUDGET_SHARE;
+    this.probe = new ProbeController(padding, opts);
+    source.on('estimate', this.onEstimate);
+    this.timer = setInterval(() => {
+      this.run();
+      this.probe.tick(performance.now(), this.source.estimateBps, this.usedBps, this.deficitBps);
+    }, opts.intervalMs ?? DEFAULT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** The option last given to a video track (null: paused; undefined: not allocated yet). */
+  targetOf(id: string): LayerOption | null | undefined {
+    return this.applied.get(id);
+  }
+
+  add(track: AllocatedTrack): void {
+    this.tracks.set(track.id, track);
+    this.invalidate();
+  }
+
+  remove(id: string): void {
+    this.tracks.delete(id);
+    this.applied.delete(id);
+    this.invalidate();
+  }
+
+  /** Something a track needs changed (layers, sizes, priority): re-run soon, once. */
+  invalidate(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.run();
+    });
+  }
+
+  /** Allocates now. */
+  run(): void {
+    if (this.closed) return;
+    const budget = this.source.estimateBps * this.budgetShare;
+    const tracks = [...this.tracks.values()];
+    const previous = new Map<string, number>();
+    for (const t of tracks) {
+      const was = this.applied.get(t.id);
+      if (was) previous.set(t.id, t.options.findIndex((o) => o.spatial === was.spatial && o.temporal === was.temporal));
+    }
+    const result = allocate(budget, tracks, previous);
+    this.allocations++;
+    this.usedBps = result.usedBps;
+    this.deficitBps = result.deficitBps;
+    for (const t of tracks) {
+      if (t.kind !== 'video') continue;
+      const index = result.targets.get(t.id) ?? -1;
+      const option = index >= 0 ? (t.options[index] as LayerOption) : null;
+      this.applied.set(t.id, option);
+      t.apply(option);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.probe.close();
+    this.source.off('estimate', this.onEstimate);
+    this.tracks.clear();
+  }
+}
