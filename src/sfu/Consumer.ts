@@ -142,7 +142,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
         if (this.producer.simulcast && selector.current.spatial >= 0 && now - this.lastForwardAt > STALL_MS) {
           // The forwarded stream went silent (paused or dropped by the publisher): restart on any layer.
           selector.current.spatial = -1;
-          this.producer.requestKeyframe(selector.target.spatial);
+          for (let s = 0; s <= selector.target.spatial; s++) this.producer.requestKeyframe(s);
         }
         const verdict = selector.select(info);
         if (verdict === Verdict.Skip) return;
