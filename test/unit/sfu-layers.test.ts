@@ -340,3 +340,35 @@ test('layer pauser: unused layers pause after the delay, resume at once, the low
   consumer.close();
   producer.close();
 });
+
+test('consumer: temporal layers above the target are dropped with sequence numbers and PictureIDs kept continuous', () => {
+  const producer = new Producer({
+    id: 'p', kind: 'video', ownerId: 'o', mid: '1', ssrc: 0x77,
+    codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [] },
+    feedbackSsrc: 1, transport: { sendRtcp: () => {} },
+  });
+  const sent: Buffer[] = [];
+  const consumer = new Consumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
+  consumer.setTargetLayers({ spatial: 0, temporal: 1 });
+  const view = new RtpHeaderView();
+  const tids = [0, 2, 1, 2];
+  for (let i = 0; i < 12; i++) {
+    const tid = tids[i % 4] as number;
+    const d = vp8(1000 + i, 10 + Math.floor(i / 4), tid, false);
+    d[d.length - 1] = i === 0 ? 0x00 : 0x01; // P bit: the first picture is a keyframe
+    const out = Buffer.alloc(12 + d.length);
+    writeRtpHeader(out, 0, { marker: true, payloadType: 96, sequenceNumber: 500 + i, timestamp: i * 3000, ssrc: 0x77 }, []);
+    d.copy(out, 12);
+    assert.ok(parseRtpHeader(out, view));
+    producer.receive(out, view, i * 33);
+  }
+  assert.equal(sent.length, 6, 'temporal layer 2 dropped');
+  const seqs = sent.map((b) => b.readUInt16BE(2));
+  const pics = sent.map((b) => read(b.subarray(12)).pictureId);
+  for (let i = 1; i < sent.length; i++) {
+    assert.equal(seqs[i], ((seqs[i - 1] as number) + 1) & 0xffff, 'sequence numbers continuous');
+    assert.equal(pics[i], (pics[i - 1] as number) + 1, 'PictureIDs continuous');
+  }
+  assert.deepEqual(consumer.currentLayers, { spatial: 0, temporal: 1 });
+  producer.close();
+});
