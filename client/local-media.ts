@@ -181,8 +181,9 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   private adopt(s: MediaStream): void {
     const a = s.getAudioTracks()[0];
     const v = s.getVideoTracks()[0];
-    if (a && !this.mic) this.mic = a;
-    if (v && !this.camera) this.camera = v;
+    // A mute set before the devices opened (joining muted) applies to the new tracks.
+    if (a && !this.mic) { this.mic = a; a.enabled = !this.audioMuted; }
+    if (v && !this.camera) { this.camera = v; v.enabled = !this.videoMuted; }
   }
 
   private rebuildPreview(): void {

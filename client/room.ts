@@ -4,8 +4,8 @@
  * (one connection per member) or an SfuSession (two connections to the server). `participant-joined`
  * and `participant-left` from signaling drive the participant list in both.
  */
-import type {
-  JoinedMsg, ParticipantInfo, ServerMessage, Topology,
+import {
+  readActiveSpeaker, type JoinedMsg, type ParticipantInfo, type ServerMessage, type Topology,
 } from '../src/protocol/index.js';
 import { MAX_CHAT_CHARS } from './chat-line.js';
 import { Emitter } from './emitter.js';
@@ -48,6 +48,11 @@ export interface RoomEvents {
   'file-received': FileReceivedEvent;
   /** The connections failed in a way the app should show (SFU: publish refused, connection failed). */
   'transport-error': { message: string };
+  /**
+   * SFU rooms: the server's active speaker changed. `participantId` is ours when we speak
+   * (`local`), null when the last speaker left. Mesh rooms have no active speaker.
+   */
+  'active-speaker': { participantId: string | null; local: boolean };
   left: void;
 }
 
@@ -68,6 +73,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly participants = new Map<string, RemoteParticipant>();
   self: ParticipantInfo | null = null;
   topology: Topology | null = null;
+  /** SFU rooms: the participant id of the active speaker (possibly our own), or null. */
+  activeSpeaker: string | null = null;
   private unsubscribe: Array<() => void> = [];
   private active = false;
   private transport: RoomTransport | null = null;
@@ -167,6 +174,7 @@ export class Room extends Emitter<RoomEvents> {
     const joined = await this.signaling.request<JoinedMsg>(joinMsg);
     this.active = true;
     this.self = joined.self;
+    this.activeSpeaker = null;
     this.topology = joined.topology;
     this.transport = this.createTransport(joined);
     for (const info of joined.participants) {
@@ -235,6 +243,17 @@ export class Room extends Emitter<RoomEvents> {
       case 'participant-left':
         if (m.room === this.options.room) this.removeParticipant(m.participantId, m.reason);
         break;
+      case 'active-speaker': {
+        const msg = readActiveSpeaker(m);
+        if (!msg) {
+          console.warn('[switchboard] dropped a malformed active-speaker message');
+          break;
+        }
+        if (msg.room !== this.options.room || msg.participantId === this.activeSpeaker) break;
+        this.activeSpeaker = msg.participantId;
+        this.emit('active-speaker', { participantId: msg.participantId, local: msg.participantId !== null && msg.participantId === this.self?.id });
+        break;
+      }
       default:
         this.transport?.handleSignal(m);
         break;

@@ -15,6 +15,9 @@ export interface PeerStats {
   videoHeight: number;
   /** Sum of the squares of the received audio samples' level, over time (rises while sound plays). */
   audioEnergy: number;
+  /** Received audio samples, and those the decoder had to conceal (loss not repaired by FEC/RED). */
+  audioSamplesReceived: number;
+  audioConcealedSamples: number;
   /** Kilobits per second, over the interval since the previous sample (0 on the first). */
   bitrateInKbps: number;
   bitrateOutKbps: number;
@@ -73,7 +76,7 @@ function relayProtocol(v: unknown): RelayProtocol | null {
 
 export function emptyPeerStats(): PeerStats {
   return {
-    videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioEnergy: 0,
+    videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioEnergy: 0, audioSamplesReceived: 0, audioConcealedSamples: 0,
     bitrateInKbps: 0, bitrateOutKbps: 0, rttMs: null, videoCodec: null, audioCodec: null,
     localCandidateType: null, remoteCandidateType: null, localRelayProtocol: null,
     remoteCandidateAddress: null, remoteCandidatePort: null, nackCount: 0, retransmittedPacketsReceived: null,
@@ -108,6 +111,8 @@ export function summarizeStats(reports: ReadonlyMap<string, StatsEntry>): StatsS
         if (mime) out.videoCodec = mime;
       } else if (kind === 'audio') {
         out.audioEnergy += num(r.totalAudioEnergy);
+        out.audioSamplesReceived += num(r.totalSamplesReceived);
+        out.audioConcealedSamples += num(r.concealedSamples);
         if (mime) out.audioCodec = mime;
       }
     } else if (r.type === 'outbound-rtp') {

@@ -3,6 +3,9 @@
  * `data-participant-id`; the call tile carries `data-call-id`. Remote audio plays through its own
  * <audio> element: the <video> stays muted so the local preview never echoes, and browsers only
  * compute `totalAudioEnergy` for audio that is actually played out.
+ *
+ * The active speaker's tile has class `speaking` (and `data-speaking`); a remote speaker's tile is
+ * also `promoted`: first in the grid, and wider when there are three tiles or more.
  */
 import { h } from './dom.js';
 
@@ -65,6 +68,13 @@ export class Tile {
     this.badgeEl.textContent = badges.join(' ');
   }
 
+  setSpeaking(speaking: boolean, promoted: boolean): void {
+    this.el.classList.toggle('speaking', speaking);
+    this.el.classList.toggle('promoted', speaking && promoted);
+    if (speaking) this.el.dataset.speaking = 'true';
+    else delete this.el.dataset.speaking;
+  }
+
   setStats(text: string | null): void {
     this.statsEl.textContent = text ?? '';
     this.statsEl.hidden = text === null;
@@ -103,6 +113,7 @@ export class Tile {
 
 export class VideoGrid {
   private readonly tiles = new Map<string, Tile>();
+  private speakerKey: string | null = null;
 
   constructor(private readonly root: HTMLElement, private readonly onAutoplayBlocked: () => void) {}
 
@@ -111,8 +122,16 @@ export class VideoGrid {
     const tile = new Tile({ name: opts.name, local: opts.local ?? false, attrs: opts.attrs ?? {}, onAutoplayBlocked: this.onAutoplayBlocked });
     this.tiles.set(key, tile);
     this.root.append(tile.el);
+    if (key === this.speakerKey) tile.setSpeaking(true, key !== 'local');
     this.relayout();
     return tile;
+  }
+
+  /** Marks the active speaker's tile (key 'local' for ourselves: highlighted, not promoted); null clears. */
+  setSpeaker(key: string | null): void {
+    if (this.speakerKey !== null) this.tiles.get(this.speakerKey)?.setSpeaking(false, false);
+    this.speakerKey = key;
+    if (key !== null) this.tiles.get(key)?.setSpeaking(true, key !== 'local');
   }
 
   get(key: string): Tile | undefined { return this.tiles.get(key); }

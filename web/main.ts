@@ -5,7 +5,7 @@
  * shown when `room` is missing). `?identity=X` asks for identity X (open-mode servers), `?token=JWT`
  * authenticates (servers with an auth secret), `?video=WxH` caps the camera resolution, `?layering=simulcast|svc`
  * publishes the camera in SFU rooms as 3 simulcast layers or VP9 L3T3 SVC, `?relay=1`
- * sends media only through TURN.
+ * sends media only through TURN, `?mute=audio` (or `video`, `audio,video`) joins with those turned off.
  *
  * Debug / test handle — `window.switchboard` (stable; the e2e tests drive the page through it):
  *   room: Room | null                 the joined room (SDK object), null in the lobby or after leave
@@ -23,6 +23,9 @@
  *   publishStats(): Promise<PeerStats | null>   SFU rooms: our publish connection to the server
  *       (remoteCandidateAddress/Port of its selected pair…); null in mesh rooms
  *   topology: 'mesh' | 'sfu' | … | null   the topology the server chose for the room
+ *   activeSpeaker: string | null      SFU rooms: participant id of the active speaker (ours when we speak)
+ *   speakerChanges: { participantId, at }[]   every active-speaker change the page saw (at = Date.now())
+ *   setMuted(kind: 'audio'|'video', muted): void   as the mute buttons do
  *   sendChat(text): void              chat line to everyone in the room
  *   chatLog: { from, name, text, local }[]   every line sent or received (from = participant id)
  *   sendFile(name, bytes: Uint8Array): Promise<{ sha256, failures }>   to everyone in the room
@@ -72,6 +75,7 @@ const grid = new VideoGrid(byId('grid'), () =>
 let room: Room | null = null;
 const chatLog: Array<{ from: string; name: string; text: string; local: boolean }> = [];
 const receivedFiles: ReceivedFileInfo[] = [];
+const speakerChanges: Array<{ participantId: string | null; at: number }> = [];
 let statsTimer: ReturnType<typeof setInterval> | null = null;
 
 // ---- media ---------------------------------------------------------------------------------
@@ -80,6 +84,10 @@ let mediaStarted: Promise<MediaProblem[]> | null = null;
 
 /** Opens camera + mic once (the browser asks permission) and shows the local tile. */
 function startMedia(): Promise<MediaProblem[]> {
+  if (!mediaStarted) {
+    if (params.muted.audio) media.setMuted('audio', true);
+    if (params.muted.video) media.setMuted('video', true);
+  }
   mediaStarted ??= media.start({ audio: true, video: params.video }).then((problems) => {
     for (const p of problems) showBanner(`media-${p.kind}`, p.kind === 'denied' || p.kind === 'insecure' ? 'error' : 'warn', p.message);
     showStage();
@@ -159,6 +167,10 @@ async function joinRoom(name: string): Promise<void> {
   });
   // In an SFU room a file goes up once (peerId 'sfu') and the server fans it out.
   r.on('file-progress', (p) => files.progress(p, r.participants.get(p.peerId)?.name ?? 'someone', r.participants.size, r.topology === 'sfu' ? 1 : r.participants.size));
+  r.on('active-speaker', ({ participantId, local }) => {
+    speakerChanges.push({ participantId, at: Date.now() });
+    grid.setSpeaker(participantId === null ? null : local ? 'local' : `p:${participantId}`);
+  });
   r.on('transport-error', ({ message }) => showBanner('transport', 'error', `Media connection problem: ${message}`));
   r.on('file-received', ({ from, file }) => {
     receivedFiles.push({ name: file.name, size: file.size, sha256: file.actualSha256, ok: file.ok, from: from.id });
@@ -314,6 +326,9 @@ window.addEventListener('pagehide', () => {
 const handle = {
   get room(): Room | null { return room; },
   get topology(): string | null { return room?.topology ?? null; },
+  get activeSpeaker(): string | null { return room?.activeSpeaker ?? null; },
+  speakerChanges,
+  setMuted: (kind: 'audio' | 'video', muted: boolean): void => media.setMuted(kind, muted),
   calls,
   signaling,
   media,

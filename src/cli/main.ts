@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `switchboard serve` — run the server; `switchboard turn` — only its STUN/TURN server;
- * `switchboard token` — print an access token.
+ * `switchboard token` — print an access token; `switchboard loadtest` — load an SFU with
+ * headless peers (src/loadtest; its peer libraries are loaded only by that command).
  */
 import { parseArgs } from 'node:util';
 import { createAccessToken, parseDuration } from '../signaling/auth.js';
@@ -9,6 +10,7 @@ import { startSwitchboard } from '../server/app.js';
 import { pino } from 'pino';
 import { ConfigError, FLAG_KEYS, REPEATABLE_FLAGS, loadConfig, type ServerConfig } from '../server/config.js';
 import { startTurnServer } from '../server/turn.js';
+import { LOADTEST_USAGE, UsageError, parseLoadtestArgs } from '../loadtest/options.js';
 
 const USAGE = `usage:
   switchboard serve [--config FILE] [--port N] [--host H] [--tls-cert F --tls-key F]
@@ -22,7 +24,8 @@ const USAGE = `usage:
                     [--turn-credential-ttl SECONDS]
   switchboard turn  [--config FILE] [--host H] [--log-level L] and the --turn-* options above:
                     the STUN/TURN server alone (needs --turn-secret or --turn-user)
-  switchboard token --room R --identity I [--ttl 1h] [--name N] [--secret S | env SWITCHBOARD_AUTH_SECRET]`;
+  switchboard token --room R --identity I [--ttl 1h] [--name N] [--secret S | env SWITCHBOARD_AUTH_SECRET]
+${LOADTEST_USAGE.replace(/^usage:\n/, '')}`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`switchboard: ${message}\n`);
@@ -107,11 +110,36 @@ async function token(args: string[]): Promise<void> {
   process.stdout.write(jwt + '\n');
 }
 
+async function loadtest(args: string[]): Promise<void> {
+  let opts;
+  try {
+    opts = parseLoadtestArgs(args);
+  } catch (err) {
+    if (err instanceof UsageError) fail(`loadtest: ${err.message}\n${LOADTEST_USAGE}`);
+    throw err;
+  }
+  // Loaded here so that serve/turn/token never load the load tool (nor its lazily loaded addons).
+  const { runLoadtest } = await import('../loadtest/run.js');
+  const { formatReport } = await import('../loadtest/report.js');
+  try {
+    const report = await runLoadtest(opts, { log: (line) => { if (!opts.json) process.stderr.write(`${line}\n`); } });
+    process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');
+    // The report is printed either way; a run that measured nothing must not look like a success to a script.
+    if (report.tracks.length === 0 && opts.subscribers > 0) fail(`loadtest: nothing was measured (${report.errors[0] ?? 'no track reached a subscriber'})`, 1);
+  } catch (err) {
+    if (err instanceof UsageError) fail(`loadtest: ${err.message}`);
+    fail(`loadtest: ${(err as Error).message}`, 1);
+  }
+  // node-datachannel's threads may outlive its cleanup by a moment; the report is out, so leave.
+  process.exit(0);
+}
+
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'serve': await serve(rest); break;
   case 'token': await token(rest); break;
   case 'turn': await turn(rest); break;
+  case 'loadtest': await loadtest(rest); break;
   case undefined:
   case '-h':
   case '--help': process.stdout.write(USAGE + '\n'); break;

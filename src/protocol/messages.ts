@@ -12,7 +12,8 @@
  * down: the server sends `sfu-offer {transport: 'subscribe', revision, tracks}` whenever the set
  * of forwarded tracks changes and the client answers `sfu-answer {transport: 'subscribe',
  * revision}`. The server is ICE-lite and puts its candidates in its SDP, so no candidates are
- * trickled either way.
+ * trickled either way. The server also tells every member who speaks: `active-speaker
+ * {room, participantId}` (from the RFC 6464 audio levels of the published audio).
  */
 import type { ErrorCode } from './errors.js';
 import { int, object, oneOf, requestId, str, validateObject, type Schema, type ValidationFailure } from './schema.js';
@@ -165,6 +166,12 @@ export interface SfuServerAnswerMsg { type: 'sfu-answer'; ref?: string | number;
  * keeps the others' encodings inactive (RTCRtpSender.setParameters) until they are needed.
  */
 export interface SfuLayersMsg { type: 'sfu-layers'; mid: string; active: string[] }
+/**
+ * SFU: the room's active speaker changed (audio levels, RFC 6464), sent to every member and to a
+ * newcomer on join; null when the last speaker left and nobody speaks. A silent room keeps its
+ * last speaker.
+ */
+export interface ActiveSpeakerMsg { type: 'active-speaker'; room: string; participantId: string | null }
 export interface ErrorMsg {
   type: 'error';
   code: ErrorCode;
@@ -189,7 +196,7 @@ export type ServerMessage =
   | ParticipantJoinedMsg | ParticipantLeftMsg
   | RelayedOfferMsg | RelayedAnswerMsg | RelayedCandidateMsg | RelayedEndOfCandidatesMsg
   | PongMsg | ErrorMsg
-  | SfuServerOfferMsg | SfuServerAnswerMsg | SfuLayersMsg
+  | SfuServerOfferMsg | SfuServerAnswerMsg | SfuLayersMsg | ActiveSpeakerMsg
   | CallIncomingMsg | CallAcceptedMsg | CallEndedMsg;
 
 export type ServerMessageType = ServerMessage['type'];
@@ -308,4 +315,16 @@ export function parseClientMessage(raw: string, byteLength = utf8Length(raw)): P
 
 export function validateCreateCall(body: unknown): ValidationFailure | undefined {
   return validateObject(body, CREATE_CALL_SCHEMA, '');
+}
+
+/**
+ * The client's check of an `active-speaker` message (server messages are trusted less than
+ * nothing by the browser: a malformed one is dropped). Same id rule as participant ids.
+ */
+export function readActiveSpeaker(m: unknown): ActiveSpeakerMsg | null {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return null;
+  const { type, room, participantId } = m as Record<string, unknown>;
+  if (type !== 'active-speaker' || typeof room !== 'string' || room.length > 64 || !ROOM_PATTERN.test(room)) return null;
+  if (participantId !== null && (typeof participantId !== 'string' || participantId.length > 64 || !ID_PATTERN.test(participantId))) return null;
+  return { type, room, participantId };
 }

@@ -1,6 +1,7 @@
 /**
  * SFU rooms for signaling (the MediaRooms interface) on top of src/sfu: one Router per room,
- * created with the room's first participant and closed with its last.
+ * created with the room's first participant and closed with its last. Each router's active
+ * speaker goes to every member of its room as `active-speaker`.
  */
 import type { Logger } from 'pino';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
@@ -12,6 +13,8 @@ export class SfuRooms implements MediaRooms {
   readonly routers = new Map<string, Router>();
   /** Display names by participant id, for logs. */
   private readonly names = new Map<string, string>();
+  /** How to reach each member's page, per room (for room-wide messages such as `active-speaker`). */
+  private readonly members = new Map<string, Map<string, MediaParticipant>>();
 
   constructor(private readonly server: WebRtcServer, private readonly logger: Logger) {}
 
@@ -24,9 +27,19 @@ export class SfuRooms implements MediaRooms {
         const routine = reason === 'closed' || reason === 'server closing' || reason === 'DTLS closed by the remote';
         this.logger[routine ? 'info' : 'warn']({ room, participant: id, name: this.names.get(id), transport, reason }, 'sfu transport closed');
       });
+      router.on('dominant-speaker', (speaker) => {
+        const participantId = speaker?.participantId ?? null;
+        this.logger.debug({ room, participant: participantId, name: participantId ? this.names.get(participantId) : undefined }, 'active speaker');
+        for (const m of this.members.get(room)?.values() ?? []) m.send({ type: 'active-speaker', room, participantId });
+      });
       this.routers.set(room, router);
+      this.members.set(room, new Map());
     }
     this.names.set(participant.info.id, participant.info.name);
+    this.members.get(room)?.set(participant.info.id, participant);
+    // A newcomer learns who is speaking now (a silent room keeps its last speaker).
+    const current = router.activeSpeaker;
+    if (current !== null) participant.send({ type: 'active-speaker', room, participantId: current });
     router.join(participant.info.id, {
       sendOffer: (offer) => participant.send({
         type: 'sfu-offer', transport: 'subscribe', sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks,
@@ -40,9 +53,11 @@ export class SfuRooms implements MediaRooms {
     if (!router) return;
     router.leave(participantId);
     this.names.delete(participantId);
+    this.members.get(room)?.delete(participantId);
     if (router.participants.size === 0) {
       router.close();
       this.routers.delete(room);
+      this.members.delete(room);
     }
   }
 
@@ -64,6 +79,7 @@ export class SfuRooms implements MediaRooms {
   close(): void {
     for (const r of this.routers.values()) r.close();
     this.routers.clear();
+    this.members.clear();
   }
 
   private participant(room: string, id: string): SfuParticipant {

@@ -12,7 +12,7 @@
  * packet; ConsumerLayers holds the preferred (render size), allocator limit and target layers.
  * The VP8 munger keeps PictureID/TL0PICIDX continuous across switches and temporal drops.
  */
-import { RtpHeaderView, Vp8Descriptor, parseRtpHeader, parseVp8Descriptor, setMarker, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
+import { RedBlocks, RtpHeaderView, Vp8Descriptor, parseRed, parseRtpHeader, parseVp8Descriptor, rewriteRedPayloadTypes, setMarker, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { ConsumerLayers } from './ConsumerLayers.js';
 import { LayerSelector, Verdict, type Layers } from './LayerSelector.js';
@@ -33,6 +33,8 @@ export interface ConsumerOptions {
   rtxSsrc?: number;
   payloadType: number;
   rtxPayloadType?: number;
+  /** Audio: our RED payload type offered to the subscriber (used once `useRed(true)`). */
+  redPayloadType?: number;
 }
 
 export interface ConsumerEvents {
@@ -57,6 +59,10 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   readonly rtxSsrc: number | undefined;
   readonly payloadType: number;
   readonly rtxPayloadType: number | undefined;
+  readonly redPayloadType: number | undefined;
+  /** Whether the subscriber's answer kept RED: then RED goes through, else only its primary block. */
+  private redActive = false;
+  private readonly redBlocks = new RedBlocks();
   private readonly transport: RtpSink;
   private readonly rewriter: RtpStreamRewriter;
   private readonly out = Buffer.allocUnsafe(MAX_PACKET);
@@ -82,6 +88,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   retransmitted = 0;
   nacksReceived = 0;
   keyframeRequests = 0;
+  /** RED packets dropped: malformed headers, or a primary block that is not the codec. */
+  redDropped = 0;
 
   constructor(opts: ConsumerOptions) {
     super();
@@ -94,6 +102,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     this.rtxSsrc = opts.rtxSsrc;
     this.payloadType = opts.payloadType;
     this.rtxPayloadType = opts.rtxPayloadType;
+    this.redPayloadType = opts.redPayloadType;
     this.header = { marker: false, payloadType: opts.payloadType, sequenceNumber: 0, timestamp: 0, ssrc: opts.ssrc };
     this.rewriter = new RtpStreamRewriter({ ssrc: opts.ssrc, clockRate: opts.producer.codec.clockRate });
     this.producer.consumers.add(this);
@@ -164,22 +173,54 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       return;
     }
     // Copy with a fresh header first (input numbering), then renumber the copy in place.
-    const len = this.writePacket(packet, view, view.sequenceNumber, view.timestamp);
+    let start = view.headerLength;
+    let length = view.payloadLength;
+    let pt = this.payloadType;
+    const red = this.producer.codec.redPayloadType;
+    const isRed = red !== undefined && view.payloadType === red;
+    if (isRed) {
+      if (this.redActive) {
+        pt = this.redPayloadType as number;
+      } else {
+        // RFC 2198 §3: the primary block is the last; a subscriber without RED gets just that.
+        const b = this.redBlocks;
+        if (!parseRed(packet, start, start + length, b) || b.payloadTypes[b.count - 1] !== this.producer.codec.payloadType
+          || b.lengths[b.count - 1] === 0) {
+          this.redDropped++;
+          return;
+        }
+        start = b.offsets[b.count - 1] as number;
+        length = b.lengths[b.count - 1] as number;
+      }
+    }
+    const len = this.writePacket(packet, view, view.sequenceNumber, view.timestamp, false, start, length, pt);
     if (len < 0) return;
     const out = this.out.subarray(0, len);
+    // The blocks inside keep the publisher's codec payload type: name ours instead (RFC 2198 §3 block PT).
+    if (isRed && this.redActive && !rewriteRedPayloadTypes(out, len - length, len, this.producer.codec.payloadType, this.payloadType)) {
+      this.redDropped++;
+      return;
+    }
     if (!parseRtpHeader(out, this.outView) || !this.rewriter.rewrite(out, this.outView, now)) return;
     if (info.hasVp8) this.munger.rewrite(out, this.outView.headerLength, info.vp8);
     if (marker) setMarker(out, true);
     const ts = out.readUInt32BE(4);
     this.tsOffset = (ts - view.timestamp) >>> 0;
     this.packetsSent++;
-    this.octetsSent += view.payloadLength;
+    this.octetsSent += length;
     if (ts === this.rewriter.lastOutputTimestamp) {
       this.lastRtpTimestamp = ts;
       this.lastSentAt = now;
     }
     this.transport.sendRtp(out);
   }
+
+  /** The subscriber's answer kept (true) or dropped our RED payload type. */
+  useRed(on: boolean): void {
+    this.redActive = on && this.redPayloadType !== undefined;
+  }
+
+  get sendsRed(): boolean { return this.redActive; }
 
   /** The subscriber NACKed these (our) sequence numbers: resend what the cache still has. */
   handleNack(seqs: readonly number[]): void {
@@ -240,7 +281,10 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
    * the publisher's header extensions are dropped since their ids belong to its negotiation,
    * not the subscriber's), then the payload. As RTX, the payload is preceded by the OSN.
    */
-  private writePacket(packet: Buffer, view: RtpHeaderView, seq: number, ts: number, rtx = false): number {
+  private writePacket(
+    packet: Buffer, view: RtpHeaderView, seq: number, ts: number, rtx = false,
+    payloadStart = view.headerLength, payloadLength = view.payloadLength, payloadType = this.payloadType,
+  ): number {
     const h = this.header;
     h.marker = view.marker;
     h.timestamp = ts;
@@ -250,16 +294,16 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
       h.sequenceNumber = this.rtxSeq;
     } else {
-      h.payloadType = this.payloadType;
+      h.payloadType = payloadType;
       h.ssrc = this.ssrc;
       h.sequenceNumber = seq;
     }
     const extra = rtx ? OSN_LENGTH : 0;
     const headerLength = writeRtpHeader(this.out, 0, h, NO_EXTENSIONS);
-    if (headerLength + extra + view.payloadLength > this.out.length) return -1;
+    if (headerLength + extra + payloadLength > this.out.length) return -1;
     if (rtx) this.out.writeUInt16BE(seq, headerLength);
-    packet.copy(this.out, headerLength + extra, view.headerLength, view.headerLength + view.payloadLength);
-    return headerLength + extra + view.payloadLength;
+    packet.copy(this.out, headerLength + extra, payloadStart, payloadStart + payloadLength);
+    return headerLength + extra + payloadLength;
   }
 }
 

@@ -12,6 +12,7 @@
 import type { ReportBlock } from '../rtc/rtcp/index.js';
 import { RtpHeaderView, parseRtpHeader, unwrapRtx } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { AudioLevelMeter } from './AudioLevelMeter.js';
 import type { Consumer } from './Consumer.js';
 import type { KeyframeRequester } from './KeyframeRequester.js';
 import { MAX_CACHED_PACKET, type PacketCache } from './PacketCache.js';
@@ -37,6 +38,8 @@ export interface ProducerOptions {
   transport: RtcpSink;
   /** Packets kept for retransmission (video), per stream; ~1 s at 1 Mbit/s. */
   cacheSize?: number;
+  /** Audio: the negotiated id of the RFC 6464 audio level extension, when the publisher sends it. */
+  audioLevelExtensionId?: number;
 }
 
 export interface ProducerEvents {
@@ -61,6 +64,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   /** SVC: spatial layer sizes from the VP9 scalability structure (index = spatial id). */
   readonly svcWidths: number[] = [];
   readonly svcHeights: number[] = [];
+  /** Audio with the RFC 6464 extension negotiated: the levels the active speaker observer reads. */
+  readonly audioLevel: AudioLevelMeter | null;
   private readonly view = new RtpHeaderView();
   private readonly rtxScratch = Buffer.allocUnsafe(MAX_CACHED_PACKET);
   private readonly rtcpScratch = Buffer.allocUnsafe(1200);
@@ -73,6 +78,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   /** Highest temporal and spatial ids seen (SVC and temporal scalability are learned from packets). */
   maxTemporalSeen = 0;
   maxSpatialSeen = 0;
+  /** Packets that came as RED (RFC 2198), among packetsReceived. */
+  redPacketsReceived = 0;
 
   constructor(opts: ProducerOptions) {
     super();
@@ -96,6 +103,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
         ...(opts.ssrc !== undefined ? { ssrc: opts.ssrc } : {}),
         ...(opts.rtxSsrc !== undefined ? { rtxSsrc: opts.rtxSsrc } : {}),
       })];
+    this.audioLevel = !video && opts.audioLevelExtensionId !== undefined ? new AudioLevelMeter(opts.audioLevelExtensionId) : null;
   }
 
   /** The first stream's SSRC (the only one of a plain track). */
@@ -147,8 +155,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       isRetransmission = true;
       this.retransmissionsReceived++;
     } else {
-      if (view.payloadType !== this.codec.payloadType) return;
+      // Audio may come as RED (RFC 2198) carrying the codec: both payload types belong to this track.
+      if (view.payloadType !== this.codec.payloadType && view.payloadType !== this.codec.redPayloadType) return;
       this.packetsReceived++;
+      if (view.payloadType === this.codec.redPayloadType) this.redPacketsReceived++;
+      this.audioLevel?.onPacket(packet, view);
       stream.packetsReceived++;
       stream.stats.onPacket(view.sequenceNumber, view.timestamp, now, packet.length);
     }

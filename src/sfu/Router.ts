@@ -2,10 +2,14 @@
  * Router: one SFU room's media. It knows the room's participants and their producers, gives
  * every new producer to everyone else as a consumer, and relays data channels between them.
  *
+ * It also watches its audio producers' levels (ActiveSpeakerObserver) and says who speaks:
+ * `activeSpeaker` and the `dominant-speaker` event.
+ *
  * Close cascade: room → participant → transports → producers → consumers.
  */
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from './ActiveSpeakerObserver.js';
 import { DataRelay } from './DataRelay.js';
 import type { Producer } from './Producer.js';
 import { SfuParticipant, type SubscribeOffer } from './SfuParticipant.js';
@@ -21,15 +25,30 @@ export interface RouterEvents {
   close: [];
   /** A participant's transport closed by itself (ICE consent lost, DTLS failure). */
   'transport-closed': [participantId: string, transportId: string, reason: string];
+  /** The room's active speaker changed (null: the last one left and nobody speaks). */
+  'dominant-speaker': [speaker: ActiveSpeaker | null];
+}
+
+export interface RouterOptions {
+  activeSpeaker?: ActiveSpeakerOptions;
 }
 
 export class Router extends TypedEmitter<RouterEvents> {
   readonly participants = new Map<string, SfuParticipant>();
   readonly data = new DataRelay();
+  readonly speakers: ActiveSpeakerObserver;
   closed = false;
 
-  constructor(readonly name: string, private readonly server: WebRtcServer) {
+  constructor(readonly name: string, private readonly server: WebRtcServer, opts: RouterOptions = {}) {
     super();
+    this.speakers = new ActiveSpeakerObserver(opts.activeSpeaker);
+    this.speakers.on('dominant-speaker', (s) => this.emit('dominant-speaker', s));
+    this.speakers.start();
+  }
+
+  /** The participant id of the active speaker, or null. */
+  get activeSpeaker(): string | null {
+    return this.speakers.activeSpeaker?.participantId ?? null;
   }
 
   get producers(): Producer[] {
@@ -43,6 +62,10 @@ export class Router extends TypedEmitter<RouterEvents> {
     const s: ParticipantSignals = typeof signals === 'function' ? { sendOffer: signals } : signals;
     const participant = new SfuParticipant(participantId, this.server, {
       onProducer: (producer) => {
+        if (producer.kind === 'audio') {
+          this.speakers.addProducer(producer);
+          producer.on('close', () => this.speakers.removeProducer(producer.id));
+        }
         for (const other of this.participants.values()) if (other !== participant) other.consume(producer);
       },
       sendOffer: (offer) => s.sendOffer(offer),
@@ -72,6 +95,7 @@ export class Router extends TypedEmitter<RouterEvents> {
     if (this.closed) return;
     this.closed = true;
     for (const id of [...this.participants.keys()]) this.leave(id);
+    this.speakers.close();
     this.emit('close');
     this.removeAllListeners();
   }

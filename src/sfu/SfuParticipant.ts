@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  HEADER_EXTENSION_URIS, buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp,
+  answerKeepsRed, buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, HEADER_EXTENSION_URIS, OPUS_FMTP, parseRemoteSdp,
   type AcceptedMedia, type RemoteDescription, type RtpCodecParameters,
 } from '../rtc/sdp/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
@@ -25,7 +25,7 @@ export interface SubscribeOffer extends OutgoingOffer {
 }
 
 /** The codecs the server sends with, whatever the publisher used (the same codec, our payload types). */
-const SUBSCRIBE_PT = { audio: 111, video: 96, rtx: 97 } as const;
+const SUBSCRIBE_PT = { audio: 111, video: 96, rtx: 97, red: 63 } as const;
 const VIDEO_FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
 
 const randomSsrc = (): number => randomBytes(4).readUInt32BE(0) || 1;
@@ -81,7 +81,7 @@ export class SfuParticipant {
       if (simulcast) this.learnRidExtensions(media);
       seen.add(media.mid);
       const existing = this.producersByMid.get(media.mid);
-      if (existing && existing.codec.payloadType === media.codec.payloadType
+      if (existing && existing.codec.payloadType === media.codec.payloadType && existing.codec.redPayloadType === media.codec.redPayloadType
         && (simulcast ? sameRids(existing, media.rids) : !existing.simulcast && existing.ssrc === media.ssrc)) continue;
       existing?.close();
       this.createProducer(media);
@@ -105,6 +105,7 @@ export class SfuParticipant {
       transport: this.subscribe,
       ssrc: randomSsrc(),
       ...(video ? { rtxSsrc: randomSsrc(), rtxPayloadType: SUBSCRIBE_PT.rtx } : {}),
+      ...(producer.codec.redPayloadType !== undefined ? { redPayloadType: SUBSCRIBE_PT.red } : {}),
       payloadType: video ? SUBSCRIBE_PT.video : SUBSCRIBE_PT.audio,
     });
     this.subscribe.addConsumer(consumer);
@@ -132,6 +133,10 @@ export class SfuParticipant {
       dtlsRole: answer.setup === 'passive' ? 'client' : 'server',
     });
     this.negotiation.answered(revision);
+    // RED only where the browser kept it (Firefox may not decode RED); elsewhere the consumer sends the primary blocks.
+    for (const s of this.negotiation.sections) {
+      if (s.consumer && s.kind === 'audio') s.consumer.useRed(answerKeepsRed(answer, s.offered));
+    }
     for (const c of this.subscribe.consumers) c.requestKeyframe();
     this.offerIfNeeded();
   }
@@ -182,6 +187,7 @@ export class SfuParticipant {
       ...(simulcast ? { rids: media.rids } : { ssrc: media.ssrc as number }),
       ...(media.rtxSsrc !== undefined ? { rtxSsrc: media.rtxSsrc } : {}),
       codec: media.codec,
+      ...audioLevelId(media),
       feedbackSsrc: this.publish.rtcpSsrc,
       transport: this.publish,
     });
@@ -215,13 +221,22 @@ function sameRids(p: Producer, rids: readonly string[]): boolean {
   return p.simulcast && p.streams.length === rids.length && p.streams.every((s, i) => s.rid === rids[i]);
 }
 
+/** The RFC 6464 extension id the publish answer accepted for this section, if any. */
+function audioLevelId(media: AcceptedMedia): { audioLevelExtensionId?: number } {
+  const ext = media.kind === 'audio' ? media.headerExtensions.find((e) => e.uri === HEADER_EXTENSION_URIS.audioLevel) : undefined;
+  return ext ? { audioLevelExtensionId: ext.id } : {};
+}
+
 function subscribeCodec(kind: MediaKind, source: RtpCodecParameters): RtpCodecParameters {
   const video = kind === 'video';
   return {
     name: source.name,
     clockRate: source.clockRate,
     ...(source.channels !== undefined ? { channels: source.channels } : {}),
-    fmtp: source.fmtp,
+    // RFC 7587 §7: useinbandfec=1 tells the subscriber FEC is there to decode; usedtx=1 that silence may be DTX.
+    fmtp: video ? source.fmtp : OPUS_FMTP,
+    // RFC 2198: RED offered only when the publisher sends it; the answer decides (useRed).
+    ...(!video && source.redPayloadType !== undefined ? { redPayloadType: SUBSCRIBE_PT.red } : {}),
     payloadType: video ? SUBSCRIBE_PT.video : SUBSCRIBE_PT.audio,
     rtcpFeedback: video ? VIDEO_FEEDBACK : [],
     ...(video ? { rtxPayloadType: SUBSCRIBE_PT.rtx } : {}),

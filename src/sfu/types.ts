@@ -12,6 +12,8 @@ export interface CodecParameters {
   rtcpFeedback: { type: string; parameter?: string }[];
   /** RFC 4588 retransmission payload type, when negotiated. */
   rtxPayloadType?: number;
+  /** RFC 2198 RED payload type carrying this codec (audio), when negotiated. */
+  redPayloadType?: number;
 }
 
 /** Where a producer or consumer sends RTCP: its transport. */

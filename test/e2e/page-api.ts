@@ -15,6 +15,10 @@ export interface RemoteStat {
   videoWidth: number;
   videoHeight: number;
   audioEnergy: number;
+  audioSamplesReceived: number;
+  audioConcealedSamples: number;
+  /** The received audio's codec (inbound-rtp codecId → mimeType), e.g. 'audio/red'. */
+  audioCodec: string | null;
   localCandidateType: string | null;
   remoteCandidateType: string | null;
   /** 'udp' | 'tcp' | 'tls' when the local candidate is a relay (transport to the TURN server). */
@@ -37,6 +41,8 @@ export interface PublishStat {
   remoteCandidatePort: number | null;
   localCandidateType: string | null;
   bitrateOutKbps: number;
+  /** The sent audio's codec (outbound-rtp codecId → mimeType): 'audio/red' when the browser sends RED. */
+  audioCodec: string | null;
   /** RTT computed from the server's receiver reports (remote-inbound-rtp), ms. */
   reportedRttMs: number | null;
   /** The browser's send-side bandwidth estimate (Chromium), kbit/s. */
@@ -53,6 +59,11 @@ export interface SwitchboardHandle {
   room: { participants: { size: number } } | null;
   /** The topology the server chose ('mesh', 'sfu'…); null outside a room. */
   topology: string | null;
+  /** SFU rooms: the active speaker's participant id (ours when we speak), or null. */
+  activeSpeaker: string | null;
+  /** Every active-speaker change the page saw. */
+  speakerChanges: Array<{ participantId: string | null; at: number }>;
+  setMuted(kind: 'audio' | 'video', muted: boolean): void;
   ready: Promise<void>;
   remoteStats(): Promise<RemoteStat[]>;
   /** null in mesh rooms. */

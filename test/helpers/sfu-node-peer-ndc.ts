@@ -8,23 +8,11 @@
  * Negotiation is explicit (disableAutoNegotiation): the peer decides when each offer/answer is made.
  */
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from 'node-datachannel';
+import { hasKeyframeRequest } from '../../src/loadtest/ndc-peers.js';
 import { PUBLISH_CODECS, type ChatLine, type SfuPeerRtc } from './sfu-node-peer.js';
 
-const PT_PSFB = 206;
-const FMT_PLI = 1;
-const FMT_FIR = 4;
-
-/** RFC 4585 §6.3.1 PLI / RFC 5104 §4.3.1 FIR anywhere in an RTCP compound. */
-export function hasKeyframeRequest(rtcp: Buffer): boolean {
-  let off = 0;
-  for (let n = 0; n < 64 && off + 4 <= rtcp.length; n++) {
-    const fmt = (rtcp[off] as number) & 0x1f;
-    const pt = rtcp[off + 1] as number;
-    if (pt === PT_PSFB && (fmt === FMT_PLI || fmt === FMT_FIR)) return true;
-    off += (rtcp.readUInt16BE(off + 2) + 1) * 4;
-  }
-  return false;
-}
+/** RFC 4585 §6.3.1 PLI / RFC 5104 §4.3.1 FIR anywhere in an RTCP compound (shared with the load tool). */
+export { hasKeyframeRequest };
 
 const isRtcp = (p: Buffer): boolean => p.length >= 2 && (p[1] as number) >= 192 && (p[1] as number) <= 223;
 

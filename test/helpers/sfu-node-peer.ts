@@ -125,7 +125,7 @@ export class SfuNodePeer {
       const codec = PUBLISH_CODECS[kind];
       this.replayers.push(new RtpReplayer(media[kind], {
         kind, ssrc: this.ssrcs[kind], payloadType: codec.payloadType, clockRate: codec.clockRate,
-        send: (p) => this.rtc.sendRtp(kind, p),
+        send: (p) => this.rtc.sendRtp(kind, Buffer.from(p)), // the replayer reuses its buffer
       }));
     }
     this.rtc.onKeyframeRequest(() => this.replayers[0]?.requestKeyframe());

@@ -1,7 +1,7 @@
 /** Every client message type, valid and invalid, through the shared validator. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLIENT_SCHEMAS, MAX_MESSAGE_BYTES, parseClientMessage, validateCreateCall, type ClientMessageType } from '../../src/protocol/index.js';
+import { CLIENT_SCHEMAS, MAX_MESSAGE_BYTES, parseClientMessage, readActiveSpeaker, validateCreateCall, type ClientMessageType } from '../../src/protocol/index.js';
 
 const cand = { candidate: 'candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: null };
 
@@ -135,5 +135,26 @@ test('sfu-video-size: exact errors for bad sizes and track ids', () => {
     if (r.ok) continue;
     assert.equal(r.field, field);
     assert.equal(r.message, message);
+  }
+});
+
+test('readActiveSpeaker: accepts the server message, refuses malformed ones (never throws)', () => {
+  assert.deepEqual(readActiveSpeaker({ type: 'active-speaker', room: 'r1', participantId: 'p-abc_1' }), { type: 'active-speaker', room: 'r1', participantId: 'p-abc_1' });
+  assert.deepEqual(readActiveSpeaker({ type: 'active-speaker', room: 'r1', participantId: null }), { type: 'active-speaker', room: 'r1', participantId: null });
+  const bad: unknown[] = [
+    null, 1, 'x', [], {}, { type: 'active-speaker', room: 'r1' }, { type: 'active-speaker', room: 'r 1', participantId: 'a' },
+    { type: 'active-speaker', room: 'r1', participantId: 'a b' }, { type: 'active-speaker', room: 'r1', participantId: 'x'.repeat(65) },
+    { type: 'active-speaker', room: 'r1', participantId: 7 }, { type: 'participant-left', room: 'r1', participantId: 'a' },
+  ];
+  for (const b of bad) assert.equal(readActiveSpeaker(b), null, JSON.stringify(b));
+  // Random JSON-ish values: never throws.
+  let seed = 7;
+  const r = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  const atoms: unknown[] = [null, true, 0, -1, '', 'r1', 'active-speaker', 'p', {}, [], 'x'.repeat(100)];
+  for (let i = 0; i < 20_000; i++) {
+    const m: Record<string, unknown> = {};
+    for (const k of ['type', 'room', 'participantId', 'extra']) if (r(3) > 0) m[k] = atoms[r(atoms.length)];
+    const out = readActiveSpeaker(m);
+    if (out) assert.equal(out.type, 'active-speaker');
   }
 });

@@ -10,19 +10,20 @@ import { FIXTURES, TEST_LOCAL, loadFixture, type FixtureName } from '../fixtures
 
 interface Expected {
   ufrag: string;
-  audio: { pt: number; ext: number[]; ssrc: number };
+  /** red: the RFC 2198 payload type taken when the offer has `red/48000/2` with fmtp `pt/pt`. */
+  audio: { pt: number; ext: number[]; ssrc: number; red?: number };
   video: { pt: number; rtx: number; ext: number[]; ssrc?: number; rtxSsrc?: number; rids: string[] };
 }
 
 const EXPECTED: Record<FixtureName, Expected> = {
   'chromium-offer.sdp': {
     ufrag: 'iM6H',
-    audio: { pt: 111, ext: [1, 2, 3, 4], ssrc: 3409496613 },
+    audio: { pt: 111, ext: [1, 2, 3, 4], ssrc: 3409496613, red: 63 },
     video: { pt: 96, rtx: 97, ext: [2, 3, 4, 10, 11], ssrc: 3027500940, rtxSsrc: 777120723, rids: [] },
   },
   'chromium-simulcast-offer.sdp': {
     ufrag: 'NkkG',
-    audio: { pt: 111, ext: [1, 2, 3, 4], ssrc: 3143510843 },
+    audio: { pt: 111, ext: [1, 2, 3, 4], ssrc: 3143510843, red: 63 },
     video: { pt: 96, rtx: 97, ext: [2, 3, 4, 10, 11], rids: ['q', 'h', 'f'] },
   },
   // Firefox: other payload types, ICE at media level only, fingerprint at session level, FID group after the SSRCs.
@@ -38,7 +39,7 @@ const EXPECTED: Record<FixtureName, Expected> = {
   },
   'wrtc-offer.sdp': {
     ufrag: 'RNWU',
-    audio: { pt: 111, ext: [1, 2, 3, 4], ssrc: 2804911416 },
+    audio: { pt: 111, ext: [1, 2, 3, 4], ssrc: 2804911416, red: 63 },
     video: { pt: 96, rtx: 97, ext: [2, 3, 4, 10, 11], ssrc: 3080232092, rtxSsrc: 1906151546, rids: [] },
   },
   // libdatachannel: no header extensions, an rtx payload type but a single SSRC (no FID group).
@@ -83,6 +84,7 @@ for (const name of FIXTURES) {
     assert.equal(audio?.codec.payloadType, want.audio.pt);
     assert.equal(audio?.codec.channels, 2);
     assert.equal(audio?.codec.rtxPayloadType, undefined);
+    assert.equal(audio?.codec.redPayloadType, want.audio.red);
     assert.deepEqual(audio?.headerExtensions.map((e) => e.id), want.audio.ext);
     assert.equal(audio?.ssrc, want.audio.ssrc);
 
@@ -106,7 +108,13 @@ for (const name of FIXTURES) {
     assert.equal(d.setup, 'passive');
     assert.deepEqual(d.bundleMids, ['0', '1', '2']);
     assert.deepEqual(d.media.map((m) => [m.mid, m.direction, m.rejected]), [['0', 'recvonly', false], ['1', 'recvonly', false], ['2', 'sendrecv', false]]);
-    assert.deepEqual(d.media[0]?.codecs.map((c) => c.payloadType), [want.audio.pt]);
+    // RED first when taken: libwebrtc sends RED only when red precedes opus in the negotiated list.
+    assert.deepEqual(d.media[0]?.codecs.map((c) => c.payloadType), want.audio.red !== undefined ? [want.audio.red, want.audio.pt] : [want.audio.pt]);
+    if (want.audio.red !== undefined) {
+      assert.equal(d.media[0]?.codecs[0]?.fmtp, `${want.audio.pt}/${want.audio.pt}`);
+      assert.match(answer.sdp, new RegExp(`\\r\\na=rtpmap:${want.audio.red} red/48000/2\\r\\n`));
+    }
+    assert.equal(d.media[0]?.codecs.find((c) => c.name === 'opus')?.fmtp, 'minptime=10;useinbandfec=1;usedtx=1');
     assert.deepEqual(d.media[1]?.codecs.map((c) => [c.payloadType, c.rtxPayloadType]), [[want.video.pt, want.video.rtx]]);
     assert.equal(d.media[2]?.sctpPort, 5000);
     assert.equal(d.media[2]?.maxMessageSize, 262144);

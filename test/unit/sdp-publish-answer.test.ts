@@ -41,10 +41,10 @@ test('session: ice-lite, o= from the options, BUNDLE of what is accepted', () =>
 
 test('candidates: all of them with end-of-candidates; m= and c= carry the first (RFC 8839 §4.2.1.2)', () => {
   const a = buildPublishAnswer(offer(CHROME), TEST_LOCAL);
-  assert.match(a.sdp, /\r\nm=audio 40000 UDP\/TLS\/RTP\/SAVPF 111\r\nc=IN IP4 127\.0\.0\.1\r\n/);
+  assert.match(a.sdp, /\r\nm=audio 40000 UDP\/TLS\/RTP\/SAVPF 63 111\r\nc=IN IP4 127\.0\.0\.1\r\n/);
   assert.match(a.sdp, /\r\na=candidate:udp4 1 udp 2130706431 127\.0\.0\.1 40000 typ host\r\na=candidate:tcp6 1 tcp 1518280447 ::1 40001 typ host tcptype passive\r\na=end-of-candidates\r\n/);
   const v6 = buildPublishAnswer(offer(CHROME), { ...TEST_LOCAL, candidates: [...TEST_LOCAL.candidates].reverse() });
-  assert.match(v6.sdp, /\r\nm=audio 40001 UDP\/TLS\/RTP\/SAVPF 111\r\nc=IN IP6 ::1\r\n/);
+  assert.match(v6.sdp, /\r\nm=audio 40001 UDP\/TLS\/RTP\/SAVPF 63 111\r\nc=IN IP6 ::1\r\n/);
 });
 
 test('a video section offering only H264 is rejected with port 0 and left out of BUNDLE', () => {
@@ -95,11 +95,18 @@ test('the first acceptable codec in offer order wins; feedback and header extens
     'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
     'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
   ]);
-  assert.doesNotMatch(chrome.sdp, /toffset|video-orientation|playout-delay|rtcp-xr|H264|red\//);
+  assert.doesNotMatch(chrome.sdp, /toffset|video-orientation|playout-delay|rtcp-xr|H264|red\/90000|ulpfec/);
+  // Audio RED (RFC 2198) is taken with the offer's payload type, video RED/ULPFEC is not.
+  assert.equal(chrome.accepted[0]?.codec.redPayloadType, 63);
+  assert.equal(chrome.accepted[1]?.codec.redPayloadType, undefined);
   assert.deepEqual(chrome.accepted[1]?.codec.rtcpFeedback, [
     { type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }, { type: 'transport-cc' },
   ]);
-  assert.equal(chrome.accepted[0]?.codec.fmtp, 'minptime=10;useinbandfec=1');
+  assert.equal(chrome.accepted[0]?.codec.fmtp, 'minptime=10;useinbandfec=1;usedtx=1');
+  // RED whose blocks are not all the chosen opus payload type is not taken.
+  const mixed = buildPublishAnswer(offer(CHROME.replace('a=fmtp:63 111/111', 'a=fmtp:63 111/0')), TEST_LOCAL);
+  assert.equal(mixed.accepted[0]?.codec.redPayloadType, undefined);
+  assert.match(mixed.sdp, /\r\nm=audio 40000 UDP\/TLS\/RTP\/SAVPF 111\r\n/);
 });
 
 test('simulcast with a rid the a=simulcast line does not declare is not simulcast', () => {

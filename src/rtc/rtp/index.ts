@@ -5,3 +5,4 @@ export * from './rtx.js';
 export * from './vp8.js';
 export * from './sequence.js';
 export * from './vp9.js';
+export * from './red.js';

@@ -24,8 +24,11 @@ export function checkSubscribeAnswer(answer: RemoteDescription, offered: readonl
     if (codec.name.toLowerCase() !== s.codec.name.toLowerCase() || codec.clockRate !== s.codec.clockRate) {
       return `mid ${s.mid}: payload type ${s.codec.payloadType} changed to ${codec.name}/${codec.clockRate}`;
     }
-    const other = a.codecs.find((c) => c.payloadType !== s.codec.payloadType);
+    // RED (RFC 2198) is optional for the answerer: it may keep or drop it.
+    const other = a.codecs.find((c) => c.payloadType !== s.codec.payloadType && c.payloadType !== s.codec.redPayloadType);
     if (other) return `mid ${s.mid}: answer adds payload type ${other.payloadType}, which was not offered`;
+    const red = a.codecs.find((c) => c.payloadType === s.codec.redPayloadType);
+    if (red && red.name.toLowerCase() !== 'red') return `mid ${s.mid}: payload type ${red.payloadType} changed to ${red.name}`;
     if (codec.rtxPayloadType !== undefined && codec.rtxPayloadType !== s.codec.rtxPayloadType) {
       return `mid ${s.mid}: rtx payload type ${codec.rtxPayloadType} was not offered`;
     }
@@ -36,4 +39,12 @@ export function checkSubscribeAnswer(answer: RemoteDescription, offered: readonl
     }
   }
   return null;
+}
+
+/** Whether the (checked) answer kept the RED payload type offered in `section` (RFC 2198), i.e. the browser decodes RED there. */
+export function answerKeepsRed(answer: RemoteDescription, section: OfferedSection): boolean {
+  const pt = section.codec.redPayloadType;
+  if (pt === undefined) return false;
+  const a = answer.media.find((m) => m.mid === section.mid);
+  return a !== undefined && a.codecs.some((c) => c.payloadType === pt && c.name.toLowerCase() === 'red');
 }

@@ -42,7 +42,7 @@ export function buildPublishAnswer(
       continue;
     }
     bundle.push(section.mid);
-    body.push(`m=${section.kind} ${destination.port} ${plan.codec ? 'UDP/TLS/RTP/SAVPF' : 'UDP/DTLS/SCTP'} ${plan.codec ? payloadList(plan.codec) : 'webrtc-datachannel'}`);
+    body.push(`m=${section.kind} ${destination.port} ${plan.codec ? 'UDP/TLS/RTP/SAVPF' : 'UDP/DTLS/SCTP'} ${plan.codec ? payloadList(plan.codec, true) : 'webrtc-datachannel'}`);
     body.push(destination.connection, ...transportLines(local, setup), `a=mid:${section.mid}`);
     if (!plan.codec || !plan.media) {
       body.push(`a=sctp-port:${SERVER_SCTP_PORT}`, `a=max-message-size:${SERVER_MAX_MESSAGE_SIZE}`);
@@ -86,6 +86,10 @@ function planSection(section: RemoteMediaSection): SectionPlan | null {
   };
   if (choice.offered.channels !== undefined) codec.channels = choice.offered.channels;
   if (choice.server.rtx && choice.offered.rtxPayloadType !== undefined) codec.rtxPayloadType = choice.offered.rtxPayloadType;
+  if (choice.server.red) {
+    const red = redFor(choice.offered, section.codecs);
+    if (red !== undefined) codec.redPayloadType = red;
+  }
 
   const sends = section.direction === 'sendonly' || section.direction === 'sendrecv';
   const sendRids = sends ? section.rids.filter((r) => r.direction === 'send').map((r) => r.id) : [];
@@ -101,6 +105,18 @@ function planSection(section: RemoteMediaSection): SectionPlan | null {
   const plan: SectionPlan = { codec, media, direction: sends ? 'recvonly' : 'inactive' };
   if (simulcastRecv) plan.simulcastRecv = simulcastRecv;
   return plan;
+}
+
+/**
+ * The offered RED payload type whose blocks are all `primary` (RFC 2198 §5 fmtp `111/111`), at
+ * the same clock rate and channel count; undefined when none.
+ */
+function redFor(primary: RtpCodecParameters, offered: readonly RtpCodecParameters[]): number | undefined {
+  const pt = String(primary.payloadType);
+  const red = offered.find((c) => c.name.toLowerCase() === 'red' && c.clockRate === primary.clockRate
+    && (c.channels ?? 1) === (primary.channels ?? 1)
+    && c.fmtp.length > 0 && c.fmtp.split('/').every((b) => b.trim() === pt));
+  return red?.payloadType;
 }
 
 /** Chrome and libwebrtc list the FID group first; Firefox lists the group after the SSRCs. Either way the group says which is which. */

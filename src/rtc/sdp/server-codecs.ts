@@ -15,6 +15,8 @@ export interface ServerCodec {
   rtcpFeedback: RtcpFeedback[];
   /** Whether RFC 4588 retransmission is negotiated when the peer offers it. */
   rtx: boolean;
+  /** Whether RFC 2198 RED of this codec is accepted when the peer offers it. */
+  red?: boolean;
   /** Default payload types when the server is the offerer (dynamic range, RFC 3551 §6). */
   payloadType: number;
   rtxPayloadType?: number;
@@ -22,10 +24,15 @@ export interface ServerCodec {
   acceptsFmtp?: (fmtp: string) => boolean;
 }
 
+/** The opus fmtp the server writes, as receiver of the publish side and offerer of the subscribe side. */
+export const OPUS_FMTP = 'minptime=10;useinbandfec=1;usedtx=1';
+
 export const SERVER_CODECS: readonly ServerCodec[] = [
   {
-    kind: 'audio', name: 'opus', clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1',
-    rtcpFeedback: [{ type: 'transport-cc' }], rtx: false, payloadType: 111,
+    // RFC 7587 §7: these are receiver preferences — useinbandfec=1 asks the sender to add in-band
+    // FEC, usedtx=1 lets it stop sending during silence (DTX). Both pass through to subscribers.
+    kind: 'audio', name: 'opus', clockRate: 48000, channels: 2, fmtp: OPUS_FMTP,
+    rtcpFeedback: [{ type: 'transport-cc' }], rtx: false, red: true, payloadType: 111,
   },
   {
     kind: 'video', name: 'VP8', clockRate: 90000, fmtp: '',

@@ -66,7 +66,8 @@ function assertSections(sections: readonly OfferedSection[], data: boolean): voi
     if (!isMid(s.mid) || mids.has(s.mid)) throw new TypeError(`section mid ${s.mid} is malformed or used twice`);
     mids.add(s.mid);
     if (s.kind !== 'audio' && s.kind !== 'video') throw new TypeError(`section ${s.mid}: kind must be audio or video`);
-    if (!isPayloadType(s.codec.payloadType) || (s.codec.rtxPayloadType !== undefined && !isPayloadType(s.codec.rtxPayloadType))) {
+    if (!isPayloadType(s.codec.payloadType) || (s.codec.rtxPayloadType !== undefined && !isPayloadType(s.codec.rtxPayloadType))
+      || (s.codec.redPayloadType !== undefined && !isPayloadType(s.codec.redPayloadType))) {
       throw new TypeError(`section ${s.mid}: payload type not in 0-127`);
     }
     if (!s.headerExtensions.every((e) => isExtensionId(e.id))) throw new TypeError(`section ${s.mid}: header extension id not in 1-255`);

@@ -21,6 +21,12 @@ export interface RtpCodecParameters {
   rtcpFeedback: RtcpFeedback[];
   /** RFC 4588 retransmission payload type whose apt= names this codec. */
   rtxPayloadType?: number;
+  /**
+   * RFC 2198 RED payload type carrying this codec (audio: `a=rtpmap:63 red/48000/2`,
+   * `a=fmtp:63 111/111`), when negotiated. Not folded by the parser: a parsed section lists red
+   * as a codec of its own; the publish answer and the subscribe offer set this.
+   */
+  redPayloadType?: number;
 }
 
 export interface HeaderExtension {

@@ -66,11 +66,27 @@ export function codecLines(codec: RtpCodecParameters): string[] {
   if (codec.rtxPayloadType !== undefined) {
     lines.push(`a=rtpmap:${codec.rtxPayloadType} rtx/${codec.clockRate}`, `a=fmtp:${codec.rtxPayloadType} apt=${pt}`);
   }
+  if (codec.redPayloadType !== undefined) {
+    // RFC 2198 §5: the fmtp lists the block payload types; one redundant block plus the primary, both this codec.
+    const channels = codec.channels !== undefined && codec.channels > 1 ? `/${codec.channels}` : '';
+    lines.push(`a=rtpmap:${codec.redPayloadType} red/${codec.clockRate}${channels}`, `a=fmtp:${codec.redPayloadType} ${pt}/${pt}`);
+  }
   return lines;
 }
 
-export function payloadList(codec: RtpCodecParameters): string {
-  return codec.rtxPayloadType === undefined ? `${codec.payloadType}` : `${codec.payloadType} ${codec.rtxPayloadType}`;
+/**
+ * The m= line's payload types in preference order. `redFirst`: RED before its codec — libwebrtc
+ * sends RED only when the negotiated list has red ahead of opus, so the publish answer puts it
+ * first; a subscribe offer lists the plain codec first.
+ */
+export function payloadList(codec: RtpCodecParameters, redFirst = false): string {
+  const pts = [codec.payloadType];
+  if (codec.redPayloadType !== undefined) {
+    if (redFirst) pts.unshift(codec.redPayloadType);
+    else pts.push(codec.redPayloadType);
+  }
+  if (codec.rtxPayloadType !== undefined) pts.push(codec.rtxPayloadType);
+  return pts.join(' ');
 }
 
 export function joinSdp(lines: readonly string[]): string {
