@@ -4,7 +4,8 @@
  * targets or currently forwards it; the lowest layer is always kept while anyone consumes the
  * track (and while nobody does, so a newcomer starts at once). A needed layer resumes at once
  * (and a keyframe is asked for); an unneeded one is paused only after `pauseAfterMs`, so
- * consumers moving between layers do not make the publisher thrash. A layer whose frame size is
+ * consumers moving between layers do not make the publisher thrash. Layers between a consumer's
+ * current and target layers count as needed (it climbs through them). A layer whose frame size is
  * not known yet (no keyframe seen) is not paused: whether it is needed depends on its size.
  */
 import type { Producer } from './Producer.js';
@@ -40,8 +41,12 @@ export class LayerPauser {
     for (const c of this.producer.consumers) {
       const t = c.targetLayers.spatial;
       const cur = c.currentLayers.spatial;
-      if (t >= 0 && t < needed.length) needed[t] = true;
-      if (cur >= 0 && cur < needed.length) needed[cur] = true;
+      if (t < 0 && cur < 0) continue;
+      // Every layer between the current one and the target is needed: a consumer climbs through
+      // them, and the publisher's bandwidth estimate can only grow while it sends them.
+      const lo = Math.max(0, Math.min(cur < 0 ? 0 : cur, t < 0 ? cur : t));
+      const hi = Math.min(needed.length - 1, Math.max(cur, t));
+      for (let s = lo; s <= hi; s++) needed[s] = true;
     }
     let changed = false;
     const resumed: number[] = [];

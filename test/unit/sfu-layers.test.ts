@@ -333,6 +333,11 @@ test('layer pauser: unused layers pause after the delay, resume at once, the low
   assert.deepEqual(messages, [['q', 'h']]);
   consumer.setTargetLayers({ spatial: 2, temporal: 7 }); // resumes at once (consumer-target event)
   assert.deepEqual(messages[1], ['q', 'h', 'f']);
+  // Climbing from layer 0 to 2 keeps layer 1 (the publisher's estimate grows through it).
+  consumer.selector!.current.spatial = 0;
+  pauser.update(3000);
+  pauser.update(4500);
+  assert.deepEqual(messages.at(-1), ['q', 'h', 'f']);
   consumer.pause();
   pauser.update(5000);
   pauser.update(7000);
