@@ -15,6 +15,7 @@ import type { LocalMedia } from './local-media.js';
 import { MeshTransport } from './mesh-transport.js';
 import { RemoteParticipant } from './participant.js';
 import type { InboundSink, RoomTransport } from './room-transport.js';
+import type { VideoLayering } from './sfu-layers.js';
 import { SfuSession } from './sfu-session.js';
 import { sha256Hex } from './sha256.js';
 import type { SignalingClient } from './signaling.js';
@@ -62,6 +63,8 @@ export interface RoomOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Only TURN over this transport (see ice.ts). */
   relayTransport?: RelayTransport;
+  /** SFU rooms: publish the camera as 3 simulcast layers or as VP9 L3T3 SVC (client/sfu-layers.ts). */
+  videoLayering?: VideoLayering;
 }
 
 let transferSeq = 0;
@@ -150,6 +153,14 @@ export class Room extends Emitter<RoomEvents> {
     return { id, sha256, failures };
   }
 
+  /**
+   * The app shows participant `id`'s video at `width` × `height` device pixels (0 × 0: hidden).
+   * SFU rooms forward the smallest layer that covers it; mesh rooms ignore it.
+   */
+  setVideoRenderSize(id: string, width: number, height: number): void {
+    this.transport?.setVideoRenderSize?.(id, width, height);
+  }
+
   /** Stats of our upstream connection to the server in SFU rooms; null in mesh rooms. */
   publishStats(): Promise<PeerStats | null> {
     return this.transport?.publishStats() ?? Promise.resolve(null);
@@ -180,7 +191,9 @@ export class Room extends Emitter<RoomEvents> {
       ...(this.options.relayTransport ? { relayTransport: this.options.relayTransport } : {}),
     };
     if (joined.topology === 'sfu') {
-      const session = new SfuSession(this.signaling, this.media, this.inbound, ice);
+      const session = new SfuSession(this.signaling, this.media, this.inbound, {
+        ...ice, ...(this.options.videoLayering ? { videoLayering: this.options.videoLayering } : {}),
+      });
       void session.start();
       return session;
     }

@@ -19,6 +19,7 @@ import type { LocalMedia, MediaKind } from './local-media.js';
 import type { ParticipantTransport } from './participant.js';
 import type { FileSendResult, InboundSink, RoomTransport } from './room-transport.js';
 import { readRelayedChannels } from './sfu-data-relay.js';
+import { SIMULCAST_ENCODINGS, SVC_SCALABILITY_MODE, VideoSizeReports, readLayersMessage, type VideoLayering } from './sfu-layers.js';
 import { SfuParticipant } from './sfu-participant.js';
 import { readPublishAnswer, readSubscribeOffer, SfuTrackTable } from './sfu-tracks.js';
 import type { SignalingClient } from './signaling.js';
@@ -30,6 +31,8 @@ export const SFU_PEER_ID = 'sfu';
 export interface SfuSessionOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   relayTransport?: RelayTransport;
+  /** How our camera is published: one encoding (default), 3 simulcast rids (VP8), or VP9 L3T3 SVC. */
+  videoLayering?: VideoLayering;
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -47,6 +50,7 @@ export class SfuSession implements RoomTransport {
   /** Subscribe offers, applied one after another. */
   private offers: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly sizes = new VideoSizeReports();
   /** Server messages and channels refused as malformed (dropped, counted). */
   rejected = 0;
 
@@ -59,9 +63,14 @@ export class SfuSession implements RoomTransport {
     this.rtcConfig = rtcConfiguration(signaling.welcome?.iceServers, opts.iceTransportPolicy, opts.relayTransport);
     const pc = new RTCPeerConnection(this.rtcConfig);
     this.publishPc = pc;
-    for (const kind of ['audio', 'video'] as const) {
-      pc.addTransceiver(media.outgoing(kind) ?? kind, { direction: 'sendonly' });
-    }
+    pc.addTransceiver(media.outgoing('audio') ?? 'audio', { direction: 'sendonly' });
+    const layering = opts.videoLayering ?? 'none';
+    const video = pc.addTransceiver(media.outgoing('video') ?? 'video', {
+      direction: 'sendonly',
+      ...(layering === 'simulcast' ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) } : {}),
+      ...(layering === 'svc' ? { sendEncodings: [{ scalabilityMode: SVC_SCALABILITY_MODE } as RTCRtpEncodingParameters] } : {}),
+    });
+    if (layering === 'svc') preferVp9(video);
     this.channels = createNegotiatedChannels(pc);
     this.fileSender = new SerialFileSender(() => this.channels.files);
     this.publishSampler = new StatsSampler(pc);
@@ -100,6 +109,7 @@ export class SfuSession implements RoomTransport {
   }
 
   detach(id: string): void {
+    this.sizes.forget(id);
     this.views.get(id)?.close();
     this.views.delete(id);
   }
@@ -116,9 +126,51 @@ export class SfuSession implements RoomTransport {
       this.offers = this.offers.then(() => this.applyOffer(offer)).catch((err: unknown) => {
         if (!this.closed) this.fail(`applying the server's offer ${offer.revision} failed: ${errorText(err)}`, err);
       });
+    } else if (m.type === 'sfu-layers') {
+      const layers = readLayersMessage(m);
+      if (!layers) {
+        this.rejected++;
+        return;
+      }
+      void this.setActiveLayers(layers.mid, layers.active);
     } else if (m.type === 'error' && (m.inReplyTo === 'sfu-answer' || m.inReplyTo === 'sfu-offer')) {
       this.fail(`the server refused our ${m.inReplyTo}: ${m.message}`);
     }
+  }
+
+  /**
+   * The app renders participant `id`'s video at `width` × `height` device pixels (0 × 0: not
+   * shown). The server forwards the smallest layer that covers it.
+   */
+  setVideoRenderSize(id: string, width: number, height: number): void {
+    this.sendSizes(this.sizes.set(id, width, height, (pid) => this.videoTrackIdOf(pid)));
+  }
+
+  /** The server asked us to encode only these rids of section `mid` (the rest nobody receives). */
+  private async setActiveLayers(mid: string, active: readonly string[]): Promise<void> {
+    const tr = this.publishPc.getTransceivers().find((t) => t.mid === mid);
+    if (!tr) return;
+    const params = tr.sender.getParameters();
+    let changed = false;
+    for (const e of params.encodings) {
+      if (e.rid === undefined) continue;
+      const on = active.includes(e.rid);
+      if ((e.active ?? true) !== on) { e.active = on; changed = true; }
+    }
+    if (!changed) return;
+    try {
+      await tr.sender.setParameters(params);
+    } catch (err) {
+      console.warn('[switchboard] sfu: could not change the active simulcast layers', err);
+    }
+  }
+
+  private videoTrackIdOf(participantId: string): string | undefined {
+    return this.table.videoTrackOf(participantId)?.trackId;
+  }
+
+  private sendSizes(list: Array<{ trackId: string; width: number; height: number }>): void {
+    for (const r of list) this.signaling.send({ type: 'sfu-video-size', trackId: r.trackId, width: r.width, height: r.height });
   }
 
   setTrack(kind: MediaKind, track: MediaStreamTrack | null): void {
@@ -178,6 +230,8 @@ export class SfuSession implements RoomTransport {
     const sdp = pc.localDescription?.sdp;
     if (!sdp || this.closed) return;
     this.signaling.send({ type: 'sfu-answer', transport: 'subscribe', sdp, revision: offer.revision });
+    // New tracks (a new producer of someone already shown) get the size their tile has.
+    this.sendSizes(this.sizes.pending((pid) => this.videoTrackIdOf(pid)));
   }
 
   private createSubscribe(): RTCPeerConnection {
@@ -210,5 +264,17 @@ export class SfuSession implements RoomTransport {
   private fail(message: string, cause?: unknown): void {
     console.error(`[switchboard] sfu: ${message}`, cause ?? '');
     this.sink.error(message);
+  }
+}
+
+/** VP9 first in the video transceiver's codec list (SVC needs it); a browser without VP9 keeps its order. */
+function preferVp9(tr: RTCRtpTransceiver): void {
+  const codecs = RTCRtpSender.getCapabilities('video')?.codecs ?? [];
+  const vp9 = codecs.filter((c) => /video\/vp9/i.test(c.mimeType) && (!c.sdpFmtpLine || /profile-id=0/.test(c.sdpFmtpLine)));
+  if (vp9.length === 0) return;
+  try {
+    tr.setCodecPreferences([...vp9, ...codecs.filter((c) => !vp9.includes(c))]);
+  } catch (err) {
+    console.warn('[switchboard] sfu: could not prefer VP9', err);
   }
 }

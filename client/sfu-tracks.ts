@@ -63,6 +63,12 @@ export class SfuTrackTable {
     this.byMid = new Map(tracks.map((t) => [t.mid, t]));
   }
 
+  /** The active video track of participant `id`, if the table has one. */
+  videoTrackOf(id: string): SfuTrackInfo | undefined {
+    for (const t of this.byMid.values()) if (t.active && t.kind === 'video' && t.participantId === id) return t;
+    return undefined;
+  }
+
   get(mid: string | null): SfuTrackInfo | undefined {
     return mid === null ? undefined : this.byMid.get(mid);
   }

@@ -80,7 +80,31 @@ export class Tile {
     this.statsEl.hidden = text === null;
   }
 
+  /**
+   * Calls `report` with the tile's size in device pixels whenever it settles after a change
+   * (ResizeObserver, debounced): in SFU rooms the server then forwards the smallest video layer
+   * that covers it. The video fills the tile (object-fit: cover), so the tile's box is what
+   * must be covered.
+   */
+  observeSize(report: (width: number, height: number) => void, debounceMs = 250): void {
+    this.sizeObserver?.disconnect();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    this.sizeObserver = new ResizeObserver(() => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = null;
+        const dpr = window.devicePixelRatio || 1;
+        const box = this.el.getBoundingClientRect();
+        report(Math.round(box.width * dpr), Math.round(box.height * dpr));
+      }, debounceMs);
+    });
+    this.sizeObserver.observe(this.el);
+  }
+
+  private sizeObserver: ResizeObserver | null = null;
+
   remove(): void {
+    this.sizeObserver?.disconnect();
     this.video.srcObject = null;
     if (this.audio) this.audio.srcObject = null;
     this.el.remove();

@@ -3,7 +3,8 @@
  *
  * URL: `/?room=R&name=N&topology=mesh` joins room R with camera and microphone (a lobby form is
  * shown when `room` is missing). `?identity=X` asks for identity X (open-mode servers), `?token=JWT`
- * authenticates (servers with an auth secret), `?video=WxH` caps the camera resolution, `?relay=1`
+ * authenticates (servers with an auth secret), `?video=WxH` caps the camera resolution, `?layering=simulcast|svc`
+ * publishes the camera in SFU rooms as 3 simulcast layers or VP9 L3T3 SVC, `?relay=1`
  * sends media only through TURN, `?mute=audio` (or `video`, `audio,video`) joins with those turned off.
  *
  * Debug / test handle — `window.switchboard` (stable; the e2e tests drive the page through it):
@@ -137,6 +138,7 @@ function addParticipantTile(p: RemoteParticipant): void {
   p.on('track', () => tile.attach(p.stream));
   p.on('track-removed', () => tile.attach(p.stream));
   p.on('connection-state', (s) => { tile.setState(s); renderPeople(); });
+  tile.observeSize((width, height) => room?.setVideoRenderSize(p.id, width, height));
 }
 
 async function joinRoom(name: string): Promise<void> {
@@ -144,7 +146,10 @@ async function joinRoom(name: string): Promise<void> {
   byId('room-title').textContent = name;
   document.title = `${name} · Switchboard`;
   await startMedia();
-  const r = new Room(signaling, media, { room: name, topology: params.topology, iceTransportPolicy: params.iceTransportPolicy, ...(params.relayTransport ? { relayTransport: params.relayTransport } : {}) });
+  const r = new Room(signaling, media, {
+    room: name, topology: params.topology, iceTransportPolicy: params.iceTransportPolicy, videoLayering: params.videoLayering,
+    ...(params.relayTransport ? { relayTransport: params.relayTransport } : {}),
+  });
   room = r;
   r.on('participant-joined', (p) => {
     addParticipantTile(p);

@@ -1,5 +1,6 @@
-/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240&relay=1|udp|tcp|tls&mute=audio,video`. */
+/** The page's URL parameters: `?room=R&name=N&topology=mesh&identity=X&token=JWT&video=320x240&relay=1|udp|tcp|tls&mute=audio,video&layering=simulcast|svc`. */
 import type { RelayTransport } from '../client/ice.js';
+import type { VideoLayering } from '../client/sfu-layers.js';
 import { TOPOLOGIES, type Topology } from '../src/protocol/index.js';
 
 export interface PageParams {
@@ -16,6 +17,8 @@ export interface PageParams {
   relayTransport: RelayTransport | undefined;
   /** `mute=audio|video|audio,video`: join with the microphone and/or camera turned off. */
   muted: { audio: boolean; video: boolean };
+  /** `layering=simulcast|svc`: SFU rooms publish the camera as 3 simulcast layers or VP9 L3T3. */
+  videoLayering: VideoLayering;
 }
 
 export function readParams(search = location.search): PageParams {
@@ -41,5 +44,6 @@ export function readParams(search = location.search): PageParams {
     iceTransportPolicy: relay === '1' || relayTransport ? 'relay' : 'all',
     relayTransport,
     muted: { audio: mute.includes('audio'), video: mute.includes('video') },
+    videoLayering: q.get('layering') === 'simulcast' ? 'simulcast' : q.get('layering') === 'svc' ? 'svc' : 'none',
   };
 }

@@ -27,6 +27,9 @@ export const RESUME_GRACE_SECONDS = 30;
 /** Seconds an unanswered call rings before it ends with `call-ended {reason: 'timeout'}`. */
 export const CALL_RING_SECONDS = 30;
 
+/** Largest render width or height a page may report (`sfu-video-size`), in device pixels. */
+export const MAX_VIDEO_DIMENSION = 16384;
+
 export const TOPOLOGIES = ['mesh', 'sfu', 'mcu', 'auto'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
 
@@ -96,6 +99,11 @@ export interface PingMsg extends Req { type: 'ping' }
 export interface SfuOfferMsg extends Req { type: 'sfu-offer'; transport: 'publish'; sdp: string }
 /** SFU: the client's answer to the server's subscribe offer `revision`. */
 export interface SfuAnswerMsg extends Req { type: 'sfu-answer'; transport: 'subscribe'; sdp: string; revision: number }
+/**
+ * SFU: the size (device pixels) this page renders a received video track at; 0 × 0 when it is
+ * not shown. The server never forwards a layer larger than needed for it.
+ */
+export interface SfuVideoSizeMsg extends Req { type: 'sfu-video-size'; trackId: string; width: number; height: number }
 export interface CallAcceptMsg extends Req { type: 'call-accept'; callId: string }
 export interface CallRejectMsg extends Req { type: 'call-reject'; callId: string }
 export interface CallCancelMsg extends Req { type: 'call-cancel'; callId: string }
@@ -104,7 +112,7 @@ export interface CallHangupMsg extends Req { type: 'call-hangup'; callId: string
 export type ClientMessage =
   | HelloMsg | ResumeMsg | JoinMsg | LeaveMsg
   | OfferMsg | AnswerMsg | CandidateMsg | EndOfCandidatesMsg | PingMsg
-  | SfuOfferMsg | SfuAnswerMsg
+  | SfuOfferMsg | SfuAnswerMsg | SfuVideoSizeMsg
   | CallAcceptMsg | CallRejectMsg | CallCancelMsg | CallHangupMsg;
 
 export type ClientMessageType = ClientMessage['type'];
@@ -154,6 +162,11 @@ export interface SfuServerOfferMsg { type: 'sfu-offer'; transport: 'subscribe'; 
 /** SFU: the server's answer to the client's publish offer (`ref` = the offer's `id`). */
 export interface SfuServerAnswerMsg { type: 'sfu-answer'; ref?: string | number; transport: 'publish'; sdp: string }
 /**
+ * SFU: which simulcast layers (rids) of the publish section `mid` someone receives; the page
+ * keeps the others' encodings inactive (RTCRtpSender.setParameters) until they are needed.
+ */
+export interface SfuLayersMsg { type: 'sfu-layers'; mid: string; active: string[] }
+/**
  * SFU: the room's active speaker changed (audio levels, RFC 6464), sent to every member and to a
  * newcomer on join; null when the last speaker left and nobody speaks. A silent room keeps its
  * last speaker.
@@ -183,7 +196,7 @@ export type ServerMessage =
   | ParticipantJoinedMsg | ParticipantLeftMsg
   | RelayedOfferMsg | RelayedAnswerMsg | RelayedCandidateMsg | RelayedEndOfCandidatesMsg
   | PongMsg | ErrorMsg
-  | SfuServerOfferMsg | SfuServerAnswerMsg | ActiveSpeakerMsg
+  | SfuServerOfferMsg | SfuServerAnswerMsg | SfuLayersMsg | ActiveSpeakerMsg
   | CallIncomingMsg | CallAcceptedMsg | CallEndedMsg;
 
 export type ServerMessageType = ServerMessage['type'];
@@ -232,6 +245,10 @@ export const CLIENT_SCHEMAS: Readonly<Record<ClientMessageType, Schema>> = {
   'sfu-answer': {
     type: str({ max: 32 }), id: requestId, transport: oneOf(['subscribe'] as const), sdp: str({ max: MAX_SDP_CHARS }),
     revision: int({ min: 0, max: 2 ** 31 - 1 }),
+  },
+  'sfu-video-size': {
+    type: str({ max: 32 }), id: requestId, trackId: str({ max: 256, pattern: ID_PATTERN }),
+    width: int({ min: 0, max: MAX_VIDEO_DIMENSION }), height: int({ min: 0, max: MAX_VIDEO_DIMENSION }),
   },
   'call-accept': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
   'call-reject': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },

@@ -40,9 +40,12 @@ export class SfuRooms implements MediaRooms {
     // A newcomer learns who is speaking now (a silent room keeps its last speaker).
     const current = router.activeSpeaker;
     if (current !== null) participant.send({ type: 'active-speaker', room, participantId: current });
-    router.join(participant.info.id, (offer) => participant.send({
-      type: 'sfu-offer', transport: 'subscribe', sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks,
-    }));
+    router.join(participant.info.id, {
+      sendOffer: (offer) => participant.send({
+        type: 'sfu-offer', transport: 'subscribe', sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks,
+      }),
+      sendLayers: (mid, active) => participant.send({ type: 'sfu-layers', mid, active }),
+    });
   }
 
   leave(room: string, participantId: string): void {
@@ -66,6 +69,11 @@ export class SfuRooms implements MediaRooms {
   async subscribeAnswer(room: string, participantId: string, revision: number, sdp: string): Promise<void> {
     const p = this.participant(room, participantId);
     sdpRequest(() => p.handleSubscribeAnswer(revision, sdp));
+  }
+
+  videoSize(room: string, participantId: string, trackId: string, width: number, height: number): void {
+    const p = this.participant(room, participantId);
+    if (!p.setVideoSize(trackId, width, height)) throw new MediaRequestError('not-found', `no forwarded video track "${trackId}"`);
   }
 
   close(): void {

@@ -7,13 +7,22 @@
  *
  * A video consumer starts with a keyframe: until one arrives it forwards nothing (a decoder
  * cannot start mid-GOP) and it asks the publisher for one when it is created.
+ *
+ * Layered video (simulcast streams, VP9 SVC, VP8 temporal layers): a LayerSelector decides per
+ * packet; ConsumerLayers holds the preferred (render size), allocator limit and target layers.
+ * The VP8 munger keeps PictureID/TL0PICIDX continuous across switches and temporal drops.
  */
-import { RedBlocks, RtpHeaderView, parseRed, parseRtpHeader, rewriteRedPayloadTypes, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
+import { RedBlocks, RtpHeaderView, Vp8Descriptor, parseRed, parseRtpHeader, parseVp8Descriptor, rewriteRedPayloadTypes, setMarker, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { TRANSPORT_CC_SLOT } from './bwe/transport-cc-extension.js';
+import { ConsumerLayers } from './ConsumerLayers.js';
+import { LayerSelector, Verdict, type Layers } from './LayerSelector.js';
+import type { PacketInfo } from './packet-info.js';
 import type { Producer } from './Producer.js';
+import type { ProducerStream } from './ProducerStream.js';
 import { RtpStreamRewriter } from './rewriter.js';
 import type { MediaKind, RtpSink } from './types.js';
+import { Vp8Munger } from './vp8-munger.js';
 
 export interface ConsumerOptions {
   id: string;
@@ -31,7 +40,12 @@ export interface ConsumerOptions {
 
 export interface ConsumerEvents {
   close: [];
+  /** The target layers changed (the producer's layer pauser listens). */
+  'target-layers': [target: Layers];
 }
+
+/** A forwarded simulcast stream silent this long is given up: any keyframe up to the target restarts. */
+const STALL_MS = 1000;
 
 const MAX_PACKET = 1500;
 /** Resends remembered per sequence number (a power of two), and how long one blocks another. */
@@ -64,6 +78,12 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   /** Output timestamp − input timestamp of the current source (mod 2^32), for retransmissions. */
   private tsOffset = 0;
   private started = false;
+  /** Video only. */
+  readonly selector: LayerSelector | null;
+  readonly layers: ConsumerLayers | null;
+  private readonly munger = new Vp8Munger();
+  private readonly nackDescriptor = new Vp8Descriptor();
+  private lastForwardAt = 0;
   private rtxSeq = Math.floor(Math.random() * 0x10000);
   closed = false;
   // For RTCP SR (RFC 3550 §6.4.1).
@@ -96,17 +116,71 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     this.header = { marker: false, payloadType: opts.payloadType, sequenceNumber: 0, timestamp: 0, ssrc: opts.ssrc };
     this.rewriter = new RtpStreamRewriter({ ssrc: opts.ssrc, clockRate: opts.producer.codec.clockRate });
     this.producer.consumers.add(this);
-    // Audio needs no keyframe; video waits for one and asks for it now.
-    if (this.kind === 'audio') this.started = true;
-    else this.producer.requestKeyframe();
+    // Audio needs no keyframe; video waits for one and asks for it now (every layer, so
+    // that each layer's size is learned from its keyframe).
+    if (this.kind === 'audio') {
+      this.started = true;
+      this.selector = null;
+      this.layers = null;
+    } else {
+      const p = this.producer;
+      const svc = p.codecKind === 'vp9' && !p.simulcast;
+      // SVC learns its spatial layers from the stream (up to 8); a plain track has one.
+      this.selector = new LayerSelector(svc ? 'svc' : 'simulcast', p.simulcast ? p.streams.length - 1 : svc ? 7 : 0, 7);
+      this.layers = new ConsumerLayers(p, this.selector, (target, up) => {
+        // Up needs a keyframe of the new layer; so does any simulcast switch (another stream).
+        if (up || (p.simulcast && target.spatial !== this.selector?.current.spatial)) this.producer.requestKeyframe(target.spatial);
+        this.emit('target-layers', target);
+        this.producer.consumerTargetChanged(this);
+      });
+      this.producer.requestKeyframe();
+    }
   }
 
-  /** From the producer: a plain RTP packet parsed into `view`. */
-  forward(packet: Buffer, view: RtpHeaderView, keyframe: boolean, isRetransmission: boolean, now: number): void {
+  /** The layers being forwarded now (spatial −1 before the first keyframe or when paused). */
+  get currentLayers(): Layers { return this.selector?.current ?? { spatial: 0, temporal: 0 }; }
+  get preferredLayers(): Layers { return this.layers?.preferred ?? { spatial: 0, temporal: 0 }; }
+  get targetLayers(): Layers { return this.selector?.target ?? { spatial: 0, temporal: 0 }; }
+
+  /** The allocator's limit (≤ preferred applies); spatial −1 pauses the consumer. */
+  setTargetLayers(limit: Layers): void { this.layers?.setLimit(limit); }
+  pause(): void { this.layers?.setLimit({ spatial: -1, temporal: 0 }); }
+  /** The size the subscriber renders this track at (device pixels); 0 × 0 = unknown. */
+  setRenderSize(width: number, height: number): void { this.layers?.setRenderSize(width, height); }
+
+  /** From the producer: a plain RTP packet of `stream` parsed into `view`, described by `info`. */
+  forward(packet: Buffer, view: RtpHeaderView, info: PacketInfo, _stream: ProducerStream, isRetransmission: boolean, now: number): void {
     if (this.closed) return;
-    if (!this.started) {
-      if (!keyframe || isRetransmission) return;
-      this.started = true;
+    const selector = this.selector;
+    let marker = false;
+    if (selector) {
+      if (isRetransmission) {
+        // A late copy: forwarded only if it belongs to what is forwarded now; never moves layers.
+        if (!this.started || !selector.accepts(info)) return;
+      } else {
+        if (this.producer.simulcast && selector.current.spatial >= 0 && now - this.lastForwardAt > STALL_MS) {
+          // The forwarded stream went silent (paused or dropped by the publisher): restart on any layer.
+          selector.current.spatial = -1;
+          for (let s = 0; s <= selector.target.spatial; s++) this.producer.requestKeyframe(s);
+        }
+        const verdict = selector.select(info);
+        if (verdict === Verdict.Skip) return;
+        if (verdict === Verdict.Drop) {
+          this.rewriter.drop(view, now);
+          if (info.hasVp8) this.munger.drop(info.vp8);
+          return;
+        }
+        if (verdict === Verdict.Switch) {
+          this.rewriter.switchSource();
+          this.munger.switchSource();
+          this.started = true;
+        }
+        marker = selector.setMarker;
+      }
+      if (!this.started) return;
+      this.lastForwardAt = now;
+    } else if (!this.started) {
+      return;
     }
     // Copy with a fresh header first (input numbering), then renumber the copy in place.
     let start = view.headerLength;
@@ -138,6 +212,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       return;
     }
     if (!parseRtpHeader(out, this.outView) || !this.rewriter.rewrite(out, this.outView, now)) return;
+    if (info.hasVp8) this.munger.rewrite(out, this.outView.headerLength, info.vp8);
+    if (marker) setMarker(out, true);
     const ts = out.readUInt32BE(4);
     this.tsOffset = (ts - view.timestamp) >>> 0;
     this.packetsSent++;
@@ -158,7 +234,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
 
   /** The subscriber NACKed these (our) sequence numbers: resend what the cache still has. */
   handleNack(seqs: readonly number[]): void {
-    const cache = this.producer.cache;
+    const current = this.selector?.current.spatial ?? 0;
+    const cache = this.producer.simulcast ? this.producer.streams[current]?.cache : this.producer.cache;
     if (this.closed || !cache) return;
     this.nacksReceived += seqs.length;
     const now = performance.now();
@@ -185,6 +262,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       if (len < 0) continue;
       this.resentSeq[r] = outSeq;
       this.resentAt[r] = now;
+      if (this.producer.codecKind === 'vp8') this.mungeRetransmission(len);
       this.retransmitted++;
       this.transport.sendRtp(this.out.subarray(0, len));
     }
@@ -213,19 +291,32 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     return headerLength + padding;
   }
 
-  /** The subscriber sent PLI or FIR. */
+  /** The subscriber sent PLI or FIR: a keyframe of the layer it receives (or is about to). */
   requestKeyframe(): void {
     if (this.closed) return;
     this.keyframeRequests++;
-    this.producer.requestKeyframe();
+    const s = this.selector;
+    if (!s || !this.producer.simulcast) this.producer.requestKeyframe();
+    else this.producer.requestKeyframe(s.current.spatial >= 0 ? s.current.spatial : s.target.spatial);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.layers?.close();
     this.producer.consumers.delete(this);
+    if (!this.producer.closed) this.producer.consumerTargetChanged(this);
     this.emit('close');
     this.removeAllListeners();
+  }
+
+  /** A VP8 retransmission (in `this.out`, RTX or not) gets the picture ids its first copy got. */
+  private mungeRetransmission(len: number): void {
+    if (!parseRtpHeader(this.out.subarray(0, len), this.outView)) return;
+    const rtx = this.outView.ssrc === this.rtxSsrc && this.rtxSsrc !== this.ssrc;
+    const start = this.outView.headerLength + (rtx ? OSN_LENGTH : 0);
+    const length = this.outView.payloadLength - (rtx ? OSN_LENGTH : 0);
+    if (parseVp8Descriptor(this.out, start, length, this.nackDescriptor)) this.munger.rewrite(this.out, start, this.nackDescriptor);
   }
 
   /**

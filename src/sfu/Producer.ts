@@ -1,20 +1,24 @@
 /**
- * Producer: one incoming track (one SSRC, plus its RTX SSRC) from a publisher. It keeps what
- * the SFU needs to serve that track to many subscribers: a packet cache for their NACKs, loss
- * detection toward the publisher (NACK), receiver statistics (RTCP RR), and throttled keyframe
- * requests (PLI). Every packet it accepts goes to its consumers.
+ * Producer: one incoming track from a publisher. A plain track is one RTP stream (one SSRC,
+ * plus its RTX SSRC); a simulcast track has one stream per rid (spatial layer, lowest first as
+ * the publisher lists them); a VP9 SVC track is one stream with spatial layers inside. Each
+ * stream (ProducerStream) keeps what the SFU needs to serve it to many subscribers: a packet
+ * cache for their NACKs, loss detection toward the publisher (NACK), receiver statistics
+ * (RTCP RR) and throttled keyframe requests (PLI). Every packet it accepts goes to its
+ * consumers with what was read from it (PacketInfo: layers, keyframe, codec descriptor).
  *
  * Close cascade: closing a producer closes its consumers.
  */
-import { writeNack, writePli, type ReportBlock } from '../rtc/rtcp/index.js';
-import { RtpHeaderView, isVp8Keyframe, parseRtpHeader, unwrapRtx } from '../rtc/rtp/index.js';
+import type { ReportBlock } from '../rtc/rtcp/index.js';
+import { RtpHeaderView, parseRtpHeader, unwrapRtx } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { AudioLevelMeter } from './AudioLevelMeter.js';
 import type { Consumer } from './Consumer.js';
-import { KeyframeRequester } from './KeyframeRequester.js';
-import { NackRequester } from './NackRequester.js';
-import { MAX_CACHED_PACKET, PacketCache } from './PacketCache.js';
-import { ReceiveStats } from './ReceiveStats.js';
+import type { KeyframeRequester } from './KeyframeRequester.js';
+import { MAX_CACHED_PACKET, type PacketCache } from './PacketCache.js';
+import { PacketInfo, describePacket, videoCodecKind, type VideoCodecKind } from './packet-info.js';
+import { ProducerStream } from './ProducerStream.js';
+import type { ReceiveStats } from './ReceiveStats.js';
 import type { CodecParameters, MediaKind, RtcpSink } from './types.js';
 
 export interface ProducerOptions {
@@ -23,13 +27,16 @@ export interface ProducerOptions {
   /** The publishing participant. */
   ownerId: string;
   mid: string;
-  ssrc: number;
+  /** The signalled SSRC of a plain track; absent for simulcast (`rids`). */
+  ssrc?: number;
   rtxSsrc?: number;
+  /** RFC 8851 rids of a simulcast track, lowest layer first. */
+  rids?: readonly string[];
   codec: CodecParameters;
   /** Our SSRC as the sender of feedback (NACK, PLI, RR) on the publisher's transport. */
   feedbackSsrc: number;
   transport: RtcpSink;
-  /** Packets kept for retransmission (video); ~1 s at 1 Mbit/s. */
+  /** Packets kept for retransmission (video), per stream; ~1 s at 1 Mbit/s. */
   cacheSize?: number;
   /** Audio: the negotiated id of the RFC 6464 audio level extension, when the publisher sends it. */
   audioLevelExtensionId?: number;
@@ -37,6 +44,10 @@ export interface ProducerOptions {
 
 export interface ProducerEvents {
   close: [];
+  /** A stream's frame size changed (learned from a keyframe): preferred layers may change. */
+  'layer-size': [stream: ProducerStream];
+  /** A consumer's target layers changed (the layer pauser listens). */
+  'consumer-target': [consumer: Consumer];
 }
 
 export class Producer extends TypedEmitter<ProducerEvents> {
@@ -44,27 +55,29 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   readonly kind: MediaKind;
   readonly ownerId: string;
   readonly mid: string;
-  readonly ssrc: number;
-  readonly rtxSsrc: number | undefined;
   readonly codec: CodecParameters;
+  readonly codecKind: VideoCodecKind;
   readonly consumers = new Set<Consumer>();
-  readonly cache: PacketCache | null;
-  readonly stats: ReceiveStats;
-  readonly keyframes: KeyframeRequester;
+  /** Spatial order, lowest first; one stream unless simulcast. */
+  readonly streams: ProducerStream[];
+  readonly simulcast: boolean;
+  /** SVC: spatial layer sizes from the VP9 scalability structure (index = spatial id). */
+  readonly svcWidths: number[] = [];
+  readonly svcHeights: number[] = [];
   /** Audio with the RFC 6464 extension negotiated: the levels the active speaker observer reads. */
   readonly audioLevel: AudioLevelMeter | null;
-  private readonly nack: NackRequester | null;
-  private readonly feedbackSsrc: number;
-  private readonly transport: RtcpSink;
   private readonly view = new RtpHeaderView();
   private readonly rtxScratch = Buffer.allocUnsafe(MAX_CACHED_PACKET);
-  private readonly nackSeqs: number[] = [];
   private readonly rtcpScratch = Buffer.allocUnsafe(1200);
+  private readonly info = new PacketInfo();
   closed = false;
   packetsReceived = 0;
   retransmissionsReceived = 0;
-  nacksSent = 0;
   keyframesReceived = 0;
+  malformedPayloads = 0;
+  /** Highest temporal and spatial ids seen (SVC and temporal scalability are learned from packets). */
+  maxTemporalSeen = 0;
+  maxSpatialSeen = 0;
   /** Packets that came as RED (RFC 2198), among packetsReceived. */
   redPacketsReceived = 0;
 
@@ -74,26 +87,67 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.kind = opts.kind;
     this.ownerId = opts.ownerId;
     this.mid = opts.mid;
-    this.ssrc = opts.ssrc;
-    this.rtxSsrc = opts.rtxSsrc;
     this.codec = opts.codec;
-    this.feedbackSsrc = opts.feedbackSsrc;
-    this.transport = opts.transport;
+    this.codecKind = opts.kind === 'video' ? videoCodecKind(opts.codec.name) : 'other';
     const video = opts.kind === 'video';
-    this.cache = video ? new PacketCache(opts.cacheSize ?? 1024) : null;
-    this.nack = video && hasFeedback(opts.codec, 'nack') ? new NackRequester() : null;
-    this.stats = new ReceiveStats(opts.ssrc, opts.codec.clockRate);
-    this.keyframes = new KeyframeRequester(() => this.sendPli());
+    const common = {
+      codec: opts.codec, video, nack: video && hasFeedback(opts.codec, 'nack'), feedbackSsrc: opts.feedbackSsrc,
+      transport: opts.transport, cacheSize: opts.cacheSize ?? 1024, rtcpScratch: this.rtcpScratch,
+    };
+    const rids = opts.rids ?? [];
+    this.simulcast = rids.length > 0;
+    this.streams = this.simulcast
+      ? rids.map((rid, index) => new ProducerStream({ ...common, index, rid }))
+      : [new ProducerStream({
+        ...common, index: 0,
+        ...(opts.ssrc !== undefined ? { ssrc: opts.ssrc } : {}),
+        ...(opts.rtxSsrc !== undefined ? { rtxSsrc: opts.rtxSsrc } : {}),
+      })];
     this.audioLevel = !video && opts.audioLevelExtensionId !== undefined ? new AudioLevelMeter(opts.audioLevelExtensionId) : null;
   }
 
-  /** A plain (decrypted) RTP packet on this producer's SSRC or RTX SSRC, already parsed into `view`. */
-  receive(packet: Buffer, view: RtpHeaderView, now: number): void {
+  /** The first stream's SSRC (the only one of a plain track). */
+  get ssrc(): number { return this.first.ssrc; }
+  get rtxSsrc(): number | undefined { return this.first.rtxSsrc; }
+  get cache(): PacketCache | null { return this.first.cache; }
+  get stats(): ReceiveStats { return this.first.stats; }
+  get keyframes(): KeyframeRequester { return this.first.keyframes; }
+  get nacksSent(): number { return this.streams.reduce((n, s) => n + s.nacksSent, 0); }
+  private get first(): ProducerStream { return this.streams[0] as ProducerStream; }
+
+  streamByRid(rid: string): ProducerStream | undefined {
+    return this.streams.find((s) => s.rid === rid);
+  }
+
+  /** Spatial layers a consumer can choose from: simulcast streams, or SVC spatial ids seen. */
+  get spatialLayers(): number {
+    return this.simulcast ? this.streams.length : this.maxSpatialSeen + 1;
+  }
+
+  /** Width × height of spatial layer `spatial`, 0 × 0 when not known yet. */
+  layerSize(spatial: number): { width: number; height: number } {
+    if (this.simulcast) {
+      const s = this.streams[spatial];
+      return { width: s?.width ?? 0, height: s?.height ?? 0 };
+    }
+    if (this.codecKind === 'vp9' && this.svcWidths[spatial] !== undefined) return { width: this.svcWidths[spatial] as number, height: this.svcHeights[spatial] as number };
+    return { width: this.first.width, height: this.first.height };
+  }
+
+  /** Bits per second of spatial layer `spatial` up to temporal layer `temporal` (simulcast: that stream alone). */
+  layerBitrate(spatial: number, temporal?: number, now = performance.now()): number {
+    const s = this.simulcast ? this.streams[spatial] : this.first;
+    return s ? s.bitrate.bitrate(now, temporal) : 0;
+  }
+
+  /** A plain (decrypted) RTP packet of `stream` (its SSRC or RTX SSRC), already parsed into `view`. */
+  receive(packet: Buffer, view: RtpHeaderView, now: number, stream: ProducerStream = this.first): void {
     if (this.closed) return;
     let isRetransmission = false;
-    if (view.ssrc !== this.ssrc) {
+    if (view.ssrc !== stream.ssrc) {
+      if (!stream.bound) return; // RTX of a layer whose media SSRC is not known yet: nothing to restore
       // RFC 4588: restore the original packet, then treat it like a late arrival.
-      const len = unwrapRtx(packet, view, this.rtxScratch, this.ssrc, this.codec.payloadType);
+      const len = unwrapRtx(packet, view, this.rtxScratch, stream.ssrc, this.codec.payloadType);
       if (len < 0) return; // padding-only probe
       packet = this.rtxScratch.subarray(0, len);
       if (!parseRtpHeader(packet, this.view)) return;
@@ -106,53 +160,96 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       this.packetsReceived++;
       if (view.payloadType === this.codec.redPayloadType) this.redPacketsReceived++;
       this.audioLevel?.onPacket(packet, view);
-      this.stats.onPacket(view.sequenceNumber, view.timestamp, now, packet.length);
+      stream.packetsReceived++;
+      stream.stats.onPacket(view.sequenceNumber, view.timestamp, now, packet.length);
     }
-    if (this.nack && this.nack.onPacket(view.sequenceNumber, now)) this.requestKeyframe();
+    if (stream.nack && stream.nack.onPacket(view.sequenceNumber, now)) stream.requestKeyframe();
     if (view.payloadLength === 0) return; // padding only: nothing to forward
-    this.cache?.put(view.sequenceNumber, packet);
-    const keyframe = this.kind === 'video' && isVp8Keyframe(packet, view.headerLength, view.payloadLength);
-    if (keyframe) this.keyframesReceived++;
-    for (const c of this.consumers) c.forward(packet, view, keyframe, isRetransmission, now);
+    const info = this.info;
+    if (this.kind === 'video') {
+      if (!describePacket(this.codecKind, packet, view, stream.index, this.simulcast, info)) {
+        this.malformedPayloads++;
+        return;
+      }
+      if (!isRetransmission) this.learn(stream, info, packet.length, now);
+    } else {
+      info.keyframe = false;
+      info.spatial = 0;
+      info.temporal = 0;
+    }
+    stream.cache?.put(view.sequenceNumber, packet);
+    for (const c of this.consumers) c.forward(packet, view, info, stream, isRetransmission, now);
   }
 
-  /** PLI toward the publisher, at most one per second (KeyframeRequester). */
-  requestKeyframe(): void {
-    if (this.kind === 'video' && !this.closed) this.keyframes.request();
+  /** PLI toward the publisher (≤ 1/s per stream): for spatial layer `spatial`, or every stream. */
+  requestKeyframe(spatial?: number): void {
+    if (this.kind !== 'video' || this.closed) return;
+    if (this.simulcast && spatial !== undefined) this.streams[spatial]?.requestKeyframe();
+    else for (const s of this.streams) s.requestKeyframe();
+  }
+
+  /** A consumer's target layers changed, or it closed. */
+  consumerTargetChanged(c: Consumer): void {
+    if (!this.closed) this.emit('consumer-target', c);
   }
 
   /** Called by the transport's feedback timer: NACKs for packets still missing. */
   sendNacks(now: number): void {
-    if (!this.nack || this.closed) return;
-    this.nackSeqs.length = 0;
-    if (this.nack.collect(now, this.nackSeqs)) this.requestKeyframe();
-    if (this.nackSeqs.length === 0) return;
-    const len = writeNack(this.rtcpScratch, 0, { senderSsrc: this.feedbackSsrc, mediaSsrc: this.ssrc, seqs: this.nackSeqs });
-    this.nacksSent += this.nackSeqs.length;
-    this.transport.sendRtcp(this.rtcpScratch.subarray(0, len));
+    if (this.closed) return;
+    for (const s of this.streams) s.sendNacks(now, () => s.requestKeyframe());
   }
 
-  senderReport(ntpSec: number, ntpFrac: number, now: number): void {
-    this.stats.onSenderReport(ntpSec, ntpFrac, now);
+  senderReport(stream: ProducerStream, ntpSec: number, ntpFrac: number, now: number): void {
+    stream.stats.onSenderReport(ntpSec, ntpFrac, now);
   }
 
-  reportBlock(now: number): ReportBlock | null {
-    return this.stats.hasData ? this.stats.report(now) : null;
+  /** RR blocks of every bound stream with data, appended to `out`. */
+  reportBlocks(now: number, out: ReportBlock[]): void {
+    for (const s of this.streams) {
+      const block = s.reportBlock(now);
+      if (block) out.push(block);
+    }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.keyframes.close();
+    for (const s of this.streams) s.close();
     for (const c of [...this.consumers]) c.close();
     this.consumers.clear();
     this.emit('close');
     this.removeAllListeners();
   }
 
-  private sendPli(): void {
-    const len = writePli(this.rtcpScratch, 0, { senderSsrc: this.feedbackSsrc, mediaSsrc: this.ssrc });
-    this.transport.sendRtcp(this.rtcpScratch.subarray(0, len));
+  /** Keyframes, layer sizes, bitrates and the layers present, from a first-time packet. */
+  private learn(stream: ProducerStream, info: PacketInfo, bytes: number, now: number): void {
+    stream.bitrate.onPacket(info.temporal, bytes, now);
+    if (info.temporal > this.maxTemporalSeen && info.temporal < 8) this.maxTemporalSeen = info.temporal;
+    if (info.keyframe) {
+      this.keyframesReceived++;
+      stream.keyframesReceived++;
+    }
+    if (info.hasSize && (info.size.width !== stream.width || info.size.height !== stream.height)) {
+      stream.width = info.size.width;
+      stream.height = info.size.height;
+      this.emit('layer-size', stream);
+    }
+    if (info.hasVp9) {
+      const d = info.vp9;
+      if (d.spatialId > this.maxSpatialSeen) this.maxSpatialSeen = d.spatialId;
+      if (d.hasScalabilityStructure && d.hasResolutions) {
+        let changed = this.svcWidths.length !== d.spatialLayers;
+        for (let s = 0; s < d.spatialLayers; s++) {
+          if (this.svcWidths[s] !== d.widths[s] || this.svcHeights[s] !== d.heights[s]) changed = true;
+          this.svcWidths[s] = d.widths[s] as number;
+          this.svcHeights[s] = d.heights[s] as number;
+        }
+        this.svcWidths.length = d.spatialLayers;
+        this.svcHeights.length = d.spatialLayers;
+        if (d.spatialLayers - 1 > this.maxSpatialSeen) this.maxSpatialSeen = d.spatialLayers - 1;
+        if (changed) this.emit('layer-size', stream);
+      }
+    }
   }
 }
 

@@ -14,6 +14,13 @@ import { DataRelay } from './DataRelay.js';
 import type { Producer } from './Producer.js';
 import { SfuParticipant, type SubscribeOffer } from './SfuParticipant.js';
 
+/** How the router reaches one participant's page. */
+export interface ParticipantSignals {
+  sendOffer(offer: SubscribeOffer): void;
+  /** Simulcast layers (rids) of publish section `mid` that someone receives; the rest may stop. */
+  sendLayers?(mid: string, activeRids: string[]): void;
+}
+
 export interface RouterEvents {
   close: [];
   /** A participant's transport closed by itself (ICE consent lost, DTLS failure). */
@@ -50,8 +57,9 @@ export class Router extends TypedEmitter<RouterEvents> {
     return out;
   }
 
-  join(participantId: string, sendOffer: (offer: SubscribeOffer) => void): SfuParticipant {
+  join(participantId: string, signals: ParticipantSignals | ((offer: SubscribeOffer) => void)): SfuParticipant {
     if (this.participants.has(participantId)) throw new Error(`participant ${participantId} is already in router ${this.name}`);
+    const s: ParticipantSignals = typeof signals === 'function' ? { sendOffer: signals } : signals;
     const participant = new SfuParticipant(participantId, this.server, {
       onProducer: (producer) => {
         if (producer.kind === 'audio') {
@@ -60,7 +68,8 @@ export class Router extends TypedEmitter<RouterEvents> {
         }
         for (const other of this.participants.values()) if (other !== participant) other.consume(producer);
       },
-      sendOffer,
+      sendOffer: (offer) => s.sendOffer(offer),
+      ...(s.sendLayers ? { sendLayers: s.sendLayers } : {}),
     });
     // Everything already published in the room, before the first offer goes out.
     for (const producer of this.producers) participant.consume(producer);

@@ -12,6 +12,7 @@ import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
 import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
 import { Consumer } from './Consumer.js';
+import { LayerPauser } from './LayerPauser.js';
 import { Producer } from './Producer.js';
 import { SfuTransport } from './SfuTransport.js';
 import { SubscribeNegotiation, type OutgoingOffer } from './SubscribeNegotiation.js';
@@ -54,6 +55,8 @@ export class SfuParticipant {
       onProducer(p: Producer): void;
       /** An offer for our subscribe connection, to send to the page. */
       sendOffer(offer: SubscribeOffer): void;
+      /** Which simulcast layers of our publish section `mid` someone receives (LayerPauser). */
+      sendLayers?(mid: string, activeRids: string[]): void;
     },
   ) {
     this.publish = new SfuTransport(`${id}/publish`, server.createTransport({ id: `${id}/publish`, sctp: true }));
@@ -80,11 +83,13 @@ export class SfuParticipant {
     if (twcc) this.publish.enableTransportFeedback(twcc.id);
     const seen = new Set<string>();
     for (const media of answer.accepted) {
-      if (media.ssrc === undefined) continue; // rid-only simulcast: a later step
+      const simulcast = media.rids.length > 0;
+      if (media.ssrc === undefined && !simulcast) continue; // neither SSRC nor rids: nothing to bind packets to
+      if (simulcast) this.learnRidExtensions(media);
       seen.add(media.mid);
       const existing = this.producersByMid.get(media.mid);
-      if (existing && existing.ssrc === media.ssrc && existing.codec.payloadType === media.codec.payloadType
-        && existing.codec.redPayloadType === media.codec.redPayloadType) continue;
+      if (existing && existing.codec.payloadType === media.codec.payloadType && existing.codec.redPayloadType === media.codec.redPayloadType
+        && (simulcast ? sameRids(existing, media.rids) : !existing.simulcast && existing.ssrc === media.ssrc)) continue;
       existing?.close();
       this.createProducer(media);
     }
@@ -148,6 +153,17 @@ export class SfuParticipant {
     this.offerIfNeeded();
   }
 
+  /** The page renders forwarded video track `trackId` (a producer id) at this size; false if no such track. */
+  setVideoSize(trackId: string, width: number, height: number): boolean {
+    for (const c of this.subscribe.consumers) {
+      if (c.producer.id === trackId && c.kind === 'video') {
+        c.setRenderSize(width, height);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Sends the first subscribe offer (data channels only, or the tracks already present). */
   start(): void {
     this.offerIfNeeded();
@@ -161,13 +177,26 @@ export class SfuParticipant {
     this.producersByMid.clear();
   }
 
+  /** The publish transport's mid / rid / repaired-rid extension ids (one BUNDLE: one id per URI). */
+  private learnRidExtensions(media: AcceptedMedia): void {
+    const id = (uri: string): number | undefined => media.headerExtensions.find((e) => e.uri === uri)?.id;
+    const mid = id(HEADER_EXTENSION_URIS.mid);
+    const rid = id(HEADER_EXTENSION_URIS.rid);
+    const repairedRid = id(HEADER_EXTENSION_URIS.repairedRid);
+    this.publish.ridBinder.ids = {
+      ...(mid !== undefined ? { mid } : {}), ...(rid !== undefined ? { rid } : {}), ...(repairedRid !== undefined ? { repairedRid } : {}),
+    };
+  }
+
   private createProducer(media: AcceptedMedia): void {
+    const simulcast = media.rids.length > 0;
+    const tag = simulcast ? `sc${randomBytes(3).toString('hex')}` : (media.ssrc as number).toString(16);
     const producer = new Producer({
-      id: `${this.id}-${media.mid}-${(media.ssrc as number).toString(16)}`, // an a=msid token (RFC 8830)
+      id: `${this.id}-${media.mid}-${tag}`, // an a=msid token (RFC 8830)
       kind: media.kind,
       ownerId: this.id,
       mid: media.mid,
-      ssrc: media.ssrc as number,
+      ...(simulcast ? { rids: media.rids } : { ssrc: media.ssrc as number }),
       ...(media.rtxSsrc !== undefined ? { rtxSsrc: media.rtxSsrc } : {}),
       codec: media.codec,
       ...audioLevelId(media),
@@ -179,6 +208,8 @@ export class SfuParticipant {
       if (this.producersByMid.get(media.mid) === producer) this.producersByMid.delete(media.mid);
     });
     this.publish.addProducer(producer);
+    const sendLayers = this.hooks.sendLayers;
+    if (producer.simulcast && sendLayers) new LayerPauser(producer, (mid, rids) => sendLayers(mid, rids)); // lives with the producer
     this.hooks.onProducer(producer);
   }
 
@@ -196,6 +227,10 @@ export class SfuParticipant {
     this.lastOffer = { ...next, sdp };
     this.hooks.sendOffer(this.lastOffer);
   }
+}
+
+function sameRids(p: Producer, rids: readonly string[]): boolean {
+  return p.simulcast && p.streams.length === rids.length && p.streams.every((s, i) => s.rid === rids[i]);
 }
 
 /** The RFC 6464 extension id the publish answer accepted for this section, if any. */

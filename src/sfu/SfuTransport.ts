@@ -23,6 +23,7 @@ import { RetransmissionBudget } from './bwe/RetransmissionBudget.js';
 import { transportCcSlot } from './bwe/transport-cc-extension.js';
 import type { Consumer } from './Consumer.js';
 import type { Producer } from './Producer.js';
+import { RidBinder, type StreamRoute } from './RidBinder.js';
 import { TwccRecorder } from './TwccRecorder.js';
 import type { RtpSink } from './types.js';
 
@@ -62,7 +63,10 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   /** Our SSRC as an RTCP sender on this transport (RR, NACK, PLI). */
   readonly rtcpSsrc = randomBytes(4).readUInt32BE(0);
   readonly cname = randomBytes(8).toString('base64url');
-  private readonly producersBySsrc = new Map<number, Producer>();
+  /** Media and RTX SSRCs of every producer stream; rid layers are added as they are bound. */
+  private readonly producersBySsrc = new Map<number, StreamRoute>();
+  /** Binds simulcast layers' SSRCs from the mid/rid header extensions (RFC 8852). */
+  readonly ridBinder = new RidBinder();
   private readonly consumersBySsrc = new Map<number, Consumer>();
   readonly producers = new Set<Producer>();
   readonly consumers = new Set<Consumer>();
@@ -159,12 +163,13 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
       this.nackTimer = setInterval(() => this.sendNacks(), NACK_INTERVAL_MS);
       this.nackTimer.unref();
     }
-    this.producersBySsrc.set(p.ssrc, p);
-    if (p.rtxSsrc !== undefined) this.producersBySsrc.set(p.rtxSsrc, p);
+    for (const stream of p.streams) {
+      if (stream.ssrc !== 0) this.producersBySsrc.set(stream.ssrc, { producer: p, stream });
+      if (stream.rtxSsrc !== undefined) this.producersBySsrc.set(stream.rtxSsrc, { producer: p, stream });
+    }
     p.on('close', () => {
       this.producers.delete(p);
-      if (this.producersBySsrc.get(p.ssrc) === p) this.producersBySsrc.delete(p.ssrc);
-      if (p.rtxSsrc !== undefined && this.producersBySsrc.get(p.rtxSsrc) === p) this.producersBySsrc.delete(p.rtxSsrc);
+      for (const [ssrc, route] of this.producersBySsrc) if (route.producer === p) this.producersBySsrc.delete(ssrc);
     });
   }
 
@@ -203,12 +208,20 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
       const seq = off < 0 ? -1 : readTransportSequence(packet, off, this.view.extensionElementLength);
       if (seq >= 0) this.twcc.onPacket(seq, now);
     }
-    const producer = this.producersBySsrc.get(this.view.ssrc);
-    if (!producer) {
-      this.unknownSsrcPackets++;
-      return;
+    let route = this.producersBySsrc.get(this.view.ssrc);
+    if (!route) {
+      route = this.ridBinder.bind(packet, this.view, this.producers) ?? undefined;
+      if (!route) {
+        this.unknownSsrcPackets++;
+        return;
+      }
+      // A layer that moved to a new SSRC (encoder restart) forgets the old one.
+      for (const [ssrc, r] of this.producersBySsrc) {
+        if (r.stream === route.stream && ssrc !== route.stream.ssrc && ssrc !== route.stream.rtxSsrc) this.producersBySsrc.delete(ssrc);
+      }
+      this.producersBySsrc.set(this.view.ssrc, route);
     }
-    producer.receive(packet, this.view, now);
+    route.producer.receive(packet, this.view, now, route.stream);
   }
 
   private onRtcp(packet: Buffer): void {
@@ -224,7 +237,10 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   private onRtcpPacket(p: RtcpPacket, now: number): void {
     switch (p.type) {
       case 'sr':
-        this.producersBySsrc.get(p.ssrc)?.senderReport(p.ntpSec, p.ntpFrac, now);
+        {
+          const route = this.producersBySsrc.get(p.ssrc);
+          if (route && route.stream.ssrc === p.ssrc) route.producer.senderReport(route.stream, p.ntpSec, p.ntpFrac, now);
+        }
         if (p.reports.length > 0) this.roundTrip(p.reports);
         break;
       case 'nack':
@@ -297,10 +313,7 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
     const ntpSec = Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET;
     const ntpFrac = Math.floor(((wallMs % 1000) / 1000) * 0x100000000);
     const reports: ReportBlock[] = [];
-    for (const p of this.producers) {
-      const block = p.reportBlock(now);
-      if (block) reports.push(block);
-    }
+    for (const p of this.producers) p.reportBlocks(now, reports);
     let off = 0;
     const flush = (): void => {
       off += writeSdesCname(this.rtcpOut, off, this.rtcpSsrc, this.cname);

@@ -26,4 +26,6 @@ export interface MediaRooms {
   publish(room: string, participantId: string, sdp: string): Promise<string>;
   /** `sfu-answer` to the server's subscribe offer `revision`. */
   subscribeAnswer(room: string, participantId: string, revision: number, sdp: string): Promise<void>;
+  /** `sfu-video-size`: the size the participant renders forwarded video track `trackId` at. */
+  videoSize(room: string, participantId: string, trackId: string, width: number, height: number): void;
 }

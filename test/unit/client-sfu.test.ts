@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeChatLine, MAX_CHAT_CHARS, parseChatLine } from '../../client/chat-line.js';
+import { VideoSizeReports, readLayersMessage } from '../../client/sfu-layers.js';
 import { MAX_SFU_TRACKS, readPublishAnswer, readSubscribeOffer, SfuTrackTable } from '../../client/sfu-tracks.js';
 import { summarizeStats, type StatsEntry } from '../../client/stats-summary.js';
 import type { SfuTrackInfo } from '../../src/protocol/index.js';
@@ -215,5 +216,29 @@ describe('stats summary', () => {
     ])).stats;
     assert.equal(withPort.remoteCandidateAddress, null);
     assert.equal(withPort.remoteCandidatePort, null);
+  });
+});
+
+describe('SFU render sizes and layer messages', () => {
+  it('reports a size once per track and size; a new track id re-sends it', () => {
+    const r = new VideoSizeReports();
+    let track: string | undefined;
+    const trackOf = (): string | undefined => track;
+    assert.deepEqual(r.set('a', 160.4, 90, trackOf), [], 'no track yet: kept for later');
+    track = 't1';
+    assert.deepEqual(r.pending(trackOf), [{ trackId: 't1', width: 160, height: 90 }]);
+    assert.deepEqual(r.set('a', 160, 90, trackOf), [], 'unchanged');
+    assert.deepEqual(r.set('a', 1280, 720, trackOf), [{ trackId: 't1', width: 1280, height: 720 }]);
+    track = 't2';
+    assert.deepEqual(r.pending(trackOf), [{ trackId: 't2', width: 1280, height: 720 }]);
+    r.forget('a');
+    assert.deepEqual(r.pending(trackOf), []);
+  });
+
+  it('sfu-layers messages are checked before use', () => {
+    assert.deepEqual(readLayersMessage({ type: 'sfu-layers', mid: '1', active: ['q', 'h'] }), { mid: '1', active: ['q', 'h'] });
+    for (const bad of [null, { type: 'sfu-layers', mid: '', active: [] }, { type: 'sfu-layers', mid: '1', active: 'q' }, { type: 'sfu-layers', mid: '1', active: [1] }, { type: 'x', mid: '1', active: [] }]) {
+      assert.equal(readLayersMessage(bad), null, JSON.stringify(bad));
+    }
   });
 });

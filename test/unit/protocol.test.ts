@@ -17,6 +17,7 @@ const VALID: Record<ClientMessageType, Record<string, unknown>> = {
   ping: { type: 'ping', id: 'x' },
   'sfu-offer': { type: 'sfu-offer', id: 3, transport: 'publish', sdp: 'v=0\r\n' },
   'sfu-answer': { type: 'sfu-answer', transport: 'subscribe', sdp: 'v=0\r\n', revision: 2 },
+  'sfu-video-size': { type: 'sfu-video-size', trackId: 'p-1-1-sc0a0b0c', width: 320, height: 180 },
   'call-accept': { type: 'call-accept', callId: 'c-1' },
   'call-reject': { type: 'call-reject', callId: 'c-1' },
   'call-cancel': { type: 'call-cancel', callId: 'c-1' },
@@ -36,6 +37,7 @@ const INVALID: Record<ClientMessageType, [Record<string, unknown>, string]> = {
   ping: [{ type: 'ping', id: { nested: true } }, 'id'],
   'sfu-offer': [{ type: 'sfu-offer', transport: 'subscribe', sdp: 'v=0' }, 'transport'],
   'sfu-answer': [{ type: 'sfu-answer', transport: 'subscribe', sdp: 'v=0', revision: -1 }, 'revision'],
+  'sfu-video-size': [{ type: 'sfu-video-size', trackId: 't', width: 320.5, height: 180 }, 'width'],
   'call-accept': [{ type: 'call-accept', callId: 7 }, 'callId'],
   'call-reject': [{ type: 'call-reject' }, 'callId'],
   'call-cancel': [{ type: 'call-cancel', callId: 'x'.repeat(65) }, 'callId'],
@@ -116,6 +118,23 @@ test('a random-input run never throws', () => {
     for (let k = 0; k < 1 + rnd(4); k++) chars[rnd(chars.length)] = String.fromCharCode(rnd(128));
     const r = parseClientMessage(i % 10 === 0 ? Array.from({ length: rnd(64) }, () => String.fromCharCode(rnd(65536))).join('') : chars.join(''));
     assert.equal(typeof r.ok, 'boolean');
+  }
+});
+
+test('sfu-video-size: exact errors for bad sizes and track ids', () => {
+  const cases: Array<[Record<string, unknown>, string, string]> = [
+    [{ width: -1, height: 10 }, 'width', 'width: must be between 0 and 16384'],
+    [{ width: 10, height: 16385 }, 'height', 'height: must be between 0 and 16384'],
+    [{ width: '10', height: 10 }, 'width', 'width: must be an integer'],
+    [{ width: 10 }, 'height', 'height: is required'],
+    [{ width: 10, height: 10, trackId: 'a b' }, 'trackId', 'trackId: must match ^[A-Za-z0-9_.:@-]+$'],
+  ];
+  for (const [fields, field, message] of cases) {
+    const r = parseClientMessage(JSON.stringify({ type: 'sfu-video-size', trackId: 't-1', ...fields }));
+    assert.equal(r.ok, false);
+    if (r.ok) continue;
+    assert.equal(r.field, field);
+    assert.equal(r.message, message);
   }
 });
 

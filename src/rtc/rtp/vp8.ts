@@ -92,3 +92,34 @@ export function writeVp8PictureId(buf: Buffer, offset: number, d: Vp8Descriptor,
   if (d.pictureIdLength === 2) buf.writeUInt16BE(0x8000 | (pictureId & 0x7fff), offset + d.pictureIdOffset);
   else if (d.pictureIdLength === 1) buf[offset + d.pictureIdOffset] = pictureId & 0x7f;
 }
+
+/** Rewrites TL0PICIDX in place (8 bits, wrapping); no-op when the descriptor has none. */
+export function writeVp8Tl0PicIdx(buf: Buffer, offset: number, d: Vp8Descriptor, tl0PicIdx: number): void {
+  if (d.tl0PicIdxOffset >= 0) buf[offset + d.tl0PicIdxOffset] = tl0PicIdx & 0xff;
+}
+
+/** Reusable result of `readVp8KeyframeSize`. */
+export class Vp8FrameSize {
+  width = 0;
+  height = 0;
+}
+
+/** RFC 6386 §9.1: the start code after a keyframe's 3-byte frame tag. */
+const VP8_START_CODE = [0x9d, 0x01, 0x2a] as const;
+/** Frame tag (3) + start code (3) + width (2) + height (2). */
+const VP8_KEYFRAME_HEADER = 10;
+
+/**
+ * The frame size of a keyframe from the first packet of its frame (RFC 6386 §9.1: after the
+ * frame tag, the start code 9d 01 2a, then 14-bit little-endian width and height, each with 2
+ * scaling bits on top). `payloadOffset` is where the VP8 payload starts (after the RTP payload
+ * descriptor). False when the bytes are not a keyframe header.
+ */
+export function readVp8KeyframeSize(buf: Buffer, payloadOffset: number, length: number, out: Vp8FrameSize): boolean {
+  if (payloadOffset < 0 || length < VP8_KEYFRAME_HEADER || payloadOffset + length > buf.length) return false;
+  if (((buf[payloadOffset] as number) & 0x01) !== 0) return false; // P=1: interframe
+  for (let i = 0; i < 3; i++) if (buf[payloadOffset + 3 + i] !== VP8_START_CODE[i]) return false;
+  out.width = buf.readUInt16LE(payloadOffset + 6) & 0x3fff;
+  out.height = buf.readUInt16LE(payloadOffset + 8) & 0x3fff;
+  return out.width > 0 && out.height > 0;
+}

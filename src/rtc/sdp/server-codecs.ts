@@ -1,4 +1,8 @@
-/** What the SFU receives and forwards: opus and VP8 (+ RFC 4588 rtx), and the header extensions it uses. */
+/**
+ * What the SFU receives and forwards: opus, VP8 and VP9 profile 0 (+ RFC 4588 rtx), and the
+ * header extensions it uses. The publisher's offer order decides between VP8 and VP9 (a page
+ * publishing SVC puts VP9 first); the server's own offers list VP8 first.
+ */
 import type { HeaderExtension, MediaKind, RtcpFeedback, RtpCodecParameters } from './types.js';
 
 export interface ServerCodec {
@@ -16,6 +20,8 @@ export interface ServerCodec {
   /** Default payload types when the server is the offerer (dynamic range, RFC 3551 §6). */
   payloadType: number;
   rtxPayloadType?: number;
+  /** Extra condition on the offered codec's fmtp (e.g. the VP9 profile). */
+  acceptsFmtp?: (fmtp: string) => boolean;
 }
 
 /** The opus fmtp the server writes, as receiver of the publish side and offerer of the subscribe side. */
@@ -32,6 +38,13 @@ export const SERVER_CODECS: readonly ServerCodec[] = [
     kind: 'video', name: 'VP8', clockRate: 90000, fmtp: '',
     rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }, { type: 'transport-cc' }],
     rtx: true, payloadType: 96, rtxPayloadType: 97,
+  },
+  {
+    // RFC 9628 §6: profile-id 0 (8-bit 4:2:0) is the one every WebRTC browser decodes; absent means 0.
+    kind: 'video', name: 'VP9', clockRate: 90000, fmtp: 'profile-id=0',
+    rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }, { type: 'transport-cc' }],
+    rtx: true, payloadType: 98, rtxPayloadType: 99,
+    acceptsFmtp: (fmtp) => !/(^|;)\s*profile-id=/.test(fmtp) || /(^|;)\s*profile-id=0(\s*;|\s*$)/.test(fmtp),
   },
 ];
 
@@ -58,7 +71,8 @@ export function serverCodecFor(kind: MediaKind, codec: RtpCodecParameters): Serv
     && s.name.toLowerCase() === codec.name.toLowerCase()
     && s.clockRate === codec.clockRate
     // RFC 7587 §7: opus is always signalled with 2 channels; others default to 1.
-    && (s.channels ?? 1) === (codec.channels ?? 1));
+    && (s.channels ?? 1) === (codec.channels ?? 1)
+    && (s.acceptsFmtp === undefined || s.acceptsFmtp(codec.fmtp)));
 }
 
 /** The first offered codec the server accepts (offer order is preference order, RFC 3264 §5.1). */
