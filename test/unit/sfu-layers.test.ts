@@ -369,7 +369,12 @@ test('consumer: temporal layers above the target are dropped with sequence numbe
   }
   assert.equal(sent.length, 6, 'temporal layer 2 dropped');
   const seqs = sent.map((b) => b.readUInt16BE(2));
-  const pics = sent.map((b) => read(b.subarray(12)).pictureId);
+  // The payload follows the header and its extensions (a transport-cc slot): find where.
+  const outView = new RtpHeaderView();
+  const pics = sent.map((b) => {
+    assert.ok(parseRtpHeader(b, outView));
+    return read(b.subarray(outView.headerLength)).pictureId;
+  });
   for (let i = 1; i < sent.length; i++) {
     assert.equal(seqs[i], ((seqs[i - 1] as number) + 1) & 0xffff, 'sequence numbers continuous');
     assert.equal(pics[i], (pics[i - 1] as number) + 1, 'PictureIDs continuous');
