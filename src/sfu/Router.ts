@@ -11,6 +11,7 @@ import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from './ActiveSpeakerObserver.js';
 import { DataRelay } from './DataRelay.js';
+import { PRIORITY } from './allocation/allocate.js';
 import type { Producer } from './Producer.js';
 import { SfuParticipant, type SubscribeOffer } from './SfuParticipant.js';
 
@@ -31,6 +32,14 @@ export interface RouterEvents {
 
 export interface RouterOptions {
   activeSpeaker?: ActiveSpeakerOptions;
+  /**
+   * Share each subscriber's bandwidth estimate among its consumers (StreamAllocator): layers
+   * chosen by budget and priority, video paused when even its lowest layer does not fit.
+   * Default false for now: the estimator has no probe-result step yet, so a budget once low
+   * climbs only by AIMD (capped at 1.5 × what is sent), and SVC spatial layers are priced as
+   * the whole stream. Off, every consumer gets its preferred layers whatever the estimate.
+   */
+  allocation?: boolean;
 }
 
 export class Router extends TypedEmitter<RouterEvents> {
@@ -38,11 +47,17 @@ export class Router extends TypedEmitter<RouterEvents> {
   readonly data = new DataRelay();
   readonly speakers: ActiveSpeakerObserver;
   closed = false;
+  private readonly allocation: boolean;
 
   constructor(readonly name: string, private readonly server: WebRtcServer, opts: RouterOptions = {}) {
     super();
+    this.allocation = opts.allocation ?? false;
     this.speakers = new ActiveSpeakerObserver(opts.activeSpeaker);
-    this.speakers.on('dominant-speaker', (s) => this.emit('dominant-speaker', s));
+    this.speakers.on('dominant-speaker', (s) => {
+      // The speaker's video goes first in every subscriber's budget.
+      for (const p of this.participants.values()) p.allocator?.invalidate();
+      this.emit('dominant-speaker', s);
+    });
     this.speakers.start();
   }
 
@@ -70,6 +85,7 @@ export class Router extends TypedEmitter<RouterEvents> {
       },
       sendOffer: (offer) => s.sendOffer(offer),
       ...(s.sendLayers ? { sendLayers: s.sendLayers } : {}),
+      ...(this.allocation ? { priorityOf: (producer: Producer) => (producer.ownerId === this.activeSpeaker ? PRIORITY.speaker : PRIORITY.normal) } : {}),
     });
     // Everything already published in the room, before the first offer goes out.
     for (const producer of this.producers) participant.consume(producer);

@@ -11,6 +11,9 @@ import {
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
 import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
+import { PRIORITY } from './allocation/allocate.js';
+import { ConsumerTrack } from './allocation/ConsumerTrack.js';
+import { StreamAllocator } from './allocation/StreamAllocator.js';
 import { Consumer } from './Consumer.js';
 import { LayerPauser } from './LayerPauser.js';
 import { Producer } from './Producer.js';
@@ -46,6 +49,9 @@ export class SfuParticipant {
   closed = false;
   /** Whether the last subscribe answer kept the transport-cc extension on every active section. */
   transportCcAnswered = false;
+  /** Shares our subscribe transport's estimate among our consumers; null when the room does not allocate. */
+  readonly allocator: StreamAllocator | null = null;
+  private readonly priorityOf: (c: Consumer) => number = () => PRIORITY.normal;
 
   constructor(
     readonly id: string,
@@ -57,10 +63,18 @@ export class SfuParticipant {
       sendOffer(offer: SubscribeOffer): void;
       /** Which simulcast layers of our publish section `mid` someone receives (LayerPauser). */
       sendLayers?(mid: string, activeRids: string[]): void;
+      /** A forwarded track's rank in our bandwidth budget (PRIORITY); absent: no allocation. */
+      priorityOf?(producer: Producer): number;
     },
   ) {
     this.publish = new SfuTransport(`${id}/publish`, server.createTransport({ id: `${id}/publish`, sctp: true }));
     this.subscribe = new SfuTransport(`${id}/subscribe`, server.createTransport({ id: `${id}/subscribe`, sctp: true }));
+    const priorityOf = hooks.priorityOf;
+    if (priorityOf) {
+      this.priorityOf = (c) => priorityOf(c.producer);
+      this.allocator = new StreamAllocator(this.subscribe, this.subscribe);
+      this.subscribe.on('close', () => this.allocator?.close());
+    }
     // Once the subscribe path is up, every video consumer needs a keyframe to start decoding.
     this.subscribeRtc.on('connected', () => {
       for (const c of this.subscribe.consumers) c.requestKeyframe();
@@ -117,7 +131,9 @@ export class SfuParticipant {
     });
     this.subscribe.addConsumer(consumer);
     this.negotiation.addConsumer(consumer, subscribeCodec(producer.kind, producer.codec), this.subscribe.cname);
+    this.allocator?.add(new ConsumerTrack(consumer, this.priorityOf));
     consumer.on('close', () => {
+      this.allocator?.remove(consumer.id);
       this.negotiation.removeConsumer(consumer);
       this.offerIfNeeded();
     });
@@ -158,6 +174,7 @@ export class SfuParticipant {
     for (const c of this.subscribe.consumers) {
       if (c.producer.id === trackId && c.kind === 'video') {
         c.setRenderSize(width, height);
+        this.allocator?.invalidate();
         return true;
       }
     }

@@ -105,6 +105,29 @@ test('several nominations (as Firefox makes them): the highest-ranked pair stays
   t.close();
 });
 
+test('the browser checks consent on another pair it nominated: once ours is quiet, that pair takes over', async () => {
+  const s = new IceLiteSession({ quietPairMs: 300, consentTimeoutMs: 1500 });
+  const expired: string[] = [];
+  s.on('consent-expired', () => expired.push('expired'));
+  const v6 = new FakeTuple('fd00::2', 5001);
+  const v4 = new FakeTuple('198.18.0.2', 5002);
+  const stranger = new FakeTuple('127.0.0.1', 5003);
+  s.handleStun(check(s, { useCandidate: true, priority: 0x6e7f1eff }), v6);
+  s.handleStun(check(s, { useCandidate: true, priority: 0x6e0001ff }), v4);
+  s.handleStun(check(s), stranger); // valid, never nominated
+  assert.equal(s.selectedTuple, v6, 'ranked higher by its PRIORITY');
+  s.handleStun(check(s), v4);
+  assert.equal(s.selectedTuple, v6, 'a plain check elsewhere changes nothing while ours is fresh');
+  for (let i = 0; i < 8; i++) {
+    await wait(250);
+    s.handleStun(check(s), v4);
+    s.handleStun(check(s), stranger);
+  }
+  assert.equal(s.selectedTuple, v4, 'the nominated pair that kept checking took over');
+  assert.deepEqual(expired, [], 'and consent never lapsed');
+  s.close();
+});
+
 test("'packet' only for tuples that sent a valid check, with the very bytes", () => {
   const s = new IceLiteSession();
   const got: Array<[Buffer, RtcTuple]> = [];

@@ -30,6 +30,8 @@ export interface IceLiteSessionOptions {
   remoteUfrag?: string;
   remotePassword?: string;
   consentTimeoutMs?: number;
+  /** How long the selected pair may go without checks before another nominated pair takes over. */
+  quietPairMs?: number;
 }
 
 export type IceLiteSessionEvents = {
@@ -53,6 +55,7 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
   readonly localUfrag: string;
   readonly localPassword: string;
   readonly consentTimeoutMs: number;
+  private readonly quietPairMs: number;
   readonly stats: IceSessionStats = {
     checksAccepted: 0, checksRejected: 0, checksDropped: 0, packetsIn: 0, packetsOut: 0, packetsFromUnknownTuple: 0,
   };
@@ -65,6 +68,8 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
   private selectedPriority = 0;
   /** Whether the remote agent has nominated (USE-CANDIDATE) a tuple yet. */
   private nominated = false;
+  /** Every tuple the remote agent nominated: one of them may carry its consent checks later. */
+  private readonly nominatedTuples = new Set<RtcTuple>();
   private lastConsentAt = 0;
   private consentTimer: NodeJS.Timeout | null = null;
   private consentExpired = false;
@@ -77,6 +82,7 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
     if (!isValidUfrag(this.localUfrag)) throw new Error('localUfrag must be 4–256 ice-chars (RFC 8839 §5.4)');
     if (!isValidPassword(this.localPassword)) throw new Error('localPassword must be 22–256 ice-chars (RFC 8839 §5.4)');
     this.consentTimeoutMs = opts.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
+    this.quietPairMs = opts.quietPairMs ?? QUIET_PAIR_MS;
     this.creds = { localUfrag: this.localUfrag, localKey: Buffer.from(this.localPassword, 'utf8'), remoteUfrag: opts.remoteUfrag ?? null };
     this.remotePasswordValue = opts.remotePassword ?? null;
   }
@@ -155,6 +161,7 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
   /** For the transport: `tuple` is gone (TCP connection closed) or now belongs to another session. */
   forgetTuple(tuple: RtcTuple): void {
     this.known.delete(tuple);
+    this.nominatedTuples.delete(tuple);
     // Consent keeps counting from the last check: if no other tuple is nominated in time,
     // 'consent-expired' tells the owner the path is lost.
     if (this.selected === tuple) this.selected = null;
@@ -166,6 +173,7 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
     if (this.consentTimer) clearInterval(this.consentTimer);
     this.consentTimer = null;
     this.known.clear();
+    this.nominatedTuples.clear();
     this.selected = null;
     this.emit('closed');
     this.removeAllListeners();
@@ -179,7 +187,8 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
    * the remote candidate's PRIORITY — or when our pair has gone quiet (the browser moved, e.g.
    * after a network change). Before any nomination the first valid tuple serves, so media can
    * start at once. Repeated USE-CANDIDATE on the selected tuple (Chrome puts it in every consent
-   * check) changes nothing.
+   * check) changes nothing. A nominated pair whose plain checks keep coming while ours is quiet
+   * takes over too.
    */
   private onValidCheck(tuple: RtcTuple, useCandidate: boolean, priority: number): void {
     const now = Date.now();
@@ -190,13 +199,19 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
       if (useCandidate) this.nominated = true;
       return;
     }
+    const quiet = now - this.lastConsentAt > this.quietPairMs;
     if (useCandidate) {
+      this.nominatedTuples.add(tuple);
       const better = this.selected === null || !this.nominated
-        || rank(tuple, priority) >= rank(this.selected, this.selectedPriority)
-        || now - this.lastConsentAt > QUIET_PAIR_MS;
+        || rank(tuple, priority) >= rank(this.selected, this.selectedPriority) || quiet;
       this.nominated = true;
       if (better) this.select(tuple, priority);
     } else if (!this.nominated && this.selected === null) {
+      this.select(tuple, priority);
+    } else if (quiet && this.nominatedTuples.has(tuple)) {
+      // Our ranking is not the browser's pair priority (it weighs our candidates too): when the
+      // browser's consent checks come on another pair it nominated while ours is silent, that
+      // pair is the one it uses (Firefox with IPv4 and ULA IPv6 pairs does this).
       this.select(tuple, priority);
     }
   }
