@@ -89,6 +89,7 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   private readonly paddingOut = Buffer.allocUnsafe(PADDING_PACKET_BYTES);
   /** Caps RTX toward the peer at the estimate; `rtxBudget.dropped` counts what it held back. */
   readonly rtxBudget = new RetransmissionBudget();
+  private probeCluster = 0;
   /** Round-trip times measured from RR blocks about our SRs. */
   rttMs = 0;
 
@@ -130,6 +131,14 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
     return sent;
   }
 
+  /**
+   * A probe runs (`id` > 0) or ended (0): every packet sent meanwhile, media and padding, is
+   * tagged with it so the estimator can read the rate the path carried (ProbeBitrateEstimator).
+   */
+  setProbeCluster(id: number): void {
+    this.probeCluster = id & 0xffff;
+  }
+
   private send(packet: Buffer, probe: boolean): void {
     if (!probe && packet.length >= 12) {
       // Resends (a consumer's RTX SSRC) share a budget of one estimate per second.
@@ -138,7 +147,7 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
       if (c !== undefined && c.rtxSsrc === ssrc && !this.rtxBudget.allow(packet.length, performance.now(), this.bwe.estimateBps)) return;
     }
     const slot = transportCcSlot(packet);
-    if (slot >= 0) packet.writeUInt16BE(this.bwe.onPacketSent(packet.length, performance.now(), probe), slot);
+    if (slot >= 0) packet.writeUInt16BE(this.bwe.onPacketSent(packet.length, performance.now(), probe, this.probeCluster), slot);
     this.media.sendRtp(packet);
   }
   sendRtcp(packet: Buffer): void { this.media.sendRtcp(packet); }

@@ -23,6 +23,8 @@ export interface ProbeControllerOptions {
 export interface PaddingSink {
   /** Sends up to `count` padding packets of `packetBytes`; returns how many went out. */
   sendPadding(count: number, packetBytes: number): number;
+  /** Tags what is sent from now on with probe cluster `id` (0: none), for the estimator. */
+  setProbeCluster?(id: number): void;
 }
 
 const DEFAULT_CLUSTER_MS = 600;
@@ -53,6 +55,7 @@ export class ProbeController {
   private estimateAtStart = 0;
   private pendingVerdict = false;
   private pacer: NodeJS.Timeout | null = null;
+  private cluster = 0;
   probesStarted = 0;
   probesSucceeded = 0;
   paddingPacketsSent = 0;
@@ -101,6 +104,8 @@ export class ProbeController {
     this.probeUntilMs = nowMs + this.clusterMs;
     this.bytesDue = 0;
     this.estimateAtStart = estimateBps;
+    this.cluster = (this.cluster % 0xffff) + 1;
+    this.sink.setProbeCluster?.(this.cluster);
     this.pacer = setInterval(() => this.pace(performance.now()), PACE_MS);
     this.pacer.unref();
   }
@@ -108,6 +113,7 @@ export class ProbeController {
   close(): void {
     if (this.pacer) clearInterval(this.pacer);
     this.pacer = null;
+    if (this.paddingBps > 0) this.sink.setProbeCluster?.(0);
     this.paddingBps = 0;
   }
 
@@ -133,6 +139,7 @@ export class ProbeController {
     if (this.pacer) clearInterval(this.pacer);
     this.pacer = null;
     this.paddingBps = 0;
+    this.sink.setProbeCluster?.(0);
     this.lastProbeEndMs = nowMs;
     this.pendingVerdict = true;
   }

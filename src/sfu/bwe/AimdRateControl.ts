@@ -104,6 +104,13 @@ export class AimdRateControl {
     return this.bitrateBps;
   }
 
+  /** A probe showed the path carries `bps`: start from there (never used to go down). */
+  raiseTo(bps: number, nowMs: number): void {
+    if (bps <= this.bitrateBps) return;
+    this.bitrateBps = Math.min(bps, this.maxBps);
+    this.lastChangeMs = nowMs;
+  }
+
   /** An external cap (REMB, loss): the delay-based rate never sits far above the real target. */
   clampTo(bps: number): void {
     if (bps < this.bitrateBps) this.bitrateBps = Math.max(bps, this.minBps);

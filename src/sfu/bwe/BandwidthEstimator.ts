@@ -22,6 +22,7 @@ import { AimdRateControl } from './AimdRateControl.js';
 import { InterArrival } from './InterArrival.js';
 import { LossBasedControl } from './LossBasedControl.js';
 import { OveruseDetector, type BandwidthUsage } from './OveruseDetector.js';
+import { ProbeBitrateEstimator } from './ProbeBitrateEstimator.js';
 import { Reported, SendHistory } from './SendHistory.js';
 import { TrendlineEstimator } from './TrendlineEstimator.js';
 
@@ -62,6 +63,8 @@ export interface BandwidthEstimatorCounters {
   overuses: number;
   /** Padding probes (SfuTransport.sendPadding) the receiver reported received. */
   probesAcked: number;
+  /** Probe clusters whose result lifted (or confirmed) the estimate. */
+  probeResults: number;
 }
 
 export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
@@ -72,6 +75,7 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
   private readonly trendline = new TrendlineEstimator();
   private readonly detector = new OveruseDetector();
   private readonly acked = new AckedBitrate();
+  private readonly probes = new ProbeBitrateEstimator();
   private readonly aimd: AimdRateControl;
   private readonly loss: LossBasedControl;
   private estimate: number;
@@ -86,7 +90,7 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
   rttMs = 0;
   usage: BandwidthUsage = 'normal';
   readonly counters: BandwidthEstimatorCounters = {
-    feedbacks: 0, rembs: 0, packetsAcked: 0, packetsLost: 0, unknownPackets: 0, duplicateReports: 0, overuses: 0, probesAcked: 0,
+    feedbacks: 0, rembs: 0, packetsAcked: 0, packetsLost: 0, unknownPackets: 0, duplicateReports: 0, overuses: 0, probesAcked: 0, probeResults: 0,
   };
 
   constructor(opts: BandwidthEstimatorOptions = {}) {
@@ -108,9 +112,12 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
   /** Whether transport-cc feedback arrived recently (else REMB or nothing drives the estimate). */
   usingTransportCc(nowMs: number): boolean { return nowMs - this.lastFeedbackMs < FEEDBACK_STALE_MS; }
 
-  /** Records a packet about to be sent; returns the transport sequence number to write into it. */
-  onPacketSent(sizeBytes: number, nowMs: number, probe = false): number {
-    return this.history.record(sizeBytes, nowMs, probe);
+  /**
+   * Records a packet about to be sent; returns the transport sequence number to write into it.
+   * `cluster` (> 0) while a probe runs: every packet sent then counts toward its result.
+   */
+  onPacketSent(sizeBytes: number, nowMs: number, probe = false, cluster = 0): number {
+    return this.history.record(sizeBytes, nowMs, probe, cluster);
   }
 
   /** A round-trip time measurement (from RTCP RR LSR/DLSR): the AIMD response time. */
@@ -176,6 +183,8 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
       this.acked.add(arrivalMs, size);
       this.counters.packetsAcked++;
       if (h.isProbe(slot)) this.counters.probesAcked++;
+      const cluster = h.cluster(slot);
+      if (cluster !== 0) this.probes.onPacketAcked(cluster, h.sendTimeMs(slot), arrivalMs, size, nowMs);
       if (this.interArrival.add(h.sendTimeMs(slot), arrivalMs, size)) {
         const ia = this.interArrival;
         const trend = this.trendline.update(ia.arrivalDeltaMs, ia.sendDeltaMs, ia.groupArrivalMs);
@@ -188,6 +197,13 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
     const ackedBps = this.acked.bps();
     if (this.usage !== 'overusing' || this.aimd.timeToReduceFurther(nowMs, ackedBps)) this.aimd.update(this.usage, ackedBps, nowMs);
     if (expected > 0 || lost !== 0) this.loss.update(expected, Math.max(lost, 0), this.estimate, ackedBps, nowMs);
+    // A probe the path carried without overuse lifts the estimate at once (GCC only climbs slowly).
+    const probed = this.probes.result(nowMs);
+    if (probed > 0 && this.usage !== 'overusing') {
+      this.counters.probeResults++;
+      this.aimd.raiseTo(probed, nowMs);
+      this.loss.raiseTo(probed);
+    }
     this.combine(nowMs);
   }
 

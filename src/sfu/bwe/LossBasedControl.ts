@@ -26,6 +26,11 @@ export class LossBasedControl {
     this.bitrateBps = startBps;
   }
 
+  /** A probe showed the path carries `bps`: while loss is low, the loss-based rate allows it. */
+  raiseTo(bps: number): void {
+    if (this.lastFraction < LOW_LOSS && bps > this.bitrateBps) this.bitrateBps = Math.min(bps, this.maxBps);
+  }
+
   /** Loss fraction of the last complete measurement (0–1). */
   get lossFraction(): number { return this.lastFraction; }
 

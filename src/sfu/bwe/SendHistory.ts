@@ -15,18 +15,21 @@ export class SendHistory {
   private readonly sendMs = new Float64Array(CAPACITY);
   private readonly sizes = new Uint16Array(CAPACITY);
   private readonly probes = new Uint8Array(CAPACITY);
+  /** Probe cluster id of packets sent while a probe ran (media and padding alike); 0 otherwise. */
+  private readonly clusters = new Uint16Array(CAPACITY);
   private readonly reported = new Uint8Array(CAPACITY);
   /** The unwrapped sequence number of the next packet; its low 16 bits go on the wire. */
   private next = 0;
 
   /** Records a packet sent now; returns its 16-bit transport sequence number. */
-  record(sizeBytes: number, nowMs: number, probe: boolean): number {
+  record(sizeBytes: number, nowMs: number, probe: boolean, cluster = 0): number {
     const seq = this.next++;
     const i = seq & MASK;
     this.seqs[i] = seq;
     this.sendMs[i] = nowMs;
     this.sizes[i] = sizeBytes > 0xffff ? 0xffff : sizeBytes;
     this.probes[i] = probe ? 1 : 0;
+    this.clusters[i] = cluster;
     this.reported[i] = Reported.none;
     return seq & 0xffff;
   }
@@ -50,6 +53,7 @@ export class SendHistory {
   sendTimeMs(slot: number): number { return this.sendMs[slot] as number; }
   size(slot: number): number { return this.sizes[slot] as number; }
   isProbe(slot: number): boolean { return this.probes[slot] === 1; }
+  cluster(slot: number): number { return this.clusters[slot] as number; }
   reportedAs(slot: number): number { return this.reported[slot] as number; }
   markReported(slot: number, as: number): void { this.reported[slot] = as; }
 }
