@@ -3,13 +3,31 @@
  * 15-bit PictureID, a keyframe every KEYFRAME_INTERVAL_S or on request, marker on each frame's
  * last packet, 90 kHz timestamps at FPS frames/s), a pacer that sends it at a fixed packet
  * rate in PACER_TICK_MS bursts (as libwebrtc's pacer does), and a receive log that counts
- * which packets arrived. Every packet carries its source index (uint32) at INDEX_OFFSET, in the
- * payload, which the SFU forwards untouched (it rewrites only the 12-byte header): loss is
- * counted exactly by index, whatever the SFU does to sequence numbers.
+ * which packets arrived. Every packet carries its source index (uint32) at payload byte 8,
+ * which the SFU forwards untouched (it rewrites the header, and adds a transport-cc header
+ * extension): loss is counted exactly by index, whatever the SFU does to sequence numbers.
  */
 const RTP_HEADER = 12;
 /** Payload byte 8: after the 4-byte VP8 descriptor and the 3-byte VP8 payload header. */
-export const INDEX_OFFSET = RTP_HEADER + 8;
+const INDEX_IN_PAYLOAD = 8;
+/** Where the source writes the index (its own packets have a bare 12-byte header). */
+export const INDEX_OFFSET = RTP_HEADER + INDEX_IN_PAYLOAD;
+
+/**
+ * The source index of a received RTP packet, past its CSRCs and header extension (RFC 3550
+ * §5.1, RFC 8285); -1 when the packet is too short to hold one.
+ */
+export function readIndex(packet: Buffer): number {
+  if (packet.length < RTP_HEADER) return -1;
+  const first = packet[0] as number;
+  let payload = RTP_HEADER + 4 * (first & 0x0f);
+  if ((first & 0x10) !== 0) {
+    if (packet.length < payload + 4) return -1;
+    payload += 4 + 4 * packet.readUInt16BE(payload + 2);
+  }
+  const at = payload + INDEX_IN_PAYLOAD;
+  return packet.length >= at + 4 ? packet.readUInt32BE(at) : -1;
+}
 const FPS = 30;
 const KEYFRAME_INTERVAL_S = 2;
 const PACER_TICK_MS = 5;

@@ -18,7 +18,7 @@ import { parseRtcpCompound } from '../../src/rtc/rtcp/index.js';
 import { createTurnSocket } from '../../src/turn/relay-ports.js';
 import { ipcRequest } from './ipc.js';
 import { CLK_TCK, cpuTicks, otherTicks, processTicks, startChild, stopServer, udpSocketDrops, waitForLine, type Child } from './proc.js';
-import { INDEX_OFFSET, ReceiveLog, Vp8Source, startPacer } from './sfu-media.js';
+import { ReceiveLog, Vp8Source, readIndex, startPacer } from './sfu-media.js';
 import { HeadlessPeer } from './sfu-peer.js';
 import { publishOffer, serverEndpoint, subscribeAnswer } from './sfu-sdp.js';
 
@@ -154,7 +154,7 @@ export async function runSfuStep(o: StepOptions): Promise<StepResult> {
       subscribers.push(peer);
       const log = new ReceiveLog();
       logs.push(log);
-      peer.onRtp = (plain) => { if (plain.length >= INDEX_OFFSET + 4) log.record(plain.readUInt32BE(INDEX_OFFSET)); };
+      peer.onRtp = (plain) => { const i = readIndex(plain); if (i >= 0) log.record(i); };
     }
     await inBatches(subscribers, CONNECT_CONCURRENCY, async (peer) => {
       const r = await ipcRequest<{ subscribeOffer?: { revision: number; sdp: string } }>(child.proc, { cmd: 'join', id: peer.name });
@@ -194,7 +194,7 @@ export async function runRelayStep(o: StepOptions): Promise<StepResult> {
     for (let i = 0; i < o.subscribers; i++) {
       const s = await bindPlain();
       const log = new ReceiveLog();
-      s.on('message', (m) => { if (m.length >= INDEX_OFFSET + 4) log.record(m.readUInt32BE(INDEX_OFFSET)); });
+      s.on('message', (m) => { const i = readIndex(m); if (i >= 0) log.record(i); });
       sockets.push(s);
       logs.push(log);
     }
