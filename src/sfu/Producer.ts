@@ -15,11 +15,15 @@ import { TypedEmitter } from '../util/TypedEmitter.js';
 import { AudioLevelMeter } from './AudioLevelMeter.js';
 import type { Consumer } from './Consumer.js';
 import type { KeyframeRequester } from './KeyframeRequester.js';
+import { LayerBitrate } from './LayerBitrate.js';
 import { MAX_CACHED_PACKET, type PacketCache } from './PacketCache.js';
 import { PacketInfo, describePacket, videoCodecKind, type VideoCodecKind } from './packet-info.js';
 import { ProducerStream } from './ProducerStream.js';
 import type { ReceiveStats } from './ReceiveStats.js';
 import type { CodecParameters, MediaKind, RtcpSink } from './types.js';
+
+/** VP9 spatial ids are 3 bits (RFC 9628 §4.2). */
+const MAX_SVC_SPATIAL = 8;
 
 export interface ProducerOptions {
   id: string;
@@ -64,6 +68,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   /** SVC: spatial layer sizes from the VP9 scalability structure (index = spatial id). */
   readonly svcWidths: number[] = [];
   readonly svcHeights: number[] = [];
+  /** SVC: received bitrate of each spatial id alone (index = spatial id), made on its first packet. */
+  private readonly svcBitrates: LayerBitrate[] = [];
   /** Audio with the RFC 6464 extension negotiated: the levels the active speaker observer reads. */
   readonly audioLevel: AudioLevelMeter | null;
   private readonly view = new RtpHeaderView();
@@ -134,8 +140,16 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     return { width: this.first.width, height: this.first.height };
   }
 
-  /** Bits per second of spatial layer `spatial` up to temporal layer `temporal` (simulcast: that stream alone). */
+  /**
+   * Bits per second of spatial layer `spatial` up to temporal layer `temporal`: simulcast, that
+   * stream alone; SVC, spatial ids 0..`spatial` together (what forwarding them costs).
+   */
   layerBitrate(spatial: number, temporal?: number, now = performance.now()): number {
+    if (!this.simulcast && this.svcBitrates.length > 0) {
+      let sum = 0;
+      for (let s = 0; s <= spatial && s < this.svcBitrates.length; s++) sum += this.svcBitrates[s]?.bitrate(now, temporal) ?? 0;
+      return sum;
+    }
     const s = this.simulcast ? this.streams[spatial] : this.first;
     return s ? s.bitrate.bitrate(now, temporal) : 0;
   }
@@ -237,6 +251,9 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (info.hasVp9) {
       const d = info.vp9;
       if (d.spatialId > this.maxSpatialSeen) this.maxSpatialSeen = d.spatialId;
+      if (!this.simulcast && d.spatialId >= 0 && d.spatialId < MAX_SVC_SPATIAL) {
+        (this.svcBitrates[d.spatialId] ??= new LayerBitrate()).onPacket(info.temporal, bytes, now);
+      }
       if (d.hasScalabilityStructure && d.hasResolutions) {
         let changed = this.svcWidths.length !== d.spatialLayers;
         for (let s = 0; s < d.spatialLayers; s++) {

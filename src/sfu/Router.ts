@@ -35,9 +35,9 @@ export interface RouterOptions {
   /**
    * Share each subscriber's bandwidth estimate among its consumers (StreamAllocator): layers
    * chosen by budget and priority, video paused when even its lowest layer does not fit.
-   * Default false for now: the estimator has no probe-result step yet, so a budget once low
-   * climbs only by AIMD (capped at 1.5 × what is sent), and SVC spatial layers are priced as
-   * the whole stream. Off, every consumer gets its preferred layers whatever the estimate.
+   * Default false until it is proven in a browser under a shaped link (the climb back after a
+   * limit is lifted rests on probe results, which only unit tests show so far). Off, every
+   * consumer gets its preferred layers whatever the estimate.
    */
   allocation?: boolean;
 }

@@ -382,3 +382,36 @@ test('consumer: temporal layers above the target are dropped with sequence numbe
   assert.deepEqual(consumer.currentLayers, { spatial: 0, temporal: 1 });
   producer.close();
 });
+
+test('SVC producer: each spatial layer priced with the layers below it, not as the whole stream', () => {
+  const producer = new Producer({
+    id: 'svc', kind: 'video', ownerId: 'o', mid: '1', ssrc: 0x99,
+    codec: { name: 'VP9', payloadType: 98, clockRate: 90000, fmtp: 'profile-id=0', rtcpFeedback: [] },
+    feedbackSsrc: 1, transport: { sendRtcp: () => {} },
+  });
+  const view = new RtpHeaderView();
+  const sizes = [100, 300, 900];
+  let seq = 0;
+  // 30 pictures/s for 2.5 s, each with spatial ids 0, 1, 2 (flexible mode, TID 0, one P_DIFF).
+  for (let pic = 0; pic < 75; pic++) {
+    for (let sid = 0; sid < 3; sid++) {
+      const descriptor = Buffer.from([0xfc, pic & 0x7f, (sid << 1) | (sid > 0 ? 1 : 0), 1 << 1]);
+      const payload = Buffer.concat([descriptor, Buffer.alloc(sizes[sid] as number, 7)]);
+      const out = Buffer.alloc(12 + payload.length);
+      writeRtpHeader(out, 0, { marker: sid === 2, payloadType: 98, sequenceNumber: seq++, timestamp: pic * 3000, ssrc: 0x99 }, []);
+      payload.copy(out, 12);
+      assert.ok(parseRtpHeader(out, view));
+      producer.receive(out, view, pic * 33.3);
+    }
+  }
+  const now = 75 * 33.3;
+  const expected = (bytes: number): number => bytes * 8 * 30;
+  const within = (got: number, want: number): boolean => Math.abs(got - want) < 0.1 * want;
+  const l0 = producer.layerBitrate(0, undefined, now);
+  const l1 = producer.layerBitrate(1, undefined, now);
+  const l2 = producer.layerBitrate(2, undefined, now);
+  assert.ok(within(l0, expected(12 + 4 + 100)), `layer 0 alone: ${Math.round(l0)}`);
+  assert.ok(within(l1, expected(2 * 16 + 400)), `layers 0 and 1: ${Math.round(l1)}`);
+  assert.ok(within(l2, expected(3 * 16 + 1300)), `all three: ${Math.round(l2)}`);
+  producer.close();
+});
