@@ -65,27 +65,16 @@ export function parseRed(buf: Buffer, start: number, end: number, out: RedBlocks
  * leaves the payload as it was — when the headers are malformed.
  */
 export function rewriteRedPayloadTypes(buf: Buffer, start: number, end: number, from: number, to: number): boolean {
-  if (start < 0 || end > buf.length || start >= end) return false;
-  // First pass: validate, so a malformed packet is never half rewritten.
-  let off = start;
-  let n = 0;
-  let redundantBytes = 0;
-  for (;;) {
-    if (n >= MAX_RED_BLOCKS || off >= end) return false;
-    const b = buf[off] as number;
-    n++;
-    if ((b & 0x80) === 0) { off += 1; break; }
-    if (off + 4 > end) return false;
-    redundantBytes += (((buf[off + 2] as number) & 0x03) << 8) | (buf[off + 3] as number);
-    off += 4;
-  }
-  if (off + redundantBytes > end) return false;
+  // Parse first, so a malformed packet is never half rewritten.
+  if (!parseRed(buf, start, end, scratch)) return false;
   if (from === to) return true;
-  off = start;
-  for (let i = 0; i < n; i++) {
+  // Block headers are consecutive: 4 bytes per redundant block, then the primary's one byte.
+  for (let i = 0, off = start; i < scratch.count; i++, off += 4) {
     const b = buf[off] as number;
     if ((b & 0x7f) === from) buf[off] = (b & 0x80) | (to & 0x7f);
-    off += (b & 0x80) === 0 ? 1 : 4;
   }
   return true;
 }
+
+/** For rewriteRedPayloadTypes: one parse at a time (the event loop is single-threaded). */
+const scratch = new RedBlocks();
