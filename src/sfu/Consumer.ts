@@ -253,18 +253,16 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       if (!cached || !parseRtpHeader(cached, this.cachedView)) continue;
       const view = this.cachedView;
       const ts = (view.timestamp + this.tsOffset) >>> 0;
-      let len: number;
-      if (this.rtxSsrc !== undefined && this.rtxPayloadType !== undefined) {
-        len = this.writePacket(cached, view, outSeq, ts, true);
-      } else {
-        len = this.writePacket(cached, view, outSeq, ts);
-      }
+      const rtx = this.rtxSsrc !== undefined && this.rtxPayloadType !== undefined;
+      const len = this.writePacket(cached, view, outSeq, ts, rtx);
       if (len < 0) continue;
       this.resentSeq[r] = outSeq;
       this.resentAt[r] = now;
       if (this.producer.codecKind === 'vp8') this.mungeRetransmission(len);
       this.retransmitted++;
-      this.transport.sendRtp(this.out.subarray(0, len));
+      const packet = this.out.subarray(0, len);
+      if (rtx && this.transport.sendRtx) this.transport.sendRtx(packet);
+      else this.transport.sendRtp(packet);
     }
   }
 

@@ -139,13 +139,13 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
     this.probeCluster = id & 0xffff;
   }
 
+  /** Resends on a consumer's RTX SSRC share a budget of one estimate per second. */
+  sendRtx(packet: Buffer): void {
+    if (!this.rtxBudget.allow(packet.length, performance.now(), this.bwe.estimateBps)) return;
+    this.send(packet, false);
+  }
+
   private send(packet: Buffer, probe: boolean): void {
-    if (!probe && packet.length >= 12) {
-      // Resends (a consumer's RTX SSRC) share a budget of one estimate per second.
-      const ssrc = packet.readUInt32BE(8);
-      const c = this.consumersBySsrc.get(ssrc);
-      if (c !== undefined && c.rtxSsrc === ssrc && !this.rtxBudget.allow(packet.length, performance.now(), this.bwe.estimateBps)) return;
-    }
     const slot = transportCcSlot(packet);
     if (slot >= 0) packet.writeUInt16BE(this.bwe.onPacketSent(packet.length, performance.now(), probe, this.probeCluster), slot);
     this.media.sendRtp(packet);

@@ -24,4 +24,6 @@ export interface RtcpSink {
 /** Where a consumer sends RTP: its subscriber's transport. */
 export interface RtpSink extends RtcpSink {
   sendRtp(packet: Buffer): void;
+  /** A resend on the consumer's RTX SSRC, which the transport may hold back (its RTX budget); sendRtp when absent. */
+  sendRtx?(packet: Buffer): void;
 }
