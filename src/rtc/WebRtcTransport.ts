@@ -65,6 +65,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
   private readonly certificate: DtlsCertificate;
   private readonly wantSctp: boolean;
   private stateValue: WebRtcTransportState = 'new';
+  private closeReasonValue: string | null = null;
   readonly stats: WebRtcTransportStats = { rtpIn: 0, rtcpIn: 0, rtpOut: 0, rtcpOut: 0, srtpRejected: 0, notReady: 0 };
 
   constructor(opts: WebRtcTransportOptions) {
@@ -83,6 +84,9 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
   }
 
   get state(): WebRtcTransportState { return this.stateValue; }
+
+  /** Why the transport closed (null while open): for logs and diagnostics. */
+  get closeReason(): string | null { return this.closeReasonValue; }
 
   /** Our ICE credentials, DTLS fingerprint and candidates, for the SDP we send. */
   get localParameters(): LocalTransportParameters {
@@ -166,6 +170,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
   close(reason = 'closed'): void {
     if (this.stateValue === 'closed') return;
     this.stateValue = 'closed';
+    this.closeReasonValue = reason;
     this.sctp?.close();
     this.dtls?.close();
     this.port.removeSession(this.ice);

@@ -131,12 +131,12 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `fn`; on failure, appends the pages' recent console output to the error for diagnosis. */
-export async function diagnose<T>(pages: Array<{ label: string; page: TestPage }>, fn: () => Promise<T>): Promise<T> {
+export async function diagnose<T>(pages: Array<{ label: string; page: TestPage }>, fn: () => Promise<T>, serverState?: () => string): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     const logs = pages.map(({ label, page }) => `--- ${label} (${page.engine}) console ---\n${page.consoleLines.slice(-25).join('\n')}`).join('\n');
-    if (err instanceof Error) err.message += `\n${logs}`;
+    if (err instanceof Error) err.message += `\n${logs}${serverState ? serverState() : ''}`;
     throw err;
   }
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { IptablesChain } from '../helpers/iptables-chain.js';
+import { describeSfuRoom } from '../helpers/sfu-state.js';
 import { launchChromium, waitFor, type TestBrowser, type TestPage } from '../helpers/browsers.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { LOW_VIDEO, diagnose, openPage, publishStats, remoteStats } from './page-api.js';
@@ -39,21 +40,12 @@ after(async () => {
 test('with UDP blocked, pages reach the SFU over ICE-TCP on the same port and decode', { timeout: 120_000 }, async () => {
   const rtcPort = server.rtc!.port.tcpPort;
   assert.equal(rtcPort, server.rtc!.port.udpPort, 'ICE-TCP shares the port number');
-  const serverSide = (): string => {
-    const router = server.sfu?.routers.get(ROOM);
-    const lines = [...(router?.participants.values() ?? [])].map((p) => [p.publishRtc, p.subscribeRtc]
-      .map((t) => `${t.id}: ${t.state}, path ${t.ice.selectedTuple?.id ?? 'none'}, ice ${JSON.stringify(t.ice.stats)}`).join('\n'));
-    return `\nserver: port ${JSON.stringify(server.rtc?.port.stats)}\n${lines.join('\n')}`;
-  };
   await diagnose(pages, async () => {
     for (const { label, page } of pages) {
       const first = await waitFor(`${label}: decoding over TCP`, async () => {
         const [s] = await remoteStats(page);
         return s && s.connectionState === 'connected' && s.videoFramesDecoded > 0 && s.audioEnergy > 0 ? s : null;
-      }, 60_000, 500).catch((err: Error) => {
-        err.message += serverSide();
-        throw err;
-      });
+      }, 60_000, 500);
       await waitFor(`${label}: frames rising`, async () => {
         const [s] = await remoteStats(page);
         return s && s.videoFramesDecoded > first.videoFramesDecoded + 10 ? s : null;
@@ -61,7 +53,7 @@ test('with UDP blocked, pages reach the SFU over ICE-TCP on the same port and de
       assert.equal(first.remoteCandidatePort, rtcPort);
       assert.equal((await publishStats(page))?.remoteCandidatePort, rtcPort);
     }
-  });
+  }, () => describeSfuRoom(server, ROOM));
   const router = server.sfu?.routers.get(ROOM);
   assert.ok(router);
   for (const p of router.participants.values()) {

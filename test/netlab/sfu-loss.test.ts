@@ -22,6 +22,7 @@ import { createNatLab, netlabAvailable, type Home, type NatLab } from '../helper
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
 import { LOW_VIDEO, diagnose, openPage, remoteStats, sleep, type RemoteStat } from '../e2e/page-api.js';
+import { describeSfuRoom } from '../helpers/sfu-state.js';
 
 const ROOM = 'loss1';
 const LOSS_PERCENT = 10;
@@ -159,7 +160,7 @@ test('downstream loss: the lossy page keeps decoding both publishers, NACKs, and
       assert.ok(c.nacksReceived > 0, `consumer ${c.id} received NACKs`);
       assert.ok(c.retransmitted > 0, `consumer ${c.id} resent from the cache`);
     }
-  });
+  }, () => describeSfuRoom(server, ROOM));
 });
 
 test('upstream loss: the server NACKs the lossy page\'s video, gets RTX, and the clean pages keep decoding it', { timeout: 150_000 }, async (t) => {
@@ -176,7 +177,7 @@ test('upstream loss: the server NACKs the lossy page\'s video, gets RTX, and the
     assert.notEqual(producer.rtxSsrc, undefined, 'the publisher negotiated RTX');
     assert.ok(producer.nacksSent > 0, 'the server NACKed missing packets');
     assert.ok(producer.retransmissionsReceived > 0, 'the page resent them as RTX');
-  });
+  }, () => describeSfuRoom(server, ROOM));
 });
 
 test('the loss was real: about 10 % of the packets each way were dropped', (t) => {

@@ -12,6 +12,7 @@ import {
   type DtlsConnectedInfo,
 } from '../../src/rtc/dtls/index.js';
 import { verifyClientFinished, verifyPeerHandshake } from '../../src/rtc/dtls/peer-auth.js';
+import { isCookielessClientHello } from '../../src/rtc/dtls/client-hello.js';
 import { createRecordView, readRecordHeader } from '../../src/rtc/dtls/record-header.js';
 import { prfSha256 } from '../../src/rtc/dtls/tls-prf.js';
 import { WeriftSession } from '../../src/rtc/dtls/werift-session.js';
@@ -206,6 +207,59 @@ test('garbage datagrams are dropped and counted, never thrown, and the session s
   client.sendApplicationData(Buffer.from('still here'));
   assert.equal((await atServer).toString(), 'still here');
   client.close();
+});
+
+test('a first ClientHello retransmitted after the cookie exchange is dropped; the handshake completes', async () => {
+  // Seen with Chromium over ICE-TCP on a loaded machine: its timer resent the cookie-less
+  // hello, which reached us after the hello with the cookie (another candidate pair).
+  const links = pairLinks();
+  const server = new DtlsTransport({ role: 'server', certificate: serverCert, remoteFingerprints: [clientCert.fingerprint], link: links.a, handshakeTimeoutMs: STEP_MS });
+  const client = new DtlsTransport({ role: 'client', certificate: clientCert, remoteFingerprints: [serverCert.fingerprint], link: links.b, handshakeTimeoutMs: STEP_MS });
+  const view = createRecordView();
+  let firstHello: Buffer | null = null;
+  let replays = 0;
+  links.connect((buf) => {
+    if (readRecordHeader(buf, 0, view) > 0 && isCookielessClientHello(buf, view)) firstHello ??= Buffer.from(buf);
+    server.handle(buf);
+    // The hello with the cookie has just been handled (werift is in flight 4): replay the first.
+    if (firstHello && !isCookielessClientHello(buf, view) && view.contentType === 22 && view.epoch === 0 && replays < 2) {
+      replays++;
+      server.handle(Buffer.from(firstHello));
+    }
+  }, (buf) => client.handle(buf));
+  const s = outcome(server);
+  const c = outcome(client);
+  server.start();
+  client.start();
+  const [sr, cr] = await Promise.all([s, c]);
+  assert.ok(replays > 0, 'the first hello was replayed');
+  assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr]));
+  assert.deepEqual(sr.connected.keyingMaterial, cr.connected.keyingMaterial);
+  assert.equal(server.stats.staleClientHellos, replays);
+  client.close();
+});
+
+test('cookie-less ClientHello reader: a real hello of each kind, and 100,000 random records never throw', () => {
+  const view = createRecordView();
+  const record = (body: number[]): Buffer => Buffer.from([22, 254, 255, 0, 0, 0, 0, 0, 0, 0, 0, body.length >> 8, body.length & 0xff, ...body]);
+  // msg_type 1, length, message_seq, fragment_offset 0, fragment_length; version, random, session id, cookie.
+  const hello = (cookie: number[]): number[] => {
+    const body = [254, 253, ...new Array<number>(32).fill(7), 0, cookie.length, ...cookie, 0, 2, 0xc0, 0x2b, 1, 0];
+    const n = body.length;
+    return [1, 0, n >> 8, n & 0xff, 0, 0, 0, 0, 0, 0, n >> 8, n & 0xff, ...body];
+  };
+  for (const [body, want] of [[hello([]), true], [hello([1, 2, 3]), false], [hello([]).slice(0, 40), false]] as const) {
+    const buf = record([...body]);
+    assert.ok(readRecordHeader(buf, 0, view) > 0);
+    assert.equal(isCookielessClientHello(buf, view), want);
+  }
+  for (let i = 0; i < 100_000; i++) {
+    const body = randomBytes(i % 80);
+    if (i % 2 === 0 && body.length > 0) body[0] = 1;
+    const buf = Buffer.concat([Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, body.length >> 8, body.length & 0xff]), body]);
+    if (readRecordHeader(buf, 0, view) < 0) continue;
+    isCookielessClientHello(buf, view);
+  }
 });
 
 test('no peer: the handshake times out into failed', async () => {

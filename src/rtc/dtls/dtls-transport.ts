@@ -1,6 +1,7 @@
 import type { DtlsCertificate } from './certificate.js';
 import { certificateMatchesFingerprints, type CertificateFingerprint } from './fingerprint.js';
 import { verifyPeerHandshake } from './peer-auth.js';
+import { isCookielessClientHello } from './client-hello.js';
 import {
   CONTENT_ALERT,
   CONTENT_APPLICATION_DATA,
@@ -63,6 +64,8 @@ export interface DtlsStats {
   ignoredPlaintextAlerts: number;
   /** Errors werift reported while handling handshake messages. */
   handshakeErrors: number;
+  /** Cookie-less ClientHellos (retransmissions) arriving after the cookie exchange: dropped. */
+  staleClientHellos: number;
   applicationDataSent: number;
   applicationDataDropped: number;
 }
@@ -88,6 +91,7 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
     droppedRecords: 0,
     ignoredPlaintextAlerts: 0,
     handshakeErrors: 0,
+    staleClientHellos: 0,
     applicationDataSent: 0,
     applicationDataDropped: 0,
   };
@@ -168,6 +172,11 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
         this.handleAlert(buf);
       } else if (view.contentType === CONTENT_APPLICATION_DATA && this.currentState !== 'connected') {
         this.stats.droppedRecords++;
+      } else if (this.session.pastHelloVerify && isCookielessClientHello(buf, view)) {
+        // RFC 6347 §4.2.2: a message older than the one expected is a retransmission. werift
+        // would answer it by drawing a new random and ECDHE key after its ServerHello carried
+        // the old ones, and the handshake would end with mismatched secrets ("bad Finished").
+        this.stats.staleClientHellos++;
       } else {
         this.session.feedRecord(buf.subarray(offset, next));
       }

@@ -6,6 +6,8 @@ type WeriftTransport = WeriftOptions['transport'];
 type WeriftSrtpProfile = NonNullable<WeriftOptions['srtpProfiles']>[number];
 type WeriftSocket = DtlsServer | DtlsClient;
 
+/** RFC 6347 §4.2.4: the server's flight 4 starts with ServerHello. */
+const SERVER_HELLO_FLIGHT = 4;
 /** Past the last DTLS 1.2 flight (6), so werift sees every awaited flight as reached. */
 const FLIGHT_DONE = 100;
 
@@ -105,6 +107,11 @@ export class WeriftSession {
   detach(): void {
     this.receive = undefined;
     this.socket.dtls.flight = FLIGHT_DONE;
+  }
+
+  /** Server: a ClientHello with our cookie arrived, so werift has sent (or is sending) flight 4. */
+  get pastHelloVerify(): boolean {
+    return this.socket instanceof DtlsServer && this.socket.dtls.flight >= SERVER_HELLO_FLIGHT;
   }
 
   sendApplicationData(buf: Buffer): Promise<void> {
