@@ -50,6 +50,9 @@ export class SfuSession implements RoomTransport {
   /** Subscribe offers, applied one after another. */
   private offers: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Stops telling the server whether we send our screen or our camera. */
+  private readonly stopSourceReports: () => void;
+  private readonly sharingScreenAtStart: boolean;
   private readonly sizes = new VideoSizeReports();
   /** Server messages and channels refused as malformed (dropped, counted). */
   rejected = 0;
@@ -77,6 +80,11 @@ export class SfuSession implements RoomTransport {
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed') this.fail('the publish connection to the server failed');
     };
+    // The server serves a screen share before cameras in every subscriber's bandwidth.
+    this.stopSourceReports = media.on('screen-share', ({ active }) => {
+      if (!this.closed) this.signaling.send({ type: 'sfu-video-source', source: active ? 'screen' : 'camera' });
+    });
+    this.sharingScreenAtStart = media.sharingScreen;
   }
 
   get subscribePc(): RTCPeerConnection | null { return this.subscribe; }
@@ -95,6 +103,7 @@ export class SfuSession implements RoomTransport {
       }
       if (this.closed) return;
       await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+      if (this.sharingScreenAtStart) this.signaling.send({ type: 'sfu-video-source', source: 'screen' });
     } catch (err) {
       if (!this.closed) this.fail(`publishing to the server failed: ${errorText(err)}`, err);
     }
@@ -200,6 +209,7 @@ export class SfuSession implements RoomTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopSourceReports();
     for (const view of this.views.values()) view.close();
     this.views.clear();
     this.channels.chat.close();

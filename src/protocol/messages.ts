@@ -104,6 +104,8 @@ export interface SfuAnswerMsg extends Req { type: 'sfu-answer'; transport: 'subs
  * not shown. The server never forwards a layer larger than needed for it.
  */
 export interface SfuVideoSizeMsg extends Req { type: 'sfu-video-size'; trackId: string; width: number; height: number }
+/** SFU: this page's published video is now its screen (or its camera again); a screen share is served first. */
+export interface SfuVideoSourceMsg extends Req { type: 'sfu-video-source'; source: 'camera' | 'screen' }
 export interface CallAcceptMsg extends Req { type: 'call-accept'; callId: string }
 export interface CallRejectMsg extends Req { type: 'call-reject'; callId: string }
 export interface CallCancelMsg extends Req { type: 'call-cancel'; callId: string }
@@ -112,7 +114,7 @@ export interface CallHangupMsg extends Req { type: 'call-hangup'; callId: string
 export type ClientMessage =
   | HelloMsg | ResumeMsg | JoinMsg | LeaveMsg
   | OfferMsg | AnswerMsg | CandidateMsg | EndOfCandidatesMsg | PingMsg
-  | SfuOfferMsg | SfuAnswerMsg | SfuVideoSizeMsg
+  | SfuOfferMsg | SfuAnswerMsg | SfuVideoSizeMsg | SfuVideoSourceMsg
   | CallAcceptMsg | CallRejectMsg | CallCancelMsg | CallHangupMsg;
 
 export type ClientMessageType = ClientMessage['type'];
@@ -250,6 +252,7 @@ export const CLIENT_SCHEMAS: Readonly<Record<ClientMessageType, Schema>> = {
     type: str({ max: 32 }), id: requestId, trackId: str({ max: 256, pattern: ID_PATTERN }),
     width: int({ min: 0, max: MAX_VIDEO_DIMENSION }), height: int({ min: 0, max: MAX_VIDEO_DIMENSION }),
   },
+  'sfu-video-source': { type: str({ max: 32 }), id: requestId, source: oneOf(['camera', 'screen'] as const) },
   'call-accept': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
   'call-reject': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
   'call-cancel': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },

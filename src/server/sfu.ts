@@ -76,6 +76,11 @@ export class SfuRooms implements MediaRooms {
     if (!p.setVideoSize(trackId, width, height)) throw new MediaRequestError('not-found', `no forwarded video track "${trackId}"`);
   }
 
+  videoSource(room: string, participantId: string, source: 'camera' | 'screen'): void {
+    this.participant(room, participantId);
+    this.routers.get(room)?.setVideoSource(participantId, source);
+  }
+
   close(): void {
     for (const r of this.routers.values()) r.close();
     this.routers.clear();

@@ -20,7 +20,7 @@ import { MAX_CACHED_PACKET, type PacketCache } from './PacketCache.js';
 import { PacketInfo, describePacket, videoCodecKind, type VideoCodecKind } from './packet-info.js';
 import { ProducerStream } from './ProducerStream.js';
 import type { ReceiveStats } from './ReceiveStats.js';
-import type { CodecParameters, MediaKind, RtcpSink } from './types.js';
+import type { CodecParameters, MediaKind, RtcpSink, VideoSource } from './types.js';
 
 /** VP9 spatial ids are 3 bits (RFC 9628 §4.2). */
 const MAX_SVC_SPATIAL = 8;
@@ -59,6 +59,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   readonly kind: MediaKind;
   readonly ownerId: string;
   readonly mid: string;
+  /** Video: camera or screen share, as the publisher's page says (`sfu-video-source`). */
+  source: VideoSource = 'camera';
   readonly codec: CodecParameters;
   readonly codecKind: VideoCodecKind;
   readonly consumers = new Set<Consumer>();

@@ -14,6 +14,7 @@ import { DataRelay } from './DataRelay.js';
 import { PRIORITY } from './allocation/allocate.js';
 import type { Producer } from './Producer.js';
 import { SfuParticipant, type SubscribeOffer } from './SfuParticipant.js';
+import type { VideoSource } from './types.js';
 
 /** How the router reaches one participant's page. */
 export interface ParticipantSignals {
@@ -35,9 +36,7 @@ export interface RouterOptions {
   /**
    * Share each subscriber's bandwidth estimate among its consumers (StreamAllocator): layers
    * chosen by budget and priority, video paused when even its lowest layer does not fit.
-   * Default false until it is proven in a browser under a shaped link (the climb back after a
-   * limit is lifted rests on probe results, which only unit tests show so far). Off, every
-   * consumer gets its preferred layers whatever the estimate.
+   * Default true. Off, every consumer gets its preferred layers whatever the estimate.
    */
   allocation?: boolean;
 }
@@ -51,7 +50,7 @@ export class Router extends TypedEmitter<RouterEvents> {
 
   constructor(readonly name: string, private readonly server: WebRtcServer, opts: RouterOptions = {}) {
     super();
-    this.allocation = opts.allocation ?? false;
+    this.allocation = opts.allocation ?? true;
     this.speakers = new ActiveSpeakerObserver(opts.activeSpeaker);
     this.speakers.on('dominant-speaker', (s) => {
       // The speaker's video goes first in every subscriber's budget.
@@ -72,6 +71,20 @@ export class Router extends TypedEmitter<RouterEvents> {
     return out;
   }
 
+  /** A forwarded track's rank in every subscriber's budget: screen share, then the active speaker, then the rest. */
+  priorityOf(producer: Producer): number {
+    if (producer.source === 'screen') return PRIORITY.screen;
+    return producer.ownerId === this.activeSpeaker ? PRIORITY.speaker : PRIORITY.normal;
+  }
+
+  /** A participant's page now sends its screen (or its camera again): every subscriber re-allocates. */
+  setVideoSource(participantId: string, source: VideoSource): boolean {
+    const participant = this.participants.get(participantId);
+    if (!participant) return false;
+    if (participant.setVideoSource(source)) for (const p of this.participants.values()) p.allocator?.invalidate();
+    return true;
+  }
+
   join(participantId: string, signals: ParticipantSignals | ((offer: SubscribeOffer) => void)): SfuParticipant {
     if (this.participants.has(participantId)) throw new Error(`participant ${participantId} is already in router ${this.name}`);
     const s: ParticipantSignals = typeof signals === 'function' ? { sendOffer: signals } : signals;
@@ -85,7 +98,7 @@ export class Router extends TypedEmitter<RouterEvents> {
       },
       sendOffer: (offer) => s.sendOffer(offer),
       ...(s.sendLayers ? { sendLayers: s.sendLayers } : {}),
-      ...(this.allocation ? { priorityOf: (producer: Producer) => (producer.ownerId === this.activeSpeaker ? PRIORITY.speaker : PRIORITY.normal) } : {}),
+      ...(this.allocation ? { priorityOf: (producer: Producer) => this.priorityOf(producer) } : {}),
     });
     // Everything already published in the room, before the first offer goes out.
     for (const producer of this.producers) participant.consume(producer);

@@ -19,7 +19,7 @@ import { LayerPauser } from './LayerPauser.js';
 import { Producer } from './Producer.js';
 import { SfuTransport } from './SfuTransport.js';
 import { SubscribeNegotiation, type OutgoingOffer } from './SubscribeNegotiation.js';
-import type { MediaKind } from './types.js';
+import type { MediaKind, VideoSource } from './types.js';
 
 /** A refused SDP: the message says what was wrong. */
 export class SdpError extends Error {}
@@ -52,6 +52,7 @@ export class SfuParticipant {
   /** Shares our subscribe transport's estimate among our consumers; null when the room does not allocate. */
   readonly allocator: StreamAllocator | null = null;
   private readonly priorityOf: (c: Consumer) => number = () => PRIORITY.normal;
+  private videoSource: VideoSource = 'camera';
 
   constructor(
     readonly id: string,
@@ -181,6 +182,17 @@ export class SfuParticipant {
     return false;
   }
 
+  /**
+   * Our page sends its screen instead of its camera, or back (`sfu-video-source`): our video
+   * producers, and later ones, carry it. True when it changed.
+   */
+  setVideoSource(source: VideoSource): boolean {
+    if (source === this.videoSource) return false;
+    this.videoSource = source;
+    for (const p of this.producers) if (p.kind === 'video') p.source = source;
+    return true;
+  }
+
   /** Sends the first subscribe offer (data channels only, or the tracks already present). */
   start(): void {
     this.offerIfNeeded();
@@ -220,6 +232,7 @@ export class SfuParticipant {
       feedbackSsrc: this.publish.rtcpSsrc,
       transport: this.publish,
     });
+    if (producer.kind === 'video') producer.source = this.videoSource;
     this.producersByMid.set(media.mid, producer);
     producer.on('close', () => {
       if (this.producersByMid.get(media.mid) === producer) this.producersByMid.delete(media.mid);

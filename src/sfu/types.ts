@@ -2,6 +2,9 @@
 
 export type MediaKind = 'audio' | 'video';
 
+/** What a published video track shows: the allocator serves a screen share before cameras. */
+export type VideoSource = 'camera' | 'screen';
+
 export interface CodecParameters {
   name: string;
   payloadType: number;

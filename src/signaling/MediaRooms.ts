@@ -28,4 +28,6 @@ export interface MediaRooms {
   subscribeAnswer(room: string, participantId: string, revision: number, sdp: string): Promise<void>;
   /** `sfu-video-size`: the size the participant renders forwarded video track `trackId` at. */
   videoSize(room: string, participantId: string, trackId: string, width: number, height: number): void;
+  /** `sfu-video-source`: the participant's published video is its screen or its camera. */
+  videoSource(room: string, participantId: string, source: 'camera' | 'screen'): void;
 }

@@ -283,6 +283,10 @@ export class SignalingServer {
         const { room, media } = this.sfuRoomOf(session);
         return media.videoSize(room.name, session.id, msg.trackId, msg.width, msg.height);
       }
+      case 'sfu-video-source': {
+        const { room, media } = this.sfuRoomOf(session);
+        return media.videoSource(room.name, session.id, msg.source);
+      }
       case 'call-accept': return this.calls.accept(session, msg.callId);
       case 'call-reject': return this.calls.reject(session, msg.callId);
       case 'call-cancel': return this.calls.cancel(session, msg.callId);

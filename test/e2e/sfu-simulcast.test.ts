@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchChromium, waitFor, type TestBrowser, type TestPage } from '../helpers/browsers.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
-import type { Consumer } from '../../src/sfu/Consumer.js';
 import type { Producer } from '../../src/sfu/Producer.js';
-import { LOW_VIDEO, diagnose, openPage, remoteStats, type PageGlobals } from './page-api.js';
+import { LOW_VIDEO, diagnose, openPage } from './page-api.js';
+import { consumerOf, describeLayers, publisherEncodings, publisherOutbound, selfId, sizeTile, tileShown, videoProducer, waitForHeight } from './sfu-layer-pages.js';
 
 let server: Switchboard;
 let chromium: TestBrowser;
@@ -34,91 +34,6 @@ async function open(room: string, name: string, extra: string): Promise<{ label:
   return { label: name, page };
 }
 
-function selfId(page: TestPage): Promise<string> {
-  return page.evaluate(() => ((globalThis as unknown as PageGlobals).switchboard.room as unknown as { self: { id: string } }).self.id);
-}
-
-/** Sets the CSS size of the page's tile for participant `id` (the video fills it). */
-async function sizeTile(page: TestPage, id: string, width: number): Promise<void> {
-  await page.evaluate(([pid, w]) => {
-    const g = globalThis as unknown as { document: { querySelector(s: string): { style: Record<string, string> } | null } };
-    const tile = g.document.querySelector(`.tile[data-participant-id="${pid}"]`);
-    if (!tile) throw new Error(`no tile for ${pid}`);
-    tile.style.width = `${w}px`;
-    tile.style.maxWidth = 'none';
-    tile.style.flex = 'none';
-  }, [id, width] as const);
-}
-
-/** The publisher page's video sender encodings: rid → active. */
-function publisherEncodings(page: TestPage): Promise<Record<string, boolean>> {
-  return page.evaluate(() => {
-    const room = (globalThis as unknown as PageGlobals).switchboard.room as unknown as {
-      transport: { publishPc: { getSenders(): Array<{ track: { kind: string } | null; getParameters(): { encodings: Array<{ rid?: string; active?: boolean }> } }> } };
-    };
-    const sender = room.transport.publishPc.getSenders().find((s) => s.track?.kind === 'video');
-    const out: Record<string, boolean> = {};
-    for (const e of sender?.getParameters().encodings ?? []) out[e.rid ?? ''] = e.active ?? true;
-    return out;
-  });
-}
-
-/** The publisher's outbound video per rid, and its bandwidth estimate, for failure messages. */
-function publisherOutbound(page: TestPage): Promise<string> {
-  return page.evaluate(async () => {
-    const room = (globalThis as unknown as PageGlobals).switchboard.room as unknown as {
-      transport: { publishPc: { getStats(): Promise<Map<string, Record<string, unknown>>> } };
-    };
-    const stats = await room.transport.publishPc.getStats();
-    const parts: string[] = [];
-    stats.forEach((r) => {
-      if (r.type === 'outbound-rtp' && r.kind === 'video') {
-        parts.push(`${String(r.rid)}: ${String(r.frameWidth)}x${String(r.frameHeight)} sent ${String(r.packetsSent)} active ${String(r.active)} limit ${String(r.qualityLimitationReason)} target ${String(r.targetBitrate)} ${String(r.encoderImplementation)} ${String(r.scalabilityMode)}`);
-      }
-      if (r.type === 'candidate-pair' && r.nominated) parts.push(`available out ${String(r.availableOutgoingBitrate)}`);
-    });
-    return parts.join('; ');
-  });
-}
-
-async function statsOf(page: TestPage, publisherId: string): Promise<{ frames: number; height: number } | null> {
-  const s = (await remoteStats(page)).find((r) => r.participantId === publisherId);
-  return s ? { frames: s.videoFramesDecoded, height: s.videoHeight } : null;
-}
-
-function videoProducer(room: string, ownerId: string): Producer | null {
-  return server.sfu?.routers.get(room)?.producers.find((p) => p.ownerId === ownerId && p.kind === 'video') ?? null;
-}
-
-function consumerOf(producer: Producer, subscriberId: string): Consumer | null {
-  return [...producer.consumers].find((c) => c.subscriberId === subscriberId) ?? null;
-}
-
-function describeLayers(p: Producer | null): string {
-  if (!p) return 'no producer';
-  const streams = p.streams.map((s) => `${s.rid ?? 'main'}: ${s.packetsReceived} pkts ${s.width}x${s.height} ${Math.round(s.bitrate.bitrate(performance.now()) / 1000)} kbps`).join('; ');
-  const consumers = [...p.consumers].map((c) => `${c.subscriberId}: current ${JSON.stringify(c.currentLayers)} target ${JSON.stringify(c.targetLayers)} preferred ${JSON.stringify(c.preferredLayers)}`).join('; ');
-  return `${streams} | ${consumers}`;
-}
-
-/** Waits until the subscriber decodes the publisher at `check(height)` with frames rising. */
-async function waitForHeight(label: string, page: TestPage, publisherId: string, check: (h: number) => boolean, what: string, producer: () => Producer | null, timeoutMs = 45_000): Promise<number> {
-  try {
-    const first = await waitFor(`${label}: ${what}`, async () => {
-      const s = await statsOf(page, publisherId);
-      return s && s.frames > 0 && check(s.height) ? s : null;
-    }, timeoutMs, 500);
-    const later = await waitFor(`${label}: still decoding`, async () => {
-      const s = await statsOf(page, publisherId);
-      return s && s.frames > first.frames + 5 && check(s.height) ? s : null;
-    }, 15_000, 500);
-    return later.height;
-  } catch (err) {
-    if (err instanceof Error) err.message += `\nlayers: ${describeLayers(producer())}\nstats: ${JSON.stringify(await statsOf(page, publisherId))}`;
-    throw err;
-  }
-}
-
 test('simulcast: a thumbnail gets the lowest layer, a large tile the top one; growing climbs; unused top layer pauses and resumes', { timeout: 300_000 }, async () => {
   const ROOM = 'simulcast1';
   const pub = await open(ROOM, 'pub', 'video=1280x720&layering=simulcast');
@@ -128,12 +43,9 @@ test('simulcast: a thumbnail gets the lowest layer, a large tile the top one; gr
   const pubId = await selfId(pub.page);
   const smallId = await selfId(small.page);
   const largeId = await selfId(large.page);
-  const producer = (): Producer | null => videoProducer(ROOM, pubId);
+  const producer = (): Producer | null => videoProducer(server, ROOM, pubId);
   await diagnose(pages, async () => {
-    await waitFor('the publisher\'s tile on both subscribers', async () => {
-      const ok = await Promise.all([small, large].map(({ page }) => page.evaluate((id) => (globalThis as unknown as PageGlobals).document.querySelector(`.tile[data-participant-id="${id}"]`) !== null, pubId)));
-      return ok.every(Boolean) ? true : null;
-    }, 30_000);
+    await tileShown([small.page, large.page], pubId);
     await sizeTile(small.page, pubId, 160);
     await sizeTile(large.page, pubId, 1280);
 
@@ -183,12 +95,9 @@ test('VP9 SVC (L3T3): a thumbnail gets spatial layer 0, a large tile the top lay
   const large = await open(ROOM, 'svclarge', `video=${LOW_VIDEO}`);
   const pages = [pub, small, large];
   const pubId = await selfId(pub.page);
-  const producer = (): Producer | null => videoProducer(ROOM, pubId);
+  const producer = (): Producer | null => videoProducer(server, ROOM, pubId);
   await diagnose(pages, async () => {
-    await waitFor('the publisher\'s tile on both subscribers', async () => {
-      const ok = await Promise.all([small, large].map(({ page }) => page.evaluate((id) => (globalThis as unknown as PageGlobals).document.querySelector(`.tile[data-participant-id="${id}"]`) !== null, pubId)));
-      return ok.every(Boolean) ? true : null;
-    }, 30_000);
+    await tileShown([small.page, large.page], pubId);
     await sizeTile(small.page, pubId, 160);
     await sizeTile(large.page, pubId, 1280);
     const p = await waitFor('a VP9 producer with 3 spatial layers', () => {

@@ -33,7 +33,18 @@ export const PUBLISHER = 'pub';
 export const LIMITED = 'limited';
 export const UNLIMITED = 'free';
 
-export async function startBweLab(opts: { room: string; limitKbit: number | null; publisherVideo?: string }): Promise<BweLab> {
+export interface BweLabOptions {
+  room: string;
+  limitKbit: number | null;
+  /** The publisher's camera size (`video=` of the page URL). */
+  publisherVideo?: string;
+  /** Simulcast publishing (`layering=simulcast`), with Chromium's own fake camera instead of noise. */
+  simulcast?: boolean;
+  /** Whether the unlimited subscriber publishes its fake camera too (default true). */
+  freePublishes?: boolean;
+}
+
+export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-bwe-'));
   const browsers: TestBrowser[] = [];
   const pages: Array<{ label: string; page: TestPage }> = [];
@@ -66,20 +77,22 @@ export async function startBweLab(opts: { room: string; limitKbit: number | null
       host: uplink.ip, port: 0, rtcHost: uplink.ip, rtcPort: 0, announcedIps: [uplink.ip], turnEnabled: false, logLevel: 'silent',
     });
     const origin = `http://${uplink.ip}:${server.port}`;
-    const url = (name: string, video?: string): string => `${origin}/?room=${opts.room}&name=${name}&topology=sfu${video ? `&video=${video}` : ''}`;
+    const url = (name: string, video?: string, extra = ''): string => `${origin}/?room=${opts.room}&name=${name}&topology=sfu${video ? `&video=${video}` : ''}${extra}`;
     // Chromium's own fake camera compresses to a few hundred kbit/s; noise makes the publisher
     // send what its encoder is allowed to (its estimate, up to the resolution's maximum).
+    // A simulcast publisher keeps Chromium's camera: noise in three layers would need far more
+    // than the machine's encoder keeps up with.
     const noise = join(dir, 'noise.y4m');
-    writeNoiseY4m(noise, 640, 480, 15);
-    const local = await launchChromium({ insecureOriginAsSecure: origin, args: [`--use-file-for-fake-video-capture=${noise}`] });
+    if (!opts.simulcast) writeNoiseY4m(noise, 640, 480, 15);
+    const local = await launchChromium({ insecureOriginAsSecure: origin, args: opts.simulcast ? [] : [`--use-file-for-fake-video-capture=${noise}`] });
     browsers.push(local);
     const pub = await local.newPage();
     pages.push({ label: PUBLISHER, page: pub });
-    await openPage(pub, url(PUBLISHER, opts.publisherVideo));
+    await openPage(pub, url(PUBLISHER, opts.publisherVideo, opts.simulcast ? '&layering=simulcast' : ''));
     // The unlimited subscriber publishes Chromium's own fake camera too: with the noise camera
     // the limited page receives more than its 300 kbit/s even while the publishers' own
     // estimates are still climbing.
-    const second = await launchChromium({ insecureOriginAsSecure: origin });
+    const second = await launchChromium({ insecureOriginAsSecure: origin, ...(opts.freePublishes === false ? { media: 'none' as const } : {}) });
     browsers.push(second);
     const free = await second.newPage();
     pages.push({ label: UNLIMITED, page: free });

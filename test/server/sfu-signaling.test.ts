@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { parseRemoteSdp } from '../../src/rtc/sdp/index.js';
+import { PRIORITY } from '../../src/sfu/allocation/allocate.js';
 import { loadFixture } from '../fixtures/sdp/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -67,7 +68,25 @@ test("a publish offer is answered, and its tracks reach the other participant's 
   const stale = await b.expectError({ type: 'sfu-answer', transport: 'subscribe', sdp: 'v=0\r\n', revision: 7 });
   assert.equal(stale.code, 'invalid-sdp');
   assert.match(stale.message, /no subscribe offer 7 is waiting/);
+  // A screen share goes first in every subscriber's budget: the page says which it sends.
+  const video = router?.producers.find((p) => p.kind === 'video');
+  assert.ok(video && router);
+  assert.equal(router.priorityOf(video), PRIORITY.normal);
+  a.send({ type: 'sfu-video-source', source: 'screen' });
+  await until(() => video.source === 'screen', 'the video producer is marked a screen share');
+  assert.equal(router.priorityOf(video), PRIORITY.screen);
+  a.send({ type: 'sfu-video-source', source: 'camera' });
+  await until(() => video.source === 'camera', 'back to the camera');
+  assert.equal(router.priorityOf(video), PRIORITY.normal);
+  const bad = await a.expectError({ type: 'sfu-video-source', source: 'window' });
+  assert.equal(bad.code, 'invalid-message');
+  assert.match(bad.message, /source/);
 });
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(check(), what);
+}
 
 test('bad SDP gets invalid-sdp naming the problem; SFU messages outside an SFU room get not-sfu-room', async () => {
   const a = await member('s3', 'sfu');

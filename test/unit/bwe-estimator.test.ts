@@ -1,7 +1,7 @@
 /**
  * The send-side bandwidth estimator on feedback sequences from the bottleneck-link SIMULATION
  * (test/helpers/bottleneck-link-simulation.ts: real TWCC writer and parser, simulated link):
- * steady, step-down, loss burst, recovery; plus REMB fallback, RTT, the send history's wrap
+ * steady, step-down, loss burst, inherent loss, recovery; plus REMB fallback, RTT, the send history's wrap
  * and the transport-cc slot a consumer writes.
  */
 import assert from 'node:assert/strict';
@@ -51,6 +51,17 @@ test('loss burst: 30 % random loss for 3 s drops the estimate, which then recove
   const t = firstAtOrAbove(between(r.samples, 25_000, 50_000), 0.85 * before);
   assert.ok(t !== undefined && t < 45_000, `recovered at ${t}`);
   assert.ok(e.counters.packetsLost > 0);
+});
+
+test('inherent loss: 10 % random loss on an uncongested 2 Mbit/s link does not walk the estimate down', () => {
+  // A lossy hop drops packets at random whatever the rate; no queue builds. GCC §6 alone would
+  // treat every window above 10 % as congestion and never climb again.
+  const e = new BandwidthEstimator({ startBps: MBIT });
+  const r = runBottleneckLink(e, { durationMs: 40_000, linkBps: () => 2 * MBIT, seed: 11, lossRate: () => 0.1 });
+  const settled = between(r.samples, 15_000, 40_000);
+  assert.ok(mean(settled) > 1.4 * MBIT, `mean ${mean(settled)} under 10 % random loss`);
+  assert.ok(min(settled) > 0.9 * MBIT, `min ${min(settled)}`);
+  assert.ok(e.lossFraction > 0.05, `the loss was measured (${e.lossFraction})`);
 });
 
 test('recovery: 2 → 0.5 → 2 Mbit/s, the estimate drops under the cut and climbs back', () => {

@@ -48,6 +48,8 @@ const FEEDBACK_STALE_MS = 2000;
 const REMB_STALE_MS = 5000;
 /** The 24-bit reference time of a TWCC feedback, in 64 ms units, wraps after 2^24 units. */
 const REFERENCE_WRAP = 0x1000000;
+/** Loss counts as congestion (LossBasedControl) this long after the delay-based detector's last overuse. */
+const DELAY_CONGESTION_MEMORY_MS = 2000;
 /** Time lost between two feedbacks beyond which arrival clocks are not compared. */
 const MAX_FEEDBACK_GAP_MS = 10_000;
 
@@ -89,6 +91,7 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
   private lastFeedbackWallMs = 0;
   rttMs = 0;
   usage: BandwidthUsage = 'normal';
+  private lastOveruseMs = -Infinity;
   readonly counters: BandwidthEstimatorCounters = {
     feedbacks: 0, rembs: 0, packetsAcked: 0, packetsLost: 0, unknownPackets: 0, duplicateReports: 0, overuses: 0, probesAcked: 0, probeResults: 0,
   };
@@ -196,7 +199,9 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
     this.usage = overused ? 'overusing' : this.detector.state;
     const ackedBps = this.acked.bps();
     if (this.usage !== 'overusing' || this.aimd.timeToReduceFurther(nowMs, ackedBps)) this.aimd.update(this.usage, ackedBps, nowMs);
-    if (expected > 0 || lost !== 0) this.loss.update(expected, Math.max(lost, 0), this.estimate, ackedBps, nowMs);
+    if (this.usage === 'overusing') this.lastOveruseMs = nowMs;
+    const delayCongested = nowMs - this.lastOveruseMs < DELAY_CONGESTION_MEMORY_MS;
+    if (expected > 0 || lost !== 0) this.loss.update(expected, Math.max(lost, 0), this.estimate, ackedBps, nowMs, delayCongested);
     // A probe the path carried without overuse lifts the estimate at once (GCC only climbs slowly).
     const probed = this.probes.result(nowMs);
     if (probed > 0 && this.usage !== 'overusing') {
