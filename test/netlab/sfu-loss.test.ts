@@ -124,7 +124,7 @@ async function keepsDecoding(label: string, page: TestPage, from: readonly strin
     now.forEach((s, k) => {
       const before = prev[k]!.videoFramesDecoded;
       assert.ok(s.videoFramesDecoded > before,
-        `${label}: frames from ${s.name} rising at ${(i + 1) * SAMPLE_MS} ms (${before} → ${s.videoFramesDecoded})`);
+        `${label}: frames from ${s.name} rising at ${(i + 1) * SAMPLE_MS} ms (${before} → ${s.videoFramesDecoded}); ${JSON.stringify(s)}`);
     });
     prev = now;
   }

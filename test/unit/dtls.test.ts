@@ -13,6 +13,7 @@ import {
 } from '../../src/rtc/dtls/index.js';
 import { verifyClientFinished, verifyPeerHandshake } from '../../src/rtc/dtls/peer-auth.js';
 import { isCookielessClientHello } from '../../src/rtc/dtls/client-hello.js';
+import { HandshakeReassembler } from '../../src/rtc/dtls/handshake-reassembler.js';
 import { createRecordView, readRecordHeader } from '../../src/rtc/dtls/record-header.js';
 import { prfSha256 } from '../../src/rtc/dtls/tls-prf.js';
 import { WeriftSession } from '../../src/rtc/dtls/werift-session.js';
@@ -237,6 +238,106 @@ test('a first ClientHello retransmitted after the cookie exchange is dropped; th
   assert.deepEqual(sr.connected.keyingMaterial, cr.connected.keyingMaterial);
   assert.equal(server.stats.staleClientHellos, replays);
   client.close();
+});
+
+/** Each plaintext handshake message of `datagram` as two records of one fragment each (Chromium sends its 1.4 KB ClientHello so). */
+function splitHandshakes(datagram: Buffer): Buffer[] {
+  const view = createRecordView();
+  const out: Buffer[] = [];
+  for (let at = 0; at < datagram.length;) {
+    const next = readRecordHeader(datagram, at, view);
+    if (next < 0) break;
+    const body = datagram.subarray(view.bodyOffset, next);
+    const length = body.length >= 12 ? body.readUIntBE(1, 3) : 0;
+    if (view.contentType !== 22 || view.epoch !== 0 || length < 2 || body.length !== 12 + length) {
+      out.push(datagram.subarray(at, next));
+    } else {
+      const half = length >> 1;
+      for (const [from, to] of [[0, half], [half, length]] as const) {
+        const header = Buffer.from(datagram.subarray(at, at + 13));
+        const hs = Buffer.from(body.subarray(0, 12));
+        hs.writeUIntBE(from, 6, 3);
+        hs.writeUIntBE(to - from, 9, 3);
+        const piece = Buffer.concat([header, hs, body.subarray(12 + from, 12 + to)]);
+        piece.writeUInt16BE(piece.length - 13, 11);
+        out.push(piece);
+      }
+    }
+    at = next;
+  }
+  return out;
+}
+
+test('fragmented ClientHellos, one fragment lost and a stale one arriving amid the next hello: reassembled by message_seq, connected', async () => {
+  const links = pairLinks();
+  const server = new DtlsTransport({ role: 'server', certificate: serverCert, remoteFingerprints: [clientCert.fingerprint], link: links.a, handshakeTimeoutMs: STEP_MS });
+  const client = new DtlsTransport({ role: 'client', certificate: clientCert, remoteFingerprints: [serverCert.fingerprint], link: links.b, handshakeTimeoutMs: STEP_MS });
+  const view = createRecordView();
+  let hellos = 0;
+  let held: Buffer | null = null;
+  links.connect((datagram) => {
+    const pieces = splitHandshakes(datagram);
+    const isHello = readRecordHeader(datagram, 0, view) > 0 && view.contentType === 22 && view.epoch === 0 && datagram[13] === 1;
+    if (!isHello) { for (const p of pieces) server.handle(p); return; }
+    hellos++;
+    if (hellos === 1) {
+      // The first hello's second fragment is "lost" (kept back); the client will retransmit.
+      server.handle(pieces[0]!);
+      held = pieces[1]!;
+    } else if (isCookielessClientHello(datagram, view)) {
+      for (const p of pieces) server.handle(p);
+    } else {
+      // The hello with the cookie: its first fragment, then the stale fragment, then the rest.
+      server.handle(pieces[0]!);
+      if (held) server.handle(held);
+      held = null;
+      for (const p of pieces.slice(1)) server.handle(p);
+    }
+  }, (buf) => client.handle(buf));
+  const s = outcome(server);
+  const c = outcome(client);
+  server.start();
+  client.start();
+  const [sr, cr] = await Promise.all([s, c]);
+  assert.ok(hellos >= 3, `hellos seen: ${hellos}`);
+  assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr, server.stats]));
+  assert.deepEqual(sr.connected.keyingMaterial, cr.connected.keyingMaterial);
+  assert.ok(server.stats.handshakesReassembled >= 2, JSON.stringify(server.stats));
+  client.close();
+});
+
+test('handshake reassembler: 100,000 random fragments never throw; out-of-order pieces give the exact message', () => {
+  const r = new HandshakeReassembler();
+  const view = createRecordView();
+  const body = randomBytes(1000);
+  const fragment = (seq: number, from: number, to: number): Buffer => {
+    const hs = Buffer.alloc(12);
+    hs[0] = 1;
+    hs.writeUIntBE(body.length, 1, 3);
+    hs.writeUInt16BE(seq, 4);
+    hs.writeUIntBE(from, 6, 3);
+    hs.writeUIntBE(to - from, 9, 3);
+    const rec = Buffer.concat([Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, seq, 0, 0]), hs, body.subarray(from, to)]);
+    rec.writeUInt16BE(rec.length - 13, 11);
+    return rec;
+  };
+  const feed = (rec: Buffer): Buffer[] => (readRecordHeader(rec, 0, view) > 0 ? r.push(rec, view) : []);
+  assert.deepEqual(feed(fragment(3, 600, 1000)), []);
+  assert.deepEqual(feed(fragment(3, 0, 300)), []);
+  assert.deepEqual(feed(fragment(3, 200, 550)), [], 'overlaps are fine; still short of the whole');
+  const [whole] = feed(fragment(3, 300, 650));
+  assert.ok(whole);
+  assert.equal(whole.readUInt16BE(11), 12 + body.length);
+  assert.deepEqual(whole.subarray(25), body);
+  assert.deepEqual([whole.readUIntBE(19, 3), whole.readUIntBE(22, 3)], [0, body.length], 'handed on unfragmented');
+  for (let i = 0; i < 100_000; i++) {
+    const rec = randomBytes(13 + (i % 60));
+    rec[0] = 22; rec[1] = 254; rec[2] = 253; rec[3] = 0; rec[4] = 0;
+    rec.writeUInt16BE(rec.length - 13, 11);
+    if (i % 3 === 0 && rec.length >= 25) { rec.writeUIntBE(i % 5000, 14, 3); rec.writeUIntBE(i % 4000, 19, 3); rec.writeUIntBE(rec.length - 25, 22, 3); }
+    feed(rec);
+  }
+  assert.ok(r.stats.badFragments > 0);
 });
 
 test('cookie-less ClientHello reader: a real hello of each kind, and 100,000 random records never throw', () => {

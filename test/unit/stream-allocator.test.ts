@@ -1,6 +1,7 @@
 /**
  * Stream allocation for one subscriber: audio is never touched, video by priority (screen,
- * speaker, rest), lowest layers first then upgrades, pause when even the lowest does not fit,
+ * speaker, rest), lowest layers first then upgrades, pause when even the lowest does not fit
+ * and the link is losing packets,
  * hysteresis on upgrades; probing only while something is held back, paced, capped at twice
  * the estimate, backing off after failures.
  */
@@ -46,6 +47,13 @@ test('video is paused before audio is touched, lowest priority first', () => {
   const none = allocate(50_000, [audio('a1'), video('v')]);
   assert.equal(none.targets.get('v'), -1);
   assert.equal(none.usedBps, 40_000, 'audio still granted above the budget share left for it');
+});
+
+test('pausing not allowed: every track keeps its lowest layer over budget; nothing is raised', () => {
+  const r = allocate(260_000, [audio('a1'), audio('a2'), video('rest'), video('speaker', PRIORITY.speaker)], new Map(), undefined, false);
+  assert.equal(r.targets.get('speaker'), 0);
+  assert.equal(r.targets.get('rest'), 0);
+  assert.equal(r.usedBps, 80_000 + 2 * 150_000);
 });
 
 test('a track with no measured layers yet is not allocated, a thumbnail asks for less', () => {
@@ -114,7 +122,8 @@ test('probe: waits its interval, backs off after a failure, resets after a succe
 
 class Estimate extends TypedEmitter<{ estimate: [bps: number] }> {
   estimateBps = 2_500_000;
-  set(bps: number): void { this.estimateBps = bps; this.emit('estimate', bps); }
+  lossFraction = 0;
+  set(bps: number, loss = this.lossFraction): void { this.estimateBps = bps; this.lossFraction = loss; this.emit('estimate', bps); }
 }
 
 test('StreamAllocator applies targets to its tracks and follows the estimate', async () => {
@@ -131,9 +140,17 @@ test('StreamAllocator applies targets to its tracks and follows the estimate', a
   // go up), the rest to the middle with what is left (+350k × 1.15 ≤ 600k).
   assert.deepEqual(applied.get('speaker'), SIMULCAST[2]);
   assert.deepEqual(applied.get('rest'), SIMULCAST[1]);
+  // A low estimate without loss (a receiver's jittery clock on a busy machine): no pause.
   estimate.set(300_000);
   assert.deepEqual(applied.get('speaker'), SIMULCAST[0], 'the speaker keeps its lowest layer');
+  assert.deepEqual(applied.get('rest'), SIMULCAST[0], 'the rest keeps its lowest layer too');
+  assert.equal(allocator.pauseAllowed, false);
+  // The link loses 15 %: the lowest layers do not fit, the rest is paused.
+  estimate.set(300_000, 0.15);
+  assert.deepEqual(applied.get('speaker'), SIMULCAST[0], 'the speaker keeps its lowest layer');
   assert.equal(applied.get('rest'), null, 'the rest is paused');
+  estimate.set(300_000, 0);
+  assert.equal(applied.get('rest'), null, 'still paused right after the loss ends (10 s memory)');
   assert.ok(allocator.deficitBps > 0);
   allocator.remove('speaker');
   await new Promise((r) => setImmediate(r));

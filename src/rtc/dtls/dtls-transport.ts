@@ -2,9 +2,11 @@ import type { DtlsCertificate } from './certificate.js';
 import { certificateMatchesFingerprints, type CertificateFingerprint } from './fingerprint.js';
 import { verifyPeerHandshake } from './peer-auth.js';
 import { isCookielessClientHello } from './client-hello.js';
+import { HandshakeReassembler } from './handshake-reassembler.js';
 import {
   CONTENT_ALERT,
   CONTENT_APPLICATION_DATA,
+  CONTENT_HANDSHAKE,
   createRecordView,
   readRecordHeader,
 } from './record-header.js';
@@ -66,6 +68,10 @@ export interface DtlsStats {
   handshakeErrors: number;
   /** Cookie-less ClientHellos (retransmissions) arriving after the cookie exchange: dropped. */
   staleClientHellos: number;
+  /** Handshake messages put together from fragments (RFC 6347 §4.2.3). */
+  handshakesReassembled: number;
+  /** Handshake fragments with impossible lengths: dropped. */
+  badHandshakeFragments: number;
   applicationDataSent: number;
   applicationDataDropped: number;
 }
@@ -92,6 +98,8 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
     ignoredPlaintextAlerts: 0,
     handshakeErrors: 0,
     staleClientHellos: 0,
+    handshakesReassembled: 0,
+    badHandshakeFragments: 0,
     applicationDataSent: 0,
     applicationDataDropped: 0,
   };
@@ -104,6 +112,8 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private lastHandshakeError = '';
   private readonly view = createRecordView();
+  private readonly handshakeView = createRecordView();
+  private readonly reassembler = new HandshakeReassembler();
 
   constructor(opts: DtlsTransportOptions) {
     super();
@@ -172,17 +182,30 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
         this.handleAlert(buf);
       } else if (view.contentType === CONTENT_APPLICATION_DATA && this.currentState !== 'connected') {
         this.stats.droppedRecords++;
-      } else if (this.session.pastHelloVerify && isCookielessClientHello(buf, view)) {
-        // RFC 6347 §4.2.2: a message older than the one expected is a retransmission. werift
-        // would answer it by drawing a new random and ECDHE key after its ServerHello carried
-        // the old ones, and the handshake would end with mismatched secrets ("bad Finished").
-        this.stats.staleClientHellos++;
+      } else if (view.contentType === CONTENT_HANDSHAKE && view.epoch === 0) {
+        for (const record of this.reassembler.push(buf, view)) this.feedHandshake(record);
+        this.stats.handshakesReassembled = this.reassembler.stats.reassembled;
+        this.stats.badHandshakeFragments = this.reassembler.stats.badFragments;
       } else {
         this.session.feedRecord(buf.subarray(offset, next));
       }
       if (this.currentState !== 'connecting' && this.currentState !== 'connected') return;
       offset = next;
     }
+  }
+
+  /** One whole plaintext handshake record (reassembled if it came in fragments). */
+  private feedHandshake(record: Buffer): void {
+    const view = this.handshakeView;
+    if (readRecordHeader(record, 0, view) < 0) return;
+    if (this.session.pastHelloVerify && isCookielessClientHello(record, view)) {
+      // RFC 6347 §4.2.2: a message older than the one expected is a retransmission. werift
+      // would answer it by drawing a new random and ECDHE key after its ServerHello carried
+      // the old ones, and the handshake would end with mismatched secrets ("bad Finished").
+      this.stats.staleClientHellos++;
+      return;
+    }
+    this.session.feedRecord(record);
   }
 
   /** Sends one application-data record (SCTP packet). Dropped and counted unless connected. */

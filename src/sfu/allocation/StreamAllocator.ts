@@ -11,6 +11,8 @@ import { ProbeController, type PaddingSink, type ProbeControllerOptions } from '
 
 export interface EstimateSource {
   readonly estimateBps: number;
+  /** Loss fraction (0–1) of the estimator's last measurement window. */
+  readonly lossFraction: number;
   on(event: 'estimate', listener: (bps: number) => void): unknown;
   off(event: 'estimate', listener: (bps: number) => void): unknown;
 }
@@ -28,6 +30,14 @@ export interface StreamAllocatorOptions extends ProbeControllerOptions {
 
 const DEFAULT_BUDGET_SHARE = 0.9;
 const DEFAULT_INTERVAL_MS = 500;
+/**
+ * Video may be paused only while the link loses more than this, and for PAUSE_MEMORY_MS after.
+ * A low estimate alone is not enough: on a busy machine the receiver's arrival times jitter,
+ * the delay-based estimate dips, and pausing would cut what the link still carries (LiveKit
+ * likewise does not pause by default). Loss is the evidence that the lowest layers do not fit.
+ */
+const PAUSE_LOSS = 0.1;
+const PAUSE_MEMORY_MS = 10_000;
 
 export class StreamAllocator {
   readonly probe: ProbeController;
@@ -45,6 +55,7 @@ export class StreamAllocator {
   usedBps = 0;
   deficitBps = 0;
   allocations = 0;
+  private lastLossyMs = -Infinity;
 
   constructor(private readonly source: EstimateSource, padding: PaddingSink, opts: StreamAllocatorOptions = {}) {
     this.budgetShare = opts.budgetShare ?? DEFAULT_BUDGET_SHARE;
@@ -83,9 +94,15 @@ export class StreamAllocator {
     });
   }
 
+  /** Whether video may be paused now (the link lost > 10 % in the last 10 s). */
+  get pauseAllowed(): boolean {
+    return performance.now() - this.lastLossyMs < PAUSE_MEMORY_MS;
+  }
+
   /** Allocates now. */
   run(): void {
     if (this.closed) return;
+    if (this.source.lossFraction > PAUSE_LOSS) this.lastLossyMs = performance.now();
     const budget = this.source.estimateBps * this.budgetShare;
     const tracks = [...this.tracks.values()];
     const previous = new Map<string, number>();
@@ -93,7 +110,7 @@ export class StreamAllocator {
       const was = this.applied.get(t.id);
       if (was) previous.set(t.id, t.options.findIndex((o) => o.spatial === was.spatial && o.temporal === was.temporal));
     }
-    const result = allocate(budget, tracks, previous);
+    const result = allocate(budget, tracks, previous, undefined, this.pauseAllowed);
     this.allocations++;
     this.usedBps = result.usedBps;
     this.deficitBps = result.deficitBps;

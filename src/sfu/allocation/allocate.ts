@@ -5,7 +5,8 @@
  * 1. Audio is always granted: video is paused before audio is ever touched.
  * 2. Video tracks in priority order (screen share, then the active speaker, then the rest)
  *    each get their lowest option while it fits; a track whose lowest option does not fit is
- *    paused.
+ *    paused — when pausing is allowed (the caller allows it only while the link is losing
+ *    packets); otherwise every track keeps its lowest option, over budget if need be.
  * 3. Still in priority order, each track is raised to the best option that fits what is left.
  *    Raising a track above its previous target costs `upgradeMargin` × the extra bitrate, so a
  *    budget hovering at a layer's edge does not flip it up and down every second.
@@ -48,6 +49,7 @@ export function allocate(
   tracks: readonly AllocationTrack[],
   previous: ReadonlyMap<string, number> = new Map(),
   upgradeMargin = DEFAULT_UPGRADE_MARGIN,
+  allowPause = true,
 ): AllocationResult {
   let left = Math.max(0, budgetBps);
   let usedBps = 0;
@@ -63,7 +65,7 @@ export function allocate(
   for (const t of video) {
     const lowest = (t.options[0] as LayerOption).bps;
     const cost = (previous.get(t.id) ?? -1) >= 0 ? lowest : lowest * upgradeMargin;
-    if (cost > left) continue;
+    if (cost > left && allowPause) continue;
     targets.set(t.id, 0);
     left -= lowest;
     usedBps += lowest;
