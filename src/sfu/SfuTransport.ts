@@ -107,6 +107,8 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   get estimateBps(): number { return this.bwe.estimateBps; }
   /** Loss fraction of the estimator's last measurement window (0–1). */
   get lossFraction(): number { return this.bwe.lossFraction; }
+  /** Measurement windows (≥ 1 s each) in a row that lost more than 10 %. */
+  get lossyWindows(): number { return this.bwe.lossyWindows; }
 
   /** Sends RTP; a packet with the transport-cc slot gets the next transport-wide number first. */
   sendRtp(packet: Buffer): void { this.send(packet, false); }

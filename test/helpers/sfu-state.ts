@@ -17,7 +17,7 @@ function describeParticipant(p: SfuParticipant): string[] {
   });
   const producers = [...p.producers].filter((x) => x.kind === 'video').map((x) =>
     `  → ${x.id}: ${x.packetsReceived} packets, ${x.retransmissionsReceived} RTX, ${x.keyframesReceived} keyframes`);
-  return [...transports, ...producers, `  estimate ${Math.round(p.subscribe.estimateBps / 1000)} kbit/s`, ...consumers];
+  return [...transports, ...producers, `  estimate ${Math.round(p.subscribe.estimateBps / 1000)} kbit/s (delay ${Math.round(p.subscribe.bwe.delayBasedBps / 1000)}, loss-based ${Math.round(p.subscribe.bwe.lossBasedBps / 1000)}, loss ${(100 * p.subscribe.lossFraction).toFixed(1)} % (${p.subscribe.lossyWindows} lossy windows), pause ${p.allocator?.pauseAllowed ? 'allowed' : 'not allowed'}), ${JSON.stringify(p.subscribe.bwe.counters)}`, ...consumers];
 }
 
 export function describeSfuRoom(server: Switchboard | undefined, room: string): string {

@@ -122,8 +122,8 @@ test('probe: waits its interval, backs off after a failure, resets after a succe
 
 class Estimate extends TypedEmitter<{ estimate: [bps: number] }> {
   estimateBps = 2_500_000;
-  lossFraction = 0;
-  set(bps: number, loss = this.lossFraction): void { this.estimateBps = bps; this.lossFraction = loss; this.emit('estimate', bps); }
+  lossyWindows = 0;
+  set(bps: number, lossyWindows = this.lossyWindows): void { this.estimateBps = bps; this.lossyWindows = lossyWindows; this.emit('estimate', bps); }
 }
 
 test('StreamAllocator applies targets to its tracks and follows the estimate', async () => {
@@ -145,8 +145,11 @@ test('StreamAllocator applies targets to its tracks and follows the estimate', a
   assert.deepEqual(applied.get('speaker'), SIMULCAST[0], 'the speaker keeps its lowest layer');
   assert.deepEqual(applied.get('rest'), SIMULCAST[0], 'the rest keeps its lowest layer too');
   assert.equal(allocator.pauseAllowed, false);
-  // The link loses 15 %: the lowest layers do not fit, the rest is paused.
-  estimate.set(300_000, 0.15);
+  // One lossy window is not yet sustained loss.
+  estimate.set(300_000, 1);
+  assert.deepEqual(applied.get('rest'), SIMULCAST[0], 'one lossy second pauses nothing');
+  // Two in a row: the lowest layers do not fit, the rest is paused.
+  estimate.set(300_000, 2);
   assert.deepEqual(applied.get('speaker'), SIMULCAST[0], 'the speaker keeps its lowest layer');
   assert.equal(applied.get('rest'), null, 'the rest is paused');
   estimate.set(300_000, 0);

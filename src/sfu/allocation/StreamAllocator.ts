@@ -11,8 +11,8 @@ import { ProbeController, type PaddingSink, type ProbeControllerOptions } from '
 
 export interface EstimateSource {
   readonly estimateBps: number;
-  /** Loss fraction (0–1) of the estimator's last measurement window. */
-  readonly lossFraction: number;
+  /** Measurement windows (≥ 1 s each) in a row that lost more than 10 %. */
+  readonly lossyWindows: number;
   on(event: 'estimate', listener: (bps: number) => void): unknown;
   off(event: 'estimate', listener: (bps: number) => void): unknown;
 }
@@ -31,12 +31,13 @@ export interface StreamAllocatorOptions extends ProbeControllerOptions {
 const DEFAULT_BUDGET_SHARE = 0.9;
 const DEFAULT_INTERVAL_MS = 500;
 /**
- * Video may be paused only while the link loses more than this, and for PAUSE_MEMORY_MS after.
- * A low estimate alone is not enough: on a busy machine the receiver's arrival times jitter,
- * the delay-based estimate dips, and pausing would cut what the link still carries (LiveKit
- * likewise does not pause by default). Loss is the evidence that the lowest layers do not fit.
+ * Video may be paused only once the link lost more than 10 % for PAUSE_LOSSY_WINDOWS
+ * measurement windows in a row (about 2 s), and for PAUSE_MEMORY_MS after. A low estimate
+ * alone is not enough: on a busy machine the receiver's arrival times jitter, the delay-based
+ * estimate dips, and pausing would cut what the link still carries (LiveKit likewise does not
+ * pause by default). Sustained loss is the evidence that even the lowest layers do not fit.
  */
-const PAUSE_LOSS = 0.1;
+const PAUSE_LOSSY_WINDOWS = 2;
 const PAUSE_MEMORY_MS = 10_000;
 
 export class StreamAllocator {
@@ -94,7 +95,7 @@ export class StreamAllocator {
     });
   }
 
-  /** Whether video may be paused now (the link lost > 10 % in the last 10 s). */
+  /** Whether video may be paused now (sustained loss within the last 10 s). */
   get pauseAllowed(): boolean {
     return performance.now() - this.lastLossyMs < PAUSE_MEMORY_MS;
   }
@@ -102,7 +103,7 @@ export class StreamAllocator {
   /** Allocates now. */
   run(): void {
     if (this.closed) return;
-    if (this.source.lossFraction > PAUSE_LOSS) this.lastLossyMs = performance.now();
+    if (this.source.lossyWindows >= PAUSE_LOSSY_WINDOWS) this.lastLossyMs = performance.now();
     const budget = this.source.estimateBps * this.budgetShare;
     const tracks = [...this.tracks.values()];
     const previous = new Map<string, number>();

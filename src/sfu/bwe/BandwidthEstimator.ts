@@ -112,6 +112,8 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
   get lossBasedBps(): number { return this.loss.bitrateBps; }
   get ackedBps(): number | null { return this.acked.bps(); }
   get lossFraction(): number { return this.loss.lossFraction; }
+  /** Measurement windows in a row that lost more than 10 % (LossBasedControl). */
+  get lossyWindows(): number { return this.loss.lossyWindows; }
   /** Whether transport-cc feedback arrived recently (else REMB or nothing drives the estimate). */
   usingTransportCc(nowMs: number): boolean { return nowMs - this.lastFeedbackMs < FEEDBACK_STALE_MS; }
 

@@ -1,6 +1,7 @@
 /**
  * LossBasedControl: the loss-based rate of draft-ietf-rmcat-gcc-02 §6. Loss is measured over
- * at least 20 reported packets and 500 ms; above 10 % the rate drops to rate × (1 − 0.5 × loss)
+ * at least 50 reported packets and 1 s (a keyframe burst into a receiver whose CPU is busy can
+ * lose a third of a short window and nothing of the next second); above 10 % the rate drops to rate × (1 − 0.5 × loss)
  * (at most once per 300 ms + RTT, so one burst is not counted twice); below 2 % it may grow 8 %
  * per second; in between it holds. A decrease stops at 3/4 of the acknowledged bitrate: what
  * the receiver demonstrably gets through (a keyframe burst into a short queue can lose most of
@@ -13,8 +14,8 @@
  * LossBasedBweV2 separates such "inherent" loss too). Above 20 % it is congestion regardless
  * (a policer, a queue too short to show delay).
  */
-const MIN_EXPECTED = 20;
-const MIN_WINDOW_MS = 500;
+const MIN_EXPECTED = 50;
+const MIN_WINDOW_MS = 1000;
 const LOW_LOSS = 0.02;
 const HIGH_LOSS = 0.1;
 const SEVERE_LOSS = 0.2;
@@ -45,6 +46,9 @@ export class LossBasedControl {
   /** Loss fraction of the last complete measurement (0–1). */
   get lossFraction(): number { return this.lastFraction; }
 
+  /** How many measurement windows in a row, up to the last, lost more than 10 %. */
+  lossyWindows = 0;
+
   /**
    * One feedback's first reports: `expected` packets of which `lost` were not received.
    * `delayCongested`: the delay-based detector saw overuse recently.
@@ -56,6 +60,7 @@ export class LossBasedControl {
     this.lost += lost;
     if (this.expected >= MIN_EXPECTED && nowMs - this.windowStartMs >= MIN_WINDOW_MS) {
       this.lastFraction = this.lost / this.expected;
+      this.lossyWindows = this.lastFraction > HIGH_LOSS ? this.lossyWindows + 1 : 0;
       this.expected = 0;
       this.lost = 0;
       this.windowStartMs = nowMs;
