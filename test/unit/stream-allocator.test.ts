@@ -105,7 +105,8 @@ test('probe: waits its interval, backs off after a failure, resets after a succe
     probe.tick(start, estimateBefore, 300_000, 2_000_000);
     if (!probe.probing) return false;
     probe.pace(start + 100);
-    probe.tick(start + 1200, estimateAfter, 300_000, 2_000_000); // verdict
+    probe.tick(start + 1200, estimateAfter, 300_000, 2_000_000); // verdict (a success starts the next probe at once)
+    if (probe.probing) probe.pace(start + 1300);
     return true;
   };
   assert.equal(run(0, 400_000, 400_000), true, 'first probe');
@@ -117,6 +118,27 @@ test('probe: waits its interval, backs off after a failure, resets after a succe
   probe.onEstimate(500_000, 9_100); // a drop
   assert.equal(run(10_500, 500_000, 500_000), false, 'quiet for 3 s after the estimate fell');
   assert.equal(run(12_200, 500_000, 500_000), true);
+  probe.close();
+});
+
+test('defaults: after a successful probe the next starts with its verdict; failures back off 2 s, 4 s, then every 5 s', () => {
+  const probe = new ProbeController(new CountingPadding());
+  probe.tick(0, 400_000, 300_000, 2_000_000);
+  assert.ok(probe.probing, 'first probe');
+  probe.pace(600);
+  probe.tick(1700, 900_000, 300_000, 2_000_000);
+  assert.equal(probe.probesSucceeded, 1);
+  assert.ok(probe.probing, 'the next probe started with the verdict');
+  probe.pace(2300);
+  const starts: number[] = [];
+  for (let t = 2400; t <= 20_000; t += 100) {
+    const before = probe.probesStarted;
+    probe.tick(t, 900_000, 300_000, 2_000_000); // no gain: every later probe fails
+    if (probe.probesStarted > before) starts.push(t);
+    if (probe.probing) probe.pace(t + 600);
+  }
+  // Probe 2 ended at 2300 and failed: the next 2 s after, then 4 s after probe 3's end (4900), then 5 s after probe 4's (9500).
+  assert.deepEqual(starts, [4300, 8900, 14_500]);
   probe.close();
 });
 

@@ -54,6 +54,8 @@ export class ConsumerTrack implements AllocatedTrack {
   get options(): LayerOption[] {
     if (this.kind !== 'video') return [];
     const producer = this.consumer.producer;
+    // Nothing ever arrived (a page that offers video without a camera): nothing to budget for.
+    if (producer.packetsReceived === 0) return [];
     const preferred = this.consumer.preferredLayers;
     const topSpatial = Math.min(preferred.spatial, producer.spatialLayers - 1);
     const topTemporal = Math.min(preferred.temporal, producer.maxTemporalSeen);

@@ -8,7 +8,10 @@
  * A probe starts only while some track is held back (a deficit), the estimate has not fallen
  * recently (it would be probing into congestion), and the previous probe is long enough ago.
  * Its goal is at most twice the estimate, so a congested link is never hit with more than
- * that; failed probes back off exponentially (3 s, 6 s, … 24 s), a successful one resets it.
+ * that; failed probes back off (3 s, then 5 s: a limit can be lifted at any time, and a
+ * subscriber should find out within seconds — libwebrtc probes an application-limited link
+ * every 5 s); after a successful one the next follows as soon as its verdict is in, so the
+ * estimate doubles about every 2 s up to what the held-back tracks need.
  */
 
 export interface ProbeControllerOptions {
@@ -32,7 +35,9 @@ const DEFAULT_CLUSTER_MS = 600;
 const PACE_MS = 10;
 const DEFAULT_PACKET_BYTES = 250;
 const DEFAULT_MIN_INTERVAL_MS = 3000;
-const DEFAULT_MAX_INTERVAL_MS = 24_000;
+const DEFAULT_MAX_INTERVAL_MS = 5000;
+/** After a successful probe: the next may start this soon after the last ended. */
+const AFTER_SUCCESS_MS = 1000;
 /** After the estimate fell, no probe for this long. */
 const QUIET_AFTER_DROP_MS = 3000;
 /** A probe counts as successful when the estimate rose this much since it started. */
@@ -87,7 +92,7 @@ export class ProbeController {
       this.pendingVerdict = false;
       if (estimateBps >= this.estimateAtStart * SUCCESS_GAIN) {
         this.probesSucceeded++;
-        this.intervalMs = this.minIntervalMs;
+        this.intervalMs = Math.min(AFTER_SUCCESS_MS, this.minIntervalMs);
       } else {
         this.intervalMs = Math.min(this.intervalMs * 2, this.maxIntervalMs);
       }
