@@ -36,6 +36,11 @@ export class PacketCache {
     this.seqs[i] = seq;
   }
 
+  /** Whether packet `seq` is cached (no allocation: the per-packet duplicate check). */
+  has(seq: number): boolean {
+    return this.seqs[seq & this.mask] === seq;
+  }
+
   /** A view of the cached packet (valid until that slot is reused), or undefined. */
   get(seq: number): Buffer | undefined {
     const i = seq & this.mask;

@@ -83,6 +83,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   retransmissionsReceived = 0;
   keyframesReceived = 0;
   malformedPayloads = 0;
+  /** Packets already received (by sequence number) that came again: dropped. */
+  duplicatesDropped = 0;
   /** Highest temporal and spatial ids seen (SVC and temporal scalability are learned from packets). */
   maxTemporalSeen = 0;
   maxSpatialSeen = 0;
@@ -181,6 +183,13 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     }
     if (stream.nack && stream.nack.onPacket(view.sequenceNumber, now)) stream.requestKeyframe();
     if (view.payloadLength === 0) return; // padding only: nothing to forward
+    if (stream.cache?.has(view.sequenceNumber)) {
+      // A second copy (the publisher answered two of our NACKs for it, or the network doubled
+      // it): forwarding it again would repeat an SRTP index, which the subscriber's replay
+      // check drops — its transport-cc feedback then reports a loss that never happened.
+      this.duplicatesDropped++;
+      return;
+    }
     const info = this.info;
     if (this.kind === 'video') {
       if (!describePacket(this.codecKind, packet, view, stream.index, this.simulcast, info)) {

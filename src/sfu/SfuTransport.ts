@@ -109,6 +109,8 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   get lossFraction(): number { return this.bwe.lossFraction; }
   /** Measurement windows (≥ 1 s each) in a row that lost more than 10 %. */
   get lossyWindows(): number { return this.bwe.lossyWindows; }
+  /** Whether the subscriber ever sent congestion feedback (transport-cc or REMB). */
+  get hasFeedback(): boolean { return this.bwe.hasFeedback; }
 
   /** Sends RTP; a packet with the transport-cc slot gets the next transport-wide number first. */
   sendRtp(packet: Buffer): void { this.send(packet, false); }

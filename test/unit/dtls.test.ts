@@ -306,6 +306,38 @@ test('fragmented ClientHellos, one fragment lost and a stale one arriving amid t
   client.close();
 });
 
+test('the client\'s flight 5 arriving twice (a retransmission) is handled once; the handshake completes', async () => {
+  const links = pairLinks();
+  const server = new DtlsTransport({ role: 'server', certificate: serverCert, remoteFingerprints: [clientCert.fingerprint], link: links.a, handshakeTimeoutMs: STEP_MS });
+  const client = new DtlsTransport({ role: 'client', certificate: clientCert, remoteFingerprints: [serverCert.fingerprint], link: links.b, handshakeTimeoutMs: STEP_MS });
+  const view = createRecordView();
+  let repeated = 0;
+  links.connect((datagram) => {
+    server.handle(datagram);
+    // Every datagram of the client's flight 5 (Certificate, ClientKeyExchange, CertificateVerify…) again.
+    for (let at = 0; at < datagram.length;) {
+      const next = readRecordHeader(datagram, at, view);
+      if (next < 0) break;
+      if (view.contentType === 22 && view.epoch === 0 && [11, 15, 16].includes(datagram[view.bodyOffset] as number)) {
+        repeated++;
+        server.handle(Buffer.from(datagram));
+        break;
+      }
+      at = next;
+    }
+  }, (buf) => client.handle(buf));
+  const s = outcome(server);
+  const c = outcome(client);
+  server.start();
+  client.start();
+  const [sr, cr] = await Promise.all([s, c]);
+  assert.ok(repeated > 0, 'flight 5 was repeated');
+  assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr, server.stats]));
+  assert.deepEqual(sr.connected.keyingMaterial, cr.connected.keyingMaterial);
+  assert.ok(server.stats.duplicateHandshakes >= repeated, JSON.stringify(server.stats));
+  client.close();
+});
+
 test('handshake reassembler: 100,000 random fragments never throw; out-of-order pieces give the exact message', () => {
   const r = new HandshakeReassembler();
   const view = createRecordView();

@@ -145,6 +145,7 @@ test('defaults: after a successful probe the next starts with its verdict; failu
 class Estimate extends TypedEmitter<{ estimate: [bps: number] }> {
   estimateBps = 2_500_000;
   lossyWindows = 0;
+  hasFeedback = true;
   set(bps: number, lossyWindows = this.lossyWindows): void { this.estimateBps = bps; this.lossyWindows = lossyWindows; this.emit('estimate', bps); }
 }
 
@@ -183,5 +184,22 @@ test('StreamAllocator applies targets to its tracks and follows the estimate', a
   estimate.set(1_000_000);
   assert.deepEqual(applied.get('rest'), SIMULCAST[1], 'and it climbs with the estimate');
   assert.ok(allocator.allocations >= 4);
+  allocator.close();
+});
+
+test('a subscriber that never sent congestion feedback gets its preferred layers and no probes', async () => {
+  const estimate = new Estimate();
+  estimate.hasFeedback = false;
+  estimate.estimateBps = 300_000; // the start value would say 300k; without feedback it means nothing
+  const applied = new Map<string, LayerOption | null>();
+  const padding = new CountingPadding();
+  const allocator = new StreamAllocator(estimate, padding, { intervalMs: 20 });
+  allocator.add({ ...video('v'), apply: (o) => { applied.set('v', o); } });
+  allocator.add({ ...video('waiting', PRIORITY.normal, []), apply: (o) => { applied.set('waiting', o); } });
+  await new Promise((r) => setTimeout(r, 120));
+  assert.deepEqual(applied.get('v'), SIMULCAST[2]);
+  assert.equal(applied.has('waiting'), false, 'a track with nothing measured is left alone');
+  assert.equal(allocator.probe.probesStarted, 0);
+  assert.equal(padding.packets, 0);
   allocator.close();
 });

@@ -7,6 +7,7 @@ import {
   CONTENT_ALERT,
   CONTENT_APPLICATION_DATA,
   CONTENT_HANDSHAKE,
+  RECORD_HEADER_LENGTH,
   createRecordView,
   readRecordHeader,
 } from './record-header.js';
@@ -68,6 +69,8 @@ export interface DtlsStats {
   handshakeErrors: number;
   /** Cookie-less ClientHellos (retransmissions) arriving after the cookie exchange: dropped. */
   staleClientHellos: number;
+  /** Handshake messages (other than ClientHello) received again: retransmissions, dropped. */
+  duplicateHandshakes: number;
   /** Handshake messages put together from fragments (RFC 6347 §4.2.3). */
   handshakesReassembled: number;
   /** Handshake fragments with impossible lengths: dropped. */
@@ -80,6 +83,8 @@ export interface DtlsStats {
 const ALERT_LEVEL_WARNING = 1;
 const ALERT_CLOSE_NOTIFY = 0;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+/** RFC 5246 §7.4 HandshakeType client_hello. */
+const CLIENT_HELLO = 1;
 
 /**
  * DTLS 1.2 for WebRTC (RFC 8827 §6.5, RFC 5764): werift runs the handshake; this
@@ -98,6 +103,7 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
     ignoredPlaintextAlerts: 0,
     handshakeErrors: 0,
     staleClientHellos: 0,
+    duplicateHandshakes: 0,
     handshakesReassembled: 0,
     badHandshakeFragments: 0,
     applicationDataSent: 0,
@@ -114,6 +120,8 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
   private readonly view = createRecordView();
   private readonly handshakeView = createRecordView();
   private readonly reassembler = new HandshakeReassembler();
+  /** message_seq of every handshake message (but ClientHello) handed to werift. */
+  private readonly receivedMessageSeqs = new Set<number>();
 
   constructor(opts: DtlsTransportOptions) {
     super();
@@ -204,6 +212,21 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
       // the old ones, and the handshake would end with mismatched secrets ("bad Finished").
       this.stats.staleClientHellos++;
       return;
+    }
+    // RFC 6347 §4.2.2: a message_seq already received is a retransmission. werift would run
+    // it again — a second ClientKeyExchange recomputes the extended master secret over a
+    // transcript that now includes CertificateVerify, and the handshake fails ("bad client
+    // Finished"; Chromium over ICE-TCP on a busy machine). ClientHellos still go through: a
+    // repeated one is how werift knows to resend its HelloVerifyRequest or flight 4, and the
+    // client's encrypted Finished (not read here) makes it resend its last flight.
+    const msgType = record[RECORD_HEADER_LENGTH] as number;
+    const messageSeq = record.length >= RECORD_HEADER_LENGTH + 6 ? record.readUInt16BE(RECORD_HEADER_LENGTH + 4) : -1;
+    if (msgType !== CLIENT_HELLO && messageSeq >= 0) {
+      if (this.receivedMessageSeqs.has(messageSeq)) {
+        this.stats.duplicateHandshakes++;
+        return;
+      }
+      this.receivedMessageSeqs.add(messageSeq);
     }
     this.session.feedRecord(record);
   }

@@ -13,6 +13,12 @@ export interface EstimateSource {
   readonly estimateBps: number;
   /** Measurement windows (≥ 1 s each) in a row that lost more than 10 %. */
   readonly lossyWindows: number;
+  /**
+   * Whether the receiver ever sent congestion feedback. A receiver that sends none (some
+   * headless peers) leaves the estimate at its start value, which says nothing: such a
+   * subscriber gets its preferred layers and is never probed.
+   */
+  readonly hasFeedback: boolean;
   on(event: 'estimate', listener: (bps: number) => void): unknown;
   off(event: 'estimate', listener: (bps: number) => void): unknown;
 }
@@ -64,7 +70,7 @@ export class StreamAllocator {
     source.on('estimate', this.onEstimate);
     this.timer = setInterval(() => {
       this.run();
-      this.probe.tick(performance.now(), this.source.estimateBps, this.usedBps, this.deficitBps);
+      if (this.source.hasFeedback) this.probe.tick(performance.now(), this.source.estimateBps, this.usedBps, this.deficitBps);
     }, opts.intervalMs ?? DEFAULT_INTERVAL_MS);
     this.timer.unref();
   }
@@ -104,7 +110,7 @@ export class StreamAllocator {
   run(): void {
     if (this.closed) return;
     if (this.source.lossyWindows >= PAUSE_LOSSY_WINDOWS) this.lastLossyMs = performance.now();
-    const budget = this.source.estimateBps * this.budgetShare;
+    const budget = this.source.hasFeedback ? this.source.estimateBps * this.budgetShare : Number.POSITIVE_INFINITY;
     const tracks = [...this.tracks.values()];
     const previous = new Map<string, number>();
     for (const t of tracks) {
@@ -116,7 +122,9 @@ export class StreamAllocator {
     this.usedBps = result.usedBps;
     this.deficitBps = result.deficitBps;
     for (const t of tracks) {
-      if (t.kind !== 'video') continue;
+      // Nothing measured yet (no packet from its producer): left as it is, so its first
+      // packets are forwarded at once rather than after the next run.
+      if (t.kind !== 'video' || t.options.length === 0) continue;
       const index = result.targets.get(t.id) ?? -1;
       const option = index >= 0 ? (t.options[index] as LayerOption) : null;
       this.applied.set(t.id, option);

@@ -114,6 +114,8 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
   get lossFraction(): number { return this.loss.lossFraction; }
   /** Measurement windows in a row that lost more than 10 % (LossBasedControl). */
   get lossyWindows(): number { return this.loss.lossyWindows; }
+  /** Whether the receiver ever sent congestion feedback (transport-cc or REMB): without it the estimate is only the start value. */
+  get hasFeedback(): boolean { return this.counters.feedbacks > 0 || this.counters.rembs > 0; }
   /** Whether transport-cc feedback arrived recently (else REMB or nothing drives the estimate). */
   usingTransportCc(nowMs: number): boolean { return nowMs - this.lastFeedbackMs < FEEDBACK_STALE_MS; }
 
