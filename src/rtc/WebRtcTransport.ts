@@ -52,7 +52,12 @@ export interface WebRtcTransportStats {
   srtpRejected: number;
   /** Media arriving before SRTP was keyed, or sent before it: dropped. */
   notReady: number;
+  /** DTLS datagrams that came before the remote description, kept and handed to DTLS once it started. */
+  earlyDtls: number;
 }
+
+/** Early DTLS datagrams kept until the remote description arrives (a flight is a few). */
+const MAX_EARLY_DTLS = 8;
 
 export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
   readonly id: string;
@@ -66,7 +71,13 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
   private readonly wantSctp: boolean;
   private stateValue: WebRtcTransportState = 'new';
   private closeReasonValue: string | null = null;
-  readonly stats: WebRtcTransportStats = { rtpIn: 0, rtcpIn: 0, rtpOut: 0, rtcpOut: 0, srtpRejected: 0, notReady: 0 };
+  /**
+   * DTLS records that came before the remote description was applied: the peer's checks
+   * succeed against our ICE-lite answers as soon as it has our offer, so its ClientHello can
+   * beat its answer over the WebSocket. Dropping it cost a 1 s DTLS retransmission per join.
+   */
+  private earlyDtls: Buffer[] = [];
+  readonly stats: WebRtcTransportStats = { rtpIn: 0, rtcpIn: 0, rtpOut: 0, rtcpOut: 0, srtpRejected: 0, notReady: 0, earlyDtls: 0 };
 
   constructor(opts: WebRtcTransportOptions) {
     super();
@@ -137,6 +148,10 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
     } else {
       dtls.start();
     }
+    const early = this.earlyDtls;
+    this.earlyDtls = [];
+    this.stats.earlyDtls += early.length;
+    for (const record of early) dtls.handle(record);
   }
 
   sendRtp(packet: Buffer): void {
@@ -171,6 +186,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
     if (this.stateValue === 'closed') return;
     this.stateValue = 'closed';
     this.closeReasonValue = reason;
+    this.earlyDtls = [];
     this.sctp?.close();
     this.dtls?.close();
     this.port.removeSession(this.ice);
@@ -182,7 +198,8 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
   private onPacket(buf: Buffer): void {
     const b0 = buf[0] as number;
     if (b0 >= 20 && b0 <= 63) {
-      this.dtls?.handle(buf);
+      if (this.dtls) this.dtls.handle(buf);
+      else if (this.earlyDtls.length < MAX_EARLY_DTLS) this.earlyDtls.push(Buffer.from(buf));
       return;
     }
     if (b0 < 128 || b0 > 191 || buf.length < 12) return;
