@@ -112,9 +112,11 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
     await inBatches(subscribers.map((s) => async () => {
       await s.join(driver, onError).catch((err: Error) => { s.error = err.message; onError(`${s.name}: ${err.message}`); });
     }), JOIN_CONCURRENCY, joinDeadline);
-    // Media reaches each subscriber a little after its join: wait (bounded) for the first packet of each.
+    // Media reaches each subscriber a little after its join, video only from a keyframe: wait
+    // (bounded) until each receives every track of its room, so the window measures forwarding.
     const mediaDeadline = performance.now() + opts.joinTimeoutMs;
-    while (performance.now() < mediaDeadline && subscribers.some((s) => s.session && Number.isNaN(s.joinUs))) {
+    const tracksPerRoom = 2 * opts.publishers;
+    while (performance.now() < mediaDeadline && subscribers.some((s) => s.session && s.tracks.size < tracksPerRoom)) {
       await new Promise((r) => setTimeout(r, 50));
     }
     hooks.log(`measuring for ${opts.durationS} s`);

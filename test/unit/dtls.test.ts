@@ -52,7 +52,14 @@ function once<T>(register: (resolve: (v: T) => void) => void): Promise<T> {
   });
 }
 
-function makePair(opts: { serverProfiles?: number[]; clientProfiles?: number[]; serverExpects?: DtlsCertificate } = {}) {
+/**
+ * Our server and client over an in-process link. `toServer` (default: hand it on) sees every
+ * datagram the client sends, with a `deliver` to pass it (or anything else) to the server.
+ */
+function makePair(opts: {
+  serverProfiles?: number[]; clientProfiles?: number[]; serverExpects?: DtlsCertificate;
+  toServer?: (datagram: Buffer, deliver: (buf: Buffer) => void) => void;
+} = {}) {
   const links = pairLinks();
   const server = new DtlsTransport({
     role: 'server',
@@ -70,8 +77,19 @@ function makePair(opts: { serverProfiles?: number[]; clientProfiles?: number[]; 
     srtpProfileIds: opts.clientProfiles,
     handshakeTimeoutMs: STEP_MS,
   });
-  links.connect((buf) => server.handle(buf), (buf) => client.handle(buf));
+  const deliver = (buf: Buffer): void => server.handle(buf);
+  const toServer = opts.toServer;
+  links.connect(toServer ? (buf) => toServer(buf, deliver) : deliver, (buf) => client.handle(buf));
   return { server, client, links };
+}
+
+/** Starts both ends of a pair and waits for both outcomes. */
+async function handshake(pair: { server: DtlsTransport; client: DtlsTransport }) {
+  const s = outcome(pair.server);
+  const c = outcome(pair.client);
+  pair.server.start();
+  pair.client.start();
+  return Promise.all([s, c]);
 }
 
 test('TLS 1.2 PRF (P_SHA256) matches the published vector (IETF TLS list, msg03416)', () => {
@@ -213,31 +231,26 @@ test('garbage datagrams are dropped and counted, never thrown, and the session s
 test('a first ClientHello retransmitted after the cookie exchange is dropped; the handshake completes', async () => {
   // Seen with Chromium over ICE-TCP on a loaded machine: its timer resent the cookie-less
   // hello, which reached us after the hello with the cookie (another candidate pair).
-  const links = pairLinks();
-  const server = new DtlsTransport({ role: 'server', certificate: serverCert, remoteFingerprints: [clientCert.fingerprint], link: links.a, handshakeTimeoutMs: STEP_MS });
-  const client = new DtlsTransport({ role: 'client', certificate: clientCert, remoteFingerprints: [serverCert.fingerprint], link: links.b, handshakeTimeoutMs: STEP_MS });
   const view = createRecordView();
   let firstHello: Buffer | null = null;
   let replays = 0;
-  links.connect((buf) => {
-    if (readRecordHeader(buf, 0, view) > 0 && isCookielessClientHello(buf, view)) firstHello ??= Buffer.from(buf);
-    server.handle(buf);
-    // The hello with the cookie has just been handled (werift is in flight 4): replay the first.
-    if (firstHello && !isCookielessClientHello(buf, view) && view.contentType === 22 && view.epoch === 0 && replays < 2) {
-      replays++;
-      server.handle(Buffer.from(firstHello));
-    }
-  }, (buf) => client.handle(buf));
-  const s = outcome(server);
-  const c = outcome(client);
-  server.start();
-  client.start();
-  const [sr, cr] = await Promise.all([s, c]);
+  const pair = makePair({
+    toServer: (buf, deliver) => {
+      if (readRecordHeader(buf, 0, view) > 0 && isCookielessClientHello(buf, view)) firstHello ??= Buffer.from(buf);
+      deliver(buf);
+      // The hello with the cookie has just been handled (werift is in flight 4): replay the first.
+      if (firstHello && !isCookielessClientHello(buf, view) && view.contentType === 22 && view.epoch === 0 && replays < 2) {
+        replays++;
+        deliver(Buffer.from(firstHello));
+      }
+    },
+  });
+  const [sr, cr] = await handshake(pair);
   assert.ok(replays > 0, 'the first hello was replayed');
   assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr]));
   assert.deepEqual(sr.connected.keyingMaterial, cr.connected.keyingMaterial);
-  assert.equal(server.stats.staleClientHellos, replays);
-  client.close();
+  assert.equal(pair.server.stats.staleClientHellos, replays);
+  pair.client.close();
 });
 
 /** Each plaintext handshake message of `datagram` as two records of one fragment each (Chromium sends its 1.4 KB ClientHello so). */
@@ -269,73 +282,63 @@ function splitHandshakes(datagram: Buffer): Buffer[] {
 }
 
 test('fragmented ClientHellos, one fragment lost and a stale one arriving amid the next hello: reassembled by message_seq, connected', async () => {
-  const links = pairLinks();
-  const server = new DtlsTransport({ role: 'server', certificate: serverCert, remoteFingerprints: [clientCert.fingerprint], link: links.a, handshakeTimeoutMs: STEP_MS });
-  const client = new DtlsTransport({ role: 'client', certificate: clientCert, remoteFingerprints: [serverCert.fingerprint], link: links.b, handshakeTimeoutMs: STEP_MS });
   const view = createRecordView();
   let hellos = 0;
   let held: Buffer | null = null;
-  links.connect((datagram) => {
-    const pieces = splitHandshakes(datagram);
-    const isHello = readRecordHeader(datagram, 0, view) > 0 && view.contentType === 22 && view.epoch === 0 && datagram[13] === 1;
-    if (!isHello) { for (const p of pieces) server.handle(p); return; }
-    hellos++;
-    if (hellos === 1) {
-      // The first hello's second fragment is "lost" (kept back); the client will retransmit.
-      server.handle(pieces[0]!);
-      held = pieces[1]!;
-    } else if (isCookielessClientHello(datagram, view)) {
-      for (const p of pieces) server.handle(p);
-    } else {
-      // The hello with the cookie: its first fragment, then the stale fragment, then the rest.
-      server.handle(pieces[0]!);
-      if (held) server.handle(held);
-      held = null;
-      for (const p of pieces.slice(1)) server.handle(p);
-    }
-  }, (buf) => client.handle(buf));
-  const s = outcome(server);
-  const c = outcome(client);
-  server.start();
-  client.start();
-  const [sr, cr] = await Promise.all([s, c]);
+  const pair = makePair({
+    toServer: (datagram, deliver) => {
+      const pieces = splitHandshakes(datagram);
+      const isHello = readRecordHeader(datagram, 0, view) > 0 && view.contentType === 22 && view.epoch === 0 && datagram[13] === 1;
+      if (!isHello) { for (const p of pieces) deliver(p); return; }
+      hellos++;
+      if (hellos === 1) {
+        // The first hello's second fragment is "lost" (kept back); the client will retransmit.
+        deliver(pieces[0]!);
+        held = pieces[1]!;
+      } else if (isCookielessClientHello(datagram, view)) {
+        for (const p of pieces) deliver(p);
+      } else {
+        // The hello with the cookie: its first fragment, then the stale fragment, then the rest.
+        deliver(pieces[0]!);
+        if (held) deliver(held);
+        held = null;
+        for (const p of pieces.slice(1)) deliver(p);
+      }
+    },
+  });
+  const [sr, cr] = await handshake(pair);
   assert.ok(hellos >= 3, `hellos seen: ${hellos}`);
-  assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr, server.stats]));
+  assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr, pair.server.stats]));
   assert.deepEqual(sr.connected.keyingMaterial, cr.connected.keyingMaterial);
-  assert.ok(server.stats.handshakesReassembled >= 2, JSON.stringify(server.stats));
-  client.close();
+  assert.ok(pair.server.stats.handshakesReassembled >= 2, JSON.stringify(pair.server.stats));
+  pair.client.close();
 });
 
 test('the client\'s flight 5 arriving twice (a retransmission) is handled once; the handshake completes', async () => {
-  const links = pairLinks();
-  const server = new DtlsTransport({ role: 'server', certificate: serverCert, remoteFingerprints: [clientCert.fingerprint], link: links.a, handshakeTimeoutMs: STEP_MS });
-  const client = new DtlsTransport({ role: 'client', certificate: clientCert, remoteFingerprints: [serverCert.fingerprint], link: links.b, handshakeTimeoutMs: STEP_MS });
   const view = createRecordView();
   let repeated = 0;
-  links.connect((datagram) => {
-    server.handle(datagram);
-    // Every datagram of the client's flight 5 (Certificate, ClientKeyExchange, CertificateVerify…) again.
-    for (let at = 0; at < datagram.length;) {
-      const next = readRecordHeader(datagram, at, view);
-      if (next < 0) break;
-      if (view.contentType === 22 && view.epoch === 0 && [11, 15, 16].includes(datagram[view.bodyOffset] as number)) {
-        repeated++;
-        server.handle(Buffer.from(datagram));
-        break;
+  const pair = makePair({
+    toServer: (datagram, deliver) => {
+      deliver(datagram);
+      // Every datagram of the client's flight 5 (Certificate, ClientKeyExchange, CertificateVerify…) again.
+      for (let at = 0; at < datagram.length;) {
+        const next = readRecordHeader(datagram, at, view);
+        if (next < 0) break;
+        if (view.contentType === 22 && view.epoch === 0 && [11, 15, 16].includes(datagram[view.bodyOffset] as number)) {
+          repeated++;
+          deliver(Buffer.from(datagram));
+          break;
+        }
+        at = next;
       }
-      at = next;
-    }
-  }, (buf) => client.handle(buf));
-  const s = outcome(server);
-  const c = outcome(client);
-  server.start();
-  client.start();
-  const [sr, cr] = await Promise.all([s, c]);
+    },
+  });
+  const [sr, cr] = await handshake(pair);
   assert.ok(repeated > 0, 'flight 5 was repeated');
-  assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr, server.stats]));
+  assert.ok('connected' in sr && 'connected' in cr, JSON.stringify([sr, cr, pair.server.stats]));
   assert.deepEqual(sr.connected.keyingMaterial, cr.connected.keyingMaterial);
-  assert.ok(server.stats.duplicateHandshakes >= repeated, JSON.stringify(server.stats));
-  client.close();
+  assert.ok(pair.server.stats.duplicateHandshakes >= repeated, JSON.stringify(pair.server.stats));
+  pair.client.close();
 });
 
 test('handshake reassembler: 100,000 random fragments never throw; out-of-order pieces give the exact message', () => {
