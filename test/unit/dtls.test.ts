@@ -253,6 +253,30 @@ test('a first ClientHello retransmitted after the cookie exchange is dropped; th
   pair.client.close();
 });
 
+test('ClientHellos after the handshake are dropped (no renegotiation, RFC 8827 §6.5): keys and data unchanged', async () => {
+  const view = createRecordView();
+  const hellos: Buffer[] = [];
+  const pair = makePair({
+    toServer: (buf, deliver) => {
+      if (readRecordHeader(buf, 0, view) > 0 && view.contentType === 22 && view.epoch === 0 && buf[13] === 1) hellos.push(Buffer.from(buf));
+      deliver(buf);
+    },
+  });
+  const [sr, cr] = await handshake(pair);
+  assert.ok('connected' in sr && 'connected' in cr);
+  assert.equal(hellos.length, 2, 'a hello without and one with the cookie');
+  for (const h of hellos) pair.server.handle(h);
+  assert.equal(pair.server.state, 'connected');
+  assert.equal(pair.server.stats.staleClientHellos, 2);
+  const atServer = once<Buffer>((r) => pair.server.once('data', r));
+  pair.client.sendApplicationData(Buffer.from('after the late hellos'));
+  assert.equal((await atServer).toString(), 'after the late hellos');
+  const atClient = once<Buffer>((r) => pair.client.once('data', r));
+  pair.server.sendApplicationData(Buffer.from('still the same keys'));
+  assert.equal((await atClient).toString(), 'still the same keys');
+  pair.client.close();
+});
+
 /** Each plaintext handshake message of `datagram` as two records of one fragment each (Chromium sends its 1.4 KB ClientHello so). */
 function splitHandshakes(datagram: Buffer): Buffer[] {
   const view = createRecordView();

@@ -67,7 +67,7 @@ export interface DtlsStats {
   ignoredPlaintextAlerts: number;
   /** Errors werift reported while handling handshake messages. */
   handshakeErrors: number;
-  /** Cookie-less ClientHellos (retransmissions) arriving after the cookie exchange: dropped. */
+  /** ClientHellos that came too late — cookie-less after the cookie exchange, or any after the handshake: dropped. */
   staleClientHellos: number;
   /** Handshake messages (other than ClientHello) received again: retransmissions, dropped. */
   duplicateHandshakes: number;
@@ -206,6 +206,12 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
   private feedHandshake(record: Buffer): void {
     const view = this.handshakeView;
     if (readRecordHeader(record, 0, view) < 0) return;
+    if (this.currentState === 'connected' && record[RECORD_HEADER_LENGTH] === CLIENT_HELLO) {
+      // RFC 8827 §6.5: no DTLS renegotiation in WebRTC. werift would start one on any late
+      // ClientHello and replace the keys its SCTP records are protected with.
+      this.stats.staleClientHellos++;
+      return;
+    }
     if (this.session.pastHelloVerify && isCookielessClientHello(record, view)) {
       // RFC 6347 §4.2.2: a message older than the one expected is a retransmission. werift
       // would answer it by drawing a new random and ECDHE key after its ServerHello carried
