@@ -2,6 +2,7 @@
  * VP8 RTP payload descriptor (RFC 7741 §4.2) and the first byte of the VP8 payload header
  * (§4.3): enough to spot keyframes and to locate PictureID / TL0PICIDX / TID for rewriting.
  */
+import { readPictureId } from './picture-id.js';
 
 /** Reusable result of `parseVp8Descriptor`. Offsets are relative to the payload start; -1 = absent. */
 export class Vp8Descriptor {
@@ -44,17 +45,8 @@ export function parseVp8Descriptor(buf: Buffer, offset: number, length: number, 
     if (off >= end) return false;
     const x = buf[off++] as number;
     if ((x & 0x80) !== 0) { // I
-      if (off >= end) return false;
-      out.pictureIdOffset = off - offset;
-      if (((buf[off] as number) & 0x80) !== 0) { // M: 15-bit PictureID
-        if (off + 2 > end) return false;
-        out.pictureIdLength = 2;
-        out.pictureId = buf.readUInt16BE(off) & 0x7fff;
-        off += 2;
-      } else {
-        out.pictureIdLength = 1;
-        out.pictureId = buf[off++] as number;
-      }
+      off = readPictureId(buf, off, end, offset, out);
+      if (off < 0) return false;
     }
     if ((x & 0x40) !== 0) { // L
       if (off >= end) return false;

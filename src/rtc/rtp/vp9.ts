@@ -13,6 +13,7 @@
  *   F,P:|    P_DIFF   |N|   up to 3, while N
  *   V:  |   SS ...      |
  */
+import { readPictureId } from './picture-id.js';
 
 /** At most 8 spatial layers (N_S is 3 bits). */
 export const VP9_MAX_SPATIAL_LAYERS = 8;
@@ -82,17 +83,8 @@ export function parseVp9Descriptor(buf: Buffer, offset: number, length: number, 
   out.spatialLayers = 0; out.hasResolutions = false; out.pictureGroupSize = 0;
   let off = offset + 1;
   if (i) {
-    if (off >= end) return false;
-    out.pictureIdOffset = off - offset;
-    if (((buf[off] as number) & 0x80) !== 0) {
-      if (off + 2 > end) return false;
-      out.pictureIdLength = 2;
-      out.pictureId = buf.readUInt16BE(off) & 0x7fff;
-      off += 2;
-    } else {
-      out.pictureIdLength = 1;
-      out.pictureId = buf[off++] as number;
-    }
+    off = readPictureId(buf, off, end, offset, out);
+    if (off < 0) return false;
   }
   if (l) {
     if (off >= end) return false;
