@@ -1,9 +1,6 @@
 /** Recognizes the first, cookie-less ClientHello of a DTLS 1.2 handshake (RFC 6347 §4.2.1). */
-import { CONTENT_HANDSHAKE, type RecordView } from './record-header.js';
+import { CONTENT_HANDSHAKE, HANDSHAKE_CLIENT_HELLO, HANDSHAKE_HEADER_LENGTH, type RecordView } from './record-header.js';
 
-/** RFC 6347 §4.2.2: msg_type(1) length(3) message_seq(2) fragment_offset(3) fragment_length(3). */
-const HANDSHAKE_HEADER_LENGTH = 12;
-const CLIENT_HELLO = 1;
 /** client_version(2) random(32), then session_id<0..32>, then cookie<0..2^8-1>. */
 const SESSION_ID_OFFSET = 34;
 
@@ -17,7 +14,7 @@ export function isCookielessClientHello(buf: Buffer, view: RecordView): boolean 
   if (view.contentType !== CONTENT_HANDSHAKE || view.epoch !== 0) return false;
   const start = view.bodyOffset;
   const end = start + view.bodyLength;
-  if (end - start < HANDSHAKE_HEADER_LENGTH || buf[start] !== CLIENT_HELLO) return false;
+  if (end - start < HANDSHAKE_HEADER_LENGTH || buf[start] !== HANDSHAKE_CLIENT_HELLO) return false;
   if (buf.readUIntBE(start + 6, 3) !== 0) return false; // not the first fragment
   const body = start + HANDSHAKE_HEADER_LENGTH;
   const fragmentEnd = Math.min(end, body + buf.readUIntBE(start + 9, 3));

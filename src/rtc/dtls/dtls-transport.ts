@@ -7,6 +7,7 @@ import {
   CONTENT_ALERT,
   CONTENT_APPLICATION_DATA,
   CONTENT_HANDSHAKE,
+  HANDSHAKE_CLIENT_HELLO,
   RECORD_HEADER_LENGTH,
   createRecordView,
   readRecordHeader,
@@ -83,8 +84,6 @@ export interface DtlsStats {
 const ALERT_LEVEL_WARNING = 1;
 const ALERT_CLOSE_NOTIFY = 0;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
-/** RFC 5246 §7.4 HandshakeType client_hello. */
-const CLIENT_HELLO = 1;
 
 /**
  * DTLS 1.2 for WebRTC (RFC 8827 §6.5, RFC 5764): werift runs the handshake; this
@@ -206,7 +205,7 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
   private feedHandshake(record: Buffer): void {
     const view = this.handshakeView;
     if (readRecordHeader(record, 0, view) < 0) return;
-    if (this.currentState === 'connected' && record[RECORD_HEADER_LENGTH] === CLIENT_HELLO) {
+    if (this.currentState === 'connected' && record[RECORD_HEADER_LENGTH] === HANDSHAKE_CLIENT_HELLO) {
       // RFC 8827 §6.5: no DTLS renegotiation in WebRTC. werift would start one on any late
       // ClientHello and replace the keys its SCTP records are protected with.
       this.stats.staleClientHellos++;
@@ -227,7 +226,7 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
     // client's encrypted Finished (not read here) makes it resend its last flight.
     const msgType = record[RECORD_HEADER_LENGTH] as number;
     const messageSeq = record.length >= RECORD_HEADER_LENGTH + 6 ? record.readUInt16BE(RECORD_HEADER_LENGTH + 4) : -1;
-    if (msgType !== CLIENT_HELLO && messageSeq >= 0) {
+    if (msgType !== HANDSHAKE_CLIENT_HELLO && messageSeq >= 0) {
       if (this.receivedMessageSeqs.has(messageSeq)) {
         this.stats.duplicateHandshakes++;
         return;

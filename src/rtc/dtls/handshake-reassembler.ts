@@ -8,10 +8,8 @@
  * message_seq and offset; a message is handed on, as one unfragmented record, once every byte
  * of it arrived. Only plaintext (epoch 0) records can be read; the rest pass through.
  */
-import { CONTENT_HANDSHAKE, RECORD_HEADER_LENGTH, type RecordView } from './record-header.js';
+import { CONTENT_HANDSHAKE, HANDSHAKE_HEADER_LENGTH, RECORD_HEADER_LENGTH, type RecordView } from './record-header.js';
 
-/** RFC 6347 §4.2.2: msg_type(1) length(3) message_seq(2) fragment_offset(3) fragment_length(3). */
-export const HANDSHAKE_HEADER_LENGTH = 12;
 /** Largest handshake message we reassemble (a certificate chain of a few KB fits easily). */
 const MAX_MESSAGE_LENGTH = 32 * 1024;
 /** Messages in progress at once; a flight has at most 5 or so. */

@@ -1,9 +1,9 @@
 import { createHash, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { HANDSHAKE_CLIENT_HELLO } from './record-header.js';
 import { prfSha256 } from './tls-prf.js';
 import type { CachedHandshake } from './werift-session.js';
 
 /** RFC 5246 §7.4 HandshakeType values we look for. */
-const CLIENT_HELLO = 1;
 const SERVER_HELLO = 2;
 const SERVER_KEY_EXCHANGE = 12;
 const CERTIFICATE_VERIFY = 15;
@@ -54,7 +54,7 @@ export function verifyPeerHandshake(
 
 /** RFC 4492 §5.4: signature over client_random + server_random + ServerECDHParams. */
 export function verifyServerKeyExchange(transcript: readonly CachedHandshake[], publicKey: KeyObject): string | null {
-  const clientHello = transcript.find((m) => m.msg_type === CLIENT_HELLO);
+  const clientHello = transcript.find((m) => m.msg_type === HANDSHAKE_CLIENT_HELLO);
   const serverHello = transcript.find((m) => m.msg_type === SERVER_HELLO);
   const ske = transcript.find((m) => m.msg_type === SERVER_KEY_EXCHANGE);
   if (!clientHello || !serverHello || !ske) return 'missing hello or ServerKeyExchange';

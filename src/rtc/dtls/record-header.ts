@@ -4,6 +4,10 @@ export const CONTENT_CHANGE_CIPHER_SPEC = 20;
 export const CONTENT_ALERT = 21;
 export const CONTENT_HANDSHAKE = 22;
 export const CONTENT_APPLICATION_DATA = 23;
+/** RFC 6347 §4.2.2 handshake header: msg_type(1) length(3) message_seq(2) fragment_offset(3) fragment_length(3). */
+export const HANDSHAKE_HEADER_LENGTH = 12;
+/** RFC 5246 §7.4 HandshakeType client_hello. */
+export const HANDSHAKE_CLIENT_HELLO = 1;
 
 /** RFC 6347 §4.1: DTLSCiphertext.length must not exceed 2^14 + 2048. */
 const MAX_RECORD_BODY = 16384 + 2048;
