@@ -111,25 +111,29 @@ export class StreamAllocator {
     if (this.closed) return;
     if (this.source.lossyWindows >= PAUSE_LOSSY_WINDOWS) this.lastLossyMs = performance.now();
     const budget = this.source.hasFeedback ? this.source.estimateBps * this.budgetShare : Number.POSITIVE_INFINITY;
+    // One reading of each track per run: `options` is computed from live layer bitrates, and
+    // allocate() looks at it many times; the targets must index the same list they came from.
     const tracks = [...this.tracks.values()];
+    const views: AllocationTrack[] = tracks.map((t) => ({ id: t.id, kind: t.kind, priority: t.priority, options: t.options, bps: t.bps }));
     const previous = new Map<string, number>();
-    for (const t of tracks) {
-      const was = this.applied.get(t.id);
-      if (was) previous.set(t.id, t.options.findIndex((o) => o.spatial === was.spatial && o.temporal === was.temporal));
+    for (const v of views) {
+      const was = this.applied.get(v.id);
+      if (was) previous.set(v.id, v.options.findIndex((o) => o.spatial === was.spatial && o.temporal === was.temporal));
     }
-    const result = allocate(budget, tracks, previous, undefined, this.pauseAllowed);
+    const result = allocate(budget, views, previous, undefined, this.pauseAllowed);
     this.allocations++;
     this.usedBps = result.usedBps;
     this.deficitBps = result.deficitBps;
-    for (const t of tracks) {
+    tracks.forEach((t, i) => {
+      const options = (views[i] as AllocationTrack).options;
       // Nothing measured yet (no packet from its producer): left as it is, so its first
       // packets are forwarded at once rather than after the next run.
-      if (t.kind !== 'video' || t.options.length === 0) continue;
+      if (t.kind !== 'video' || options.length === 0) return;
       const index = result.targets.get(t.id) ?? -1;
-      const option = index >= 0 ? (t.options[index] as LayerOption) : null;
+      const option = index >= 0 ? (options[index] as LayerOption) : null;
       this.applied.set(t.id, option);
       t.apply(option);
-    }
+    });
   }
 
   close(): void {
