@@ -5,15 +5,20 @@
  * layers, packets, keyframe requests).
  */
 import type { Switchboard } from '../../src/server/app.js';
+import type { Consumer } from '../../src/sfu/Consumer.js';
 import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+
+/** What `p`'s allocator last gave consumer `c`: "spatial/temporal", "paused" or "unallocated". */
+export function allocatorTarget(p: SfuParticipant, c: Consumer): string {
+  const target = p.allocator?.targetOf(c.id);
+  return target === undefined ? 'unallocated' : target === null ? 'paused' : `${target.spatial}/${target.temporal}`;
+}
 
 function describeParticipant(p: SfuParticipant): string[] {
   const transports = [p.publishRtc, p.subscribeRtc].map((t) =>
     `${t.id}: ${t.state}${t.closeReason ? ` (${t.closeReason})` : ''}, path ${t.ice.selectedTuple?.id ?? 'none'}, ice ${JSON.stringify(t.ice.stats)}`);
   const consumers = [...p.subscribe.consumers].filter((c) => c.kind === 'video').map((c) => {
-    const target = p.allocator?.targetOf(c.id);
-    const allocated = target === undefined ? 'unallocated' : target === null ? 'paused' : `${target.spatial}/${target.temporal}`;
-    return `  ← ${c.producer.ownerId}: allocator ${allocated}, layers ${JSON.stringify(c.currentLayers)}→${JSON.stringify(c.targetLayers)}, ${c.packetsSent} sent, ${c.keyframeRequests} keyframe requests, producer got ${c.producer.packetsReceived}`;
+    return `  ← ${c.producer.ownerId}: allocator ${allocatorTarget(p, c)}, layers ${JSON.stringify(c.currentLayers)}→${JSON.stringify(c.targetLayers)}, ${c.packetsSent} sent, ${c.keyframeRequests} keyframe requests, producer got ${c.producer.packetsReceived}`;
   });
   const producers = [...p.producers].filter((x) => x.kind === 'video').map((x) =>
     `  → ${x.id}: ${x.packetsReceived} packets, ${x.retransmissionsReceived} RTX, ${x.keyframesReceived} keyframes`);

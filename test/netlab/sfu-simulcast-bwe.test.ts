@@ -14,7 +14,7 @@ import { LIMITED, PUBLISHER, UNLIMITED, startBweLab, type BweLab } from '../help
 import { netlabAvailable } from '../helpers/netlab.js';
 import { diagnose, remoteStats } from '../e2e/page-api.js';
 import { describeLayers, selfId, sizeTile, statsOf, tileShown, videoProducer, waitForHeight } from '../e2e/sfu-layer-pages.js';
-import { describeSfuRoom } from '../helpers/sfu-state.js';
+import { allocatorTarget, describeSfuRoom } from '../helpers/sfu-state.js';
 import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
 
 const LIMIT_KBIT = 300;
@@ -34,10 +34,8 @@ after(async () => {
 
 /** The subscriber's estimate and what its allocator gave each video consumer, for diagnostics. */
 function allocation(p: SfuParticipant): string {
-  const parts = [...p.subscribe.consumers].filter((c) => c.kind === 'video').map((c) => {
-    const target = p.allocator?.targetOf(c.id);
-    return `${c.producer.ownerId}: target ${target === undefined ? 'none' : target === null ? 'paused' : `${target.spatial}/${target.temporal}`} current ${c.currentLayers.spatial}/${c.currentLayers.temporal}`;
-  });
+  const parts = [...p.subscribe.consumers].filter((c) => c.kind === 'video')
+    .map((c) => `${c.producer.ownerId}: target ${allocatorTarget(p, c)} current ${c.currentLayers.spatial}/${c.currentLayers.temporal}`);
   const probe = p.allocator?.probe;
   return `estimate ${Math.round(p.subscribe.estimateBps / 1000)} kbit/s, used ${Math.round((p.allocator?.usedBps ?? 0) / 1000)}, deficit ${Math.round((p.allocator?.deficitBps ?? 0) / 1000)}; probes ${probe?.probesStarted ?? 0} started, ${probe?.probesSucceeded ?? 0} succeeded; ${parts.join('; ')}`;
 }
