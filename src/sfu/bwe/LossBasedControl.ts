@@ -1,9 +1,9 @@
 /**
  * LossBasedControl: the loss-based rate of draft-ietf-rmcat-gcc-02 §6. Loss is measured over
  * at least 50 reported packets and 1 s (a keyframe burst into a receiver whose CPU is busy can
- * lose a third of a short window and nothing of the next second); above 10 % the rate drops to rate × (1 − 0.5 × loss)
- * (at most once per 300 ms + RTT, so one burst is not counted twice); below 2 % it may grow 8 %
- * per second; in between it holds. A decrease stops at 3/4 of the acknowledged bitrate: what
+ * lose a third of a short window and nothing of the next second); above 10 % the rate drops
+ * to rate × (1 − 0.5 × loss) (at most once per 300 ms + RTT, so one burst is not counted
+ * twice); below 2 % it may grow 8 % per second; in between it holds. A decrease stops at 3/4 of the acknowledged bitrate: what
  * the receiver demonstrably gets through (a keyframe burst into a short queue can lose most of
  * its packets while the link still delivers its full rate).
  *
