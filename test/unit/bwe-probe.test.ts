@@ -82,17 +82,19 @@ test('a probe into a saturated link never lifts the estimate above the link', ()
   assert.ok(bwe.estimateBps < 800_000, `capped near the 700k link: ${Math.round(bwe.estimateBps)}`);
 });
 
-test('a cluster says nothing until it has 10 packets over at least 20 ms', () => {
+test('a cluster says nothing until it has 10 packets sent over at least 250 ms (a token bucket\'s burst is then a small part)', () => {
   const p = new ProbeBitrateEstimator();
-  for (let i = 0; i < 9; i++) p.onPacketAcked(3, i * 5, 1000 + i * 5, 1200, 100);
-  assert.equal(p.result(100), 0);
-  p.onPacketAcked(3, 45, 1045, 1200, 100);
+  for (let i = 0; i < 8; i++) p.onPacketAcked(3, i * 30, 1000 + i * 30, 1200, 100);
+  assert.equal(p.result(100), 0, '8 packets');
+  p.onPacketAcked(3, 240, 1240, 1200, 100);
+  assert.equal(p.result(100), 0, '9 packets, but sent over 240 ms only');
+  p.onPacketAcked(3, 270, 1270, 1200, 100);
   const bps = p.result(100);
-  // 9 × 1200 bytes over 45 ms each way: 1.92 Mbit/s.
-  assert.ok(Math.abs(bps - 1_920_000) < 1000, `${bps}`);
+  // 9 × 1200 bytes over 270 ms each way: 320 kbit/s.
+  assert.ok(Math.abs(bps - 320_000) < 1000, `${bps}`);
   assert.equal(p.results, 1);
   // Arrivals spread out twice as long: saturated → 0.95 × the arrival rate.
   const q = new ProbeBitrateEstimator();
-  for (let i = 0; i < 10; i++) q.onPacketAcked(4, i * 5, 1000 + i * 10, 1200, 100);
-  assert.ok(Math.abs(q.result(100) - 0.95 * 960_000) < 1000);
+  for (let i = 0; i < 10; i++) q.onPacketAcked(4, i * 30, 1000 + i * 60, 1200, 100);
+  assert.ok(Math.abs(q.result(100) - 0.95 * 160_000) < 1000);
 });

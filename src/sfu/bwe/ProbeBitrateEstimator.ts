@@ -18,6 +18,13 @@ const SATURATED_RATIO = 0.9;
 const SATURATED_UTILIZATION = 0.95;
 /** Intervals outside these bounds are measurement noise, not a rate. */
 const MIN_INTERVAL_MS = 20;
+/**
+ * A cluster says nothing until it was sent over this long: a token bucket lets its first few
+ * KB through at line rate (a tbf with a 4 KB burst on a 300 kbit/s home link passed the first
+ * packets of a probe at several times the link rate, and the allocator jumped to the top
+ * simulcast layer). Over 250 ms such a burst is a small part of what is measured.
+ */
+const MIN_SEND_SPAN_MS = 250;
 const MAX_INTERVAL_MS = 1000;
 /** Clusters forgotten this long after their last packet. */
 const CLUSTER_TTL_MS = 5000;
@@ -70,7 +77,7 @@ export class ProbeBitrateEstimator {
     if (!c || c.packets < MIN_PACKETS) return 0;
     const sendMs = c.lastSendMs - c.firstSendMs;
     const arrivalMs = c.lastArrivalMs - c.firstArrivalMs;
-    if (sendMs < MIN_INTERVAL_MS || sendMs > MAX_INTERVAL_MS || arrivalMs < MIN_INTERVAL_MS || arrivalMs > MAX_INTERVAL_MS) return 0;
+    if (sendMs < Math.max(MIN_INTERVAL_MS, MIN_SEND_SPAN_MS) || sendMs > MAX_INTERVAL_MS || arrivalMs < MIN_INTERVAL_MS || arrivalMs > MAX_INTERVAL_MS) return 0;
     // The last packet sent and the first to arrive bound the intervals: their bytes are outside.
     const sendBps = ((c.bytes - c.lastSendSize) * 8000) / sendMs;
     const arrivalBps = ((c.bytes - c.firstArrivalSize) * 8000) / arrivalMs;
