@@ -1,12 +1,15 @@
 /**
  * The MCU's I420 canvas and name labels, checked pixel by pixel on all three planes: blits of
  * a pattern with padded strides (inside exact, outside background), clipping at every edge,
- * fillRect, darken.
+ * fillRect, darken; labels change only their box, draw white text on darkened neutral grey,
+ * draw anything outside ASCII as '?', and end in '…' when cut.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { I420Canvas } from '../../src/mcu/video/I420Canvas.js';
-import { allocI420, chromaSize, type I420Image } from '../../src/mcu/video/i420.js';
+import { ELLIPSIS, GLYPH_HEIGHT, GLYPH_ROWS, GLYPH_WIDTH, glyphIndex } from '../../src/mcu/video/font5x7.js';
+import { allocI420, chromaSize, type I420Image, type Rect } from '../../src/mcu/video/i420.js';
+import { LABEL_BOX_DARKEN, LABEL_TEXT_Y, drawLabel, labelSize } from '../../src/mcu/video/label.js';
 
 type Plane = 'y' | 'u' | 'v';
 const PLANES: Plane[] = ['y', 'u', 'v'];
@@ -136,3 +139,120 @@ test('fillRect and darken: only their rect (clipped), darken towards black 16', 
   assert.ok(d.image.u.every((b) => b === BG.u) && d.image.v.every((b) => b === BG.v), 'darken touched chroma');
 });
 
+/** A canvas with a picture under the label: a luma ramp and coloured chroma. */
+function picture(width = 200, height = 60): I420Canvas {
+  const c = I420Canvas.alloc(width, height);
+  c.fill(0, 90, 200);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) c.image.y[y * width + x] = 60 + ((x + y) % 120);
+  return c;
+}
+
+const inRect = (r: Rect, x: number, y: number): boolean => x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+const darkened = (l: number): number => (l > 16 ? 16 + (((l - 16) * Math.round(LABEL_BOX_DARKEN * 256)) >> 8) : l);
+
+/** Outside `box` (∩ canvas) nothing changed; inside, luma is white text or the darkened picture, chroma neutral. */
+function assertLabelOnly(after: I420Canvas, before: I420Canvas, box: Rect): number {
+  let white = 0;
+  for (const p of PLANES) {
+    const [w, h] = planeSize(after.image, p);
+    const k = p === 'y' ? 1 : 2;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const was = at(before.image, p, x, y);
+      const is = at(after.image, p, x, y);
+      if (!inRect(box, x * k, y * k)) assert.equal(is, was, `${p}(${x},${y}) outside the box changed`);
+      else if (p !== 'y') assert.equal(is, 128, `${p}(${x},${y}) in the box not neutral`);
+      else if (is === LABEL_TEXT_Y) white++;
+      else assert.equal(is, darkened(was), `y(${x},${y}) in the box neither text nor darkened`);
+    }
+  }
+  return white;
+}
+
+test('label: white text on a darkened neutral box, nothing outside the box', () => {
+  assert.deepEqual(labelSize('Hi?', 2), { width: (4 + 18 - 1) * 2, height: (4 + 7) * 2 });
+  assert.deepEqual(labelSize('Hi?', 1), { width: 22, height: 12 }); // 21 × 11 rounded up to even
+  assert.deepEqual(labelSize('', 2), { width: 0, height: 0 });
+
+  const before = picture();
+  const canvas = picture();
+  const box = drawLabel(canvas, 'Hi?', 10, 20, 2);
+  assert.deepEqual(box, { x: 10, y: 20, ...labelSize('Hi?', 2) });
+  const white = assertLabelOnly(canvas, before, box);
+  // 'H' 17 font pixels, 'i' 9, '?' 9, each 2×2.
+  assert.equal(white, (17 + 9 + 9) * 4);
+  // 'H' starts 2 font pixels in: its top-left pixel is white, the one right of it is not.
+  assert.equal(at(canvas.image, 'y', 14, 24), LABEL_TEXT_Y);
+  assert.equal(at(canvas.image, 'y', 15, 25), LABEL_TEXT_Y);
+  assert.notEqual(at(canvas.image, 'y', 16, 24), LABEL_TEXT_Y);
+
+  // An odd position is rounded down to even so the neutral chroma covers just the box.
+  const odd = picture();
+  const oddBox = drawLabel(odd, 'x', 11, 21, 1);
+  assert.deepEqual([oddBox.x, oddBox.y], [10, 20]);
+  assertLabelOnly(odd, before, oddBox);
+});
+
+test('label: anything outside printable ASCII is drawn as "?", one per code point', () => {
+  const draw = (text: string): I420Canvas => {
+    const c = picture();
+    drawLabel(c, text, 4, 4, 2);
+    return c;
+  };
+  const reference = draw('a?b');
+  for (const text of ['aéb', 'a😀b', 'a\tb', 'a\u2026b', 'a\u007fb']) {
+    assert.deepEqual(labelSize(text, 2), labelSize('a?b', 2), text);
+    const c = draw(text);
+    for (const p of PLANES) assert.deepEqual(c.image[p], reference.image[p], `${JSON.stringify(text)} plane ${p}`);
+  }
+  assert.notDeepEqual(draw('a!b').image.y, reference.image.y);
+});
+
+test('label: cut to the maximum width with a final "…"; nothing when not even that fits', () => {
+  const name = 'Alexander Hamilton';
+  // (4 + 6n − 1) × 2 ≤ 100 → 7 glyphs: 'Alexan' and '…'.
+  assert.deepEqual(labelSize(name, 2, 100), { width: 90, height: 22 });
+  const cut = picture();
+  const box = drawLabel(cut, name, 0, 0, 2, 100);
+  assert.equal(box.width, 90);
+  const plain = picture();
+  drawLabel(plain, 'AlexanQ', 0, 0, 2);
+  // The first six glyphs as drawn uncut, the seventh cell holds the ellipsis.
+  const cell = (2 + 6 * 6) * 2;
+  for (let y = 0; y < 60; y++) for (let x = 0; x < 200; x++) {
+    const fontX = (x - cell) >> 1;
+    const fontY = (y - 4) >> 1;
+    if (x >= cell && fontX < GLYPH_WIDTH && fontY >= 0 && fontY < GLYPH_HEIGHT) {
+      const on = (((GLYPH_ROWS[ELLIPSIS * GLYPH_HEIGHT + fontY] as number) >> (GLYPH_WIDTH - 1 - fontX)) & 1) === 1;
+      assert.equal(at(cut.image, 'y', x, y) === LABEL_TEXT_Y, on, `ellipsis (${x},${y})`);
+    } else {
+      assert.equal(at(cut.image, 'y', x, y), at(plain.image, 'y', x, y), `(${x},${y})`);
+    }
+  }
+  assert.deepEqual(labelSize(name, 2, 16), { width: 0, height: 0 });
+  const none = picture();
+  assert.equal(drawLabel(none, name, 0, 0, 2, 16).width, 0);
+  assert.deepEqual(none.image.y, picture().image.y);
+});
+
+test('label: clipped at the canvas edges', () => {
+  const before = picture();
+  for (const [x, y] of [[180, 50], [-20, -10], [190, -16]] as const) {
+    const canvas = picture();
+    const box = drawLabel(canvas, 'Hello', x, y, 2);
+    assert.deepEqual([box.x, box.y], [x, y]);
+    const white = assertLabelOnly(canvas, before, box);
+    assert.ok(white > 0, `no text visible at (${x},${y})`);
+  }
+});
+
+test('font: 95 printable glyphs and the ellipsis, all different, 5 bits wide', () => {
+  assert.equal(GLYPH_ROWS.length, 96 * GLYPH_HEIGHT);
+  assert.ok(GLYPH_ROWS.every((r) => r < 1 << GLYPH_WIDTH));
+  const seen = new Set<string>();
+  for (let g = 0; g < 96; g++) seen.add(GLYPH_ROWS.subarray(g * GLYPH_HEIGHT, (g + 1) * GLYPH_HEIGHT).join());
+  assert.equal(seen.size, 96);
+  assert.equal(glyphIndex(0x20), 0);
+  assert.equal(glyphIndex(0x7e), 94);
+  assert.equal(glyphIndex(0x7f), glyphIndex(0x3f));
+  assert.equal(glyphIndex(0xe9), glyphIndex(0x3f));
+});
