@@ -55,15 +55,23 @@ export class ConsumerLayers {
     this.onTarget(this.selector.target, up);
   }
 
-  /** The smallest known layer covering the render size; the top layer when none is known to. */
+  /** The smallest known layer covering the render size (the last of equal sizes); the top layer when none is known to. */
   private preferredSpatial(): number {
     const top = this.producer.simulcast ? this.producer.streams.length - 1 : Math.max(0, this.producer.spatialLayers - 1);
     if (this.renderWidth <= 0 || this.renderHeight <= 0) return top;
     for (let s = 0; s <= top; s++) {
       const { width, height } = this.producer.layerSize(s);
       if (width === 0 || height === 0) continue;
-      if (width >= this.renderWidth && height >= this.renderHeight) return s;
+      if (width >= this.renderWidth && height >= this.renderHeight) {
+        // Layers of one size differ only in quality (the MCU's tiers): the best of them.
+        while (s < top && sameSize(this.producer.layerSize(s + 1), width, height)) s++;
+        return s;
+      }
     }
     return top;
   }
+}
+
+function sameSize(size: { width: number; height: number }, width: number, height: number): boolean {
+  return size.width === width && size.height === height;
 }

@@ -44,6 +44,22 @@ export interface ProducerOptions {
   cacheSize?: number;
   /** Audio: the negotiated id of the RFC 6464 audio level extension, when the publisher sends it. */
   audioLevelExtensionId?: number;
+  /**
+   * Bits per second each spatial layer is encoded at, when the server itself encodes them (the
+   * MCU's quality tiers): the allocator's price for a layer not flowing yet.
+   */
+  encodedBitrates?: readonly number[];
+}
+
+/**
+ * Something other than a subscriber that takes a producer's packets: the MCU's decoders
+ * (src/mcu). It sees every packet a consumer would (after RTX restoration and duplicate
+ * removal); the packet and its view are valid only during the call.
+ */
+export interface ProducerTap {
+  onRtp(packet: Buffer, view: RtpHeaderView, info: PacketInfo, stream: ProducerStream, isRetransmission: boolean, now: number): void;
+  /** The producer closed. */
+  close(): void;
 }
 
 export interface ProducerEvents {
@@ -63,7 +79,9 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   source: VideoSource = 'camera';
   readonly codec: CodecParameters;
   readonly codecKind: VideoCodecKind;
+  readonly encodedBitrates: readonly number[] | undefined;
   readonly consumers = new Set<Consumer>();
+  readonly taps = new Set<ProducerTap>();
   /** Spatial order, lowest first; one stream unless simulcast. */
   readonly streams: ProducerStream[];
   readonly simulcast: boolean;
@@ -99,6 +117,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.mid = opts.mid;
     this.codec = opts.codec;
     this.codecKind = opts.kind === 'video' ? videoCodecKind(opts.codec.name) : 'other';
+    this.encodedBitrates = opts.encodedBitrates;
     const video = opts.kind === 'video';
     const common = {
       codec: opts.codec, video, nack: video && hasFeedback(opts.codec, 'nack'), feedbackSsrc: opts.feedbackSsrc,
@@ -204,6 +223,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     }
     stream.cache?.put(view.sequenceNumber, packet);
     for (const c of this.consumers) c.forward(packet, view, info, stream, isRetransmission, now);
+    for (const t of this.taps) t.onRtp(packet, view, info, stream, isRetransmission, now);
   }
 
   /** PLI toward the publisher (≤ 1/s per stream): for spatial layer `spatial`, or every stream. */
@@ -242,6 +262,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     for (const s of this.streams) s.close();
     for (const c of [...this.consumers]) c.close();
     this.consumers.clear();
+    for (const t of [...this.taps]) t.close();
+    this.taps.clear();
     this.emit('close');
     this.removeAllListeners();
   }

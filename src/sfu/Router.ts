@@ -29,6 +29,11 @@ export interface RouterEvents {
   'transport-closed': [participantId: string, transportId: string, reason: string];
   /** The room's active speaker changed (null: the last one left and nobody speaks). */
   'dominant-speaker': [speaker: ActiveSpeaker | null];
+  /** A participant joined (before its first subscribe offer goes out). */
+  'participant-joined': [participant: SfuParticipant];
+  'participant-left': [participantId: string];
+  /** A participant published a track (forwarded or not, see `forward`). */
+  producer: [producer: Producer];
 }
 
 export interface RouterOptions {
@@ -39,6 +44,12 @@ export interface RouterOptions {
    * Default true. Off, every consumer gets its preferred layers whatever the estimate.
    */
   allocation?: boolean;
+  /**
+   * Give every participant's producers to every other participant (an SFU). Default true. An
+   * MCU room says false: its Mixer takes the producers (`producer` event) and publishes what it
+   * makes to each participant with `publishTo`.
+   */
+  forward?: boolean;
 }
 
 export class Router extends TypedEmitter<RouterEvents> {
@@ -47,10 +58,12 @@ export class Router extends TypedEmitter<RouterEvents> {
   readonly speakers: ActiveSpeakerObserver;
   closed = false;
   private readonly allocation: boolean;
+  readonly forward: boolean;
 
   constructor(readonly name: string, private readonly server: WebRtcServer, opts: RouterOptions = {}) {
     super();
     this.allocation = opts.allocation ?? true;
+    this.forward = opts.forward ?? true;
     this.speakers = new ActiveSpeakerObserver(opts.activeSpeaker);
     this.speakers.on('dominant-speaker', (s) => {
       // The speaker's video goes first in every subscriber's budget.
@@ -94,22 +107,35 @@ export class Router extends TypedEmitter<RouterEvents> {
           this.speakers.addProducer(producer);
           producer.on('close', () => this.speakers.removeProducer(producer.id));
         }
-        for (const other of this.participants.values()) if (other !== participant) other.consume(producer);
+        if (this.forward) for (const other of this.participants.values()) if (other !== participant) other.consume(producer);
+        this.emit('producer', producer);
       },
       sendOffer: (offer) => s.sendOffer(offer),
       ...(s.sendLayers ? { sendLayers: s.sendLayers } : {}),
       ...(this.allocation ? { priorityOf: (producer: Producer) => this.priorityOf(producer) } : {}),
     });
     // Everything already published in the room, before the first offer goes out.
-    for (const producer of this.producers) participant.consume(producer);
+    if (this.forward) for (const producer of this.producers) participant.consume(producer);
     this.participants.set(participantId, participant);
     this.data.addPublisher(participantId, participant.publishRtc);
     this.data.addSubscriber(participantId, participant.subscribeRtc);
     for (const rtc of [participant.publishRtc, participant.subscribeRtc]) {
       rtc.on('closed', (reason) => this.emit('transport-closed', participantId, rtc.id, reason));
     }
+    this.emit('participant-joined', participant);
     participant.start();
     return participant;
+  }
+
+  /**
+   * A producer made by the server (the MCU's mix for a participant) sent to `participantId` alone;
+   * false when there is no such participant. It closes with the producer or the participant.
+   */
+  publishTo(participantId: string, producer: Producer): boolean {
+    const participant = this.participants.get(participantId);
+    if (!participant || participant.closed) return false;
+    participant.consume(producer);
+    return true;
   }
 
   leave(participantId: string): void {
@@ -118,6 +144,7 @@ export class Router extends TypedEmitter<RouterEvents> {
     this.participants.delete(participantId);
     this.data.remove(participantId);
     p.close();
+    this.emit('participant-left', participantId);
   }
 
   close(): void {

@@ -5,7 +5,7 @@
  *
  * A layer that is not flowing (paused at the publisher because nobody needed it, or not
  * started yet) has no measured bitrate; it is priced at what it cost when last seen, else at
- * a nominal rate for its frame height, so that the allocator can still choose it — choosing
+ * the rate the server encodes it at (MCU tiers), else at a nominal rate for its frame height, so that the allocator can still choose it — choosing
  * it is what resumes it at the publisher.
  */
 import type { Consumer } from '../Consumer.js';
@@ -66,7 +66,7 @@ export class ConsumerTrack implements AllocatedTrack {
         const key = s * 16 + t;
         let bps = producer.layerBitrate(s, t, now);
         if (bps > 0) this.lastSeen.set(key, bps);
-        else bps = this.lastSeen.get(key) ?? nominalBps(producer.layerSize(s).height, s) * temporalShare(t, topTemporal);
+        else bps = this.lastSeen.get(key) ?? (producer.encodedBitrates?.[s] ?? nominalBps(producer.layerSize(s).height, s)) * temporalShare(t, topTemporal);
         out.push({ spatial: s, temporal: t, bps });
       }
     }

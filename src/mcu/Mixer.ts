@@ -1,0 +1,115 @@
+/**
+ * Mixer: the MCU of one room, built on the room's SFU Router. The Router is made with
+ * `forward: false`, so participants' producers go to nobody but the Mixer, which takes them
+ * like a subscriber would (a tap on each producer) and publishes what it makes back into the
+ * Router as ordinary producers: each participant's N−1 audio mix, and the composed video of the
+ * layout they view. Transport, NACK/RTX, keyframe requests and bandwidth estimation are the SFU's.
+ *
+ * The active speaker comes from the decoded audio's energy (not the RFC 6464 levels the
+ * publishers put in their packets): it is what the mix really contains.
+ */
+import type { Router } from '../sfu/Router.js';
+import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/ActiveSpeakerObserver.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
+import { AudioMixer } from './audio/AudioMixer.js';
+import type { LayoutKind } from './video/layout.js';
+import { VideoComposer } from './video/VideoComposer.js';
+
+export interface MixerOptions {
+  /** Composed picture size (even) and rate; default 1280×720 at 15 fps. */
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Video quality tiers, bit/s, lowest first; default 300k, 700k, 1.5M. */
+  tiers?: readonly number[];
+  defaultLayout?: LayoutKind;
+  activeSpeaker?: ActiveSpeakerOptions;
+  /** A participant's display name for labels (default: the id). */
+  nameOf?: (participantId: string) => string;
+}
+
+export const DEFAULT_MIXER_OPTIONS = { width: 1280, height: 720, fps: 15, tiers: [300_000, 700_000, 1_500_000] } as const;
+
+export interface MixerEvents {
+  'dominant-speaker': [speaker: ActiveSpeaker | null];
+}
+
+export class Mixer extends TypedEmitter<MixerEvents> {
+  readonly audio = new AudioMixer();
+  readonly video: VideoComposer;
+  readonly speakers: ActiveSpeakerObserver;
+  /** Participant ids in join order. */
+  private readonly order: string[] = [];
+  private readonly nameOf: (id: string) => string;
+  closed = false;
+
+  constructor(readonly router: Router, opts: MixerOptions = {}) {
+    super();
+    if (router.forward) throw new Error('a Mixer needs a Router made with forward: false');
+    this.nameOf = opts.nameOf ?? ((id) => id);
+    this.speakers = new ActiveSpeakerObserver(opts.activeSpeaker);
+    this.speakers.on('dominant-speaker', (s) => this.emit('dominant-speaker', s));
+    this.speakers.start();
+    this.video = new VideoComposer({
+      width: opts.width ?? DEFAULT_MIXER_OPTIONS.width,
+      height: opts.height ?? DEFAULT_MIXER_OPTIONS.height,
+      fps: opts.fps ?? DEFAULT_MIXER_OPTIONS.fps,
+      tiers: opts.tiers ?? DEFAULT_MIXER_OPTIONS.tiers,
+    }, {
+      participants: () => this.order.map((id) => ({ id, name: this.nameOf(id) })),
+      activeSpeaker: () => this.speakers.activeSpeaker?.participantId ?? null,
+      publishTo: (id, producer) => this.router.publishTo(id, producer),
+    }, opts.defaultLayout ?? 'grid');
+    for (const p of router.participants.values()) this.onJoin(p.id);
+    for (const p of router.producers) this.onProducer(p);
+    router.on('participant-joined', (p) => this.onJoin(p.id));
+    router.on('participant-left', (id) => this.onLeave(id));
+    router.on('producer', (p) => this.onProducer(p));
+    router.on('close', () => this.close());
+  }
+
+  get activeSpeaker(): string | null {
+    return this.speakers.activeSpeaker?.participantId ?? null;
+  }
+
+  /** `participantId` asks to view another layout; false when they are not in the room. */
+  setLayout(participantId: string, kind: LayoutKind): boolean {
+    if (!this.order.includes(participantId)) return false;
+    this.video.setLayout(participantId, kind);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.speakers.close();
+    this.audio.close();
+    this.video.close();
+    this.removeAllListeners();
+  }
+
+  private onJoin(id: string): void {
+    if (this.order.includes(id)) return;
+    this.order.push(id);
+    this.router.publishTo(id, this.audio.addListener(id).producer);
+    this.video.addViewer(id);
+  }
+
+  private onLeave(id: string): void {
+    const i = this.order.indexOf(id);
+    if (i >= 0) this.order.splice(i, 1);
+    this.audio.removeParticipant(id);
+    this.video.removeParticipant(id);
+  }
+
+  private onProducer(producer: import('../sfu/Producer.js').Producer): void {
+    if (producer.kind === 'audio') {
+      const input = this.audio.addInput(producer);
+      const observed = { id: producer.id, ownerId: producer.ownerId, audioLevel: input.audioLevel };
+      this.speakers.addProducer(observed);
+      producer.on('close', () => this.speakers.removeProducer(producer.id));
+    } else {
+      this.video.addInput(producer);
+    }
+  }
+}

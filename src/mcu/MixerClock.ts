@@ -1,0 +1,54 @@
+/**
+ * A steady clock for the mixer: calls `tick` once per `periodMs` on average, whatever the
+ * timer's own jitter (Node's timers fire late under load). Ticks that fell due while the event
+ * loop was busy run back to back, up to `maxCatchUp`; further ones are skipped and counted —
+ * after a long stall, playing out seconds of stale audio at once helps nobody.
+ */
+export class MixerClock {
+  private timer: NodeJS.Timeout | null = null;
+  private next = 0;
+  ticks = 0;
+  skipped = 0;
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly tick: (now: number) => void,
+    private readonly maxCatchUp = 5,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.next = performance.now() + this.periodMs;
+    this.schedule();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  get running(): boolean { return this.timer !== null; }
+
+  private schedule(): void {
+    const wait = Math.max(0, this.next - performance.now());
+    this.timer = setTimeout(() => this.fire(), wait);
+    this.timer.unref();
+  }
+
+  private fire(): void {
+    if (!this.timer) return;
+    const now = performance.now();
+    let due = Math.floor((now - this.next) / this.periodMs) + 1;
+    if (due > this.maxCatchUp) {
+      this.skipped += due - this.maxCatchUp;
+      this.next += (due - this.maxCatchUp) * this.periodMs;
+      due = this.maxCatchUp;
+    }
+    for (let i = 0; i < due && this.timer; i++) {
+      this.ticks++;
+      this.tick(this.next);
+      this.next += this.periodMs;
+    }
+    if (this.timer) this.schedule();
+  }
+}

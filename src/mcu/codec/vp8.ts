@@ -1,0 +1,157 @@
+/**
+ * VP8 for the MCU's video, through FFmpeg (node-av): the `vp8` decoder for participants'
+ * frames, libvpx for the composed picture. Both run synchronously on the event loop; one
+ * frame at a time, so a frame's planes stay valid until the next call on the same object.
+ */
+import { Codec, CodecContext, Dictionary, Frame, Packet, Rational } from 'node-av/lib';
+import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_DECODER_VP8, FF_ENCODER_LIBVPX_VP8 } from 'node-av/constants';
+import type { I420Image } from '../video/i420.js';
+
+export class Vp8FrameDecoder {
+  private readonly ctx = new CodecContext();
+  private readonly packet = new Packet();
+  /** The last decoded picture (I420); its planes are FFmpeg's, valid until the next decode. */
+  readonly frame = new Frame();
+  hasFrame = false;
+  /** Frames FFmpeg refused (corrupt, or missing their reference). */
+  errors = 0;
+
+  constructor() {
+    const codec = Codec.findDecoderByName(FF_DECODER_VP8);
+    if (!codec) throw new Error('FFmpeg has no vp8 decoder');
+    this.ctx.allocContext3(codec);
+    this.ctx.threadCount = 1;
+    const ret = this.ctx.open2Sync(codec, null);
+    if (ret < 0) throw new Error(`vp8 decoder: open failed (${ret})`);
+    this.packet.alloc();
+    this.frame.alloc();
+  }
+
+  /** One complete VP8 frame (RTP payloads joined, descriptors removed); true when a picture came out. */
+  decode(data: Buffer): boolean {
+    this.packet.data = data;
+    if (this.ctx.sendPacketSync(this.packet) < 0) {
+      this.errors++;
+      return false;
+    }
+    let got = false;
+    while (this.ctx.receiveFrameSync(this.frame) >= 0) got = true;
+    if (got) this.hasFrame = this.frame.format === AV_PIX_FMT_YUV420P;
+    return got && this.hasFrame;
+  }
+
+  get width(): number { return this.hasFrame ? this.frame.width : 0; }
+  get height(): number { return this.hasFrame ? this.frame.height : 0; }
+
+  close(): void {
+    this.ctx.freeContext();
+    this.frame.free();
+    this.packet.free();
+    this.hasFrame = false;
+  }
+}
+
+export interface Vp8EncoderOptions {
+  width: number;
+  height: number;
+  fps: number;
+  bitrate: number;
+  /** libvpx speed for realtime (4..16 in FFmpeg's range; higher is faster and worse). Default 8. */
+  cpuUsed?: number;
+}
+
+/** One encoded frame: a view of the encoder's packet, valid until the next encode. */
+export interface EncodedFrame {
+  data: Buffer;
+  keyframe: boolean;
+}
+
+export class Vp8FrameEncoder {
+  private readonly ctx = new CodecContext();
+  private readonly input = new Frame();
+  private readonly packet = new Packet();
+  private readonly result: EncodedFrame = { data: Buffer.alloc(0), keyframe: false };
+  private pts = 0n;
+  private keyframeWanted = true;
+  readonly width: number;
+  readonly height: number;
+  framesEncoded = 0;
+  keyframesEncoded = 0;
+  bytesEncoded = 0;
+
+  constructor(readonly opts: Vp8EncoderOptions) {
+    this.width = opts.width;
+    this.height = opts.height;
+    const codec = Codec.findEncoderByName(FF_ENCODER_LIBVPX_VP8);
+    if (!codec) throw new Error('FFmpeg has no libvpx encoder');
+    const ctx = this.ctx;
+    ctx.allocContext3(codec);
+    ctx.width = opts.width;
+    ctx.height = opts.height;
+    ctx.pixelFormat = AV_PIX_FMT_YUV420P;
+    ctx.timeBase = new Rational(1, opts.fps);
+    ctx.framerate = new Rational(opts.fps, 1);
+    ctx.bitRate = BigInt(Math.round(opts.bitrate));
+    // Keyframes only when asked (a new receiver, a PLI): periodic ones would be wasted bits.
+    ctx.gopSize = 0x7fffffff;
+    ctx.threadCount = 1;
+    // Realtime, no lookahead (every frame out at once), resilient to the loss of a packet.
+    const options = Dictionary.fromObject({
+      deadline: 'realtime', 'cpu-used': String(opts.cpuUsed ?? 8), 'lag-in-frames': '0', 'error-resilient': '1', 'static-thresh': '0',
+    });
+    const ret = ctx.open2Sync(codec, options);
+    if (ret < 0) throw new Error(`libvpx encoder: open failed (${ret})`);
+    this.input.alloc();
+    this.input.width = opts.width;
+    this.input.height = opts.height;
+    this.input.format = AV_PIX_FMT_YUV420P;
+    if (this.input.getBuffer(32) < 0) throw new Error('libvpx encoder: no frame buffer');
+    this.packet.alloc();
+  }
+
+  /** The next frame is a keyframe (a receiver starts or lost one). */
+  requestKeyframe(): void {
+    this.keyframeWanted = true;
+  }
+
+  /** Encodes `image` (the encoder's size); null when libvpx dropped the frame (rate control). */
+  encode(image: I420Image): EncodedFrame | null {
+    const frame = this.input;
+    frame.makeWritable();
+    const planes = frame.data;
+    if (!planes) return null;
+    const strides = frame.linesize;
+    copyPlane(image.y, image.strideY, planes[0] as Buffer, strides[0] as number, this.width, this.height);
+    const cw = (this.width + 1) >> 1;
+    const ch = (this.height + 1) >> 1;
+    copyPlane(image.u, image.strideU, planes[1] as Buffer, strides[1] as number, cw, ch);
+    copyPlane(image.v, image.strideV, planes[2] as Buffer, strides[2] as number, cw, ch);
+    frame.pts = this.pts++;
+    frame.pictType = this.keyframeWanted ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    this.keyframeWanted = false;
+    if (this.ctx.sendFrameSync(frame) < 0) return null;
+    if (this.ctx.receivePacketSync(this.packet) < 0) return null;
+    const data = this.packet.data;
+    if (!data) return null;
+    this.result.data = data;
+    this.result.keyframe = this.packet.isKeyframe;
+    this.framesEncoded++;
+    this.bytesEncoded += data.length;
+    if (this.result.keyframe) this.keyframesEncoded++;
+    return this.result;
+  }
+
+  close(): void {
+    this.ctx.freeContext();
+    this.input.free();
+    this.packet.free();
+  }
+}
+
+function copyPlane(src: Uint8Array, srcStride: number, dst: Buffer, dstStride: number, width: number, height: number): void {
+  if (srcStride === dstStride && src.length >= srcStride * height) {
+    dst.set(src.subarray(0, srcStride * height));
+    return;
+  }
+  for (let row = 0; row < height; row++) dst.set(src.subarray(row * srcStride, row * srcStride + width), row * dstStride);
+}

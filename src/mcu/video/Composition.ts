@@ -1,0 +1,168 @@
+/**
+ * Composition: one layout of the room's video, composed and encoded for the participants who
+ * view it. Each frame tick it lays the participants out (layout.ts), scales each one's latest
+ * picture into its tile (FFmpeg's sws_scale straight into the canvas), draws name labels, and
+ * encodes the canvas once per active quality tier.
+ *
+ * The tiers are the output producer's simulcast streams (rids t0, t1, …: one size, rising
+ * bitrates), so the SFU machinery does the rest: each viewer's StreamAllocator picks the tier
+ * its bandwidth estimate affords, its consumer switches on a keyframe, and the LayerPauser stops
+ * tiers nobody receives — we then stop encoding them.
+ */
+import type { Producer } from '../../sfu/Producer.js';
+import { LayerPauser } from '../../sfu/LayerPauser.js';
+import { parseRtpHeader, RtpHeaderView } from '../../rtc/rtp/index.js';
+import { TileScaler } from '../codec/scaler.js';
+import { Vp8FrameEncoder } from '../codec/vp8.js';
+import { createMixProducer, MIX_VIDEO_CODEC, randomSsrc } from '../output-producer.js';
+import { I420Canvas } from './I420Canvas.js';
+import { drawLabel, labelSize } from './label.js';
+import { computeLayout, fitRect, type LayoutInput, type LayoutKind } from './layout.js';
+import type { VideoInput } from './VideoInput.js';
+import { Vp8Packetizer } from './Vp8Packetizer.js';
+
+export interface CompositionOptions {
+  width: number;
+  height: number;
+  fps: number;
+  /** Bits per second of each quality tier, lowest first. */
+  tiers: readonly number[];
+}
+
+/** A participant as the compositor shows them. */
+export interface CompositionTile {
+  id: string;
+  name: string;
+  video: VideoInput | null;
+  speaking: boolean;
+}
+
+/** Luma of a tile with no picture (a participant without a camera, or before its first frame). */
+const EMPTY_TILE_Y = 56;
+const LABEL_SCALE = 2;
+const LABEL_MARGIN = 8;
+
+class Tier {
+  encoder: Vp8FrameEncoder | null = null;
+  readonly packetizer: Vp8Packetizer;
+  active = true;
+  keyframeWanted = true;
+  constructor(readonly index: number, readonly rid: string, readonly ssrc: number, readonly bitrate: number) {
+    this.packetizer = new Vp8Packetizer(ssrc, MIX_VIDEO_CODEC.payloadType);
+  }
+}
+
+export class Composition {
+  readonly producer: Producer;
+  readonly canvas: I420Canvas;
+  readonly viewers = new Set<string>();
+  private readonly tiers: Tier[];
+  private readonly scalers = new Map<string, TileScaler>();
+  private readonly view = new RtpHeaderView();
+  private readonly layoutInputs: LayoutInput[] = [];
+  private readonly startedAt = performance.now();
+  private readonly timestampBase = Math.floor(Math.random() * 0x100000000);
+  framesComposed = 0;
+  /** Time spent composing and encoding, ms. */
+  busyMs = 0;
+  closed = false;
+
+  constructor(readonly kind: LayoutKind, private readonly opts: CompositionOptions) {
+    this.canvas = I420Canvas.alloc(opts.width, opts.height);
+    this.tiers = opts.tiers.map((bitrate, i) => new Tier(i, `t${i}`, randomSsrc(), bitrate));
+    this.producer = createMixProducer({
+      id: `mix-video-${kind}`,
+      kind: 'video',
+      tiers: this.tiers.map((t) => ({ rid: t.rid, ssrc: t.ssrc, bitrate: t.bitrate })),
+      onKeyframeRequest: (ssrc) => {
+        for (const t of this.tiers) if (t.ssrc === ssrc) t.keyframeWanted = true;
+      },
+    });
+    // Tiers nobody receives stop being encoded (and restart with a keyframe when wanted).
+    new LayerPauser(this.producer, (_mid, rids) => this.setActiveTiers(rids));
+  }
+
+  setActiveTiers(rids: readonly string[]): void {
+    for (const t of this.tiers) {
+      const active = rids.includes(t.rid);
+      if (active === t.active) continue;
+      t.active = active;
+      if (!active) {
+        t.encoder?.close();
+        t.encoder = null;
+      } else t.keyframeWanted = true;
+    }
+  }
+
+  /** Which tiers are encoded now (for tests and stats). */
+  get activeTiers(): string[] {
+    return this.tiers.filter((t) => t.active).map((t) => t.rid);
+  }
+
+  /** Composes one frame of `tiles` (join order) and sends it on every active tier. */
+  render(tiles: readonly CompositionTile[], now: number): void {
+    if (this.closed) return;
+    const started = performance.now();
+    this.compose(tiles);
+    const timestamp = (this.timestampBase + Math.round((now - this.startedAt) * 90)) >>> 0;
+    for (const tier of this.tiers) {
+      if (!tier.active) continue;
+      tier.encoder ??= new Vp8FrameEncoder({ width: this.opts.width, height: this.opts.height, fps: this.opts.fps, bitrate: tier.bitrate });
+      if (tier.keyframeWanted) {
+        tier.encoder.requestKeyframe();
+        tier.keyframeWanted = false;
+      }
+      const encoded = tier.encoder.encode(this.canvas.image);
+      if (!encoded) continue;
+      const stream = this.producer.streams[tier.index];
+      if (!stream) continue;
+      tier.packetizer.packetize(encoded.data, timestamp, (packet) => {
+        if (parseRtpHeader(packet, this.view)) this.producer.receive(packet, this.view, now, stream);
+      });
+    }
+    this.framesComposed++;
+    this.busyMs += performance.now() - started;
+  }
+
+  private compose(tiles: readonly CompositionTile[]): void {
+    const canvas = this.canvas;
+    canvas.fill();
+    const inputs = this.layoutInputs;
+    inputs.length = 0;
+    for (const t of tiles) inputs.push({ id: t.id, speaking: t.speaking, screen: t.video?.screen ?? false });
+    const rects = computeLayout(this.kind, inputs, this.opts.width, this.opts.height);
+    for (const rect of rects) {
+      const tile = tiles.find((t) => t.id === rect.id);
+      if (!tile) continue;
+      const video = tile.video;
+      if (video && video.hasPicture) {
+        let scaler = this.scalers.get(tile.id);
+        if (!scaler) this.scalers.set(tile.id, (scaler = new TileScaler()));
+        const fitted = fitRect(video.decoder.width, video.decoder.height, rect);
+        scaler.scale(video.decoder.frame, canvas.image, fitted);
+      } else {
+        canvas.fillRect(rect, EMPTY_TILE_Y, 128, 128);
+      }
+      const size = labelSize(tile.name, LABEL_SCALE, rect.width - 2 * LABEL_MARGIN);
+      if (size.width > 0) drawLabel(canvas, tile.name, rect.x + LABEL_MARGIN, rect.y + rect.height - size.height - LABEL_MARGIN, LABEL_SCALE, rect.width - 2 * LABEL_MARGIN);
+    }
+    // Scalers of participants who left.
+    if (this.scalers.size > tiles.length) {
+      for (const [id, s] of this.scalers) {
+        if (!tiles.some((t) => t.id === id)) {
+          s.close();
+          this.scalers.delete(id);
+        }
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.tiers) t.encoder?.close();
+    for (const s of this.scalers.values()) s.close();
+    this.scalers.clear();
+    this.producer.close();
+  }
+}

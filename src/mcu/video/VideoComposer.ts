@@ -1,0 +1,115 @@
+/**
+ * VideoComposer: the room's video side of the MCU. It holds each participant's decoded camera
+ * (VideoInput) and one Composition per layout somebody views, and runs them at the output frame
+ * rate. A participant views one layout at a time and may switch at runtime (`setLayout`).
+ */
+import type { Producer } from '../../sfu/Producer.js';
+import { MixerClock } from '../MixerClock.js';
+import { Composition, type CompositionOptions, type CompositionTile } from './Composition.js';
+import type { LayoutKind } from './layout.js';
+import { VideoInput } from './VideoInput.js';
+
+export interface VideoComposerHooks {
+  /** Participants in join order, with their display names. */
+  participants(): { id: string; name: string }[];
+  activeSpeaker(): string | null;
+  /** Sends a composition's producer to a viewer (a new consumer); false if they are gone. */
+  publishTo(participantId: string, producer: Producer): boolean;
+}
+
+export class VideoComposer {
+  /** By owner (participant) id: one camera or screen each, the newest published. */
+  readonly inputs = new Map<string, VideoInput>();
+  readonly compositions = new Map<LayoutKind, Composition>();
+  private readonly layouts = new Map<string, LayoutKind>();
+  private readonly clock: MixerClock;
+  private readonly tiles: CompositionTile[] = [];
+  /** Video producers not decoded (not VP8). */
+  unsupportedInputs = 0;
+
+  constructor(private readonly opts: CompositionOptions, private readonly hooks: VideoComposerHooks, readonly defaultLayout: LayoutKind = 'grid') {
+    this.clock = new MixerClock(1000 / opts.fps, (now) => this.tick(now), 2);
+  }
+
+  addInput(producer: Producer): VideoInput | null {
+    if (producer.codecKind !== 'vp8') {
+      this.unsupportedInputs++;
+      return null;
+    }
+    this.inputs.get(producer.ownerId)?.close();
+    const input = new VideoInput(producer, (closed) => {
+      if (this.inputs.get(closed.ownerId) === closed) this.inputs.delete(closed.ownerId);
+    });
+    this.inputs.set(producer.ownerId, input);
+    return input;
+  }
+
+  /** The layout `participantId` views (default at first). */
+  layoutOf(participantId: string): LayoutKind | undefined {
+    return this.layouts.get(participantId);
+  }
+
+  /** Shows `participantId` the `kind` layout: their video track becomes that composition's. */
+  setLayout(participantId: string, kind: LayoutKind): void {
+    const before = this.layouts.get(participantId);
+    if (before === kind) return;
+    if (before !== undefined) this.leave(participantId, before);
+    let composition = this.compositions.get(kind);
+    if (!composition) {
+      composition = new Composition(kind, this.opts);
+      this.compositions.set(kind, composition);
+    }
+    if (!this.hooks.publishTo(participantId, composition.producer)) {
+      if (composition.viewers.size === 0) this.closeComposition(kind);
+      return;
+    }
+    composition.viewers.add(participantId);
+    this.layouts.set(participantId, kind);
+    this.clock.start();
+  }
+
+  /** A participant joined: they view the default layout. */
+  addViewer(participantId: string): void {
+    this.setLayout(participantId, this.defaultLayout);
+  }
+
+  removeParticipant(participantId: string): void {
+    this.inputs.get(participantId)?.close();
+    const kind = this.layouts.get(participantId);
+    if (kind !== undefined) this.leave(participantId, kind);
+  }
+
+  close(): void {
+    this.clock.stop();
+    for (const i of [...this.inputs.values()]) i.close();
+    for (const kind of [...this.compositions.keys()]) this.closeComposition(kind);
+    this.layouts.clear();
+  }
+
+  private leave(participantId: string, kind: LayoutKind): void {
+    this.layouts.delete(participantId);
+    const composition = this.compositions.get(kind);
+    if (!composition) return;
+    composition.viewers.delete(participantId);
+    for (const c of [...composition.producer.consumers]) if (c.subscriberId === participantId) c.close();
+    if (composition.viewers.size === 0) this.closeComposition(kind);
+  }
+
+  private closeComposition(kind: LayoutKind): void {
+    this.compositions.get(kind)?.close();
+    this.compositions.delete(kind);
+    if (this.compositions.size === 0) this.clock.stop();
+  }
+
+  /** One output frame for every composition. */
+  tick(now: number): void {
+    for (const input of this.inputs.values()) input.poll(now);
+    const speaker = this.hooks.activeSpeaker();
+    const tiles = this.tiles;
+    tiles.length = 0;
+    for (const p of this.hooks.participants()) {
+      tiles.push({ id: p.id, name: p.name, video: this.inputs.get(p.id) ?? null, speaking: p.id === speaker });
+    }
+    for (const c of this.compositions.values()) c.render(tiles, now);
+  }
+}
