@@ -1,9 +1,9 @@
 /**
  * RoomTransport: how a Room's media and data reach the other participants. The Room owns
  * membership (join, leave, who is present) and the app-facing events; the transport owns the
- * peer connections. Mesh: one connection per participant. SFU: two connections to the server.
+ * peer connections. Mesh: one connection per participant. SFU and MCU: two connections to the server.
  */
-import type { ParticipantInfo, ServerMessage } from '../src/protocol/index.js';
+import type { McuLayout, ParticipantInfo, ServerMessage } from '../src/protocol/index.js';
 import type { FileHeader, Progress, ReceivedFile } from './file-transfer.js';
 import type { MediaKind } from './local-media.js';
 import type { ParticipantTransport } from './participant.js';
@@ -24,7 +24,11 @@ export interface FileSendResult {
 }
 
 export interface RoomTransport {
-  readonly topology: 'mesh' | 'sfu';
+  readonly topology: 'mesh' | 'sfu' | 'mcu';
+  /** MCU rooms: the server's mix for us (one audio, one composed video); absent elsewhere. */
+  readonly mix?: ParticipantTransport | null;
+  /** MCU rooms: view the composed video in another layout. */
+  setLayout?(layout: McuLayout): void;
   /** A participant appeared; `initiator` is true for those already present when we joined. */
   attach(info: ParticipantInfo, initiator: boolean): ParticipantTransport;
   /** A participant is gone: release what `attach` made for them. */

@@ -5,7 +5,7 @@
  * and `participant-left` from signaling drive the participant list in both.
  */
 import {
-  readActiveSpeaker, type JoinedMsg, type ParticipantInfo, type ServerMessage, type Topology,
+  readActiveSpeaker, type JoinedMsg, type McuLayout, type ParticipantInfo, type ServerMessage, type Topology,
 } from '../src/protocol/index.js';
 import { MAX_CHAT_CHARS } from './chat-line.js';
 import { Emitter } from './emitter.js';
@@ -13,7 +13,7 @@ import type { Progress, ReceivedFile } from './file-transfer.js';
 import type { RelayTransport } from './ice.js';
 import type { LocalMedia } from './local-media.js';
 import { MeshTransport } from './mesh-transport.js';
-import { RemoteParticipant } from './participant.js';
+import { RemoteParticipant, type ParticipantTransport } from './participant.js';
 import type { InboundSink, RoomTransport } from './room-transport.js';
 import type { VideoLayering } from './sfu-layers.js';
 import { SfuSession } from './sfu-session.js';
@@ -161,6 +161,16 @@ export class Room extends Emitter<RoomEvents> {
     this.transport?.setVideoRenderSize?.(id, width, height);
   }
 
+  /** MCU rooms: the server's mix for us — `mix.remoteStream` holds one audio and one composed video track. */
+  get mix(): ParticipantTransport | null {
+    return this.transport?.mix ?? null;
+  }
+
+  /** MCU rooms: asks the server to compose our video in `layout` (grid, speaker, presentation). */
+  setLayout(layout: McuLayout): void {
+    this.transport?.setLayout?.(layout);
+  }
+
   /** Stats of our upstream connection to the server in SFU rooms; null in mesh rooms. */
   publishStats(): Promise<PeerStats | null> {
     return this.transport?.publishStats() ?? Promise.resolve(null);
@@ -184,15 +194,17 @@ export class Room extends Emitter<RoomEvents> {
     return joined;
   }
 
-  /** The server decides the topology; anything but 'sfu' (mesh, or one we cannot do yet) is a mesh. */
+  /** The server decides the topology; anything but 'sfu' or 'mcu' (mesh, or one we cannot do yet) is a mesh. */
   private createTransport(joined: JoinedMsg): RoomTransport {
     const ice = {
       ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
       ...(this.options.relayTransport ? { relayTransport: this.options.relayTransport } : {}),
     };
-    if (joined.topology === 'sfu') {
+    if (joined.topology === 'sfu' || joined.topology === 'mcu') {
+      const mcu = joined.topology === 'mcu';
+      // An MCU decodes one plain VP8 stream per participant: no simulcast or SVC there.
       const session = new SfuSession(this.signaling, this.media, this.inbound, {
-        ...ice, ...(this.options.videoLayering ? { videoLayering: this.options.videoLayering } : {}),
+        ...ice, ...(this.options.videoLayering && !mcu ? { videoLayering: this.options.videoLayering } : {}), mcu,
       });
       void session.start();
       return session;

@@ -11,7 +11,7 @@
  *
  * Failures are reported once (console + the sink's `error`); nothing here retries on its own.
  */
-import type { ParticipantInfo, ServerMessage, SfuServerOfferMsg } from '../src/protocol/index.js';
+import { MCU_MIX_PARTICIPANT_ID, type McuLayout, type ParticipantInfo, type ServerMessage, type SfuServerOfferMsg } from '../src/protocol/index.js';
 import { createNegotiatedChannels, SerialFileSender, sendChatLine, type ChannelPair } from './data-channels.js';
 import type { FileHeader, Progress } from './file-transfer.js';
 import { rtcConfiguration, type RelayTransport } from './ice.js';
@@ -33,12 +33,19 @@ export interface SfuSessionOptions {
   relayTransport?: RelayTransport;
   /** How our camera is published: one encoding (default), 3 simulcast rids (VP8), or VP9 L3T3 SVC. */
   videoLayering?: VideoLayering;
+  /**
+   * An MCU room: the same two connections, but what arrives is the server's mix for us — one
+   * audio and one composed video track (`mix`) — instead of everyone's tracks.
+   */
+  mcu?: boolean;
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class SfuSession implements RoomTransport {
-  readonly topology = 'sfu' as const;
+  readonly topology: 'sfu' | 'mcu';
+  /** MCU rooms: the mixed audio and composed video the server makes for us; null in SFU rooms. */
+  readonly mix: SfuParticipant | null = null;
   readonly publishPc: RTCPeerConnection;
   private subscribe: RTCPeerConnection | null = null;
   private readonly channels: ChannelPair;
@@ -64,6 +71,11 @@ export class SfuSession implements RoomTransport {
     opts: SfuSessionOptions = {},
   ) {
     this.rtcConfig = rtcConfiguration(signaling.welcome?.iceServers, opts.iceTransportPolicy, opts.relayTransport);
+    this.topology = opts.mcu ? 'mcu' : 'sfu';
+    if (opts.mcu) {
+      this.mix = new SfuParticipant(MCU_MIX_PARTICIPANT_ID, () => this.subscribe);
+      this.views.set(MCU_MIX_PARTICIPANT_ID, this.mix);
+    }
     const pc = new RTCPeerConnection(this.rtcConfig);
     this.publishPc = pc;
     pc.addTransceiver(media.outgoing('audio') ?? 'audio', { direction: 'sendonly' });
@@ -153,6 +165,11 @@ export class SfuSession implements RoomTransport {
    */
   setVideoRenderSize(id: string, width: number, height: number): void {
     this.sendSizes(this.sizes.set(id, width, height, (pid) => this.videoTrackIdOf(pid)));
+  }
+
+  /** MCU rooms: asks the server to compose our video in another layout (it arrives as a new track of `mix`). */
+  setLayout(layout: McuLayout): void {
+    if (this.topology === 'mcu' && !this.closed) this.signaling.send({ type: 'mcu-layout', layout });
   }
 
   /** The server asked us to encode only these rids of section `mid` (the rest nobody receives). */

@@ -42,7 +42,7 @@ import {
   CallClient, CallError, LocalMedia, Room, SignalingClient,
   type ChatMessage, type MediaProblem, type PeerStats, type RemoteParticipant,
 } from '../client/index.js';
-import type { CallEndReason } from '../src/protocol/index.js';
+import type { CallEndReason, McuLayout } from '../src/protocol/index.js';
 import { hideBanner, showBanner } from './banners.js';
 import { CallPanel } from './call-panel.js';
 import { ChatPanel } from './chat.js';
@@ -132,6 +132,8 @@ function renderPeople(): void {
 }
 
 function addParticipantTile(p: RemoteParticipant): void {
+  // An MCU room shows everyone in one composed picture (the mix tile), not a tile each.
+  if (room?.topology === 'mcu') return;
   const tile = grid.add(`p:${p.id}`, { name: p.name || p.identity, attrs: { 'data-participant-id': p.id } });
   tile.setState(p.connectionState);
   tile.attach(p.stream);
@@ -181,7 +183,23 @@ async function joinRoom(name: string): Promise<void> {
   topo.textContent = joined.topology;
   topo.dataset.topology = joined.topology;
   topo.hidden = false;
+  if (joined.topology === 'mcu') showMix(r);
   renderPeople();
+}
+
+/** MCU rooms: one tile with the server's mix for us, and the layout picker. */
+function showMix(r: Room): void {
+  const mix = r.mix;
+  if (!mix) return;
+  const tile = grid.add('mix', { name: 'Room', attrs: { 'data-mix': 'true' } });
+  tile.attach(mix.remoteStream);
+  mix.on('track', () => tile.attach(mix.remoteStream));
+  mix.on('track-removed', () => tile.attach(mix.remoteStream));
+  mix.on('connection-state', (s) => tile.setState(s));
+  const field = byId('mcu-layout-field');
+  field.hidden = false;
+  const select = byId('mcu-layout') as HTMLSelectElement;
+  select.onchange = () => r.setLayout(select.value as McuLayout);
 }
 
 async function leaveRoom(): Promise<void> {
@@ -191,6 +209,8 @@ async function leaveRoom(): Promise<void> {
   await r.leave(); // emits participant-left for everyone, which removes their tiles
   media.stop();
   grid.remove('local');
+  grid.remove('mix');
+  byId('mcu-layout-field').hidden = true;
   mediaStarted = null;
   renderPeople();
   showBanner('left', 'info', `You left ${r.name}.`, { label: 'Rejoin', run: () => location.reload() });
@@ -327,6 +347,9 @@ const handle = {
   get room(): Room | null { return room; },
   get topology(): string | null { return room?.topology ?? null; },
   get activeSpeaker(): string | null { return room?.activeSpeaker ?? null; },
+  /** MCU rooms: the mixed stream the server sends us, and how to ask for another layout. */
+  get mixStream(): MediaStream | null { return room?.mix?.remoteStream ?? null; },
+  setLayout: (layout: McuLayout): void => room?.setLayout(layout),
   speakerChanges,
   setMuted: (kind: 'audio' | 'video', muted: boolean): void => media.setMuted(kind, muted),
   calls,

@@ -35,6 +35,8 @@ export const ErrorCode = {
   UnsupportedTopology: 'unsupported-topology',
   /** An SFU message in a room that is not an SFU room. */
   NotSfuRoom: 'not-sfu-room',
+  /** An MCU-only request (`mcu-layout`) in a room of another topology. */
+  NotMcuRoom: 'not-mcu-room',
   /** The SDP could not be used (malformed, or nothing the server can accept); `message` says why. */
   InvalidSdp: 'invalid-sdp',
   /** The named peer does not exist or shares no room/call with the sender. */

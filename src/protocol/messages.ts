@@ -106,6 +106,13 @@ export interface SfuAnswerMsg extends Req { type: 'sfu-answer'; transport: 'subs
 export interface SfuVideoSizeMsg extends Req { type: 'sfu-video-size'; trackId: string; width: number; height: number }
 /** SFU: this page's published video is now its screen (or its camera again); a screen share is served first. */
 export interface SfuVideoSourceMsg extends Req { type: 'sfu-video-source'; source: 'camera' | 'screen' }
+/** In MCU rooms, the `participantId` of the mixed tracks in `sfu-offer` track lists (real ids start with `p-`). */
+export const MCU_MIX_PARTICIPANT_ID = 'mixer';
+/** MCU layouts a participant can ask the server to compose for them. */
+export const MCU_LAYOUTS = ['grid', 'speaker', 'presentation'] as const;
+export type McuLayout = typeof MCU_LAYOUTS[number];
+/** MCU: compose this page's received video in another layout (it arrives as a new track). */
+export interface McuLayoutMsg extends Req { type: 'mcu-layout'; layout: McuLayout }
 export interface CallAcceptMsg extends Req { type: 'call-accept'; callId: string }
 export interface CallRejectMsg extends Req { type: 'call-reject'; callId: string }
 export interface CallCancelMsg extends Req { type: 'call-cancel'; callId: string }
@@ -114,7 +121,7 @@ export interface CallHangupMsg extends Req { type: 'call-hangup'; callId: string
 export type ClientMessage =
   | HelloMsg | ResumeMsg | JoinMsg | LeaveMsg
   | OfferMsg | AnswerMsg | CandidateMsg | EndOfCandidatesMsg | PingMsg
-  | SfuOfferMsg | SfuAnswerMsg | SfuVideoSizeMsg | SfuVideoSourceMsg
+  | SfuOfferMsg | SfuAnswerMsg | SfuVideoSizeMsg | SfuVideoSourceMsg | McuLayoutMsg
   | CallAcceptMsg | CallRejectMsg | CallCancelMsg | CallHangupMsg;
 
 export type ClientMessageType = ClientMessage['type'];
@@ -253,6 +260,7 @@ export const CLIENT_SCHEMAS: Readonly<Record<ClientMessageType, Schema>> = {
     width: int({ min: 0, max: MAX_VIDEO_DIMENSION }), height: int({ min: 0, max: MAX_VIDEO_DIMENSION }),
   },
   'sfu-video-source': { type: str({ max: 32 }), id: requestId, source: oneOf(['camera', 'screen'] as const) },
+  'mcu-layout': { type: str({ max: 32 }), id: requestId, layout: oneOf(MCU_LAYOUTS) },
   'call-accept': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
   'call-reject': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },
   'call-cancel': { type: str({ max: 32 }), id: requestId, callId: callIdRule() },

@@ -1,44 +1,56 @@
 /**
- * SFU rooms for signaling (the MediaRooms interface) on top of src/sfu: one Router per room,
- * created with the room's first participant and closed with its last. Each router's active
- * speaker goes to every member of its room as `active-speaker`.
+ * SFU and MCU rooms for signaling (the MediaRooms interface) on top of src/sfu and src/mcu: one
+ * Router per room, created with the room's first participant and closed with its last. An MCU
+ * room's Router forwards nothing between participants; its Mixer (src/mcu) takes every producer
+ * and sends each participant their own mix. The room's active speaker (the router's, or in an
+ * MCU room the mixer's, from decoded audio) goes to every member as `active-speaker`.
  */
 import type { Logger } from 'pino';
+import { Mixer, type MixerOptions } from '../mcu/Mixer.js';
+import type { McuLayout } from '../protocol/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
-import { MediaRequestError, type MediaParticipant, type MediaRooms } from '../signaling/MediaRooms.js';
+import { MediaRequestError, type MediaParticipant, type MediaRooms, type MediaTopology } from '../signaling/MediaRooms.js';
 import { Router } from '../sfu/Router.js';
 import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
 
 export class SfuRooms implements MediaRooms {
   readonly routers = new Map<string, Router>();
+  readonly mixers = new Map<string, Mixer>();
   /** Display names by participant id, for logs. */
   private readonly names = new Map<string, string>();
   /** How to reach each member's page, per room (for room-wide messages such as `active-speaker`). */
   private readonly members = new Map<string, Map<string, MediaParticipant>>();
 
-  constructor(private readonly server: WebRtcServer, private readonly logger: Logger) {}
+  constructor(private readonly server: WebRtcServer, private readonly logger: Logger, private readonly mixerOptions: MixerOptions = {}) {}
 
-  join(room: string, participant: MediaParticipant): void {
+  join(room: string, participant: MediaParticipant, topology: MediaTopology = 'sfu'): void {
     let router = this.routers.get(room);
     if (!router) {
-      router = new Router(room, this.server);
+      router = new Router(room, this.server, { forward: topology === 'sfu' });
       router.on('transport-closed', (id, transport, reason) => {
         // A page closing its connection is routine; consent lost or DTLS failing is worth a warning.
         const routine = reason === 'closed' || reason === 'server closing' || reason === 'DTLS closed by the remote';
         this.logger[routine ? 'info' : 'warn']({ room, participant: id, name: this.names.get(id), transport, reason }, 'sfu transport closed');
       });
-      router.on('dominant-speaker', (speaker) => {
+      const onSpeaker = (speaker: { participantId: string } | null): void => {
         const participantId = speaker?.participantId ?? null;
         this.logger.debug({ room, participant: participantId, name: participantId ? this.names.get(participantId) : undefined }, 'active speaker');
         for (const m of this.members.get(room)?.values() ?? []) m.send({ type: 'active-speaker', room, participantId });
-      });
+      };
+      if (topology === 'mcu') {
+        const mixer = new Mixer(router, { ...this.mixerOptions, nameOf: (id) => this.names.get(id) ?? id });
+        mixer.on('dominant-speaker', onSpeaker);
+        this.mixers.set(room, mixer);
+      } else {
+        router.on('dominant-speaker', onSpeaker);
+      }
       this.routers.set(room, router);
       this.members.set(room, new Map());
     }
     this.names.set(participant.info.id, participant.info.name);
     this.members.get(room)?.set(participant.info.id, participant);
     // A newcomer learns who is speaking now (a silent room keeps its last speaker).
-    const current = router.activeSpeaker;
+    const current = this.mixers.get(room)?.activeSpeaker ?? router.activeSpeaker;
     if (current !== null) participant.send({ type: 'active-speaker', room, participantId: current });
     router.join(participant.info.id, {
       sendOffer: (offer) => participant.send({
@@ -55,8 +67,9 @@ export class SfuRooms implements MediaRooms {
     this.names.delete(participantId);
     this.members.get(room)?.delete(participantId);
     if (router.participants.size === 0) {
-      router.close();
+      router.close(); // closes its mixer too
       this.routers.delete(room);
+      this.mixers.delete(room);
       this.members.delete(room);
     }
   }
@@ -81,9 +94,17 @@ export class SfuRooms implements MediaRooms {
     this.routers.get(room)?.setVideoSource(participantId, source);
   }
 
+  layout(room: string, participantId: string, layout: McuLayout): void {
+    this.participant(room, participantId);
+    const mixer = this.mixers.get(room);
+    if (!mixer) throw new MediaRequestError('not-mcu-room', `room "${room}" is not an MCU room`);
+    mixer.setLayout(participantId, layout);
+  }
+
   close(): void {
     for (const r of this.routers.values()) r.close();
     this.routers.clear();
+    this.mixers.clear();
     this.members.clear();
   }
 

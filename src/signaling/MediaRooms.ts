@@ -2,7 +2,7 @@
  * What signaling needs from a media server to run SFU rooms. src/server implements it with
  * src/sfu; signaling itself knows only the protocol messages.
  */
-import type { ErrorCode, ParticipantInfo, ServerMessage } from '../protocol/index.js';
+import type { ErrorCode, McuLayout, ParticipantInfo, ServerMessage } from '../protocol/index.js';
 
 /** A participant as the media server sees it: who, and how to reach their page. */
 export interface MediaParticipant {
@@ -17,9 +17,12 @@ export class MediaRequestError extends Error {
   }
 }
 
+/** The media topologies a MediaRooms serves: both run on the SFU's routers. */
+export type MediaTopology = 'sfu' | 'mcu';
+
 export interface MediaRooms {
-  /** A participant entered SFU room `room`. */
-  join(room: string, participant: MediaParticipant): void;
+  /** A participant entered SFU or MCU room `room` (the topology is the room's, fixed by its first member). */
+  join(room: string, participant: MediaParticipant, topology: MediaTopology): void;
   /** They left (or their session ended): everything they published or received is closed. */
   leave(room: string, participantId: string): void;
   /** `sfu-offer` for the publish connection; resolves with the answer SDP. */
@@ -30,4 +33,6 @@ export interface MediaRooms {
   videoSize(room: string, participantId: string, trackId: string, width: number, height: number): void;
   /** `sfu-video-source`: the participant's published video is its screen or its camera. */
   videoSource(room: string, participantId: string, source: 'camera' | 'screen'): void;
+  /** `mcu-layout`: the participant views the room's composed video in another layout. */
+  layout(room: string, participantId: string, layout: McuLayout): void;
 }

@@ -3,7 +3,7 @@ import type { ParticipantInfo, ServerMessage } from '../protocol/index.js';
 import type { Session } from './Session.js';
 
 /** `auto` rooms start as mesh (moving to SFU as a room grows is a later step). */
-export type RoomTopology = 'mesh' | 'sfu';
+export type RoomTopology = 'mesh' | 'sfu' | 'mcu';
 
 export class Room {
   readonly members = new Map<string, Session>();

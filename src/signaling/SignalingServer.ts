@@ -287,6 +287,11 @@ export class SignalingServer {
         const { room, media } = this.sfuRoomOf(session);
         return media.videoSource(room.name, session.id, msg.source);
       }
+      case 'mcu-layout': {
+        const { room, media } = this.sfuRoomOf(session);
+        if (room.topology !== 'mcu') throw new RequestError('not-mcu-room', `room "${room.name}" is a ${room.topology} room`);
+        return media.layout(room.name, session.id, msg.layout);
+      }
       case 'call-accept': return this.calls.accept(session, msg.callId);
       case 'call-reject': return this.calls.reject(session, msg.callId);
       case 'call-cancel': return this.calls.cancel(session, msg.callId);
@@ -357,8 +362,8 @@ export class SignalingServer {
     if (session.grant && !grantsRoom(session.grant, roomName)) {
       throw new RequestError('room-not-allowed', `your token does not grant room "${roomName}"`, 'room');
     }
-    // MCU rooms need the mixer (a later part); 'auto' starts as mesh.
-    if (topology === 'mcu' || (topology === 'sfu' && !this.opts.media)) {
+    // SFU and MCU rooms need the media server; 'auto' starts as mesh.
+    if ((topology === 'sfu' || topology === 'mcu') && !this.opts.media) {
       throw new RequestError('unsupported-topology', `topology "${topology}" is not available on this server`, 'topology');
     }
     let room = this.rooms.get(roomName);
@@ -367,7 +372,7 @@ export class SignalingServer {
       throw new RequestError('room-full', `room "${roomName}" is full (${this.opts.maxRoomParticipants} participants)`);
     }
     if (!room) {
-      const chosen: RoomTopology = topology === 'sfu' ? 'sfu' : 'mesh';
+      const chosen: RoomTopology = topology === 'sfu' || topology === 'mcu' ? topology : 'mesh';
       room = new Room(roomName, chosen);
       this.rooms.set(roomName, room);
     }
@@ -377,7 +382,7 @@ export class SignalingServer {
     session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: room.name, topology: room.topology, self: session.info, participants });
     room.broadcast({ type: 'participant-joined', room: room.name, participant: session.info }, session);
     // After `joined`: the media server's first subscribe offer must find the page in SFU mode.
-    if (room.topology === 'sfu') this.opts.media?.join(room.name, session);
+    if (room.topology !== 'mesh') this.opts.media?.join(room.name, session, room.topology);
   }
 
   private leaveRoom(session: Session, reason: 'left' | 'disconnected'): void {
@@ -385,7 +390,7 @@ export class SignalingServer {
     if (!room) return;
     room.members.delete(session.id);
     session.room = null;
-    if (room.topology === 'sfu') this.opts.media?.leave(room.name, session.id);
+    if (room.topology !== 'mesh') this.opts.media?.leave(room.name, session.id);
     if (room.members.size === 0) this.rooms.delete(room.name);
     else room.broadcast({ type: 'participant-left', room: room.name, participantId: session.id, reason });
   }
@@ -393,7 +398,8 @@ export class SignalingServer {
   private sfuRoomOf(session: Session): { room: Room; media: MediaRooms } {
     const room = session.room;
     if (!room) throw new RequestError('not-in-room', 'you are not in a room');
-    if (room.topology !== 'sfu' || !this.opts.media) throw new RequestError('not-sfu-room', `room "${room.name}" is a ${room.topology} room`);
+    // An MCU room's media connections are an SFU room's: the same publish/subscribe exchange.
+    if (room.topology === 'mesh' || !this.opts.media) throw new RequestError('not-sfu-room', `room "${room.name}" is a ${room.topology} room`);
     return { room, media: this.opts.media };
   }
 

@@ -9,6 +9,8 @@ import { after, before, test } from 'node:test';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { parseRemoteSdp } from '../../src/rtc/sdp/index.js';
 import { PRIORITY } from '../../src/sfu/allocation/allocate.js';
+import type { Consumer } from '../../src/sfu/Consumer.js';
+import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
 import { loadFixture } from '../fixtures/sdp/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -128,3 +130,43 @@ test('a later member joins the room as it is; leaving closes their producers and
   assert.ok(producers.every((p) => p.closed));
   assert.equal(router?.participants.size, 1);
 });
+
+test('an MCU room: each member is offered exactly its own mix (one audio, one video, owned by the mixer); nothing of the others is forwarded; layout requests are checked', async () => {
+  const a = await member('mcu1', 'mcu');
+  const b = await member('mcu1', 'sfu'); // later members join the room as it is
+  const [aId, bId] = [...sb.sfu!.routers.get('mcu1')!.participants.keys()] as [string, string];
+  a.send({ type: 'sfu-offer', transport: 'publish', sdp: loadFixture('chromium-offer.sdp') });
+  await a.next('sfu-answer');
+  const router = sb.sfu?.routers.get('mcu1');
+  assert.equal(router?.forward, false);
+  const mixer = sb.sfu?.mixers.get('mcu1');
+  assert.ok(mixer, 'the room has a mixer');
+  assert.equal(mixer.audio.inputs.size, 1, 'a\'s microphone goes to the mixer');
+  assert.equal(mixer.video.inputs.size, 1, 'a\'s camera goes to the mixer');
+  for (const id of [aId, bId]) {
+    const p: SfuParticipant | undefined = router!.participants.get(id);
+    if (!p) throw new Error(`no participant ${id}`);
+    const consumed: Consumer[] = [...p.subscribe.consumers];
+    assert.deepEqual(consumed.map((x) => x.kind).sort(), ['audio', 'video']);
+    assert.ok(consumed.every((x) => x.producer.ownerId === 'mixer'), 'only the mixer\'s tracks');
+    assert.equal(consumed.find((x) => x.kind === 'audio')?.producer.id, `mix-audio-${id}`, 'an audio mix of one\'s own');
+  }
+  const bad = await a.expectError({ type: 'mcu-layout', layout: 'mosaic' });
+  assert.equal(bad.code, 'invalid-message');
+  assert.equal(bad.field, 'layout');
+  a.send({ type: 'mcu-layout', layout: 'speaker' });
+  await waitUntil(() => mixer.video.layoutOf(aId) === 'speaker');
+  assert.equal(mixer.video.layoutOf(bId), 'grid', 'b keeps the default layout');
+  assert.deepEqual([...mixer.video.compositions.keys()].sort(), ['grid', 'speaker']);
+  const s = await member('sfu-not-mcu', 'sfu');
+  const e = await s.expectError({ type: 'mcu-layout', layout: 'grid' });
+  assert.equal(e.code, 'not-mcu-room');
+});
+
+async function waitUntil(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

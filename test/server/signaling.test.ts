@@ -79,13 +79,24 @@ describe('session and rooms', () => {
     assert.equal((await b.expectError({ type: 'leave' })).code, 'not-in-room');
   });
 
-  test('topologies: auto is mesh for now; mcu is refused by name', async () => {
+  test('topologies: auto is mesh for now; sfu and mcu are served, and refused by name without the media server', async () => {
     const a = await hello();
     a.send({ type: 'join', room: 'auto1', topology: 'auto' });
     assert.equal((await a.next('joined')).topology, 'mesh');
     const b = await hello();
-    const e = await b.expectError({ type: 'join', room: 'x', topology: 'mcu' });
-    assert.deepEqual([e.code, e.field], ['unsupported-topology', 'topology']);
+    b.send({ type: 'join', room: 'mcu1', topology: 'mcu' });
+    assert.equal((await b.next('joined')).topology, 'mcu');
+    const noMedia = await startSwitchboard({ port: 0, turnPort: 0, host: '127.0.0.1', logLevel: 'silent', rtcEnabled: false });
+    try {
+      for (const topology of ['sfu', 'mcu']) {
+        const [c] = await TestClient.hello(noMedia.wsUrl);
+        const e = await c.expectError({ type: 'join', room: 'x', topology });
+        assert.deepEqual([e.code, e.field], ['unsupported-topology', 'topology']);
+        c.terminate();
+      }
+    } finally {
+      await noMedia.close();
+    }
   });
 
   test('a full room refuses more participants', async () => {

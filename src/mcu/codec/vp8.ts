@@ -3,7 +3,7 @@
  * frames, libvpx for the composed picture. Both run synchronously on the event loop; one
  * frame at a time, so a frame's planes stay valid until the next call on the same object.
  */
-import { Codec, CodecContext, Dictionary, Frame, Packet, Rational } from 'node-av/lib';
+import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av/lib';
 import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_DECODER_VP8, FF_ENCODER_LIBVPX_VP8 } from 'node-av/constants';
 import type { I420Image } from '../video/i420.js';
 
@@ -34,10 +34,11 @@ export class Vp8FrameDecoder {
       this.errors++;
       return false;
     }
-    let got = false;
-    while (this.ctx.receiveFrameSync(this.frame) >= 0) got = true;
-    if (got) this.hasFrame = this.frame.format === AV_PIX_FMT_YUV420P;
-    return got && this.hasFrame;
+    // One packet, one picture (no frame threading). avcodec_receive_frame unrefs its frame
+    // before anything else, so asking again would empty the picture just received.
+    if (this.ctx.receiveFrameSync(this.frame) < 0) return false;
+    this.hasFrame = this.frame.format === AV_PIX_FMT_YUV420P;
+    return this.hasFrame;
   }
 
   get width(): number { return this.hasFrame ? this.frame.width : 0; }
@@ -95,11 +96,16 @@ export class Vp8FrameEncoder {
     // Keyframes only when asked (a new receiver, a PLI): periodic ones would be wasted bits.
     ctx.gopSize = 0x7fffffff;
     ctx.threadCount = 1;
-    // Realtime, no lookahead (every frame out at once), resilient to the loss of a packet.
-    const options = Dictionary.fromObject({
-      deadline: 'realtime', 'cpu-used': String(opts.cpuUsed ?? 8), 'lag-in-frames': '0', 'error-resilient': '1', 'static-thresh': '0',
-    });
-    const ret = ctx.open2Sync(codec, options);
+    // Realtime, no lookahead (every frame out at once), resilient to the loss of a packet. Set
+    // on the context, not passed as a Dictionary to open: avcodec_open2 rewrites that dictionary
+    // and node-av's finalizer then frees a pointer it no longer owns (a crash at the next GC).
+    const options: Array<[string, string]> = [
+      ['deadline', 'realtime'], ['cpu-used', String(opts.cpuUsed ?? 8)], ['lag-in-frames', '0'], ['error-resilient', '1'], ['static-thresh', '0'],
+    ];
+    for (const [name, value] of options) {
+      if (ctx.setOption(name, value) < 0) throw new Error(`libvpx encoder: option ${name}=${value} refused`);
+    }
+    const ret = ctx.open2Sync(codec, null);
     if (ret < 0) throw new Error(`libvpx encoder: open failed (${ret})`);
     this.input.alloc();
     this.input.width = opts.width;

@@ -10,12 +10,15 @@ const DESCRIPTOR = 4;
 export const VP8_MAX_PAYLOAD = 1100;
 
 export class Vp8Packetizer {
-  private seq = Math.floor(Math.random() * 0x10000);
+  private seq: number;
   private pictureId = Math.floor(Math.random() * 0x8000);
   private readonly packet = Buffer.allocUnsafe(RTP_HEADER + DESCRIPTOR + VP8_MAX_PAYLOAD);
   packetsSent = 0;
 
-  constructor(readonly ssrc: number, readonly payloadType: number) {}
+  /** The first sequence number is random (RFC 3550 §5.1) unless given. */
+  constructor(readonly ssrc: number, readonly payloadType: number, firstSequenceNumber = Math.floor(Math.random() * 0x10000)) {
+    this.seq = firstSequenceNumber & 0xffff;
+  }
 
   /** Sends `frame` as packets through `emit` (one reused buffer: valid during the call only). */
   packetize(frame: Buffer, timestamp: number, emit: (packet: Buffer) => void): void {
