@@ -52,7 +52,9 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
       throw err;
     })
     : undefined;
-  const sfu = rtc ? new SfuRooms(rtc, logger) : undefined;
+  const sfu = rtc ? new SfuRooms(rtc, logger, {
+    width: config.mcuWidth, height: config.mcuHeight, fps: config.mcuFps, tiers: config.mcuTiersKbps.map((k) => Number(k) * 1000),
+  }) : undefined;
   const signaling = new SignalingServer({
     authSecret: config.authSecret,
     heartbeatMs: config.heartbeatMs,

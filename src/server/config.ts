@@ -73,6 +73,12 @@ export interface ServerConfig {
   rtcHost?: string;
   /** Addresses put in the SFU's ICE candidates (public IP behind a 1:1 NAT); default: every interface address. */
   announcedIps: string[];
+  /** MCU rooms: the composed picture's size (even) and frame rate. */
+  mcuWidth: number;
+  mcuHeight: number;
+  mcuFps: number;
+  /** MCU rooms: the composed video's quality tiers, kbit/s, lowest first (each receiver gets the one its bandwidth affords). */
+  mcuTiersKbps: string[];
 }
 
 export class ConfigError extends Error {
@@ -110,6 +116,10 @@ export function defaultConfig(): ServerConfig {
     rtcEnabled: true,
     rtcPort: 40_000,
     announcedIps: [],
+    mcuWidth: 1280,
+    mcuHeight: 720,
+    mcuFps: 15,
+    mcuTiersKbps: ['300', '700', '1500'],
   };
 }
 
@@ -152,6 +162,9 @@ const SCALARS: Record<string, Kind> = {
   rtcEnabled: { t: 'bool' },
   rtcPort: { t: 'int', min: 0, max: 65535 },
   rtcHost: { t: 'string' },
+  mcuWidth: { t: 'int', min: 64, max: 3840 },
+  mcuHeight: { t: 'int', min: 64, max: 2160 },
+  mcuFps: { t: 'int', min: 1, max: 30 },
 };
 
 /** List keys: a YAML list, or a comma-separated string (env), or repeated flags. */
@@ -159,6 +172,7 @@ const LISTS: Record<string, (item: string) => string | undefined> = {
   turnUrls: (u) => (/^(turn|turns|stun|stuns):/.test(u) ? undefined : 'must be a list of turn:/turns:/stun: URLs'),
   turnUsers: (u) => (/^[^:]+:.+$/.test(u) ? undefined : 'must be a list of name:password'),
   announcedIps: (ip) => (isIP(ip) ? undefined : 'must be a list of IP addresses'),
+  mcuTiersKbps: (k) => (/^[1-9][0-9]{1,5}$/.test(k) && Number(k) >= 50 && Number(k) <= 50_000 ? undefined : 'must be a list of bitrates in kbit/s (50-50000)'),
   turnAllowPeers: (c) => {
     try {
       checkCidr(c);
@@ -191,6 +205,10 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_TURN_EXTERNAL_IP: 'turnExternalIp',
   SWITCHBOARD_RTC_PORT: 'rtcPort',
   SWITCHBOARD_ANNOUNCED_IP: 'announcedIps',
+  SWITCHBOARD_MCU_WIDTH: 'mcuWidth',
+  SWITCHBOARD_MCU_HEIGHT: 'mcuHeight',
+  SWITCHBOARD_MCU_FPS: 'mcuFps',
+  SWITCHBOARD_MCU_TIERS: 'mcuTiersKbps',
 };
 
 /** Command-line flags (without `--`) and the keys they set. */
@@ -228,6 +246,10 @@ export const FLAG_KEYS: Record<string, string> = {
   'rtc-port': 'rtcPort',
   'rtc-host': 'rtcHost',
   'announced-ip': 'announcedIps',
+  'mcu-width': 'mcuWidth',
+  'mcu-height': 'mcuHeight',
+  'mcu-fps': 'mcuFps',
+  'mcu-tier': 'mcuTiersKbps',
 };
 
 /** Flags that may be given more than once. */
@@ -340,6 +362,14 @@ export function checkConfig(c: ServerConfig): ServerConfig {
   }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new ConfigError(c.tlsCert ? 'tlsKey' : 'tlsCert', 'must be set together with the other TLS file', c.tlsCert ?? c.tlsKey);
+  }
+  // 4:2:0 video: chroma planes are half the size, so the composed picture's sides are even.
+  if (c.mcuWidth % 2 !== 0) throw new ConfigError('mcuWidth', 'must be even', c.mcuWidth);
+  if (c.mcuHeight % 2 !== 0) throw new ConfigError('mcuHeight', 'must be even', c.mcuHeight);
+  if (c.mcuTiersKbps.length === 0) throw new ConfigError('mcuTiersKbps', 'must list at least one bitrate', c.mcuTiersKbps);
+  // Tiers are the output's simulcast layers: the allocator climbs them in order.
+  if (c.mcuTiersKbps.some((k, i) => i > 0 && Number(k) <= Number(c.mcuTiersKbps[i - 1]))) {
+    throw new ConfigError('mcuTiersKbps', 'must rise from the lowest tier to the highest', c.mcuTiersKbps);
   }
   return c;
 }

@@ -86,3 +86,14 @@ test('RTC port and announced addresses: flags, env, repeatable, validated', () =
   assert.throws(() => loadConfig({ env: {}, flags: { 'announced-ip': ['example.org'] } }), /announcedIps must be a list of IP addresses/);
   assert.throws(() => loadConfig({ env: {}, flags: { 'rtc-port': '70000' } }), /rtcPort must be an integer 0-65535/);
 });
+
+test('MCU picture size, rate and tiers: defaults, flags and env, validated', () => {
+  const d = loadConfig({ env: {} });
+  assert.deepEqual([d.mcuWidth, d.mcuHeight, d.mcuFps, d.mcuTiersKbps], [1280, 720, 15, ['300', '700', '1500']]);
+  const c = loadConfig({ env: { SWITCHBOARD_MCU_FPS: '10', SWITCHBOARD_MCU_TIERS: '200, 900' }, flags: { 'mcu-width': '960', 'mcu-height': '540' } });
+  assert.deepEqual([c.mcuWidth, c.mcuHeight, c.mcuFps, c.mcuTiersKbps], [960, 540, 10, ['200', '900']]);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'mcu-width': '961' } }), /mcuWidth must be even/);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'mcu-fps': '60' } }), /mcuFps must be an integer 1-30/);
+  assert.throws(() => loadConfig({ env: { SWITCHBOARD_MCU_TIERS: '900,200' } }), /mcuTiersKbps must rise/);
+  assert.throws(() => loadConfig({ env: { SWITCHBOARD_MCU_TIERS: '1.5M' } }), /mcuTiersKbps must be a list of bitrates/);
+});
