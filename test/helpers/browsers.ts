@@ -25,6 +25,8 @@ export interface TestPage {
   evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R>;
   /** Clicks the first element matching `selector`. */
   click(selector: string): Promise<void>;
+  /** Runs `script` in every document this page loads from now on, before the page's own scripts. */
+  addInitScript(script: string): Promise<void>;
   screenshot(path: string): Promise<void>;
   /** Console lines collected so far (for diagnostics on failure). */
   readonly consoleLines: string[];
@@ -118,6 +120,10 @@ function wrapPage(engine: Engine, driverPage: PwPage | PpPage): TestPage {
     async goto(url) { await page.goto(url, { waitUntil: 'load' }); },
     evaluate: (fn, arg) => page.evaluate(fn as never, arg as never) as never,
     async click(selector) { await page.click(selector); },
+    async addInitScript(script) {
+      if (engine === 'chromium') await page.addInitScript(script);
+      else await (driverPage as PpPage).evaluateOnNewDocument(script);
+    },
     async screenshot(path) { await page.screenshot({ path }); },
     async close() { await page.close().catch(() => undefined); },
   };
