@@ -17,7 +17,8 @@ import { createRequire } from 'node:module';
 import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av/lib';
 import { AV_CHANNEL_ORDER_NATIVE, AV_CH_LAYOUT_MONO, AV_SAMPLE_FMT_S16, FF_DECODER_LIBOPUS, FF_DECODER_LIBVPX_VP8, FF_ENCODER_LIBOPUS } from 'node-av/constants';
 import { Decoder as EvanDecoder, Encoder as EvanEncoder } from '@evan/opus';
-import { Vp8FrameDecoder, Vp8FrameEncoder } from '../src/mcu/codec/vp8.js';
+import { VideoFrameDecoder } from '../src/mcu/codec/video-decoder.js';
+import { Vp8FrameEncoder } from '../src/mcu/codec/vp8.js';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../src/mcu/audio/format.js';
 import { I420Canvas } from '../src/mcu/video/I420Canvas.js';
 import { nonNegative } from './lib/proc.js';
@@ -219,7 +220,7 @@ function main(): void {
 
   const videoFrames = Math.min(frames, 300);
   const stream = vp8Stream(videoFrames);
-  const ffvp8 = new Vp8FrameDecoder();
+  const ffvp8 = new VideoFrameDecoder();
   const ours = timeDecode((d) => ffvp8.decode(d), stream);
   const libvpx = timeDecode(libvpxDecoder(), stream);
   console.log('\nVP8 decode, 640×360 camera-like stream');

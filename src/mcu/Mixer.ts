@@ -8,6 +8,7 @@
  * The active speaker comes from the decoded audio's energy (not the RFC 6464 levels the
  * publishers put in their packets): it is what the mix really contains.
  */
+import type { Producer } from '../sfu/Producer.js';
 import type { Router } from '../sfu/Router.js';
 import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/ActiveSpeakerObserver.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
@@ -102,7 +103,7 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     this.video.removeParticipant(id);
   }
 
-  private onProducer(producer: import('../sfu/Producer.js').Producer): void {
+  private onProducer(producer: Producer): void {
     if (producer.kind === 'audio') {
       const input = this.audio.addInput(producer);
       const observed = { id: producer.id, ownerId: producer.ownerId, audioLevel: input.audioLevel };

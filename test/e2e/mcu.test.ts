@@ -215,6 +215,12 @@ test('a page never hears itself: with the others muted its mix falls silent whil
     assert.ok(adaSays > 0.001, 'ada\'s microphone is on');
     assert.ok(bobHears > 0.001, 'bob hears ada');
     assert.ok(adaHears < bobHears / 1000, 'ada\'s own mix is silent');
+    // The only voice left: the mixer's active speaker (from decoded energy), on every page.
+    await waitFor('the mixer chooses ada as the active speaker', () => (mixer().activeSpeaker === ada.id ? true : null), 15_000, 250);
+    for (const { label, page: p } of pages) {
+      await waitFor(`${label}: told ada is speaking`, () => p.evaluate(() => (globalThis as unknown as { switchboard: { activeSpeaker: string | null } }).switchboard.activeSpeaker)
+        .then((id) => (id === ada.id ? id : null)), 5000, 250);
+    }
   }, serverState);
 });
 

@@ -42,6 +42,8 @@ export interface BweLabOptions {
   simulcast?: boolean;
   /** Whether the unlimited subscriber publishes its fake camera too (default true). */
   freePublishes?: boolean;
+  /** The room's topology (default sfu); in an MCU room every page receives the server's mix. */
+  topology?: 'sfu' | 'mcu';
 }
 
 export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
@@ -77,7 +79,7 @@ export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
       host: uplink.ip, port: 0, rtcHost: uplink.ip, rtcPort: 0, announcedIps: [uplink.ip], turnEnabled: false, logLevel: 'silent',
     });
     const origin = `http://${uplink.ip}:${server.port}`;
-    const url = (name: string, video?: string, extra = ''): string => `${origin}/?room=${opts.room}&name=${name}&topology=sfu${video ? `&video=${video}` : ''}${extra}`;
+    const url = (name: string, video?: string, extra = ''): string => `${origin}/?room=${opts.room}&name=${name}&topology=${opts.topology ?? 'sfu'}${video ? `&video=${video}` : ''}${extra}`;
     // Chromium's own fake camera compresses to a few hundred kbit/s; noise makes the publisher
     // send what its encoder is allowed to (its estimate, up to the resolution's maximum).
     // A simulcast publisher keeps Chromium's camera: noise in three layers would need far more

@@ -144,3 +144,21 @@ test('fuzz: real packets in random order mixed with junk never throw; frames sta
   assert.ok(jb.malformedPackets > 0, 'junk was counted');
   for (const f of frames) assert.ok(f.data.length <= 1 << 20);
 });
+
+test('fuzz: random bytes as VP9 payloads (RFC 9628 descriptors) never throw', () => {
+  const rnd = mulberry32(11);
+  let out = 0;
+  const jb = new VideoJitterBuffer({ codec: 'vp9', maxWaitMs: 30, onFrame: () => { out++; }, onKeyframeNeeded: () => undefined });
+  let now = 0;
+  for (let i = 0; i < 50_000; i++) {
+    now += rnd() * 3;
+    const len = Math.floor(rnd() * 60);
+    const junk = Buffer.alloc(len);
+    for (let k = 0; k < len; k++) junk[k] = Math.floor(rnd() * 256);
+    // Nearby sequence numbers, so that runs can form and be given up.
+    jb.push((i + Math.floor(rnd() * 8)) & 0xffff, Math.floor(rnd() * 4) * 3000, rnd() < 0.3, junk, now);
+    if (rnd() < 0.05) jb.poll(now);
+  }
+  assert.ok(jb.malformedPackets > 0);
+  assert.ok(out + jb.framesDropped + jb.latePackets > 0, 'the junk went somewhere');
+});

@@ -54,6 +54,7 @@ export class AudioMixer {
   removeParticipant(participantId: string): void {
     this.inputs.get(participantId)?.close();
     this.removeListener(participantId);
+    this.slots.delete(participantId);
   }
 
   close(): void {
@@ -86,7 +87,6 @@ export class AudioMixer {
       const pcm = input.pull();
       this.mix.setFrame(this.slotOf(owner), input.audible ? pcm : null);
     }
-    for (const id of [...this.slots.keys()]) if (!this.inputs.has(id) && !this.outputs.has(id)) this.slots.delete(id);
     for (const [listener, output] of this.outputs) {
       const slot = this.inputs.has(listener) ? this.slotOf(listener) : -1;
       this.mix.mixExcluding(slot, this.pcm, output.normaliser);

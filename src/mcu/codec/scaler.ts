@@ -60,3 +60,30 @@ export class TileScaler {
 function asBuffer(a: Uint8Array): Buffer {
   return Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
+
+/** Scales a whole I420 picture into another of a different size (a lower tier's smaller picture). */
+export class ImageScaler {
+  private readonly ctx = new SoftwareScaleContext();
+  private readonly src: Buffer[];
+  private readonly dst: Buffer[];
+  private readonly srcStrides: number[];
+  private readonly dstStrides: number[];
+
+  constructor(private readonly from: I420Image, readonly to: I420Image) {
+    this.ctx.getContext(from.width, from.height, AV_PIX_FMT_YUV420P, to.width, to.height, AV_PIX_FMT_YUV420P, SWS_BILINEAR);
+    if (this.ctx.initContext() < 0) throw new Error(`sws_scale: cannot scale ${from.width}x${from.height} to ${to.width}x${to.height}`);
+    this.src = [asBuffer(from.y), asBuffer(from.u), asBuffer(from.v)];
+    this.dst = [asBuffer(to.y), asBuffer(to.u), asBuffer(to.v)];
+    this.srcStrides = [from.strideY, from.strideU, from.strideV];
+    this.dstStrides = [to.strideY, to.strideU, to.strideV];
+  }
+
+  /** `from` → `to`, both given at construction. */
+  scale(): void {
+    this.ctx.scaleSync(this.src, this.srcStrides, 0, this.from.height, this.dst, this.dstStrides);
+  }
+
+  close(): void {
+    this.ctx.freeContext();
+  }
+}

@@ -1,56 +1,11 @@
 /**
- * VP8 for the MCU's video, through FFmpeg (node-av): the `vp8` decoder for participants'
- * frames, libvpx for the composed picture. Both run synchronously on the event loop; one
- * frame at a time, so a frame's planes stay valid until the next call on the same object.
+ * VP8 encoding of the MCU's composed picture with libvpx through FFmpeg (node-av), synchronously
+ * on the event loop, one frame at a time (participants' frames are decoded by
+ * video-decoder.ts).
  */
 import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av/lib';
-import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_DECODER_VP8, FF_ENCODER_LIBVPX_VP8 } from 'node-av/constants';
+import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_ENCODER_LIBVPX_VP8 } from 'node-av/constants';
 import type { I420Image } from '../video/i420.js';
-
-export class Vp8FrameDecoder {
-  private readonly ctx = new CodecContext();
-  private readonly packet = new Packet();
-  /** The last decoded picture (I420); its planes are FFmpeg's, valid until the next decode. */
-  readonly frame = new Frame();
-  hasFrame = false;
-  /** Frames FFmpeg refused (corrupt, or missing their reference). */
-  errors = 0;
-
-  constructor() {
-    const codec = Codec.findDecoderByName(FF_DECODER_VP8);
-    if (!codec) throw new Error('FFmpeg has no vp8 decoder');
-    this.ctx.allocContext3(codec);
-    this.ctx.threadCount = 1;
-    const ret = this.ctx.open2Sync(codec, null);
-    if (ret < 0) throw new Error(`vp8 decoder: open failed (${ret})`);
-    this.packet.alloc();
-    this.frame.alloc();
-  }
-
-  /** One complete VP8 frame (RTP payloads joined, descriptors removed); true when a picture came out. */
-  decode(data: Buffer): boolean {
-    this.packet.data = data;
-    if (this.ctx.sendPacketSync(this.packet) < 0) {
-      this.errors++;
-      return false;
-    }
-    // One packet, one picture (no frame threading). avcodec_receive_frame unrefs its frame
-    // before anything else, so asking again would empty the picture just received.
-    if (this.ctx.receiveFrameSync(this.frame) < 0) return false;
-    this.hasFrame = this.frame.format === AV_PIX_FMT_YUV420P;
-    return this.hasFrame;
-  }
-
-  get width(): number { return this.hasFrame ? this.frame.width : 0; }
-  get height(): number { return this.hasFrame ? this.frame.height : 0; }
-
-  close(): void {
-    this.ctx.freeContext();
-    this.frame.free();
-    this.packet.free();
-    this.hasFrame = false;
-  }
-}
 
 export interface Vp8EncoderOptions {
   width: number;
@@ -99,9 +54,14 @@ export class Vp8FrameEncoder {
     // Realtime, no lookahead (every frame out at once), resilient to the loss of a packet. Set
     // on the context, not passed as a Dictionary to open: avcodec_open2 rewrites that dictionary
     // and node-av's finalizer then frees a pointer it no longer owns (a crash at the next GC).
+    // Rate control as libwebrtc sets it for realtime VP8: a keyframe at most 3× an average frame
+    // (a full-size keyframe on a slow link is lost, asked for again, and floods it), overshoot
+    // held to 15 %, a 1 s rate-control buffer.
     const options: Array<[string, string]> = [
       ['deadline', 'realtime'], ['cpu-used', String(opts.cpuUsed ?? 8)], ['lag-in-frames', '0'], ['error-resilient', '1'], ['static-thresh', '0'],
+      ['max-intra-rate', '300'], ['undershoot-pct', '100'], ['overshoot-pct', '15'],
     ];
+    ctx.rcBufferSize = Math.round(opts.bitrate);
     for (const [name, value] of options) {
       if (ctx.setOption(name, value) < 0) throw new Error(`libvpx encoder: option ${name}=${value} refused`);
     }

@@ -4,21 +4,24 @@
  * picture into its tile (FFmpeg's sws_scale straight into the canvas), draws name labels, and
  * encodes the canvas once per active quality tier.
  *
- * The tiers are the output producer's simulcast streams (rids t0, t1, …: one size, rising
- * bitrates), so the SFU machinery does the rest: each viewer's StreamAllocator picks the tier
+ * The tiers are the output producer's simulcast streams (rids t0, t1, …: rising bitrates; the
+ * composite's size, or half of it for a tier too thin for that, see `tierSize`), so the SFU
+ * machinery does the rest: each viewer's StreamAllocator picks the tier
  * its bandwidth estimate affords, its consumer switches on a keyframe, and the LayerPauser stops
  * tiers nobody receives — we then stop encoding them.
  */
 import type { Producer } from '../../sfu/Producer.js';
 import { LayerPauser } from '../../sfu/LayerPauser.js';
 import { parseRtpHeader, RtpHeaderView } from '../../rtc/rtp/index.js';
-import { TileScaler } from '../codec/scaler.js';
+import { ImageScaler, TileScaler } from '../codec/scaler.js';
 import { Vp8FrameEncoder } from '../codec/vp8.js';
 import { createMixProducer, MIX_VIDEO_CODEC, randomSsrc } from '../output-producer.js';
+import { allocI420, type I420Image } from './i420.js';
 import { I420Canvas } from './I420Canvas.js';
 import { drawLabel, labelSize } from './label.js';
 import { computeLayout, fitRect, type LayoutInput, type LayoutKind } from './layout.js';
 import type { VideoInput } from './VideoInput.js';
+import { PacketPacer } from './PacketPacer.js';
 import { Vp8Packetizer } from './Vp8Packetizer.js';
 
 export interface CompositionOptions {
@@ -42,14 +45,42 @@ const EMPTY_TILE_Y = 56;
 const LABEL_SCALE = 2;
 const LABEL_MARGIN = 8;
 
+/**
+ * Below this many bits per pixel per frame a full-size picture turns to mush (and libvpx cannot
+ * hold the target on detailed content): such a tier is sent at half the width and height, as a
+ * simulcast sender's low layer would be. 300 kbit/s at 1280×720 × 15 fps is 0.022.
+ */
+const MIN_FULL_SIZE_BPP = 0.025;
+
+/** libwebrtc's pacing factor: packets leave at 2.5 × the tier's bitrate. */
+const PACING_FACTOR = 2.5;
+
 class Tier {
   encoder: Vp8FrameEncoder | null = null;
+  pacer: PacketPacer | null = null;
+  /** A smaller picture than the canvas: its own image, and the scaler that fills it. */
+  scaled: { image: I420Image; scaler: ImageScaler } | null = null;
   readonly packetizer: Vp8Packetizer;
   active = true;
   keyframeWanted = true;
-  constructor(readonly index: number, readonly rid: string, readonly ssrc: number, readonly bitrate: number) {
+  constructor(readonly index: number, readonly rid: string, readonly ssrc: number, readonly bitrate: number, readonly width: number, readonly height: number) {
     this.packetizer = new Vp8Packetizer(ssrc, MIX_VIDEO_CODEC.payloadType);
   }
+
+  close(): void {
+    this.encoder?.close();
+    this.encoder = null;
+    this.pacer?.close();
+    this.pacer = null;
+    this.scaled?.scaler.close();
+    this.scaled = null;
+  }
+}
+
+/** A tier's picture size for the canvas size and frame rate (even sides). */
+export function tierSize(bitrate: number, width: number, height: number, fps: number): { width: number; height: number } {
+  if (bitrate / (width * height * fps) >= MIN_FULL_SIZE_BPP) return { width, height };
+  return { width: Math.max(2, (width >> 2) << 1), height: Math.max(2, (height >> 2) << 1) };
 }
 
 export class Composition {
@@ -69,7 +100,10 @@ export class Composition {
 
   constructor(readonly kind: LayoutKind, private readonly opts: CompositionOptions) {
     this.canvas = I420Canvas.alloc(opts.width, opts.height);
-    this.tiers = opts.tiers.map((bitrate, i) => new Tier(i, `t${i}`, randomSsrc(), bitrate));
+    this.tiers = opts.tiers.map((bitrate, i) => {
+      const size = tierSize(bitrate, opts.width, opts.height, opts.fps);
+      return new Tier(i, `t${i}`, randomSsrc(), bitrate, size.width, size.height);
+    });
     this.producer = createMixProducer({
       id: `mix-video-${kind}`,
       kind: 'video',
@@ -87,11 +121,17 @@ export class Composition {
       const active = rids.includes(t.rid);
       if (active === t.active) continue;
       t.active = active;
-      if (!active) {
-        t.encoder?.close();
-        t.encoder = null;
-      } else t.keyframeWanted = true;
+      if (!active) t.close();
+      else t.keyframeWanted = true;
     }
+  }
+
+  /** Each tier's encoder so far (null while it is not encoded): for diagnostics and stats. */
+  get tierStats(): Array<{ rid: string; width: number; height: number; active: boolean; frames: number; keyframes: number; bytes: number }> {
+    return this.tiers.map((t) => ({
+      rid: t.rid, width: t.width, height: t.height, active: t.active,
+      frames: t.encoder?.framesEncoded ?? 0, keyframes: t.encoder?.keyframesEncoded ?? 0, bytes: t.encoder?.bytesEncoded ?? 0,
+    }));
   }
 
   /** Which tiers are encoded now (for tests and stats). */
@@ -107,18 +147,28 @@ export class Composition {
     const timestamp = (this.timestampBase + Math.round((now - this.startedAt) * 90)) >>> 0;
     for (const tier of this.tiers) {
       if (!tier.active) continue;
-      tier.encoder ??= new Vp8FrameEncoder({ width: this.opts.width, height: this.opts.height, fps: this.opts.fps, bitrate: tier.bitrate });
+      tier.encoder ??= new Vp8FrameEncoder({ width: tier.width, height: tier.height, fps: this.opts.fps, bitrate: tier.bitrate });
       if (tier.keyframeWanted) {
         tier.encoder.requestKeyframe();
         tier.keyframeWanted = false;
       }
-      const encoded = tier.encoder.encode(this.canvas.image);
+      let picture = this.canvas.image;
+      if (tier.width !== this.opts.width || tier.height !== this.opts.height) {
+        if (!tier.scaled) {
+          const image = allocI420(tier.width, tier.height);
+          tier.scaled = { image, scaler: new ImageScaler(this.canvas.image, image) };
+        }
+        tier.scaled.scaler.scale();
+        picture = tier.scaled.image;
+      }
+      const encoded = tier.encoder.encode(picture);
       if (!encoded) continue;
       const stream = this.producer.streams[tier.index];
       if (!stream) continue;
-      tier.packetizer.packetize(encoded.data, timestamp, (packet) => {
-        if (parseRtpHeader(packet, this.view)) this.producer.receive(packet, this.view, now, stream);
+      const pacer = tier.pacer ??= new PacketPacer(tier.bitrate * PACING_FACTOR, (packet, at) => {
+        if (!this.closed && parseRtpHeader(packet, this.view)) this.producer.receive(packet, this.view, at, stream);
       });
+      tier.packetizer.packetize(encoded.data, timestamp, (packet) => pacer.push(packet));
     }
     this.framesComposed++;
     this.busyMs += performance.now() - started;
@@ -160,7 +210,7 @@ export class Composition {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.tiers) t.encoder?.close();
+    for (const t of this.tiers) t.close();
     for (const s of this.scalers.values()) s.close();
     this.scalers.clear();
     this.producer.close();

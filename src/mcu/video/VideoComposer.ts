@@ -24,7 +24,7 @@ export class VideoComposer {
   private readonly layouts = new Map<string, LayoutKind>();
   private readonly clock: MixerClock;
   private readonly tiles: CompositionTile[] = [];
-  /** Video producers not decoded (not VP8). */
+  /** Video producers not decoded (neither VP8 nor VP9). */
   unsupportedInputs = 0;
 
   constructor(private readonly opts: CompositionOptions, private readonly hooks: VideoComposerHooks, readonly defaultLayout: LayoutKind = 'grid') {
@@ -32,12 +32,13 @@ export class VideoComposer {
   }
 
   addInput(producer: Producer): VideoInput | null {
-    if (producer.codecKind !== 'vp8') {
+    const codec = producer.codecKind;
+    if (codec !== 'vp8' && codec !== 'vp9') {
       this.unsupportedInputs++;
       return null;
     }
     this.inputs.get(producer.ownerId)?.close();
-    const input = new VideoInput(producer, (closed) => {
+    const input = new VideoInput(producer, codec, (closed) => {
       if (this.inputs.get(closed.ownerId) === closed) this.inputs.delete(closed.ownerId);
     });
     this.inputs.set(producer.ownerId, input);

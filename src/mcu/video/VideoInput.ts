@@ -1,18 +1,19 @@
 /**
  * VideoInput: one participant's camera (or screen) as the mixer takes it — a tap on their video
  * Producer. Packets of the stream being decoded go through a VideoJitterBuffer into the VP8
- * decoder; the compositor samples the latest picture at its own frame rate.
+ * decoder (VP8 or VP9); the compositor samples the latest picture at its own frame rate.
  *
  * Simulcast publishers: only the top stream is decoded (an MCU page publishes one encoding).
  */
 import type { Producer, ProducerTap } from '../../sfu/Producer.js';
 import type { ProducerStream } from '../../sfu/ProducerStream.js';
 import type { RtpHeaderView } from '../../rtc/rtp/index.js';
-import { Vp8FrameDecoder } from '../codec/vp8.js';
+import { VideoFrameDecoder } from '../codec/video-decoder.js';
+import type { DecodedCodec } from './frame-bits.js';
 import { VideoJitterBuffer } from './VideoJitterBuffer.js';
 
 export class VideoInput implements ProducerTap {
-  readonly decoder = new Vp8FrameDecoder();
+  readonly decoder: VideoFrameDecoder;
   readonly jitter: VideoJitterBuffer;
   private readonly streamIndex: number;
   /** performance.now() of the last decoded picture; -1 before one. */
@@ -20,9 +21,11 @@ export class VideoInput implements ProducerTap {
   framesDecoded = 0;
   closed = false;
 
-  constructor(readonly producer: Producer, private readonly onClose: (input: VideoInput) => void) {
+  constructor(readonly producer: Producer, codec: DecodedCodec, private readonly onClose: (input: VideoInput) => void) {
     this.streamIndex = producer.streams.length - 1;
+    this.decoder = new VideoFrameDecoder(codec);
     this.jitter = new VideoJitterBuffer({
+      codec,
       onFrame: (data) => {
         if (this.decoder.decode(data)) {
           this.framesDecoded++;

@@ -1,17 +1,19 @@
 /**
- * VideoJitterBuffer: one participant's VP8 RTP packets in, whole frames out in decode order.
+ * VideoJitterBuffer: one participant's VP8 or VP9 RTP packets in, whole frames out in decode
+ * order.
  *
  * Packets are held by sequence number (reordering is undone by position, not by arrival). A
- * frame is the run of packets from one that starts partition 0 (S=1, PID=0; RFC 7741 §4.2)
- * through the one with the marker bit (RFC 7741 §4.1); it leaves the buffer only when every
- * packet of the run is present, the descriptors removed and the payloads joined.
+ * frame is the run of packets from one that begins a frame (VP8: S=1, PID=0, RFC 7741 §4.2;
+ * VP9: B, RFC 9628 §4.2) through the one that ends it (VP8: the marker bit; VP9: E); it leaves
+ * the buffer only when every packet of the run is present, the descriptors removed and the
+ * payloads joined (frame-bits.ts reads each codec's descriptor).
  *
  * Loss: the producer already NACKs the publisher for missing packets (src/sfu/NackRequester),
  * so a gap is waited for up to `maxWaitMs`. After that the frame is given up; the frames
  * after it reference what was lost, so nothing more is given out until a keyframe is complete,
  * and one is asked for (`onKeyframeNeeded`).
  */
-import { Vp8Descriptor, parseVp8Descriptor } from '../../rtc/rtp/index.js';
+import { FrameBits, readFrameBits, type DecodedCodec } from './frame-bits.js';
 
 const SLOTS = 1024;
 const MASK = SLOTS - 1;
@@ -24,6 +26,8 @@ function seqDiff(a: number, b: number): number {
 }
 
 export interface VideoJitterBufferOptions {
+  /** The payload format (default vp8). */
+  codec?: DecodedCodec;
   /** How long a gap is waited for (retransmissions) before its frame is given up. */
   maxWaitMs?: number;
   /** A complete frame: `data` is a view valid until the next push. */
@@ -37,7 +41,8 @@ export class VideoJitterBuffer {
   private readonly seqs = new Int32Array(SLOTS).fill(-1);
   private readonly flags = new Uint8Array(SLOTS);
   private readonly timestamps = new Uint32Array(SLOTS);
-  private readonly descriptor = new Vp8Descriptor();
+  private readonly bits = new FrameBits();
+  private readonly codec: DecodedCodec;
   private frame = Buffer.allocUnsafe(64 * 1024);
   private readonly maxWaitMs: number;
   /** The sequence number the next frame must start at; -1 while waiting for a keyframe. */
@@ -57,13 +62,14 @@ export class VideoJitterBuffer {
 
   constructor(private readonly opts: VideoJitterBufferOptions) {
     this.maxWaitMs = opts.maxWaitMs ?? 200;
+    this.codec = opts.codec ?? 'vp8';
     for (let i = 0; i < SLOTS; i++) this.slots.push(Buffer.allocUnsafe(0));
   }
 
   /** One RTP packet: its sequence number, timestamp, marker and payload (descriptor included). */
   push(seq: number, timestamp: number, marker: boolean, payload: Buffer, now: number): void {
-    const d = this.descriptor;
-    if (!parseVp8Descriptor(payload, 0, payload.length, d) || d.descriptorLength >= payload.length) {
+    const d = this.bits;
+    if (!readFrameBits(this.codec, payload, marker, d)) {
       this.malformedPackets++;
       return;
     }
@@ -80,17 +86,14 @@ export class VideoJitterBuffer {
     }
     const i = seq & MASK;
     if (this.seqs[i] === seq) return; // duplicate
-    const start = d.startOfPartition && d.partitionId === 0;
     const body = payload.length - d.descriptorLength;
-    // RFC 7741 §4.3: bit 0 of the first payload byte (P) is 0 on a keyframe.
-    const key = start && ((payload[d.descriptorLength] as number) & 0x01) === 0;
     let slot = this.slots[i] as Buffer;
     if (slot.length < body) slot = this.slots[i] = Buffer.allocUnsafe(Math.max(body, 1200));
     payload.copy(slot, 0, d.descriptorLength);
     this.lengths[i] = body;
     this.seqs[i] = seq;
     this.timestamps[i] = timestamp;
-    this.flags[i] = (start ? 1 : 0) | (marker ? 2 : 0) | (key ? 4 : 0);
+    this.flags[i] = (d.start ? 1 : 0) | (d.end ? 2 : 0) | (d.keyframe ? 4 : 0);
     this.drain(now);
   }
 

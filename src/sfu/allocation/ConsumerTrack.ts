@@ -3,9 +3,12 @@
  * up to the layers its subscriber wants (render size), and how to apply a decision (a layer
  * limit, or a pause).
  *
+ * A layer the server encodes itself (the MCU's tiers: `encodedBitrates`) is priced at its
+ * encoder's target bitrate, flowing or not.
+ *
  * A layer that is not flowing (paused at the publisher because nobody needed it, or not
  * started yet) has no measured bitrate; it is priced at what it cost when last seen, else at
- * the rate the server encodes it at (MCU tiers), else at a nominal rate for its frame height, so that the allocator can still choose it — choosing
+ * a nominal rate for its frame height, so that the allocator can still choose it — choosing
  * it is what resumes it at the publisher.
  */
 import type { Consumer } from '../Consumer.js';
@@ -63,10 +66,17 @@ export class ConsumerTrack implements AllocatedTrack {
     const now = performance.now();
     for (let s = 0; s <= topSpatial; s++) {
       for (let t = 0; t <= topTemporal; t++) {
+        const encoded = producer.encodedBitrates?.[s];
+        if (encoded !== undefined) {
+          // Our own encoder's target: its rate control holds it over a second, while a measured
+          // window swings several-fold with every keyframe.
+          out.push({ spatial: s, temporal: t, bps: encoded * temporalShare(t, topTemporal) });
+          continue;
+        }
         const key = s * 16 + t;
         let bps = producer.layerBitrate(s, t, now);
         if (bps > 0) this.lastSeen.set(key, bps);
-        else bps = this.lastSeen.get(key) ?? (producer.encodedBitrates?.[s] ?? nominalBps(producer.layerSize(s).height, s)) * temporalShare(t, topTemporal);
+        else bps = this.lastSeen.get(key) ?? nominalBps(producer.layerSize(s).height, s) * temporalShare(t, topTemporal);
         out.push({ spatial: s, temporal: t, bps });
       }
     }
