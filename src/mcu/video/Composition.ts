@@ -126,7 +126,7 @@ export class Composition {
     }
   }
 
-  /** Each tier's encoder so far (null while it is not encoded): for diagnostics and stats. */
+  /** Each tier's encoder counts (zero while it is not encoded): for diagnostics and stats. */
   get tierStats(): Array<{ rid: string; width: number; height: number; active: boolean; frames: number; keyframes: number; bytes: number }> {
     return this.tiers.map((t) => ({
       rid: t.rid, width: t.width, height: t.height, active: t.active,

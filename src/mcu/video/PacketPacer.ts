@@ -12,8 +12,12 @@ const SLOTS = 256;
 const MAX_PACKET = 1500;
 /** How often the queue is drained while not empty. */
 const STEP_MS = 5;
-/** The budget never saves up more than this much time's worth (a burst after idling). */
-const MAX_SAVED_MS = 10;
+/**
+ * Time's worth of budget a late step may use at once. The event loop also composes and encodes
+ * (~20 ms a frame), so steps often fire late; budget lost to a late timer would throttle the
+ * pacer below its rate and let the queue (and the latency) grow. An idle pacer saves nothing.
+ */
+const MAX_CATCH_UP_MS = 100;
 
 export class PacketPacer {
   private readonly slots: Buffer[] = Array.from({ length: SLOTS }, () => Buffer.allocUnsafe(MAX_PACKET));
@@ -61,9 +65,9 @@ export class PacketPacer {
     this.timer = null;
     if (this.closed) return;
     const now = performance.now();
-    const elapsed = this.lastAt === 0 ? STEP_MS : Math.min(now - this.lastAt, MAX_SAVED_MS);
+    const elapsed = this.lastAt === 0 ? STEP_MS : Math.min(now - this.lastAt, MAX_CATCH_UP_MS);
     this.lastAt = now;
-    this.budgetBytes = Math.min(this.budgetBytes + (this.rateBps / 8) * (elapsed / 1000), (this.rateBps / 8) * (MAX_SAVED_MS / 1000));
+    this.budgetBytes += (this.rateBps / 8) * (elapsed / 1000);
     while (this.count > 0 && this.budgetBytes > 0) {
       this.budgetBytes -= this.lengths[this.head] as number;
       this.sendOne(now);
@@ -73,7 +77,9 @@ export class PacketPacer {
       this.timer = setTimeout(() => this.drain(), STEP_MS);
       this.timer.unref();
     } else {
-      this.lastAt = 0; // idle: the next frame starts with one step's budget, not a saving
+      // Idle: the next frame starts with one step's budget, not with what was left.
+      this.lastAt = 0;
+      this.budgetBytes = 0;
     }
   }
 
