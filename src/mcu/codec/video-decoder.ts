@@ -5,6 +5,7 @@
  */
 import { Codec, CodecContext, Frame, Packet } from 'node-av/lib';
 import { AV_PIX_FMT_YUV420P, FF_DECODER_VP8, FF_DECODER_VP9 } from 'node-av/constants';
+import { quietFfmpegLog } from './ffmpeg-log.js';
 import type { DecodedCodec } from '../video/frame-bits.js';
 
 export class VideoFrameDecoder {
@@ -17,6 +18,7 @@ export class VideoFrameDecoder {
   errors = 0;
 
   constructor(readonly codec: DecodedCodec = 'vp8') {
+    quietFfmpegLog();
     const ff = Codec.findDecoderByName(codec === 'vp8' ? FF_DECODER_VP8 : FF_DECODER_VP9);
     if (!ff) throw new Error(`FFmpeg has no ${codec} decoder`);
     this.ctx.allocContext3(ff);

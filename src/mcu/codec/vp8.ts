@@ -5,6 +5,7 @@
  */
 import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av/lib';
 import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_ENCODER_LIBVPX_VP8 } from 'node-av/constants';
+import { quietFfmpegLog } from './ffmpeg-log.js';
 import type { I420Image } from '../video/i420.js';
 
 export interface Vp8EncoderOptions {
@@ -38,6 +39,7 @@ export class Vp8FrameEncoder {
   constructor(readonly opts: Vp8EncoderOptions) {
     this.width = opts.width;
     this.height = opts.height;
+    quietFfmpegLog();
     const codec = Codec.findEncoderByName(FF_ENCODER_LIBVPX_VP8);
     if (!codec) throw new Error('FFmpeg has no libvpx encoder');
     const ctx = this.ctx;
