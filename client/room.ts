@@ -202,7 +202,7 @@ export class Room extends Emitter<RoomEvents> {
     };
     if (joined.topology === 'sfu' || joined.topology === 'mcu') {
       const mcu = joined.topology === 'mcu';
-      // An MCU decodes one plain VP8 stream per participant: no simulcast or SVC there.
+      // An MCU decodes one plain stream (VP8, or single-layer VP9) per participant: no simulcast or SVC there.
       const session = new SfuSession(this.signaling, this.media, this.inbound, {
         ...ice, ...(this.options.videoLayering && !mcu ? { videoLayering: this.options.videoLayering } : {}), mcu,
       });

@@ -167,8 +167,8 @@ async function joinRoom(name: string): Promise<void> {
     chatLog.push({ from: m.from, name: m.name, text: m.text, local: m.local });
     chat.add(m);
   });
-  // In an SFU room a file goes up once (peerId 'sfu') and the server fans it out.
-  r.on('file-progress', (p) => files.progress(p, r.participants.get(p.peerId)?.name ?? 'someone', r.participants.size, r.topology === 'sfu' ? 1 : r.participants.size));
+  // In an SFU or MCU room a file goes up once (peerId 'sfu') and the server fans it out.
+  r.on('file-progress', (p) => files.progress(p, r.participants.get(p.peerId)?.name ?? 'someone', r.participants.size, r.topology !== 'mesh' ? 1 : r.participants.size));
   r.on('active-speaker', ({ participantId, local }) => {
     speakerChanges.push({ participantId, at: Date.now() });
     grid.setSpeaker(participantId === null ? null : local ? 'local' : `p:${participantId}`);

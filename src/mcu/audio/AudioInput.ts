@@ -10,6 +10,7 @@ import type { Producer, ProducerTap } from '../../sfu/Producer.js';
 import { RedBlocks, parseRed, type RtpHeaderView } from '../../rtc/rtp/index.js';
 import { OpusFrameDecoder } from '../codec/opus.js';
 import { AudioJitterBuffer } from './AudioJitterBuffer.js';
+import { RTP_TICKS_PER_FRAME } from './format.js';
 import { frameLevelDbov, MIN_DBOV } from './frame-level.js';
 
 /** Louder than this (dBov) counts as voice for the speaker observer. */
@@ -53,8 +54,8 @@ export class AudioInput implements ProducerTap {
       if (red.payloadTypes[i] !== codecPt || red.lengths[i] === 0) continue;
       const offset = red.timestampOffsets[i] as number;
       const data = packet.subarray(red.offsets[i] as number, (red.offsets[i] as number) + (red.lengths[i] as number));
-      // A redundant block has no sequence number of its own: one frame back per 960 ticks (20 ms).
-      const seq = (view.sequenceNumber - Math.round(offset / 960)) & 0xffff;
+      // A redundant block has no sequence number of its own: one packet back per frame of offset.
+      const seq = (view.sequenceNumber - Math.round(offset / RTP_TICKS_PER_FRAME)) & 0xffff;
       const before = this.jitter.depth;
       this.jitter.push(seq, (view.timestamp - offset) >>> 0, data);
       if (i < red.count - 1 && this.jitter.depth > before) this.redRecovered++;
