@@ -18,7 +18,7 @@ import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av/lib';
 import { AV_CHANNEL_ORDER_NATIVE, AV_CH_LAYOUT_MONO, AV_SAMPLE_FMT_S16, FF_DECODER_LIBOPUS, FF_DECODER_LIBVPX_VP8, FF_ENCODER_LIBOPUS } from 'node-av/constants';
 import { Decoder as EvanDecoder, Encoder as EvanEncoder } from '@evan/opus';
 import { VideoFrameDecoder } from '../src/mcu/codec/video-decoder.js';
-import { Vp8FrameEncoder } from '../src/mcu/codec/vp8.js';
+import { VideoFrameEncoder } from '../src/mcu/codec/video-encoder.js';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../src/mcu/audio/format.js';
 import { I420Canvas } from '../src/mcu/video/I420Canvas.js';
 import { nonNegative } from './lib/proc.js';
@@ -141,7 +141,7 @@ function drawCamera(canvas: I420Canvas, i: number): void {
 
 function vp8Stream(frames: number): Buffer[] {
   const canvas = I420Canvas.alloc(640, 360);
-  const enc = new Vp8FrameEncoder({ width: 640, height: 360, fps: 30, bitrate: 800_000 });
+  const enc = new VideoFrameEncoder({ width: 640, height: 360, fps: 30, bitrate: 800_000 });
   const out: Buffer[] = [];
   for (let i = 0; i < frames; i++) {
     drawCamera(canvas, i);
@@ -182,7 +182,7 @@ function timeDecode(decode: (d: Buffer) => boolean, stream: Buffer[]): number {
 function timeEncode(cpuUsed: number, frames: number): { ms: number; kbps: number } {
   const canvas = I420Canvas.alloc(1280, 720);
   const tile = I420Canvas.alloc(640, 360);
-  const enc = new Vp8FrameEncoder({ width: 1280, height: 720, fps: 15, bitrate: 1_500_000, cpuUsed });
+  const enc = new VideoFrameEncoder({ width: 1280, height: 720, fps: 15, bitrate: 1_500_000, cpuUsed });
   let bytes = 0;
   let ms = 0;
   for (let i = 0; i < frames; i++) {

@@ -9,12 +9,12 @@
  * window are counted at every subscriber after a drain; the server's CPU time (utime+stime
  * from /proc) over the window divided by the packets delivered is its CPU per forwarded packet.
  */
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { DtlsCertificate } from '../../src/rtc/dtls/index.js';
 import { parseRtcpCompound } from '../../src/rtc/rtcp/index.js';
+import { randomSsrc } from '../../src/rtc/rtp/index.js';
 import { createTurnSocket } from '../../src/turn/relay-ports.js';
 import { ipcRequest } from './ipc.js';
 import { CLK_TCK, cpuTicks, otherTicks, processTicks, startChild, stopServer, udpSocketDrops, waitForLine, type Child } from './proc.js';
@@ -118,7 +118,6 @@ async function inBatches<T>(items: T[], limit: number, fn: (item: T) => Promise<
   for (let i = 0; i < items.length; i += limit) await Promise.all(items.slice(i, i + limit).map(fn));
 }
 
-function randomSsrc(): number { return randomBytes(4).readUInt32BE(0) || 1; }
 
 // ---- SFU ------------------------------------------------------------------------------------
 

@@ -3,10 +3,11 @@
  * our encoders instead of a transport. Their "transport" is the mixer: a keyframe request
  * (PLI/FIR from a consumer, ≤ 1/s) reaches `onKeyframeRequest` with the stream's SSRC.
  */
-import { randomBytes } from 'node:crypto';
+import { MCU_MIX_PARTICIPANT_ID } from '../protocol/index.js';
+import { parseRtcpCompound } from '../rtc/rtcp/index.js';
+import { randomSsrc } from '../rtc/rtp/index.js';
 import { Producer } from '../sfu/Producer.js';
 import type { CodecParameters } from '../sfu/types.js';
-import { MIXER_PARTICIPANT_ID } from './ids.js';
 
 /** Opus as every browser decodes it (RFC 7587: always `opus/48000/2` in SDP, mono inside is fine). */
 export const MIX_AUDIO_CODEC: CodecParameters = {
@@ -16,11 +17,6 @@ export const MIX_AUDIO_CODEC: CodecParameters = {
 export const MIX_VIDEO_CODEC: CodecParameters = {
   name: 'VP8', payloadType: 96, clockRate: 90_000, fmtp: '', rtcpFeedback: [{ type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
 };
-
-export const randomSsrc = (): number => randomBytes(4).readUInt32BE(0) || 1;
-
-/** RTCP packet type of payload-specific feedback; FMT 1 = PLI, 4 = FIR (RFC 4585 §6.3, RFC 5104 §4.3.1). */
-const PSFB = 206;
 
 export function createMixProducer(opts: {
   id: string;
@@ -34,18 +30,19 @@ export function createMixProducer(opts: {
   const producer = new Producer({
     id: opts.id,
     kind: opts.kind,
-    ownerId: MIXER_PARTICIPANT_ID,
+    ownerId: MCU_MIX_PARTICIPANT_ID,
     mid: opts.id,
     codec: opts.kind === 'audio' ? MIX_AUDIO_CODEC : MIX_VIDEO_CODEC,
     ...(opts.tiers ? { rids: opts.tiers.map((t) => t.rid), encodedBitrates: opts.tiers.map((t) => t.bitrate) } : { ssrc: opts.ssrc ?? randomSsrc() }),
     feedbackSsrc: randomSsrc(),
     transport: {
       sendRtcp(packet: Buffer): void {
-        if (!onKeyframe || packet.length < 12 || packet[1] !== PSFB) return;
-        const fmt = (packet[0] as number) & 0x1f;
-        // PLI names the stream in its media SSRC; FIR in its FCI entry (RFC 5104 §4.3.1.1).
-        if (fmt === 1) onKeyframe(packet.readUInt32BE(8));
-        else if (fmt === 4 && packet.length >= 16) onKeyframe(packet.readUInt32BE(12));
+        if (!onKeyframe) return;
+        // PLI names the stream in its media SSRC; FIR in its entries (RFC 5104 §4.3.1.1).
+        for (const p of parseRtcpCompound(packet) ?? []) {
+          if (p.type === 'pli') onKeyframe(p.mediaSsrc);
+          else if (p.type === 'fir') for (const e of p.entries) onKeyframe(e.ssrc);
+        }
       },
     },
   });

@@ -8,6 +8,7 @@ import {
   answerKeepsRed, buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, HEADER_EXTENSION_URIS, OPUS_FMTP, parseRemoteSdp,
   type AcceptedMedia, type RemoteDescription, type RtpCodecParameters,
 } from '../rtc/sdp/index.js';
+import { randomSsrc } from '../rtc/rtp/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
 import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
@@ -35,8 +36,6 @@ const VIDEO_FEEDBACK = [
   { type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }, { type: 'transport-cc' },
 ];
 const AUDIO_FEEDBACK = [{ type: 'transport-cc' }];
-
-const randomSsrc = (): number => randomBytes(4).readUInt32BE(0) || 1;
 
 export class SfuParticipant {
   readonly publish: SfuTransport;

@@ -6,7 +6,7 @@
 import { FRAME_MS, FRAME_SAMPLES } from './format.js';
 import { AudioInput } from './AudioInput.js';
 import { AudioOutput } from './AudioOutput.js';
-import { MinusOneMix } from './MinusOneMix.js';
+import { MinusOneMix, NO_INPUT } from './MinusOneMix.js';
 import { MixerClock } from '../MixerClock.js';
 import type { Producer } from '../../sfu/Producer.js';
 
@@ -88,7 +88,7 @@ export class AudioMixer {
       this.mix.setFrame(this.slotOf(owner), input.audible ? pcm : null);
     }
     for (const [listener, output] of this.outputs) {
-      const slot = this.inputs.has(listener) ? this.slotOf(listener) : -1;
+      const slot = this.inputs.has(listener) ? this.slotOf(listener) : NO_INPUT;
       this.mix.mixExcluding(slot, this.pcm, output.normaliser);
       output.send(this.pcm, now);
     }

@@ -2,43 +2,41 @@
  * AudioOutput: what one listener hears — their N−1 mix, level-normalised, Opus-encoded and sent
  * as RTP through a Producer that only they consume.
  */
-import { parseRtpHeader, RtpHeaderView } from '../../rtc/rtp/index.js';
+import { parseRtpHeader, randomSsrc, RtpHeaderView, writeRtpHeader, type RtpHeaderFields } from '../../rtc/rtp/index.js';
 import type { Producer } from '../../sfu/Producer.js';
 import { OpusFrameEncoder } from '../codec/opus.js';
-import { createMixProducer, MIX_AUDIO_CODEC, randomSsrc } from '../output-producer.js';
+import { createMixProducer, MIX_AUDIO_CODEC } from '../output-producer.js';
 import { RTP_TICKS_PER_FRAME } from './format.js';
 import { LevelNormaliser } from './LevelNormaliser.js';
 
-const RTP_HEADER = 12;
+const NO_EXTENSIONS: never[] = [];
 
 export class AudioOutput {
   readonly producer: Producer;
   readonly normaliser = new LevelNormaliser();
   private readonly encoder = new OpusFrameEncoder();
-  private readonly ssrc = randomSsrc();
-  private seq = Math.floor(Math.random() * 0x10000);
-  private timestamp = Math.floor(Math.random() * 0x100000000);
+  /** RFC 3550 §5.1: random first sequence number and timestamp. */
+  private readonly header: RtpHeaderFields = {
+    marker: false, payloadType: MIX_AUDIO_CODEC.payloadType, ssrc: randomSsrc(),
+    sequenceNumber: Math.floor(Math.random() * 0x10000), timestamp: Math.floor(Math.random() * 0x100000000),
+  };
   private readonly packet = Buffer.allocUnsafe(1500);
   private readonly view = new RtpHeaderView();
   framesSent = 0;
 
   constructor(readonly listenerId: string) {
-    this.producer = createMixProducer({ id: `mix-audio-${listenerId}`, kind: 'audio', ssrc: this.ssrc });
+    this.producer = createMixProducer({ id: `mix-audio-${listenerId}`, kind: 'audio', ssrc: this.header.ssrc });
   }
 
   /** One 20 ms frame of the listener's mix. */
   send(pcm: Int16Array, now: number): void {
     const payload = this.encoder.encode(pcm);
-    const p = this.packet;
-    p[0] = 0x80;
-    p[1] = MIX_AUDIO_CODEC.payloadType;
-    p.writeUInt16BE(this.seq, 2);
-    p.writeUInt32BE(this.timestamp, 4);
-    p.writeUInt32BE(this.ssrc, 8);
-    p.set(payload, RTP_HEADER);
-    const packet = p.subarray(0, RTP_HEADER + payload.length);
-    this.seq = (this.seq + 1) & 0xffff;
-    this.timestamp = (this.timestamp + RTP_TICKS_PER_FRAME) >>> 0;
+    const h = this.header;
+    const headerLength = writeRtpHeader(this.packet, 0, h, NO_EXTENSIONS);
+    this.packet.set(payload, headerLength);
+    const packet = this.packet.subarray(0, headerLength + payload.length);
+    h.sequenceNumber = (h.sequenceNumber + 1) & 0xffff;
+    h.timestamp = (h.timestamp + RTP_TICKS_PER_FRAME) >>> 0;
     if (parseRtpHeader(packet, this.view)) this.producer.receive(packet, this.view, now);
     this.framesSent++;
   }

@@ -12,10 +12,10 @@
  */
 import type { Producer } from '../../sfu/Producer.js';
 import { LayerPauser } from '../../sfu/LayerPauser.js';
-import { parseRtpHeader, RtpHeaderView } from '../../rtc/rtp/index.js';
+import { parseRtpHeader, randomSsrc, RtpHeaderView } from '../../rtc/rtp/index.js';
 import { ImageScaler, TileScaler } from '../codec/scaler.js';
-import { Vp8FrameEncoder } from '../codec/vp8.js';
-import { createMixProducer, MIX_VIDEO_CODEC, randomSsrc } from '../output-producer.js';
+import { VideoFrameEncoder } from '../codec/video-encoder.js';
+import { createMixProducer, MIX_VIDEO_CODEC } from '../output-producer.js';
 import { allocI420, type I420Image } from './i420.js';
 import { I420Canvas } from './I420Canvas.js';
 import { drawLabel, labelSize } from './label.js';
@@ -56,7 +56,7 @@ const MIN_FULL_SIZE_BPP = 0.025;
 const PACING_FACTOR = 2.5;
 
 class Tier {
-  encoder: Vp8FrameEncoder | null = null;
+  encoder: VideoFrameEncoder | null = null;
   pacer: PacketPacer | null = null;
   /** A smaller picture than the canvas: its own image, and the scaler that fills it. */
   scaled: { image: I420Image; scaler: ImageScaler } | null = null;
@@ -147,7 +147,7 @@ export class Composition {
     const timestamp = (this.timestampBase + Math.round((now - this.startedAt) * 90)) >>> 0;
     for (const tier of this.tiers) {
       if (!tier.active) continue;
-      tier.encoder ??= new Vp8FrameEncoder({ width: tier.width, height: tier.height, fps: this.opts.fps, bitrate: tier.bitrate });
+      tier.encoder ??= new VideoFrameEncoder({ width: tier.width, height: tier.height, fps: this.opts.fps, bitrate: tier.bitrate });
       if (tier.keyframeWanted) {
         tier.encoder.requestKeyframe();
         tier.keyframeWanted = false;

@@ -4,41 +4,41 @@
  * as partition 0's run), I=1 with a 15-bit PictureID that counts frames (§4.2), so a receiver
  * can tell a lost frame from a late one. The marker bit ends the frame (§4.1).
  */
-const RTP_HEADER = 12;
+import { RTP_FIXED_HEADER_LENGTH as RTP_HEADER, writeRtpHeader, type RtpHeaderFields } from '../../rtc/rtp/index.js';
+
 const DESCRIPTOR = 4;
+const NO_EXTENSIONS: never[] = [];
 /** Payload bytes per packet: room for SRTP, the consumer's header extension and IP/UDP in a 1280-byte path. */
 export const VP8_MAX_PAYLOAD = 1100;
 
 export class Vp8Packetizer {
-  private seq: number;
+  private readonly header: RtpHeaderFields;
   private pictureId = Math.floor(Math.random() * 0x8000);
   private readonly packet = Buffer.allocUnsafe(RTP_HEADER + DESCRIPTOR + VP8_MAX_PAYLOAD);
   packetsSent = 0;
 
   /** The first sequence number is random (RFC 3550 §5.1) unless given. */
   constructor(readonly ssrc: number, readonly payloadType: number, firstSequenceNumber = Math.floor(Math.random() * 0x10000)) {
-    this.seq = firstSequenceNumber & 0xffff;
+    this.header = { marker: false, payloadType, sequenceNumber: firstSequenceNumber & 0xffff, timestamp: 0, ssrc };
   }
 
   /** Sends `frame` as packets through `emit` (one reused buffer: valid during the call only). */
   packetize(frame: Buffer, timestamp: number, emit: (packet: Buffer) => void): void {
     const p = this.packet;
+    const h = this.header;
+    h.timestamp = timestamp >>> 0;
     const count = Math.max(1, Math.ceil(frame.length / VP8_MAX_PAYLOAD));
     // Equal-sized packets: a last runt packet would waste a header for a few bytes.
     const per = Math.ceil(frame.length / count);
     for (let i = 0, off = 0; i < count; i++, off += per) {
       const end = Math.min(frame.length, off + per);
-      const last = i === count - 1;
-      p[0] = 0x80;
-      p[1] = (last ? 0x80 : 0) | (this.payloadType & 0x7f);
-      p.writeUInt16BE(this.seq, 2);
-      p.writeUInt32BE(timestamp >>> 0, 4);
-      p.writeUInt32BE(this.ssrc, 8);
+      h.marker = i === count - 1;
+      writeRtpHeader(p, 0, h, NO_EXTENSIONS);
       p[12] = 0x80 | (i === 0 ? 0x10 : 0); // X, S, PID 0
       p[13] = 0x80; // I: PictureID present
       p.writeUInt16BE(0x8000 | this.pictureId, 14); // M=1: 15-bit PictureID
       frame.copy(p, RTP_HEADER + DESCRIPTOR, off, end);
-      this.seq = (this.seq + 1) & 0xffff;
+      h.sequenceNumber = (h.sequenceNumber + 1) & 0xffff;
       this.packetsSent++;
       emit(p.subarray(0, RTP_HEADER + DESCRIPTOR + end - off));
     }

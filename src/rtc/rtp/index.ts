@@ -6,3 +6,4 @@ export * from './vp8.js';
 export * from './sequence.js';
 export * from './vp9.js';
 export * from './red.js';
+export * from './ssrc.js';

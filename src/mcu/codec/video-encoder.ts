@@ -1,14 +1,17 @@
 /**
- * VP8 encoding of the MCU's composed picture with libvpx through FFmpeg (node-av), synchronously
- * on the event loop, one frame at a time (participants' frames are decoded by
- * video-decoder.ts).
+ * Encoding of the MCU's composed picture with libvpx through FFmpeg (node-av): VP8, which every
+ * browser decodes, or VP9. Synchronous on the event loop, one frame at a time (participants'
+ * frames are decoded by video-decoder.ts).
  */
 import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av/lib';
-import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_ENCODER_LIBVPX_VP8 } from 'node-av/constants';
+import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBVPX_VP9 } from 'node-av/constants';
 import { quietFfmpegLog } from './ffmpeg-log.js';
+import type { DecodedCodec } from '../video/frame-bits.js';
 import type { I420Image } from '../video/i420.js';
 
-export interface Vp8EncoderOptions {
+export interface VideoEncoderOptions {
+  /** Default vp8. */
+  codec?: DecodedCodec;
   width: number;
   height: number;
   fps: number;
@@ -23,7 +26,7 @@ export interface EncodedFrame {
   keyframe: boolean;
 }
 
-export class Vp8FrameEncoder {
+export class VideoFrameEncoder {
   private readonly ctx = new CodecContext();
   private readonly input = new Frame();
   private readonly packet = new Packet();
@@ -36,12 +39,12 @@ export class Vp8FrameEncoder {
   keyframesEncoded = 0;
   bytesEncoded = 0;
 
-  constructor(readonly opts: Vp8EncoderOptions) {
+  constructor(readonly opts: VideoEncoderOptions) {
     this.width = opts.width;
     this.height = opts.height;
     quietFfmpegLog();
-    const codec = Codec.findEncoderByName(FF_ENCODER_LIBVPX_VP8);
-    if (!codec) throw new Error('FFmpeg has no libvpx encoder');
+    const codec = Codec.findEncoderByName(opts.codec === 'vp9' ? FF_ENCODER_LIBVPX_VP9 : FF_ENCODER_LIBVPX_VP8);
+    if (!codec) throw new Error(`FFmpeg has no libvpx ${opts.codec ?? 'vp8'} encoder`);
     const ctx = this.ctx;
     ctx.allocContext3(codec);
     ctx.width = opts.width;
