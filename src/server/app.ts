@@ -16,6 +16,7 @@ import { createMetrics, registerSfuGauges, registerSignalingGauges, registerTurn
 import { iceServersFor, startTurnServer } from './turn.js';
 import { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { SfuRooms } from './sfu.js';
+import { entryFaults } from '../util/guarded.js';
 
 export interface Switchboard {
   config: ServerConfig;
@@ -37,6 +38,7 @@ export interface Switchboard {
 export async function startSwitchboard(overrides: Partial<ServerConfig> | ServerConfig = {}): Promise<Switchboard> {
   const config = checkConfig(mergeConfig(defaultConfig(), overrides as Record<string, unknown>));
   const logger = pino({ level: config.logLevel, base: { app: 'switchboard' } });
+  entryFaults.setLogger(logger);
   const metrics = createMetrics();
   // Clients of the embedded TURN server get REST credentials; without a configured secret,
   // one made now (it only needs to be shared with ourselves).

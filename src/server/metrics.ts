@@ -6,6 +6,7 @@ import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { Router } from '../sfu/Router.js';
 import type { SfuParticipant } from '../sfu/SfuParticipant.js';
 import type { SfuRooms } from './sfu.js';
+import { entryFaults } from '../util/guarded.js';
 
 export interface Metrics {
   registry: Registry;
@@ -23,6 +24,10 @@ export function createMetrics(): Metrics {
   const errors = new Counter({ name: 'switchboard_errors_total', help: 'Errors answered or inputs dropped, by code', labelNames: ['code'], registers: [registry] });
   const callsEnded = new Counter({ name: 'switchboard_calls_ended_total', help: '1:1 calls ended, by reason', labelNames: ['reason'], registers: [registry] });
   const httpRequests = new Counter({ name: 'switchboard_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers: [registry] });
+  new Gauge({
+    name: 'switchboard_entry_faults_total', help: 'Exceptions caught at a network or timer entry point (the input was dropped), by entry point', labelNames: ['where'], registers: [registry],
+    collect() { for (const [where, n] of entryFaults.byEntryPoint()) this.set({ where }, n); },
+  });
   return {
     registry,
     httpRequests,
