@@ -21,6 +21,7 @@ import { hostCandidates, type IceCandidate } from './port/candidates.js';
 import { Rfc4571Framer } from './port/rfc4571-framer.js';
 import { TcpTuple } from './port/tcp-tuple.js';
 import { UdpTuple } from './port/udp-tuple.js';
+import { guarded } from '../util/guarded.js';
 
 export type { IceCandidate } from './port/candidates.js';
 
@@ -199,21 +200,21 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
       socket.once('error', reject);
       socket.bind(port, address, () => {
         socket.off('error', reject);
-        socket.on('error', (err) => this.emit('socket-error', err));
-        socket.on('message', (msg, rinfo) => this.onUdp(listener, msg, rinfo));
+        socket.on('error', guarded('rtc.udp.error', (err: Error) => this.emit('socket-error', err)));
+        socket.on('message', guarded('rtc.udp.message', (msg: Buffer, rinfo: RemoteInfo) => this.onUdp(listener, msg, rinfo)));
         resolve(socket.address().port);
       });
     });
   }
 
   private bindTcp(address: string, port: number): Promise<void> {
-    const server = createServer({ noDelay: true }, (sock) => this.onTcpConnection(sock));
+    const server = createServer({ noDelay: true }, guarded('rtc.tcp.connection', (sock: Socket) => this.onTcpConnection(sock), (_err, sock) => sock.destroy()));
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port, host: address, ipv6Only: true }, () => {
         server.off('error', reject);
-        server.on('error', (err) => this.emit('socket-error', err));
+        server.on('error', guarded('rtc.tcp.listener-error', (err: Error) => this.emit('socket-error', err)));
         resolve();
       });
     });
@@ -280,20 +281,20 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     const tuple = new TcpTuple(`tcp:#${++this.tcpSeq}`, sock);
     const framer = new Rfc4571Framer();
     // RFC 6544 §7.2 leaves unproven connections to the agent: 10 s to send a valid check.
-    const bindTimer = setTimeout(() => {
+    const bindTimer = setTimeout(guarded('rtc.tcp.bind-timeout', () => {
       if (tuple.owner) return;
       this.stats.tcpClosedUnbound++;
       sock.destroy();
-    }, this.tcpBindTimeoutMs);
+    }, () => sock.destroy()), this.tcpBindTimeoutMs);
     bindTimer.unref();
     const onFrame = (frame: Buffer): boolean => this.onTcpFrame(tuple, frame);
-    sock.on('data', (chunk: Buffer) => {
+    sock.on('data', guarded('rtc.tcp.data', (chunk: Buffer) => {
       if (framer.push(chunk, onFrame)) return;
       this.stats.tcpClosedGarbage++;
       sock.destroy();
-    });
+    }, () => sock.destroy()));
     sock.on('error', () => sock.destroy());
-    sock.on('close', () => {
+    sock.on('close', guarded('rtc.tcp.close', () => {
       clearTimeout(bindTimer);
       this.connections.delete(sock);
       const owner = tuple.owner;
@@ -301,7 +302,7 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
       tuple.owner = null;
       this.sessions.get(owner)?.tuples.delete(tuple);
       owner.forgetTuple(tuple);
-    });
+    }));
   }
 
   /**

@@ -23,6 +23,7 @@
  */
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { WindowLevel, type AudioLevelMeter } from './AudioLevelMeter.js';
+import { guarded } from '../util/guarded.js';
 
 /** The parts of a Producer the observer needs (so tests can feed meters without a transport). */
 export interface ObservedProducer {
@@ -110,7 +111,7 @@ export class ActiveSpeakerObserver extends TypedEmitter<ActiveSpeakerEvents> {
   /** Runs `tick` every interval (unref'd: it never keeps the process alive). */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.tick(Date.now()), this.options.intervalMs);
+    this.timer = setInterval(guarded('sfu.active-speaker.timer', () => this.tick(Date.now())), this.options.intervalMs);
     this.timer.unref();
   }
 

@@ -3,6 +3,7 @@
  * RFC 5104 §4.3.1) are merged so the publisher sees at most one request per interval, and a
  * request that falls inside the interval is sent when the interval ends rather than lost.
  */
+import { guarded } from '../util/guarded.js';
 export class KeyframeRequester {
   private lastSentAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
@@ -22,10 +23,10 @@ export class KeyframeRequester {
       return;
     }
     this.merged++;
-    this.timer = setTimeout(() => {
+    this.timer = setTimeout(guarded('sfu.keyframe-requester.timer', () => {
       this.timer = null;
       this.fire(Date.now());
-    }, wait);
+    }), wait);
     this.timer.unref();
   }
 

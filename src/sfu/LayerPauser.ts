@@ -9,6 +9,7 @@
  * not known yet (no keyframe seen) is not paused: whether it is needed depends on its size.
  */
 import type { Producer } from './Producer.js';
+import { guarded } from '../util/guarded.js';
 
 export const LAYER_PAUSE_AFTER_MS = 4000;
 const CHECK_INTERVAL_MS = 500;
@@ -28,7 +29,7 @@ export class LayerPauser {
   ) {
     this.active = producer.streams.map(() => true);
     this.unneededSince = producer.streams.map(() => -1);
-    this.timer = setInterval(() => this.update(), CHECK_INTERVAL_MS);
+    this.timer = setInterval(guarded('sfu.layer-pauser.timer', () => this.update()), CHECK_INTERVAL_MS);
     this.timer.unref();
     producer.on('consumer-target', () => this.update());
     producer.on('close', () => clearInterval(this.timer));

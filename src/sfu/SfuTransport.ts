@@ -26,6 +26,7 @@ import type { Producer } from './Producer.js';
 import { RidBinder, type StreamRoute } from './RidBinder.js';
 import { TwccRecorder } from './TwccRecorder.js';
 import type { RtpSink } from './types.js';
+import { guarded } from '../util/guarded.js';
 
 /** What the SFU needs of a WebRTC transport (src/rtc/WebRtcTransport implements it). */
 export interface MediaTransport extends RtpSink {
@@ -100,7 +101,7 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
     media.on('rtp', (p) => this.onRtp(p));
     media.on('rtcp', (p) => this.onRtcp(p));
     media.on('closed', () => this.close());
-    this.reportTimer = setInterval(() => this.sendReports(), REPORT_INTERVAL_MS);
+    this.reportTimer = setInterval(guarded('sfu.transport.report-timer', () => this.sendReports(), () => this.close()), REPORT_INTERVAL_MS);
     this.reportTimer.unref();
   }
 
@@ -175,7 +176,7 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   addProducer(p: Producer): void {
     this.producers.add(p);
     if (!this.nackTimer && !this.closed) {
-      this.nackTimer = setInterval(() => this.sendNacks(), NACK_INTERVAL_MS);
+      this.nackTimer = setInterval(guarded('sfu.transport.nack-timer', () => this.sendNacks(), () => this.close()), NACK_INTERVAL_MS);
       this.nackTimer.unref();
     }
     for (const stream of p.streams) {

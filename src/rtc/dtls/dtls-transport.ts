@@ -20,6 +20,7 @@ import {
 } from './srtp-profiles.js';
 import { TypedEmitter } from '../../util/TypedEmitter.js';
 import { WeriftSession } from './werift-session.js';
+import { guarded } from '../../util/guarded.js';
 
 /** Where our DTLS records go: a UDP 5-tuple, an ICE-TCP framer, a test bridge. */
 export interface DatagramLink {
@@ -155,10 +156,10 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
   start(): void {
     if (this.currentState !== 'new') return;
     this.currentState = 'connecting';
-    this.handshakeTimer = setTimeout(() => {
+    this.handshakeTimer = setTimeout(guarded('rtc.dtls.handshake-timer', () => {
       const detail = this.lastHandshakeError ? ` (last error: ${this.lastHandshakeError})` : '';
       this.fail(`handshake timeout after ${this.handshakeTimeoutMs} ms${detail}`);
-    }, this.handshakeTimeoutMs);
+    }), this.handshakeTimeoutMs);
     if (this.srtpProfileIds.length === 0) {
       this.fail('no supported SRTP profile configured');
       return;

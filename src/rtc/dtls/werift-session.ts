@@ -1,5 +1,6 @@
 import { DtlsClient, DtlsServer, HashAlgorithm, SignatureAlgorithm } from 'werift';
 import { CONTENT_ALERT, RECORD_HEADER_LENGTH, type RecordView } from './record-header.js';
+import { guarded } from '../../util/guarded.js';
 
 type WeriftOptions = ConstructorParameters<typeof DtlsServer>[0];
 type WeriftTransport = WeriftOptions['transport'];
@@ -84,9 +85,10 @@ export class WeriftSession {
     this.socket = opts.role === 'server' ? new DtlsServer(options) : new DtlsClient(options);
     // werift installs its record handler on the adapter in its constructor.
     this.receive = adapter.onData;
-    this.socket.onConnect.subscribe(() => hooks.onConnect());
-    this.socket.onData.subscribe((buf: Buffer) => hooks.onData(buf));
-    this.socket.onError.subscribe((error: unknown) => hooks.onError(error));
+    // werift calls these from its own timers (flight retransmission) as well as from our input.
+    this.socket.onConnect.subscribe(guarded('rtc.dtls.connect', () => hooks.onConnect()));
+    this.socket.onData.subscribe(guarded('rtc.dtls.data', (buf: Buffer) => hooks.onData(buf)));
+    this.socket.onError.subscribe(guarded('rtc.dtls.error', (error: unknown) => hooks.onError(error)));
   }
 
   /** Client only: sends ClientHello; werift retransmits flights itself. */

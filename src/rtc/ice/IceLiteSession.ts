@@ -11,6 +11,7 @@ import { answerCheck, type CheckCredentials } from './check.js';
 import { PASSWORD_CHARS, UFRAG_CHARS, isValidPassword, isValidUfrag, randomIceString } from './credentials.js';
 import type { RtcTuple } from './RtcTuple.js';
 import { TypedEmitter } from '../../util/TypedEmitter.js';
+import { guarded } from '../../util/guarded.js';
 
 /** RFC 7675 §5.1: consent expires 30 s after the last successful check. */
 export const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;
@@ -227,7 +228,7 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
 
   private startConsentTimer(): void {
     if (this.consentTimer) return;
-    this.consentTimer = setInterval(() => this.checkConsent(Date.now()), Math.min(CONSENT_TICK_MS, this.consentTimeoutMs));
+    this.consentTimer = setInterval(guarded('rtc.ice.consent-timer', () => this.checkConsent(Date.now()), () => this.close()), Math.min(CONSENT_TICK_MS, this.consentTimeoutMs));
     this.consentTimer.unref();
   }
 

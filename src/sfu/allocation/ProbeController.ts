@@ -13,6 +13,7 @@
  * every 5 s); after a successful one the next follows as soon as its verdict is in, so the
  * estimate doubles about every 2 s up to what the held-back tracks need.
  */
+import { guarded } from '../../util/guarded.js';
 
 export interface ProbeControllerOptions {
   /** Duration of one probe cluster, ms. */
@@ -111,7 +112,7 @@ export class ProbeController {
     this.estimateAtStart = estimateBps;
     this.cluster = (this.cluster % 0xffff) + 1;
     this.sink.setProbeCluster?.(this.cluster);
-    this.pacer = setInterval(() => this.pace(performance.now()), PACE_MS);
+    this.pacer = setInterval(guarded('sfu.probe.pacer', () => this.pace(performance.now())), PACE_MS);
     this.pacer.unref();
   }
 

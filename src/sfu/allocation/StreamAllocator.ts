@@ -8,6 +8,7 @@
  */
 import { allocate, type AllocationTrack, type LayerOption } from './allocate.js';
 import { ProbeController, type PaddingSink, type ProbeControllerOptions } from './ProbeController.js';
+import { guarded } from '../../util/guarded.js';
 
 export interface EstimateSource {
   readonly estimateBps: number;
@@ -68,10 +69,10 @@ export class StreamAllocator {
     this.budgetShare = opts.budgetShare ?? DEFAULT_BUDGET_SHARE;
     this.probe = new ProbeController(padding, opts);
     source.on('estimate', this.onEstimate);
-    this.timer = setInterval(() => {
+    this.timer = setInterval(guarded('sfu.allocator.timer', () => {
       this.run();
       if (this.source.hasFeedback) this.probe.tick(performance.now(), this.source.estimateBps, this.usedBps, this.deficitBps);
-    }, opts.intervalMs ?? DEFAULT_INTERVAL_MS);
+    }), opts.intervalMs ?? DEFAULT_INTERVAL_MS);
     this.timer.unref();
   }
 
