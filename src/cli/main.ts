@@ -10,6 +10,7 @@ import { startSwitchboard } from '../server/app.js';
 import { pino } from 'pino';
 import { ConfigError, FLAG_KEYS, REPEATABLE_FLAGS, loadConfig, type ServerConfig } from '../server/config.js';
 import { startTurnServer } from '../server/turn.js';
+import { entryFaults } from '../util/guarded.js';
 import { LOADTEST_USAGE, UsageError, parseLoadtestArgs } from '../loadtest/options.js';
 
 const USAGE = `usage:
@@ -61,11 +62,24 @@ function onSignal(close: () => Promise<void>): void {
   process.on('SIGTERM', shutdown);
 }
 
+/**
+ * The last line of defence, for the server commands only: every entry point of ours is guarded
+ * (src/util/guarded.ts), but a library's own timer or promise could still throw. Counted as a
+ * fault (switchboard_entry_faults_total{where="process…"}) and logged once per cause instead of
+ * ending every call on the machine; the live fuzz test requires this count to stay 0.
+ */
+function installProcessBackstop(): void {
+  process.on('uncaughtException', (err) => entryFaults.record('process.uncaught-exception', err));
+  process.on('unhandledRejection', (err) => entryFaults.record('process.unhandled-rejection', err));
+}
+
 async function serve(args: string[]): Promise<void> {
   const config = configFromArgs(args);
+  installProcessBackstop();
   const sb = await startSwitchboard(config).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
   const lines = [`Switchboard listening on ${sb.url}`, `  web app:   ${sb.url}/?room=demo&name=You`, `  signaling: ${sb.wsUrl}`];
   if (sb.turn) lines.push(`  STUN/TURN: udp and tcp port ${sb.turn.port}${sb.turn.tlsPort ? `, tls port ${sb.turn.tlsPort}` : ''} on ${sb.turn.addresses.join(', ')}`);
+  if (sb.rtc) lines.push(`  media:     udp and tcp port ${sb.rtc.port.udpPort} (SFU and MCU rooms)`);
   if (!config.authSecret) {
     lines.push(
       '',
@@ -82,6 +96,8 @@ async function turn(args: string[]): Promise<void> {
   const config = configFromArgs(args);
   if (!config.turnSecret && config.turnUsers.length === 0) fail('turn: --turn-secret or --turn-user is required (TURN is never open)', 1);
   const logger = pino({ level: config.logLevel, base: { app: 'switchboard-turn' } });
+  entryFaults.setLogger(logger);
+  installProcessBackstop();
   const server = await startTurnServer(config, config.turnSecret, logger).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
   const kinds = server.tlsPort ? `udp, tcp; tls on ${server.tlsPort}` : 'udp, tcp';
   process.stdout.write(server.addresses.map((a) => `TURN listening on ${a.includes(':') ? `[${a}]` : a}:${server.port} (${kinds})`).join('\n') + '\n');

@@ -62,6 +62,8 @@ export interface RtcPortStats {
   tcpRefused: number;
   tcpClosedGarbage: number;
   tcpClosedUnbound: number;
+  /** UDP datagrams not sent: the socket's user-space send queue was over UDP_MAX_SEND_QUEUE. */
+  sendQueueFull: number;
 }
 
 interface UdpListener {
@@ -82,6 +84,7 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   readonly stats: RtcPortStats = {
     udpDatagrams: 0, tcpFrames: 0, stunRequests: 0, checksAccepted: 0, checksRejected: 0, unknownUfrag: 0,
     unknownTuple: 0, malformed: 0, routedPackets: 0, tcpConnections: 0, tcpRefused: 0, tcpClosedGarbage: 0, tcpClosedUnbound: 0,
+    sendQueueFull: 0,
   };
   private readonly listenAddresses: string[];
   private readonly announcedAddresses: string[];
@@ -243,7 +246,7 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     }
     const tuple = l.tuples.get(rinfo.address)?.get(rinfo.port);
     if (first <= 3) {
-      this.onStun(msg, tuple ?? new UdpTuple(l.socket, rinfo.address, rinfo.port), l);
+      this.onStun(msg, tuple ?? new UdpTuple(l.socket, rinfo.address, rinfo.port, this.stats), l);
       return;
     }
     if (!isMedia(first)) {

@@ -109,6 +109,7 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
       this.set({ reason: 'unknown_tuple' }, s.unknownTuple);
       this.set({ reason: 'malformed' }, s.malformed);
       this.set({ reason: 'check_rejected' }, s.checksRejected);
+      this.set({ reason: 'send_queue_full' }, s.sendQueueFull);
     },
   });
   // Bandwidth estimation (src/sfu/bwe/): one observation per subscriber, taken at scrape time.

@@ -3,17 +3,28 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import type { IceLiteSession } from '../ice/IceLiteSession.js';
 import type { RtcTuple } from '../ice/RtcTuple.js';
 
+/**
+ * When the socket's kernel buffer is full, libuv queues datagrams in user space without a
+ * bound. Past this many queued (every tuple of the socket together: the machine is sending
+ * faster than its interface drains), new datagrams are dropped and counted instead.
+ */
+export const UDP_MAX_SEND_QUEUE = 1024;
+
 export class UdpTuple implements RtcTuple {
   readonly protocol = 'udp' as const;
   readonly id: string;
   /** The session whose valid check bound this tuple; null until then. */
   owner: IceLiteSession | null = null;
-
-  constructor(private readonly socket: UdpSocket, readonly remoteAddress: string, readonly remotePort: number) {
+  /** `drops.sendQueueFull` counts datagrams dropped because the socket's user-space send queue was full (shared by the port). */
+  constructor(private readonly socket: UdpSocket, readonly remoteAddress: string, readonly remotePort: number, private readonly drops: { sendQueueFull: number }) {
     this.id = remoteAddress.includes(':') ? `udp:[${remoteAddress}]:${remotePort}` : `udp:${remoteAddress}:${remotePort}`;
   }
 
   send(buf: Buffer): void {
+    if (this.socket.getSendQueueCount() > UDP_MAX_SEND_QUEUE) {
+      this.drops.sendQueueFull++;
+      return;
+    }
     try {
       // No callback: asynchronous failures go to the socket's 'error' listener.
       this.socket.send(buf, this.remotePort, this.remoteAddress);
