@@ -65,8 +65,11 @@ export class SfuNodePeer {
     rtc.onChat((line) => this.chatLog.push(line));
   }
 
-  /** Connects, joins `room` as an SFU participant, publishes, and starts sending the recorded media. */
-  static async join(wsUrl: string, room: string, name: string, rtc: SfuPeerRtc, timeoutMs = 20_000): Promise<SfuNodePeer> {
+  /**
+   * Connects, joins `room` as an SFU participant (or creates it as an MCU room: the same two
+   * connections, the mixer's tracks come back), publishes, and starts sending the recorded media.
+   */
+  static async join(wsUrl: string, room: string, name: string, rtc: SfuPeerRtc, timeoutMs = 20_000, topology: 'sfu' | 'mcu' = 'sfu'): Promise<SfuNodePeer> {
     const ws = new WebSocket(wsUrl);
     await withTimeout(new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -74,7 +77,7 @@ export class SfuNodePeer {
     }), timeoutMs, `${name}: WebSocket open`);
     const peer = new SfuNodePeer(ws, rtc, name);
     try {
-      await peer.start(room, timeoutMs);
+      await peer.start(room, timeoutMs, topology);
     } catch (err) {
       await peer.close();
       throw err;
@@ -108,11 +111,11 @@ export class SfuNodePeer {
     await this.rtc.close();
   }
 
-  private async start(room: string, timeoutMs: number): Promise<void> {
+  private async start(room: string, timeoutMs: number, topology: 'sfu' | 'mcu'): Promise<void> {
     this.send({ type: 'hello', name: this.name });
     const welcome = await this.next('welcome', timeoutMs);
     this.id = welcome.sessionId;
-    this.send({ type: 'join', room, topology: 'sfu' });
+    this.send({ type: 'join', room, topology });
     const joined = await this.next('joined', timeoutMs);
     for (const p of joined.participants) this.names.set(p.id, p.name);
     const offer = await this.rtc.createPublishOffer(this.ssrcs);
