@@ -79,6 +79,12 @@ export interface ServerConfig {
   mcuFps: number;
   /** MCU rooms: the composed video's quality tiers, kbit/s, lowest first (each receiver gets the one its bandwidth affords). */
   mcuTiersKbps: string[];
+  /**
+   * MCU rooms at once; a join that would create one more gets `mcu-capacity`. Each MCU room in
+   * use costs a share of a core (decode, compose, libvpx per tier, Opus per listener): the
+   * default is sized for a 2-core machine (README, "MCU rooms").
+   */
+  maxMcuRooms: number;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +93,13 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * One MCU room in use (one publisher viewing its composite at the default 1280×720, 15 fps, two
+ * tiers encoded) measured 29–37 % of a core on this project's 2-core machine (bench/mcu-rooms.ts):
+ * 6 such rooms fill both cores with a little left for signaling, TURN and the SFU.
+ */
+export const DEFAULT_MAX_MCU_ROOMS = 6;
 
 export function defaultConfig(): ServerConfig {
   return {
@@ -120,6 +133,7 @@ export function defaultConfig(): ServerConfig {
     mcuHeight: 720,
     mcuFps: 15,
     mcuTiersKbps: ['300', '700', '1500'],
+    maxMcuRooms: DEFAULT_MAX_MCU_ROOMS,
   };
 }
 
@@ -165,6 +179,7 @@ const SCALARS: Record<string, Kind> = {
   mcuWidth: { t: 'int', min: 64, max: 3840 },
   mcuHeight: { t: 'int', min: 64, max: 2160 },
   mcuFps: { t: 'int', min: 1, max: 30 },
+  maxMcuRooms: { t: 'int', min: 0, max: 100_000 },
 };
 
 /** List keys: a YAML list, or a comma-separated string (env), or repeated flags. */
@@ -209,6 +224,7 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_MCU_HEIGHT: 'mcuHeight',
   SWITCHBOARD_MCU_FPS: 'mcuFps',
   SWITCHBOARD_MCU_TIERS: 'mcuTiersKbps',
+  SWITCHBOARD_MAX_MCU_ROOMS: 'maxMcuRooms',
 };
 
 /** Command-line flags (without `--`) and the keys they set. */
@@ -250,6 +266,7 @@ export const FLAG_KEYS: Record<string, string> = {
   'mcu-height': 'mcuHeight',
   'mcu-fps': 'mcuFps',
   'mcu-tier': 'mcuTiersKbps',
+  'max-mcu-rooms': 'maxMcuRooms',
 };
 
 /** Flags that may be given more than once. */
