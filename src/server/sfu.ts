@@ -6,8 +6,9 @@
  * MCU room the mixer's, from decoded audio) goes to every member as `active-speaker`.
  *
  * MCU rooms are bounded: at most `maxMcuRooms` at once (a join that would create one more is
- * refused with `mcu-capacity` before anything is made). The mixer itself encodes only for
- * members whose media connection is up (src/mcu/Mixer.ts).
+ * refused with `mcu-capacity` before anything is made), and each participant's `mcu-layout`
+ * changes are rate-limited (mcu-layout-limit.ts). The mixer itself encodes only for members
+ * whose media connection is up (src/mcu/Mixer.ts).
  */
 import type { Logger } from 'pino';
 import { McuCounters } from '../mcu/counters.js';
@@ -18,6 +19,7 @@ import { MediaRequestError, type MediaParticipant, type MediaRooms, type MediaTo
 import { Router } from '../sfu/Router.js';
 import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
 import { guarded } from '../util/guarded.js';
+import { LAYOUT_CHANGES_PER_SECOND, LayoutChangeLimit } from './mcu-layout-limit.js';
 
 export interface SfuRoomsOptions {
   /** Picture size, rate and tiers of every MCU room's composition. */
@@ -35,6 +37,7 @@ export class SfuRooms implements MediaRooms {
   private readonly members = new Map<string, Map<string, MediaParticipant>>();
   private readonly mixerOptions: MixerOptions;
   readonly maxMcuRooms: number;
+  readonly layoutLimit = new LayoutChangeLimit();
   /** Codec work of MCU rooms already closed (the live ones' is in their mixers). */
   private readonly closedRoomsCounters = new McuCounters();
   /** Joins refused because `maxMcuRooms` MCU rooms were running. */
@@ -111,6 +114,7 @@ export class SfuRooms implements MediaRooms {
     if (!router) return;
     router.leave(participantId);
     this.names.delete(participantId);
+    this.layoutLimit.forget(participantId);
     this.members.get(room)?.delete(participantId);
     if (router.participants.size === 0) {
       router.close(); // closes its mixer too
@@ -144,6 +148,13 @@ export class SfuRooms implements MediaRooms {
     this.participant(room, participantId);
     const mixer = this.mixers.get(room);
     if (!mixer) throw new MediaRequestError('not-mcu-room', `room "${room}" is not an MCU room`);
+    // The layout already viewed: nothing to do, and no token taken.
+    if (mixer.video.layoutOf(participantId) === layout) return;
+    const verdict = this.layoutLimit.take(participantId);
+    if (verdict === 'refuse') {
+      throw new MediaRequestError('rate-limited', `at most ${LAYOUT_CHANGES_PER_SECOND} layout changes per second; this one was dropped`);
+    }
+    if (verdict === 'drop') return;
     mixer.setLayout(participantId, layout);
   }
 
