@@ -23,7 +23,7 @@ export class LayoutChangeLimit {
   /** Changes dropped over the limit (answered or not). */
   dropped = 0;
 
-  constructor(private readonly perSecond = LAYOUT_CHANGES_PER_SECOND, private readonly burst = LAYOUT_CHANGE_BURST) {}
+  constructor(readonly perSecond = LAYOUT_CHANGES_PER_SECOND, readonly burst = LAYOUT_CHANGE_BURST) {}
 
   /** 'allow': make the change; 'refuse': drop it and answer `rate-limited`; 'drop': drop it silently. */
   take(participantId: string, now = Date.now()): LayoutVerdict {
