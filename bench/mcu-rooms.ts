@@ -2,7 +2,7 @@
  * What MCU rooms cost the server process, idle and in use (the figures behind `maxMcuRooms`).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/mcu-rooms.js [--idle-rooms 20] [--members 2]
- *       [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N]
+ *       [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N] [--peer ndc|werift]
  *
  * The server is `switchboard serve` in a child process on 127.0.0.1 (RTC port on loopback, TURN
  * off); its CPU (utime + stime from /proc) and RSS are read over each window, and `/healthz` is
@@ -11,7 +11,8 @@
  * - idle: `--idle-rooms` MCU rooms, each with `--members` WebSocket members who join and never
  *   publish or answer the subscribe offer (no media connection ever comes up).
  * - active: for each count in `--active-rooms`, that many MCU rooms, each with one headless
- *   werift peer (test/helpers/sfu-node-peer.ts) that publishes the recorded Chromium VP8 + Opus
+ *   peer (test/helpers/sfu-node-peer.ts; node-datachannel by default, werift's pure-JS stack
+ *   could not keep three up on 2 shared cores) that publishes the recorded Chromium VP8 + Opus
  *   and answers its subscribe offers: a connected viewer, so the room composes, encodes and mixes.
  *   CPU per active room sizes the default of `maxMcuRooms`.
  *
@@ -24,17 +25,18 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { CLK_TCK, cpuTicks, nonNegative, rssKiB, spawnServer, stopServer, type ServerChild } from './lib/proc.js';
 import { SfuNodePeer } from '../test/helpers/sfu-node-peer.js';
+import { NodeDataChannelRtc } from '../test/helpers/sfu-node-peer-ndc.js';
 import { WeriftRtc } from '../test/helpers/sfu-node-peer-werift.js';
 
-interface Options { idleRooms: number; members: number; activeRooms: number[]; seconds: number; maxMcuRooms: number | undefined }
+interface Options { idleRooms: number; members: number; activeRooms: number[]; seconds: number; maxMcuRooms: number | undefined; peer: 'ndc' | 'werift' }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: node dist/bench/mcu-rooms.js [--idle-rooms 20] [--members 2] [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N]`);
+  console.error(`${problem}\nusage: node dist/bench/mcu-rooms.js [--idle-rooms 20] [--members 2] [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N] [--peer ndc|werift]`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { idleRooms: 20, members: 2, activeRooms: [1, 2, 4], seconds: 5, maxMcuRooms: undefined };
+  const o: Options = { idleRooms: 20, members: 2, activeRooms: [1, 2, 4], seconds: 5, maxMcuRooms: undefined, peer: 'ndc' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--idle-rooms') o.idleRooms = Math.floor(nonNegative('idle-rooms', argv[++i], usage));
@@ -42,6 +44,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--active-rooms') o.activeRooms = (argv[++i] ?? '').split(',').filter(Boolean).map((v) => Math.floor(nonNegative('active-rooms', v, usage)));
     else if (a === '--seconds') o.seconds = Math.max(1, nonNegative('seconds', argv[++i], usage));
     else if (a === '--max-mcu-rooms') o.maxMcuRooms = Math.floor(nonNegative('max-mcu-rooms', argv[++i], usage));
+    else if (a === '--peer') {
+      const p = argv[++i];
+      if (p !== 'ndc' && p !== 'werift') usage('--peer is ndc or werift');
+      o.peer = p;
+    }
     else usage(`unknown option ${a}`);
   }
   return o;
@@ -142,7 +149,10 @@ async function activePhase(o: Options, rooms: number): Promise<void> {
   const wsUrl = `ws://${server.host}:${server.port}/ws`;
   const peers: SfuNodePeer[] = [];
   try {
-    for (let r = 0; r < rooms; r++) peers.push(await SfuNodePeer.join(wsUrl, `active-${r}`, `p${r}`, new WeriftRtc(), 20_000, 'mcu'));
+    for (let r = 0; r < rooms; r++) {
+      const rtc = o.peer === 'ndc' ? new NodeDataChannelRtc(`p${r}`) : new WeriftRtc();
+      peers.push(await SfuNodePeer.join(wsUrl, `active-${r}`, `p${r}`, rtc, 20_000, 'mcu'));
+    }
     // Until every peer receives its composite (ICE + DTLS up, the first keyframe through).
     for (let i = 0; i < 200 && !peers.every((p) => p.receivedFrom('mixer').videoPackets > 0); i++) await sleep(100);
     const receiving = peers.filter((p) => p.receivedFrom('mixer').videoPackets > 0).length;
@@ -156,7 +166,7 @@ async function activePhase(o: Options, rooms: number): Promise<void> {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-console.log(`mcu-rooms: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${opts.seconds} s windows, server = switchboard serve (child process)`);
+console.log(`mcu-rooms: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${opts.seconds} s windows, server = switchboard serve (child process), ${opts.peer} peers`);
 if (opts.idleRooms > 0) await idlePhase(opts);
 for (const n of opts.activeRooms) if (n > 0) await activePhase(opts, n);
 process.exit(0);

@@ -95,11 +95,13 @@ export class ConfigError extends Error {
 }
 
 /**
- * One MCU room in use (one publisher viewing its composite at the default 1280×720, 15 fps, two
- * tiers encoded) measured 29–37 % of a core on this project's 2-core machine (bench/mcu-rooms.ts):
- * 6 such rooms fill both cores with a little left for signaling, TURN and the SFU.
+ * Sized on this project's 2-core machine with bench/mcu-rooms.ts: one MCU room in use (a
+ * publisher viewing its composite at the default 1280×720, 15 fps) cost 29–47 % of a core, four
+ * such rooms 116 % (/healthz p50 59 ms), and a sixth room's peer could not even connect. Four
+ * (about 2 per core) leaves room for rooms with more publishers or layouts (each viewed layout is
+ * one more encode) and for signaling, TURN and the SFU. Bigger machines raise it.
  */
-export const DEFAULT_MAX_MCU_ROOMS = 6;
+export const DEFAULT_MAX_MCU_ROOMS = 4;
 
 export function defaultConfig(): ServerConfig {
   return {

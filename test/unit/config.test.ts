@@ -99,7 +99,7 @@ test('MCU picture size, rate and tiers: defaults, flags and env, validated', () 
 });
 
 test('maxMcuRooms: default for a 2-core machine, from a file, env and flags, validated', () => {
-  assert.equal(loadConfig({ env: {} }).maxMcuRooms, 6);
+  assert.equal(loadConfig({ env: {} }).maxMcuRooms, 4);
   assert.equal(loadConfig({ file: yamlFile('mcu.yaml', 'maxMcuRooms: 12\n'), env: {} }).maxMcuRooms, 12);
   assert.equal(loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: '3' } }).maxMcuRooms, 3);
   assert.equal(loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: '3' }, flags: { 'max-mcu-rooms': '0' } }).maxMcuRooms, 0, '0: no MCU rooms at all');
