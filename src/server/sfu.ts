@@ -19,7 +19,7 @@ import { MediaRequestError, type MediaParticipant, type MediaRooms, type MediaTo
 import { Router } from '../sfu/Router.js';
 import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
 import { guarded } from '../util/guarded.js';
-import { LAYOUT_CHANGES_PER_SECOND, LayoutChangeLimit } from './mcu-layout-limit.js';
+import { LayoutChangeLimit } from './mcu-layout-limit.js';
 
 export interface SfuRoomsOptions {
   /** Picture size, rate and tiers of every MCU room's composition. */
@@ -152,7 +152,7 @@ export class SfuRooms implements MediaRooms {
     if (mixer.video.layoutOf(participantId) === layout) return;
     const verdict = this.layoutLimit.take(participantId);
     if (verdict === 'refuse') {
-      throw new MediaRequestError('rate-limited', `at most ${LAYOUT_CHANGES_PER_SECOND} layout changes per second; this one was dropped`);
+      throw new MediaRequestError('rate-limited', `at most ${this.layoutLimit.perSecond} layout changes per second; this one was dropped`);
     }
     if (verdict === 'drop') return;
     mixer.setLayout(participantId, layout);
