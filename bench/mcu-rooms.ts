@@ -2,7 +2,7 @@
  * What MCU rooms cost the server process, idle and in use (the figures behind `maxMcuRooms`).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/mcu-rooms.js [--idle-rooms 20] [--members 2]
- *       [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N] [--peer ndc|werift]
+ *       [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N] [--peer ndc|werift] [--layout-burst 220]
  *
  * The server is `switchboard serve` in a child process on 127.0.0.1 (RTC port on loopback, TURN
  * off); its CPU (utime + stime from /proc) and RSS are read over each window, and `/healthz` is
@@ -15,6 +15,8 @@
  *   could not keep three up on 2 shared cores) that publishes the recorded Chromium VP8 + Opus
  *   and answers its subscribe offers: a connected viewer, so the room composes, encodes and mixes.
  *   CPU per active room sizes the default of `maxMcuRooms`.
+ * - layout burst: one room in use; server CPU over 8 s without, then with `--layout-burst` N
+ *   `mcu-layout` changes from the connected peer, spread evenly over the 8 s.
  *
  * The bench process (WebSockets, werift peers) is not measured; on a 2-core machine it shares
  * the cores with the server, so run it on a quiet machine and read the spread across runs.
@@ -28,15 +30,17 @@ import { SfuNodePeer } from '../test/helpers/sfu-node-peer.js';
 import { NodeDataChannelRtc } from '../test/helpers/sfu-node-peer-ndc.js';
 import { WeriftRtc } from '../test/helpers/sfu-node-peer-werift.js';
 
-interface Options { idleRooms: number; members: number; activeRooms: number[]; seconds: number; maxMcuRooms: number | undefined; peer: 'ndc' | 'werift' }
+interface Options {
+  idleRooms: number; members: number; activeRooms: number[]; seconds: number; maxMcuRooms: number | undefined; peer: 'ndc' | 'werift'; layoutBurst: number;
+}
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: node dist/bench/mcu-rooms.js [--idle-rooms 20] [--members 2] [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N] [--peer ndc|werift]`);
+  console.error(`${problem}\nusage: node dist/bench/mcu-rooms.js [--idle-rooms 20] [--members 2] [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N] [--peer ndc|werift] [--layout-burst 220]`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { idleRooms: 20, members: 2, activeRooms: [1, 2, 4], seconds: 5, maxMcuRooms: undefined, peer: 'ndc' };
+  const o: Options = { idleRooms: 20, members: 2, activeRooms: [1, 2, 4], seconds: 5, maxMcuRooms: undefined, peer: 'ndc', layoutBurst: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--idle-rooms') o.idleRooms = Math.floor(nonNegative('idle-rooms', argv[++i], usage));
@@ -44,6 +48,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--active-rooms') o.activeRooms = (argv[++i] ?? '').split(',').filter(Boolean).map((v) => Math.floor(nonNegative('active-rooms', v, usage)));
     else if (a === '--seconds') o.seconds = Math.max(1, nonNegative('seconds', argv[++i], usage));
     else if (a === '--max-mcu-rooms') o.maxMcuRooms = Math.floor(nonNegative('max-mcu-rooms', argv[++i], usage));
+    else if (a === '--layout-burst') o.layoutBurst = Math.floor(nonNegative('layout-burst', argv[++i], usage));
     else if (a === '--peer') {
       const p = argv[++i];
       if (p !== 'ndc' && p !== 'werift') usage('--peer is ndc or werift');
@@ -165,8 +170,44 @@ async function activePhase(o: Options, rooms: number): Promise<void> {
   }
 }
 
+const BURST_SECONDS = 8;
+
+async function layoutBurstPhase(o: Options): Promise<void> {
+  const server = await startServer(o.maxMcuRooms);
+  const wsUrl = `ws://${server.host}:${server.port}/ws`;
+  let peer: SfuNodePeer | undefined;
+  try {
+    const rtc = o.peer === 'ndc' ? new NodeDataChannelRtc('layout') : new WeriftRtc();
+    peer = await SfuNodePeer.join(wsUrl, 'burst', 'layout', rtc, 20_000, 'mcu');
+    for (let i = 0; i < 200 && peer.receivedFrom('mixer').videoPackets === 0; i++) await sleep(100);
+    await sleep(1000);
+    const quiet = await measure(server, BURST_SECONDS);
+    console.log(line('1 room in use, no layout changes', quiet));
+    const layouts = ['speaker', 'presentation', 'grid'] as const;
+    const errorsBefore = peer.errors.length;
+    const sending = (async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < o.layoutBurst; i++) {
+        const due = t0 + (i * BURST_SECONDS * 1000) / o.layoutBurst;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        peer!.setLayout(layouts[i % layouts.length]!);
+      }
+    })();
+    const burst = await measure(server, BURST_SECONDS);
+    await sending;
+    const limited = peer.errors.slice(errorsBefore).filter((e) => e.includes('rate-limited')).length;
+    console.log(line(`same, ${o.layoutBurst} layout changes in ${BURST_SECONDS} s`, burst) +
+      ` | +${f(((burst.cpuPct - quiet.cpuPct) / 100) * BURST_SECONDS, 1)} s of CPU; ${limited} rate-limited answers`);
+  } finally {
+    await peer?.close();
+    await stopServer(server);
+  }
+}
+
 const opts = parseArgs(process.argv.slice(2));
 console.log(`mcu-rooms: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${opts.seconds} s windows, server = switchboard serve (child process), ${opts.peer} peers`);
 if (opts.idleRooms > 0) await idlePhase(opts);
 for (const n of opts.activeRooms) if (n > 0) await activePhase(opts, n);
+if (opts.layoutBurst > 0) await layoutBurstPhase(opts);
 process.exit(0);

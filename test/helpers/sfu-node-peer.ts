@@ -95,6 +95,11 @@ export class SfuNodePeer {
     return undefined;
   }
 
+  /** In an MCU room: asks to view another composition (`mcu-layout`). */
+  setLayout(layout: 'grid' | 'speaker' | 'presentation'): void {
+    this.send({ type: 'mcu-layout', layout });
+  }
+
   sendChat(text: string): boolean {
     return this.rtc.sendChat(JSON.stringify({ text }));
   }
