@@ -23,6 +23,8 @@ const USAGE = `usage:
                     [--turn-max-allocations N] [--turn-max-allocations-per-user N] [--turn-max-bitrate KBPS]
                     [--turn-urls turn:HOST:3478,turns:HOST:5349 (an external TURN server sharing --turn-secret)]
                     [--turn-credential-ttl SECONDS]
+                    [--rtc-enabled true|false] [--rtc-port 40000] [--rtc-host H] [--announced-ip IP]...
+                    [--mcu-width 1280 --mcu-height 720] [--mcu-fps 15] [--mcu-tier 300,700,1500] [--max-mcu-rooms 4]
   switchboard turn  [--config FILE] [--host H] [--log-level L] and the --turn-* options above:
                     the STUN/TURN server alone (needs --turn-secret or --turn-user)
   switchboard token --room R --identity I [--ttl 1h] [--name N] [--secret S | env SWITCHBOARD_AUTH_SECRET]

@@ -7,12 +7,20 @@
  *
  * The active speaker comes from the decoded audio's energy (not the RFC 6464 levels the
  * publishers put in their packets): it is what the mix really contains.
+ *
+ * Codec work follows the receivers: a participant's mix and the composition they view are
+ * encoded only while their subscribe connection is up (ICE + DTLS, which needs their answer):
+ * the mixer watches that transport's `connected` and `closed`. A member who joins and never
+ * answers costs no decode or encode.
  */
 import type { Producer } from '../sfu/Producer.js';
 import type { Router } from '../sfu/Router.js';
+import type { SfuParticipant } from '../sfu/SfuParticipant.js';
 import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/ActiveSpeakerObserver.js';
+import { guarded } from '../util/guarded.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { AudioMixer } from './audio/AudioMixer.js';
+import { McuCounters } from './counters.js';
 import type { LayoutKind } from './video/layout.js';
 import { VideoComposer } from './video/VideoComposer.js';
 
@@ -36,7 +44,9 @@ export interface MixerEvents {
 }
 
 export class Mixer extends TypedEmitter<MixerEvents> {
-  readonly audio = new AudioMixer();
+  /** Codec work done for this room (encoders opened, frames encoded and decoded). */
+  readonly counters = new McuCounters();
+  readonly audio = new AudioMixer(this.counters);
   readonly video: VideoComposer;
   readonly speakers: ActiveSpeakerObserver;
   /** Participant ids in join order. */
@@ -60,10 +70,10 @@ export class Mixer extends TypedEmitter<MixerEvents> {
       participants: () => this.order.map((id) => ({ id, name: this.nameOf(id) })),
       activeSpeaker: () => this.speakers.activeSpeaker?.participantId ?? null,
       publishTo: (id, producer) => this.router.publishTo(id, producer),
-    }, opts.defaultLayout ?? 'grid');
-    for (const p of router.participants.values()) this.onJoin(p.id);
+    }, opts.defaultLayout ?? 'grid', this.counters);
+    for (const p of router.participants.values()) this.onJoin(p);
     for (const p of router.producers) this.onProducer(p);
-    router.on('participant-joined', (p) => this.onJoin(p.id));
+    router.on('participant-joined', (p) => this.onJoin(p));
     router.on('participant-left', (id) => this.onLeave(id));
     router.on('producer', (p) => this.onProducer(p));
     router.on('close', () => this.close());
@@ -89,11 +99,24 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     this.removeAllListeners();
   }
 
-  private onJoin(id: string): void {
+  private onJoin(participant: SfuParticipant): void {
+    const id = participant.id;
     if (this.order.includes(id)) return;
     this.order.push(id);
     this.router.publishTo(id, this.audio.addListener(id).producer);
     this.video.addViewer(id);
+    // DTLS completing (network input) starts their encoding; the transport closing (consent
+    // lost, DTLS closed, the participant leaving) stops it. A closed transport does not reopen.
+    const rtc = participant.subscribeRtc;
+    if (rtc.state === 'connected') this.setReceiving(id, true);
+    rtc.on('connected', guarded('mcu.viewer.connected', () => this.setReceiving(id, true)));
+    rtc.on('closed', guarded('mcu.viewer.closed', () => this.setReceiving(id, false)));
+  }
+
+  private setReceiving(id: string, receiving: boolean): void {
+    if (this.closed || (receiving && !this.order.includes(id))) return;
+    this.audio.setListening(id, receiving);
+    this.video.setReceiving(id, receiving);
   }
 
   private onLeave(id: string): void {

@@ -31,6 +31,8 @@ export const ErrorCode = {
   AlreadyInRoom: 'already-in-room',
   /** The room is at its participant limit. */
   RoomFull: 'room-full',
+  /** The join would create an MCU room and the server already runs its maximum (`maxMcuRooms`). */
+  McuCapacity: 'mcu-capacity',
   /** The requested topology is not served by this server. */
   UnsupportedTopology: 'unsupported-topology',
   /** An SFU message in a room that is not an SFU room. */

@@ -55,7 +55,8 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     })
     : undefined;
   const sfu = rtc ? new SfuRooms(rtc, logger, {
-    width: config.mcuWidth, height: config.mcuHeight, fps: config.mcuFps, tiers: config.mcuTiersKbps.map((k) => Number(k) * 1000),
+    mixer: { width: config.mcuWidth, height: config.mcuHeight, fps: config.mcuFps, tiers: config.mcuTiersKbps.map((k) => Number(k) * 1000) },
+    maxMcuRooms: config.maxMcuRooms,
   }) : undefined;
   const signaling = new SignalingServer({
     authSecret: config.authSecret,

@@ -79,6 +79,12 @@ export interface ServerConfig {
   mcuFps: number;
   /** MCU rooms: the composed video's quality tiers, kbit/s, lowest first (each receiver gets the one its bandwidth affords). */
   mcuTiersKbps: string[];
+  /**
+   * MCU rooms at once; a join that would create one more gets `mcu-capacity`. Each MCU room in
+   * use costs a share of a core (decode, compose, libvpx per tier, Opus per listener): the
+   * default is sized for a 2-core machine (README, "MCU rooms").
+   */
+  maxMcuRooms: number;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +93,15 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * Sized on this project's 2-core machine with bench/mcu-rooms.ts: one MCU room in use (a
+ * publisher viewing its composite at the default 1280×720, 15 fps) cost 29–47 % of a core, four
+ * such rooms 116 % (/healthz p50 59 ms), and a sixth room's peer could not even connect. Four
+ * (about 2 per core) leaves room for rooms with more publishers or layouts (each viewed layout is
+ * one more encode) and for signaling, TURN and the SFU. Bigger machines raise it.
+ */
+export const DEFAULT_MAX_MCU_ROOMS = 4;
 
 export function defaultConfig(): ServerConfig {
   return {
@@ -120,6 +135,7 @@ export function defaultConfig(): ServerConfig {
     mcuHeight: 720,
     mcuFps: 15,
     mcuTiersKbps: ['300', '700', '1500'],
+    maxMcuRooms: DEFAULT_MAX_MCU_ROOMS,
   };
 }
 
@@ -165,6 +181,7 @@ const SCALARS: Record<string, Kind> = {
   mcuWidth: { t: 'int', min: 64, max: 3840 },
   mcuHeight: { t: 'int', min: 64, max: 2160 },
   mcuFps: { t: 'int', min: 1, max: 30 },
+  maxMcuRooms: { t: 'int', min: 0, max: 100_000 },
 };
 
 /** List keys: a YAML list, or a comma-separated string (env), or repeated flags. */
@@ -209,6 +226,7 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_MCU_HEIGHT: 'mcuHeight',
   SWITCHBOARD_MCU_FPS: 'mcuFps',
   SWITCHBOARD_MCU_TIERS: 'mcuTiersKbps',
+  SWITCHBOARD_MAX_MCU_ROOMS: 'maxMcuRooms',
 };
 
 /** Command-line flags (without `--`) and the keys they set. */
@@ -250,6 +268,7 @@ export const FLAG_KEYS: Record<string, string> = {
   'mcu-height': 'mcuHeight',
   'mcu-fps': 'mcuFps',
   'mcu-tier': 'mcuTiersKbps',
+  'max-mcu-rooms': 'maxMcuRooms',
 };
 
 /** Flags that may be given more than once. */

@@ -128,6 +128,17 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
     () => { let n = 0; for (const p of subscribers()) n += p.subscribe.bwe.counters.feedbacks; return n; });
   gauge('switchboard_sfu_rtx_held_back_total', 'Retransmissions not sent because they would exceed the subscriber\'s estimate, in live SFU rooms',
     () => { let n = 0; for (const p of subscribers()) n += p.subscribe.rtxBudget.dropped; return n; });
+  // MCU rooms: how many, and what they encode now (only for members whose connection is up).
+  gauge('switchboard_mcu_rooms', 'MCU rooms with at least one participant', () => sfu.mixers.size);
+  gauge('switchboard_mcu_rooms_max', 'MCU rooms allowed at once (maxMcuRooms); -1 when unlimited', () => (Number.isFinite(sfu.maxMcuRooms) ? sfu.maxMcuRooms : -1));
+  gauge('switchboard_mcu_compositions_encoded', 'MCU compositions being composed and encoded now (at least one viewer connected)', () => sfu.mcuStats.compositionsEncoded);
+  gauge('switchboard_mcu_mixes_encoded', 'MCU audio mixes being encoded now (one per connected listener)', () => sfu.mcuStats.mixesEncoded);
+  gauge('switchboard_mcu_rooms_refused_total', 'Joins refused with mcu-capacity (maxMcuRooms reached)', () => sfu.mcuRoomsRefused);
+  gauge('switchboard_mcu_layout_changes_dropped_total', 'mcu-layout changes dropped over the per-participant rate limit', () => sfu.layoutLimit.dropped);
+  gauge('switchboard_mcu_video_encoders_opened_total', 'libvpx encoders opened by MCU compositions', () => sfu.mcuStats.counters.videoEncodersOpened);
+  gauge('switchboard_mcu_video_frames_encoded_total', 'Composite video frames encoded by MCU rooms (all tiers)', () => sfu.mcuStats.counters.videoFramesEncoded);
+  gauge('switchboard_mcu_video_frames_decoded_total', 'Participants\' video frames decoded by MCU rooms', () => sfu.mcuStats.counters.videoFramesDecoded);
+  gauge('switchboard_mcu_audio_frames_encoded_total', 'Opus frames encoded by MCU rooms (one per connected listener per 20 ms)', () => sfu.mcuStats.counters.audioFramesEncoded);
   gauge('switchboard_rtc_port_udp_datagrams_total', 'UDP datagrams received on the RTC port', () => s.udpDatagrams);
   gauge('switchboard_rtc_port_tcp_frames_total', 'ICE-TCP frames received on the RTC port', () => s.tcpFrames);
 }

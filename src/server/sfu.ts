@@ -4,14 +4,29 @@
  * room's Router forwards nothing between participants; its Mixer (src/mcu) takes every producer
  * and sends each participant their own mix. The room's active speaker (the router's, or in an
  * MCU room the mixer's, from decoded audio) goes to every member as `active-speaker`.
+ *
+ * MCU rooms are bounded: at most `maxMcuRooms` at once (a join that would create one more is
+ * refused with `mcu-capacity` before anything is made), and each participant's `mcu-layout`
+ * changes are rate-limited (mcu-layout-limit.ts). The mixer itself encodes only for members
+ * whose media connection is up (src/mcu/Mixer.ts).
  */
 import type { Logger } from 'pino';
+import { McuCounters } from '../mcu/counters.js';
 import { Mixer, type MixerOptions } from '../mcu/Mixer.js';
 import type { McuLayout } from '../protocol/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { MediaRequestError, type MediaParticipant, type MediaRooms, type MediaTopology } from '../signaling/MediaRooms.js';
 import { Router } from '../sfu/Router.js';
 import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
+import { guarded } from '../util/guarded.js';
+import { LayoutChangeLimit } from './mcu-layout-limit.js';
+
+export interface SfuRoomsOptions {
+  /** Picture size, rate and tiers of every MCU room's composition. */
+  mixer?: MixerOptions;
+  /** MCU rooms at once (config `maxMcuRooms`); default: no limit. */
+  maxMcuRooms?: number;
+}
 
 export class SfuRooms implements MediaRooms {
   readonly routers = new Map<string, Router>();
@@ -20,23 +35,57 @@ export class SfuRooms implements MediaRooms {
   private readonly names = new Map<string, string>();
   /** How to reach each member's page, per room (for room-wide messages such as `active-speaker`). */
   private readonly members = new Map<string, Map<string, MediaParticipant>>();
+  private readonly mixerOptions: MixerOptions;
+  readonly maxMcuRooms: number;
+  readonly layoutLimit = new LayoutChangeLimit();
+  /** Codec work of MCU rooms already closed (the live ones' is in their mixers). */
+  private readonly closedRoomsCounters = new McuCounters();
+  /** Joins refused because `maxMcuRooms` MCU rooms were running. */
+  mcuRoomsRefused = 0;
 
-  constructor(private readonly server: WebRtcServer, private readonly logger: Logger, private readonly mixerOptions: MixerOptions = {}) {}
+  constructor(private readonly server: WebRtcServer, private readonly logger: Logger, opts: SfuRoomsOptions = {}) {
+    this.mixerOptions = opts.mixer ?? {};
+    this.maxMcuRooms = opts.maxMcuRooms ?? Infinity;
+  }
+
+  admitRoom(room: string, topology: MediaTopology): void {
+    if (topology !== 'mcu' || this.mixers.size < this.maxMcuRooms) return;
+    this.mcuRoomsRefused++;
+    this.logger.warn({ room, maxMcuRooms: this.maxMcuRooms }, 'MCU room refused: at capacity');
+    throw new MediaRequestError('mcu-capacity', this.maxMcuRooms === 0
+      ? 'this server runs no MCU rooms (maxMcuRooms is 0); use topology "sfu"'
+      : `this server already runs its maximum of ${this.maxMcuRooms} MCU rooms; join an existing room, use topology "sfu", or try again later`);
+  }
+
+  /** MCU rooms, what they encode now, and their codec work so far (closed rooms included): for /metrics. */
+  get mcuStats(): { rooms: number; compositionsEncoded: number; mixesEncoded: number; counters: McuCounters } {
+    const counters = new McuCounters();
+    counters.add(this.closedRoomsCounters);
+    let compositionsEncoded = 0;
+    let mixesEncoded = 0;
+    for (const m of this.mixers.values()) {
+      counters.add(m.counters);
+      compositionsEncoded += m.video.encodedCompositions;
+      mixesEncoded += m.audio.listening;
+    }
+    return { rooms: this.mixers.size, compositionsEncoded, mixesEncoded, counters };
+  }
 
   join(room: string, participant: MediaParticipant, topology: MediaTopology = 'sfu'): void {
     let router = this.routers.get(room);
     if (!router) {
       router = new Router(room, this.server, { forward: topology === 'sfu' });
-      router.on('transport-closed', (id, transport, reason) => {
+      // Both come from network input (a transport failing) or a timer (the speaker observer).
+      router.on('transport-closed', guarded('sfu.transport-closed', (id: string, transport: string, reason: string) => {
         // A page closing its connection is routine; consent lost or DTLS failing is worth a warning.
         const routine = reason === 'closed' || reason === 'server closing' || reason === 'DTLS closed by the remote';
         this.logger[routine ? 'info' : 'warn']({ room, participant: id, name: this.names.get(id), transport, reason }, 'sfu transport closed');
-      });
-      const onSpeaker = (speaker: { participantId: string } | null): void => {
+      }));
+      const onSpeaker = guarded('sfu.active-speaker', (speaker: { participantId: string } | null): void => {
         const participantId = speaker?.participantId ?? null;
         this.logger.debug({ room, participant: participantId, name: participantId ? this.names.get(participantId) : undefined }, 'active speaker');
         for (const m of this.members.get(room)?.values() ?? []) m.send({ type: 'active-speaker', room, participantId });
-      };
+      });
       if (topology === 'mcu') {
         const mixer = new Mixer(router, { ...this.mixerOptions, nameOf: (id) => this.names.get(id) ?? id });
         mixer.on('dominant-speaker', onSpeaker);
@@ -65,11 +114,12 @@ export class SfuRooms implements MediaRooms {
     if (!router) return;
     router.leave(participantId);
     this.names.delete(participantId);
+    this.layoutLimit.forget(participantId);
     this.members.get(room)?.delete(participantId);
     if (router.participants.size === 0) {
       router.close(); // closes its mixer too
+      this.retireMixer(room);
       this.routers.delete(room);
-      this.mixers.delete(room);
       this.members.delete(room);
     }
   }
@@ -98,14 +148,29 @@ export class SfuRooms implements MediaRooms {
     this.participant(room, participantId);
     const mixer = this.mixers.get(room);
     if (!mixer) throw new MediaRequestError('not-mcu-room', `room "${room}" is not an MCU room`);
+    // The layout already viewed: nothing to do, and no token taken.
+    if (mixer.video.layoutOf(participantId) === layout) return;
+    const verdict = this.layoutLimit.take(participantId);
+    if (verdict === 'refuse') {
+      throw new MediaRequestError('rate-limited', `at most ${this.layoutLimit.perSecond} layout changes per second; this one was dropped`);
+    }
+    if (verdict === 'drop') return;
     mixer.setLayout(participantId, layout);
   }
 
   close(): void {
     for (const r of this.routers.values()) r.close();
+    for (const room of [...this.mixers.keys()]) this.retireMixer(room);
     this.routers.clear();
-    this.mixers.clear();
     this.members.clear();
+  }
+
+  /** A closed room's mixer: its counters stay in the totals. */
+  private retireMixer(room: string): void {
+    const mixer = this.mixers.get(room);
+    if (!mixer) return;
+    this.closedRoomsCounters.add(mixer.counters);
+    this.mixers.delete(room);
   }
 
   private participant(room: string, id: string): SfuParticipant {

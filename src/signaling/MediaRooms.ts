@@ -21,6 +21,11 @@ export class MediaRequestError extends Error {
 export type MediaTopology = 'sfu' | 'mcu';
 
 export interface MediaRooms {
+  /**
+   * A join is about to create room `room` of `topology`: throws a MediaRequestError (e.g.
+   * `mcu-capacity`) when the media server cannot take one more such room.
+   */
+  admitRoom(room: string, topology: MediaTopology): void;
   /** A participant entered SFU or MCU room `room` (the topology is the room's, fixed by its first member). */
   join(room: string, participant: MediaParticipant, topology: MediaTopology): void;
   /** They left (or their session ended): everything they published or received is closed. */

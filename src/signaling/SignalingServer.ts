@@ -373,6 +373,7 @@ export class SignalingServer {
     }
     if (!room) {
       const chosen: RoomTopology = topology === 'sfu' || topology === 'mcu' ? topology : 'mesh';
+      if (chosen !== 'mesh') this.opts.media?.admitRoom(roomName, chosen); // e.g. mcu-capacity: nothing is created
       room = new Room(roomName, chosen);
       this.rooms.set(roomName, room);
     }

@@ -65,8 +65,11 @@ export class SfuNodePeer {
     rtc.onChat((line) => this.chatLog.push(line));
   }
 
-  /** Connects, joins `room` as an SFU participant, publishes, and starts sending the recorded media. */
-  static async join(wsUrl: string, room: string, name: string, rtc: SfuPeerRtc, timeoutMs = 20_000): Promise<SfuNodePeer> {
+  /**
+   * Connects, joins `room` as an SFU participant (or creates it as an MCU room: the same two
+   * connections, the mixer's tracks come back), publishes, and starts sending the recorded media.
+   */
+  static async join(wsUrl: string, room: string, name: string, rtc: SfuPeerRtc, timeoutMs = 20_000, topology: 'sfu' | 'mcu' = 'sfu'): Promise<SfuNodePeer> {
     const ws = new WebSocket(wsUrl);
     await withTimeout(new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -74,7 +77,7 @@ export class SfuNodePeer {
     }), timeoutMs, `${name}: WebSocket open`);
     const peer = new SfuNodePeer(ws, rtc, name);
     try {
-      await peer.start(room, timeoutMs);
+      await peer.start(room, timeoutMs, topology);
     } catch (err) {
       await peer.close();
       throw err;
@@ -90,6 +93,11 @@ export class SfuNodePeer {
   idOf(name: string): string | undefined {
     for (const [id, n] of this.names) if (n === name) return id;
     return undefined;
+  }
+
+  /** In an MCU room: asks to view another composition (`mcu-layout`). */
+  setLayout(layout: 'grid' | 'speaker' | 'presentation'): void {
+    this.send({ type: 'mcu-layout', layout });
   }
 
   sendChat(text: string): boolean {
@@ -108,11 +116,11 @@ export class SfuNodePeer {
     await this.rtc.close();
   }
 
-  private async start(room: string, timeoutMs: number): Promise<void> {
+  private async start(room: string, timeoutMs: number, topology: 'sfu' | 'mcu'): Promise<void> {
     this.send({ type: 'hello', name: this.name });
     const welcome = await this.next('welcome', timeoutMs);
     this.id = welcome.sessionId;
-    this.send({ type: 'join', room, topology: 'sfu' });
+    this.send({ type: 'join', room, topology });
     const joined = await this.next('joined', timeoutMs);
     for (const p of joined.participants) this.names.set(p.id, p.name);
     const offer = await this.rtc.createPublishOffer(this.ssrcs);

@@ -97,3 +97,12 @@ test('MCU picture size, rate and tiers: defaults, flags and env, validated', () 
   assert.throws(() => loadConfig({ env: { SWITCHBOARD_MCU_TIERS: '900,200' } }), /mcuTiersKbps must rise/);
   assert.throws(() => loadConfig({ env: { SWITCHBOARD_MCU_TIERS: '1.5M' } }), /mcuTiersKbps must be a list of bitrates/);
 });
+
+test('maxMcuRooms: default for a 2-core machine, from a file, env and flags, validated', () => {
+  assert.equal(loadConfig({ env: {} }).maxMcuRooms, 4);
+  assert.equal(loadConfig({ file: yamlFile('mcu.yaml', 'maxMcuRooms: 12\n'), env: {} }).maxMcuRooms, 12);
+  assert.equal(loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: '3' } }).maxMcuRooms, 3);
+  assert.equal(loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: '3' }, flags: { 'max-mcu-rooms': '0' } }).maxMcuRooms, 0, '0: no MCU rooms at all');
+  assert.throws(() => loadConfig({ env: {}, flags: { 'max-mcu-rooms': '-1' } }), { name: 'ConfigError', message: /^invalid config: maxMcuRooms must be an integer 0-100000 \(got -1\)$/ });
+  assert.throws(() => loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: 'many' } }), { name: 'ConfigError', message: /maxMcuRooms must be an integer/ });
+});

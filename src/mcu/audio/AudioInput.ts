@@ -4,10 +4,14 @@
  * Chromium's `red/48000`) give their redundant blocks too, at timestamp − offset, so a lost
  * packet is often recovered from the next one. Every mixing tick takes one frame out and
  * decodes it (or conceals a lost one), and measures its level for the active speaker.
+ *
+ * Packets come from the network: a fault while taking one is counted ('mcu.audio.rtp') and the
+ * packet dropped.
  */
 import { AudioLevelMeter } from '../../sfu/AudioLevelMeter.js';
 import type { Producer, ProducerTap } from '../../sfu/Producer.js';
 import { RedBlocks, parseRed, type RtpHeaderView } from '../../rtc/rtp/index.js';
+import { guarded } from '../../util/guarded.js';
 import { OpusFrameDecoder } from '../codec/opus.js';
 import { AudioJitterBuffer } from './AudioJitterBuffer.js';
 import { RTP_TICKS_PER_FRAME } from './format.js';
@@ -27,6 +31,7 @@ export class AudioInput implements ProducerTap {
   redRecovered = 0;
   malformed = 0;
   closed = false;
+  private readonly take = guarded('mcu.audio.rtp', (packet: Buffer, view: RtpHeaderView) => this.takePacket(packet, view));
 
   constructor(readonly producer: Producer, private readonly onClose: (input: AudioInput) => void) {
     producer.taps.add(this);
@@ -36,6 +41,10 @@ export class AudioInput implements ProducerTap {
   get ownerId(): string { return this.producer.ownerId; }
 
   onRtp(packet: Buffer, view: RtpHeaderView): void {
+    this.take(packet, view);
+  }
+
+  private takePacket(packet: Buffer, view: RtpHeaderView): void {
     const start = view.headerLength;
     const end = start + view.payloadLength;
     const codecPt = this.producer.codec.payloadType;

@@ -2,6 +2,10 @@
  * AudioMixer: every 20 ms, one frame from each participant's microphone (AudioInput), and for
  * each listener the sum of everyone else (MinusOneMix: the total once, minus their own input),
  * normalised and encoded for them (AudioOutput). Nobody hears themselves.
+ *
+ * Only listeners whose media connection is up (`setListening`) get a mix encoded, and the tick
+ * runs (decoding the inputs) only while there is at least one: a room whose members never
+ * connect costs no codec work.
  */
 import { FRAME_MS, FRAME_SAMPLES } from './format.js';
 import { AudioInput } from './AudioInput.js';
@@ -9,6 +13,7 @@ import { AudioOutput } from './AudioOutput.js';
 import { MinusOneMix, NO_INPUT } from './MinusOneMix.js';
 import { MixerClock } from '../MixerClock.js';
 import type { Producer } from '../../sfu/Producer.js';
+import { McuCounters } from '../counters.js';
 
 export class AudioMixer {
   /** By owner (participant) id: one microphone each, the newest one published. */
@@ -17,9 +22,11 @@ export class AudioMixer {
   private readonly slots = new Map<string, number>();
   private readonly mix = new MinusOneMix();
   private readonly pcm = new Int16Array(FRAME_SAMPLES);
-  private readonly clock = new MixerClock(FRAME_MS, (now) => this.tick(now));
+  private readonly clock = new MixerClock(FRAME_MS, (now) => this.tick(now), 5, 'mcu.audio.tick');
   /** Time spent mixing (decode + mix + encode), ms, for the benchmark and metrics. */
   busyMs = 0;
+
+  constructor(readonly counters = new McuCounters()) {}
 
   /** A participant's microphone. */
   addInput(producer: Producer): AudioInput {
@@ -33,13 +40,28 @@ export class AudioMixer {
     return input;
   }
 
-  /** A listener: their mix starts; the caller publishes `output.producer` to them. */
+  /** A listener: the caller publishes `output.producer` to them; their mix starts once they listen (`setListening`). */
   addListener(participantId: string): AudioOutput {
     this.removeListener(participantId);
     const output = new AudioOutput(participantId);
     this.outputs.set(participantId, output);
     this.update();
     return output;
+  }
+
+  /** Whether `participantId`'s media connection is up: only then is their mix encoded. */
+  setListening(participantId: string, listening: boolean): void {
+    const out = this.outputs.get(participantId);
+    if (!out || out.listening === listening) return;
+    out.listening = listening;
+    this.update();
+  }
+
+  /** Listeners whose mix is encoded now. */
+  get listening(): number {
+    let n = 0;
+    for (const o of this.outputs.values()) if (o.listening) n++;
+    return n;
   }
 
   removeListener(participantId: string): void {
@@ -65,7 +87,7 @@ export class AudioMixer {
 
   /** Runs while someone listens. */
   private update(): void {
-    if (this.outputs.size > 0) this.clock.start();
+    if (this.listening > 0) this.clock.start();
     else this.clock.stop();
   }
 
@@ -88,9 +110,11 @@ export class AudioMixer {
       this.mix.setFrame(this.slotOf(owner), input.audible ? pcm : null);
     }
     for (const [listener, output] of this.outputs) {
+      if (!output.listening) continue;
       const slot = this.inputs.has(listener) ? this.slotOf(listener) : NO_INPUT;
       this.mix.mixExcluding(slot, this.pcm, output.normaliser);
       output.send(this.pcm, now);
+      this.counters.audioFramesEncoded++;
     }
     this.busyMs += performance.now() - started;
   }

@@ -1,6 +1,8 @@
 /**
  * AudioOutput: what one listener hears — their N−1 mix, level-normalised, Opus-encoded and sent
- * as RTP through a Producer that only they consume.
+ * as RTP through a Producer that only they consume. Its producer exists from the listener's
+ * join (their subscribe offer lists the track); the encoder only once their media connection
+ * is up (`listening`): nothing is encoded for a page that never connects.
  */
 import { parseRtpHeader, randomSsrc, RtpHeaderView, writeRtpHeader, type RtpHeaderFields } from '../../rtc/rtp/index.js';
 import type { Producer } from '../../sfu/Producer.js';
@@ -14,7 +16,9 @@ const NO_EXTENSIONS: never[] = [];
 export class AudioOutput {
   readonly producer: Producer;
   readonly normaliser = new LevelNormaliser();
-  private readonly encoder = new OpusFrameEncoder();
+  private encoder: OpusFrameEncoder | null = null;
+  /** The listener's subscribe connection is up (ICE + DTLS): the mixer encodes for them. */
+  listening = false;
   /** RFC 3550 §5.1: random first sequence number and timestamp. */
   private readonly header: RtpHeaderFields = {
     marker: false, payloadType: MIX_AUDIO_CODEC.payloadType, ssrc: randomSsrc(),
@@ -30,6 +34,7 @@ export class AudioOutput {
 
   /** One 20 ms frame of the listener's mix. */
   send(pcm: Int16Array, now: number): void {
+    this.encoder ??= new OpusFrameEncoder();
     const payload = this.encoder.encode(pcm);
     const h = this.header;
     const headerLength = writeRtpHeader(this.packet, 0, h, NO_EXTENSIONS);

@@ -9,6 +9,10 @@
  * machinery does the rest: each viewer's StreamAllocator picks the tier
  * its bandwidth estimate affords, its consumer switches on a keyframe, and the LayerPauser stops
  * tiers nobody receives — we then stop encoding them.
+ *
+ * A composition is rendered only while `encoding`: at least one of its viewers' media
+ * connections is up (VideoComposer decides). Until then no encoder is opened; when it stops, the
+ * tiers' encoders are closed (their memory freed) and a later start begins with keyframes.
  */
 import type { Producer } from '../../sfu/Producer.js';
 import { LayerPauser } from '../../sfu/LayerPauser.js';
@@ -16,6 +20,8 @@ import { parseRtpHeader, randomSsrc, RtpHeaderView } from '../../rtc/rtp/index.j
 import { ImageScaler, TileScaler } from '../codec/scaler.js';
 import { VideoFrameEncoder } from '../codec/video-encoder.js';
 import { createMixProducer, MIX_VIDEO_CODEC } from '../output-producer.js';
+import { guarded } from '../../util/guarded.js';
+import { McuCounters } from '../counters.js';
 import { allocI420, type I420Image } from './i420.js';
 import { I420Canvas } from './I420Canvas.js';
 import { drawLabel, labelSize } from './label.js';
@@ -96,9 +102,11 @@ export class Composition {
   framesComposed = 0;
   /** Time spent composing and encoding, ms. */
   busyMs = 0;
+  /** Someone receives this composition: render() composes and encodes it. */
+  encoding = false;
   closed = false;
 
-  constructor(readonly kind: LayoutKind, private readonly opts: CompositionOptions) {
+  constructor(readonly kind: LayoutKind, private readonly opts: CompositionOptions, private readonly counters = new McuCounters()) {
     this.canvas = I420Canvas.alloc(opts.width, opts.height);
     this.tiers = opts.tiers.map((bitrate, i) => {
       const size = tierSize(bitrate, opts.width, opts.height, opts.fps);
@@ -108,12 +116,27 @@ export class Composition {
       id: `mix-video-${kind}`,
       kind: 'video',
       tiers: this.tiers.map((t) => ({ rid: t.rid, ssrc: t.ssrc, bitrate: t.bitrate })),
-      onKeyframeRequest: (ssrc) => {
+      // A subscriber's PLI/FIR: network input.
+      onKeyframeRequest: guarded('mcu.keyframe-request', (ssrc: number) => {
         for (const t of this.tiers) if (t.ssrc === ssrc) t.keyframeWanted = true;
-      },
+      }),
     });
     // Tiers nobody receives stop being encoded (and restart with a keyframe when wanted).
-    new LayerPauser(this.producer, (_mid, rids) => this.setActiveTiers(rids));
+    new LayerPauser(this.producer, guarded('mcu.tiers', (_mid: string, rids: string[]) => this.setActiveTiers(rids)));
+  }
+
+  /**
+   * Start or stop encoding. Stopping closes every tier's encoder and pacer (nothing is sent to
+   * a viewer whose connection is down anyway); starting opens them again at the next frame, each
+   * beginning with a keyframe.
+   */
+  setEncoding(encoding: boolean): void {
+    if (encoding === this.encoding || this.closed) return;
+    this.encoding = encoding;
+    for (const t of this.tiers) {
+      if (!encoding) t.close();
+      t.keyframeWanted = true;
+    }
   }
 
   setActiveTiers(rids: readonly string[]): void {
@@ -139,15 +162,18 @@ export class Composition {
     return this.tiers.filter((t) => t.active).map((t) => t.rid);
   }
 
-  /** Composes one frame of `tiles` (join order) and sends it on every active tier. */
+  /** Composes one frame of `tiles` (join order) and sends it on every active tier (only while `encoding`). */
   render(tiles: readonly CompositionTile[], now: number): void {
-    if (this.closed) return;
+    if (this.closed || !this.encoding) return;
     const started = performance.now();
     this.compose(tiles);
     const timestamp = (this.timestampBase + Math.round((now - this.startedAt) * 90)) >>> 0;
     for (const tier of this.tiers) {
       if (!tier.active) continue;
-      tier.encoder ??= new VideoFrameEncoder({ width: tier.width, height: tier.height, fps: this.opts.fps, bitrate: tier.bitrate });
+      if (!tier.encoder) {
+        tier.encoder = new VideoFrameEncoder({ width: tier.width, height: tier.height, fps: this.opts.fps, bitrate: tier.bitrate });
+        this.counters.videoEncodersOpened++;
+      }
       if (tier.keyframeWanted) {
         tier.encoder.requestKeyframe();
         tier.keyframeWanted = false;
@@ -163,6 +189,7 @@ export class Composition {
       }
       const encoded = tier.encoder.encode(picture);
       if (!encoded) continue;
+      this.counters.videoFramesEncoded++;
       const stream = this.producer.streams[tier.index];
       if (!stream) continue;
       const pacer = tier.pacer ??= new PacketPacer(tier.bitrate * PACING_FACTOR, (packet, at) => {

@@ -7,7 +7,13 @@
  *
  * Packets are copied into a fixed ring of buffers; when the ring is full the oldest waiting
  * packet goes out at once (counted) rather than the memory growing.
+ *
+ * The step timer is an entry point (`guarded`, 'mcu.pacer.step'): sending reaches the
+ * subscribers' consumers and transports; a fault there is counted, and the pacer keeps stepping
+ * while packets wait.
  */
+import { guarded } from '../../util/guarded.js';
+
 const SLOTS = 256;
 const MAX_PACKET = 1500;
 /** How often the queue is drained while not empty. */
@@ -27,6 +33,7 @@ export class PacketPacer {
   private budgetBytes = 0;
   private lastAt = 0;
   private timer: NodeJS.Timeout | null = null;
+  private readonly step = guarded('mcu.pacer.step', () => this.drain(), () => this.stepLater());
   /** Packets sent before their turn because the ring was full. */
   overflows = 0;
   closed = false;
@@ -74,13 +81,18 @@ export class PacketPacer {
     }
     // Packets waiting, or a debt to pay off before the next packet may go: keep stepping.
     if (this.count > 0 || this.budgetBytes < 0) {
-      this.timer = setTimeout(() => this.drain(), STEP_MS);
-      this.timer.unref();
+      this.stepLater();
     } else {
       // Idle: the next frame starts with one step's budget, not with what was left.
       this.lastAt = 0;
       this.budgetBytes = 0;
     }
+  }
+
+  private stepLater(): void {
+    if (this.closed || this.timer) return;
+    this.timer = setTimeout(this.step, STEP_MS);
+    this.timer.unref();
   }
 
   private sendOne(now: number): void {

@@ -2,8 +2,14 @@
  * VideoComposer: the room's video side of the MCU. It holds each participant's decoded camera
  * (VideoInput) and one Composition per layout somebody views, and runs them at the output frame
  * rate. A participant views one layout at a time and may switch at runtime (`setLayout`).
+ *
+ * Work follows the receivers: a composition is composed and encoded only while at least one of
+ * its viewers' media connections is up (`setReceiving`), the frame tick runs only while some
+ * composition is encoded, and the participants' video is decoded only then too. A room whose
+ * members never connect (or all dropped) costs no codec work and opens no encoder.
  */
 import type { Producer } from '../../sfu/Producer.js';
+import { McuCounters } from '../counters.js';
 import { MixerClock } from '../MixerClock.js';
 import { Composition, type CompositionOptions, type CompositionTile } from './Composition.js';
 import type { LayoutKind } from './layout.js';
@@ -22,13 +28,27 @@ export class VideoComposer {
   readonly inputs = new Map<string, VideoInput>();
   readonly compositions = new Map<LayoutKind, Composition>();
   private readonly layouts = new Map<string, LayoutKind>();
+  /** Viewers whose media connection is up: what they view is encoded. */
+  private readonly receiving = new Set<string>();
   private readonly clock: MixerClock;
   private readonly tiles: CompositionTile[] = [];
   /** Video producers not decoded (neither VP8 nor VP9). */
   unsupportedInputs = 0;
 
-  constructor(private readonly opts: CompositionOptions, private readonly hooks: VideoComposerHooks, readonly defaultLayout: LayoutKind = 'grid') {
-    this.clock = new MixerClock(1000 / opts.fps, (now) => this.tick(now), 2);
+  constructor(
+    private readonly opts: CompositionOptions,
+    private readonly hooks: VideoComposerHooks,
+    readonly defaultLayout: LayoutKind = 'grid',
+    readonly counters = new McuCounters(),
+  ) {
+    this.clock = new MixerClock(1000 / opts.fps, (now) => this.tick(now), 2, 'mcu.video.tick');
+  }
+
+  /** Compositions being composed and encoded now. */
+  get encodedCompositions(): number {
+    let n = 0;
+    for (const c of this.compositions.values()) if (c.encoding) n++;
+    return n;
   }
 
   addInput(producer: Producer): VideoInput | null {
@@ -40,7 +60,7 @@ export class VideoComposer {
     this.inputs.get(producer.ownerId)?.close();
     const input = new VideoInput(producer, codec, (closed) => {
       if (this.inputs.get(closed.ownerId) === closed) this.inputs.delete(closed.ownerId);
-    });
+    }, this.counters, this.clock.running);
     this.inputs.set(producer.ownerId, input);
     return input;
   }
@@ -57,7 +77,7 @@ export class VideoComposer {
     if (before !== undefined) this.leave(participantId, before);
     let composition = this.compositions.get(kind);
     if (!composition) {
-      composition = new Composition(kind, this.opts);
+      composition = new Composition(kind, this.opts, this.counters);
       this.compositions.set(kind, composition);
     }
     if (!this.hooks.publishTo(participantId, composition.producer)) {
@@ -66,25 +86,35 @@ export class VideoComposer {
     }
     composition.viewers.add(participantId);
     this.layouts.set(participantId, kind);
-    this.clock.start();
+    this.update();
   }
 
-  /** A participant joined: they view the default layout. */
+  /** A participant joined: they view the default layout (encoded once their connection is up). */
   addViewer(participantId: string): void {
     this.setLayout(participantId, this.defaultLayout);
   }
 
+  /** Whether `participantId`'s media connection is up: what they view is encoded only then. */
+  setReceiving(participantId: string, receiving: boolean): void {
+    if (receiving) this.receiving.add(participantId);
+    else this.receiving.delete(participantId);
+    this.update();
+  }
+
   removeParticipant(participantId: string): void {
     this.inputs.get(participantId)?.close();
+    this.receiving.delete(participantId);
     const kind = this.layouts.get(participantId);
     if (kind !== undefined) this.leave(participantId, kind);
+    this.update();
   }
 
   close(): void {
-    this.clock.stop();
+    this.receiving.clear();
     for (const i of [...this.inputs.values()]) i.close();
     for (const kind of [...this.compositions.keys()]) this.closeComposition(kind);
     this.layouts.clear();
+    this.clock.stop();
   }
 
   private leave(participantId: string, kind: LayoutKind): void {
@@ -99,10 +129,24 @@ export class VideoComposer {
   private closeComposition(kind: LayoutKind): void {
     this.compositions.get(kind)?.close();
     this.compositions.delete(kind);
-    if (this.compositions.size === 0) this.clock.stop();
+    this.update();
   }
 
-  /** One output frame for every composition. */
+  /** Encodes what someone receives, and runs the tick (and the decoders) only then. */
+  private update(): void {
+    let any = false;
+    for (const c of this.compositions.values()) {
+      let received = false;
+      for (const v of c.viewers) if (this.receiving.has(v)) { received = true; break; }
+      c.setEncoding(received);
+      any ||= received;
+    }
+    if (any) this.clock.start();
+    else this.clock.stop();
+    for (const input of this.inputs.values()) input.setDecoding(any);
+  }
+
+  /** One output frame for every composition someone receives. */
   tick(now: number): void {
     for (const input of this.inputs.values()) input.poll(now);
     const speaker = this.hooks.activeSpeaker();
@@ -111,6 +155,6 @@ export class VideoComposer {
     for (const p of this.hooks.participants()) {
       tiles.push({ id: p.id, name: p.name, video: this.inputs.get(p.id) ?? null, speaking: p.id === speaker });
     }
-    for (const c of this.compositions.values()) c.render(tiles, now);
+    for (const c of this.compositions.values()) if (c.encoding) c.render(tiles, now);
   }
 }

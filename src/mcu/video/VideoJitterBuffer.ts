@@ -78,7 +78,7 @@ export class VideoJitterBuffer {
       return;
     }
     if (this.newest < 0 || seqDiff(seq, this.newest) > 0) {
-      if (this.newest >= 0 && seqDiff(seq, this.newest) >= SLOTS) this.restart(); // far ahead: what we hold is useless
+      if (this.newest >= 0 && seqDiff(seq, this.newest) >= SLOTS) this.reset(); // far ahead: what we hold is useless
       this.newest = seq;
     } else if (seqDiff(this.newest, seq) >= SLOTS) {
       this.latePackets++;
@@ -196,10 +196,12 @@ export class VideoJitterBuffer {
     this.opts.onKeyframeNeeded();
   }
 
-  private restart(): void {
+  /** Forgets every packet held: the next frame out is a keyframe (after a pause in the input, or a fault). */
+  reset(): void {
     this.seqs.fill(-1);
     this.expected = -1;
     this.floor = -1;
+    this.newest = -1;
     this.stalledSince = -1;
   }
 }
