@@ -105,3 +105,31 @@ export function streamFrame(rand: Rand, auth: TurnAuth, sink: { port: number }):
   h.writeUInt32BE(0x2112a442, 4);
   return h;
 }
+
+/**
+ * A valid TURN exchange whose peer ports are hostile: Allocate, then CreatePermission and
+ * ChannelBind toward our sink or port 0, then Send and ChannelData on them. Random attributes
+ * rarely line up into such a sequence, and a bug may hide behind the whole of it.
+ */
+export function turnScenario(rand: Rand, auth: TurnAuth, sink: { port: number }): Buffer[] {
+  const signed = (method: number, add: (b: StunMessageBuilder) => void, cls: StunClass = StunClass.Request): Buffer => {
+    const b = new StunMessageBuilder(method, cls);
+    if (cls === StunClass.Request) b.add(Attr.Username, Buffer.from(auth.username)).add(Attr.Realm, Buffer.from(auth.realm)).add(Attr.Nonce, Buffer.from(auth.nonce));
+    add(b);
+    if (cls === StunClass.Request) b.addIntegrity(auth.key);
+    return b.addFingerprint().build();
+  };
+  const port = pick(rand, [0, 0, sink.port, 65535]);
+  const channel = 0x4000 + int(rand, 4);
+  const peer = (b: StunMessageBuilder): void => { b.add(Attr.XorPeerAddress, encodeXorAddress({ address: '127.0.0.1', port }, b.transactionId)); };
+  const cd = Buffer.alloc(4 + 8);
+  cd.writeUInt16BE(channel, 0);
+  cd.writeUInt16BE(8, 2);
+  return [
+    signed(StunMethod.Allocate, (b) => b.add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0]))),
+    signed(StunMethod.CreatePermission, peer),
+    signed(StunMethod.ChannelBind, (b) => { b.add(Attr.ChannelNumber, Buffer.from([channel >> 8, channel & 0xff, 0, 0])); peer(b); }),
+    signed(StunMethod.Send, (b) => { peer(b); b.add(Attr.Data, randomBytes(rand, 16)); }, StunClass.Indication),
+    cd,
+  ];
+}

@@ -6,7 +6,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { channelData, learnNonce, restAuth, streamFrame, turnMessage, type TurnAuth } from './stun-inputs.js';
+import { channelData, learnNonce, restAuth, streamFrame, turnMessage, turnScenario, type TurnAuth } from './stun-inputs.js';
 import { int, type Rand } from './mutate.js';
 
 export class TurnTarget {
@@ -39,6 +39,13 @@ export class TurnTarget {
   async udpBatch(rand: Rand, n: number): Promise<number> {
     for (let i = 0; i < n; i++) {
       const s = this.sockets[int(rand, this.sockets.length)]!;
+      if (rand() < 0.02 && this.auth.nonce) {
+        for (const m of turnScenario(rand, this.auth, this.sinkAddress)) {
+          s.send(m, this.port, this.host);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        continue;
+      }
       const msg = rand() < 0.8 ? turnMessage(rand, this.auth, this.sinkAddress) : channelData(rand);
       s.send(msg, this.port, this.host);
       // Also from a peer toward relays: whatever the sink sends arrives at a relay only if permitted.
