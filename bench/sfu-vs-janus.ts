@@ -142,7 +142,9 @@ async function startServer(key: ServerKey): Promise<RunningServer> {
   if (key === 'switchboard') {
     const main = join(repo, 'dist', 'src', 'cli', 'main.js');
     const s = await spawnServer('switchboard', [main, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn',
-      '--turn-enabled', 'false', '--rtc-port', '0', '--rtc-host', '127.0.0.1', '--max-room-participants', '2000'], { startTimeoutMs: timeoutMs });
+      '--turn-enabled', 'false', '--rtc-port', '0', '--rtc-host', '127.0.0.1', '--max-room-participants', '2000',
+      // Every subscriber's signaling WebSocket comes from 127.0.0.1.
+      '--max-connections-per-ip', '100000'], { startTimeoutMs: timeoutMs });
     // Every thread (libuv's pool too) on the server core.
     execFileSync('taskset', ['-a', '-p', '-c', String(opts.serverCore), String(s.pid)], { stdio: 'ignore' });
     return { pid: s.pid, url: `ws://127.0.0.1:${s.port}/ws`, driver: 'switchboard', stop: () => stopServer(s) };

@@ -17,6 +17,9 @@ const USAGE = `usage:
   switchboard serve [--config FILE] [--port N] [--host H] [--tls-cert F --tls-key F]
                     [--auth-secret S] [--log-level L] [--web-root DIR]
                     [--heartbeat-ms N] [--resume-grace-ms N] [--call-ring-ms N] [--max-room-participants N]
+                    [--hello-timeout-ms N] [--max-connections-per-ip N] [--max-outbound-buffer-bytes N]
+                    [--call-invites-per-10s N] [--call-rings-per-10s N]
+                    [--metrics-token T (or env SWITCHBOARD_METRICS_TOKEN)] [--metrics-port N [--metrics-host H]]
                     [--turn-enabled true|false] [--turn-port 3478] [--turn-tls-port 5349] [--turn-tls-cert F --turn-tls-key F]
                     [--turn-host H] [--turn-relay-ip IP] [--turn-external-ip IP] [--turn-public-host H] [--turn-realm R]
                     [--turn-user NAME:PASSWORD]... [--turn-secret S] [--turn-allow-peer CIDR]...

@@ -52,6 +52,8 @@ export const ErrorCode = {
   CallStateInvalid: 'call-state-invalid',
   /** REST: the request is not authenticated (missing/unknown session token). */
   Unauthorized: 'unauthorized',
+  /** REST: the client may not use this endpoint from where it is (e.g. /metrics from a non-loopback address). */
+  Forbidden: 'forbidden',
   NotFound: 'not-found',
   Internal: 'internal-error',
 } as const;

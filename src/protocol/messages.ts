@@ -16,7 +16,7 @@
  * {room, participantId}` (from the RFC 6464 audio levels of the published audio).
  */
 import type { ErrorCode } from './errors.js';
-import { int, object, oneOf, requestId, str, validateObject, type Schema, type ValidationFailure } from './schema.js';
+import { int, object, oneOf, pickKnown, requestId, str, validateObject, type Schema, type ValidationFailure } from './schema.js';
 
 /** Largest accepted inbound frame, in bytes (UTF-8). */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -321,7 +321,8 @@ export function parseClientMessage(raw: string, byteLength = utf8Length(raw)): P
       field: failure.field, ref, inReplyTo: obj.type,
     };
   }
-  return { ok: true, message: obj as unknown as ClientMessage };
+  // Rebuilt from the schema's fields: nothing the validator did not look at travels on.
+  return { ok: true, message: pickKnown(obj, schema) as unknown as ClientMessage };
 }
 
 export function validateCreateCall(body: unknown): ValidationFailure | undefined {

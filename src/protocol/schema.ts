@@ -78,15 +78,23 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** `obj[name]` only when `obj` itself has it: inherited names (`constructor`, `toString`) read as absent. */
+function own(obj: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(obj, name) ? obj[name] : undefined;
+}
+
 /**
  * Validates `value` against `schema`. Unknown fields are rejected too: they are either
- * client bugs or attempts to smuggle data through the relay.
+ * client bugs or attempts to smuggle data through the relay. Field names are looked up as
+ * own properties only, on both sides: JSON.parse makes `"__proto__"` an own key of the
+ * parsed object, and `name in schema` would find `__proto__`, `constructor` or `toString`
+ * on Object.prototype and let them through.
  */
 export function validateObject(value: unknown, schema: Schema, prefix: string): ValidationFailure | undefined {
   if (!isPlainObject(value)) return { field: prefix || '(root)', problem: 'must be an object' };
   for (const [name, rule] of Object.entries(schema)) {
     const path = prefix ? `${prefix}.${name}` : name;
-    const v = value[name];
+    const v = own(value, name);
     if (v === undefined || v === null) {
       if (rule.optional) continue;
       return { field: path, problem: 'is required' };
@@ -100,7 +108,23 @@ export function validateObject(value: unknown, schema: Schema, prefix: string): 
     if (problem) return { field: path, problem };
   }
   for (const name of Object.keys(value)) {
-    if (!(name in schema)) return { field: prefix ? `${prefix}.${name}` : name, problem: 'is not allowed' };
+    if (!Object.hasOwn(schema, name)) return { field: prefix ? `${prefix}.${name}` : name, problem: 'is not allowed' };
   }
   return undefined;
+}
+
+/**
+ * A fresh object holding only `schema`'s fields of an already validated `value` (nested
+ * objects rebuilt the same way; absent and null optional fields kept as they were sent).
+ * What is handed on (relayed to a peer) is then built from known fields only, whatever else
+ * the parsed object carried.
+ */
+export function pickKnown(value: Record<string, unknown>, schema: Schema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, rule] of Object.entries(schema)) {
+    if (!Object.hasOwn(value, name)) continue;
+    const v = value[name];
+    out[name] = 'schema' in rule && isPlainObject(v) ? pickKnown(v, (rule as { schema: Schema }).schema) : v;
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import { SignalingServer } from '../signaling/SignalingServer.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import { checkConfig, defaultConfig, mergeConfig, type ServerConfig } from './config.js';
-import { createRequestHandler } from './http.js';
+import { createMetricsRequestHandler, createRequestHandler, type HttpContext } from './http.js';
 import { createMetrics, registerSfuGauges, registerSignalingGauges, registerTurnGauges } from './metrics.js';
 import { iceServersFor, startTurnServer } from './turn.js';
 import { WebRtcServer } from '../rtc/WebRtcServer.js';
@@ -24,6 +24,8 @@ export interface Switchboard {
   url: string;
   wsUrl: string;
   port: number;
+  /** The separate metrics listener's base URL (config metricsPort), else undefined. */
+  metricsUrl: string | undefined;
   signaling: SignalingServer;
   /** The embedded STUN/TURN server, unless turnEnabled is false. */
   turn: TurnServer | undefined;
@@ -65,6 +67,11 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     callRingMs: config.callRingMs,
     maxRoomParticipants: config.maxRoomParticipants,
     rateLimit: config.rateLimit,
+    helloTimeoutMs: config.helloTimeoutMs,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxOutboundBufferBytes: config.maxOutboundBufferBytes,
+    callInvitesPer10s: config.callInvitesPer10s,
+    callRingsPer10s: config.callRingsPer10s,
     iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
     observer: metrics.observer,
     ...(sfu ? { media: sfu } : {}),
@@ -73,32 +80,38 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
   registerSignalingGauges(metrics, () => signaling.stats);
   if (turn) registerTurnGauges(metrics, turn);
   if (rtc && sfu) registerSfuGauges(metrics, rtc, sfu);
-  const handler = createRequestHandler({ signaling, metrics, webRoot: config.webRoot, startedAt: Date.now(), logger });
+  const httpContext: HttpContext = {
+    signaling, metrics, webRoot: config.webRoot, startedAt: Date.now(), logger,
+    metricsToken: config.metricsToken, metricsOnAppPort: config.metricsPort === undefined,
+  };
+  const handler = createRequestHandler(httpContext);
   const tls = config.tlsCert !== undefined && config.tlsKey !== undefined;
   const server: Server = tls
     ? createHttpsServer({ cert: readFileSync(config.tlsCert as string), key: readFileSync(config.tlsKey as string) }, handler)
     : createHttpServer(handler);
   signaling.attach(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch(async (err: unknown) => {
+  // Plain HTTP: meant for a loopback or private address (metricsHost, default 127.0.0.1).
+  const metricsServer = config.metricsPort !== undefined ? createHttpServer(createMetricsRequestHandler(httpContext)) : undefined;
+  const stopEarly = async (err: unknown): Promise<never> => {
+    await signaling.close();
     await turn?.close();
     await rtc?.close();
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
-  });
+  };
+  await listen(server, config.port, config.host).catch(stopEarly);
+  if (metricsServer) await listen(metricsServer, config.metricsPort as number, config.metricsHost ?? '127.0.0.1').catch(stopEarly);
   const port = (server.address() as AddressInfo).port;
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const shownHost = urlHost(config.host);
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
-  logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls, turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false, rtcPort: rtc?.port.udpPort ?? false }, 'switchboard started');
+  const metricsUrl = metricsServer ? `http://${urlHost(config.metricsHost ?? '127.0.0.1')}:${(metricsServer.address() as AddressInfo).port}` : undefined;
+  logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls, turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false, rtcPort: rtc?.port.udpPort ?? false, metrics: metricsUrl ?? 'app port' }, 'switchboard started');
   return {
     config,
     url,
     wsUrl: `${tls ? 'wss' : 'ws'}://${shownHost}:${port}/ws`,
     port,
+    metricsUrl,
     signaling,
     turn,
     rtc,
@@ -111,6 +124,25 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
       await turn?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      }
     },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** A host for a URL: wildcards as localhost, IPv6 in brackets. */
+function urlHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
 }

@@ -6,12 +6,17 @@
  *   POST   /api/calls       {to: identity} → 201 {callId, to, state: 'ringing'}
  *   GET    /api/calls/:id   → {callId, state, caller, callee}
  *   DELETE /api/calls/:id   → cancels (ringing, caller) or hangs up (active)
+ *
+ * POST is limited (CallManager): per caller and per callee, a few per 10 s (429
+ * `rate-limited`); a room-scoped token reaches only identities in its room, and anyone else
+ * gets the same 404 `callee-not-found` as an identity nobody uses.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateCreateCall, type CreateCallResponse, type ErrorCode, type RestError } from '../protocol/index.js';
 import { CallError, callPeer } from '../signaling/CallManager.js';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
 import type { Session } from '../signaling/Session.js';
+import { guarded } from '../util/guarded.js';
 
 const MAX_BODY_BYTES = 4096;
 
@@ -30,16 +35,21 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
+    // A fault in these callbacks fails this request (the handler answers 500), nothing else.
+    const fault = (err: unknown): void => {
+      reject(err);
+      req.resume();
+    };
+    req.on('data', guarded('http.calls.body.data', (c: Buffer) => {
       size += c.length;
       // Past the limit the rest is discarded unread; the 413 goes out with `connection: close`.
       if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on('end', () => {
+    }, fault));
+    req.on('end', guarded('http.calls.body.end', () => {
       if (size > MAX_BODY_BYTES) reject(new CallError(413, 'message-too-large', `body is larger than ${MAX_BODY_BYTES} bytes`));
       else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
+    }, fault));
+    req.on('error', guarded('http.calls.body.error', (err: Error) => reject(err)));
   });
 }
 

@@ -29,6 +29,22 @@ export interface ServerConfig {
   callRingMs: number;
   maxRoomParticipants: number;
   rateLimit: { perSecond: number; burst: number };
+  /** A signaling WebSocket that has not sent `hello`/`resume` by then is closed (1008). */
+  helloTimeoutMs: number;
+  /** Open signaling WebSockets per client IP address; further upgrades are answered 429. */
+  maxConnectionsPerIp: number;
+  /** Bytes held for one signaling connection that reads too slowly before it is closed (1013) and its session waits for resume. */
+  maxOutboundBufferBytes: number;
+  /** 1:1 call attempts per caller session, per 10 s (excess: 429 `rate-limited`). */
+  callInvitesPer10s: number;
+  /** Rings (`call-incoming`) per callee session, per 10 s, from all callers together. */
+  callRingsPer10s: number;
+  /** Bearer token for `/metrics`; set → every `/metrics` request needs `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** A separate listener serving only `/metrics` and `/healthz`; set → the app port no longer serves `/metrics`. 0 = any free port. */
+  metricsPort?: number;
+  /** Listen address of the metrics listener; default 127.0.0.1. */
+  metricsHost?: string;
   /** Static ICE servers handed to every client as they are. */
   iceServers: IceServer[];
   /**
@@ -114,6 +130,13 @@ export function defaultConfig(): ServerConfig {
     callRingMs: 30_000,
     maxRoomParticipants: 50,
     rateLimit: { perSecond: 50, burst: 200 },
+    helloTimeoutMs: 10_000,
+    maxConnectionsPerIp: 32,
+    // Beyond the kernel's own socket buffer (several MB on Linux): a page on a slow link
+    // joining a big room needs far less, a reader that has stopped needs a bound.
+    maxOutboundBufferBytes: 1024 * 1024,
+    callInvitesPer10s: 5,
+    callRingsPer10s: 5,
     iceServers: [],
     turnUrls: [],
     // Browsers reuse the credential for allocation refreshes, so it must outlive a long call.
@@ -160,6 +183,14 @@ const SCALARS: Record<string, Kind> = {
   maxRoomParticipants: { t: 'int', min: 1, max: 10_000 },
   'rateLimit.perSecond': { t: 'int', min: 1, max: 1_000_000 },
   'rateLimit.burst': { t: 'int', min: 1, max: 1_000_000 },
+  helloTimeoutMs: { t: 'int', min: 100, max: 600_000 },
+  maxConnectionsPerIp: { t: 'int', min: 1, max: 1_000_000 },
+  maxOutboundBufferBytes: { t: 'int', min: 64 * 1024, max: 1024 * 1024 * 1024 },
+  callInvitesPer10s: { t: 'int', min: 1, max: 10_000 },
+  callRingsPer10s: { t: 'int', min: 1, max: 10_000 },
+  metricsToken: { t: 'string' },
+  metricsPort: { t: 'int', min: 0, max: 65535 },
+  metricsHost: { t: 'string' },
   turnSecret: { t: 'string' },
   turnCredentialTtlSeconds: { t: 'int', min: 60, max: 7 * 86_400 },
   turnEnabled: { t: 'bool' },
@@ -210,6 +241,10 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_AUTH_SECRET: 'authSecret',
   SWITCHBOARD_LOG_LEVEL: 'logLevel',
   SWITCHBOARD_WEB_ROOT: 'webRoot',
+  SWITCHBOARD_MAX_CONNECTIONS_PER_IP: 'maxConnectionsPerIp',
+  SWITCHBOARD_METRICS_TOKEN: 'metricsToken',
+  SWITCHBOARD_METRICS_PORT: 'metricsPort',
+  SWITCHBOARD_METRICS_HOST: 'metricsHost',
   SWITCHBOARD_TURN_SECRET: 'turnSecret',
   SWITCHBOARD_TURN_URLS: 'turnUrls',
   SWITCHBOARD_TURN_ENABLED: 'turnEnabled',
@@ -242,6 +277,14 @@ export const FLAG_KEYS: Record<string, string> = {
   'resume-grace-ms': 'resumeGraceMs',
   'call-ring-ms': 'callRingMs',
   'max-room-participants': 'maxRoomParticipants',
+  'hello-timeout-ms': 'helloTimeoutMs',
+  'max-connections-per-ip': 'maxConnectionsPerIp',
+  'max-outbound-buffer-bytes': 'maxOutboundBufferBytes',
+  'call-invites-per-10s': 'callInvitesPer10s',
+  'call-rings-per-10s': 'callRingsPer10s',
+  'metrics-token': 'metricsToken',
+  'metrics-port': 'metricsPort',
+  'metrics-host': 'metricsHost',
   'turn-secret': 'turnSecret',
   'turn-urls': 'turnUrls',
   'turn-credential-ttl': 'turnCredentialTtlSeconds',
@@ -381,6 +424,16 @@ export function checkConfig(c: ServerConfig): ServerConfig {
   }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new ConfigError(c.tlsCert ? 'tlsKey' : 'tlsCert', 'must be set together with the other TLS file', c.tlsCert ?? c.tlsKey);
+  }
+  // Sent in an HTTP header and compared whole: printable ASCII, long enough not to be guessed.
+  if (c.metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(c.metricsToken)) {
+    throw new ConfigError('metricsToken', 'must be 16-256 printable ASCII characters without spaces', '(hidden)');
+  }
+  if (c.metricsHost !== undefined && c.metricsPort === undefined) {
+    throw new ConfigError('metricsHost', 'needs metricsPort (the separate metrics listener)', c.metricsHost);
+  }
+  if (c.metricsPort !== undefined && c.metricsPort !== 0 && c.metricsPort === c.port) {
+    throw new ConfigError('metricsPort', 'must differ from port', c.metricsPort);
   }
   // 4:2:0 video: chroma planes are half the size, so the composed picture's sides are even.
   if (c.mcuWidth % 2 !== 0) throw new ConfigError('mcuWidth', 'must be even', c.mcuWidth);

@@ -14,7 +14,7 @@ export interface Metrics {
   httpRequests: Counter<'route' | 'status'>;
 }
 
-export interface SignalingStats { connections: number; sessions: number; rooms: number; participants: number; calls: number }
+export interface SignalingStats { connections: number; sessions: number; rooms: number; participants: number; calls: number; outboundBufferedBytes: number }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
@@ -23,6 +23,13 @@ export function createMetrics(): Metrics {
   const relayed = new Counter({ name: 'switchboard_relayed_total', help: 'Messages relayed to a peer, by type', labelNames: ['type'], registers: [registry] });
   const errors = new Counter({ name: 'switchboard_errors_total', help: 'Errors answered or inputs dropped, by code', labelNames: ['code'], registers: [registry] });
   const callsEnded = new Counter({ name: 'switchboard_calls_ended_total', help: '1:1 calls ended, by reason', labelNames: ['reason'], registers: [registry] });
+  const callsRefused = new Counter({ name: 'switchboard_calls_refused_total', help: 'Call attempts refused, by code (rate-limited: over the per-caller or per-callee limit)', labelNames: ['code'], registers: [registry] });
+  const serverCloses = new Counter({
+    name: 'switchboard_signaling_server_closes_total', labelNames: ['reason'], registers: [registry],
+    help: 'Signaling connections closed by the server, by reason (slow-reader: over maxOutboundBufferBytes; hello-timeout: no hello within helloTimeoutMs; fault: an exception of ours)',
+  });
+  const upgradesRefused = new Counter({ name: 'switchboard_signaling_upgrades_refused_total', help: 'WebSocket upgrades refused, by reason (per-ip-limit: maxConnectionsPerIp reached, answered 429)', labelNames: ['reason'], registers: [registry] });
+  const resumeQueueDropped = new Counter({ name: 'switchboard_signaling_resume_queue_dropped_total', help: 'Frames dropped from a disconnected session\'s resume queue (256 frames or maxOutboundBufferBytes)', registers: [registry] });
   const httpRequests = new Counter({ name: 'switchboard_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers: [registry] });
   new Gauge({
     name: 'switchboard_entry_faults_total', help: 'Exceptions caught at a network or timer entry point (the input was dropped), by entry point', labelNames: ['where'], registers: [registry],
@@ -36,6 +43,10 @@ export function createMetrics(): Metrics {
       relayed: (type) => relayed.inc({ type }),
       error: (code) => errors.inc({ code }),
       callEnded: (reason) => callsEnded.inc({ reason }),
+      callRefused: (code) => callsRefused.inc({ code }),
+      connectionClosed: (reason) => serverCloses.inc({ reason }),
+      upgradeRefused: (reason) => upgradesRefused.inc({ reason }),
+      resumeQueueDropped: () => resumeQueueDropped.inc(),
     },
   };
 }
@@ -50,6 +61,7 @@ export function registerSignalingGauges(metrics: Metrics, stats: () => Signaling
   gauge('switchboard_sessions', 'Identified sessions, including those waiting for resume', (s) => s.sessions);
   gauge('switchboard_connections', 'Open signaling WebSockets', (s) => s.connections);
   gauge('switchboard_calls', 'Ringing or active 1:1 calls', (s) => s.calls);
+  gauge('switchboard_signaling_outbound_buffered_bytes', 'Bytes held for signaling connections that read slower than they are written to (each at most maxOutboundBufferBytes + one frame)', (s) => s.outboundBufferedBytes);
 }
 
 /**

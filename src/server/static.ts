@@ -3,6 +3,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { pipeline } from 'node:stream';
+import { guarded } from '../util/guarded.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -49,6 +51,10 @@ export async function serveStatic(root: string, req: IncomingMessage, res: Serve
     res.end();
     return true;
   }
-  createReadStream(file).pipe(res);
+  // A read that fails after the headers (a file that stat()s but cannot be read) ends this
+  // response only: with .pipe() the stream's 'error' had no listener and stopped the process.
+  pipeline(createReadStream(file), res, guarded('http.static.read', (err?: NodeJS.ErrnoException | null) => {
+    if (err) res.destroy();
+  }));
   return true;
 }

@@ -2,10 +2,33 @@
  * 1:1 calls: the classic WebRTC sequence. The caller creates a call over REST, the callee
  * is notified over its WebSocket (`call-incoming`) and accepts or rejects; after accept the
  * two may relay offer/answer/candidates to each other. A call rings for `ringMs` at most.
+ *
+ * Who may ring whom, and how often:
+ * - A caller whose token grants one room (not `*`) reaches only identities that are in that
+ *   room now. Anyone else, online or not, is answered exactly like an identity nobody uses
+ *   (`callee-not-found`), so a scoped token cannot probe who is online elsewhere.
+ * - Every attempt, whatever its outcome, takes a token from the caller's bucket
+ *   (`invitesPer10s`), and every ring one from the callee's (`ringsPer10s`): a ring/cancel
+ *   loop, from one caller or many, cannot flood one callee with `call-incoming`.
  */
 import { randomBytes } from 'node:crypto';
 import type { CallEndReason, CallPeer, ErrorCode } from '../protocol/index.js';
+import { TokenBucket } from '../util/TokenBucket.js';
+import { guarded } from '../util/guarded.js';
 import type { Session } from './Session.js';
+
+export interface CallManagerOptions {
+  ringMs: number;
+  /** Call attempts per caller session: bucket size, refilled at this many per 10 s. */
+  invitesPer10s: number;
+  /** Rings (`call-incoming`) per callee session, likewise. */
+  ringsPer10s: number;
+  onEnded?: (reason: CallEndReason) => void;
+  /** An attempt was refused with this code (counted; `rate-limited` among them). */
+  onRefused?: (code: ErrorCode) => void;
+}
+
+const LIMIT_WINDOW_S = 10;
 
 export type CallState = 'ringing' | 'active';
 
@@ -28,22 +51,42 @@ export function callPeer(s: Session): CallPeer {
   return { sessionId: s.id, identity: s.identity, name: s.name };
 }
 
+/**
+ * True when `caller` may ring `callee`: no grant (open mode), a `*` grant, or the callee is
+ * in the one room the caller's token grants.
+ */
+export function callScopeAllows(caller: Session, callee: Session): boolean {
+  const grant = caller.grant;
+  return !grant || grant.room === '*' || (callee.room !== null && callee.room.name === grant.room);
+}
+
 export class CallManager {
   private readonly calls = new Map<string, Call>();
+  /** Per-session buckets; they go with their session. */
+  private readonly inviteBuckets = new WeakMap<Session, TokenBucket>();
+  private readonly ringBuckets = new WeakMap<Session, TokenBucket>();
 
-  constructor(private readonly ringMs: number, private readonly onEnded: (reason: CallEndReason) => void = () => undefined) {}
+  constructor(private readonly opts: CallManagerOptions) {}
 
   get size(): number {
     return this.calls.size;
   }
 
   create(caller: Session, callee: Session | undefined, calleeIdentity: string): Call {
-    if (!callee) throw new CallError(404, 'callee-not-found', `no one is online as "${calleeIdentity}"`, 'to');
-    if (callee === caller) throw new CallError(400, 'invalid-message', 'to: cannot call yourself', 'to');
-    if (caller.callId) throw new CallError(409, 'call-state-invalid', 'you are already in a call');
-    if (callee.callId) throw new CallError(409, 'busy', `"${calleeIdentity}" is busy in another call`);
-    const call: Call = { id: `c-${randomBytes(9).toString('base64url')}`, caller, callee, state: 'ringing', createdAt: Date.now(), ringTimer: null };
-    call.ringTimer = setTimeout(() => this.end(call, 'timeout'), this.ringMs);
+    const now = Date.now();
+    if (!bucket(this.inviteBuckets, caller, this.opts.invitesPer10s).take(now)) {
+      throw this.refused(429, 'rate-limited', `at most ${this.opts.invitesPer10s} call attempts per ${LIMIT_WINDOW_S} s; try again later`);
+    }
+    if (callee === caller) throw this.refused(400, 'invalid-message', 'to: cannot call yourself', 'to');
+    // Offline, unknown and out of scope are one answer, word for word.
+    if (!callee || !callScopeAllows(caller, callee)) throw this.refused(404, 'callee-not-found', `no one is online as "${calleeIdentity}"`, 'to');
+    if (caller.callId) throw this.refused(409, 'call-state-invalid', 'you are already in a call');
+    if (callee.callId) throw this.refused(409, 'busy', `"${calleeIdentity}" is busy in another call`);
+    if (!bucket(this.ringBuckets, callee, this.opts.ringsPer10s).take(now)) {
+      throw this.refused(429, 'rate-limited', `"${calleeIdentity}" has been called too often; try again later`);
+    }
+    const call: Call = { id: `c-${randomBytes(9).toString('base64url')}`, caller, callee, state: 'ringing', createdAt: now, ringTimer: null };
+    call.ringTimer = setTimeout(guarded('signaling.call.ring-timeout', () => this.end(call, 'timeout')), this.opts.ringMs);
     this.calls.set(call.id, call);
     caller.callId = call.id;
     callee.callId = call.id;
@@ -113,7 +156,12 @@ export class CallManager {
     const msg = { type: 'call-ended' as const, callId: call.id, reason, ...(by ? { by: by.id } : {}) };
     call.caller.send(msg);
     call.callee.send(msg);
-    this.onEnded(reason);
+    this.opts.onEnded?.(reason);
+  }
+
+  private refused(status: number, code: ErrorCode, message: string, field?: string): CallError {
+    this.opts.onRefused?.(code);
+    return new CallError(status, code, message, field);
   }
 
   private clearTimer(call: Call): void {
@@ -124,4 +172,14 @@ export class CallManager {
   private stateError(call: Call, action: string): CallError {
     return new CallError(409, 'call-state-invalid', `cannot ${action} call "${call.id}" in state ${call.state}`);
   }
+}
+
+/** `owner`'s bucket of `perWindow` tokens, refilled at `perWindow` per LIMIT_WINDOW_S. */
+function bucket(buckets: WeakMap<Session, TokenBucket>, owner: Session, perWindow: number): TokenBucket {
+  let b = buckets.get(owner);
+  if (!b) {
+    b = new TokenBucket(perWindow / LIMIT_WINDOW_S, perWindow);
+    buckets.set(owner, b);
+  }
+  return b;
 }

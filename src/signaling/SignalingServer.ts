@@ -5,6 +5,13 @@
  *
  * Every inbound frame is validated by src/protocol; a bad one is answered with an `error`
  * naming the field and never closes the connection or touches another one.
+ *
+ * Bounds (docs/ARCHITECTURE.md, "Signaling rules"): connections per client address
+ * (`maxConnectionsPerIp`, excess upgrades get HTTP 429), a deadline for `hello`/`resume`
+ * (`helloTimeoutMs`, close 1008), what `ws` may hold for a slow reader
+ * (`maxOutboundBufferBytes`, close 1013, the session waits for `resume`), and call attempts
+ * and rings (CallManager). Every socket and timer callback runs under `guarded`: a fault
+ * closes only its own connection (1011).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
@@ -18,6 +25,9 @@ import {
 import { AuthError, grantsRoom, verifyAccessToken, type AccessGrant } from './auth.js';
 import { CallError, CallManager } from './CallManager.js';
 import { TokenBucket } from '../util/TokenBucket.js';
+import { entryFaults, guarded } from '../util/guarded.js';
+import { ConnectionsByAddress, clientAddress } from './ConnectionsByAddress.js';
+import { SLOW_READER_CLOSE_CODE, sendBounded, type OutboundPolicy } from './outbound.js';
 import { MediaRequestError, type MediaRooms } from './MediaRooms.js';
 import { Room, type RoomTopology } from './Room.js';
 import { Session } from './Session.js';
@@ -30,6 +40,15 @@ export interface SignalingOptions {
   callRingMs: number;
   maxRoomParticipants: number;
   rateLimit: { perSecond: number; burst: number };
+  /** A connection that has not identified (`hello`/`resume`) by then is closed with 1008. */
+  helloTimeoutMs: number;
+  /** Open WebSockets per client IP address; upgrades beyond it are answered 429. */
+  maxConnectionsPerIp: number;
+  /** Bytes `ws` may hold for one slow reader before its connection is closed (1013). */
+  maxOutboundBufferBytes: number;
+  /** Call attempts per caller and rings per callee, each per 10 s (CallManager). */
+  callInvitesPer10s: number;
+  callRingsPer10s: number;
   /**
    * Called per session so that credentials (TURN REST) can be fresh for each client.
    * `host`: the host name the client used to reach signaling (its Host header, no port).
@@ -50,6 +69,15 @@ const WS_MAX_PAYLOAD = 1024 * 1024;
 const HEARTBEAT_SLICES = 50;
 /** At most one rate-limited error per connection per this many ms: errors must not amplify a flood. */
 const RATE_ERROR_INTERVAL_MS = 1000;
+/**
+ * After the server closes a connection, how long the peer has to answer the close before
+ * its socket is destroyed: a peer that does not read never will, and what `ws` holds for it
+ * is released only with the socket.
+ */
+const CLOSE_GRACE_MS = 1000;
+
+/** Why the server closed a connection, for the metric. */
+export type ServerCloseReason = Parameters<SignalingObserver['connectionClosed']>[0];
 
 /** Per-WebSocket state; the Session (if any) is what survives a reconnect. */
 interface Connection {
@@ -67,6 +95,13 @@ interface Connection {
   chain: Promise<void>;
   /** The host the client reached us by, for ICE server URLs on this same host. */
   host: string | undefined;
+  /** The client's IP address, as counted for the per-address cap. */
+  address: string;
+  /** Until `hello`/`resume` succeeds; null after. */
+  helloTimer: NodeJS.Timeout | null;
+  /** Set once the server has started closing this connection. */
+  closeTimer: NodeJS.Timeout | null;
+  closing: boolean;
 }
 
 /** "example.org:8443" → "example.org", "[::1]:80" → "[::1]"; undefined when absent or not a plain host. */
@@ -74,6 +109,8 @@ function hostName(header: string | undefined): string | undefined {
   const m = header ? /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d+)?$/.exec(header) : null;
   return m ? m[1] : undefined;
 }
+
+const PER_IP_BODY = 'too many connections from your address\n';
 
 class RequestError extends Error {
   constructor(readonly code: ErrorCode, message: string, readonly field?: string) {
@@ -83,7 +120,9 @@ class RequestError extends Error {
 
 export class SignalingServer {
   private readonly wss: WebSocketServer;
-  private readonly connections = new Set<Connection>();
+  private readonly connections = new Map<WebSocket, Connection>();
+  private readonly byAddress: ConnectionsByAddress;
+  private readonly outbound: OutboundPolicy;
   private readonly sessionsById = new Map<string, Session>();
   private readonly sessionsByToken = new Map<string, Session>();
   private readonly sessionsByIdentity = new Map<string, Session>();
@@ -96,28 +135,57 @@ export class SignalingServer {
 
   constructor(private readonly opts: SignalingOptions) {
     this.observer = opts.observer ?? nullObserver;
-    this.calls = new CallManager(opts.callRingMs, (reason) => this.observer.callEnded(reason));
+    this.calls = new CallManager({
+      ringMs: opts.callRingMs,
+      invitesPer10s: opts.callInvitesPer10s,
+      ringsPer10s: opts.callRingsPer10s,
+      onEnded: (reason) => this.observer.callEnded(reason),
+      onRefused: (code) => this.observer.callRefused(code),
+    });
+    this.byAddress = new ConnectionsByAddress(opts.maxConnectionsPerIp);
+    this.outbound = {
+      maxBufferedBytes: opts.maxOutboundBufferBytes,
+      overflow: (socket) => {
+        const conn = this.connections.get(socket);
+        if (conn) this.closeConnection(conn, SLOW_READER_CLOSE_CODE, `reading too slowly: over ${opts.maxOutboundBufferBytes} bytes waiting`, 'slow-reader');
+      },
+      queueDropped: () => this.observer.resumeQueueDropped(),
+    };
     this.wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD, clientTracking: false });
-    this.heartbeat = setInterval(() => this.checkHeartbeats(), opts.heartbeatMs / HEARTBEAT_SLICES);
+    this.heartbeat = setInterval(guarded('signaling.heartbeat', () => this.checkHeartbeats()), opts.heartbeatMs / HEARTBEAT_SLICES);
     this.heartbeat.unref();
   }
 
-  get stats(): { connections: number; sessions: number; rooms: number; participants: number; calls: number } {
+  get stats(): { connections: number; sessions: number; rooms: number; participants: number; calls: number; outboundBufferedBytes: number } {
     let participants = 0;
     for (const r of this.rooms.values()) participants += r.members.size;
-    return { connections: this.connections.size, sessions: this.sessionsById.size, rooms: this.rooms.size, participants, calls: this.calls.size };
+    let outboundBufferedBytes = 0;
+    for (const socket of this.connections.keys()) outboundBufferedBytes += socket.bufferedAmount;
+    return { connections: this.connections.size, sessions: this.sessionsById.size, rooms: this.rooms.size, participants, calls: this.calls.size, outboundBufferedBytes };
   }
 
   /** Routes HTTP upgrades on `/ws` to this server; others are refused. */
   attach(server: HttpServer): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (path !== '/ws') {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, hostName(req.headers.host)));
-    });
+    server.on('upgrade', guarded('signaling.upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head),
+      (_err, _req, socket) => socket.destroy()));
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Until ws takes the socket over, a reset from the client must not be an unhandled 'error'.
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const address = clientAddress(req.socket.remoteAddress);
+    if (this.byAddress.isFull(address)) {
+      this.observer.upgradeRefused('per-ip-limit');
+      socket.end(`HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${PER_IP_BODY.length}\r\n\r\n${PER_IP_BODY}`);
+      return;
+    }
+    // Synchronous (no verifyClient): the count cannot be overtaken by another upgrade.
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, hostName(req.headers.host), address));
   }
 
   sessionByToken(token: string): Session | undefined {
@@ -132,17 +200,27 @@ export class SignalingServer {
     clearInterval(this.heartbeat);
     this.calls.closeAll();
     for (const s of this.sessionsById.values()) if (s.graceTimer) clearTimeout(s.graceTimer);
-    for (const c of this.connections) c.socket.close(1001, 'server shutting down');
+    for (const c of this.connections.values()) {
+      if (c.helloTimer) clearTimeout(c.helloTimer);
+      c.socket.close(1001, 'server shutting down');
+    }
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    for (const c of this.connections) c.socket.terminate();
+    for (const c of this.connections.values()) {
+      if (c.closeTimer) clearTimeout(c.closeTimer);
+      c.socket.terminate();
+    }
     this.connections.clear();
   }
 
   // ---- connection lifecycle -----------------------------------------------------------
 
-  private onConnection(socket: WebSocket, host: string | undefined): void {
+  private onConnection(socket: WebSocket, host: string | undefined, address: string): void {
     const conn: Connection = {
       host,
+      address,
+      helloTimer: null,
+      closeTimer: null,
+      closing: false,
       socket,
       bucket: new TokenBucket(this.opts.rateLimit.perSecond, this.opts.rateLimit.burst),
       session: null,
@@ -152,12 +230,42 @@ export class SignalingServer {
       lastRateErrorAt: 0,
       chain: Promise.resolve(),
     };
-    this.connections.add(conn);
-    socket.on('pong', () => this.heard(conn));
-    socket.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
-    socket.on('close', (code) => this.onClose(conn, code));
+    this.connections.set(socket, conn);
+    this.byAddress.add(address);
+    const dropOnFault = (): void => this.closeConnection(conn, 1011, 'internal error', 'fault');
+    socket.on('pong', guarded('signaling.ws.pong', () => this.heard(conn), dropOnFault));
+    socket.on('message', guarded('signaling.ws.message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary), dropOnFault));
+    socket.on('close', guarded('signaling.ws.close', (code: number) => this.onClose(conn, code)));
     // Protocol violations (bad UTF-8, oversize) surface here before 'close'; nothing to add.
-    socket.on('error', () => this.observer.error('invalid-message'));
+    socket.on('error', guarded('signaling.ws.error', () => this.observer.error('invalid-message')));
+    conn.helloTimer = setTimeout(guarded('signaling.hello-deadline', () => this.onHelloDeadline(conn), dropOnFault), this.opts.helloTimeoutMs);
+    conn.helloTimer.unref();
+  }
+
+  /** A connection that never identified holds a socket and a heartbeat slot for nothing. */
+  private onHelloDeadline(conn: Connection): void {
+    conn.helloTimer = null;
+    if (conn.session) return;
+    this.closeConnection(conn, 1008, `no "hello" or "resume" within ${this.opts.helloTimeoutMs} ms`, 'hello-timeout');
+  }
+
+  private identified(conn: Connection): void {
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.helloTimer = null;
+  }
+
+  /**
+   * Closes `conn` from our side with `code` (counted by `why`). Its socket is destroyed
+   * CLOSE_GRACE_MS later if the peer has not completed the close by then; 'close' follows
+   * either way, and a session on it waits for `resume` (any code but 1000/1001 is a loss).
+   */
+  private closeConnection(conn: Connection, code: number, reason: string, why: ServerCloseReason): void {
+    if (conn.closing) return;
+    conn.closing = true;
+    this.observer.connectionClosed(why);
+    conn.socket.close(code, reason);
+    conn.closeTimer = setTimeout(guarded('signaling.close-grace', () => conn.socket.terminate()), CLOSE_GRACE_MS);
+    conn.closeTimer.unref();
   }
 
   private heard(conn: Connection): void {
@@ -174,12 +282,13 @@ export class SignalingServer {
     const slice = this.heartbeatSlice;
     this.heartbeatSlice = (slice + 1) % HEARTBEAT_SLICES;
     const now = Date.now();
-    for (const conn of this.connections) {
+    for (const conn of this.connections.values()) {
       if (conn.slice !== slice) continue;
       if (conn.pingSentAt !== 0) {
         conn.socket.terminate();
         continue;
       }
+      if (conn.closing) continue;
       if (now - conn.lastSeenAt < this.opts.heartbeatMs) continue;
       conn.pingSentAt = now;
       conn.socket.ping();
@@ -187,7 +296,13 @@ export class SignalingServer {
   }
 
   private onClose(conn: Connection, code: number): void {
-    this.connections.delete(conn);
+    if (this.connections.get(conn.socket) !== conn) return;
+    this.connections.delete(conn.socket);
+    this.byAddress.remove(conn.address);
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    if (conn.closeTimer) clearTimeout(conn.closeTimer);
+    conn.helloTimer = null;
+    conn.closeTimer = null;
     const session = conn.session;
     if (!session || session.socket !== conn.socket) return;
     session.socket = null;
@@ -197,7 +312,7 @@ export class SignalingServer {
       this.removeSession(session, 'left');
       return;
     }
-    session.graceTimer = setTimeout(() => this.removeSession(session, 'disconnected'), this.opts.resumeGraceMs);
+    session.graceTimer = setTimeout(guarded('signaling.resume-grace', () => this.removeSession(session, 'disconnected')), this.opts.resumeGraceMs);
     session.graceTimer.unref();
   }
 
@@ -215,6 +330,7 @@ export class SignalingServer {
   // ---- inbound frames -----------------------------------------------------------------
 
   private onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (conn.closing) return;
     this.heard(conn);
     const now = conn.lastSeenAt;
     if (!conn.bucket.take(now)) {
@@ -241,14 +357,30 @@ export class SignalingServer {
     }
     const msg = parsed.message;
     this.observer.messageIn(msg.type);
-    conn.chain = conn.chain.then(() => this.handle(conn, msg)).catch((err: unknown) => {
-      if (err instanceof RequestError || err instanceof CallError || err instanceof AuthError || err instanceof MediaRequestError) {
-        this.fail(conn, err.code, err.message, 'field' in err ? err.field : undefined, msg.id, msg.type);
-      } else {
-        this.opts.logger.error({ err, type: msg.type }, 'signaling handler failed');
-        this.fail(conn, 'internal-error', 'internal error', undefined, msg.id, msg.type);
-      }
-    });
+    conn.chain = conn.chain
+      .then(() => this.handle(conn, msg))
+      .catch((err: unknown) => this.answerFailure(conn, msg, err))
+      .catch((err: unknown) => this.onHandlerFault(conn, err));
+  }
+
+  /** A refused request is answered; anything else is a fault of ours: answered, counted, and the connection closed (1011). */
+  private answerFailure(conn: Connection, msg: ClientMessage, err: unknown): void {
+    if (err instanceof RequestError || err instanceof CallError || err instanceof AuthError || err instanceof MediaRequestError) {
+      this.fail(conn, err.code, err.message, 'field' in err ? err.field : undefined, msg.id, msg.type);
+      return;
+    }
+    this.fail(conn, 'internal-error', 'internal error', undefined, msg.id, msg.type);
+    this.onHandlerFault(conn, err);
+  }
+
+  /** The end of a connection's chain: nothing may reject past it (an unhandled rejection stops Node). */
+  private onHandlerFault(conn: Connection, err: unknown): void {
+    entryFaults.record('signaling.ws.handler', err);
+    try {
+      this.closeConnection(conn, 1011, 'internal error', 'fault');
+    } catch (again) {
+      entryFaults.record('signaling.ws.handler.onFault', again);
+    }
   }
 
   private async handle(conn: Connection, msg: ClientMessage): Promise<void> {
@@ -315,9 +447,10 @@ export class SignalingServer {
     }
     if (this.sessionsByIdentity.has(identity)) throw new RequestError('identity-in-use', `identity "${identity}" is already connected`, 'identity');
     if (conn.socket.readyState !== 1) return; // closed while the token was being checked
-    const session = new Session(`p-${randomBytes(9).toString('base64url')}`, identity, name, randomBytes(32).toString('base64url'), grant);
+    const session = new Session(`p-${randomBytes(9).toString('base64url')}`, identity, name, randomBytes(32).toString('base64url'), grant, this.outbound);
     session.socket = conn.socket;
     conn.session = session;
+    this.identified(conn);
     this.sessionsById.set(session.id, session);
     this.sessionsByToken.set(session.token, session);
     this.sessionsByIdentity.set(identity, session);
@@ -343,6 +476,7 @@ export class SignalingServer {
     const old = session.socket;
     session.socket = conn.socket;
     conn.session = session;
+    this.identified(conn);
     // The old socket may still look open (half-dead TCP); it no longer speaks for the session.
     if (old && old !== conn.socket) old.close(4000, 'session resumed elsewhere');
     const room = session.room;
@@ -415,6 +549,7 @@ export class SignalingServer {
     switch (msg.type) {
       case 'offer': out = { type: 'offer', from: from.id, sdp: msg.sdp, ...callId }; break;
       case 'answer': out = { type: 'answer', from: from.id, sdp: msg.sdp, ...callId }; break;
+      // msg.candidate is parseClientMessage's rebuild: its known fields only.
       case 'candidate': out = { type: 'candidate', from: from.id, candidate: msg.candidate, ...callId }; break;
       case 'end-of-candidates': out = { type: 'end-of-candidates', from: from.id, ...callId }; break;
     }
@@ -425,7 +560,7 @@ export class SignalingServer {
   // ---- outbound -----------------------------------------------------------------------
 
   private sendTo(conn: Connection, msg: ServerMessage): void {
-    if (conn.socket.readyState === 1) conn.socket.send(JSON.stringify(msg));
+    if (conn.socket.readyState === 1) sendBounded(conn.socket, JSON.stringify(msg), this.outbound);
   }
 
   private fail(conn: Connection, code: ErrorCode, message: string, field?: string, ref?: string | number, inReplyTo?: string): void {

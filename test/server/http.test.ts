@@ -1,7 +1,7 @@
 /** HTTP surface: health, metrics, static files (no traversal), HTTPS + WSS. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,8 @@ describe('plain HTTP', () => {
     writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>app</title>');
     writeFileSync(join(dir, 'web', 'assets', 'app-1234.js'), 'console.log(1)');
     writeFileSync(join(dir, 'secret.txt'), 'outside the web root');
+    // A file that stat()s as a regular file but fails on read (EIO): an operator's mistake in the web root.
+    symlinkSync('/proc/self/mem', join(dir, 'web', 'unreadable.bin'));
     sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', webRoot: join(dir, 'web') });
   });
   after(async () => {
@@ -80,6 +82,19 @@ describe('plain HTTP', () => {
       assert.doesNotMatch(res.body, /outside the web root/);
     }
     assert.equal((await rawGet(sb.port, '/api/unknown')).status, 404);
+  });
+
+  test('a file that fails on read ends its response only; the server keeps answering', async () => {
+    for (let i = 0; i < 3; i++) {
+      // Headers are not out when the read fails: the client sees its connection end, not a hang.
+      const outcome = await Promise.race([
+        rawGet(sb.port, '/unreadable.bin').then(() => 'answered', () => 'connection ended'),
+        new Promise((resolve) => setTimeout(() => resolve('no answer within 3 s'), 3000)),
+      ]);
+      assert.equal(outcome, 'connection ended');
+    }
+    const health = await fetch(`${sb.url}/healthz`);
+    assert.equal(health.status, 200);
   });
 
   test('WebSocket upgrades elsewhere than /ws are refused', async () => {

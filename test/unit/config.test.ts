@@ -106,3 +106,24 @@ test('maxMcuRooms: default for a 2-core machine, from a file, env and flags, val
   assert.throws(() => loadConfig({ env: {}, flags: { 'max-mcu-rooms': '-1' } }), { name: 'ConfigError', message: /^invalid config: maxMcuRooms must be an integer 0-100000 \(got -1\)$/ });
   assert.throws(() => loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: 'many' } }), { name: 'ConfigError', message: /maxMcuRooms must be an integer/ });
 });
+
+test('signaling limits and the metrics endpoint: defaults, flags and env, validated', () => {
+  const d = loadConfig({ env: {} });
+  assert.deepEqual(
+    [d.helloTimeoutMs, d.maxConnectionsPerIp, d.maxOutboundBufferBytes, d.callInvitesPer10s, d.callRingsPer10s, d.metricsToken, d.metricsPort, d.metricsHost],
+    [10_000, 32, 1024 * 1024, 5, 5, undefined, undefined, undefined],
+  );
+  const f = loadConfig({
+    env: { SWITCHBOARD_METRICS_TOKEN: 'tok-0123456789abcdef', SWITCHBOARD_MAX_CONNECTIONS_PER_IP: '200' },
+    flags: { 'hello-timeout-ms': '2500', 'max-outbound-buffer-bytes': '262144', 'call-invites-per-10s': '3', 'call-rings-per-10s': '4', 'metrics-port': '9464', 'metrics-host': '10.0.0.5' },
+  });
+  assert.deepEqual(
+    [f.helloTimeoutMs, f.maxConnectionsPerIp, f.maxOutboundBufferBytes, f.callInvitesPer10s, f.callRingsPer10s, f.metricsToken, f.metricsPort, f.metricsHost],
+    [2500, 200, 262_144, 3, 4, 'tok-0123456789abcdef', 9464, '10.0.0.5'],
+  );
+  assert.throws(() => loadConfig({ env: {}, flags: { 'max-connections-per-ip': '0' } }), /maxConnectionsPerIp must be an integer 1-1000000/);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'max-outbound-buffer-bytes': '1000' } }), /maxOutboundBufferBytes must be an integer 65536-/);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'metrics-token': 'short' } }), /metricsToken must be 16-256 printable ASCII/);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'metrics-host': '127.0.0.1' } }), /metricsHost needs metricsPort/);
+  assert.throws(() => loadConfig({ env: {}, flags: { port: '9000', 'metrics-port': '9000' } }), /metricsPort must differ from port/);
+});

@@ -103,6 +103,33 @@ test('size limit counts UTF-8 bytes, not characters', () => {
   assert.ok(small.ok);
 });
 
+test('names that exist on Object.prototype are unknown fields too, at the top and nested', () => {
+  // JSON.parse makes "__proto__" an own key; "constructor" and "toString" are inherited names.
+  for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    const top = `{"type":"offer","to":"p-abc","sdp":"v=0","${key}":{"x":1}}`;
+    const r = parseClientMessage(top);
+    assert.equal(r.ok, false, top);
+    if (!r.ok) assert.deepEqual([r.code, r.field, r.message], ['invalid-message', key, `${key}: is not allowed`], top);
+    const nested = `{"type":"candidate","to":"p-abc","candidate":{"candidate":"c","${key}":"x"}}`;
+    const n = parseClientMessage(nested);
+    assert.equal(n.ok, false, nested);
+    if (!n.ok) assert.deepEqual([n.code, n.field], ['invalid-message', `candidate.${key}`], nested);
+    assert.deepEqual(validateCreateCall(JSON.parse(`{"to":"bob","${key}":1}`)), { field: key, problem: 'is not allowed' });
+  }
+});
+
+test('a parsed message is rebuilt from its schema: a fresh object with only known own fields', () => {
+  const raw = JSON.stringify({ type: 'candidate', to: 'p-abc', candidate: cand, id: 4 });
+  const r = parseClientMessage(raw);
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  assert.deepEqual(r.message, JSON.parse(raw));
+  const m = r.message as unknown as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(m), Object.prototype);
+  assert.deepEqual(Object.keys(m).sort(), ['candidate', 'id', 'to', 'type']);
+  assert.deepEqual(Object.keys(m.candidate as object).sort(), ['candidate', 'sdpMLineIndex', 'sdpMid', 'usernameFragment']);
+});
+
 test('REST call body', () => {
   assert.equal(validateCreateCall({ to: 'bob' }), undefined);
   assert.deepEqual(validateCreateCall({ to: 'bo b' }), { field: 'to', problem: 'must match ^[A-Za-z0-9_.:@-]+$' });
