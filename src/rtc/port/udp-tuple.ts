@@ -13,6 +13,10 @@ export class UdpTuple implements RtcTuple {
     this.id = remoteAddress.includes(':') ? `udp:[${remoteAddress}]:${remotePort}` : `udp:${remoteAddress}:${remotePort}`;
   }
 
+  sendControl(buf: Buffer): void {
+    this.send(buf);
+  }
+
   send(buf: Buffer): void {
     try {
       // No callback: asynchronous failures go to the socket's 'error' listener.
