@@ -16,10 +16,12 @@ const USAGE = `usage:
   switchboard serve [--config FILE] [--port N] [--host H] [--tls-cert F --tls-key F]
                     [--auth-secret S] [--log-level L] [--web-root DIR]
                     [--heartbeat-ms N] [--resume-grace-ms N] [--call-ring-ms N] [--max-room-participants N]
+                    [--max-mesh-participants 8]
                     [--turn-enabled true|false] [--turn-port 3478] [--turn-tls-port 5349] [--turn-tls-cert F --turn-tls-key F]
                     [--turn-host H] [--turn-relay-ip IP] [--turn-external-ip IP] [--turn-public-host H] [--turn-realm R]
                     [--turn-user NAME:PASSWORD]... [--turn-secret S] [--turn-allow-peer CIDR]...
-                    [--turn-max-allocations N] [--turn-max-allocations-per-user N] [--turn-max-bitrate KBPS]
+                    [--turn-max-allocations N] [--turn-max-allocations-per-user N] [--turn-max-allocations-per-ip N]
+                    [--turn-max-bitrate KBPS]
                     [--turn-urls turn:HOST:3478,turns:HOST:5349 (an external TURN server sharing --turn-secret)]
                     [--turn-credential-ttl SECONDS]
   switchboard turn  [--config FILE] [--host H] [--log-level L] and the --turn-* options above:

@@ -54,6 +54,8 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
       throw err;
     })
     : undefined;
+  // A client that can only use TURN may still reach the SFU on this host through a relay.
+  if (turn && rtc) turn.allowOwnEndpoints(rtc.port.localCandidates());
   const sfu = rtc ? new SfuRooms(rtc, logger, {
     width: config.mcuWidth, height: config.mcuHeight, fps: config.mcuFps, tiers: config.mcuTiersKbps.map((k) => Number(k) * 1000),
   }) : undefined;
@@ -63,6 +65,7 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     resumeGraceMs: config.resumeGraceMs,
     callRingMs: config.callRingMs,
     maxRoomParticipants: config.maxRoomParticipants,
+    maxMeshParticipants: config.maxMeshParticipants,
     rateLimit: config.rateLimit,
     iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
     observer: metrics.observer,

@@ -28,6 +28,11 @@ export interface ServerConfig {
   resumeGraceMs: number;
   callRingMs: number;
   maxRoomParticipants: number;
+  /**
+   * Mesh rooms hold at most this many (every page connects to every other); also sizes the
+   * default per-identity TURN quota (src/server/turn.ts turnQuotaDefaults).
+   */
+  maxMeshParticipants: number;
   rateLimit: { perSecond: number; burst: number };
   /** Static ICE servers handed to every client as they are. */
   iceServers: IceServer[];
@@ -61,8 +66,12 @@ export interface ServerConfig {
   turnUsers: string[];
   /** Peer CIDRs allowed although in a refused (private, loopback, …) range. */
   turnAllowPeers: string[];
+  /** Allocations plus held port reservations, in all. */
   turnMaxAllocations: number;
-  turnMaxAllocationsPerUser: number;
+  /** Per identity (static user, or a REST username's identity); default from maxMeshParticipants (turnQuotaDefaults). */
+  turnMaxAllocationsPerUser?: number;
+  /** Per client IP; default three times the per-identity quota. */
+  turnMaxAllocationsPerIp?: number;
   /** Per allocation and direction; 0 = no cap. */
   turnMaxBitrateKbps: number;
   /** The SFU's media server (src/rtc, src/sfu): SFU rooms are refused when false. */
@@ -98,6 +107,7 @@ export function defaultConfig(): ServerConfig {
     resumeGraceMs: 30_000,
     callRingMs: 30_000,
     maxRoomParticipants: 50,
+    maxMeshParticipants: 8,
     rateLimit: { perSecond: 50, burst: 200 },
     iceServers: [],
     turnUrls: [],
@@ -110,7 +120,6 @@ export function defaultConfig(): ServerConfig {
     turnUsers: [],
     turnAllowPeers: [],
     turnMaxAllocations: 1000,
-    turnMaxAllocationsPerUser: 10,
     // Enough for HD video plus screen share; a cap keeps one user from filling the uplink.
     turnMaxBitrateKbps: 10_000,
     rtcEnabled: true,
@@ -142,6 +151,7 @@ const SCALARS: Record<string, Kind> = {
   resumeGraceMs: { t: 'int', min: 0, max: 3_600_000 },
   callRingMs: { t: 'int', min: 100, max: 600_000 },
   maxRoomParticipants: { t: 'int', min: 1, max: 10_000 },
+  maxMeshParticipants: { t: 'int', min: 2, max: 100 },
   'rateLimit.perSecond': { t: 'int', min: 1, max: 1_000_000 },
   'rateLimit.burst': { t: 'int', min: 1, max: 1_000_000 },
   turnSecret: { t: 'string' },
@@ -158,6 +168,7 @@ const SCALARS: Record<string, Kind> = {
   turnRealm: { t: 'string' },
   turnMaxAllocations: { t: 'int', min: 1, max: 1_000_000 },
   turnMaxAllocationsPerUser: { t: 'int', min: 1, max: 1_000_000 },
+  turnMaxAllocationsPerIp: { t: 'int', min: 1, max: 1_000_000 },
   turnMaxBitrateKbps: { t: 'int', min: 0, max: 10_000_000 },
   rtcEnabled: { t: 'bool' },
   rtcPort: { t: 'int', min: 0, max: 65535 },
@@ -193,6 +204,7 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_AUTH_SECRET: 'authSecret',
   SWITCHBOARD_LOG_LEVEL: 'logLevel',
   SWITCHBOARD_WEB_ROOT: 'webRoot',
+  SWITCHBOARD_MAX_MESH_PARTICIPANTS: 'maxMeshParticipants',
   SWITCHBOARD_TURN_SECRET: 'turnSecret',
   SWITCHBOARD_TURN_URLS: 'turnUrls',
   SWITCHBOARD_TURN_ENABLED: 'turnEnabled',
@@ -224,6 +236,7 @@ export const FLAG_KEYS: Record<string, string> = {
   'resume-grace-ms': 'resumeGraceMs',
   'call-ring-ms': 'callRingMs',
   'max-room-participants': 'maxRoomParticipants',
+  'max-mesh-participants': 'maxMeshParticipants',
   'turn-secret': 'turnSecret',
   'turn-urls': 'turnUrls',
   'turn-credential-ttl': 'turnCredentialTtlSeconds',
@@ -241,6 +254,7 @@ export const FLAG_KEYS: Record<string, string> = {
   'turn-allow-peer': 'turnAllowPeers',
   'turn-max-allocations': 'turnMaxAllocations',
   'turn-max-allocations-per-user': 'turnMaxAllocationsPerUser',
+  'turn-max-allocations-per-ip': 'turnMaxAllocationsPerIp',
   'turn-max-bitrate': 'turnMaxBitrateKbps',
   'rtc-enabled': 'rtcEnabled',
   'rtc-port': 'rtcPort',

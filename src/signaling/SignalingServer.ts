@@ -29,6 +29,8 @@ export interface SignalingOptions {
   resumeGraceMs: number;
   callRingMs: number;
   maxRoomParticipants: number;
+  /** Mesh rooms hold at most this many (default 8): every page connects to every other. */
+  maxMeshParticipants?: number;
   rateLimit: { perSecond: number; burst: number };
   /**
    * Called per session so that credentials (TURN REST) can be fresh for each client.
@@ -370,6 +372,10 @@ export class SignalingServer {
     // The room's first member picks its topology; later members join it as it is.
     if (room && room.members.size >= this.opts.maxRoomParticipants) {
       throw new RequestError('room-full', `room "${roomName}" is full (${this.opts.maxRoomParticipants} participants)`);
+    }
+    const meshCap = this.opts.maxMeshParticipants ?? 8;
+    if (room && room.topology === 'mesh' && room.members.size >= meshCap) {
+      throw new RequestError('room-full', `room "${roomName}" is full: mesh rooms hold at most ${meshCap} participants`);
     }
     if (!room) {
       const chosen: RoomTopology = topology === 'sfu' || topology === 'mcu' ? topology : 'mesh';
