@@ -13,6 +13,7 @@ import type { RtcTuple } from '../../src/rtc/ice/RtcTuple.js';
 import { RtcPort } from '../../src/rtc/RtcPort.js';
 import { frameRfc4571 } from '../../src/rtc/port/rfc4571-framer.js';
 import { sendRawUdp } from '../helpers/raw-udp.js';
+import { resetBurst } from '../helpers/reset-burst.js';
 
 const HOST = '127.0.0.1';
 let port: RtcPort;
@@ -85,6 +86,16 @@ test('finding 1: checks from UDP source port 0 are dropped and counted as malfor
   const c = await udpClient();
   const res = decodeStun((await c.exchange(check(s, { useCandidate: true }))) ?? Buffer.alloc(0));
   assert.ok(res.ok && res.message.cls === StunClass.Success, 'an ordinary check is still answered');
+});
+
+test('finding 2: ICE-TCP connections reset before they are accepted are refused and counted; the port keeps answering', async () => {
+  const { s } = newSession();
+  const refused = port.stats.tcpRefused;
+  resetBurst(HOST, port.tcpPort, 100, frameRfc4571(check(s)) as Buffer);
+  await until('refused connections counted', () => port.stats.tcpRefused > refused);
+  const c = await udpClient();
+  const res = decodeStun((await c.exchange(check(s))) ?? Buffer.alloc(0));
+  assert.ok(res.ok && res.message.cls === StunClass.Success);
 });
 
 test('finding 4: USE-CANDIDATE appended after MESSAGE-INTEGRITY nominates nothing', async () => {
