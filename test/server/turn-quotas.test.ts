@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Attr, StunClass } from '../../src/stun/index.js';
 import { startSwitchboard } from '../../src/server/app.js';
 import { defaultConfig, mergeConfig } from '../../src/server/config.js';
-import { startTurnServer } from '../../src/server/turn.js';
+import { startTurnServer, turnUrlsFor } from '../../src/server/turn.js';
 import { turnRestCredential } from '../../src/turn/rest-credentials.js';
 import { MAX_CHANNELS_PER_ALLOCATION, MAX_PERMISSIONS_PER_ALLOCATION } from '../../src/turn/Allocation.js';
 import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
@@ -123,6 +123,7 @@ describe('defaults sized for a relay-only mesh room', () => {
     const s = await startTurnServer(config, 'rest-secret', pino({ level: 'silent' }));
     servers.push(s);
     // No TLS certificate: the page is handed two TURN URLs (UDP, TCP), one allocation per peer each.
+    assert.equal(turnUrlsFor('127.0.0.1', s).turn.length, 2);
     const peers = DEFAULT_MESH - 1;
     for (let i = 0; i < peers; i++) {
       for (const transport of ['udp', 'tcp'] as const) {
