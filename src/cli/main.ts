@@ -20,10 +20,12 @@ const USAGE = `usage:
                     [--hello-timeout-ms N] [--max-connections-per-ip N] [--max-outbound-buffer-bytes N]
                     [--call-invites-per-10s N] [--call-rings-per-10s N]
                     [--metrics-token T (or env SWITCHBOARD_METRICS_TOKEN)] [--metrics-port N [--metrics-host H]]
+                    [--max-mesh-participants 8]
                     [--turn-enabled true|false] [--turn-port 3478] [--turn-tls-port 5349] [--turn-tls-cert F --turn-tls-key F]
                     [--turn-host H] [--turn-relay-ip IP] [--turn-external-ip IP] [--turn-public-host H] [--turn-realm R]
                     [--turn-user NAME:PASSWORD]... [--turn-secret S] [--turn-allow-peer CIDR]...
-                    [--turn-max-allocations N] [--turn-max-allocations-per-user N] [--turn-max-bitrate KBPS]
+                    [--turn-max-allocations N] [--turn-max-allocations-per-user N] [--turn-max-allocations-per-ip N]
+                    [--turn-max-bitrate KBPS]
                     [--turn-urls turn:HOST:3478,turns:HOST:5349 (an external TURN server sharing --turn-secret)]
                     [--turn-credential-ttl SECONDS]
                     [--rtc-enabled true|false] [--rtc-port 40000] [--rtc-host H] [--announced-ip IP]...

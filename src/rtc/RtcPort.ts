@@ -16,12 +16,12 @@ import { localUfragOf } from './ice/check.js';
 import type { IceLiteSession } from './ice/IceLiteSession.js';
 import type { RtcTuple } from './ice/RtcTuple.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { guarded } from '../util/guarded.js';
 import { defaultAnnouncedAddresses, udpBindAddresses } from './port/announced-addresses.js';
 import { hostCandidates, type IceCandidate } from './port/candidates.js';
 import { Rfc4571Framer } from './port/rfc4571-framer.js';
 import { TcpTuple } from './port/tcp-tuple.js';
 import { UdpTuple } from './port/udp-tuple.js';
-import { guarded } from '../util/guarded.js';
 
 export type { IceCandidate } from './port/candidates.js';
 
@@ -64,6 +64,8 @@ export interface RtcPortStats {
   tcpClosedUnbound: number;
   /** UDP datagrams not sent: the socket's user-space send queue was over UDP_MAX_SEND_QUEUE. */
   sendQueueFull: number;
+  /** ICE-TCP connections closed because a STUN answer found them over their send-buffer cap (the peer does not read). */
+  tcpClosedSlow: number;
 }
 
 interface UdpListener {
@@ -83,7 +85,7 @@ interface SessionEntry {
 export class RtcPort extends TypedEmitter<RtcPortEvents> {
   readonly stats: RtcPortStats = {
     udpDatagrams: 0, tcpFrames: 0, stunRequests: 0, checksAccepted: 0, checksRejected: 0, unknownUfrag: 0,
-    unknownTuple: 0, malformed: 0, routedPackets: 0, tcpConnections: 0, tcpRefused: 0, tcpClosedGarbage: 0, tcpClosedUnbound: 0,
+    unknownTuple: 0, malformed: 0, routedPackets: 0, tcpConnections: 0, tcpRefused: 0, tcpClosedGarbage: 0, tcpClosedUnbound: 0, tcpClosedSlow: 0,
     sendQueueFull: 0,
   };
   private readonly listenAddresses: string[];
@@ -240,7 +242,8 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   private onUdp(l: UdpListener, msg: Buffer, rinfo: RemoteInfo): void {
     this.stats.udpDatagrams++;
     const first = msg[0];
-    if (first === undefined) {
+    // RFC 768: source port 0 cannot be answered (only raw sockets send it); no tuple is made for it.
+    if (first === undefined || rinfo.port === 0) {
       this.stats.malformed++;
       return;
     }
@@ -274,31 +277,36 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   // ---- TCP ----
 
   private onTcpConnection(sock: Socket): void {
-    if (this.isClosed || this.connections.size >= this.maxTcpConnections) {
+    // Read now: a connection reset before it was accepted has no address, and a reset socket forgets it.
+    const remoteAddress = sock.remoteAddress;
+    const remotePort = sock.remotePort;
+    if (this.isClosed || this.connections.size >= this.maxTcpConnections || !remoteAddress || !remotePort) {
       this.stats.tcpRefused++;
       sock.destroy();
       return;
     }
     this.stats.tcpConnections++;
     this.connections.add(sock);
-    const tuple = new TcpTuple(`tcp:#${++this.tcpSeq}`, sock);
+    const tuple = new TcpTuple(`tcp:#${++this.tcpSeq}`, sock, remoteAddress, remotePort);
     const framer = new Rfc4571Framer();
     // RFC 6544 §7.2 leaves unproven connections to the agent: 10 s to send a valid check.
+    const drop = (): void => { sock.destroy(); };
     const bindTimer = setTimeout(guarded('rtc.tcp.bind-timeout', () => {
       if (tuple.owner) return;
       this.stats.tcpClosedUnbound++;
       sock.destroy();
-    }, () => sock.destroy()), this.tcpBindTimeoutMs);
+    }, drop), this.tcpBindTimeoutMs);
     bindTimer.unref();
     const onFrame = (frame: Buffer): boolean => this.onTcpFrame(tuple, frame);
     sock.on('data', guarded('rtc.tcp.data', (chunk: Buffer) => {
       if (framer.push(chunk, onFrame)) return;
       this.stats.tcpClosedGarbage++;
       sock.destroy();
-    }, () => sock.destroy()));
-    sock.on('error', () => sock.destroy());
+    }, drop));
+    sock.on('error', guarded('rtc.tcp.error', drop));
     sock.on('close', guarded('rtc.tcp.close', () => {
       clearTimeout(bindTimer);
+      if (tuple.closedSlow) this.stats.tcpClosedSlow++;
       this.connections.delete(sock);
       const owner = tuple.owner;
       if (!owner) return;

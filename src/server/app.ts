@@ -56,6 +56,8 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
       throw err;
     })
     : undefined;
+  // A client that can only use TURN may still reach the SFU on this host through a relay.
+  if (turn && rtc) turn.allowOwnEndpoints(rtc.port.localCandidates());
   const sfu = rtc ? new SfuRooms(rtc, logger, {
     mixer: { width: config.mcuWidth, height: config.mcuHeight, fps: config.mcuFps, tiers: config.mcuTiersKbps.map((k) => Number(k) * 1000) },
     maxMcuRooms: config.maxMcuRooms,
@@ -66,6 +68,7 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     resumeGraceMs: config.resumeGraceMs,
     callRingMs: config.callRingMs,
     maxRoomParticipants: config.maxRoomParticipants,
+    maxMeshParticipants: config.maxMeshParticipants,
     rateLimit: config.rateLimit,
     helloTimeoutMs: config.helloTimeoutMs,
     maxConnectionsPerIp: config.maxConnectionsPerIp,

@@ -28,6 +28,11 @@ export interface ServerConfig {
   resumeGraceMs: number;
   callRingMs: number;
   maxRoomParticipants: number;
+  /**
+   * Mesh rooms hold at most this many (every page connects to every other); also sizes the
+   * default per-identity TURN quota (src/server/turn.ts turnQuotaDefaults).
+   */
+  maxMeshParticipants: number;
   rateLimit: { perSecond: number; burst: number };
   /** A signaling WebSocket that has not sent `hello`/`resume` by then is closed (1008). */
   helloTimeoutMs: number;
@@ -77,8 +82,12 @@ export interface ServerConfig {
   turnUsers: string[];
   /** Peer CIDRs allowed although in a refused (private, loopback, …) range. */
   turnAllowPeers: string[];
+  /** Allocations plus held port reservations, in all. */
   turnMaxAllocations: number;
-  turnMaxAllocationsPerUser: number;
+  /** Per identity (static user, or a REST username's identity); default from maxMeshParticipants (turnQuotaDefaults). */
+  turnMaxAllocationsPerUser?: number;
+  /** Per client IP; default three times the per-identity quota. */
+  turnMaxAllocationsPerIp?: number;
   /** Per allocation and direction; 0 = no cap. */
   turnMaxBitrateKbps: number;
   /** The SFU's media server (src/rtc, src/sfu): SFU rooms are refused when false. */
@@ -129,6 +138,7 @@ export function defaultConfig(): ServerConfig {
     resumeGraceMs: 30_000,
     callRingMs: 30_000,
     maxRoomParticipants: 50,
+    maxMeshParticipants: 8,
     rateLimit: { perSecond: 50, burst: 200 },
     helloTimeoutMs: 10_000,
     maxConnectionsPerIp: 32,
@@ -148,7 +158,6 @@ export function defaultConfig(): ServerConfig {
     turnUsers: [],
     turnAllowPeers: [],
     turnMaxAllocations: 1000,
-    turnMaxAllocationsPerUser: 10,
     // Enough for HD video plus screen share; a cap keeps one user from filling the uplink.
     turnMaxBitrateKbps: 10_000,
     rtcEnabled: true,
@@ -181,6 +190,7 @@ const SCALARS: Record<string, Kind> = {
   resumeGraceMs: { t: 'int', min: 0, max: 3_600_000 },
   callRingMs: { t: 'int', min: 100, max: 600_000 },
   maxRoomParticipants: { t: 'int', min: 1, max: 10_000 },
+  maxMeshParticipants: { t: 'int', min: 2, max: 100 },
   'rateLimit.perSecond': { t: 'int', min: 1, max: 1_000_000 },
   'rateLimit.burst': { t: 'int', min: 1, max: 1_000_000 },
   helloTimeoutMs: { t: 'int', min: 100, max: 600_000 },
@@ -205,6 +215,7 @@ const SCALARS: Record<string, Kind> = {
   turnRealm: { t: 'string' },
   turnMaxAllocations: { t: 'int', min: 1, max: 1_000_000 },
   turnMaxAllocationsPerUser: { t: 'int', min: 1, max: 1_000_000 },
+  turnMaxAllocationsPerIp: { t: 'int', min: 1, max: 1_000_000 },
   turnMaxBitrateKbps: { t: 'int', min: 0, max: 10_000_000 },
   rtcEnabled: { t: 'bool' },
   rtcPort: { t: 'int', min: 0, max: 65535 },
@@ -245,6 +256,7 @@ export const ENV_KEYS: Record<string, string> = {
   SWITCHBOARD_METRICS_TOKEN: 'metricsToken',
   SWITCHBOARD_METRICS_PORT: 'metricsPort',
   SWITCHBOARD_METRICS_HOST: 'metricsHost',
+  SWITCHBOARD_MAX_MESH_PARTICIPANTS: 'maxMeshParticipants',
   SWITCHBOARD_TURN_SECRET: 'turnSecret',
   SWITCHBOARD_TURN_URLS: 'turnUrls',
   SWITCHBOARD_TURN_ENABLED: 'turnEnabled',
@@ -285,6 +297,7 @@ export const FLAG_KEYS: Record<string, string> = {
   'metrics-token': 'metricsToken',
   'metrics-port': 'metricsPort',
   'metrics-host': 'metricsHost',
+  'max-mesh-participants': 'maxMeshParticipants',
   'turn-secret': 'turnSecret',
   'turn-urls': 'turnUrls',
   'turn-credential-ttl': 'turnCredentialTtlSeconds',
@@ -302,6 +315,7 @@ export const FLAG_KEYS: Record<string, string> = {
   'turn-allow-peer': 'turnAllowPeers',
   'turn-max-allocations': 'turnMaxAllocations',
   'turn-max-allocations-per-user': 'turnMaxAllocationsPerUser',
+  'turn-max-allocations-per-ip': 'turnMaxAllocationsPerIp',
   'turn-max-bitrate': 'turnMaxBitrateKbps',
   'rtc-enabled': 'rtcEnabled',
   'rtc-port': 'rtcPort',

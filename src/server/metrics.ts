@@ -81,7 +81,14 @@ export function registerTurnGauges(metrics: Metrics, turn: TurnServer): void {
   gauge('switchboard_turn_allocations_created_total', 'TURN allocations created', () => c.allocationsCreated);
   gauge('switchboard_turn_binding_requests_total', 'STUN Binding requests answered', () => c.bindingRequests);
   gauge('switchboard_turn_dropped_total', 'Relay packets dropped (no permission or channel, over the bandwidth cap)', () => c.dropped);
-  gauge('switchboard_turn_malformed_total', 'Inputs that were not valid STUN/ChannelData', () => c.malformed);
+  gauge('switchboard_turn_malformed_total', 'Inputs that were not valid STUN/ChannelData (or came from port 0, or a reset connection)', () => c.malformed);
+  gauge('switchboard_turn_send_failures_total', 'UDP sends Node refused (closed socket, bad port): the packet was lost', () => c.sendFailures);
+  gauge('switchboard_turn_streams_timed_out_total', 'TCP/TLS connections closed at their allocate deadline', () => c.streamsTimedOut);
+  gauge('switchboard_turn_reservations', 'Relay ports held for RESERVATION-TOKENs', () => turn.heldReservations);
+  new Gauge({
+    name: 'switchboard_turn_slow_reader_total', help: 'TCP/TLS clients over their unread-bytes cap: media dropped, connections closed', labelNames: ['action'], registers: [metrics.registry],
+    collect() { this.set({ action: 'media_dropped' }, c.slowReaderDrops); this.set({ action: 'connection_closed' }, c.slowReaderCloses); },
+  });
   new Gauge({
     name: 'switchboard_turn_relayed_packets_total', help: 'Packets relayed, by direction', labelNames: ['direction'], registers: [metrics.registry],
     collect() { this.set({ direction: 'to_peer' }, c.toPeerPackets); this.set({ direction: 'to_client' }, c.toClientPackets); },
@@ -122,6 +129,14 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
       this.set({ reason: 'malformed' }, s.malformed);
       this.set({ reason: 'check_rejected' }, s.checksRejected);
       this.set({ reason: 'send_queue_full' }, s.sendQueueFull);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_rtc_port_tcp_closed_total', help: 'ICE-TCP connections the RTC port closed, by reason', labelNames: ['reason'], registers: [metrics.registry],
+    collect() {
+      this.set({ reason: 'garbage' }, s.tcpClosedGarbage);
+      this.set({ reason: 'unbound' }, s.tcpClosedUnbound);
+      this.set({ reason: 'slow_reader' }, s.tcpClosedSlow);
     },
   });
   // Bandwidth estimation (src/sfu/bwe/): one observation per subscriber, taken at scrape time.

@@ -4,15 +4,39 @@
  * it, with fresh TURN REST credentials.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { IceServer } from '../protocol/index.js';
 import { turnRestCredential } from '../turn/rest-credentials.js';
 import { TurnServer } from '../turn/TurnServer.js';
 import type { ServerConfig } from './config.js';
 
+/** How many TURN URLs of our own server a client is handed (turnUrlsFor): UDP and TCP, and TLS with a certificate. */
+export function ownTurnUrlCount(tls: boolean): number {
+  return tls ? 3 : 2;
+}
+
+/**
+ * The default TURN quotas. A page in a mesh room of n has n − 1 peer connections, and each
+ * gathers one relay candidate — one allocation — per TURN URL it was given, so a full mesh
+ * room over relay needs (maxMeshParticipants − 1) × URLs allocations per page. Doubled, for a
+ * reload or ICE restart whose new allocations arrive while the old ones still live (a
+ * browser does not always release them; they expire after their lifetime). Per client IP
+ * three times that: a few such pages behind one NAT, while one host that mints identities
+ * (open mode gives every hello a new one) still cannot fill the server's total.
+ * Defaults (8 participants, 3 URLs): 42 per identity, 126 per IP.
+ */
+export function turnQuotaDefaults(config: Pick<ServerConfig, 'maxMeshParticipants' | 'turnMaxAllocationsPerUser' | 'turnMaxAllocationsPerIp'>, tls: boolean): { perIdentity: number; perIp: number } {
+  const perIdentity = config.turnMaxAllocationsPerUser ?? 2 * (config.maxMeshParticipants - 1) * ownTurnUrlCount(tls);
+  return { perIdentity, perIp: config.turnMaxAllocationsPerIp ?? 3 * perIdentity };
+}
+
 export async function startTurnServer(config: ServerConfig, secret: string | undefined, logger: Logger): Promise<TurnServer> {
   const cert = config.turnTlsCert ?? config.tlsCert;
   const key = config.turnTlsKey ?? config.tlsKey;
+  const quota = turnQuotaDefaults(config, Boolean(cert && key));
+  // The server's own public addresses, refused as peers (peer-filter.ts) like its listening ones.
+  const selfAddresses = [...config.announcedIps, ...(config.turnPublicHost && isIP(config.turnPublicHost) ? [config.turnPublicHost] : [])];
   const turn = new TurnServer({
     // A wildcard HTTP host means "everywhere": TURN then serves every address of both families.
     host: config.turnHost ?? (config.host === '0.0.0.0' ? '::' : config.host),
@@ -24,8 +48,10 @@ export async function startTurnServer(config: ServerConfig, secret: string | und
     users: config.turnUsers,
     ...(secret ? { secret } : {}),
     allowPeers: config.turnAllowPeers,
+    selfAddresses,
     maxAllocations: config.turnMaxAllocations,
-    maxAllocationsPerUser: config.turnMaxAllocationsPerUser,
+    maxAllocationsPerUser: quota.perIdentity,
+    maxAllocationsPerIp: quota.perIp,
     maxBitrateKbps: config.turnMaxBitrateKbps,
     logger,
   });

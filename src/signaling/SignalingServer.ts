@@ -39,6 +39,8 @@ export interface SignalingOptions {
   resumeGraceMs: number;
   callRingMs: number;
   maxRoomParticipants: number;
+  /** Mesh rooms hold at most this many (default 8): every page connects to every other. */
+  maxMeshParticipants?: number;
   rateLimit: { perSecond: number; burst: number };
   /** A connection that has not identified (`hello`/`resume`) by then is closed with 1008. */
   helloTimeoutMs: number;
@@ -504,6 +506,10 @@ export class SignalingServer {
     // The room's first member picks its topology; later members join it as it is.
     if (room && room.members.size >= this.opts.maxRoomParticipants) {
       throw new RequestError('room-full', `room "${roomName}" is full (${this.opts.maxRoomParticipants} participants)`);
+    }
+    const meshCap = this.opts.maxMeshParticipants ?? 8;
+    if (room && room.topology === 'mesh' && room.members.size >= meshCap) {
+      throw new RequestError('room-full', `room "${roomName}" is full: mesh rooms hold at most ${meshCap} participants`);
     }
     if (!room) {
       const chosen: RoomTopology = topology === 'sfu' || topology === 'mcu' ? topology : 'mesh';

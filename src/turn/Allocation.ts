@@ -14,6 +14,7 @@ import { Attr, StunClass, StunMethod } from '../stun/constants.js';
 import { encodeXorAddress, type TransportAddress } from '../stun/address.js';
 import { StunMessageBuilder } from '../stun/builder.js';
 import { TokenBucket } from '../util/TokenBucket.js';
+import { guarded } from '../util/guarded.js';
 import type { ClientLink } from './client-link.js';
 import type { KeyAlgorithm } from './credentials.js';
 import type { TcpRelay } from './tcp-relay.js';
@@ -22,6 +23,13 @@ import type { TcpRelay } from './tcp-relay.js';
 export const PERMISSION_LIFETIME_MS = 300_000;
 export const CHANNEL_LIFETIME_MS = 600_000;
 export const CHANNEL_REUSE_DELAY_MS = 300_000;
+/**
+ * Peer IPs with a permission, and channels, per allocation. A browser's allocation serves one
+ * peer connection, whose remote candidates are a handful of IPs; past these bounds a request
+ * that would add one more is answered 508 Insufficient Capacity (RFC 8656 §9, §12).
+ */
+export const MAX_PERMISSIONS_PER_ALLOCATION = 128;
+export const MAX_CHANNELS_PER_ALLOCATION = 128;
 
 export interface ChannelBinding {
   number: number;
@@ -36,8 +44,16 @@ export interface RelayCounters {
   toPeerBytes: number;
   toClientPackets: number;
   toClientBytes: number;
-  /** Dropped: no permission, no channel, over the bandwidth cap. */
+  /** Dropped: no permission, no channel, over the bandwidth cap, port 0. */
   dropped: number;
+  /** Sends Node refused synchronously (closed socket, bad port): the packet was lost. */
+  sendFailures: number;
+}
+
+/** The server's own addresses (those the allow list does not open) and which ports on them a relay may reach. */
+export interface SelfEndpoints {
+  readonly addresses: ReadonlySet<string>;
+  selfPortReachable(port: number): boolean;
 }
 
 export interface AllocationOptions {
@@ -52,6 +68,8 @@ export interface AllocationOptions {
   /** Bytes per second in each direction; 0 = no cap. */
   maxBytesPerSecond: number;
   counters: RelayCounters;
+  /** Checked per packet: a permission is per IP, so a Send could otherwise reach any port of the server itself. */
+  self?: SelfEndpoints;
   now?: number;
 }
 
@@ -74,6 +92,7 @@ export class Allocation {
   readonly toPeerBudget: TokenBucket | null;
   readonly toClientBudget: TokenBucket | null;
   readonly counters: RelayCounters;
+  private readonly self: SelfEndpoints | undefined;
   /** The Allocate that made this allocation and our answer, for its retransmissions (§7.2). */
   allocateTransaction: Buffer = Buffer.alloc(0);
   allocateResponse: Buffer = Buffer.alloc(0);
@@ -89,10 +108,11 @@ export class Allocation {
     this.algorithm = o.algorithm;
     this.expiresAt = now + o.lifetimeMs;
     this.counters = o.counters;
+    this.self = o.self;
     // One second of burst: a keyframe may arrive all at once.
     this.toPeerBudget = o.maxBytesPerSecond > 0 ? new TokenBucket(o.maxBytesPerSecond, o.maxBytesPerSecond, now) : null;
     this.toClientBudget = o.maxBytesPerSecond > 0 ? new TokenBucket(o.maxBytesPerSecond, o.maxBytesPerSecond, now) : null;
-    this.relay?.on('message', (msg, rinfo) => this.fromPeer(msg, rinfo.address, rinfo.port));
+    this.relay?.on('message', guarded('turn.relay.message', (msg: Buffer, rinfo: { address: string; port: number }) => this.fromPeer(msg, rinfo.address, rinfo.port)));
   }
 
   hasPermission(ip: string, now = Date.now()): boolean {
@@ -102,6 +122,20 @@ export class Allocation {
 
   addPermission(ip: string, now = Date.now()): void {
     this.permissions.set(ip, now + PERMISSION_LIFETIME_MS);
+  }
+
+  /** Whether permissions for `ips` fit under MAX_PERMISSIONS_PER_ALLOCATION (refreshing one always does). */
+  roomForPermissions(ips: Iterable<string>): boolean {
+    let added = 0;
+    const seen = new Set<string>();
+    for (const ip of ips) if (!this.permissions.has(ip) && !seen.has(ip)) { seen.add(ip); added++; }
+    return this.permissions.size + added <= MAX_PERMISSIONS_PER_ALLOCATION;
+  }
+
+  /** Whether binding `number` to `peer` fits under the channel and permission caps. */
+  roomForChannel(number: number, peer: TransportAddress): boolean {
+    if (!this.channels.has(number) && this.channels.size >= MAX_CHANNELS_PER_ALLOCATION) return false;
+    return this.roomForPermissions([peer.address]);
   }
 
   /**
@@ -129,14 +163,21 @@ export class Allocation {
 
   /** Client → peer: a Send indication's DATA or a ChannelData payload (`length` bytes of `buf` at `offset`). */
   relayToPeer(buf: Buffer, offset: number, length: number, address: string, port: number, now = Date.now()): void {
-    if (!this.hasPermission(address, now) || (this.toPeerBudget && !this.toPeerBudget.take(now, length))) {
+    // Port 0 is no destination (RFC 768): ChannelBind refuses it, a Send indication may still carry it.
+    if (port === 0 || !this.hasPermission(address, now) || (this.self?.addresses.has(address) && !this.self.selfPortReachable(port))
+      || (this.toPeerBudget && !this.toPeerBudget.take(now, length))) {
       this.counters.dropped++;
       return;
     }
     this.counters.toPeerPackets++;
     this.counters.toPeerBytes += length;
-    // Only UDP allocations get here: Send and ChannelBind refuse TCP ones (methods.ts).
-    (this.relay as UdpSocket).send(buf, offset, length, port, address);
+    try {
+      // Only UDP allocations get here: Send and ChannelBind refuse TCP ones (methods.ts).
+      (this.relay as UdpSocket).send(buf, offset, length, port, address);
+    } catch {
+      // Closed relay or an address Node refuses: the packet is lost, never the process.
+      this.counters.sendFailures++;
+    }
   }
 
   /** Client → peer over a channel; dropped (and counted) when the channel is not bound. */
@@ -148,7 +189,8 @@ export class Allocation {
 
   private fromPeer(msg: Buffer, address: string, port: number): void {
     const now = Date.now();
-    if (this.closed || !this.hasPermission(address, now) || (this.toClientBudget && !this.toClientBudget.take(now, msg.length))) {
+    // A datagram from port 0 (only raw sockets send one) cannot be answered: not relayed.
+    if (this.closed || port === 0 || !this.hasPermission(address, now) || (this.toClientBudget && !this.toClientBudget.take(now, msg.length))) {
       this.counters.dropped++;
       return;
     }
@@ -161,7 +203,7 @@ export class Allocation {
     }
     // §11.3: a Data indication, no integrity (indications cannot be authenticated).
     const ind = new StunMessageBuilder(StunMethod.Data, StunClass.Indication);
-    this.link.send(ind.add(Attr.XorPeerAddress, encodeXorAddress({ address, port }, ind.transactionId)).add(Attr.Data, msg).build());
+    this.link.sendData(ind.add(Attr.XorPeerAddress, encodeXorAddress({ address, port }, ind.transactionId)).add(Attr.Data, msg).build());
   }
 
   /** Drops permissions and channels past their time (called from the server's sweep). */

@@ -12,6 +12,7 @@ import { createServer, isIPv6, type Server as TcpServer, type Socket } from 'nod
 import { networkInterfaces } from 'node:os';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
+import { guarded } from '../util/guarded.js';
 import { channelDataLength } from '../stun/channel-data.js';
 import { Attr, StunClass, StunMethod } from '../stun/constants.js';
 import { checkFingerprint } from '../stun/integrity.js';
@@ -20,7 +21,7 @@ import type { TransportAddress } from '../stun/address.js';
 import { Allocation, type RelayCounters } from './Allocation.js';
 import { TurnAuthenticator, nonceCookie, type AuthResult } from './auth.js';
 import { answerBinding } from './binding.js';
-import { StreamLink, UdpLink, type ClientLink, type TransportKind } from './client-link.js';
+import { STREAM_MAX_BUFFERED_BYTES, StreamLink, UdpLink, type ClientLink, type LinkCounters, type TransportKind } from './client-link.js';
 import { CredentialStore } from './credentials.js';
 import {
   handleAllocate, handleChannelBind, handleCreatePermission, handleRefresh, handleSend, isSendIndication,
@@ -30,6 +31,7 @@ import { handleConnect, handleConnectionBind } from './tcp-methods.js';
 import { ConnectionIds, TcpRelay, listenRelay, type PeerConnection } from './tcp-relay.js';
 import { NonceIssuer } from './nonce.js';
 import { PeerAddressFilter } from './peer-filter.js';
+import { AllocationQuotas, quotaIdentity } from './quotas.js';
 import { PortReservations, bindRelay, createTurnSocket } from './relay-ports.js';
 import { errorResponse, unknownAttributesResponse, unknownRequired } from './responses.js';
 import { StreamFramer } from './stream-framer.js';
@@ -52,8 +54,23 @@ export interface TurnServerOptions {
   secret?: string;
   /** CIDRs peers may be in although they are in a refused range. */
   allowPeers: readonly string[];
+  /**
+   * More of this server's own addresses to refuse as peers (announced media addresses, the
+   * public host); the listening, relay and external addresses are refused anyway.
+   */
+  selfAddresses?: readonly string[];
+  /** Allocations plus held reservations, in all (quotas.ts). */
   maxAllocations: number;
+  /** Per identity: a static user's name, or the identity part of a REST username. */
   maxAllocationsPerUser: number;
+  /** Per client IP; default: no bound beyond maxAllocations (src/server/turn.ts sets one). */
+  maxAllocationsPerIp?: number;
+  /** Ports held for RESERVATION-TOKENs at once, in all; default 128. */
+  maxReservations?: number;
+  /** Unread bytes toward one TCP/TLS client before media is dropped and control closes it (client-link.ts). */
+  streamMaxBufferedBytes?: number;
+  /** A TCP/TLS connection with no allocation (and not a data connection) is closed this long after it opened; default 30 s. */
+  allocateDeadlineMs?: number;
   /** Per allocation and direction; 0 = no cap. */
   maxBitrateKbps: number;
   defaultLifetimeS?: number;
@@ -62,14 +79,16 @@ export interface TurnServerOptions {
   logger?: Logger;
 }
 
-export interface TurnCounters extends RelayCounters {
+export interface TurnCounters extends RelayCounters, LinkCounters {
   bindingRequests: number;
   allocationsCreated: number;
   allocationsExpired: number;
   /** Requests answered with an error, by code. */
   errors: Record<number, number>;
-  /** Datagrams or frames that were not valid STUN/ChannelData, or were not for us. */
+  /** Datagrams or frames that were not valid STUN/ChannelData, or were not for us (or came from port 0). */
   malformed: number;
+  /** TCP/TLS connections closed at their allocate deadline. */
+  streamsTimedOut: number;
 }
 
 /** Comprehension-required attributes this server understands in requests (DONT-FRAGMENT is not among them: §7.2). */
@@ -80,8 +99,10 @@ const KNOWN = new Set<number>([
   Attr.ConnectionId,
 ]);
 
-/** A TCP/TLS connection that has not allocated within this time is closed. */
-const STREAM_IDLE_MS = 30_000;
+/** A TCP/TLS connection that has not allocated this long after it opened is closed, active or not. */
+export const STREAM_ALLOCATE_DEADLINE_MS = 30_000;
+/** Ports held for RESERVATION-TOKENs at once (each is a bound socket). */
+export const DEFAULT_MAX_RESERVATIONS = 128;
 const MAX_STREAM_CONNECTIONS = 10_000;
 const SWEEP_MS = 1000;
 /** Kernel buffers of a listener socket: every UDP client of one address shares it. */
@@ -114,8 +135,9 @@ export function expandHost(host: string): string[] {
 
 export class TurnServer implements TurnContext {
   readonly counters: TurnCounters = {
-    toPeerPackets: 0, toPeerBytes: 0, toClientPackets: 0, toClientBytes: 0, dropped: 0,
-    bindingRequests: 0, allocationsCreated: 0, allocationsExpired: 0, errors: {}, malformed: 0,
+    toPeerPackets: 0, toPeerBytes: 0, toClientPackets: 0, toClientBytes: 0, dropped: 0, sendFailures: 0,
+    slowReaderDrops: 0, slowReaderCloses: 0,
+    bindingRequests: 0, allocationsCreated: 0, allocationsExpired: 0, errors: {}, malformed: 0, streamsTimedOut: 0,
   };
   readonly peerFilter: PeerAddressFilter;
   readonly defaultLifetimeS: number;
@@ -132,8 +154,17 @@ export class TurnServer implements TurnContext {
   private readonly allocations = new Set<Allocation>();
   /** Allocations of TCP/TLS 5-tuples, by their connection's link. */
   private readonly streamAllocations = new Map<ClientLink, Allocation>();
-  private readonly perUser = new Map<string, number>();
-  private readonly reservations = new PortReservations();
+  private readonly quotas: AllocationQuotas;
+  private readonly reservations: PortReservations;
+  private readonly maxReservations: number;
+  private readonly streamMaxBuffered: number;
+  private readonly allocateDeadlineMs: number;
+  /** This server's own addresses that the allow list does not open (peer-filter.ts 'self'). */
+  private readonly ownAddresses = new Set<string>();
+  /** Ports of live relays (UDP sockets, RFC 6062 listeners), by how many relays use the number. */
+  private readonly relayPorts = new Map<number, number>();
+  /** Other ports on the own addresses a relay may reach (the SFU's media port). */
+  private readonly reachableOwnPorts = new Set<number>();
   /** Unbound RFC 6062 peer connections, by CONNECTION-ID. */
   private readonly connectionIds = new ConnectionIds();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -144,13 +175,43 @@ export class TurnServer implements TurnContext {
       new NonceIssuer((opts.nonceLifetimeS ?? 600) * 1000, nonceCookie(opts.users.length > 0)),
     );
     this.peerFilter = new PeerAddressFilter(opts.allowPeers);
+    this.quotas = new AllocationQuotas({
+      total: opts.maxAllocations, perIdentity: opts.maxAllocationsPerUser, perIp: opts.maxAllocationsPerIp ?? opts.maxAllocations,
+    });
+    this.reservations = new PortReservations((owner) => this.quotas.remove(owner.identity, owner.ip));
+    this.maxReservations = opts.maxReservations ?? DEFAULT_MAX_RESERVATIONS;
+    this.streamMaxBuffered = opts.streamMaxBufferedBytes ?? STREAM_MAX_BUFFERED_BYTES;
+    this.allocateDeadlineMs = opts.allocateDeadlineMs ?? STREAM_ALLOCATE_DEADLINE_MS;
     this.defaultLifetimeS = opts.defaultLifetimeS ?? 600;
     this.maxLifetimeS = opts.maxLifetimeS ?? 3600;
     this.externalIp = opts.externalIp;
   }
 
+  /**
+   * Endpoints of this host that clients may reach through a relay although they are on its
+   * own addresses: the SFU's RTC port, so that a client that can only use TURN reaches the SFU.
+   */
+  allowOwnEndpoints(endpoints: ReadonlyArray<{ ip: string; port: number }>): void {
+    this.addOwnAddresses(endpoints.map((e) => e.ip));
+    for (const e of endpoints) this.reachableOwnPorts.add(e.port);
+  }
+
+  selfPortReachable(port: number): boolean {
+    return this.relayPorts.has(port) || this.reachableOwnPorts.has(port);
+  }
+
+  private addOwnAddresses(addresses: readonly string[]): void {
+    this.peerFilter.addOwnAddresses(addresses);
+    for (const a of addresses) if (this.peerFilter.check(a) === 'self') this.ownAddresses.add(a);
+  }
+
   get activeAllocations(): number {
     return this.allocations.size;
+  }
+
+  /** Ports held for RESERVATION-TOKENs right now. */
+  get heldReservations(): number {
+    return this.reservations.size;
   }
 
   /** Live allocations by the transport their client uses to reach us. */
@@ -163,10 +224,15 @@ export class TurnServer implements TurnContext {
   async listen(): Promise<void> {
     this.addresses = expandHost(this.opts.host);
     if (this.addresses.length === 0) throw new Error(`no address to serve for host ${this.opts.host}`);
+    // A client must not reach this server itself through a relay (peer-filter.ts).
+    this.addOwnAddresses([
+      ...this.addresses, ...(this.opts.relayIp ? [this.opts.relayIp] : []), ...(this.opts.externalIp ? [this.opts.externalIp] : []),
+      ...(this.opts.selfAddresses ?? []),
+    ]);
     this.port = await this.bindAll(this.opts.port, (port) => this.addresses.flatMap((a) => [this.bindUdp(a, port), this.bindStream(a, port, 'tcp')]));
     const tls = this.opts.tls;
     if (tls) this.tlsPort = await this.bindAll(tls.port, (port) => this.addresses.map((a) => this.bindStream(a, port, 'tls')));
-    this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_MS);
+    this.sweepTimer = setInterval(guarded('turn.sweep', () => this.sweep(Date.now())), SWEEP_MS);
     this.sweepTimer.unref();
   }
 
@@ -200,8 +266,8 @@ export class TurnServer implements TurnContext {
       socket.bind(port, address, () => { socket.off('error', reject); resolve(); });
     });
     const listener: UdpListener = { address, socket, allocations: new Map() };
-    socket.on('error', (err) => this.opts.logger?.warn({ err: err.message, address }, 'turn: udp socket error'));
-    socket.on('message', (msg, rinfo) => this.onUdp(listener, msg, rinfo.address, rinfo.port));
+    socket.on('error', guarded('turn.udp.error', (err: Error) => this.opts.logger?.warn({ err: err.message, address }, 'turn: udp socket error')));
+    socket.on('message', guarded('turn.udp.message', (msg: Buffer, rinfo: { address: string; port: number }) => this.onUdp(listener, msg, rinfo.address, rinfo.port)));
     this.udp.push(listener);
     return () => new Promise<void>((r) => {
       this.udp.splice(this.udp.indexOf(listener), 1);
@@ -211,16 +277,17 @@ export class TurnServer implements TurnContext {
 
   private async bindStream(address: string, port: number, kind: 'tcp' | 'tls'): Promise<() => Promise<void>> {
     const tls = this.opts.tls;
+    const dropConnection = (_err: unknown, s: Socket): void => { s.destroy(); };
     const server = kind === 'tls' && tls
-      ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: 10_000 }, (s) => this.onStream(s, 'tls'))
-      : createServer((s) => this.onStream(s, 'tcp'));
+      ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: 10_000 }, guarded('turn.tls.connection', (s: Socket) => this.onStream(s, 'tls'), dropConnection))
+      : createServer(guarded('turn.tcp.connection', (s: Socket) => this.onStream(s, 'tcp'), dropConnection));
     // A failed TLS handshake is the client's problem, not an error of the server.
-    server.on('tlsClientError', (_err: Error, s: Socket) => { this.counters.malformed++; s.destroy(); });
+    server.on('tlsClientError', guarded('turn.tls.client-error', (_err: Error, s: Socket) => { this.counters.malformed++; s.destroy(); }));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port, host: address, ipv6Only: true }, () => { server.off('error', reject); resolve(); });
     });
-    server.on('error', (err) => this.opts.logger?.warn({ err: err.message, address }, 'turn: listener error'));
+    server.on('error', guarded('turn.listener.error', (err: Error) => this.opts.logger?.warn({ err: err.message, address }, 'turn: listener error')));
     this.servers.push(server);
     return () => new Promise<void>((r) => {
       this.servers.splice(this.servers.indexOf(server), 1);
@@ -229,6 +296,11 @@ export class TurnServer implements TurnContext {
   }
 
   private onUdp(l: UdpListener, msg: Buffer, address: string, port: number): void {
+    // RFC 768: source port 0 means no reply is possible (only raw sockets send it): nothing to answer.
+    if (port === 0) {
+      this.counters.malformed++;
+      return;
+    }
     const first = msg[0] as number;
     if (first >= 0x40 && first <= 0x7f) {
       // ChannelData: the per-packet path.
@@ -236,27 +308,47 @@ export class TurnServer implements TurnContext {
       return;
     }
     const existing = l.allocations.get(address)?.get(port);
-    this.onStun(msg, existing?.link ?? new UdpLink(l.socket, l.address, address, port), existing);
+    this.onStun(msg, existing?.link ?? new UdpLink(l.socket, l.address, address, port, this.counters), existing);
   }
 
   private onStream(sock: Socket, kind: 'tcp' | 'tls'): void {
+    // Read the addresses now: a connection reset before it was accepted has none, and later
+    // reads of a reset socket return undefined.
+    const remoteAddress = sock.remoteAddress;
+    const remotePort = sock.remotePort;
+    const localAddress = sock.localAddress;
+    if (!remoteAddress || !remotePort || !localAddress) {
+      this.counters.malformed++;
+      sock.destroy();
+      return;
+    }
     if (this.streams.size >= MAX_STREAM_CONNECTIONS) {
       sock.destroy();
       return;
     }
     this.streams.add(sock);
-    const link = new StreamLink(kind, sock);
+    const link = new StreamLink(kind, sock, remoteAddress, remotePort, localAddress, this.streamMaxBuffered, this.counters);
     const framer = new StreamFramer();
+    let dataConnection = false;
     sock.setNoDelay(true);
-    sock.setTimeout(STREAM_IDLE_MS, () => { if (!this.streamAllocations.has(link)) sock.destroy(); });
-    sock.on('error', () => sock.destroy());
-    sock.on('close', () => {
+    // An absolute deadline, not an idle timeout: Bindings every few seconds must not keep a
+    // connection that never allocates.
+    const deadline = setTimeout(guarded('turn.stream.deadline', () => {
+      if (this.streamAllocations.has(link) || dataConnection) return;
+      this.counters.streamsTimedOut++;
+      sock.destroy();
+    }), this.allocateDeadlineMs);
+    deadline.unref();
+    const drop = (): void => { sock.destroy(); };
+    sock.on('error', guarded('turn.stream.error', drop));
+    sock.on('close', guarded('turn.stream.close', () => {
+      clearTimeout(deadline);
       this.streams.delete(sock);
       // §5: the allocation of a TCP/TLS 5-tuple ends with its connection.
       const a = this.streamAllocations.get(link);
       if (a) this.release(a, 'connection closed');
-    });
-    const onData = (chunk: Buffer): void => {
+    }));
+    const onData = guarded('turn.stream.data', (chunk: Buffer): void => {
       let bound: PeerConnection | undefined;
       const ok = framer.push(chunk, (frame) => {
         const a = this.streamAllocations.get(link);
@@ -273,10 +365,12 @@ export class TurnServer implements TurnContext {
         sock.destroy();
       } else if (bound) {
         // RFC 6062 §5.4: a client data connection from now on; no more framing.
+        dataConnection = true;
+        clearTimeout(deadline);
         sock.off('data', onData);
         bound.bind(sock, framer.takeRest());
       }
-    };
+    }, drop);
     sock.on('data', onData);
   }
 
@@ -313,12 +407,12 @@ export class TurnServer implements TurnContext {
       return;
     }
     if (msg.method === StunMethod.ConnectionBind) return this.onConnectionBind(msg, link, existing);
-    this.onRequest(msg, link, existing).then((out) => {
+    this.onRequest(msg, link, existing).then(guarded('turn.request.reply', (out: Buffer | undefined) => {
       if (out) this.reply(link, out);
-    }, (err: Error) => {
+    }, () => link.close()), guarded('turn.request.failed', (err: Error) => {
       this.opts.logger?.error({ err: err.message }, 'turn: request failed');
       this.reply(link, errorResponse(msg, 500));
-    });
+    }, () => link.close()));
   }
 
   /** Synchronous, so that the success goes out before the first relayed byte. */
@@ -380,31 +474,48 @@ export class TurnServer implements TurnContext {
   }
 
   async allocate(req: AllocateRequest): Promise<{ allocation: Allocation; reservationToken?: Buffer } | 486 | 440 | 508 | 437> {
-    if (this.overQuota(req.username)) return 486;
-    if (req.transport === 'tcp') return this.allocateTcp(req);
+    const identity = quotaIdentity(req.username);
+    const ip = req.link.remoteAddress;
+    if (req.transport === 'tcp') {
+      if (!this.quotas.fits(identity, ip, 1)) return 486;
+      return this.allocateTcp(req);
+    }
     let relay: UdpSocket | undefined;
-    let reservationToken: Buffer | undefined;
+    let reserved: UdpSocket | undefined;
     if (req.token) {
-      relay = this.reservations.take(req.token);
-      if (!relay) return 508;
+      const held = this.reservations.take(req.token);
+      if (!held) return 508;
+      // The held port's unit becomes this allocation's, under whoever redeems it.
+      this.quotas.remove(held.owner.identity, held.owner.ip);
+      relay = held.socket;
+      if (!this.quotas.fits(identity, ip, 1)) {
+        relay.close();
+        return 486;
+      }
     } else {
+      // A reservation holds a socket like an allocation: it counts against the same quotas.
+      const units = req.reserveNext ? 2 : 1;
+      if (!this.quotas.fits(identity, ip, units)) return 486;
+      if (req.reserveNext && this.reservations.size >= this.maxReservations) return 508;
       const relayIp = this.relayAddressFor(req.link, req.family);
       if (!relayIp) return 440;
       const pair = await bindRelay(relayIp, req.evenPort, req.reserveNext);
       if (!pair) return 508;
       relay = pair.relay;
-      if (pair.next) reservationToken = this.reservations.hold(pair.next);
+      reserved = pair.next;
     }
-    const refusal = this.refusalAfterBind(req);
+    const refusal = this.refusalAfterBind(req, identity, ip, reserved ? 2 : 1) || (reserved && this.reservations.size >= this.maxReservations ? 508 : 0);
     if (refusal) {
       relay.close();
-      if (reservationToken) this.reservations.take(reservationToken)?.close();
+      reserved?.close();
       return refusal;
     }
     const bound = relay.address();
     const a = this.register(req, relay, transportAddress(bound));
-    relay.on('error', () => { this.counters.dropped++; });
-    return reservationToken ? { allocation: a, reservationToken } : { allocation: a };
+    relay.on('error', guarded('turn.relay.error', () => { this.counters.dropped++; }));
+    if (!reserved) return { allocation: a };
+    this.quotas.add(identity, ip);
+    return { allocation: a, reservationToken: this.reservations.hold(reserved, { identity, ip }) };
   }
 
   /** RFC 6062 §5.1: the relayed address is a TCP listening socket, on the address a UDP relay would have. */
@@ -413,7 +524,7 @@ export class TurnServer implements TurnContext {
     if (!relayIp) return 440;
     const server = await listenRelay(relayIp);
     if (!server) return 508;
-    const refusal = this.refusalAfterBind(req);
+    const refusal = this.refusalAfterBind(req, quotaIdentity(req.username), req.link.remoteAddress, 1);
     if (refusal) {
       server.close();
       return refusal;
@@ -430,9 +541,11 @@ export class TurnServer implements TurnContext {
       link: req.link, relay, relayed,
       username: req.username, key: req.signer.key, algorithm: req.algorithm, lifetimeMs: req.lifetimeS * 1000,
       maxBytesPerSecond: (this.opts.maxBitrateKbps * 1000) / 8, counters: this.counters,
+      self: { addresses: this.ownAddresses, selfPortReachable: (port) => this.selfPortReachable(port) },
     });
     this.allocations.add(a);
-    this.perUser.set(req.username, (this.perUser.get(req.username) ?? 0) + 1);
+    this.relayPorts.set(relayed.port, (this.relayPorts.get(relayed.port) ?? 0) + 1);
+    this.quotas.add(quotaIdentity(req.username), req.link.remoteAddress);
     this.counters.allocationsCreated++;
     if (req.link.kind === 'udp') {
       const table = this.udpTable(req.link);
@@ -447,20 +560,17 @@ export class TurnServer implements TurnContext {
   }
 
   /** Checked again once a relay is bound: another Allocate may have won meanwhile. */
-  private refusalAfterBind(req: AllocateRequest): 0 | 437 | 486 {
-    return this.allocationOf(req.link) ? 437 : this.overQuota(req.username) ? 486 : 0;
-  }
-
-  private overQuota(username: string): boolean {
-    return this.allocations.size >= this.opts.maxAllocations || (this.perUser.get(username) ?? 0) >= this.opts.maxAllocationsPerUser;
+  private refusalAfterBind(req: AllocateRequest, identity: string, ip: string, units: number): 0 | 437 | 486 {
+    return this.allocationOf(req.link) ? 437 : this.quotas.fits(identity, ip, units) ? 0 : 486;
   }
 
   release(a: Allocation, reason: string): void {
     if (!this.allocations.delete(a)) return;
     a.close();
-    const n = (this.perUser.get(a.username) ?? 1) - 1;
-    if (n > 0) this.perUser.set(a.username, n);
-    else this.perUser.delete(a.username);
+    this.quotas.remove(quotaIdentity(a.username), a.link.remoteAddress);
+    const users = (this.relayPorts.get(a.relayed.port) ?? 1) - 1;
+    if (users > 0) this.relayPorts.set(a.relayed.port, users);
+    else this.relayPorts.delete(a.relayed.port);
     if (a.link.kind === 'udp') {
       const table = this.udpTable(a.link);
       const ports = table?.get(a.link.remoteAddress);

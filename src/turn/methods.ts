@@ -36,6 +36,8 @@ export interface AllocateRequest {
 
 export interface TurnContext {
   readonly peerFilter: PeerAddressFilter;
+  /** On the server's own addresses, whether `port` may be reached through a relay (its relay ports, the SFU's media port). */
+  selfPortReachable(port: number): boolean;
   readonly defaultLifetimeS: number;
   readonly maxLifetimeS: number;
   /** The address clients are told relays are on, when the server sits behind a 1:1 NAT. */
@@ -136,7 +138,8 @@ export function checkPeer(ctx: TurnContext, req: StunMessage, value: Buffer, a: 
   const peer = decodeXorAddress(value, req.transactionId);
   if (!peer) return 400;
   if (peer.family !== a.relayed.family) return 443;
-  return ctx.peerFilter.check(peer.address) === 'allowed' ? peer : 403;
+  const verdict = ctx.peerFilter.check(peer.address);
+  return verdict === 'allowed' || (verdict === 'self' && ctx.selfPortReachable(peer.port)) ? peer : 403;
 }
 
 export function handleCreatePermission(ctx: TurnContext, req: StunMessage, a: Allocation, signer: Signer, now = Date.now()): Buffer {
@@ -149,6 +152,8 @@ export function handleCreatePermission(ctx: TurnContext, req: StunMessage, a: Al
     peers.push(peer);
   }
   if (peers.length === 0) return errorResponse(req, 400, signer);
+  // §9: the server may bound an allocation's permissions; 508 when this request would pass the bound.
+  if (!a.roomForPermissions(peers.map((p) => p.address))) return errorResponse(req, 508, signer);
   for (const p of peers) a.addPermission(p.address, now);
   return finish(successBuilder(req), req, signer);
 }
@@ -162,7 +167,10 @@ export function handleChannelBind(ctx: TurnContext, req: StunMessage, a: Allocat
   if (!isChannelNumber(channel)) return errorResponse(req, 400, signer);
   const peer = checkPeer(ctx, req, peerAttr, a);
   if (typeof peer === 'number') return errorResponse(req, peer, signer);
+  // §12: a channel is bound to a peer transport address, and port 0 is none (RFC 768).
+  if (peer.port === 0) return errorResponse(req, 400, signer);
   if (!a.canBind(channel, peer, now)) return errorResponse(req, 400, signer);
+  if (!a.roomForChannel(channel, peer)) return errorResponse(req, 508, signer);
   a.bindChannel(channel, peer, now);
   return finish(successBuilder(req), req, signer);
 }
@@ -173,7 +181,8 @@ export function handleSend(ind: StunMessage, a: Allocation): boolean {
   const data = getAttribute(ind, Attr.Data);
   if (!peerAttr || !data || a.tcp) return false;
   const peer = decodeXorAddress(peerAttr, ind.transactionId);
-  if (!peer || peer.family !== a.relayed.family) return false;
+  // Port 0 is no destination: dropped and counted like any other unusable Send.
+  if (!peer || peer.family !== a.relayed.family || peer.port === 0) return false;
   a.relayToPeer(data, 0, data.length, peer.address, peer.port);
   return true;
 }

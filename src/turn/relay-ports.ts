@@ -6,6 +6,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
+import { guarded } from '../util/guarded.js';
 
 /** §7.2 suggests holding a reserved port for about 30 seconds. */
 export const RESERVATION_MS = 30_000;
@@ -41,7 +42,7 @@ const RELAY_BUFFER_BYTES = 1 << 20;
 function bindUdp(address: string, port: number): Promise<UdpSocket | undefined> {
   const s = createTurnSocket(address, RELAY_BUFFER_BYTES);
   return new Promise((resolve) => {
-    s.once('error', () => { s.close(); resolve(undefined); });
+    s.once('error', guarded('turn.relay.bind-error', () => { s.close(); resolve(undefined); }));
     s.bind(port, address, () => resolve(s));
   });
 }
@@ -67,23 +68,50 @@ export async function bindRelay(address: string, evenPort: boolean, reserveNext:
   return undefined;
 }
 
-export class PortReservations {
-  private readonly held = new Map<string, { socket: UdpSocket; expiresAt: number }>();
+/** Who a held port counts against (quotas.ts). */
+export interface ReservationOwner {
+  identity: string;
+  ip: string;
+}
 
-  hold(socket: UdpSocket, now = Date.now()): Buffer {
+export interface HeldPort {
+  socket: UdpSocket;
+  owner: ReservationOwner;
+}
+
+/**
+ * Ports held for RESERVATION-TOKENs. `onRelease` is told of every port that leaves without
+ * being taken (expired, or the server closing), so its quota unit can be returned.
+ */
+export class PortReservations {
+  private readonly held = new Map<string, HeldPort & { expiresAt: number }>();
+
+  constructor(private readonly onRelease: (owner: ReservationOwner) => void = () => undefined) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  hold(socket: UdpSocket, owner: ReservationOwner, now = Date.now()): Buffer {
     const token = randomBytes(8);
-    this.held.set(token.toString('hex'), { socket, expiresAt: now + RESERVATION_MS });
+    // Nobody listens on a held socket yet: an 'error' without a listener would throw.
+    socket.on('error', guarded('turn.reservation.error', () => undefined));
+    this.held.set(token.toString('hex'), { socket, owner, expiresAt: now + RESERVATION_MS });
     return token;
   }
 
-  /** The held socket for `token`, once; undefined when unknown or expired. */
-  take(token: Buffer, now = Date.now()): UdpSocket | undefined {
+  /**
+   * The held port for `token`, once (its quota unit is the caller's to return); undefined when
+   * unknown or expired.
+   */
+  take(token: Buffer, now = Date.now()): HeldPort | undefined {
     const key = token.toString('hex');
     const r = this.held.get(key);
     if (!r) return undefined;
     this.held.delete(key);
-    if (r.expiresAt > now) return r.socket;
+    if (r.expiresAt > now) return { socket: r.socket, owner: r.owner };
     r.socket.close();
+    this.onRelease(r.owner);
     return undefined;
   }
 
@@ -92,12 +120,16 @@ export class PortReservations {
       if (r.expiresAt <= now) {
         r.socket.close();
         this.held.delete(k);
+        this.onRelease(r.owner);
       }
     }
   }
 
   closeAll(): void {
-    for (const r of this.held.values()) r.socket.close();
+    for (const r of this.held.values()) {
+      r.socket.close();
+      this.onRelease(r.owner);
+    }
     this.held.clear();
   }
 }

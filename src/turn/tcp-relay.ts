@@ -13,6 +13,7 @@ import { Attr, StunClass, StunMethod } from '../stun/constants.js';
 import { encodeXorAddress, type TransportAddress } from '../stun/address.js';
 import { StunMessageBuilder } from '../stun/builder.js';
 import type { TokenBucket } from '../util/TokenBucket.js';
+import { guarded } from '../util/guarded.js';
 import type { Allocation, RelayCounters } from './Allocation.js';
 
 /** §5.2, §5.3: a peer connection not bound within 30 s is closed. */
@@ -52,17 +53,24 @@ export class ConnectionIds {
   }
 }
 
-/** Bytes from `src` written to `dst`, with backpressure and the allocation's byte-rate cap. */
+/**
+ * Bytes from `src` written to `dst`, with backpressure and the allocation's byte-rate cap.
+ * Bounded: once `dst` holds more than its high-water mark unsent (a reader that does not
+ * read), `src` is paused until 'drain', so at most that plus one chunk waits here per
+ * direction; the sender's TCP window does the rest. Nothing is dropped (TCP is a byte stream).
+ */
 function pipe(src: Socket, dst: Socket, budget: TokenBucket | null, counters: RelayCounters, toPeer: boolean): void {
+  const where = toPeer ? 'turn.tcp-relay.to-peer' : 'turn.tcp-relay.to-client';
+  const kill = (): void => { src.destroy(); dst.destroy(); };
   let holds = 0;
   const hold = (): void => { if (holds++ === 0) src.pause(); };
   const release = (): void => { if (--holds === 0 && !src.destroyed) src.resume(); };
   const write = (chunk: Buffer): void => {
     if (toPeer) { counters.toPeerPackets++; counters.toPeerBytes += chunk.length; }
     else { counters.toClientPackets++; counters.toClientBytes += chunk.length; }
-    if (!dst.destroyed && !dst.write(chunk)) { hold(); dst.once('drain', release); }
+    if (!dst.destroyed && !dst.write(chunk)) { hold(); dst.once('drain', guarded(`${where}.drain`, release, kill)); }
   };
-  src.on('data', (chunk: Buffer) => {
+  src.on('data', guarded(`${where}.data`, (chunk: Buffer) => {
     // TCP bytes cannot be dropped: over the cap, a chunk waits until its tokens are there,
     // and the sender with it (a paused socket is not read, so its window closes).
     const wait = budget ? budget.borrow(Date.now(), chunk.length) : 0;
@@ -72,19 +80,19 @@ function pipe(src: Socket, dst: Socket, budget: TokenBucket | null, counters: Re
     }
     hold();
     delayed++;
-    setTimeout(() => {
+    setTimeout(guarded(`${where}.budget`, () => {
       write(chunk);
       if (--delayed === 0 && ended) finish();
       release();
-    }, wait).unref();
-  });
+    }, kill), wait).unref();
+  }, kill));
   // The sender's FIN follows the bytes still waiting for tokens.
   let delayed = 0;
   let ended = false;
-  const finish = (): void => { dst.end(); dst.setTimeout(LINGER_MS, () => dst.destroy()); };
-  src.on('end', () => { ended = true; if (delayed === 0) finish(); });
+  const finish = (): void => { dst.end(); dst.setTimeout(LINGER_MS, guarded(`${where}.linger`, () => dst.destroy())); };
+  src.on('end', guarded(`${where}.end`, () => { ended = true; if (delayed === 0) finish(); }, kill));
   // Closed without a FIN (reset, or destroyed by us): the other side goes at once.
-  src.on('close', (hadError: boolean) => { if (hadError || !ended) dst.destroy(); });
+  src.on('close', guarded(`${where}.close`, (hadError: boolean) => { if (hadError || !ended) dst.destroy(); }, kill));
 }
 
 export class PeerConnection {
@@ -99,7 +107,7 @@ export class PeerConnection {
   }
 
   startTimer(): void {
-    this.timer = setTimeout(() => this.destroy(), BIND_TIMEOUT_MS);
+    this.timer = setTimeout(guarded('turn.tcp-relay.bind-timeout', () => this.destroy()), BIND_TIMEOUT_MS);
     this.timer.unref();
   }
 
@@ -132,7 +140,7 @@ export function listenRelay(address: string): Promise<Server | undefined> {
   // pauseOnConnect: an accepted peer is not read until it is bound (see the header).
   const server = createServer({ pauseOnConnect: true });
   return new Promise((resolve) => {
-    server.once('error', () => { server.close(); resolve(undefined); });
+    server.once('error', guarded('turn.tcp-relay.listen-error', () => { server.close(); resolve(undefined); }));
     server.listen({ port: 0, host: address, ipv6Only: isIPv6(address) }, () => resolve(server));
   });
 }
@@ -144,10 +152,10 @@ function open(peer: TransportAddress, localAddress: string): Promise<Socket | un
     // port another socket listens on, so only the address is the relayed one.
     const s = tcpConnect({ host: peer.address, port: peer.port, localAddress });
     s.pause(); // not read until bound (see the header)
-    s.setTimeout(CONNECT_TIMEOUT_MS, () => s.destroy());
-    s.once('error', () => { s.destroy(); resolve(undefined); });
-    s.once('close', () => resolve(undefined));
-    s.once('connect', () => { s.setTimeout(0); resolve(s); });
+    s.setTimeout(CONNECT_TIMEOUT_MS, guarded('turn.tcp-relay.connect-timeout', () => s.destroy()));
+    s.once('error', guarded('turn.tcp-relay.connect-error', () => { s.destroy(); resolve(undefined); }));
+    s.once('close', guarded('turn.tcp-relay.connect-close', () => resolve(undefined)));
+    s.once('connect', guarded('turn.tcp-relay.connect', () => { s.setTimeout(0); resolve(s); }, () => s.destroy()));
   });
 }
 
@@ -158,8 +166,8 @@ export class TcpRelay {
   private closed = false;
 
   constructor(readonly allocation: Allocation, private readonly server: Server, private readonly ids: ConnectionIds) {
-    server.on('connection', (s: Socket) => this.onIncoming(s));
-    server.on('error', () => undefined);
+    server.on('connection', guarded('turn.tcp-relay.incoming', (s: Socket) => this.onIncoming(s), (_err, s) => s.destroy()));
+    server.on('error', guarded('turn.tcp-relay.server-error', () => undefined));
   }
 
   private pendingCount(): number {
@@ -217,13 +225,13 @@ export class TcpRelay {
     const key = `${peer.address} ${peer.port}`;
     this.conns.set(key, c);
     s.setNoDelay(true);
-    s.on('error', () => s.destroy());
-    s.on('close', () => {
+    s.on('error', guarded('turn.tcp-relay.peer-error', () => s.destroy()));
+    s.on('close', guarded('turn.tcp-relay.peer-close', () => {
       this.ids.delete(id, c);
       if (this.conns.get(key) === c) this.conns.delete(key);
       // A bound connection's client side is closed by pipe(), after what is in flight.
       if (!c.bound) c.destroy();
-    });
+    }, () => c.destroy()));
     c.startTimer();
     return id;
   }

@@ -46,6 +46,8 @@ export class TurnTestClient {
   readonly connectionAttempts: ConnectionAttempt[] = [];
   /** Where the server is (for data connections). */
   server = { host: '', port: 0 };
+  /** The TCP/TLS connection to the server (null over UDP). */
+  stream: Socket | null = null;
   private readonly pending = new Map<string, (m: StunMessage) => void>();
   private readonly channels = new Map<number, TransportAddress>();
 
@@ -69,6 +71,7 @@ export class TurnTestClient {
     });
     const c = new TurnTestClient(transport, (b) => sock.write(b), () => sock.destroy());
     c.server = { host, port };
+    c.stream = sock;
     const framer = new StreamFramer();
     sock.on('data', (chunk: Buffer) => framer.push(chunk, (f) => c.onFrame(Buffer.from(f))));
     sock.on('error', () => undefined);
@@ -238,6 +241,16 @@ export class TurnTestClient {
 
   sendRawBytes(b: Buffer): void {
     this.sendRaw(b);
+  }
+
+  /** Stops reading the stream (a client that does not read what the server sends). */
+  pause(): void {
+    this.stream?.pause();
+  }
+
+  /** Called when the server (or anything) closes the stream. */
+  onClose(fn: () => void): void {
+    this.stream?.once('close', fn);
   }
 
   close(): void {

@@ -28,3 +28,21 @@ test('--turn-allow-peer opens a range on purpose, in both forms; invalid input i
   for (const c of ['10.0.0.0/33', '10.0.0.0/x', 'nope/8', '::/129', '10.0.0.0/-1']) assert.throws(() => checkCidr(c), /not a CIDR/, c);
   checkCidr('10.0.0.1');
 });
+
+test('refused by default too: the IPv4-translated form ::ffff:0:a.b.c.d (RFC 2765) of refused addresses, and 192.88.99.0/24', () => {
+  const f = new PeerAddressFilter();
+  for (const a of ['::ffff:0:127.0.0.1', '::ffff:0:7f00:1', '::ffff:0:10.0.0.1', '::ffff:0:169.254.169.254', '::ffff:0:0.0.0.0', '192.88.99.1', '::ffff:192.88.99.1'])
+    assert.equal(f.check(a), 'refused', a);
+  assert.equal(f.check('::ffff:0:8.8.8.8'), 'allowed', 'a public address in the translated form');
+});
+
+test("the server's own addresses are 'self' in every form (the server decides by port), unless the allow list covers them", () => {
+  const f = new PeerAddressFilter();
+  f.addOwnAddresses(['1.2.3.4', '2606:4700::99', 'not-an-ip', '127.0.0.1']);
+  for (const a of ['1.2.3.4', '::ffff:1.2.3.4', '::ffff:0:1.2.3.4', '64:ff9b::102:304', '2606:4700::99', '127.0.0.1']) assert.equal(f.check(a), 'self', a);
+  for (const a of ['1.2.3.5', '2606:4700::98']) assert.equal(f.check(a), 'allowed', a);
+  assert.equal(f.check('127.0.0.2'), 'refused', 'other loopback addresses stay refused');
+  const open = new PeerAddressFilter(['1.2.3.0/24']);
+  open.addOwnAddresses(['1.2.3.4']);
+  assert.equal(open.check('1.2.3.4'), 'allowed');
+});

@@ -136,7 +136,8 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
       this.stats.checksDropped++;
       return false;
     }
-    tuple.send(verdict.response);
+    if (tuple.sendControl) tuple.sendControl(verdict.response);
+    else tuple.send(verdict.response);
     if (verdict.kind === 'reject') {
       this.stats.checksRejected++;
       return false;

@@ -10,4 +10,9 @@ export interface RtcTuple {
   readonly remotePort: number;
   /** Sends one datagram (UDP) or one RFC 4571 frame (TCP). Never throws; drops when closed. */
   send(buf: Buffer): void;
+  /**
+   * Sends a STUN answer. Unlike media it may not be dropped silently: a TCP tuple over its
+   * buffer cap (the peer does not read) is closed instead. Absent: `send`.
+   */
+  sendControl?(buf: Buffer): void;
 }

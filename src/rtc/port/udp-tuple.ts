@@ -20,6 +20,10 @@ export class UdpTuple implements RtcTuple {
     this.id = remoteAddress.includes(':') ? `udp:[${remoteAddress}]:${remotePort}` : `udp:${remoteAddress}:${remotePort}`;
   }
 
+  sendControl(buf: Buffer): void {
+    this.send(buf);
+  }
+
   send(buf: Buffer): void {
     if (this.socket.getSendQueueCount() > UDP_MAX_SEND_QUEUE) {
       this.drops.sendQueueFull++;
