@@ -6,11 +6,14 @@
  *
  *   node dist/test/fuzz/live-fuzz.js --inputs 2000000 [--seed N]
  *   node dist/test/fuzz/live-fuzz.js --minutes 30
+ *
+ * Needs root and python3 for its raw-socket batch (UDP from port 0, connections reset before accept).
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { makeTestCert } from '../helpers/tls-cert.js';
 import { mulberry32 } from '../helpers/random.js';
+import { rawBatch } from './raw-target.js';
 import { RtcTarget } from './rtc-target.js';
 import { ServerProcess } from './server-process.js';
 import { SignalingTarget } from './signaling-target.js';
@@ -75,6 +78,7 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
     { name: 'rtc-session', run: (r) => rtc.sessionBatch(r, 400) },
     { name: 'signaling', run: (r) => signaling.batch(r, 8, 25) },
     { name: 'http', run: (r) => signaling.httpBatch(r, 10) },
+    { name: 'raw-port0-and-resets', run: (r) => rawBatch(r, ports) },
   ];
   const report: LiveFuzzReport = {
     seed, inputsByTarget: {}, inputs: 0, batches: 0, durationMs: 0, unhealthy: [], exitCode: null, exitSignal: null,
