@@ -2,6 +2,8 @@ import { TypedEmitter } from '../../util/TypedEmitter.js';
 import { DataChannel, type DataChannelHost, type DataChannelInit, type DataChannelSink } from './data-channel.js';
 import { DCEP_ACK_MESSAGE, encodeDcepOpen, parseDcep } from './dcep.js';
 import { PPID_BINARY, PPID_BINARY_EMPTY, PPID_DCEP, PPID_STRING, PPID_STRING_EMPTY } from './ppid.js';
+import { readSendState, type SctpSendState } from './sctp-diagnostics.js';
+import { Rfc9260Sender, type SctpSenderCounters } from './sctp-sender.js';
 import { createWeriftSctp, type WeriftSctp, type WeriftSctpPipe } from './werift-sctp.js';
 
 export interface SctpAssociationOptions {
@@ -99,6 +101,7 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
   readonly maxMessageSize: number;
   private currentState: SctpAssociationState = 'new';
   private readonly sctp: WeriftSctp;
+  private readonly sender: Rfc9260Sender;
   private readonly sctpReceive: (buf: Buffer) => Promise<void>;
   private readonly role: 'server' | 'client';
   private readonly remotePort: number;
@@ -126,6 +129,7 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
       close: () => undefined,
     };
     this.sctp = createWeriftSctp(pipe, port, opts.role === 'client');
+    this.sender = new Rfc9260Sender(this.sctp);
     // werift's own receive hook drops the promise of its async handler, so a bad
     // packet would become an unhandled rejection; we call the handler and catch.
     const internals = this.sctp as unknown as { handleData(buf: Buffer): Promise<void> };
@@ -141,6 +145,11 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
 
   get state(): SctpAssociationState {
     return this.currentState;
+  }
+
+  /** The sending side's congestion and window state, and what waits in our own queue. */
+  sendState(): SctpSendState & SctpSenderCounters & { queuedMessages: number } {
+    return { ...readSendState(this.sctp), ...this.sender.counters, queuedMessages: this.queue.length - this.queueHead };
   }
 
   /** Starts the association; the DTLS client sends INIT (RFC 8841 §10.2 leaves it to either). */
