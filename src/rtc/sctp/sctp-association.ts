@@ -1,4 +1,5 @@
 import { TypedEmitter } from '../../util/TypedEmitter.js';
+import { guarded } from '../../util/guarded.js';
 import { DataChannel, type DataChannelHost, type DataChannelInit, type DataChannelSink } from './data-channel.js';
 import { DCEP_ACK_MESSAGE, encodeDcepOpen, parseDcep } from './dcep.js';
 import { PPID_BINARY, PPID_BINARY_EMPTY, PPID_DCEP, PPID_STRING, PPID_STRING_EMPTY } from './ppid.js';
@@ -135,11 +136,12 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
     const internals = this.sctp as unknown as { handleData(buf: Buffer): Promise<void> };
     this.sctpReceive = internals.handleData.bind(this.sctp);
     pipe.onData = undefined;
-    this.sctp.stateChanged.connected.subscribe(() => this.onAssociationUp());
-    this.sctp.stateChanged.closed.subscribe(() => this.onAssociationDown());
-    this.sctp.onReceive.subscribe((streamId: number, ppid: number, data: Buffer) => this.onMessage(streamId, ppid, data));
-    this.sctp.onReconfigStreams.subscribe((ids: number[]) => this.onStreamsReset(ids));
-    this.sctp.flush.subscribe(() => this.schedulePump());
+    // werift calls these from its packet handling and timers: each is an entry point.
+    this.sctp.stateChanged.connected.subscribe(guarded('sctp.state', () => this.onAssociationUp()));
+    this.sctp.stateChanged.closed.subscribe(guarded('sctp.state', () => this.onAssociationDown()));
+    this.sctp.onReceive.subscribe(guarded('sctp.message', (streamId: number, ppid: number, data: Buffer) => this.onMessage(streamId, ppid, data)));
+    this.sctp.onReconfigStreams.subscribe(guarded('sctp.reconfig', (ids: number[]) => this.onStreamsReset(ids)));
+    this.sctp.flush.subscribe(guarded('sctp.flush', () => this.schedulePump()));
     this.sctp.onSackReceived = async () => this.schedulePump();
   }
 
@@ -366,7 +368,7 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
     if (this.channels.get(id) === entry) {
       this.channels.delete(id);
       if (oneDirectionReset) {
-        const timer = setTimeout(() => this.draining.delete(id), RESET_DRAIN_MS);
+        const timer = setTimeout(guarded('sctp.reset-drain', () => this.draining.delete(id)), RESET_DRAIN_MS);
         timer.unref();
         this.draining.set(id, timer);
       }
@@ -387,11 +389,13 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
+    queueMicrotask(this.runPump);
   }
+
+  private readonly runPump = guarded('sctp.pump', () => {
+    this.pumpScheduled = false;
+    this.pump();
+  });
 
   /** Moves queued messages into werift while its own outbound queue is short. */
   private pump(): void {
