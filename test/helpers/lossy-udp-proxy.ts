@@ -52,11 +52,19 @@ export async function startLossyUdpProxy(target: { address: string; port: number
   };
 }
 
-/** The server's UDP host candidates on `rtcPort` moved to the proxy's port; TCP candidates removed. */
-export function viaProxy(sdp: string, rtcPort: number, proxyPort: number): string {
+/**
+ * The offer's candidates replaced by one UDP host candidate at the proxy (127.0.0.1): every
+ * packet of that connection then crosses the proxy, and nothing goes to any other address.
+ */
+export function viaProxy(sdp: string, proxyPort: number): string {
+  let placed = false;
   return sdp
     .split('\r\n')
-    .filter((l) => !(l.startsWith('a=candidate:') && / tcp /i.test(l)))
-    .map((l) => (l.startsWith('a=candidate:') ? l.replace(new RegExp(` 127\\.0\\.0\\.1 ${rtcPort} typ host`), ` 127.0.0.1 ${proxyPort} typ host`) : l))
+    .flatMap((l) => {
+      if (!l.startsWith('a=candidate:')) return [l];
+      if (placed) return [];
+      placed = true;
+      return [`a=candidate:1 1 udp 2122914815 127.0.0.1 ${proxyPort} typ host`];
+    })
     .join('\r\n');
 }

@@ -53,8 +53,6 @@ interface SentChunk {
   maxRetransmits?: number;
   /** Ours: its bytes are in the flight size. */
   inFlight?: boolean;
-  /** Ours: fast-retransmitted once already (RFC 9260 §7.2.4: later loss is T3-rtx's). */
-  fastRetransmitted?: boolean;
 }
 
 interface SackChunk {
@@ -210,11 +208,10 @@ export class Rfc9260Sender {
         if (uint32Gt(c.tsn, strikeLimit)) break;
         if (c.acked || c.retransmit || c.abandoned || !c.inFlight) continue;
         c.misses++;
-        if (c.misses >= FAST_RTX_MISSES && !c.fastRetransmitted) {
+        if (c.misses >= FAST_RTX_MISSES) {
           c.misses = 0;
           if (!this.maybeAbandon(c)) {
             c.retransmit = true;
-            c.fastRetransmitted = true;
             this.counters.fastRetransmits++;
           }
           this.leaveFlight(c);
