@@ -11,6 +11,7 @@
 import { DtlsTransport, type DtlsCertificate, type DtlsRole } from './dtls/index.js';
 import { IceLiteSession } from './ice/IceLiteSession.js';
 import type { RtcPort } from './RtcPort.js';
+import { guarded } from '../util/guarded.js';
 import { SctpAssociation, type CreateChannelOptions, type DataChannel } from './sctp/index.js';
 import type { LocalTransportParameters } from './sdp/index.js';
 import { SrtpContext, splitDtlsSrtpKeyingMaterial, srtpProfileById } from './srtp/index.js';
@@ -138,7 +139,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
       this.stateValue = 'connected';
       this.emit('connected');
     });
-    dtls.on('data', (buf) => this.sctp?.handle(buf));
+    dtls.on('data', guarded<Buffer>('sctp.packet', (buf) => this.sctp?.handle(buf)));
     dtls.on('failed', (reason) => this.close(`DTLS failed: ${reason}`));
     dtls.on('closed', () => this.close('DTLS closed by the remote'));
     if (remote.dtlsRole === 'client') {

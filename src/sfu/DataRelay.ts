@@ -6,10 +6,17 @@
  * = the sender's participant id, so each receiver knows who wrote what. Messages are relayed
  * unchanged, reliable and ordered.
  *
- * A receiver that cannot keep up (more than MAX_BUFFERED bytes waiting) loses messages rather
- * than growing the server's memory without bound; drops are counted.
+ * Flow control toward a receiver is the channel's bufferedAmount: a relayed message is queued on
+ * the receiver's channel and its SCTP association takes from that queue only while its own
+ * outbound queue is short (SctpAssociation: 128 KiB in werift), as congestion and the
+ * receiver's window allow. The queue is bounded per receiver, over all its relay channels
+ * together: a message that would take a receiver past MAX_BUFFERED_PER_RECEIVER bytes waiting
+ * is dropped for that receiver only (counted in `dropped` and per receiver in `droppedFor`),
+ * so one slow receiver neither grows the server's memory without bound nor slows the others.
+ * A dropped file chunk fails the receiver's SHA-256 check (client/file-transfer.ts).
  */
 import type { DataChannel } from '../rtc/sctp/index.js';
+import { guarded } from '../util/guarded.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
 
 export const RELAYED_CHANNELS = [
@@ -18,13 +25,14 @@ export const RELAYED_CHANNELS = [
 ] as const;
 export type RelayedLabel = (typeof RELAYED_CHANNELS)[number]['label'];
 
-/** Per receiver and channel; above it messages for that receiver are dropped. */
-export const MAX_BUFFERED = 16 * 1024 * 1024;
+/** Bytes waiting toward one receiver, over all its relay channels; past it its messages are dropped. */
+export const MAX_BUFFERED_PER_RECEIVER = 16 * 1024 * 1024;
 
 interface Receiver {
   transport: WebRtcTransport;
   /** `${senderId}\n${label}` → the channel we opened toward this receiver. */
   channels: Map<string, DataChannel>;
+  dropped: number;
 }
 
 export class DataRelay {
@@ -37,16 +45,27 @@ export class DataRelay {
     const attach = (): void => {
       for (const { label, id } of RELAYED_CHANNELS) {
         const ch = transport.createDataChannel({ label, negotiatedId: id, ordered: true });
-        ch?.on('message', (data) => this.fanOut(participantId, label, data));
+        ch?.on('message', guarded<string | Buffer>('sfu.relay.message', (data) => this.fanOut(participantId, label, data)));
       }
     };
     if (transport.state === 'connected') attach();
-    else transport.once('connected', attach);
+    else transport.once('connected', guarded('sfu.relay.attach', attach));
   }
 
   /** The participant's subscribe transport: where others' messages go. */
   addSubscriber(participantId: string, transport: WebRtcTransport): void {
-    this.receivers.set(participantId, { transport, channels: new Map() });
+    this.receivers.set(participantId, { transport, channels: new Map(), dropped: 0 });
+  }
+
+  /** Bytes queued toward a receiver on all its relay channels (not yet taken by its SCTP). */
+  bufferedFor(participantId: string): number {
+    const r = this.receivers.get(participantId);
+    return r ? bufferedOf(r) : 0;
+  }
+
+  /** Messages dropped for a receiver: over its bound, or its channel not open. */
+  droppedFor(participantId: string): number {
+    return this.receivers.get(participantId)?.dropped ?? 0;
   }
 
   remove(participantId: string): void {
@@ -62,15 +81,16 @@ export class DataRelay {
   }
 
   private fanOut(senderId: string, label: RelayedLabel, data: string | Buffer): void {
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     for (const [id, r] of this.receivers) {
       if (id === senderId) continue;
       const ch = this.channelFor(r, senderId, label);
-      if (!ch || ch.bufferedAmount > MAX_BUFFERED) {
-        this.dropped++;
+      if (ch && bufferedOf(r) + size <= MAX_BUFFERED_PER_RECEIVER && ch.send(data)) {
+        this.relayed++;
         continue;
       }
-      if (ch.send(data)) this.relayed++;
-      else this.dropped++;
+      this.dropped++;
+      r.dropped++;
     }
   }
 
@@ -83,4 +103,10 @@ export class DataRelay {
     if (ch) r.channels.set(key, ch);
     return ch;
   }
+}
+
+function bufferedOf(r: Receiver): number {
+  let bytes = 0;
+  for (const ch of r.channels.values()) bytes += ch.bufferedAmount;
+  return bytes;
 }

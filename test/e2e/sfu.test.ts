@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { launchChromium, launchFirefox, waitFor, type TestBrowser, type TestPage } from '../helpers/browsers.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { LOW_VIDEO, diagnose, openPage, publishStats, remoteStats, remoteTileIds, type PageGlobals } from './page-api.js';
@@ -111,12 +112,17 @@ test('a chat line from Firefox reaches the three others through the server', { t
 test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 120_000 }, async () => {
   const ada = pages[0]!.page;
   const size = 5 * 1024 * 1024;
+  // The server shares this process: its event-loop delay says how busy the machine was.
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const t0 = performance.now();
   const sent = await ada.evaluate(async (n) => {
     const bytes = new Uint8Array(n);
     for (let i = 0; i < n; i += 65536) (globalThis as unknown as PageGlobals).crypto.getRandomValues(bytes.subarray(i, Math.min(n, i + 65536)));
     return (globalThis as unknown as PageGlobals).switchboard.sendFile('big.bin', bytes);
   }, size);
   assert.deepEqual(sent.failures, []);
+  try {
   for (const { label, page } of pages.slice(1)) {
     const got = await waitFor(`${label} receives big.bin`, () => page.evaluate(() =>
       (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 90_000, 500)
@@ -124,13 +130,17 @@ test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 
         // Where the bytes stopped: the server's SCTP toward each receiver.
         const router = server.sfu?.routers.get(ROOM);
         const lines = [...(router?.participants.values() ?? [])].map((p) =>
-          `${p.id}: subscribe ${p.subscribeRtc.state} sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.stats)}`);
+          `${p.id}: subscribe ${p.subscribeRtc.state} sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.stats)} ${JSON.stringify(p.subscribeRtc.sctp?.sendState())}`);
         err.message += `\nrelay relayed ${router?.data.relayed} dropped ${router?.data.dropped}\n${lines.join('\n')}`;
         throw err;
       });
     assert.equal(got.size, size, `${label}: size`);
     assert.equal(got.sha256, sent.sha256, `${label}: hash on arrival equals the sender's`);
     assert.equal(got.ok, true, `${label}: the app's hash check passed`);
+  }
+  } finally {
+    lag.disable();
+    console.log(`5 MB file: ${Math.round(performance.now() - t0)} ms to the last receiver; server event-loop delay p99 ${Math.round(lag.percentile(99) / 1e6)} ms, max ${Math.round(lag.max / 1e6)} ms`);
   }
 });
 

@@ -24,12 +24,15 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
   private readonly subscribeTracks: Track[] = [];
   private readonly channels: DataChannel[] = [];
   private chat: DataChannel | null = null;
+  private files: DataChannel | null = null;
+  private filesCb: (from: string, data: Buffer | string) => void = () => undefined;
   private keyframeCb: () => void = () => undefined;
   private rtpCb: (p: Buffer) => void = () => undefined;
   private chatCb: (l: ChatLine) => void = () => undefined;
   private publishState = 'new';
 
-  constructor(name: string) {
+  /** `rewriteSubscribeOffer`: applied to each subscribe offer before libdatachannel sees it (e.g. a proxy's candidates). */
+  constructor(name: string, private readonly rewriteSubscribeOffer: (sdp: string) => string = (sdp) => sdp) {
     const config = { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true };
     this.publish = new nodeDataChannel.PeerConnection(`${name}-publish`, config);
     // libdatachannel picks DTLS or DTLS-SRTP once, when the transport starts, from the
@@ -46,6 +49,10 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
       this.channels.push(dc);
       const from = dc.getProtocol();
       dc.onMessage((msg) => {
+        if (dc.getLabel() === 'files') {
+          this.filesCb(from, typeof msg === 'string' ? msg : Buffer.isBuffer(msg) ? msg : Buffer.from(new Uint8Array(msg)));
+          return;
+        }
         if (typeof msg !== 'string' || dc.getLabel() !== 'chat') return;
         try {
           const text = (JSON.parse(msg) as { text?: unknown }).text;
@@ -69,6 +76,7 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
     }
     // The server's relay reads chat on the pre-negotiated stream id 0 (DataRelay.ts).
     this.chat = this.publish.createDataChannel('chat', { negotiated: true, id: 0 });
+    this.files = this.publish.createDataChannel('files', { negotiated: true, id: 1 });
     this.publish.setLocalDescription('offer');
     const sdp = this.publish.localDescription()?.sdp;
     if (!sdp) throw new Error('libdatachannel made no offer');
@@ -97,7 +105,7 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
   onKeyframeRequest(cb: () => void): void { this.keyframeCb = cb; }
 
   async answerSubscribeOffer(sdp: string): Promise<string> {
-    this.subscribe.setRemoteDescription(sdp, 'offer');
+    this.subscribe.setRemoteDescription(this.rewriteSubscribeOffer(sdp), 'offer');
     this.subscribe.setLocalDescription('answer');
     const answer = this.subscribe.localDescription();
     if (!answer || answer.type !== 'answer') throw new Error('libdatachannel made no answer');
@@ -112,11 +120,34 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
 
   onChat(cb: (line: ChatLine) => void): void { this.chatCb = cb; }
 
+  /**
+   * Sends `chunks` on the publish connection's `files` channel (id 1, relayed by the server),
+   * keeping at most `highWater` bytes in libdatachannel's buffer as the web app does.
+   */
+  async sendFileChunks(chunks: Buffer[], highWater: number, timeoutMs: number): Promise<void> {
+    const ch = this.files;
+    if (!ch) throw new Error('no files channel');
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < 400 && !ch.isOpen(); i++) await new Promise((r) => setTimeout(r, 50));
+    for (const chunk of chunks) {
+      while (ch.bufferedAmount() > highWater) {
+        if (Date.now() > deadline) throw new Error(`files channel still ${ch.bufferedAmount()} bytes buffered after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      // libdatachannel returns false when it buffers the message rather than sending it now.
+      if (!ch.isOpen()) throw new Error('files channel closed during the transfer');
+      ch.sendMessageBinary(chunk);
+    }
+  }
+
+  /** Messages on the `files` channels the server opened toward us: (sender id, data). */
+  onFiles(cb: (from: string, data: Buffer | string) => void): void { this.filesCb = cb; }
+
   async close(): Promise<void> {
     // Every Track and DataChannel with a callback holds the Node event loop (a thread-safe
     // function in the addon) until it is closed itself: closing the PeerConnection is not enough.
     for (const t of [this.tracks.audio, this.tracks.video, ...this.subscribeTracks]) t?.close();
-    for (const dc of [this.chat, ...this.channels]) dc?.close();
+    for (const dc of [this.chat, this.files, ...this.channels]) dc?.close();
     for (const pc of [this.publish, this.subscribe]) {
       const closed = new Promise<void>((r) => pc.onStateChange((st) => { if (st === 'closed') r(); }));
       pc.close();

@@ -1,7 +1,10 @@
 import { TypedEmitter } from '../../util/TypedEmitter.js';
+import { guarded } from '../../util/guarded.js';
 import { DataChannel, type DataChannelHost, type DataChannelInit, type DataChannelSink } from './data-channel.js';
 import { DCEP_ACK_MESSAGE, encodeDcepOpen, parseDcep } from './dcep.js';
 import { PPID_BINARY, PPID_BINARY_EMPTY, PPID_DCEP, PPID_STRING, PPID_STRING_EMPTY } from './ppid.js';
+import { readSendState, type SctpSendState } from './sctp-diagnostics.js';
+import { Rfc9260Sender, type SctpSenderCounters } from './sctp-sender.js';
 import { createWeriftSctp, type WeriftSctp, type WeriftSctpPipe } from './werift-sctp.js';
 
 export interface SctpAssociationOptions {
@@ -99,6 +102,7 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
   readonly maxMessageSize: number;
   private currentState: SctpAssociationState = 'new';
   private readonly sctp: WeriftSctp;
+  private readonly sender: Rfc9260Sender;
   private readonly sctpReceive: (buf: Buffer) => Promise<void>;
   private readonly role: 'server' | 'client';
   private readonly remotePort: number;
@@ -126,21 +130,28 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
       close: () => undefined,
     };
     this.sctp = createWeriftSctp(pipe, port, opts.role === 'client');
+    this.sender = new Rfc9260Sender(this.sctp);
     // werift's own receive hook drops the promise of its async handler, so a bad
     // packet would become an unhandled rejection; we call the handler and catch.
     const internals = this.sctp as unknown as { handleData(buf: Buffer): Promise<void> };
     this.sctpReceive = internals.handleData.bind(this.sctp);
     pipe.onData = undefined;
-    this.sctp.stateChanged.connected.subscribe(() => this.onAssociationUp());
-    this.sctp.stateChanged.closed.subscribe(() => this.onAssociationDown());
-    this.sctp.onReceive.subscribe((streamId: number, ppid: number, data: Buffer) => this.onMessage(streamId, ppid, data));
-    this.sctp.onReconfigStreams.subscribe((ids: number[]) => this.onStreamsReset(ids));
-    this.sctp.flush.subscribe(() => this.schedulePump());
+    // werift calls these from its packet handling and timers: each is an entry point.
+    this.sctp.stateChanged.connected.subscribe(guarded('sctp.state', () => this.onAssociationUp()));
+    this.sctp.stateChanged.closed.subscribe(guarded('sctp.state', () => this.onAssociationDown()));
+    this.sctp.onReceive.subscribe(guarded('sctp.message', (streamId: number, ppid: number, data: Buffer) => this.onMessage(streamId, ppid, data)));
+    this.sctp.onReconfigStreams.subscribe(guarded('sctp.reconfig', (ids: number[]) => this.onStreamsReset(ids)));
+    this.sctp.flush.subscribe(guarded('sctp.flush', () => this.schedulePump()));
     this.sctp.onSackReceived = async () => this.schedulePump();
   }
 
   get state(): SctpAssociationState {
     return this.currentState;
+  }
+
+  /** The sending side's congestion and window state, and what waits in our own queue. */
+  sendState(): SctpSendState & SctpSenderCounters & { queuedMessages: number } {
+    return { ...readSendState(this.sctp), ...this.sender.counters, queuedMessages: this.queue.length - this.queueHead };
   }
 
   /** Starts the association; the DTLS client sends INIT (RFC 8841 §10.2 leaves it to either). */
@@ -357,7 +368,7 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
     if (this.channels.get(id) === entry) {
       this.channels.delete(id);
       if (oneDirectionReset) {
-        const timer = setTimeout(() => this.draining.delete(id), RESET_DRAIN_MS);
+        const timer = setTimeout(guarded('sctp.reset-drain', () => this.draining.delete(id)), RESET_DRAIN_MS);
         timer.unref();
         this.draining.set(id, timer);
       }
@@ -378,11 +389,13 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
+    queueMicrotask(this.runPump);
   }
+
+  private readonly runPump = guarded('sctp.pump', () => {
+    this.pumpScheduled = false;
+    this.pump();
+  });
 
   /** Moves queued messages into werift while its own outbound queue is short. */
   private pump(): void {
