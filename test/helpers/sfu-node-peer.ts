@@ -65,8 +65,11 @@ export class SfuNodePeer {
     rtc.onChat((line) => this.chatLog.push(line));
   }
 
-  /** Connects, joins `room` as an SFU participant, publishes, and starts sending the recorded media. */
-  static async join(wsUrl: string, room: string, name: string, rtc: SfuPeerRtc, timeoutMs = 20_000): Promise<SfuNodePeer> {
+  /**
+   * Connects, joins `room` as an SFU participant (or an MCU one: the same publish/subscribe
+   * exchange), publishes, and starts sending the recorded media.
+   */
+  static async join(wsUrl: string, room: string, name: string, rtc: SfuPeerRtc, timeoutMs = 20_000, topology: 'sfu' | 'mcu' = 'sfu'): Promise<SfuNodePeer> {
     const ws = new WebSocket(wsUrl);
     await withTimeout(new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -74,7 +77,7 @@ export class SfuNodePeer {
     }), timeoutMs, `${name}: WebSocket open`);
     const peer = new SfuNodePeer(ws, rtc, name);
     try {
-      await peer.start(room, timeoutMs);
+      await peer.start(room, timeoutMs, topology);
     } catch (err) {
       await peer.close();
       throw err;
@@ -83,7 +86,7 @@ export class SfuNodePeer {
   }
 
   receivedFrom(participantId: string): ReceivedFrom {
-    return this.received.byParticipant.get(participantId) ?? { audioPackets: 0, videoPackets: 0, videoKeyframes: 0 };
+    return this.received.byParticipant.get(participantId) ?? { audioPackets: 0, audioPayloadBytes: 0, videoPackets: 0, videoKeyframes: 0 };
   }
 
   /** The participant id behind a display name, once signaling has announced it. */
@@ -108,11 +111,20 @@ export class SfuNodePeer {
     await this.rtc.close();
   }
 
-  private async start(room: string, timeoutMs: number): Promise<void> {
+  /** Goes away without a word: the socket is cut (the server holds the session for its resume grace) and the media connections closed. */
+  async drop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const r of this.replayers) r.stop();
+    this.ws.terminate();
+    await this.rtc.close();
+  }
+
+  private async start(room: string, timeoutMs: number, topology: 'sfu' | 'mcu'): Promise<void> {
     this.send({ type: 'hello', name: this.name });
     const welcome = await this.next('welcome', timeoutMs);
     this.id = welcome.sessionId;
-    this.send({ type: 'join', room, topology: 'sfu' });
+    this.send({ type: 'join', room, topology });
     const joined = await this.next('joined', timeoutMs);
     for (const p of joined.participants) this.names.set(p.id, p.name);
     const offer = await this.rtc.createPublishOffer(this.ssrcs);
