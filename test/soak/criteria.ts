@@ -14,6 +14,8 @@ export const MARGINS = {
    */
   fds: 2,
   handles: 2,
+  /** Timers included: a room's timers (NACK, RTCP, mixer clock) that outlive it show here. */
+  resources: 2,
   /**
    * Heap after a full GC is what the server still references: a per-session or per-room leak
    * grows with every cycle. 10 MB is ~25 % of the warm heap and well under what one leaked SFU
@@ -47,6 +49,7 @@ export function judge(start: Sample, end: Sample, firstHalf: Sample[], logs: Log
   verdicts.push({ name: 'live gauges back to 0', ok: LIVE_GAUGES.every((g) => end.live[g] === 0), detail: live.filter((l) => !l.endsWith('=0')).join(', ') || 'all 0' });
   verdicts.push({ name: `fds within ±${MARGINS.fds}`, ok: Math.abs(end.fds - start.fds) <= MARGINS.fds, detail: `${start.fds} → ${end.fds}` });
   verdicts.push({ name: `active handles within ±${MARGINS.handles}`, ok: Math.abs(end.activeHandles - start.activeHandles) <= MARGINS.handles, detail: `${start.activeHandles} → ${end.activeHandles}` });
+  verdicts.push({ name: `active resources (timers too) within ±${MARGINS.resources}`, ok: Math.abs(end.activeResources - start.activeResources) <= MARGINS.resources, detail: `${start.activeResources} → ${end.activeResources}` });
   const heapGrowth = end.heapUsedBytes - start.heapUsedBytes;
   verdicts.push({ name: `heap used within +${mb(MARGINS.heapBytes)}`, ok: heapGrowth <= MARGINS.heapBytes, detail: `${mb(start.heapUsedBytes)} → ${mb(end.heapUsedBytes)} (${signedMb(heapGrowth)})` });
   const rssAllowed = start.rssBytes * MARGINS.rssFraction;

@@ -22,6 +22,8 @@ export interface Sample {
   /** Memory outside the V8 heap that JS objects hold (Buffers, ArrayBuffers). */
   externalBytes: number;
   activeHandles: number;
+  /** Handles, requests and timers (process.getActiveResourcesInfo): unlike handles, it counts JS timers. */
+  activeResources: number;
   /** LIVE_GAUGES summed over their labels. */
   live: Record<string, number>;
   /** switchboard_entry_faults_total summed: exceptions caught at network/timer entry points. */
@@ -80,6 +82,7 @@ export async function takeSample(pid: number, httpUrl: string, label: string): P
     heapUsedBytes: sums.get('switchboard_process_nodejs_heap_size_used_bytes') ?? NaN,
     externalBytes: sums.get('switchboard_process_nodejs_external_memory_bytes') ?? NaN,
     activeHandles: sums.get('switchboard_process_nodejs_active_handles_total') ?? NaN,
+    activeResources: sums.get('switchboard_process_nodejs_active_resources_total') ?? NaN,
     live,
     entryFaults: sums.get('switchboard_entry_faults_total') ?? 0,
   };

@@ -11,6 +11,7 @@ export function formatSoakReport(r: SoakResult): string {
     ['external (Buffers)', mb(r.start.externalBytes), mb(r.end.externalBytes)],
     ['fds', String(r.start.fds), String(r.end.fds)],
     ['active handles', String(r.start.activeHandles), String(r.end.activeHandles)],
+    ['active resources', String(r.start.activeResources), String(r.end.activeResources)],
   ];
   const peak = (pick: (s: SoakResult['samples'][number]) => number): number => Math.max(...r.samples.map(pick));
   const lines = [
@@ -30,7 +31,7 @@ export function formatSoakReport(r: SoakResult): string {
     '',
     `                  start       end         peak during churn (samples every ${o.sampleEverySeconds} s, each after a forced GC)`,
     ...rows.map(([name, a, b], i) => `${name.padEnd(19)}${a.padEnd(12)}${b.padEnd(12)}${
-      [mb(peak((s) => s.rssBytes)), mb(peak((s) => s.heapUsedBytes)), mb(peak((s) => s.externalBytes)), String(peak((s) => s.fds)), String(peak((s) => s.activeHandles))][i]}`),
+      [mb(peak((s) => s.rssBytes)), mb(peak((s) => s.heapUsedBytes)), mb(peak((s) => s.externalBytes)), String(peak((s) => s.fds)), String(peak((s) => s.activeHandles)), String(peak((s) => s.activeResources))][i]}`),
     `(end after ${r.settleRounds} forced GC${r.settleRounds > 1 ? 's' : ''}; start after the warm-up cycle and a forced GC)`,
     '',
     ...r.verdicts.map((v) => `${v.ok ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`),

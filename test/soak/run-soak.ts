@@ -118,7 +118,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await server.collectGarbage();
       await sleep(1000);
       end = await takeSample(server.pid, server.httpUrl, 'end');
-      if (end.heapUsedBytes <= start.heapUsedBytes + 2 * 1024 * 1024 && end.fds <= start.fds) break;
+      if (end.heapUsedBytes <= start.heapUsedBytes + 2 * 1024 * 1024 && end.fds <= start.fds && end.activeResources <= start.activeResources) break;
       await sleep(5000);
     }
     samples.push(end);
@@ -144,5 +144,5 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
 function describe(s: Sample): string {
   const live = LIVE_GAUGES.filter((g) => s.live[g] !== 0).map((g) => `${g.replace('switchboard_', '')}=${s.live[g]}`);
-  return `rss ${(s.rssBytes / 1048576).toFixed(1)} MB, heap ${(s.heapUsedBytes / 1048576).toFixed(1)} MB, external ${(s.externalBytes / 1048576).toFixed(1)} MB, fds ${s.fds}, handles ${s.activeHandles}${live.length ? `, ${live.join(' ')}` : ''}`;
+  return `rss ${(s.rssBytes / 1048576).toFixed(1)} MB, heap ${(s.heapUsedBytes / 1048576).toFixed(1)} MB, external ${(s.externalBytes / 1048576).toFixed(1)} MB, fds ${s.fds}, handles ${s.activeHandles}, resources ${s.activeResources}${live.length ? `, ${live.join(' ')}` : ''}`;
 }
