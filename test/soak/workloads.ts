@@ -179,8 +179,9 @@ export async function meshRoom(t: SoakTarget, tally: Tally, room: string, dropSe
  * fails although each end received the other's description intact (same DTLS fingerprint as
  * sent) failed inside the client library, not in the server's relay: libdatachannel on loopback
  * fails a DTLS handshake now and then under load ("certificate verify failed"; upstream reports
- * similar intermittent loopback failures, node-datachannel #443, libdatachannel #1632). Such a
- * pair is made again once, over the same sessions, and counted.
+ * similar intermittent loopback failures, node-datachannel #443, libdatachannel #1632): 2 to 25 %
+ * of first attempts per run here. Such a pair is made again, at most twice, over the same
+ * sessions, and counted.
  */
 async function linkPair(tally: Tally, tag: string, make: (attempt: number) => P2pLink[], timeoutMs: number): Promise<P2pLink[]> {
   for (let attempt = 0; ; attempt++) {
@@ -192,7 +193,7 @@ async function linkPair(tally: Tally, tag: string, make: (attempt: number) => P2
       for (const l of links) l.close();
       const [x, y] = links as [P2pLink, P2pLink];
       const intact = x.sentFingerprints.join() === y.receivedFingerprints.join() && y.sentFingerprints.join() === x.receivedFingerprints.join() && x.sentFingerprints.length > 0;
-      if (attempt > 0 || !intact || !links.some((l) => l.failed)) throw err;
+      if (attempt >= 2 || !intact || !links.some((l) => l.failed)) throw err;
       tally.clientRetries.push(`${tag}: ${(err as Error).message}`);
     }
   }
@@ -286,11 +287,16 @@ export async function turnPair(t: SoakTarget, tally: Tally, tag: string): Promis
   const route = turnCredentialOf(welcome.iceServers);
   if (!route) throw new Error(`${tag}: no TURN server in welcome`);
   const clients: TurnTestClient[] = [];
+  const released = new Set<TurnTestClient>();
   try {
     const relays: TransportAddress[] = [];
     for (const transport of ['udp', 'tcp'] as Transport[]) {
       const c = await TurnTestClient.open(transport, '127.0.0.1', t.turnPort);
       clients.push(c);
+      // A real client's retransmissions: one 5-min run lost a UDP exchange (2 s without an answer
+      // on the loaded machine) and, without them, the allocation it had made was never released.
+      c.udpRtoMs = 500;
+      c.requestTimeoutMs = 8000;
       c.username = route.username;
       c.password = route.credential;
       const res = await c.allocate();
@@ -315,9 +321,13 @@ export async function turnPair(t: SoakTarget, tally: Tally, tag: string): Promis
     await waitUntil(`${tag}: channel data relayed to a`, () => a.received.some((r) => r.data.equals(toA)), 5000, 20);
     for (const c of clients) {
       const res = await c.refresh(0);
+      released.add(c);
       if (res.cls !== StunClass.Success) throw new Error(`${tag}: Refresh 0 → ${errorCode(res)}`);
     }
   } finally {
+    // After a failure, release what was allocated as a client going away would (a TCP
+    // allocation also ends with its connection); a UDP one left behind lives out its lifetime.
+    for (const c of clients) if (!released.has(c)) await c.refresh(0).catch(() => undefined);
     for (const c of clients) c.close();
   }
 }
