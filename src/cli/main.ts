@@ -86,7 +86,7 @@ async function serve(args: string[]): Promise<void> {
   const sb = await startSwitchboard(config).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
   const lines = [`Switchboard listening on ${sb.url}`, `  web app:   ${sb.url}/?room=demo&name=You`, `  signaling: ${sb.wsUrl}`];
   if (sb.turn) lines.push(`  STUN/TURN: udp and tcp port ${sb.turn.port}${sb.turn.tlsPort ? `, tls port ${sb.turn.tlsPort}` : ''} on ${sb.turn.addresses.join(', ')}`);
-  if (sb.rtc) lines.push(`  media:     udp and tcp port ${sb.rtc.port.udpPort} (SFU and MCU rooms)`);
+  if (sb.rtc) lines.push(`  RTC media: udp${sb.rtc.port.tcpPort ? ' and tcp' : ''} port ${sb.rtc.port.udpPort}`);
   if (!config.authSecret) {
     lines.push(
       '',

@@ -34,6 +34,8 @@ export { RtpReplayer, type ReplayOptions } from '../../src/loadtest/rtp-replayer
 /** What one subscriber received from one publishing participant. */
 export interface ReceivedFrom {
   audioPackets: number;
+  /** Opus payload bytes: silence encodes to a few bytes a packet, speech to tens. */
+  audioPayloadBytes: number;
   videoPackets: number;
   /** Packets starting a VP8 keyframe (RFC 7741 §4.3). */
   videoKeyframes: number;
@@ -66,11 +68,12 @@ export class RtpReceiveCounter {
     }
     let r = this.byParticipant.get(owner.participantId);
     if (!r) {
-      r = { audioPackets: 0, videoPackets: 0, videoKeyframes: 0 };
+      r = { audioPackets: 0, audioPayloadBytes: 0, videoPackets: 0, videoKeyframes: 0 };
       this.byParticipant.set(owner.participantId, r);
     }
     if (owner.kind === 'audio') {
       r.audioPackets++;
+      r.audioPayloadBytes += this.view.payloadLength;
     } else {
       r.videoPackets++;
       if (isVp8Keyframe(packet, this.view.headerLength, this.view.payloadLength)) r.videoKeyframes++;

@@ -86,7 +86,7 @@ export class SfuNodePeer {
   }
 
   receivedFrom(participantId: string): ReceivedFrom {
-    return this.received.byParticipant.get(participantId) ?? { audioPackets: 0, videoPackets: 0, videoKeyframes: 0 };
+    return this.received.byParticipant.get(participantId) ?? { audioPackets: 0, audioPayloadBytes: 0, videoPackets: 0, videoKeyframes: 0 };
   }
 
   /** The participant id behind a display name, once signaling has announced it. */
@@ -113,6 +113,15 @@ export class SfuNodePeer {
     this.closed = true;
     for (const r of this.replayers) r.stop();
     this.ws.close(1000);
+    await this.rtc.close();
+  }
+
+  /** Goes away without a word: the socket is cut (the server holds the session for its resume grace) and the media connections closed. */
+  async drop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const r of this.replayers) r.stop();
+    this.ws.terminate();
     await this.rtc.close();
   }
 

@@ -105,14 +105,30 @@ export class TurnTestClient {
     this.pending.get(m.transactionId.toString('hex'))?.(m);
   }
 
+  /**
+   * Over UDP, resend an unanswered request after this many ms, doubling each time (RFC 8489
+   * §6.2.1, RTO 500 ms) as real clients do; null (the default): send once, as tests that
+   * expect silence want.
+   */
+  udpRtoMs: number | null = null;
+  /** How long a request waits for its response. */
+  requestTimeoutMs = 2000;
+
   /** Sends a built request and waits for the response with its transaction id. */
-  async exchange(b: StunMessageBuilder, timeoutMs = 2000): Promise<StunMessage> {
+  async exchange(b: StunMessageBuilder, timeoutMs = this.requestTimeoutMs): Promise<StunMessage> {
     const key = b.transactionId.toString('hex');
     const out = b.build();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => { this.pending.delete(key); reject(new Error('no response')); }, timeoutMs);
-      this.pending.set(key, (m) => { clearTimeout(t); this.pending.delete(key); resolve(m); });
+      let resend: NodeJS.Timeout | undefined;
+      const t = setTimeout(() => { clearTimeout(resend); this.pending.delete(key); reject(new Error(`no response (${this.transport})`)); }, timeoutMs);
+      this.pending.set(key, (m) => { clearTimeout(t); clearTimeout(resend); this.pending.delete(key); resolve(m); });
       this.sendRaw(out);
+      if (this.transport === 'udp' && this.udpRtoMs !== null) {
+        const again = (rto: number): void => {
+          resend = setTimeout(() => { this.sendRaw(out); again(rto * 2); }, rto);
+        };
+        again(this.udpRtoMs);
+      }
     });
   }
 

@@ -1,6 +1,7 @@
 /** `switchboard serve` as a user starts it. */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 
@@ -23,11 +24,18 @@ test('serve prints where it listens and the open-mode banner, answers health, st
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
         const m = /Switchboard listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m && out.includes('OPEN MODE') && out.includes('STUN/TURN: udp and tcp port')) { clearTimeout(t); resolve(m[1] as string); }
+        if (m && out.includes('OPEN MODE') && out.includes('STUN/TURN: udp and tcp port') && /RTC media: .*\n/.test(out)) { clearTimeout(t); resolve(m[1] as string); }
       });
     });
     const health = await (await fetch(`${url}/healthz`)).json() as { status: string };
     assert.equal(health.status, 'ok');
+    // The RTC port it names (asked for with --rtc-port 0) is the one it listens on: ICE-TCP accepts there.
+    const rtcPort = Number(/RTC media: udp and tcp port (\d+)\n/.exec(out)?.[1]);
+    assert.ok(rtcPort > 0, `the banner names the RTC port: ${out}`);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(rtcPort, '127.0.0.1', () => { socket.destroy(); resolve(); });
+      socket.once('error', reject);
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

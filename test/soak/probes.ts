@@ -1,0 +1,119 @@
+/**
+ * What the soak measures of the server process: RSS and file descriptors from /proc (Linux),
+ * heap and active handles from its /metrics (prom-client's default metrics, prefix
+ * `switchboard_process_`), the server's own live-object gauges, and a /healthz prober.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+
+/** Gauges that count live things: every one must be back to 0 when everyone has left. */
+export const LIVE_GAUGES = [
+  'switchboard_rooms', 'switchboard_participants', 'switchboard_sessions', 'switchboard_connections', 'switchboard_calls',
+  'switchboard_turn_allocations', 'switchboard_sfu_rooms', 'switchboard_sfu_participants', 'switchboard_sfu_producers',
+  'switchboard_sfu_consumers', 'switchboard_rtc_transports',
+] as const;
+
+export interface Sample {
+  at: number;
+  label: string;
+  rssBytes: number;
+  fds: number;
+  heapUsedBytes: number;
+  /** Memory outside the V8 heap that JS objects hold (Buffers, ArrayBuffers). */
+  externalBytes: number;
+  activeHandles: number;
+  /** Handles, requests and timers (process.getActiveResourcesInfo): unlike handles, it counts JS timers. */
+  activeResources: number;
+  /** LIVE_GAUGES summed over their labels. */
+  live: Record<string, number>;
+  /** switchboard_entry_faults_total summed: exceptions caught at network/timer entry points. */
+  entryFaults: number;
+}
+
+export function readRssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+export function countFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** Prometheus text → metric name → sum of its samples over all label sets. */
+export function parseMetricSums(text: string): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[3]);
+    if (Number.isFinite(v)) sums.set(m[1] as string, (sums.get(m[1] as string) ?? 0) + v);
+  }
+  return sums;
+}
+
+/**
+ * GET without keep-alive (its own connection, closed after the answer): a pooled connection
+ * left open would show up in the server's descriptor count.
+ */
+export function fetchText(url: string, timeoutMs = 5000): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent: false, headers: { connection: 'close' }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+export async function takeSample(pid: number, httpUrl: string, label: string): Promise<Sample> {
+  const { text } = await fetchText(`${httpUrl}/metrics`);
+  const sums = parseMetricSums(text);
+  const live: Record<string, number> = {};
+  for (const g of LIVE_GAUGES) live[g] = sums.get(g) ?? NaN;
+  return {
+    at: Date.now(),
+    label,
+    rssBytes: readRssBytes(pid),
+    fds: countFds(pid),
+    heapUsedBytes: sums.get('switchboard_process_nodejs_heap_size_used_bytes') ?? NaN,
+    externalBytes: sums.get('switchboard_process_nodejs_external_memory_bytes') ?? NaN,
+    activeHandles: sums.get('switchboard_process_nodejs_active_handles_total') ?? NaN,
+    activeResources: sums.get('switchboard_process_nodejs_active_resources_total') ?? NaN,
+    live,
+    entryFaults: sums.get('switchboard_entry_faults_total') ?? 0,
+  };
+}
+
+/** Probes /healthz every `intervalMs`; a probe fails on a non-200, a body without ok, or no answer in 5 s. */
+export class HealthProber {
+  probes = 0;
+  readonly failures: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly httpUrl: string, private readonly intervalMs = 5000) {}
+
+  start(): void {
+    this.timer = setInterval(() => { this.inFlight = this.probe(); }, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.inFlight;
+  }
+
+  private async probe(): Promise<void> {
+    this.probes++;
+    try {
+      const { status, text } = await fetchText(`${this.httpUrl}/healthz`);
+      if (status !== 200 || (JSON.parse(text) as { status?: unknown }).status !== 'ok') this.failures.push(`${new Date().toISOString()} HTTP ${status}: ${text.slice(0, 200)}`);
+    } catch (err) {
+      this.failures.push(`${new Date().toISOString()} ${(err as Error).message}`);
+    }
+  }
+}
