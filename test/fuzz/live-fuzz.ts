@@ -15,7 +15,8 @@ import { makeTestCert } from '../helpers/tls-cert.js';
 import { mulberry32 } from '../helpers/random.js';
 import { rawBatch } from './raw-target.js';
 import { RtcTarget } from './rtc-target.js';
-import { ServerProcess } from './server-process.js';
+import { startServerChild, type ServerChild } from '../helpers/server-child.js';
+import { countFds, fetchText, parseMetricSamples, readRssBytes } from '../helpers/server-probes.js';
 import { SignalingTarget } from './signaling-target.js';
 import { TurnTarget } from './turn-target.js';
 import type { Rand } from './mutate.js';
@@ -45,11 +46,21 @@ export interface LiveFuzzReport {
   rssEndBytes: number;
   fdsStart: number;
   fdsEnd: number;
-  /** Log lines at error level or above (pino level ≥ 50). */
+  /** Log lines at error level or above (pino level ≥ 50), and anything on stderr. */
   errorLogs: string[];
 }
 
 type Batch = { name: string; run: (rand: Rand) => Promise<number> };
+
+/** GET /healthz answered 200 within 5 s by a server that has not exited. */
+async function healthy(server: ServerChild): Promise<boolean> {
+  if (server.exit) return false;
+  try {
+    return (await fetchText(`${server.httpUrl}/healthz`, 5000)).status === 200;
+  } catch {
+    return false;
+  }
+}
 
 export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport> {
   const seed = opts.seed ?? 1;
@@ -58,17 +69,17 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
   const cert = makeTestCert();
   const secret = randomBytes(16).toString('hex');
   const realm = 'fuzz';
-  const server = await ServerProcess.start([
-    '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn',
-    '--turn-port', '0', '--turn-tls-port', '0', '--turn-tls-cert', cert.certFile, '--turn-tls-key', cert.keyFile,
-    '--turn-secret', secret, '--turn-realm', realm, '--turn-allow-peer', '127.0.0.1/32',
-    '--rtc-port', '0', '--rtc-host', '127.0.0.1', '--announced-ip', '127.0.0.1',
-  ]);
-  const { ports } = server;
-  const wsUrl = `ws://127.0.0.1:${ports.http}/ws`;
-  const turn = await TurnTarget.open('127.0.0.1', ports.turn, ports.turnTls, secret, realm);
-  const rtc = new RtcTarget('127.0.0.1', ports.rtc, wsUrl);
-  const signaling = new SignalingTarget(wsUrl, server.baseUrl);
+  const server = await startServerChild({
+    args: [
+      '--log-level', 'warn', '--turn-tls-port', '0', '--turn-tls-cert', cert.certFile, '--turn-tls-key', cert.keyFile,
+      '--turn-secret', secret, '--turn-realm', realm, '--turn-allow-peer', '127.0.0.1/32', '--announced-ip', '127.0.0.1',
+    ],
+  });
+  const ports = { turn: server.turnPort, rtc: server.rtcPort };
+  const { wsUrl } = server;
+  const turn = await TurnTarget.open('127.0.0.1', server.turnPort, server.turnTlsPort, secret, realm);
+  const rtc = new RtcTarget('127.0.0.1', server.rtcPort, wsUrl);
+  const signaling = new SignalingTarget(wsUrl, server.httpUrl);
   const batches: Batch[] = [
     { name: 'turn-udp', run: (r) => turn.udpBatch(r, 400) },
     { name: 'turn-tcp', run: (r) => turn.streamBatch(r, 'tcp', 20, 12) },
@@ -98,14 +109,17 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
       report.inputsByTarget[batch.name] = (report.inputsByTarget[batch.name] ?? 0) + n;
       report.inputs += n;
       report.batches++;
-      if (!(await server.healthy())) {
+      if (!(await healthy(server))) {
         report.unhealthy.push(`after batch ${i} (${batch.name}), ${report.inputs} inputs`);
-        if (!server.alive) break;
+        if (server.exit) break;
       }
       // The first full round warms every path up: memory is measured from there.
-      if (i === batches.length - 1) ({ rssBytes: report.rssStartBytes, fds: report.fdsStart } = server.resources());
+      if (i === batches.length - 1) {
+        report.rssStartBytes = readRssBytes(server.pid);
+        report.fdsStart = countFds(server.pid);
+      }
       if (i % batches.length === batches.length - 1) {
-        log(`${report.inputs} inputs, ${Math.round((Date.now() - started) / 1000)} s, rss ${(server.resources().rssBytes / 2 ** 20).toFixed(0)} MB, `
+        log(`${report.inputs} inputs, ${Math.round((Date.now() - started) / 1000)} s, rss ${(readRssBytes(server.pid) / 2 ** 20).toFixed(0)} MB, `
           + `rtc sessions ${rtc.sessionsMade} (subscriber got ${rtc.subscriberRtp} RTP), relayed to our peer ${turn.received}`);
       }
     }
@@ -113,20 +127,23 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
     rtc.close();
     // Let resume grace, stream idle timers and closes settle before the last measurement.
     await new Promise((r) => setTimeout(r, 3000));
-    if (server.alive) {
-      ({ rssBytes: report.rssEndBytes, fds: report.fdsEnd } = server.resources());
-      for (const [series, value] of await server.metrics()) {
-        const m = /^switchboard_entry_faults_total\{where="([^"]+)"\}$/.exec(series);
-        if (m) report.faults[m[1]!] = value;
-        if (/^switchboard_turn_(allocations_created|error_responses|malformed)/.test(series)) log(`${series} ${value}`);
+    if (!server.exit) {
+      report.rssEndBytes = readRssBytes(server.pid);
+      report.fdsEnd = countFds(server.pid);
+      for (const { name, labels, value } of parseMetricSamples((await fetchText(`${server.httpUrl}/metrics`)).text)) {
+        const where = /^\{where="([^"]+)"\}$/.exec(labels);
+        if (name === 'switchboard_entry_faults_total' && where) report.faults[where[1]!] = value;
+        if (/^switchboard_turn_(allocations_created|error_responses|malformed)/.test(name)) log(`${name}${labels} ${value}`);
       }
     }
   } finally {
     report.durationMs = Date.now() - started;
+    // An exit before the harness's SIGTERM is a crash.
+    const crashed = server.exit;
     await server.stop();
-    report.exitCode = server.exitCode === 0 || server.exitSignal === 'SIGTERM' ? null : server.exitCode;
-    report.exitSignal = server.exitSignal === 'SIGTERM' ? null : server.exitSignal;
-    report.errorLogs = server.logs.filter((l) => /"level":(5\d|6\d)/.test(l));
+    report.exitCode = crashed?.code ?? null;
+    report.exitSignal = crashed?.signal ?? null;
+    report.errorLogs = [...server.logs.filter((l) => l.level >= 50).map((l) => l.raw), ...server.stderr];
     cert.remove();
   }
   return report;

@@ -4,7 +4,7 @@
  * (churn stopped, everyone gone, sessions past their resume grace, a forced full GC).
  */
 import { LIVE_GAUGES, type Sample } from './probes.js';
-import type { LogLine } from './server-child.js';
+import type { LogLine } from '../helpers/server-child.js';
 
 export const MARGINS = {
   /**

@@ -1,10 +1,10 @@
 /**
  * What the soak measures of the server process: RSS and file descriptors from /proc (Linux),
  * heap and active handles from its /metrics (prom-client's default metrics, prefix
- * `switchboard_process_`), the server's own live-object gauges, and a /healthz prober.
+ * `switchboard_process_`), the server's own live-object gauges, and a /healthz prober
+ * (the readings themselves are in test/helpers/server-probes.ts).
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
+import { countFds, fetchText, parseMetricSums, readRssBytes } from '../helpers/server-probes.js';
 
 /** Gauges that count live things: every one must be back to 0 when everyone has left. */
 export const LIVE_GAUGES = [
@@ -28,45 +28,6 @@ export interface Sample {
   live: Record<string, number>;
   /** switchboard_entry_faults_total summed: exceptions caught at network/timer entry points. */
   entryFaults: number;
-}
-
-export function readRssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-export function countFds(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** Prometheus text → metric name → sum of its samples over all label sets. */
-export function parseMetricSums(text: string): Map<string, number> {
-  const sums = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const v = Number(m[3]);
-    if (Number.isFinite(v)) sums.set(m[1] as string, (sums.get(m[1] as string) ?? 0) + v);
-  }
-  return sums;
-}
-
-/**
- * GET without keep-alive (its own connection, closed after the answer): a pooled connection
- * left open would show up in the server's descriptor count.
- */
-export function fetchText(url: string, timeoutMs = 5000): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, { agent: false, headers: { connection: 'close' }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)));
-    req.on('error', reject);
-  });
 }
 
 export async function takeSample(pid: number, httpUrl: string, label: string): Promise<Sample> {

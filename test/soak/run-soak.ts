@@ -4,7 +4,7 @@
  */
 import { judge, type Verdict } from './criteria.js';
 import { HealthProber, LIVE_GAUGES, takeSample, type Sample } from './probes.js';
-import { startServerChild, type LogLine } from './server-child.js';
+import { startServerChild, type LogLine } from '../helpers/server-child.js';
 import { mediaRoom, meshRoom, newTally, oneToOneCall, turnPair, type SoakTarget, type Tally } from './workloads.js';
 
 export interface SoakOptions {
@@ -72,7 +72,16 @@ async function waitForEmpty(pid: number, httpUrl: string, timeoutMs: number): Pr
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
-  const server = await startServerChild({ resumeGraceMs: o.resumeGraceMs });
+  const server = await startServerChild({
+    inspect: true,
+    args: [
+      '--log-level', 'info', '--resume-grace-ms', String(o.resumeGraceMs),
+      // The soak's TURN clients relay to each other's relay addresses on loopback (refused by default).
+      '--turn-allow-peer', '127.0.0.1/32',
+      // A small MCU canvas and one tier: the soak checks lifecycles, not the encoder's throughput, on a shared 2-core machine.
+      '--mcu-width', '320', '--mcu-height', '240', '--mcu-fps', '10', '--mcu-tier', '200',
+    ],
+  });
   const t: SoakTarget = { httpUrl: server.httpUrl, wsUrl: server.wsUrl, turnPort: server.turnPort };
   o.log(`server pid ${server.pid} on ${server.httpUrl} (TURN ${server.turnPort}, RTC ${server.rtcPort})`);
   const prober = new HealthProber(server.httpUrl, 5000);

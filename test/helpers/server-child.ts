@@ -1,9 +1,10 @@
 /**
- * The server under soak, as a child process: `switchboard serve` on loopback with every port 0.
- * Its ports come from the banner it prints; its JSON log lines (pino, stdout) and its stderr are
- * kept for the end-of-run check. It runs with the V8 inspector on a loopback port so that the
- * soak can force a full garbage collection before measuring (HeapProfiler.collectGarbage):
- * nothing is added to production code for it.
+ * A server under test as a child process started as a user starts it: `switchboard serve` on
+ * loopback with every port 0 (the soak, the live fuzz harness). Its ports come from the banner
+ * it prints; its JSON log lines (pino, stdout) and its stderr are kept for the end-of-run check.
+ * With `inspect`, it runs with the V8 inspector on a loopback port so that a full garbage
+ * collection can be forced before measuring (HeapProfiler.collectGarbage): nothing is added to
+ * production code for it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -11,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 
-/** dist/test/soak → dist/src/cli/main.js */
+/** dist/test/helpers → dist/src/cli/main.js */
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
 export interface LogLine {
@@ -25,18 +26,25 @@ export interface ServerChild {
   httpUrl: string;
   wsUrl: string;
   turnPort: number;
+  /** 0 without a TURN TLS listener. */
+  turnTlsPort: number;
   rtcPort: number;
   logs: LogLine[];
   /** stderr lines that are not the inspector's own notices. */
   stderr: string[];
-  /** Full GC in the server (V8 inspector); resolves when done. */
+  /** Full GC in the server (V8 inspector, `inspect` only); resolves when done. */
   collectGarbage(): Promise<void>;
+  /** The exit code and signal once it has exited (null while it runs). */
+  readonly exit: { code: number | null; signal: NodeJS.Signals | null } | null;
   exited: Promise<number | null>;
   stop(): Promise<number | null>;
 }
 
 export interface ServerChildOptions {
-  resumeGraceMs: number;
+  /** Flags after the loopback/port-0 ones the helper always gives. */
+  args: string[];
+  /** Start with the V8 inspector on loopback (for collectGarbage). */
+  inspect?: boolean;
 }
 
 /** What the inspector writes to stderr by itself: not the server's output. */
@@ -44,15 +52,13 @@ const INSPECTOR_NOTICE = /^(Debugger listening on |Debugger ending on |For help,
 
 export async function startServerChild(opts: ServerChildOptions, timeoutMs = 20_000): Promise<ServerChild> {
   const args = [
-    '--inspect=127.0.0.1:0', MAIN, 'serve',
+    ...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []), MAIN, 'serve',
     '--port', '0', '--turn-port', '0', '--rtc-port', '0', '--host', '127.0.0.1', '--rtc-host', '127.0.0.1',
-    '--log-level', 'info', '--resume-grace-ms', String(opts.resumeGraceMs),
-    // The soak's TURN clients relay to each other's relay addresses on loopback (refused by default).
-    '--turn-allow-peer', '127.0.0.1/32',
-    // A small MCU canvas and one tier: the soak checks lifecycles, not the encoder's throughput, on a shared 2-core machine.
-    '--mcu-width', '320', '--mcu-height', '240', '--mcu-fps', '10', '--mcu-tier', '200',
+    ...opts.args,
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let exit: ServerChild['exit'] = null;
+  child.once('exit', (code, signal) => { exit = { code, signal }; });
   const logs: LogLine[] = [];
   const stderr: string[] = [];
   let inspectorUrl = '';
@@ -79,16 +85,19 @@ export async function startServerChild(opts: ServerChildOptions, timeoutMs = 20_
   const deadline = Date.now() + timeoutMs;
   let httpUrl = '';
   let turnPort = 0;
+  let turnTlsPort = 0;
   let rtcPort = 0;
   while (Date.now() < deadline && child.exitCode === null) {
     const text = banner.join('\n');
     httpUrl = /Switchboard listening on (http:\/\/\S+)/.exec(text)?.[1] ?? '';
-    turnPort = Number(/STUN\/TURN: udp and tcp port (\d+)/.exec(text)?.[1] ?? 0);
+    const turn = /STUN\/TURN: udp and tcp port (\d+)(?:, tls port (\d+))?/.exec(text);
+    turnPort = Number(turn?.[1] ?? 0);
+    turnTlsPort = Number(turn?.[2] ?? 0);
     rtcPort = Number(/RTC media: udp(?: and tcp)? port (\d+)/.exec(text)?.[1] ?? 0);
-    if (httpUrl && turnPort && rtcPort && inspectorUrl) break;
+    if (httpUrl && turnPort && rtcPort && (inspectorUrl || !opts.inspect)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (!httpUrl || !turnPort || !rtcPort || !inspectorUrl) {
+  if (!httpUrl || !turnPort || !rtcPort || (opts.inspect && !inspectorUrl)) {
     child.kill('SIGKILL');
     throw new Error(`server did not start: stdout ${JSON.stringify(banner)} stderr ${JSON.stringify(stderr)}`);
   }
@@ -98,11 +107,13 @@ export async function startServerChild(opts: ServerChildOptions, timeoutMs = 20_
     httpUrl,
     wsUrl: `${httpUrl.replace(/^http/, 'ws')}/ws`,
     turnPort,
+    turnTlsPort,
     rtcPort,
     logs,
     stderr,
+    get exit() { return exit; },
     exited,
-    collectGarbage: () => inspectorCall(inspectorUrl, 'HeapProfiler.collectGarbage'),
+    collectGarbage: () => (inspectorUrl ? inspectorCall(inspectorUrl, 'HeapProfiler.collectGarbage') : Promise.reject(new Error('started without inspect'))),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
