@@ -32,6 +32,8 @@ export interface BweLab {
 export const PUBLISHER = 'pub';
 export const LIMITED = 'limited';
 export const UNLIMITED = 'free';
+/** The lab's server listens on a lab address, not loopback: its /metrics needs this bearer token. */
+export const LAB_METRICS_TOKEN = 'bwe-lab-metrics-token';
 
 export interface BweLabOptions {
   room: string;
@@ -77,6 +79,7 @@ export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
     uplink = attachToLab(lab, [home]);
     server = await startSwitchboard({
       host: uplink.ip, port: 0, rtcHost: uplink.ip, rtcPort: 0, announcedIps: [uplink.ip], turnEnabled: false, logLevel: 'silent',
+      metricsToken: LAB_METRICS_TOKEN,
     });
     const origin = `http://${uplink.ip}:${server.port}`;
     const url = (name: string, video?: string, extra = ''): string => `${origin}/?room=${opts.room}&name=${name}&topology=${opts.topology ?? 'sfu'}${video ? `&video=${video}` : ''}${extra}`;

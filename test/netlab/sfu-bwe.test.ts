@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { browsersAvailable, CHROMIUM_PATH, waitFor } from '../helpers/browsers.js';
-import { LIMITED, PUBLISHER, UNLIMITED, startBweLab, type BweLab } from '../helpers/bwe-lab.js';
+import { LAB_METRICS_TOKEN, LIMITED, PUBLISHER, UNLIMITED, startBweLab, type BweLab } from '../helpers/bwe-lab.js';
 import { netlabAvailable } from '../helpers/netlab.js';
 import { diagnose, sleep } from '../e2e/page-api.js';
 import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
@@ -79,7 +79,7 @@ test('a subscriber behind 300 kbit/s is estimated below 400 kbit/s; an unlimited
     const acked = await waitFor(`${UNLIMITED}: padding probes acknowledged`, async () => (free.subscribe.bwe.counters.probesAcked >= 15 ? free.subscribe.bwe.counters.probesAcked : null), 5000, 100);
     t.diagnostic(`${UNLIMITED}: ${acked} of ${sent} padding probes acknowledged by transport-cc feedback`);
     // The estimates are on /metrics: one histogram observation per subscriber, 1 under 400 kbit/s.
-    const metrics = await (await fetch(`${l.server.url}/metrics`)).text();
+    const metrics = await (await fetch(`${l.server.url}/metrics`, { headers: { authorization: `Bearer ${LAB_METRICS_TOKEN}` } })).text();
     assert.match(metrics, /^switchboard_sfu_subscriber_estimate_bps_count 3$/m);
     assert.match(metrics, /^switchboard_sfu_subscriber_estimate_bps_bucket\{le="300000"\} [1-3]$/m);
     assert.match(metrics, /^switchboard_sfu_transport_feedbacks_total [1-9]\d*$/m);
