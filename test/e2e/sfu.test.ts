@@ -109,7 +109,10 @@ test('a chat line from Firefox reaches the three others through the server', { t
   }
 });
 
-test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 120_000 }, async () => {
+// The relay toward three busy Chromium receivers carries 60–100 KB/s each on this 2-core machine
+// (10 quiet runs: 50–81 s for the file; a mesh transfer takes 9 s): the deadline guards against a
+// stalled association, not against that slowness, which README and the issue notes record.
+test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 200_000 }, async () => {
   const ada = pages[0]!.page;
   const size = 5 * 1024 * 1024;
   // The server shares this process: its event-loop delay says how busy the machine was.
@@ -125,7 +128,7 @@ test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 
   try {
   for (const { label, page } of pages.slice(1)) {
     const got = await waitFor(`${label} receives big.bin`, () => page.evaluate(() =>
-      (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 90_000, 500)
+      (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 150_000, 500)
       .catch((err: Error) => {
         // Where the bytes stopped: the server's SCTP toward each receiver.
         const router = server.sfu?.routers.get(ROOM);
