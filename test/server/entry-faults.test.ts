@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { entryFaults } from '../../src/util/guarded.js';
+import { until } from '../helpers/until.js';
 
 let sb: Switchboard;
 
@@ -22,13 +23,6 @@ function faults(where: string): number {
   return entryFaults.byEntryPoint().get(where) ?? 0;
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Replaces a private method of a live object for the length of `body`. */
 async function throwingIn<T extends object>(obj: T, method: string, body: () => Promise<void>): Promise<void> {
@@ -54,7 +48,7 @@ test('a throwing UDP packet handler on the RTC port drops the packet, counts it,
   const udp = createSocket('udp4');
   await throwingIn(port, 'onUdp', async () => {
     for (let i = 0; i < 5; i++) udp.send(Buffer.from([0x80, 0x60, 0, i]), port.udpPort, '127.0.0.1');
-    await until(() => faults('rtc.udp.message') === before + 5);
+    await until('five faults counted', () => faults('rtc.udp.message') === before + 5);
   });
   udp.close();
   await healthy();

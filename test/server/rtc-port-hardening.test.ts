@@ -14,6 +14,7 @@ import { RtcPort } from '../../src/rtc/RtcPort.js';
 import { frameRfc4571 } from '../../src/rtc/port/rfc4571-framer.js';
 import { sendRawUdp } from '../helpers/raw-udp.js';
 import { resetBurst } from '../helpers/reset-burst.js';
+import { until } from '../helpers/until.js';
 
 const HOST = '127.0.0.1';
 let port: RtcPort;
@@ -30,13 +31,6 @@ after(async () => {
 });
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await wait(10);
-  }
-}
 
 function newSession(): { s: IceLiteSession; selected: RtcTuple[] } {
   const s = new IceLiteSession();

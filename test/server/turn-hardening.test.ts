@@ -6,7 +6,7 @@
  * still answers afterwards.
  */
 import assert from 'node:assert/strict';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -21,6 +21,8 @@ import { resetBurst } from '../helpers/reset-burst.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
 import { TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
+import { until } from '../helpers/until.js';
+import { udpPeer } from '../helpers/udp-peer.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const servers: TurnServer[] = [];
@@ -34,21 +36,7 @@ async function startServer(o: Partial<TurnServerOptions> = {}): Promise<TurnServ
 
 const client = (s: TurnServer, transport: Transport = 'udp'): Promise<TurnTestClient> => testTurnClient(s, transport);
 
-async function udpPeer(host = '127.0.0.1'): Promise<{ sock: UdpSocket; port: number; got: Buffer[] }> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, host, r));
-  const got: Buffer[] = [];
-  sock.on('message', (m) => got.push(m));
-  return { sock, port: sock.address().port, got };
-}
 
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 const bindingRequest = (): Buffer => new StunMessageBuilder(StunMethod.Binding, StunClass.Request).build();
 

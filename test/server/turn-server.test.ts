@@ -6,7 +6,7 @@
  * so each server allows 127.0.0.0/8 explicitly (refused by default: turn-refusals test).
  */
 import assert from 'node:assert/strict';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -18,6 +18,11 @@ import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
 import { TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
+import { until as untilWithin } from '../helpers/until.js';
+import { udpPeer } from '../helpers/udp-peer.js';
+
+/** This file's waits are 2 s unless said otherwise. */
+const until = (what: string, cond: () => boolean, ms = 2000): Promise<void> => untilWithin(what, cond, ms);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const servers: TurnServer[] = [];
@@ -31,22 +36,6 @@ async function startServer(o: Partial<TurnServerOptions> = {}): Promise<TurnServ
 
 const client = (s: TurnServer, transport: Transport = 'udp', user = 'alice', password = 'wonderland'): Promise<TurnTestClient> =>
   testTurnClient(s, transport, user, password);
-
-async function udpPeer(): Promise<{ sock: UdpSocket; port: number; got: Buffer[] }> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  const got: Buffer[] = [];
-  sock.on('message', (m) => got.push(m));
-  return { sock, port: sock.address().port, got };
-}
-
-async function until(what: string, cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 before(() => { cert = makeTestCert(); });
 after(async () => {

@@ -13,6 +13,7 @@ import { MAX_PENDING_PER_ALLOCATION } from '../../src/turn/tcp-relay.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
 import { TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
+import { until } from '../helpers/until.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const servers: TurnServer[] = [];
@@ -40,13 +41,6 @@ async function echoPeer(): Promise<{ server: Server; port: number; sockets: Sock
   return { server, port: (server.address() as { port: number }).port, sockets };
 }
 
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 const joined = (parts: Buffer[]): string => Buffer.concat(parts).toString();
 
