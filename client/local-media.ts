@@ -8,7 +8,9 @@
  */
 import { Emitter } from './emitter.js';
 
-export type MediaKind = 'audio' | 'video';
+import type { MediaKind } from '../src/protocol/index.js';
+
+export type { MediaKind };
 export type MediaProblemKind = 'denied' | 'not-found' | 'in-use' | 'insecure' | 'other';
 
 export interface MediaProblem {

@@ -8,6 +8,7 @@ import type { FileHeader, Progress, ReceivedFile } from './file-transfer.js';
 import type { MediaKind } from './local-media.js';
 import type { ParticipantTransport } from './participant.js';
 import type { PeerStats } from './stats.js';
+import type { RoomTopology } from '../src/protocol/index.js';
 
 /** What arrives from the others, tagged with the sending participant's id. */
 export interface InboundSink {
@@ -24,7 +25,7 @@ export interface FileSendResult {
 }
 
 export interface RoomTransport {
-  readonly topology: 'mesh' | 'sfu' | 'mcu';
+  readonly topology: RoomTopology;
   /** MCU rooms: the server's mix for us (one audio, one composed video); absent elsewhere. */
   readonly mix?: ParticipantTransport | null;
   /** MCU rooms: view the composed video in another layout. */

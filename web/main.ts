@@ -52,6 +52,7 @@ import { FilesPanel } from './files.js';
 import { VideoGrid } from './grid.js';
 import { readParams } from './params.js';
 import { formatStats } from './stats-view.js';
+import type { MediaKind } from '../src/protocol/index.js';
 
 export interface RemoteStat extends PeerStats {
   participantId: string;
@@ -351,7 +352,7 @@ const handle = {
   get mixStream(): MediaStream | null { return room?.mix?.remoteStream ?? null; },
   setLayout: (layout: McuLayout): void => room?.setLayout(layout),
   speakerChanges,
-  setMuted: (kind: 'audio' | 'video', muted: boolean): void => media.setMuted(kind, muted),
+  setMuted: (kind: MediaKind, muted: boolean): void => media.setMuted(kind, muted),
   calls,
   signaling,
   media,

@@ -26,6 +26,7 @@
  * failures after resolution (a server error, the connection dropping) go to `onError` of the
  * session, never thrown. Every method must be bounded in time by the driver (`timeoutMs`).
  */
+import type { MediaKind } from '../protocol/media.js';
 
 /** What the tool tells a driver when it makes one. */
 export interface DriverOptions {
@@ -38,7 +39,7 @@ export interface DriverOptions {
 /** A track as the server's offer names it, when the driver can tell (optional help, see above). */
 export interface OfferedTrack {
   mid: string;
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   /** The SSRC the server sends it with (primary, not RTX). */
   ssrc: number;
   /** The publishing peer's name, as given to `publish`, when the server reports it. */

@@ -7,6 +7,7 @@
 import type { PeerConnection, Track } from 'node-datachannel';
 import type { NodeDataChannel } from './peer-libraries.js';
 import { PUBLISH_CODECS, type PublisherPeer, type SubscriberPeer } from './peer.js';
+import type { MediaKind } from '../protocol/media.js';
 
 const PT_PSFB = 206;
 const FMT_PLI = 1;
@@ -42,7 +43,7 @@ async function closeAll(tracks: (Track | undefined)[], pc: PeerConnection): Prom
 
 export class NdcPublisher implements PublisherPeer {
   private readonly pc: PeerConnection;
-  private readonly tracks: Partial<Record<'audio' | 'video', Track>> = {};
+  private readonly tracks: Partial<Record<MediaKind, Track>> = {};
   private keyframeCb: () => void = () => undefined;
   private state = 'new';
   readonly replaysRecording = true;
@@ -85,7 +86,7 @@ export class NdcPublisher implements PublisherPeer {
     throw new Error(`publish track not open within ${timeoutMs} ms (connection ${this.state})`);
   }
 
-  sendRtp(kind: 'audio' | 'video', packet: Buffer): void {
+  sendRtp(kind: MediaKind, packet: Buffer): void {
     const t = this.tracks[kind];
     if (t?.isOpen()) t.sendMessageBinary(packet);
   }

@@ -6,7 +6,9 @@ export const PUBLISH_CODECS = {
   audio: { name: 'opus', payloadType: 111, clockRate: 48000, channels: 2 },
 } as const;
 
-export type MediaKind = 'audio' | 'video';
+import type { MediaKind } from '../protocol/media.js';
+
+export type { MediaKind };
 
 export interface PublisherPeer {
   /** True when the tool hands it recorded RTP (`sendRtp`); false when it encodes by itself (wrtc). */

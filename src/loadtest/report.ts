@@ -3,12 +3,13 @@ import { LogHistogram, percentile } from './percentiles.js';
 import type { PublisherRun, SentTrack } from './publisher-run.js';
 import type { SubscriberRun } from './subscriber-run.js';
 import type { LoadtestOptions } from './options.js';
+import type { MediaKind } from '../protocol/media.js';
 
 export interface TrackRow {
   room: string;
   publisher: string;
   subscriber: string;
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   packets: number;
   bytes: number;
   /** bit/s received (RTP header + payload), over the track's first to last packet. */

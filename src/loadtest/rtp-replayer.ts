@@ -23,9 +23,10 @@ import {
 } from '../rtc/rtp/index.js';
 import { TRAILER_LENGTH, nowUs, writeTrailer } from './media-trailer.js';
 import type { RecordedPacket } from './rtp-file.js';
+import type { MediaKind } from '../protocol/media.js';
 
 export interface ReplayOptions {
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   ssrc: number;
   payloadType: number;
   clockRate: number;

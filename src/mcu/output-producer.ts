@@ -8,6 +8,7 @@ import { parseRtcpCompound } from '../rtc/rtcp/index.js';
 import { randomSsrc } from '../rtc/rtp/index.js';
 import { Producer } from '../sfu/Producer.js';
 import type { CodecParameters } from '../sfu/types.js';
+import type { MediaKind } from '../protocol/media.js';
 
 /** Opus as every browser decodes it (RFC 7587: always `opus/48000/2` in SDP, mono inside is fine). */
 export const MIX_AUDIO_CODEC: CodecParameters = {
@@ -20,7 +21,7 @@ export const MIX_VIDEO_CODEC: CodecParameters = {
 
 export function createMixProducer(opts: {
   id: string;
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   /** Quality tiers (video): one stream per rid, all bound to our own SSRCs. */
   tiers?: { rid: string; ssrc: number; bitrate: number }[];
   ssrc?: number;

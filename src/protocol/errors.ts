@@ -59,3 +59,40 @@ export const ErrorCode = {
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Codes of failures that stay inside the server (never sent to a client): bad configuration,
+ * a part misused by its caller, a resource the machine would not give. Same rule: only add.
+ */
+export const InternalErrorCode = {
+  /** A configuration value is missing, malformed or out of range; the message names the key. */
+  InvalidConfig: 'invalid-config',
+  /** A caller broke a part's contract (a duplicate id, a value out of range). */
+  InvalidArgument: 'invalid-argument',
+  /** The object was already closed. */
+  Closed: 'closed',
+  /** The machine refused a resource: a port to bind, a codec to open, a peer to reach. */
+  Unavailable: 'unavailable',
+  /** Input (a file, a peer's bytes) that could not be read. */
+  Malformed: 'malformed',
+} as const;
+
+export type InternalErrorCode = (typeof InternalErrorCode)[keyof typeof InternalErrorCode];
+
+/**
+ * The one error type the server throws on purpose. `code` is stable (ErrorCode for what a
+ * client sees, InternalErrorCode otherwise); `message` is for people; `field` names the
+ * offending message field or configuration key when there is one.
+ */
+export class SwitchboardError extends Error {
+  override readonly name = 'SwitchboardError';
+
+  constructor(readonly code: ErrorCode | InternalErrorCode, message: string, readonly field?: string) {
+    super(message);
+  }
+
+  /** Whether `code` may be sent to a client as is. */
+  get isClientError(): boolean {
+    return (Object.values(ErrorCode) as string[]).includes(this.code);
+  }
+}

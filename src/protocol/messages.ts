@@ -16,6 +16,7 @@
  * {room, participantId}` (from the RFC 6464 audio levels of the published audio).
  */
 import type { ErrorCode } from './errors.js';
+import { TOPOLOGIES, type MediaKind, type Topology } from './media.js';
 import { int, object, oneOf, pickKnown, requestId, str, validateObject, type Schema, type ValidationFailure } from './schema.js';
 
 /** Largest accepted inbound frame, in bytes (UTF-8). */
@@ -30,8 +31,6 @@ export const CALL_RING_SECONDS = 30;
 /** Largest render width or height a page may report (`sfu-video-size`), in device pixels. */
 export const MAX_VIDEO_DIMENSION = 16384;
 
-export const TOPOLOGIES = ['mesh', 'sfu', 'mcu', 'auto'] as const;
-export type Topology = (typeof TOPOLOGIES)[number];
 
 const ID_PATTERN = /^[A-Za-z0-9_.:@-]+$/;
 const ROOM_PATTERN = /^[A-Za-z0-9_.-]+$/;
@@ -56,7 +55,7 @@ export type SfuTransport = (typeof SFU_TRANSPORTS)[number];
 /** One m-section of the subscribe connection: whose track it carries. */
 export interface SfuTrackInfo {
   mid: string;
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   /** The publishing participant's session id; also the `a=msid` stream id. */
   participantId: string;
   /** The server's id of the forwarded track; also the `a=msid` track id. */

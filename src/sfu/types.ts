@@ -1,6 +1,6 @@
 /** Shapes shared by the SFU's objects. */
 
-export type MediaKind = 'audio' | 'video';
+export type { MediaKind } from '../protocol/media.js';
 
 /** What a published video track shows: the allocator serves a screen share before cameras. */
 export type VideoSource = 'camera' | 'screen';

@@ -2,7 +2,7 @@
  * What signaling needs from a media server to run SFU rooms. src/server implements it with
  * src/sfu; signaling itself knows only the protocol messages.
  */
-import type { ErrorCode, McuLayout, ParticipantInfo, ServerMessage } from '../protocol/index.js';
+import type { ErrorCode, McuLayout, MediaTopology, ParticipantInfo, ServerMessage } from '../protocol/index.js';
 
 /** A participant as the media server sees it: who, and how to reach their page. */
 export interface MediaParticipant {
@@ -17,8 +17,7 @@ export class MediaRequestError extends Error {
   }
 }
 
-/** The media topologies a MediaRooms serves: both run on the SFU's routers. */
-export type MediaTopology = 'sfu' | 'mcu';
+export type { MediaTopology } from '../protocol/media.js';
 
 export interface MediaRooms {
   /**

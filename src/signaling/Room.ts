@@ -1,9 +1,8 @@
 /** A signaling room: who is in it. Messages only ever fan out to a room's own members. */
-import type { ParticipantInfo, ServerMessage } from '../protocol/index.js';
+import type { ParticipantInfo, RoomTopology, ServerMessage } from '../protocol/index.js';
 import type { Session } from './Session.js';
 
-/** `auto` rooms start as mesh (moving to SFU as a room grows is a later step). */
-export type RoomTopology = 'mesh' | 'sfu' | 'mcu';
+export type { RoomTopology } from '../protocol/media.js';
 
 export class Room {
   readonly members = new Map<string, Session>();

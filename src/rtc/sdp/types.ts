@@ -1,6 +1,8 @@
 /** What the SFU reads from and writes into JSEP session descriptions (RFC 8829). */
 
-export type MediaKind = 'audio' | 'video';
+import type { MediaKind } from '../../protocol/media.js';
+
+export type { MediaKind };
 export type SectionKind = MediaKind | 'application';
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 export type SetupRole = 'actpass' | 'active' | 'passive';
