@@ -50,7 +50,9 @@ function checkScalar(key: string, type: ScalarType, value: unknown): string | nu
       if (typeof value !== 'string' || value.length === 0) throw configError(key, 'must be a non-empty string', value);
       return value;
     case 'enum':
-      if (typeof value !== 'string' || !type.values.includes(value)) throw configError(key, `must be one of ${type.values.join(', ')}`, value);
+      if (typeof value !== 'string' || !type.values.includes(value)) {
+        throw configError(key, `must be one of ${type.values.join(', ')}`, value);
+      }
       return value;
   }
 }
@@ -165,7 +167,8 @@ export function checkConfig(c: ServerConfig): ServerConfig {
     throw configError('turnUrls', 'must list the TURN server URLs when turnSecret is set and the embedded TURN server is off', c.turnUrls);
   }
   if ((c.turnTlsCert === undefined) !== (c.turnTlsKey === undefined)) {
-    throw configError(c.turnTlsCert ? 'turnTlsKey' : 'turnTlsCert', 'must be set together with the other TLS file', c.turnTlsCert ?? c.turnTlsKey);
+    const missing = c.turnTlsCert ? 'turnTlsKey' : 'turnTlsCert';
+    throw configError(missing, 'must be set together with the other TLS file', c.turnTlsCert ?? c.turnTlsKey);
   }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw configError(c.tlsCert ? 'tlsKey' : 'tlsCert', 'must be set together with the other TLS file', c.tlsCert ?? c.tlsKey);
@@ -193,8 +196,8 @@ export function checkConfig(c: ServerConfig): ServerConfig {
 
 export interface ConfigSources {
   /** YAML file path (flag --config or SWITCHBOARD_CONFIG). */
-  file?: string;
-  env?: NodeJS.ProcessEnv;
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
   /** Flag values keyed by flag name without the dashes, as parsed by the CLI (repeated flags: arrays). */
   flags?: Readonly<Record<string, string | readonly string[] | undefined>>;
 }

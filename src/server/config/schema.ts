@@ -34,17 +34,29 @@ const COUNT = int(1, 1_000_000);
 
 export const CONFIG_SCHEMA = {
   // server
-  port: { section: 'server', type: PORT, default: 8080, env: ['PORT', 'SWITCHBOARD_PORT'], flag: 'port', doc: 'HTTP(S) port; 0 = any free port' },
+  port: {
+    section: 'server', type: PORT, default: 8080, env: ['PORT', 'SWITCHBOARD_PORT'], flag: 'port',
+    doc: 'HTTP(S) port; 0 = any free port',
+  },
   host: { section: 'server', type: string, default: '0.0.0.0', env: ['SWITCHBOARD_HOST'], flag: 'host', meta: 'H', doc: 'listen address' },
   webRoot: {
     section: 'server', type: string, default: fileURLToPath(new URL('../../../web/', import.meta.url)), shownDefault: '`dist/web`',
     env: ['SWITCHBOARD_WEB_ROOT'], flag: 'web-root', meta: 'DIR', doc: 'the built web app (Vite output)',
   },
   // log
-  logLevel: { section: 'log', type: oneOf(LOG_LEVELS), default: 'info', env: ['SWITCHBOARD_LOG_LEVEL'], flag: 'log-level', doc: 'pino log level' },
+  logLevel: {
+    section: 'log', type: oneOf(LOG_LEVELS), default: 'info', env: ['SWITCHBOARD_LOG_LEVEL'], flag: 'log-level',
+    doc: 'pino log level',
+  },
   // tls
-  tlsCert: { section: 'tls', type: string, shownDefault: '— (HTTP)', env: ['SWITCHBOARD_TLS_CERT'], flag: 'tls-cert', meta: 'FILE', doc: 'PEM certificate; with `tlsKey`: HTTPS and WSS' },
-  tlsKey: { section: 'tls', type: string, shownDefault: '— (HTTP)', env: ['SWITCHBOARD_TLS_KEY'], flag: 'tls-key', meta: 'FILE', doc: 'PEM private key of `tlsCert`' },
+  tlsCert: {
+    section: 'tls', type: string, shownDefault: '— (HTTP)', env: ['SWITCHBOARD_TLS_CERT'], flag: 'tls-cert', meta: 'FILE',
+    doc: 'PEM certificate; with `tlsKey`: HTTPS and WSS',
+  },
+  tlsKey: {
+    section: 'tls', type: string, shownDefault: '— (HTTP)', env: ['SWITCHBOARD_TLS_KEY'], flag: 'tls-key', meta: 'FILE',
+    doc: 'PEM private key of `tlsCert`',
+  },
   // auth
   authSecret: {
     section: 'auth', type: string, shownDefault: '— (open mode)', env: ['SWITCHBOARD_AUTH_SECRET'], flag: 'auth-secret', meta: 'S',
@@ -52,15 +64,25 @@ export const CONFIG_SCHEMA = {
   },
   // signaling
   heartbeatMs: { section: 'signaling', type: int(100, 600_000), default: 10_000, flag: 'heartbeat-ms', doc: 'WebSocket ping interval' },
-  resumeGraceMs: { section: 'signaling', type: int(0, 3_600_000), default: 30_000, flag: 'resume-grace-ms', doc: 'how long a dropped session may resume' },
-  callRingMs: { section: 'signaling', type: int(100, 600_000), default: 30_000, flag: 'call-ring-ms', doc: 'an unanswered 1:1 call is cancelled after this' },
-  maxRoomParticipants: { section: 'signaling', type: int(1, 10_000), default: 50, flag: 'max-room-participants', doc: 'participants per room' },
+  resumeGraceMs: {
+    section: 'signaling', type: int(0, 3_600_000), default: 30_000, flag: 'resume-grace-ms',
+    doc: 'how long a dropped session may resume',
+  },
+  callRingMs: {
+    section: 'signaling', type: int(100, 600_000), default: 30_000, flag: 'call-ring-ms',
+    doc: 'an unanswered 1:1 call is cancelled after this',
+  },
+  maxRoomParticipants: {
+    section: 'signaling', type: int(1, 10_000), default: 50, flag: 'max-room-participants',
+    doc: 'participants per room',
+  },
   maxMeshParticipants: {
     section: 'signaling', type: int(2, 100), default: 8, env: ['SWITCHBOARD_MAX_MESH_PARTICIPANTS'], flag: 'max-mesh-participants',
     doc: 'mesh rooms hold at most this many (every page connects to every other); sizes the default TURN quota',
   },
   rateLimit: {
-    section: 'signaling', type: mapping({ perSecond: COUNT, burst: COUNT }), default: { perSecond: 50, burst: 200 }, shownDefault: '50 / 200',
+    section: 'signaling', type: mapping({ perSecond: COUNT, burst: COUNT }), default: { perSecond: 50, burst: 200 },
+    shownDefault: '50 / 200',
     doc: 'signaling messages per connection: `{perSecond, burst}` (YAML only)',
   },
   helloTimeoutMs: {
@@ -104,20 +126,33 @@ export const CONFIG_SCHEMA = {
     doc: 'static ICE servers handed to every client as they are: `[{urls, username?, credential?}]` (YAML only)',
   },
   // turn
-  turnEnabled: { section: 'turn', type: bool, default: true, env: ['SWITCHBOARD_TURN_ENABLED'], flag: 'turn-enabled', doc: 'run the embedded STUN/TURN server' },
-  turnPort: { section: 'turn', type: PORT, default: 3478, env: ['SWITCHBOARD_TURN_PORT'], flag: 'turn-port', doc: 'UDP and TCP port; 0 = any free port' },
+  turnEnabled: {
+    section: 'turn', type: bool, default: true, env: ['SWITCHBOARD_TURN_ENABLED'], flag: 'turn-enabled',
+    doc: 'run the embedded STUN/TURN server',
+  },
+  turnPort: {
+    section: 'turn', type: PORT, default: 3478, env: ['SWITCHBOARD_TURN_PORT'], flag: 'turn-port',
+    doc: 'UDP and TCP port; 0 = any free port',
+  },
   turnTlsPort: {
     section: 'turn', type: PORT, default: 5349, shownDefault: '5349, when a certificate is set', flag: 'turn-tls-port',
     doc: 'TLS port, when a certificate is set (`turnTlsCert`/`turnTlsKey`, else `tlsCert`/`tlsKey`)',
   },
-  turnTlsCert: { section: 'turn', type: string, shownDefault: '`tlsCert`', flag: 'turn-tls-cert', meta: 'FILE', doc: 'PEM certificate for TURN over TLS' },
-  turnTlsKey: { section: 'turn', type: string, shownDefault: '`tlsKey`', flag: 'turn-tls-key', meta: 'FILE', doc: 'PEM private key of `turnTlsCert`' },
+  turnTlsCert: {
+    section: 'turn', type: string, shownDefault: '`tlsCert`', flag: 'turn-tls-cert', meta: 'FILE',
+    doc: 'PEM certificate for TURN over TLS',
+  },
+  turnTlsKey: {
+    section: 'turn', type: string, shownDefault: '`tlsKey`', flag: 'turn-tls-key', meta: 'FILE',
+    doc: 'PEM private key of `turnTlsCert`',
+  },
   turnHost: {
     section: 'turn', type: string, shownDefault: '`host`; every address (IPv4 + IPv6) when it is a wildcard', flag: 'turn-host', meta: 'H',
     doc: 'listen address',
   },
   turnRelayIp: {
-    section: 'turn', type: string, shownDefault: 'the address the client reached', env: ['SWITCHBOARD_TURN_RELAY_IP'], flag: 'turn-relay-ip', meta: 'IP',
+    section: 'turn', type: string, shownDefault: 'the address the client reached', env: ['SWITCHBOARD_TURN_RELAY_IP'],
+    flag: 'turn-relay-ip', meta: 'IP',
     doc: 'relay on this address',
   },
   turnExternalIp: {
@@ -128,7 +163,10 @@ export const CONFIG_SCHEMA = {
     section: 'turn', type: string, shownDefault: 'the host the client used for signaling', env: ['SWITCHBOARD_TURN_PUBLIC_HOST'],
     flag: 'turn-public-host', meta: 'H', doc: 'host put in the TURN URLs given to clients',
   },
-  turnRealm: { section: 'turn', type: string, default: 'switchboard', env: ['SWITCHBOARD_TURN_REALM'], flag: 'turn-realm', meta: 'R', doc: 'long-term credential realm' },
+  turnRealm: {
+    section: 'turn', type: string, default: 'switchboard', env: ['SWITCHBOARD_TURN_REALM'], flag: 'turn-realm', meta: 'R',
+    doc: 'long-term credential realm',
+  },
   turnUsers: {
     section: 'turn', type: listOf(pattern(/^[^:]+:.+$/), 'name:password', true), default: [], env: ['SWITCHBOARD_TURN_USERS'],
     flag: 'turn-user', repeatable: true, meta: 'NAME:PASSWORD', doc: 'static long-term users',
@@ -141,13 +179,17 @@ export const CONFIG_SCHEMA = {
     section: 'turn', type: listOf(cidr, 'CIDRs (e.g. 10.0.0.0/8, fd00::/8)'), default: [], env: ['SWITCHBOARD_TURN_ALLOW_PEERS'],
     flag: 'turn-allow-peer', repeatable: true, meta: 'CIDR', doc: 'peers allowed although in a refused (private, loopback, …) range',
   },
-  turnMaxAllocations: { section: 'turn', type: COUNT, default: 1000, flag: 'turn-max-allocations', doc: 'allocations plus held port reservations, in all' },
+  turnMaxAllocations: {
+    section: 'turn', type: COUNT, default: 1000, flag: 'turn-max-allocations',
+    doc: 'allocations plus held port reservations, in all',
+  },
   turnMaxAllocationsPerUser: {
     section: 'turn', type: COUNT, shownDefault: '2 × (`maxMeshParticipants` − 1) × TURN URLs handed out: 42 with TLS, 28 without',
     flag: 'turn-max-allocations-per-user', doc: 'allocations per identity (static user, or a REST username\'s identity)',
   },
   turnMaxAllocationsPerIp: {
-    section: 'turn', type: COUNT, shownDefault: '3 × the per-identity quota', flag: 'turn-max-allocations-per-ip', doc: 'allocations per client IP',
+    section: 'turn', type: COUNT, shownDefault: '3 × the per-identity quota', flag: 'turn-max-allocations-per-ip',
+    doc: 'allocations per client IP',
   },
   turnMaxBitrateKbps: {
     // Enough for HD video plus screen share; a cap keeps one user from filling the uplink.
@@ -155,7 +197,8 @@ export const CONFIG_SCHEMA = {
     doc: 'kbit/s per allocation and direction; 0 = no cap',
   },
   turnUrls: {
-    section: 'turn', type: listOf(pattern(/^(turn|turns|stun|stuns):/), 'turn:/turns:/stun: URLs'), default: [], env: ['SWITCHBOARD_TURN_URLS'],
+    section: 'turn', type: listOf(pattern(/^(turn|turns|stun|stuns):/), 'turn:/turns:/stun: URLs'), default: [],
+    env: ['SWITCHBOARD_TURN_URLS'],
     flag: 'turn-urls', meta: 'turn:HOST:3478,turns:HOST:5349', doc: 'an external TURN server sharing `turnSecret` (comma list)',
   },
   turnCredentialTtlSeconds: {
@@ -164,7 +207,10 @@ export const CONFIG_SCHEMA = {
     doc: 'lifetime of a TURN REST credential',
   },
   // rtc
-  rtcEnabled: { section: 'rtc', type: bool, default: true, flag: 'rtc-enabled', doc: "the SFU's media server; SFU and MCU rooms are refused when false" },
+  rtcEnabled: {
+    section: 'rtc', type: bool, default: true, flag: 'rtc-enabled',
+    doc: "the SFU's media server; SFU and MCU rooms are refused when false",
+  },
   rtcPort: {
     section: 'rtc', type: PORT, default: 40_000, env: ['SWITCHBOARD_RTC_PORT'], flag: 'rtc-port',
     doc: 'one UDP port for every WebRTC transport, plus ICE-TCP on the same TCP port; 0 = any free port',
@@ -179,11 +225,21 @@ export const CONFIG_SCHEMA = {
     doc: "addresses put in the SFU's ICE candidates (a public IP behind a 1:1 NAT)",
   },
   // mcu
-  mcuWidth: { section: 'mcu', type: int(64, 3840), default: 1280, env: ['SWITCHBOARD_MCU_WIDTH'], flag: 'mcu-width', doc: 'composed picture width (even)' },
-  mcuHeight: { section: 'mcu', type: int(64, 2160), default: 720, env: ['SWITCHBOARD_MCU_HEIGHT'], flag: 'mcu-height', doc: 'composed picture height (even)' },
-  mcuFps: { section: 'mcu', type: int(1, 30), default: 15, env: ['SWITCHBOARD_MCU_FPS'], flag: 'mcu-fps', doc: 'composed picture frame rate' },
+  mcuWidth: {
+    section: 'mcu', type: int(64, 3840), default: 1280, env: ['SWITCHBOARD_MCU_WIDTH'], flag: 'mcu-width',
+    doc: 'composed picture width (even)',
+  },
+  mcuHeight: {
+    section: 'mcu', type: int(64, 2160), default: 720, env: ['SWITCHBOARD_MCU_HEIGHT'], flag: 'mcu-height',
+    doc: 'composed picture height (even)',
+  },
+  mcuFps: {
+    section: 'mcu', type: int(1, 30), default: 15, env: ['SWITCHBOARD_MCU_FPS'], flag: 'mcu-fps',
+    doc: 'composed picture frame rate',
+  },
   mcuTiersKbps: {
-    section: 'mcu', type: listOf(int(50, 50_000), 'bitrates in kbit/s (50-50000)'), default: [300, 700, 1500], env: ['SWITCHBOARD_MCU_TIERS'],
+    section: 'mcu', type: listOf(int(50, 50_000), 'bitrates in kbit/s (50-50000)'), default: [300, 700, 1500],
+    env: ['SWITCHBOARD_MCU_TIERS'],
     flag: 'mcu-tier', repeatable: true, meta: 'KBPS',
     doc: "the composed video's quality tiers, lowest first, rising (each receiver gets the one its bandwidth affords)",
   },

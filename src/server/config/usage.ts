@@ -29,7 +29,8 @@ export function flagUsage(entry: ConfigEntry): string {
 }
 
 /** One line per section, wrapped at `width`: every key that has a flag. */
-export function optionsUsage(indent: string, width = 120, sections: readonly SectionName[] = Object.keys(SECTIONS) as SectionName[]): string {
+export function optionsUsage(indent: string, width = 120): string {
+  const sections = Object.keys(SECTIONS) as SectionName[];
   const label = Math.max(...sections.map((s) => s.length)) + 2;
   const lines: string[] = [];
   for (const section of sections) {
