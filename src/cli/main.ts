@@ -2,37 +2,27 @@
 /**
  * `switchboard serve` — run the server; `switchboard turn` — only its STUN/TURN server;
  * `switchboard token` — print an access token; `switchboard loadtest` — load an SFU with
- * headless peers (src/loadtest; its peer libraries are loaded only by that command).
+ * headless peers (src/loadtest; its peer libraries are loaded only by that command);
+ * `switchboard config --markdown` — the README's configuration table. The `serve` options and
+ * their usage lines come from the config schema (src/server/config/schema.ts).
  */
 import { parseArgs } from 'node:util';
 import { createAccessToken, parseDuration } from '../signaling/auth.js';
 import { startSwitchboard } from '../server/app.js';
 import { pino } from 'pino';
-import { ConfigError, FLAG_KEYS, REPEATABLE_FLAGS, loadConfig, type ServerConfig } from '../server/config.js';
+import { configFlagOptions, configMarkdown, configSections, loadConfig, optionsUsage, type ServerConfig } from '../server/config.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { startTurnServer } from '../server/turn.js';
 import { entryFaults } from '../util/guarded.js';
 import { LOADTEST_USAGE, UsageError, parseLoadtestArgs } from '../loadtest/options.js';
 
 const USAGE = `usage:
-  switchboard serve [--config FILE] [--port N] [--host H] [--tls-cert F --tls-key F]
-                    [--auth-secret S] [--log-level L] [--web-root DIR]
-                    [--heartbeat-ms N] [--resume-grace-ms N] [--call-ring-ms N] [--max-room-participants N]
-                    [--hello-timeout-ms N] [--max-connections-per-ip N] [--max-outbound-buffer-bytes N]
-                    [--call-invites-per-10s N] [--call-rings-per-10s N]
-                    [--metrics-token T (or env SWITCHBOARD_METRICS_TOKEN)] [--metrics-port N [--metrics-host H]]
-                    [--max-mesh-participants 8]
-                    [--turn-enabled true|false] [--turn-port 3478] [--turn-tls-port 5349] [--turn-tls-cert F --turn-tls-key F]
-                    [--turn-host H] [--turn-relay-ip IP] [--turn-external-ip IP] [--turn-public-host H] [--turn-realm R]
-                    [--turn-user NAME:PASSWORD]... [--turn-secret S] [--turn-allow-peer CIDR]...
-                    [--turn-max-allocations N] [--turn-max-allocations-per-user N] [--turn-max-allocations-per-ip N]
-                    [--turn-max-bitrate KBPS]
-                    [--turn-urls turn:HOST:3478,turns:HOST:5349 (an external TURN server sharing --turn-secret)]
-                    [--turn-credential-ttl SECONDS]
-                    [--rtc-enabled true|false] [--rtc-port 40000] [--rtc-host H] [--announced-ip IP]...
-                    [--mcu-width 1280 --mcu-height 720] [--mcu-fps 15] [--mcu-tier 300,700,1500] [--max-mcu-rooms 4]
-  switchboard turn  [--config FILE] [--host H] [--log-level L] and the --turn-* options above:
+  switchboard serve [--config FILE] [OPTIONS]: every option by section (also as YAML keys and env: README, "Running it")
+${optionsUsage('    ')}
+  switchboard turn  [--config FILE] [--host H] [--log-level L] and the turn options above:
                     the STUN/TURN server alone (needs --turn-secret or --turn-user)
   switchboard token --room R --identity I [--ttl 1h] [--name N] [--secret S | env SWITCHBOARD_AUTH_SECRET]
+  switchboard config --markdown: the configuration table (README.md, "Running it")
 ${LOADTEST_USAGE.replace(/^usage:\n/, '')}`;
 
 function fail(message: string, code = 2): never {
@@ -42,8 +32,7 @@ function fail(message: string, code = 2): never {
 
 /** Flags → validated config (defaults < file < env < flags); exits with the reason on a bad one. */
 function configFromArgs(args: string[]): ServerConfig {
-  const options: Record<string, { type: 'string'; multiple?: boolean }> = { config: { type: 'string' } };
-  for (const flag of Object.keys(FLAG_KEYS)) options[flag] = { type: 'string', ...(REPEATABLE_FLAGS.has(flag) ? { multiple: true } : {}) };
+  const options = { config: { type: 'string' as const }, ...configFlagOptions() };
   let values: Record<string, string | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as { values: Record<string, string | string[] | undefined> });
@@ -53,7 +42,7 @@ function configFromArgs(args: string[]): ServerConfig {
   try {
     return loadConfig({ file: values.config as string | undefined, env: process.env, flags: values });
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 1);
+    if (err instanceof SwitchboardError && err.code === 'invalid-config') fail(err.message, 1);
     throw err;
   }
 }
@@ -105,7 +94,7 @@ async function turn(args: string[]): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { app: 'switchboard-turn' } });
   entryFaults.setLogger(logger);
   installProcessBackstop();
-  const server = await startTurnServer(config, config.turnSecret, logger).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
+  const server = await startTurnServer(configSections(config), config.turnSecret, logger).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
   const kinds = server.tlsPort ? `udp, tcp; tls on ${server.tlsPort}` : 'udp, tcp';
   process.stdout.write(server.addresses.map((a) => `TURN listening on ${a.includes(':') ? `[${a}]` : a}:${server.port} (${kinds})`).join('\n') + '\n');
   onSignal(() => server.close());
@@ -131,6 +120,12 @@ async function token(args: string[]): Promise<void> {
   if (!ttlSeconds) fail(`token: --ttl must look like 30s, 10m, 1h or 2d (got "${values.ttl}")`);
   const jwt = await createAccessToken({ secret, identity: values.identity, room: values.room, ttlSeconds, ...(values.name ? { name: values.name } : {}) });
   process.stdout.write(jwt + '\n');
+}
+
+/** `switchboard config --markdown`: the README's configuration table, from the schema. */
+function printConfigTable(args: string[]): void {
+  if (args.length !== 1 || args[0] !== '--markdown') fail(`config: only --markdown is known\n${USAGE}`);
+  process.stdout.write(configMarkdown() + '\n');
 }
 
 async function loadtest(args: string[]): Promise<void> {
@@ -163,6 +158,7 @@ switch (command) {
   case 'token': await token(rest); break;
   case 'turn': await turn(rest); break;
   case 'loadtest': await loadtest(rest); break;
+  case 'config': printConfigTable(rest); break;
   case undefined:
   case '-h':
   case '--help': process.stdout.write(USAGE + '\n'); break;

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SignalingServer } from '../signaling/SignalingServer.js';
 import type { TurnServer } from '../turn/TurnServer.js';
-import { checkConfig, defaultConfig, mergeConfig, type ServerConfig } from './config.js';
+import { resolveConfig, type ServerConfig, type SwitchboardConfig } from './config.js';
 import { createMetricsRequestHandler, createRequestHandler, type HttpContext } from './http.js';
 import { createMetrics, registerSfuGauges, registerSignalingGauges, registerTurnGauges } from './metrics.js';
 import { iceServersFor, startTurnServer } from './turn.js';
@@ -19,7 +19,8 @@ import { SfuRooms } from './sfu.js';
 import { entryFaults } from '../util/guarded.js';
 
 export interface Switchboard {
-  config: ServerConfig;
+  /** The config by section, as each part received it. */
+  config: SwitchboardConfig;
   /** Base URL, e.g. http://127.0.0.1:8080 (a wildcard host is shown as localhost). */
   url: string;
   wsUrl: string;
@@ -36,21 +37,22 @@ export interface Switchboard {
   close(): Promise<void>;
 }
 
-/** Starts a server. `overrides` are validated like a config file; `port: 0` picks a free port. */
-export async function startSwitchboard(overrides: Partial<ServerConfig> | ServerConfig = {}): Promise<Switchboard> {
-  const config = checkConfig(mergeConfig(defaultConfig(), overrides as Record<string, unknown>));
-  const logger = pino({ level: config.logLevel, base: { app: 'switchboard' } });
+/** Starts a server. `settings` (by YAML key) are validated like a config file; `port: 0` picks a free port. */
+export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Promise<Switchboard> {
+  const config = resolveConfig(settings);
+  const { server: http, tls: tlsFiles, metrics: metricsConfig } = config;
+  const logger = pino({ level: config.log.level, base: { app: 'switchboard' } });
   entryFaults.setLogger(logger);
   const metrics = createMetrics();
   // Clients of the embedded TURN server get REST credentials; without a configured secret,
   // one made now (it only needs to be shared with ourselves).
-  const turnSecret = config.turnSecret ?? (config.turnEnabled ? randomBytes(32).toString('base64url') : undefined);
-  const turn = config.turnEnabled ? await startTurnServer(config, turnSecret, logger) : undefined;
-  const rtc = config.rtcEnabled
+  const turnSecret = config.turn.secret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
+  const turn = config.turn.enabled ? await startTurnServer(config, turnSecret, logger) : undefined;
+  const rtc = config.rtc.enabled
     ? await WebRtcServer.start({
-      port: config.rtcPort,
-      ...(config.rtcHost !== undefined ? { listenAddresses: [config.rtcHost] } : {}),
-      ...(config.announcedIps.length > 0 ? { announcedAddresses: config.announcedIps } : {}),
+      port: config.rtc.port,
+      ...(config.rtc.host !== undefined ? { listenAddresses: [config.rtc.host] } : {}),
+      ...(config.rtc.announcedIps.length > 0 ? { announcedAddresses: config.rtc.announcedIps } : {}),
     }).catch(async (err: unknown) => {
       await turn?.close();
       throw err;
@@ -58,23 +60,10 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     : undefined;
   // A client that can only use TURN may still reach the SFU on this host through a relay.
   if (turn && rtc) turn.allowOwnEndpoints(rtc.port.localCandidates());
-  const sfu = rtc ? new SfuRooms(rtc, logger, {
-    mixer: { width: config.mcuWidth, height: config.mcuHeight, fps: config.mcuFps, tiers: config.mcuTiersKbps.map((k) => Number(k) * 1000) },
-    maxMcuRooms: config.maxMcuRooms,
-  }) : undefined;
+  const sfu = rtc ? new SfuRooms(rtc, logger, config.mcu) : undefined;
   const signaling = new SignalingServer({
-    authSecret: config.authSecret,
-    heartbeatMs: config.heartbeatMs,
-    resumeGraceMs: config.resumeGraceMs,
-    callRingMs: config.callRingMs,
-    maxRoomParticipants: config.maxRoomParticipants,
-    maxMeshParticipants: config.maxMeshParticipants,
-    rateLimit: config.rateLimit,
-    helloTimeoutMs: config.helloTimeoutMs,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    maxOutboundBufferBytes: config.maxOutboundBufferBytes,
-    callInvitesPer10s: config.callInvitesPer10s,
-    callRingsPer10s: config.callRingsPer10s,
+    ...config.signaling,
+    authSecret: config.auth.secret,
     iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
     observer: metrics.observer,
     ...(sfu ? { media: sfu } : {}),
@@ -84,17 +73,17 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
   if (turn) registerTurnGauges(metrics, turn);
   if (rtc && sfu) registerSfuGauges(metrics, rtc, sfu);
   const httpContext: HttpContext = {
-    signaling, metrics, webRoot: config.webRoot, startedAt: Date.now(), logger,
-    metricsToken: config.metricsToken, metricsOnAppPort: config.metricsPort === undefined,
+    signaling, metrics, webRoot: http.webRoot, startedAt: Date.now(), logger,
+    metricsToken: metricsConfig.token, metricsOnAppPort: metricsConfig.port === undefined,
   };
   const handler = createRequestHandler(httpContext);
-  const tls = config.tlsCert !== undefined && config.tlsKey !== undefined;
+  const tls = tlsFiles.cert !== undefined && tlsFiles.key !== undefined;
   const server: Server = tls
-    ? createHttpsServer({ cert: readFileSync(config.tlsCert as string), key: readFileSync(config.tlsKey as string) }, handler)
+    ? createHttpsServer({ cert: readFileSync(tlsFiles.cert as string), key: readFileSync(tlsFiles.key as string) }, handler)
     : createHttpServer(handler);
   signaling.attach(server);
   // Plain HTTP: meant for a loopback or private address (metricsHost, default 127.0.0.1).
-  const metricsServer = config.metricsPort !== undefined ? createHttpServer(createMetricsRequestHandler(httpContext)) : undefined;
+  const metricsServer = metricsConfig.port !== undefined ? createHttpServer(createMetricsRequestHandler(httpContext)) : undefined;
   const stopEarly = async (err: unknown): Promise<never> => {
     await signaling.close();
     await turn?.close();
@@ -102,13 +91,13 @@ export async function startSwitchboard(overrides: Partial<ServerConfig> | Server
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   };
-  await listen(server, config.port, config.host).catch(stopEarly);
-  if (metricsServer) await listen(metricsServer, config.metricsPort as number, config.metricsHost ?? '127.0.0.1').catch(stopEarly);
+  await listen(server, http.port, http.host).catch(stopEarly);
+  if (metricsServer) await listen(metricsServer, metricsConfig.port as number, metricsConfig.host ?? '127.0.0.1').catch(stopEarly);
   const port = (server.address() as AddressInfo).port;
-  const shownHost = urlHost(config.host);
+  const shownHost = urlHost(http.host);
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
-  const metricsUrl = metricsServer ? `http://${urlHost(config.metricsHost ?? '127.0.0.1')}:${(metricsServer.address() as AddressInfo).port}` : undefined;
-  logger.info({ url, auth: config.authSecret ? 'token' : 'open', tls, turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false, rtcPort: rtc?.port.udpPort ?? false, metrics: metricsUrl ?? 'app port' }, 'switchboard started');
+  const metricsUrl = metricsServer ? `http://${urlHost(metricsConfig.host ?? '127.0.0.1')}:${(metricsServer.address() as AddressInfo).port}` : undefined;
+  logger.info({ url, auth: config.auth.secret ? 'token' : 'open', tls, turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false, rtcPort: rtc?.port.udpPort ?? false, metrics: metricsUrl ?? 'app port' }, 'switchboard started');
   return {
     config,
     url,

@@ -19,13 +19,12 @@ import { MediaRequestError, type MediaParticipant, type MediaRooms, type MediaTo
 import { Router } from '../sfu/Router.js';
 import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
 import { guarded } from '../util/guarded.js';
+import type { ConfigSection } from './config.js';
 import { LayoutChangeLimit } from './mcu-layout-limit.js';
 
-export interface SfuRoomsOptions {
-  /** Picture size, rate and tiers of every MCU room's composition. */
-  mixer?: MixerOptions;
-  /** MCU rooms at once (config `maxMcuRooms`); default: no limit. */
-  maxMcuRooms?: number;
+/** Mixer options from the config's `mcu` section: picture size, rate and tiers (kbit/s there, bit/s for the Mixer). */
+export function mixerOptionsOf(mcu: ConfigSection<'mcu'>): MixerOptions {
+  return { width: mcu.width, height: mcu.height, fps: mcu.fps, tiers: mcu.tiersKbps.map((kbps) => kbps * 1000) };
 }
 
 export class SfuRooms implements MediaRooms {
@@ -43,9 +42,10 @@ export class SfuRooms implements MediaRooms {
   /** Joins refused because `maxMcuRooms` MCU rooms were running. */
   mcuRoomsRefused = 0;
 
-  constructor(private readonly server: WebRtcServer, private readonly logger: Logger, opts: SfuRoomsOptions = {}) {
-    this.mixerOptions = opts.mixer ?? {};
-    this.maxMcuRooms = opts.maxMcuRooms ?? Infinity;
+  /** `mcu`: the config's section, for every MCU room's composition and how many rooms may run. */
+  constructor(private readonly server: WebRtcServer, private readonly logger: Logger, mcu: ConfigSection<'mcu'>) {
+    this.mixerOptions = mixerOptionsOf(mcu);
+    this.maxMcuRooms = mcu.maxMcuRooms;
   }
 
   admitRoom(room: string, topology: MediaTopology): void {

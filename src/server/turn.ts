@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { IceServer } from '../protocol/index.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { turnRestCredential } from '../turn/rest-credentials.js';
 import { TurnServer } from '../turn/TurnServer.js';
-import type { ServerConfig } from './config.js';
+import type { SwitchboardConfig } from './config.js';
 
 /** How many TURN URLs of our own server a client is handed (turnUrlsFor): UDP and TCP, and TLS with a certificate. */
 export function ownTurnUrlCount(tls: boolean): number {
@@ -26,39 +27,50 @@ export function ownTurnUrlCount(tls: boolean): number {
  * (open mode gives every hello a new one) still cannot fill the server's total.
  * Defaults (8 participants, 3 URLs): 42 per identity, 126 per IP.
  */
-export function turnQuotaDefaults(config: Pick<ServerConfig, 'maxMeshParticipants' | 'turnMaxAllocationsPerUser' | 'turnMaxAllocationsPerIp'>, tls: boolean): { perIdentity: number; perIp: number } {
-  const perIdentity = config.turnMaxAllocationsPerUser ?? 2 * (config.maxMeshParticipants - 1) * ownTurnUrlCount(tls);
-  return { perIdentity, perIp: config.turnMaxAllocationsPerIp ?? 3 * perIdentity };
+export function turnQuotaDefaults(
+  turn: Pick<SwitchboardConfig['turn'], 'maxAllocationsPerUser' | 'maxAllocationsPerIp'>,
+  maxMeshParticipants: number,
+  tls: boolean,
+): { perIdentity: number; perIp: number } {
+  const perIdentity = turn.maxAllocationsPerUser ?? 2 * (maxMeshParticipants - 1) * ownTurnUrlCount(tls);
+  return { perIdentity, perIp: turn.maxAllocationsPerIp ?? 3 * perIdentity };
 }
 
-export async function startTurnServer(config: ServerConfig, secret: string | undefined, logger: Logger): Promise<TurnServer> {
-  const cert = config.turnTlsCert ?? config.tlsCert;
-  const key = config.turnTlsKey ?? config.tlsKey;
-  const quota = turnQuotaDefaults(config, Boolean(cert && key));
+/**
+ * The `turn` section whole, and what it borrows from others: the HTTP host and certificate as
+ * fallbacks, the SFU's announced addresses (refused as peers), the mesh size (for the quotas).
+ */
+export type TurnServerConfig = Pick<SwitchboardConfig, 'turn' | 'server' | 'tls' | 'rtc' | 'signaling'>;
+
+export async function startTurnServer(config: TurnServerConfig, secret: string | undefined, logger: Logger): Promise<TurnServer> {
+  const { turn: t } = config;
+  const cert = t.tlsCert ?? config.tls.cert;
+  const key = t.tlsKey ?? config.tls.key;
+  const quota = turnQuotaDefaults(t, config.signaling.maxMeshParticipants, Boolean(cert && key));
   // The server's own public addresses, refused as peers (peer-filter.ts) like its listening ones.
-  const selfAddresses = [...config.announcedIps, ...(config.turnPublicHost && isIP(config.turnPublicHost) ? [config.turnPublicHost] : [])];
+  const selfAddresses = [...config.rtc.announcedIps, ...(t.publicHost && isIP(t.publicHost) ? [t.publicHost] : [])];
   const turn = new TurnServer({
     // A wildcard HTTP host means "everywhere": TURN then serves every address of both families.
-    host: config.turnHost ?? (config.host === '0.0.0.0' ? '::' : config.host),
-    port: config.turnPort,
-    ...(cert && key ? { tls: { cert: readFileSync(cert), key: readFileSync(key), port: config.turnTlsPort } } : {}),
-    ...(config.turnRelayIp ? { relayIp: config.turnRelayIp } : {}),
-    ...(config.turnExternalIp ? { externalIp: config.turnExternalIp } : {}),
-    realm: config.turnRealm,
-    users: config.turnUsers,
+    host: t.host ?? (config.server.host === '0.0.0.0' ? '::' : config.server.host),
+    port: t.port,
+    ...(cert && key ? { tls: { cert: readFileSync(cert), key: readFileSync(key), port: t.tlsPort } } : {}),
+    ...(t.relayIp ? { relayIp: t.relayIp } : {}),
+    ...(t.externalIp ? { externalIp: t.externalIp } : {}),
+    realm: t.realm,
+    users: t.users,
     ...(secret ? { secret } : {}),
-    allowPeers: config.turnAllowPeers,
+    allowPeers: t.allowPeers,
     selfAddresses,
-    maxAllocations: config.turnMaxAllocations,
+    maxAllocations: t.maxAllocations,
     maxAllocationsPerUser: quota.perIdentity,
     maxAllocationsPerIp: quota.perIp,
-    maxBitrateKbps: config.turnMaxBitrateKbps,
+    maxBitrateKbps: t.maxBitrateKbps,
     logger,
   });
   await turn.listen().catch((err: NodeJS.ErrnoException) => {
-    const ports = cert && key ? `${config.turnPort} or ${config.turnTlsPort}` : String(config.turnPort);
+    const ports = cert && key ? `${t.port} or ${t.tlsPort}` : String(t.port);
     const where = err.code === 'EADDRINUSE' ? `TURN port ${ports} is in use` : `TURN server: ${err.message}`;
-    throw new Error(`${where} (set --turn-port / --turn-tls-port, or --turn-enabled false)`);
+    throw new SwitchboardError('unavailable', `${where} (set --turn-port / --turn-tls-port, or --turn-enabled false)`);
   });
   return turn;
 }
@@ -74,14 +86,16 @@ export function turnUrlsFor(host: string, turn: TurnServer): { stun: string; tur
  * ICE servers for one client: the configured static ones, then either our own STUN/TURN on
  * the host the client reached us by, or the external `turnUrls`, with a REST credential.
  */
-export function iceServersFor(config: ServerConfig, secret: string | undefined, turn: TurnServer | undefined, identity: string, host: string | undefined): IceServer[] {
-  const out = [...config.iceServers];
+export function iceServersFor(
+  config: Pick<SwitchboardConfig, 'ice' | 'turn'>, secret: string | undefined, turn: TurnServer | undefined, identity: string, host: string | undefined,
+): IceServer[] {
+  const out = [...config.ice.servers];
   if (!secret) return out;
-  const { username, credential } = turnRestCredential(secret, identity, config.turnCredentialTtlSeconds);
-  if (config.turnUrls.length > 0) {
-    out.push({ urls: config.turnUrls, username, credential });
+  const { username, credential } = turnRestCredential(secret, identity, config.turn.credentialTtlSeconds);
+  if (config.turn.urls.length > 0) {
+    out.push({ urls: config.turn.urls, username, credential });
   } else if (turn) {
-    const own = turnUrlsFor(config.turnPublicHost ?? host ?? turn.addresses[0] ?? 'localhost', turn);
+    const own = turnUrlsFor(config.turn.publicHost ?? host ?? turn.addresses[0] ?? 'localhost', turn);
     out.push({ urls: [own.stun] }, { urls: own.turn, username, credential });
   }
   return out;

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { CONFIG_SCHEMA, SECTIONS, readmeTable } from '../../src/server/config.js';
 
 const run = promisify(execFile);
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
@@ -13,6 +15,33 @@ test('a bad config value stops startup naming the key', async () => {
     err.code === 1 && err.stderr.includes('invalid config: port must be an integer 0-65535 (got "abc")'));
   await assert.rejects(run('node', [CLI, 'serve', '--prot', '1']), (err: { code: number; stderr: string }) =>
     err.code === 2 && err.stderr.includes("Unknown option '--prot'"));
+});
+
+test('a repeated --mcu-tier keeps every value; the usage lists every flag by section', async () => {
+  // 700 then 300 does not rise: the error shows that both values were kept (not only the last).
+  await assert.rejects(run('node', [CLI, 'serve', '--mcu-tier', '700', '--mcu-tier', '300'], { timeout: 10_000 }), (err: { code: number; stderr: string }) =>
+    err.code === 1 && err.stderr.includes('invalid config: mcuTiersKbps must rise from the lowest tier to the highest (got [700,300])'));
+  await assert.rejects(run('node', [CLI, 'serve', '--mcu-fps', '0']), (err: { code: number; stderr: string }) =>
+    err.code === 1 && err.stderr.includes('invalid config: mcuFps must be an integer 1-30 (got 0)'));
+  const { stdout } = await run('node', [CLI, '--help']);
+  const serve = stdout.slice(stdout.indexOf('switchboard serve'), stdout.indexOf('switchboard turn'));
+  for (const [key, entry] of Object.entries(CONFIG_SCHEMA)) {
+    if (!('flag' in entry)) continue;
+    const line = serve.split('\n').findIndex((l) => l.includes(`[--${entry.flag} `));
+    assert.ok(line > 0, `serve usage lists --${entry.flag} (${key})`);
+    // Under its section's label: the nearest label above it.
+    const label = serve.split('\n').slice(0, line + 1).reverse().find((l) => /^ {4}\w+:/.test(l));
+    assert.equal(label?.trim().split(':')[0], entry.section, `--${entry.flag} under ${entry.section}`);
+    if ('repeatable' in entry) assert.ok(serve.includes(`[--${entry.flag} ${entry.meta}]...`), `--${entry.flag} shown as repeatable`);
+  }
+  for (const section of Object.keys(SECTIONS)) if (section !== 'ice') assert.match(serve, new RegExp(`^ {4}${section}:`, 'm'));
+});
+
+test('switchboard config --markdown prints the README table', async () => {
+  const { stdout } = await run('node', [CLI, 'config', '--markdown']);
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  assert.equal(stdout.trim(), readmeTable(readme));
+  await assert.rejects(run('node', [CLI, 'config']), (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('only --markdown'));
 });
 
 test('serve prints where it listens and the open-mode banner, answers health, stops on SIGTERM', async () => {

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { after, before, describe, test } from 'node:test';
 import { Attr, StunClass } from '../../src/stun/index.js';
 import { startSwitchboard } from '../../src/server/app.js';
-import { defaultConfig, mergeConfig } from '../../src/server/config.js';
+import { configSections, defaultConfig, mergeConfig } from '../../src/server/config.js';
 import { startTurnServer, turnUrlsFor } from '../../src/server/turn.js';
 import { turnRestCredential } from '../../src/turn/rest-credentials.js';
 import { MAX_CHANNELS_PER_ALLOCATION, MAX_PERMISSIONS_PER_ALLOCATION } from '../../src/turn/Allocation.js';
@@ -120,7 +120,7 @@ describe('quotas', () => {
 describe('defaults sized for a relay-only mesh room', () => {
   test('one page (one REST identity) gets (maxMeshParticipants − 1) × TURN URLs allocations, over UDP and TCP', async () => {
     const config = mergeConfig(defaultConfig(), { host: '127.0.0.1', turnPort: 0, turnAllowPeers: ['127.0.0.0/8'] });
-    const s = await startTurnServer(config, 'rest-secret', pino({ level: 'silent' }));
+    const s = await startTurnServer(configSections(config), 'rest-secret', pino({ level: 'silent' }));
     servers.push(s);
     // No TLS certificate: the page is handed two TURN URLs (UDP, TCP), one allocation per peer each.
     assert.equal(turnUrlsFor('127.0.0.1', s).turn.length, 2);

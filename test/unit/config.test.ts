@@ -3,8 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { defaultConfig, loadConfig, mergeConfig } from '../../src/server/config.js';
+import { DEFAULT_MIXER_OPTIONS } from '../../src/mcu/Mixer.js';
+import { SwitchboardError } from '../../src/protocol/errors.js';
+import {
+  CONFIG_SCHEMA, SECTIONS, configMarkdown, configSections, defaultConfig, loadConfig, mergeConfig, readmeTable, resolveConfig,
+} from '../../src/server/config.js';
+import { mixerOptionsOf } from '../../src/server/sfu.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,7 +56,7 @@ test('bad values stop with a message naming the key', () => {
     [() => loadConfig({ env: {}, flags: { 'tls-cert': '/x/cert.pem' } }), /^invalid config: tlsKey must be set together with the other TLS file/],
     [() => mergeConfig(defaultConfig(), { heartbeatMs: 5 }), /^invalid config: heartbeatMs must be an integer 100-600000 \(got 5\)$/],
   ];
-  for (const [fn, re] of cases) assert.throws(fn, { name: 'ConfigError', message: re });
+  for (const [fn, re] of cases) assert.throws(fn, { name: 'SwitchboardError', code: 'invalid-config', message: re });
 });
 
 test('TURN REST settings and rules across layers', () => {
@@ -89,9 +95,9 @@ test('RTC port and announced addresses: flags, env, repeatable, validated', () =
 
 test('MCU picture size, rate and tiers: defaults, flags and env, validated', () => {
   const d = loadConfig({ env: {} });
-  assert.deepEqual([d.mcuWidth, d.mcuHeight, d.mcuFps, d.mcuTiersKbps], [1280, 720, 15, ['300', '700', '1500']]);
+  assert.deepEqual([d.mcuWidth, d.mcuHeight, d.mcuFps, d.mcuTiersKbps], [1280, 720, 15, [300, 700, 1500]]);
   const c = loadConfig({ env: { SWITCHBOARD_MCU_FPS: '10', SWITCHBOARD_MCU_TIERS: '200, 900' }, flags: { 'mcu-width': '960', 'mcu-height': '540' } });
-  assert.deepEqual([c.mcuWidth, c.mcuHeight, c.mcuFps, c.mcuTiersKbps], [960, 540, 10, ['200', '900']]);
+  assert.deepEqual([c.mcuWidth, c.mcuHeight, c.mcuFps, c.mcuTiersKbps], [960, 540, 10, [200, 900]]);
   assert.throws(() => loadConfig({ env: {}, flags: { 'mcu-width': '961' } }), /mcuWidth must be even/);
   assert.throws(() => loadConfig({ env: {}, flags: { 'mcu-fps': '60' } }), /mcuFps must be an integer 1-30/);
   assert.throws(() => loadConfig({ env: { SWITCHBOARD_MCU_TIERS: '900,200' } }), /mcuTiersKbps must rise/);
@@ -103,8 +109,8 @@ test('maxMcuRooms: default for a 2-core machine, from a file, env and flags, val
   assert.equal(loadConfig({ file: yamlFile('mcu.yaml', 'maxMcuRooms: 12\n'), env: {} }).maxMcuRooms, 12);
   assert.equal(loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: '3' } }).maxMcuRooms, 3);
   assert.equal(loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: '3' }, flags: { 'max-mcu-rooms': '0' } }).maxMcuRooms, 0, '0: no MCU rooms at all');
-  assert.throws(() => loadConfig({ env: {}, flags: { 'max-mcu-rooms': '-1' } }), { name: 'ConfigError', message: /^invalid config: maxMcuRooms must be an integer 0-100000 \(got -1\)$/ });
-  assert.throws(() => loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: 'many' } }), { name: 'ConfigError', message: /maxMcuRooms must be an integer/ });
+  assert.throws(() => loadConfig({ env: {}, flags: { 'max-mcu-rooms': '-1' } }), { name: 'SwitchboardError', message: /^invalid config: maxMcuRooms must be an integer 0-100000 \(got -1\)$/ });
+  assert.throws(() => loadConfig({ env: { SWITCHBOARD_MAX_MCU_ROOMS: 'many' } }), { name: 'SwitchboardError', message: /maxMcuRooms must be an integer/ });
 });
 
 test('signaling limits and the metrics endpoint: defaults, flags and env, validated', () => {
@@ -126,4 +132,66 @@ test('signaling limits and the metrics endpoint: defaults, flags and env, valida
   assert.throws(() => loadConfig({ env: {}, flags: { 'metrics-token': 'short' } }), /metricsToken must be 16-256 printable ASCII/);
   assert.throws(() => loadConfig({ env: {}, flags: { 'metrics-host': '127.0.0.1' } }), /metricsHost needs metricsPort/);
   assert.throws(() => loadConfig({ env: {}, flags: { port: '9000', 'metrics-port': '9000' } }), /metricsPort must differ from port/);
+});
+
+test('MCU tiers: numbers at load, a repeated --mcu-tier accumulates, YAML numbers or text', () => {
+  assert.deepEqual(loadConfig({ env: {}, flags: { 'mcu-tier': ['300', '700'] } }).mcuTiersKbps, [300, 700]);
+  assert.deepEqual(loadConfig({ env: {}, flags: { 'mcu-tier': ['200,500', '900'] } }).mcuTiersKbps, [200, 500, 900]);
+  // Both values are kept: in this order they do not rise.
+  assert.throws(() => loadConfig({ env: {}, flags: { 'mcu-tier': ['700', '300'] } }), /mcuTiersKbps must rise/);
+  assert.deepEqual(loadConfig({ file: yamlFile('tiers.yaml', 'mcuTiersKbps: [250, "800"]\n'), env: {} }).mcuTiersKbps, [250, 800]);
+  // A repeated flag's value is an item as given where an item may hold a comma (a password).
+  assert.deepEqual(loadConfig({ env: {}, flags: { 'turn-user': ['a:p,w'] } }).turnUsers, ['a:p,w']);
+});
+
+test('a wrong type or range names the key, in the error and its field', () => {
+  const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+    [{ mcuTiersKbps: [300, 'fast'] }, 'mcuTiersKbps', /^invalid config: mcuTiersKbps must be a list of bitrates in kbit\/s \(50-50000\)/],
+    [{ mcuTiersKbps: [10] }, 'mcuTiersKbps', /mcuTiersKbps must be a list of bitrates/],
+    [{ turnEnabled: 'yes' }, 'turnEnabled', /^invalid config: turnEnabled must be true or false \(got "yes"\)$/],
+    [{ rtcPort: 65536 }, 'rtcPort', /^invalid config: rtcPort must be an integer 0-65535 \(got 65536\)$/],
+    [{ port: '80' }, 'port', /^invalid config: port must be an integer 0-65535 \(got "80"\)$/],
+    [{ rateLimit: { burst: 0 } }, 'rateLimit.burst', /^invalid config: rateLimit.burst must be an integer 1-1000000 \(got 0\)$/],
+    [{ rateLimit: 5 }, 'rateLimit', /^invalid config: rateLimit must be a mapping with perSecond and burst/],
+    [{ host: '' }, 'host', /^invalid config: host must be a non-empty string/],
+    [{ announcedIps: '203.0.113.5, nowhere' }, 'announcedIps', /announcedIps must be a list of IP addresses/],
+  ];
+  for (const [layer, key, re] of cases) {
+    assert.throws(() => mergeConfig(defaultConfig(), layer), (err: unknown) => {
+      assert.ok(err instanceof SwitchboardError);
+      assert.deepEqual([err.code, err.field], ['invalid-config', key]);
+      assert.match(err.message, re);
+      return true;
+    });
+  }
+  // A mapping may be set in part; the rest keeps its default.
+  assert.deepEqual(mergeConfig(defaultConfig(), { rateLimit: { burst: 7 } }).rateLimit, { perSecond: 50, burst: 7 });
+});
+
+test('sections: every key once, under its name without the section prefix', () => {
+  const sections = configSections(loadConfig({ env: {}, flags: { 'tls-cert': '/c.pem', 'tls-key': '/k.pem', 'turn-port': '0' } }));
+  assert.deepEqual(Object.keys(sections), Object.keys(SECTIONS));
+  assert.deepEqual(sections.mcu, { width: 1280, height: 720, fps: 15, tiersKbps: [300, 700, 1500], maxMcuRooms: 4 });
+  assert.deepEqual(sections.tls, { cert: '/c.pem', key: '/k.pem' });
+  assert.deepEqual([sections.turn.port, sections.turn.tlsPort, sections.turn.enabled, sections.log.level], [0, 5349, true, 'info']);
+  assert.deepEqual(sections.signaling.rateLimit, { perSecond: 50, burst: 200 });
+  // Set optional keys and defaults together cover the schema, each key in one section.
+  const all = resolveConfig({ authSecret: 's', metricsToken: 'tok-0123456789abcdef', metricsPort: 9464, metricsHost: '127.0.0.1', turnTlsCert: 'c',
+    turnTlsKey: 'k', turnHost: 'h', turnRelayIp: '1.2.3.4', turnExternalIp: '1.2.3.5', turnPublicHost: 'p', turnSecret: 't',
+    turnMaxAllocationsPerUser: 5, turnMaxAllocationsPerIp: 6, rtcHost: '127.0.0.1', tlsCert: 'c', tlsKey: 'k' });
+  const fields = Object.values(all).reduce((n, section) => n + Object.keys(section).length, 0);
+  assert.equal(fields, Object.keys(CONFIG_SCHEMA).length);
+});
+
+test("the MCU mixer's defaults are the schema's", () => {
+  assert.deepEqual({ ...DEFAULT_MIXER_OPTIONS, tiers: [...DEFAULT_MIXER_OPTIONS.tiers] }, mixerOptionsOf(configSections(defaultConfig()).mcu));
+  assert.deepEqual(DEFAULT_MIXER_OPTIONS.tiers, [300_000, 700_000, 1_500_000]);
+});
+
+test('the README configuration table is the one the schema makes (switchboard config --markdown)', () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const table = readmeTable(readme);
+  assert.ok(table !== undefined, 'README.md has the config-table markers');
+  assert.equal(table, configMarkdown(), 'README.md is out of date: put the output of `node dist/src/cli/main.js config --markdown` between the markers');
+  for (const key of Object.keys(CONFIG_SCHEMA)) assert.ok(table.includes(`| \`${key}\` |`), key);
 });
