@@ -17,10 +17,10 @@ import type { Producer } from '../sfu/Producer.js';
 import type { Router } from '../sfu/Router.js';
 import type { SfuParticipant } from '../sfu/SfuParticipant.js';
 import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/ActiveSpeakerObserver.js';
-import { CONFIG_SCHEMA } from '../server/config/schema.js';
 import { guarded } from '../util/guarded.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { AudioMixer } from './audio/AudioMixer.js';
+import { DEFAULT_MIXER_OPTIONS } from './defaults.js';
 import { McuCounters } from './counters.js';
 import type { LayoutKind } from './video/layout.js';
 import { VideoComposer } from './video/VideoComposer.js';
@@ -38,13 +38,7 @@ export interface MixerOptions {
   nameOf?: (participantId: string) => string;
 }
 
-/** The config schema's `mcu` defaults (src/server/config/schema.ts), tiers in bit/s. */
-export const DEFAULT_MIXER_OPTIONS = {
-  width: CONFIG_SCHEMA.mcuWidth.default,
-  height: CONFIG_SCHEMA.mcuHeight.default,
-  fps: CONFIG_SCHEMA.mcuFps.default,
-  tiers: CONFIG_SCHEMA.mcuTiersKbps.default.map((kbps) => kbps * 1000),
-} as const;
+export { DEFAULT_MIXER_OPTIONS } from './defaults.js';
 
 export interface MixerEvents {
   'dominant-speaker': [speaker: ActiveSpeaker | null];

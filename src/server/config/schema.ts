@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { bool, cidr, iceServers, int, ip, listOf, mapping, oneOf, pattern, string, type ConfigEntry } from './value-types.js';
+import { DEFAULT_MIXER_OPTIONS } from '../../mcu/defaults.js';
 
 /** The parts of the server a key belongs to, in the order the usage text and README show them. */
 export const SECTIONS = {
@@ -226,19 +227,19 @@ export const CONFIG_SCHEMA = {
   },
   // mcu
   mcuWidth: {
-    section: 'mcu', type: int(64, 3840), default: 1280, env: ['SWITCHBOARD_MCU_WIDTH'], flag: 'mcu-width',
+    section: 'mcu', type: int(64, 3840), default: DEFAULT_MIXER_OPTIONS.width, env: ['SWITCHBOARD_MCU_WIDTH'], flag: 'mcu-width',
     doc: 'composed picture width (even)',
   },
   mcuHeight: {
-    section: 'mcu', type: int(64, 2160), default: 720, env: ['SWITCHBOARD_MCU_HEIGHT'], flag: 'mcu-height',
+    section: 'mcu', type: int(64, 2160), default: DEFAULT_MIXER_OPTIONS.height, env: ['SWITCHBOARD_MCU_HEIGHT'], flag: 'mcu-height',
     doc: 'composed picture height (even)',
   },
   mcuFps: {
-    section: 'mcu', type: int(1, 30), default: 15, env: ['SWITCHBOARD_MCU_FPS'], flag: 'mcu-fps',
+    section: 'mcu', type: int(1, 30), default: DEFAULT_MIXER_OPTIONS.fps, env: ['SWITCHBOARD_MCU_FPS'], flag: 'mcu-fps',
     doc: 'composed picture frame rate',
   },
   mcuTiersKbps: {
-    section: 'mcu', type: listOf(int(50, 50_000), 'bitrates in kbit/s (50-50000)'), default: [300, 700, 1500],
+    section: 'mcu', type: listOf(int(50, 50_000), 'bitrates in kbit/s (50-50000)'), default: DEFAULT_MIXER_OPTIONS.tiers.map((bps) => bps / 1000),
     env: ['SWITCHBOARD_MCU_TIERS'],
     flag: 'mcu-tier', repeatable: true, meta: 'KBPS',
     doc: "the composed video's quality tiers, lowest first, rising (each receiver gets the one its bandwidth affords)",
