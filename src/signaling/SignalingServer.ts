@@ -20,15 +20,15 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
   MAX_MESSAGE_BYTES, parseClientMessage,
-  type ClientMessage, type ErrorCode, type IceServer, type ServerMessage,
+  SwitchboardError, type ClientMessage, type ErrorCode, type IceServer, type ServerMessage,
 } from '../protocol/index.js';
-import { AuthError, grantsRoom, verifyAccessToken, type AccessGrant } from './auth.js';
-import { CallError, CallManager } from './CallManager.js';
+import { grantsRoom, verifyAccessToken, type AccessGrant } from './auth.js';
+import { CallManager } from './CallManager.js';
 import { TokenBucket } from '../util/TokenBucket.js';
 import { entryFaults, guarded } from '../util/guarded.js';
 import { ConnectionsByAddress, clientAddress } from './ConnectionsByAddress.js';
 import { SLOW_READER_CLOSE_CODE, sendBounded, type OutboundPolicy } from './outbound.js';
-import { MediaRequestError, type MediaRooms } from './MediaRooms.js';
+import type { MediaRooms } from './MediaRooms.js';
 import { Room, type RoomTopology } from './Room.js';
 import { Session } from './Session.js';
 import { nullObserver, type SignalingObserver } from './SignalingObserver.js';
@@ -113,12 +113,6 @@ function hostName(header: string | undefined): string | undefined {
 }
 
 const PER_IP_BODY = 'too many connections from your address\n';
-
-class RequestError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly field?: string) {
-    super(message);
-  }
-}
 
 export class SignalingServer {
   private readonly wss: WebSocketServer;
@@ -367,8 +361,8 @@ export class SignalingServer {
 
   /** A refused request is answered; anything else is a fault of ours: answered, counted, and the connection closed (1011). */
   private answerFailure(conn: Connection, msg: ClientMessage, err: unknown): void {
-    if (err instanceof RequestError || err instanceof CallError || err instanceof AuthError || err instanceof MediaRequestError) {
-      this.fail(conn, err.code, err.message, 'field' in err ? err.field : undefined, msg.id, msg.type);
+    if (err instanceof SwitchboardError && err.isClientError) {
+      this.fail(conn, err.code as ErrorCode, err.message, err.field, msg.id, msg.type);
       return;
     }
     this.fail(conn, 'internal-error', 'internal error', undefined, msg.id, msg.type);
@@ -390,12 +384,12 @@ export class SignalingServer {
     if (msg.type === 'resume') return this.onResume(conn, msg);
     if (msg.type === 'ping') return this.sendTo(conn, { type: 'pong', ...(msg.id !== undefined ? { ref: msg.id } : {}) });
     const session = conn.session;
-    if (!session) throw new RequestError('not-identified', 'send "hello" (or "resume") first');
+    if (!session) throw new SwitchboardError('not-identified', 'send "hello" (or "resume") first');
     switch (msg.type) {
       case 'join': return this.onJoin(session, msg.room, msg.topology, msg.id);
       case 'leave': {
         const room = session.room;
-        if (!room) throw new RequestError('not-in-room', 'you are not in a room');
+        if (!room) throw new SwitchboardError('not-in-room', 'you are not in a room');
         this.leaveRoom(session, 'left');
         return session.send({ type: 'left', room: room.name, ...(msg.id !== undefined ? { ref: msg.id } : {}) });
       }
@@ -423,7 +417,7 @@ export class SignalingServer {
       }
       case 'mcu-layout': {
         const { room, media } = this.sfuRoomOf(session);
-        if (room.topology !== 'mcu') throw new RequestError('not-mcu-room', `room "${room.name}" is a ${room.topology} room`);
+        if (room.topology !== 'mcu') throw new SwitchboardError('not-mcu-room', `room "${room.name}" is a ${room.topology} room`);
         return media.layout(room.name, session.id, msg.layout);
       }
       case 'call-accept': return this.calls.accept(session, msg.callId);
@@ -434,12 +428,12 @@ export class SignalingServer {
   }
 
   private async onHello(conn: Connection, msg: Extract<ClientMessage, { type: 'hello' }>): Promise<void> {
-    if (conn.session) throw new RequestError('already-identified', 'this connection already sent "hello"');
+    if (conn.session) throw new SwitchboardError('already-identified', 'this connection already sent "hello"');
     let grant: AccessGrant | undefined;
     let identity: string;
     let name: string;
     if (this.opts.authSecret) {
-      if (!msg.token) throw new RequestError('token-required', 'this server requires an access token', 'token');
+      if (!msg.token) throw new SwitchboardError('token-required', 'this server requires an access token', 'token');
       grant = await verifyAccessToken(msg.token, this.opts.authSecret);
       identity = grant.identity;
       name = grant.name ?? msg.name ?? identity;
@@ -447,7 +441,7 @@ export class SignalingServer {
       identity = msg.identity ?? `guest-${randomBytes(6).toString('base64url')}`;
       name = msg.name ?? identity;
     }
-    if (this.sessionsByIdentity.has(identity)) throw new RequestError('identity-in-use', `identity "${identity}" is already connected`, 'identity');
+    if (this.sessionsByIdentity.has(identity)) throw new SwitchboardError('identity-in-use', `identity "${identity}" is already connected`, 'identity');
     if (conn.socket.readyState !== 1) return; // closed while the token was being checked
     const session = new Session(`p-${randomBytes(9).toString('base64url')}`, identity, name, randomBytes(32).toString('base64url'), grant, this.outbound);
     session.socket = conn.socket;
@@ -470,9 +464,9 @@ export class SignalingServer {
   }
 
   private onResume(conn: Connection, msg: Extract<ClientMessage, { type: 'resume' }>): void {
-    if (conn.session) throw new RequestError('already-identified', 'this connection already has a session');
+    if (conn.session) throw new SwitchboardError('already-identified', 'this connection already has a session');
     const session = this.sessionsByToken.get(msg.sessionToken);
-    if (!session) throw new RequestError('resume-failed', 'unknown session or its grace period is over', 'sessionToken');
+    if (!session) throw new SwitchboardError('resume-failed', 'unknown session or its grace period is over', 'sessionToken');
     if (session.graceTimer) clearTimeout(session.graceTimer);
     session.graceTimer = null;
     const old = session.socket;
@@ -494,22 +488,22 @@ export class SignalingServer {
   }
 
   private onJoin(session: Session, roomName: string, topology: string | undefined, ref: string | number | undefined): void {
-    if (session.room) throw new RequestError('already-in-room', `already in room "${session.room.name}"; leave first`);
+    if (session.room) throw new SwitchboardError('already-in-room', `already in room "${session.room.name}"; leave first`);
     if (session.grant && !grantsRoom(session.grant, roomName)) {
-      throw new RequestError('room-not-allowed', `your token does not grant room "${roomName}"`, 'room');
+      throw new SwitchboardError('room-not-allowed', `your token does not grant room "${roomName}"`, 'room');
     }
     // SFU and MCU rooms need the media server; 'auto' starts as mesh.
     if ((topology === 'sfu' || topology === 'mcu') && !this.opts.media) {
-      throw new RequestError('unsupported-topology', `topology "${topology}" is not available on this server`, 'topology');
+      throw new SwitchboardError('unsupported-topology', `topology "${topology}" is not available on this server`, 'topology');
     }
     let room = this.rooms.get(roomName);
     // The room's first member picks its topology; later members join it as it is.
     if (room && room.members.size >= this.opts.maxRoomParticipants) {
-      throw new RequestError('room-full', `room "${roomName}" is full (${this.opts.maxRoomParticipants} participants)`);
+      throw new SwitchboardError('room-full', `room "${roomName}" is full (${this.opts.maxRoomParticipants} participants)`);
     }
     const meshCap = this.opts.maxMeshParticipants ?? 8;
     if (room && room.topology === 'mesh' && room.members.size >= meshCap) {
-      throw new RequestError('room-full', `room "${roomName}" is full: mesh rooms hold at most ${meshCap} participants`);
+      throw new SwitchboardError('room-full', `room "${roomName}" is full: mesh rooms hold at most ${meshCap} participants`);
     }
     if (!room) {
       const chosen: RoomTopology = topology === 'sfu' || topology === 'mcu' ? topology : 'mesh';
@@ -538,9 +532,9 @@ export class SignalingServer {
 
   private sfuRoomOf(session: Session): { room: Room; media: MediaRooms } {
     const room = session.room;
-    if (!room) throw new RequestError('not-in-room', 'you are not in a room');
+    if (!room) throw new SwitchboardError('not-in-room', 'you are not in a room');
     // An MCU room's media connections are an SFU room's: the same publish/subscribe exchange.
-    if (room.topology === 'mesh' || !this.opts.media) throw new RequestError('not-sfu-room', `room "${room.name}" is a ${room.topology} room`);
+    if (room.topology === 'mesh' || !this.opts.media) throw new SwitchboardError('not-sfu-room', `room "${room.name}" is a ${room.topology} room`);
     return { room, media: this.opts.media };
   }
 
@@ -549,7 +543,7 @@ export class SignalingServer {
     const sameRoom = target !== undefined && target !== from && from.room !== null && target.room === from.room;
     const inCall = target !== undefined && this.calls.connects(from, target, msg.callId);
     // Same answer whether the id exists elsewhere or not: no probing of other rooms.
-    if (!target || !(sameRoom || inCall)) throw new RequestError('peer-not-found', `no peer "${msg.to}" in your room or call`, 'to');
+    if (!target || !(sameRoom || inCall)) throw new SwitchboardError('peer-not-found', `no peer "${msg.to}" in your room or call`, 'to');
     const callId = msg.callId !== undefined ? { callId: msg.callId } : {};
     let out: ServerMessage;
     switch (msg.type) {
