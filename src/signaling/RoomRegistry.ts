@@ -61,7 +61,9 @@ export class RoomRegistry {
     const participants = room.participants();
     room.members.set(session.id, session);
     session.room = room;
-    session.send({ type: 'joined', ...(ref !== undefined ? { ref } : {}), room: room.name, topology: room.topology, self: session.info, participants });
+    session.send({
+      type: 'joined', ...(ref !== undefined ? { ref } : {}), room: room.name, topology: room.topology, self: session.info, participants,
+    });
     room.broadcast({ type: 'participant-joined', room: room.name, participant: session.info }, session);
     // After `joined`: the media server's first subscribe offer must find the page in SFU mode.
     if (room.topology !== 'mesh') this.media?.join(room.name, session, room.topology);

@@ -55,7 +55,8 @@ export class SessionRegistry {
   open(socket: WebSocket, identity: string, name: string, grant: AccessGrant | undefined): Session | null {
     if (this.byIdentity.has(identity)) throw new SwitchboardError('identity-in-use', `identity "${identity}" is already connected`, 'identity');
     if (socket.readyState !== 1) return null;
-    const session = new Session(`p-${randomBytes(9).toString('base64url')}`, identity, name, randomBytes(32).toString('base64url'), grant, this.opts.outbound);
+    const id = `p-${randomBytes(9).toString('base64url')}`;
+    const session = new Session(id, identity, name, randomBytes(32).toString('base64url'), grant, this.opts.outbound);
     session.socket = socket;
     this.byId.set(session.id, session);
     this.byToken.set(session.token, session);

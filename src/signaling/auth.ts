@@ -48,9 +48,10 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
     throw new SwitchboardError('token-invalid', `token rejected: ${err instanceof Error ? err.message : 'invalid'}`);
   }
   const { sub, room, name, exp } = payload;
-  if (typeof sub !== 'string' || !IDENTITY.test(sub)) throw new SwitchboardError('token-invalid', 'token rejected: "sub" must be an identity');
-  if (typeof room !== 'string' || room.length === 0 || room.length > 64) throw new SwitchboardError('token-invalid', 'token rejected: "room" grant missing');
-  if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw new SwitchboardError('token-invalid', 'token rejected: "name" must be a string');
+  const invalid = (why: string): SwitchboardError => new SwitchboardError('token-invalid', `token rejected: ${why}`);
+  if (typeof sub !== 'string' || !IDENTITY.test(sub)) throw invalid('"sub" must be an identity');
+  if (typeof room !== 'string' || room.length === 0 || room.length > 64) throw invalid('"room" grant missing');
+  if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw invalid('"name" must be a string');
   return { identity: sub, room, expiresAt: exp as number, ...(typeof name === 'string' ? { name } : {}) };
 }
 
