@@ -12,13 +12,19 @@
  * gets the same 404 `callee-not-found` as an identity nobody uses.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { validateCreateCall, type CreateCallResponse, type ErrorCode, type RestError } from '../protocol/index.js';
-import { CallError, callPeer } from '../signaling/CallManager.js';
+import { SwitchboardError, validateCreateCall, type CreateCallResponse, type ErrorCode, type RestError } from '../protocol/index.js';
+import { callPeer } from '../signaling/CallManager.js';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
 import type { Session } from '../signaling/Session.js';
 import { guarded } from '../util/guarded.js';
 
 const MAX_BODY_BYTES = 4096;
+
+/** The HTTP status of each refusal this API answers; any other error is a fault (500). */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  'malformed-json': 400, 'invalid-message': 400, unauthorized: 401, 'callee-not-found': 404, 'call-not-found': 404,
+  busy: 409, 'call-state-invalid': 409, 'message-too-large': 413, 'rate-limited': 429,
+};
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -46,7 +52,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       if (size <= MAX_BODY_BYTES) chunks.push(c);
     }, fault));
     req.on('end', guarded('http.calls.body.end', () => {
-      if (size > MAX_BODY_BYTES) reject(new CallError(413, 'message-too-large', `body is larger than ${MAX_BODY_BYTES} bytes`));
+      if (size > MAX_BODY_BYTES) reject(new SwitchboardError('message-too-large', `body is larger than ${MAX_BODY_BYTES} bytes`));
       else resolve(Buffer.concat(chunks).toString('utf8'));
     }, fault));
     req.on('error', guarded('http.calls.body.error', (err: Error) => reject(err)));
@@ -56,7 +62,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 function authenticate(req: IncomingMessage, signaling: SignalingServer): Session {
   const m = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(req.headers.authorization ?? '');
   const session = m ? signaling.sessionByToken(m[1] as string) : undefined;
-  if (!session) throw new CallError(401, 'unauthorized', 'send "Authorization: Bearer <sessionToken>" from your signaling welcome');
+  if (!session) throw new SwitchboardError('unauthorized', 'send "Authorization: Bearer <sessionToken>" from your signaling welcome');
   return session;
 }
 
@@ -73,10 +79,10 @@ export async function handleCallsApi(req: IncomingMessage, res: ServerResponse, 
       try {
         body = JSON.parse(text);
       } catch {
-        throw new CallError(400, 'malformed-json', 'body is not valid JSON');
+        throw new SwitchboardError('malformed-json', 'body is not valid JSON');
       }
       const failure = validateCreateCall(body);
-      if (failure) throw new CallError(400, 'invalid-message', `${failure.field}: ${failure.problem}`, failure.field);
+      if (failure) throw new SwitchboardError('invalid-message', `${failure.field}: ${failure.problem}`, failure.field);
       const to = (body as { to: string }).to;
       const call = signaling.calls.create(session, signaling.sessionByIdentity(to), to);
       const out: CreateCallResponse = { callId: call.id, to: callPeer(call.callee), state: 'ringing' };
@@ -99,9 +105,10 @@ export async function handleCallsApi(req: IncomingMessage, res: ServerResponse, 
     res.setHeader('allow', callId ? 'GET, DELETE' : 'POST');
     sendError(res, 405, 'invalid-message', `method ${req.method} not allowed here`);
   } catch (err) {
-    if (!(err instanceof CallError)) throw err;
-    if (err.status === 413) res.setHeader('connection', 'close');
-    sendError(res, err.status, err.code, err.message, err.field);
+    const status = err instanceof SwitchboardError ? STATUS[err.code as ErrorCode] : undefined;
+    if (!(err instanceof SwitchboardError) || status === undefined) throw err;
+    if (status === 413) res.setHeader('connection', 'close');
+    sendError(res, status, err.code as ErrorCode, err.message, err.field);
   }
   return true;
 }

@@ -7,7 +7,7 @@
  * second (errors must not amplify a flood). A request for the layout already viewed never gets
  * here (it costs nothing and takes no token).
  */
-import { TokenBucket } from '../util/TokenBucket.js';
+import { RateLimit, type RateVerdict } from '../util/RateLimit.js';
 
 /** Sustained layout changes per second per participant. */
 export const LAYOUT_CHANGES_PER_SECOND = 2;
@@ -16,10 +16,10 @@ export const LAYOUT_CHANGE_BURST = 4;
 /** At most one `rate-limited` answer per participant per this many ms. */
 const ERROR_INTERVAL_MS = 1000;
 
-export type LayoutVerdict = 'allow' | 'drop' | 'refuse';
+export type LayoutVerdict = RateVerdict;
 
 export class LayoutChangeLimit {
-  private readonly byParticipant = new Map<string, { bucket: TokenBucket; lastErrorAt: number }>();
+  private readonly byParticipant = new Map<string, RateLimit>();
   /** Changes dropped over the limit (answered or not). */
   dropped = 0;
 
@@ -27,13 +27,11 @@ export class LayoutChangeLimit {
 
   /** 'allow': make the change; 'refuse': drop it and answer `rate-limited`; 'drop': drop it silently. */
   take(participantId: string, now = Date.now()): LayoutVerdict {
-    let s = this.byParticipant.get(participantId);
-    if (!s) this.byParticipant.set(participantId, (s = { bucket: new TokenBucket(this.perSecond, this.burst, now), lastErrorAt: -Infinity }));
-    if (s.bucket.take(now)) return 'allow';
-    this.dropped++;
-    if (now - s.lastErrorAt < ERROR_INTERVAL_MS) return 'drop';
-    s.lastErrorAt = now;
-    return 'refuse';
+    let limit = this.byParticipant.get(participantId);
+    if (!limit) this.byParticipant.set(participantId, (limit = new RateLimit(this.perSecond, this.burst, ERROR_INTERVAL_MS, now)));
+    const verdict = limit.take(now);
+    if (verdict !== 'allow') this.dropped++;
+    return verdict;
   }
 
   /** The participant left: their state goes. */

@@ -13,9 +13,9 @@
 import type { Logger } from 'pino';
 import { McuCounters } from '../mcu/counters.js';
 import { Mixer, type MixerOptions } from '../mcu/Mixer.js';
-import type { McuLayout } from '../protocol/index.js';
+import { SwitchboardError, type McuLayout } from '../protocol/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
-import { MediaRequestError, type MediaParticipant, type MediaRooms, type MediaTopology } from '../signaling/MediaRooms.js';
+import type { MediaParticipant, MediaRooms, MediaTopology } from '../signaling/MediaRooms.js';
 import { Router } from '../sfu/Router.js';
 import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
 import { guarded } from '../util/guarded.js';
@@ -52,7 +52,7 @@ export class SfuRooms implements MediaRooms {
     if (topology !== 'mcu' || this.mixers.size < this.maxMcuRooms) return;
     this.mcuRoomsRefused++;
     this.logger.warn({ room, maxMcuRooms: this.maxMcuRooms }, 'MCU room refused: at capacity');
-    throw new MediaRequestError('mcu-capacity', this.maxMcuRooms === 0
+    throw new SwitchboardError('mcu-capacity', this.maxMcuRooms === 0
       ? 'this server runs no MCU rooms (maxMcuRooms is 0); use topology "sfu"'
       : `this server already runs its maximum of ${this.maxMcuRooms} MCU rooms; join an existing room, use topology "sfu", or try again later`);
   }
@@ -136,7 +136,7 @@ export class SfuRooms implements MediaRooms {
 
   videoSize(room: string, participantId: string, trackId: string, width: number, height: number): void {
     const p = this.participant(room, participantId);
-    if (!p.setVideoSize(trackId, width, height)) throw new MediaRequestError('not-found', `no forwarded video track "${trackId}"`);
+    if (!p.setVideoSize(trackId, width, height)) throw new SwitchboardError('not-found', `no forwarded video track "${trackId}"`);
   }
 
   videoSource(room: string, participantId: string, source: 'camera' | 'screen'): void {
@@ -147,12 +147,12 @@ export class SfuRooms implements MediaRooms {
   layout(room: string, participantId: string, layout: McuLayout): void {
     this.participant(room, participantId);
     const mixer = this.mixers.get(room);
-    if (!mixer) throw new MediaRequestError('not-mcu-room', `room "${room}" is not an MCU room`);
+    if (!mixer) throw new SwitchboardError('not-mcu-room', `room "${room}" is not an MCU room`);
     // The layout already viewed: nothing to do, and no token taken.
     if (mixer.video.layoutOf(participantId) === layout) return;
     const verdict = this.layoutLimit.take(participantId);
     if (verdict === 'refuse') {
-      throw new MediaRequestError('rate-limited', `at most ${this.layoutLimit.perSecond} layout changes per second; this one was dropped`);
+      throw new SwitchboardError('rate-limited', `at most ${this.layoutLimit.perSecond} layout changes per second; this one was dropped`);
     }
     if (verdict === 'drop') return;
     mixer.setLayout(participantId, layout);
@@ -175,7 +175,7 @@ export class SfuRooms implements MediaRooms {
 
   private participant(room: string, id: string): SfuParticipant {
     const p = this.routers.get(room)?.participants.get(id);
-    if (!p) throw new MediaRequestError('not-in-room', `not in SFU room "${room}"`);
+    if (!p) throw new SwitchboardError('not-in-room', `not in SFU room "${room}"`);
     return p;
   }
 }
@@ -184,7 +184,7 @@ function sdpRequest<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof SdpError) throw new MediaRequestError('invalid-sdp', err.message);
+    if (err instanceof SdpError) throw new SwitchboardError('invalid-sdp', err.message);
     throw err;
   }
 }

@@ -12,7 +12,7 @@
  *   loop, from one caller or many, cannot flood one callee with `call-incoming`.
  */
 import { randomBytes } from 'node:crypto';
-import type { CallEndReason, CallPeer, ErrorCode } from '../protocol/index.js';
+import { SwitchboardError, type CallEndReason, type CallPeer, type ErrorCode } from '../protocol/index.js';
 import { TokenBucket } from '../util/TokenBucket.js';
 import { guarded } from '../util/guarded.js';
 import type { Session } from './Session.js';
@@ -39,12 +39,6 @@ export interface Call {
   state: CallState;
   readonly createdAt: number;
   ringTimer: NodeJS.Timeout | null;
-}
-
-export class CallError extends Error {
-  constructor(readonly status: number, readonly code: ErrorCode, message: string, readonly field?: string) {
-    super(message);
-  }
 }
 
 export function callPeer(s: Session): CallPeer {
@@ -75,15 +69,15 @@ export class CallManager {
   create(caller: Session, callee: Session | undefined, calleeIdentity: string): Call {
     const now = Date.now();
     if (!bucket(this.inviteBuckets, caller, this.opts.invitesPer10s).take(now)) {
-      throw this.refused(429, 'rate-limited', `at most ${this.opts.invitesPer10s} call attempts per ${LIMIT_WINDOW_S} s; try again later`);
+      throw this.refused('rate-limited', `at most ${this.opts.invitesPer10s} call attempts per ${LIMIT_WINDOW_S} s; try again later`);
     }
-    if (callee === caller) throw this.refused(400, 'invalid-message', 'to: cannot call yourself', 'to');
+    if (callee === caller) throw this.refused('invalid-message', 'to: cannot call yourself', 'to');
     // Offline, unknown and out of scope are one answer, word for word.
-    if (!callee || !callScopeAllows(caller, callee)) throw this.refused(404, 'callee-not-found', `no one is online as "${calleeIdentity}"`, 'to');
-    if (caller.callId) throw this.refused(409, 'call-state-invalid', 'you are already in a call');
-    if (callee.callId) throw this.refused(409, 'busy', `"${calleeIdentity}" is busy in another call`);
+    if (!callee || !callScopeAllows(caller, callee)) throw this.refused('callee-not-found', `no one is online as "${calleeIdentity}"`, 'to');
+    if (caller.callId) throw this.refused('call-state-invalid', 'you are already in a call');
+    if (callee.callId) throw this.refused('busy', `"${calleeIdentity}" is busy in another call`);
     if (!bucket(this.ringBuckets, callee, this.opts.ringsPer10s).take(now)) {
-      throw this.refused(429, 'rate-limited', `"${calleeIdentity}" has been called too often; try again later`);
+      throw this.refused('rate-limited', `"${calleeIdentity}" has been called too often; try again later`);
     }
     const call: Call = { id: `c-${randomBytes(9).toString('base64url')}`, caller, callee, state: 'ringing', createdAt: now, ringTimer: null };
     call.ringTimer = setTimeout(guarded('signaling.call.ring-timeout', () => this.end(call, 'timeout')), this.opts.ringMs);
@@ -98,7 +92,7 @@ export class CallManager {
   find(session: Session, callId: string): Call {
     const call = this.calls.get(callId);
     if (!call || (call.caller !== session && call.callee !== session)) {
-      throw new CallError(404, 'call-not-found', `no call "${callId}" of yours`, 'callId');
+      throw new SwitchboardError('call-not-found', `no call "${callId}" of yours`, 'callId');
     }
     return call;
   }
@@ -159,9 +153,9 @@ export class CallManager {
     this.opts.onEnded?.(reason);
   }
 
-  private refused(status: number, code: ErrorCode, message: string, field?: string): CallError {
+  private refused(code: ErrorCode, message: string, field?: string): SwitchboardError {
     this.opts.onRefused?.(code);
-    return new CallError(status, code, message, field);
+    return new SwitchboardError(code, message, field);
   }
 
   private clearTimer(call: Call): void {
@@ -169,8 +163,8 @@ export class CallManager {
     call.ringTimer = null;
   }
 
-  private stateError(call: Call, action: string): CallError {
-    return new CallError(409, 'call-state-invalid', `cannot ${action} call "${call.id}" in state ${call.state}`);
+  private stateError(call: Call, action: string): SwitchboardError {
+    return new SwitchboardError('call-state-invalid', `cannot ${action} call "${call.id}" in state ${call.state}`);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * What signaling needs from a media server to run SFU rooms. src/server implements it with
- * src/sfu; signaling itself knows only the protocol messages.
+ * src/sfu; signaling itself knows only the protocol messages. A refused request throws a
+ * SwitchboardError with a client-facing code: the sender gets an `error` with that code.
  */
-import type { ErrorCode, McuLayout, MediaTopology, ParticipantInfo, ServerMessage } from '../protocol/index.js';
+import type { McuLayout, MediaTopology, ParticipantInfo, ServerMessage } from '../protocol/index.js';
 
 /** A participant as the media server sees it: who, and how to reach their page. */
 export interface MediaParticipant {
@@ -10,18 +11,11 @@ export interface MediaParticipant {
   send(msg: ServerMessage): void;
 }
 
-/** A refused media request: becomes an `error` with this code for the sender. */
-export class MediaRequestError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
-    super(message);
-  }
-}
-
 export type { MediaTopology } from '../protocol/media.js';
 
 export interface MediaRooms {
   /**
-   * A join is about to create room `room` of `topology`: throws a MediaRequestError (e.g.
+   * A join is about to create room `room` of `topology`: throws a SwitchboardError (e.g.
    * `mcu-capacity`) when the media server cannot take one more such room.
    */
   admitRoom(room: string, topology: MediaTopology): void;

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import type { ParticipantInfo, ServerMessage } from '../protocol/index.js';
 import type { AccessGrant } from './auth.js';
 import type { Room } from './Room.js';
-import { sendBounded, type OutboundPolicy } from './outbound.js';
+import { sendBounded, type OutboundPolicy } from './connections/outbound.js';
 
 /** Frames kept for a disconnected session; beyond this the oldest are dropped. */
 export const MAX_QUEUED_WHILE_DISCONNECTED = 256;

@@ -4,7 +4,7 @@
  * application backend that shares the secret; checked by the signaling server on `hello`.
  */
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import type { ErrorCode } from '../protocol/index.js';
+import { SwitchboardError } from '../protocol/index.js';
 
 export interface AccessGrant {
   identity: string;
@@ -12,12 +12,6 @@ export interface AccessGrant {
   room: string;
   name?: string;
   expiresAt: number;
-}
-
-export class AuthError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
-    super(message);
-  }
 }
 
 const ISSUER = 'switchboard';
@@ -50,13 +44,14 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
   try {
     ({ payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'], issuer: ISSUER, requiredClaims: ['exp', 'sub'] }));
   } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) throw new AuthError('token-expired', 'token has expired');
-    throw new AuthError('token-invalid', `token rejected: ${err instanceof Error ? err.message : 'invalid'}`);
+    if (err instanceof joseErrors.JWTExpired) throw new SwitchboardError('token-expired', 'token has expired');
+    throw new SwitchboardError('token-invalid', `token rejected: ${err instanceof Error ? err.message : 'invalid'}`);
   }
   const { sub, room, name, exp } = payload;
-  if (typeof sub !== 'string' || !IDENTITY.test(sub)) throw new AuthError('token-invalid', 'token rejected: "sub" must be an identity');
-  if (typeof room !== 'string' || room.length === 0 || room.length > 64) throw new AuthError('token-invalid', 'token rejected: "room" grant missing');
-  if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw new AuthError('token-invalid', 'token rejected: "name" must be a string');
+  const invalid = (why: string): SwitchboardError => new SwitchboardError('token-invalid', `token rejected: ${why}`);
+  if (typeof sub !== 'string' || !IDENTITY.test(sub)) throw invalid('"sub" must be an identity');
+  if (typeof room !== 'string' || room.length === 0 || room.length > 64) throw invalid('"room" grant missing');
+  if (name !== undefined && (typeof name !== 'string' || name.length > 64)) throw invalid('"name" must be a string');
   return { identity: sub, room, expiresAt: exp as number, ...(typeof name === 'string' ? { name } : {}) };
 }
 

@@ -53,6 +53,28 @@ describe('session and rooms', () => {
     assert.equal(w.name, w.identity);
   });
 
+  test('resume takes a session over from a connection still open; hello cannot', async () => {
+    const [first, w] = await TestClient.hello(sb.wsUrl, { identity: 'tess' });
+    clients.push(first);
+    const j = await first.join('takeover1');
+    const peer = await hello();
+    await peer.join('takeover1');
+    // Its identity stays taken while the session lives, whatever the new connection says.
+    const thief = await TestClient.connect(sb.wsUrl);
+    clients.push(thief);
+    assert.equal((await thief.expectError({ type: 'hello', identity: 'tess' })).code, 'identity-in-use');
+    const second = await TestClient.connect(sb.wsUrl);
+    clients.push(second);
+    second.send({ type: 'resume', sessionToken: w.sessionToken, id: 'r1' });
+    const r = await second.next('resumed');
+    assert.deepEqual([r.ref, r.sessionId, r.room], ['r1', w.sessionId, 'takeover1']);
+    const closed = await Promise.race([first.closed, sleep(3000).then(() => 'still open')]);
+    assert.equal(closed, 4000, 'the old connection no longer speaks for the session');
+    peer.send({ type: 'offer', to: j.self.id, sdp: 'to the new connection' });
+    assert.equal((await second.next('offer')).sdp, 'to the new connection');
+    assert.equal(peer.received.some((m) => m.type === 'participant-left'), false, 'a takeover is no departure');
+  });
+
   test('messages before hello are refused', async () => {
     const c = await TestClient.connect(sb.wsUrl);
     clients.push(c);
