@@ -17,7 +17,7 @@ import inspector from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 import { WebRtcServer } from '../../src/rtc/WebRtcServer.js';
 import { Router } from '../../src/sfu/Router.js';
-import type { SubscribeOffer } from '../../src/sfu/SfuParticipant.js';
+import type { SubscribeOffer } from '../../src/session/SfuParticipant.js';
 
 type Request =
   | { seq: number; cmd: 'join'; id: string; publishOffer?: string }

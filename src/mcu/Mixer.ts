@@ -15,8 +15,8 @@
  */
 import type { Producer } from '../sfu/Producer.js';
 import type { Router } from '../sfu/Router.js';
-import type { SfuParticipant } from '../sfu/SfuParticipant.js';
-import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/ActiveSpeakerObserver.js';
+import type { SfuParticipant } from '../session/SfuParticipant.js';
+import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/speaker/ActiveSpeakerObserver.js';
 import { guarded } from '../util/guarded.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { AudioMixer } from './audio/AudioMixer.js';

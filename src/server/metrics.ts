@@ -4,7 +4,7 @@ import type { SignalingObserver } from '../signaling/SignalingObserver.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { Router } from '../sfu/Router.js';
-import type { SfuParticipant } from '../sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../session/SfuParticipant.js';
 import type { SfuRooms } from './sfu.js';
 import { entryFaults } from '../util/guarded.js';
 

@@ -17,7 +17,7 @@ import type { McuLayout } from '../protocol/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { MediaRequestError, type MediaParticipant, type MediaRooms, type MediaTopology } from '../signaling/MediaRooms.js';
 import { Router } from '../sfu/Router.js';
-import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
+import { SdpError, type SfuParticipant } from '../session/SfuParticipant.js';
 import { guarded } from '../util/guarded.js';
 import { LayoutChangeLimit } from './mcu-layout-limit.js';
 

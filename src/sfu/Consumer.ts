@@ -15,14 +15,14 @@
 import { RedBlocks, RtpHeaderView, Vp8Descriptor, parseRed, parseRtpHeader, parseVp8Descriptor, rewriteRedPayloadTypes, setMarker, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { TRANSPORT_CC_SLOT } from './bwe/transport-cc-extension.js';
-import { ConsumerLayers } from './ConsumerLayers.js';
-import { LayerSelector, Verdict, type Layers } from './LayerSelector.js';
-import type { PacketInfo } from './packet-info.js';
+import { ConsumerLayers } from './forward/ConsumerLayers.js';
+import { LayerSelector, Verdict, type Layers } from './forward/LayerSelector.js';
+import type { PacketInfo } from './receive/packet-info.js';
 import type { Producer } from './Producer.js';
 import type { ProducerStream } from './ProducerStream.js';
-import { RtpStreamRewriter } from './rewriter.js';
+import { RtpStreamRewriter } from './forward/rewriter.js';
 import type { MediaKind, RtpSink } from './types.js';
-import { Vp8Munger } from './vp8-munger.js';
+import { Vp8Munger } from './forward/vp8-munger.js';
 
 export interface ConsumerOptions {
   id: string;

@@ -12,14 +12,14 @@
 import type { ReportBlock } from '../rtc/rtcp/index.js';
 import { RtpHeaderView, parseRtpHeader, unwrapRtx } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
-import { AudioLevelMeter } from './AudioLevelMeter.js';
+import { AudioLevelMeter } from './receive/AudioLevelMeter.js';
 import type { Consumer } from './Consumer.js';
-import type { KeyframeRequester } from './KeyframeRequester.js';
-import { LayerBitrate } from './LayerBitrate.js';
-import { MAX_CACHED_PACKET, type PacketCache } from './PacketCache.js';
-import { PacketInfo, describePacket, videoCodecKind, type VideoCodecKind } from './packet-info.js';
+import type { KeyframeRequester } from './receive/KeyframeRequester.js';
+import { LayerBitrate } from './receive/LayerBitrate.js';
+import { MAX_CACHED_PACKET, type PacketCache } from './receive/PacketCache.js';
+import { PacketInfo, describePacket, videoCodecKind, type VideoCodecKind } from './receive/packet-info.js';
 import { ProducerStream } from './ProducerStream.js';
-import type { ReceiveStats } from './ReceiveStats.js';
+import type { ReceiveStats } from './receive/ReceiveStats.js';
 import type { CodecParameters, MediaKind, RtcpSink, VideoSource } from './types.js';
 
 /** VP9 spatial ids are 3 bits (RFC 9628 §4.2). */

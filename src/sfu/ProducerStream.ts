@@ -10,11 +10,11 @@
  */
 import { writeNack, writePli, type ReportBlock } from '../rtc/rtcp/index.js';
 import type { CodecParameters, RtcpSink } from './types.js';
-import { KeyframeRequester } from './KeyframeRequester.js';
-import { LayerBitrate } from './LayerBitrate.js';
-import { NackRequester } from './NackRequester.js';
-import { PacketCache } from './PacketCache.js';
-import { ReceiveStats } from './ReceiveStats.js';
+import { KeyframeRequester } from './receive/KeyframeRequester.js';
+import { LayerBitrate } from './receive/LayerBitrate.js';
+import { NackRequester } from './receive/NackRequester.js';
+import { PacketCache } from './receive/PacketCache.js';
+import { ReceiveStats } from './receive/ReceiveStats.js';
 
 export interface ProducerStreamOptions {
   /** Spatial index among the producer's streams (0 = lowest). */

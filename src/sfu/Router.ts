@@ -9,11 +9,11 @@
  */
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
-import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from './ActiveSpeakerObserver.js';
-import { DataRelay } from './DataRelay.js';
+import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from './speaker/ActiveSpeakerObserver.js';
+import { DataRelay } from '../session/DataRelay.js';
 import { PRIORITY } from './allocation/allocate.js';
 import type { Producer } from './Producer.js';
-import { SfuParticipant, type SubscribeOffer } from './SfuParticipant.js';
+import { SfuParticipant, type SubscribeOffer } from '../session/SfuParticipant.js';
 import type { VideoSource } from './types.js';
 
 /** How the router reaches one participant's page. */

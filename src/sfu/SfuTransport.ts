@@ -23,8 +23,8 @@ import { RetransmissionBudget } from './bwe/RetransmissionBudget.js';
 import { transportCcSlot } from './bwe/transport-cc-extension.js';
 import type { Consumer } from './Consumer.js';
 import type { Producer } from './Producer.js';
-import { RidBinder, type StreamRoute } from './RidBinder.js';
-import { TwccRecorder } from './TwccRecorder.js';
+import { RidBinder, type StreamRoute } from './receive/RidBinder.js';
+import { TwccRecorder } from './receive/TwccRecorder.js';
 import type { RtpSink } from './types.js';
 import { guarded } from '../util/guarded.js';
 

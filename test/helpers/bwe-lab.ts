@@ -11,7 +11,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 import { openPage } from '../e2e/page-api.js';
 import { CHROMIUM_PATH, launchChromium, waitFor, type TestBrowser, type TestPage } from './browsers.js';
 import { attachToLab, type LabUplink } from './lab-uplink.js';

@@ -6,7 +6,7 @@
  */
 import type { Switchboard } from '../../src/server/app.js';
 import type { Consumer } from '../../src/sfu/Consumer.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 
 /** What `p`'s allocator last gave consumer `c`: "spatial/temporal", "paused" or "unallocated". */
 export function allocatorTarget(p: SfuParticipant, c: Consumer): string {

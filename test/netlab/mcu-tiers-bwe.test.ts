@@ -15,7 +15,7 @@ import { netlabAvailable } from '../helpers/netlab.js';
 import { diagnose } from '../e2e/page-api.js';
 import { tierSize } from '../../src/mcu/video/Composition.js';
 import type { Consumer } from '../../src/sfu/Consumer.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 
 const LIMIT_KBIT = 1000;
 const ROOM = 'mcubwe1';

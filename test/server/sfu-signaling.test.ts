@@ -10,7 +10,7 @@ import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { parseRemoteSdp } from '../../src/rtc/sdp/index.js';
 import { PRIORITY } from '../../src/sfu/allocation/allocate.js';
 import type { Consumer } from '../../src/sfu/Consumer.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 import { loadFixture } from '../fixtures/sdp/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
 

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RtpHeaderView, parseRtpHeader, writeRtpHeader } from '../../src/rtc/rtp/index.js';
-import { ActiveSpeakerObserver, type ActiveSpeaker } from '../../src/sfu/ActiveSpeakerObserver.js';
-import { AudioLevelMeter } from '../../src/sfu/AudioLevelMeter.js';
+import { ActiveSpeakerObserver, type ActiveSpeaker } from '../../src/sfu/speaker/ActiveSpeakerObserver.js';
+import { AudioLevelMeter } from '../../src/sfu/receive/AudioLevelMeter.js';
 import { Producer } from '../../src/sfu/Producer.js';
 import { loadRecordedMedia } from '../helpers/sfu-node-peer-media.js';
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import {
   AudioLevel, RedBlocks, RtpHeaderView, findHeaderExtension, parseRed, parseRtpHeader, readAudioLevel, rewriteRedPayloadTypes,
 } from '../../src/rtc/rtp/index.js';
-import { ActiveSpeakerObserver } from '../../src/sfu/ActiveSpeakerObserver.js';
+import { ActiveSpeakerObserver } from '../../src/sfu/speaker/ActiveSpeakerObserver.js';
 import { Consumer } from '../../src/sfu/Consumer.js';
 import { Producer } from '../../src/sfu/Producer.js';
 import { readRtpFile, type RecordedPacket } from '../fixtures/media/rtp-file.js';

@@ -11,12 +11,12 @@ import {
   readVp8KeyframeSize, writeRtpHeader,
 } from '../../src/rtc/rtp/index.js';
 import { Consumer } from '../../src/sfu/Consumer.js';
-import { LayerPauser } from '../../src/sfu/LayerPauser.js';
-import { LayerSelector, PacketLayers, Verdict } from '../../src/sfu/LayerSelector.js';
-import { PacketInfo, describePacket } from '../../src/sfu/packet-info.js';
+import { LayerPauser } from '../../src/sfu/forward/LayerPauser.js';
+import { LayerSelector, PacketLayers, Verdict } from '../../src/sfu/forward/LayerSelector.js';
+import { PacketInfo, describePacket } from '../../src/sfu/receive/packet-info.js';
 import { Producer } from '../../src/sfu/Producer.js';
-import { RidBinder } from '../../src/sfu/RidBinder.js';
-import { Vp8Munger } from '../../src/sfu/vp8-munger.js';
+import { RidBinder } from '../../src/sfu/receive/RidBinder.js';
+import { Vp8Munger } from '../../src/sfu/forward/vp8-munger.js';
 import { xorshift32 } from '../helpers/random.js';
 
 /** A VP8 descriptor: X=1, I (M as `longId`), L, T with Y. */

@@ -8,7 +8,7 @@
  * Packets come from the network: a fault while taking one is counted ('mcu.audio.rtp') and the
  * packet dropped.
  */
-import { AudioLevelMeter } from '../../sfu/AudioLevelMeter.js';
+import { AudioLevelMeter } from '../../sfu/receive/AudioLevelMeter.js';
 import type { Producer, ProducerTap } from '../../sfu/Producer.js';
 import { RedBlocks, parseRed, type RtpHeaderView } from '../../rtc/rtp/index.js';
 import { guarded } from '../../util/guarded.js';

@@ -15,7 +15,7 @@
  * tiers' encoders are closed (their memory freed) and a later start begins with keyframes.
  */
 import type { Producer } from '../../sfu/Producer.js';
-import { LayerPauser } from '../../sfu/LayerPauser.js';
+import { LayerPauser } from '../../sfu/forward/LayerPauser.js';
 import { parseRtpHeader, randomSsrc, RtpHeaderView } from '../../rtc/rtp/index.js';
 import { ImageScaler, TileScaler } from '../codec/scaler.js';
 import { VideoFrameEncoder } from '../codec/video-encoder.js';

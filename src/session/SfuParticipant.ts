@@ -11,16 +11,16 @@ import {
 import { randomSsrc } from '../rtc/rtp/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
-import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
-import { PRIORITY } from './allocation/allocate.js';
-import { ConsumerTrack } from './allocation/ConsumerTrack.js';
-import { StreamAllocator } from './allocation/StreamAllocator.js';
-import { Consumer } from './Consumer.js';
-import { LayerPauser } from './LayerPauser.js';
-import { Producer } from './Producer.js';
-import { SfuTransport } from './SfuTransport.js';
+import { TRANSPORT_CC_EXTENSION_ID } from '../sfu/bwe/transport-cc-extension.js';
+import { PRIORITY } from '../sfu/allocation/allocate.js';
+import { ConsumerTrack } from '../sfu/allocation/ConsumerTrack.js';
+import { StreamAllocator } from '../sfu/allocation/StreamAllocator.js';
+import { Consumer } from '../sfu/Consumer.js';
+import { LayerPauser } from '../sfu/forward/LayerPauser.js';
+import { Producer } from '../sfu/Producer.js';
+import { SfuTransport } from '../sfu/SfuTransport.js';
 import { SubscribeNegotiation, type OutgoingOffer } from './SubscribeNegotiation.js';
-import type { MediaKind, VideoSource } from './types.js';
+import type { MediaKind, VideoSource } from '../sfu/types.js';
 
 /** A refused SDP: the message says what was wrong. */
 export class SdpError extends Error {}

@@ -6,8 +6,8 @@
  * points where a decoder can follow.
  */
 import type { LayerSelector, Layers } from './LayerSelector.js';
-import type { Producer } from './Producer.js';
-import type { ProducerStream } from './ProducerStream.js';
+import type { Producer } from '../Producer.js';
+import type { ProducerStream } from '../ProducerStream.js';
 
 export class ConsumerLayers {
   readonly preferred: Layers;

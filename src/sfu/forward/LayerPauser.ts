@@ -8,8 +8,8 @@
  * current and target layers count as needed (it climbs through them). A layer whose frame size is
  * not known yet (no keyframe seen) is not paused: whether it is needed depends on its size.
  */
-import type { Producer } from './Producer.js';
-import { guarded } from '../util/guarded.js';
+import type { Producer } from '../Producer.js';
+import { guarded } from '../../util/guarded.js';
 
 export const LAYER_PAUSE_AFTER_MS = 4000;
 const CHECK_INTERVAL_MS = 500;
