@@ -26,7 +26,7 @@ export interface ProducerStreamOptions {
   video: boolean;
   nack: boolean;
   feedbackSsrc: number;
-  transport: RtcpSink;
+  feedback: RtcpSink;
   cacheSize: number;
   rtcpScratch: Buffer;
 }
@@ -84,7 +84,7 @@ export class ProducerStream {
     const scratch = this.opts.rtcpScratch;
     const len = writeNack(scratch, 0, { senderSsrc: this.opts.feedbackSsrc, mediaSsrc: this.ssrc, seqs: this.nackSeqs });
     this.nacksSent += this.nackSeqs.length;
-    this.opts.transport.sendRtcp(scratch.subarray(0, len));
+    this.opts.feedback.sendRtcp(scratch.subarray(0, len));
   }
 
   reportBlock(now: number): ReportBlock | null {
@@ -98,6 +98,6 @@ export class ProducerStream {
   private sendPli(): void {
     const scratch = this.opts.rtcpScratch;
     const len = writePli(scratch, 0, { senderSsrc: this.opts.feedbackSsrc, mediaSsrc: this.ssrc });
-    this.opts.transport.sendRtcp(scratch.subarray(0, len));
+    this.opts.feedback.sendRtcp(scratch.subarray(0, len));
   }
 }

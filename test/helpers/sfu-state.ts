@@ -27,7 +27,7 @@ function describeParticipant(p: SfuParticipant): string[] {
 
 export function describeSfuRoom(server: Switchboard | undefined, room: string): string {
   if (!server) return '';
-  const router = server.sfu?.routers.get(room);
+  const router = server.sfu?.rooms.get(room);
   const lines = [...(router?.participants.values() ?? [])].flatMap(describeParticipant);
   return `\n--- server ---\nport ${JSON.stringify(server.rtc?.port.stats)}\n${lines.join('\n')}`;
 }

@@ -100,7 +100,7 @@ function pageOf(label: string): TestPage {
 async function participantNamed(name: string, seenFrom: TestPage): Promise<SfuParticipant> {
   const id = (await remoteStats(seenFrom)).find((s) => s.name === name)?.participantId;
   assert.ok(id, `${name} is visible`);
-  const participant = server!.sfu?.routers.get(ROOM)?.participants.get(id);
+  const participant = server!.sfu?.rooms.get(ROOM)?.participants.get(id);
   assert.ok(participant, `${name} (${id}) is in the router`);
   return participant;
 }
