@@ -1,6 +1,6 @@
 /**
  * Audio-only MCU: how many participants one core mixes in real time. N publishers' Opus
- * producers (a voice-like signal, one 20 ms packet per tick, through the real Producer → tap →
+ * producers (a voice-like signal, one 20 ms packet per tick, through the real Producer → Router sink →
  * jitter buffer → decode path) and N listeners, each getting their own N−1 mix encoded and sent
  * through their own output Producer: the AudioMixer's full tick, timed over `--ticks` ticks.
  *
@@ -18,7 +18,8 @@ import { AudioMixer } from '../src/mcu/audio/AudioMixer.js';
 import { FRAME_SAMPLES, RTP_TICKS_PER_FRAME, SAMPLE_RATE } from '../src/mcu/audio/format.js';
 import { MIX_AUDIO_CODEC } from '../src/mcu/output-producer.js';
 import { parseRtpHeader, RtpHeaderView } from '../src/rtc/rtp/index.js';
-import { Producer } from '../src/sfu/Producer.js';
+import type { Producer } from '../src/sfu/Producer.js';
+import { Router } from '../src/sfu/Router.js';
 import { nonNegative } from './lib/proc.js';
 
 function usage(problem: string): never {
@@ -61,10 +62,12 @@ const noFeedback = { sendRtcp(): void {} };
 
 /** One room of `n`: returns the time per tick, ms. */
 function measure(n: number, ticks: number, packets: Buffer[][]): number {
-  const mixer = new AudioMixer();
+  // The mixer's room core; the bench feeds its producers itself, so it needs no network transports.
+  const router = new Router('bench', { createMediaTransport: () => { throw new Error('the audio bench makes no network transports'); } });
+  const mixer = new AudioMixer(router);
   const producers: Producer[] = [];
   for (let i = 0; i < n; i++) {
-    const p = new Producer({ id: `p${i}-audio`, kind: 'audio', ownerId: `p${i}`, mid: '0', ssrc: 1000 + i, codec: MIX_AUDIO_CODEC, feedbackSsrc: 1, transport: noFeedback });
+    const p = router.produce({ id: `p${i}-audio`, kind: 'audio', ownerId: `p${i}`, mid: '0', ssrc: 1000 + i, codec: MIX_AUDIO_CODEC, feedbackSsrc: 1, feedback: noFeedback });
     producers.push(p);
     mixer.addInput(p);
     mixer.addListener(`p${i}`);

@@ -16,8 +16,8 @@
 import inspector from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 import { WebRtcServer } from '../../src/rtc/WebRtcServer.js';
-import { Router } from '../../src/sfu/Router.js';
-import type { SubscribeOffer } from '../../src/sfu/SfuParticipant.js';
+import { SfuRoom } from '../../src/session/SfuRoom.js';
+import type { SubscribeOffer } from '../../src/session/SfuParticipant.js';
 
 type Request =
   | { seq: number; cmd: 'join'; id: string; publishOffer?: string }
@@ -28,7 +28,7 @@ type Request =
   | { seq: number; cmd: 'prof-stop'; path: string };
 
 const server = await WebRtcServer.start({ port: 0, listenAddresses: ['127.0.0.1'], tcp: false });
-const router = new Router('bench', server);
+const router = new SfuRoom('bench', server);
 /** The newest subscribe offer the router made for each participant. */
 const offers = new Map<string, SubscribeOffer>();
 let profiler: inspector.Session | undefined;

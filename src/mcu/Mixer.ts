@@ -1,9 +1,10 @@
 /**
- * Mixer: the MCU of one room, built on the room's SFU Router. The Router is made with
- * `forward: false`, so participants' producers go to nobody but the Mixer, which takes them
- * like a subscriber would (a tap on each producer) and publishes what it makes back into the
- * Router as ordinary producers: each participant's N−1 audio mix, and the composed video of the
- * layout they view. Transport, NACK/RTX, keyframe requests and bandwidth estimation are the SFU's.
+ * Mixer: the MCU of one room, built on the room's session (SfuRoom) and media core (Router).
+ * The room is made with `forward: false`, so participants' producers go to nobody but the
+ * Mixer, whose decoders receive them as sinks of the Router (like a subscriber would), and which
+ * publishes what it makes back into the Router as ordinary producers: each participant's N−1
+ * audio mix, and the composed video of the layout they view. Transport, NACK/RTX, keyframe
+ * requests and bandwidth estimation are the SFU's.
  *
  * The active speaker comes from the decoded audio's energy (not the RFC 6464 levels the
  * publishers put in their packets): it is what the mix really contains.
@@ -13,10 +14,11 @@
  * the mixer watches that transport's `connected` and `closed`. A member who joins and never
  * answers costs no decode or encode.
  */
+import { SwitchboardError } from '../protocol/errors.js';
+import type { SfuParticipant } from '../session/SfuParticipant.js';
+import type { SfuRoom } from '../session/SfuRoom.js';
 import type { Producer } from '../sfu/Producer.js';
-import type { Router } from '../sfu/Router.js';
-import type { SfuParticipant } from '../sfu/SfuParticipant.js';
-import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/ActiveSpeakerObserver.js';
+import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/speaker/ActiveSpeakerObserver.js';
 import { guarded } from '../util/guarded.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { AudioMixer } from './audio/AudioMixer.js';
@@ -47,7 +49,7 @@ export interface MixerEvents {
 export class Mixer extends TypedEmitter<MixerEvents> {
   /** Codec work done for this room (encoders opened, frames encoded and decoded). */
   readonly counters = new McuCounters();
-  readonly audio = new AudioMixer(this.counters);
+  readonly audio: AudioMixer;
   readonly video: VideoComposer;
   readonly speakers: ActiveSpeakerObserver;
   /** Participant ids in join order. */
@@ -55,9 +57,10 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   private readonly nameOf: (id: string) => string;
   closed = false;
 
-  constructor(readonly router: Router, opts: MixerOptions = {}) {
+  constructor(readonly room: SfuRoom, opts: MixerOptions = {}) {
     super();
-    if (router.forward) throw new Error('a Mixer needs a Router made with forward: false');
+    if (room.forward) throw new SwitchboardError('invalid-argument', 'a Mixer needs a room made with forward: false');
+    this.audio = new AudioMixer(room.router, this.counters);
     this.nameOf = opts.nameOf ?? ((id) => id);
     this.speakers = new ActiveSpeakerObserver(opts.activeSpeaker);
     this.speakers.on('dominant-speaker', (s) => this.emit('dominant-speaker', s));
@@ -70,14 +73,14 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     }, {
       participants: () => this.order.map((id) => ({ id, name: this.nameOf(id) })),
       activeSpeaker: () => this.speakers.activeSpeaker?.participantId ?? null,
-      publishTo: (id, producer) => this.router.publishTo(id, producer),
-    }, opts.defaultLayout ?? 'grid', this.counters);
-    for (const p of router.participants.values()) this.onJoin(p);
-    for (const p of router.producers) this.onProducer(p);
-    router.on('participant-joined', (p) => this.onJoin(p));
-    router.on('participant-left', (id) => this.onLeave(id));
-    router.on('producer', (p) => this.onProducer(p));
-    router.on('close', () => this.close());
+      publishTo: (id, producer) => this.room.publishTo(id, producer),
+    }, room.router, opts.defaultLayout ?? 'grid', this.counters);
+    for (const p of room.participants.values()) this.onJoin(p);
+    for (const p of room.producers) this.onProducer(p);
+    room.on('participant-joined', (p) => this.onJoin(p));
+    room.on('participant-left', (id) => this.onLeave(id));
+    room.on('producer', (p) => this.onProducer(p));
+    room.on('close', () => this.close());
   }
 
   get activeSpeaker(): string | null {
@@ -104,7 +107,7 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     const id = participant.id;
     if (this.order.includes(id)) return;
     this.order.push(id);
-    this.router.publishTo(id, this.audio.addListener(id).producer);
+    this.room.publishTo(id, this.audio.addListener(id).producer);
     this.video.addViewer(id);
     // DTLS completing (network input) starts their encoding; the transport closing (consent
     // lost, DTLS closed, the participant leaving) stops it. A closed transport does not reopen.

@@ -1,12 +1,13 @@
 /**
  * The producers the MCU publishes into the Router: ordinary Producers whose packets come from
- * our encoders instead of a transport. Their "transport" is the mixer: a keyframe request
+ * our encoders instead of a transport. Their feedback goes to the mixer: a keyframe request
  * (PLI/FIR from a consumer, ≤ 1/s) reaches `onKeyframeRequest` with the stream's SSRC.
  */
 import { MCU_MIX_PARTICIPANT_ID } from '../protocol/index.js';
 import { parseRtcpCompound } from '../rtc/rtcp/index.js';
 import { randomSsrc } from '../rtc/rtp/index.js';
-import { Producer } from '../sfu/Producer.js';
+import type { Producer } from '../sfu/Producer.js';
+import type { Router } from '../sfu/Router.js';
 import type { CodecParameters } from '../sfu/types.js';
 import type { MediaKind } from '../protocol/media.js';
 
@@ -19,7 +20,7 @@ export const MIX_VIDEO_CODEC: CodecParameters = {
   name: 'VP8', payloadType: 96, clockRate: 90_000, fmtp: '', rtcpFeedback: [{ type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
 };
 
-export function createMixProducer(opts: {
+export function createMixProducer(router: Router, opts: {
   id: string;
   kind: MediaKind;
   /** Quality tiers (video): one stream per rid, all bound to our own SSRCs. */
@@ -28,7 +29,7 @@ export function createMixProducer(opts: {
   onKeyframeRequest?: (mediaSsrc: number) => void;
 }): Producer {
   const onKeyframe = opts.onKeyframeRequest;
-  const producer = new Producer({
+  const producer = router.produce({
     id: opts.id,
     kind: opts.kind,
     ownerId: MCU_MIX_PARTICIPANT_ID,
@@ -36,7 +37,7 @@ export function createMixProducer(opts: {
     codec: opts.kind === 'audio' ? MIX_AUDIO_CODEC : MIX_VIDEO_CODEC,
     ...(opts.tiers ? { rids: opts.tiers.map((t) => t.rid), encodedBitrates: opts.tiers.map((t) => t.bitrate) } : { ssrc: opts.ssrc ?? randomSsrc() }),
     feedbackSsrc: randomSsrc(),
-    transport: {
+    feedback: {
       sendRtcp(packet: Buffer): void {
         if (!onKeyframe) return;
         // PLI names the stream in its media SSRC; FIR in its entries (RFC 5104 §4.3.1.1).

@@ -5,8 +5,9 @@
  *
  * Per packet: the ICE session hands over every non-STUN packet of its tuples; RFC 7983 §7
  * sorts DTLS (first byte 20–63) from RTP/RTCP (128–191), and RFC 5761 §4 sorts RTCP (packet
- * type 192–223) from RTP. Decrypted packets leave as 'rtp' / 'rtcp' events; nothing is
- * emitted before DTLS has keyed SRTP, and nothing is sent in clear.
+ * type 192–223) from RTP. Decrypted packets go straight to the transport's packet receiver
+ * (wired once by its owner, no event hop); nothing is delivered before DTLS has keyed SRTP,
+ * and nothing is sent in clear.
  */
 import { DtlsTransport, type DtlsCertificate, type DtlsRole } from './dtls/index.js';
 import { IceLiteSession } from './ice/IceLiteSession.js';
@@ -36,9 +37,16 @@ export interface RemoteTransportParameters {
 
 export type WebRtcTransportState = 'new' | 'connecting' | 'connected' | 'closed';
 
+/** Where a transport's decrypted packets go (the SFU's transport). */
+export interface MediaPacketReceiver {
+  onRtp(packet: Buffer): void;
+  onRtcp(packet: Buffer): void;
+}
+
+/** Until an owner wires one: decrypted packets are counted (rtpIn/rtcpIn) and dropped. */
+const NO_RECEIVER: MediaPacketReceiver = { onRtp: () => {}, onRtcp: () => {} };
+
 export interface WebRtcTransportEvents {
-  rtp: [packet: Buffer];
-  rtcp: [packet: Buffer];
   connected: [];
   datachannel: [channel: DataChannel];
   closed: [reason: string];
@@ -70,6 +78,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
   private readonly port: RtcPort;
   private readonly certificate: DtlsCertificate;
   private readonly wantSctp: boolean;
+  private receiver: MediaPacketReceiver = NO_RECEIVER;
   private stateValue: WebRtcTransportState = 'new';
   private closeReasonValue: string | null = null;
   /**
@@ -96,6 +105,13 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
   }
 
   get state(): WebRtcTransportState { return this.stateValue; }
+
+  /** Where decrypted RTP and RTCP go from now on. */
+  setReceiver(receiver: MediaPacketReceiver): void {
+    this.receiver = receiver;
+  }
+
+  get packetReceiver(): MediaPacketReceiver { return this.receiver; }
 
   /** Why the transport closed (null while open): for logs and diagnostics. */
   get closeReason(): string | null { return this.closeReasonValue; }
@@ -192,6 +208,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
     this.dtls?.close();
     this.port.removeSession(this.ice);
     this.ice.close();
+    this.receiver = NO_RECEIVER;
     this.emit('closed', reason);
     this.removeAllListeners();
   }
@@ -218,7 +235,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
         return;
       }
       this.stats.rtcpIn++;
-      this.emit('rtcp', plain);
+      this.receiver.onRtcp(plain);
     } else {
       const plain = srtp.unprotectRtp(buf);
       if (!plain) {
@@ -226,7 +243,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
         return;
       }
       this.stats.rtpIn++;
-      this.emit('rtp', plain);
+      this.receiver.onRtp(plain);
     }
   }
 

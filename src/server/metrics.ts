@@ -3,8 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { SignalingObserver } from '../signaling/SignalingObserver.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
-import type { Router } from '../sfu/Router.js';
-import type { SfuParticipant } from '../sfu/SfuParticipant.js';
+import type { SfuRoom } from '../session/SfuRoom.js';
+import type { SfuParticipant } from '../session/SfuParticipant.js';
 import type { SfuRooms } from './sfu.js';
 import { entryFaults } from '../util/guarded.js';
 
@@ -108,15 +108,15 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(read()); } });
   };
-  const count = (pick: (r: Router) => number): number => {
+  const count = (pick: (r: SfuRoom) => number): number => {
     let n = 0;
-    for (const r of sfu.routers.values()) n += pick(r);
+    for (const r of sfu.rooms.values()) n += pick(r);
     return n;
   };
-  gauge('switchboard_sfu_rooms', 'SFU rooms with at least one participant', () => sfu.routers.size);
+  gauge('switchboard_sfu_rooms', 'SFU rooms with at least one participant', () => sfu.rooms.size);
   gauge('switchboard_sfu_participants', 'Participants in SFU rooms', () => count((r) => r.participants.size));
   gauge('switchboard_sfu_producers', 'Tracks received by the SFU', () => count((r) => r.producers.length));
-  gauge('switchboard_sfu_consumers', 'Tracks sent by the SFU', () => count((r) => r.producers.reduce((n, p) => n + p.consumers.size, 0)));
+  gauge('switchboard_sfu_consumers', 'Tracks sent by the SFU', () => count((r) => r.producers.reduce((n, p) => n + r.router.consumersOf(p).size, 0)));
   gauge('switchboard_rtc_transports', 'Live WebRTC transports on the RTC port', () => rtc.transportCount);
   gauge('switchboard_sfu_data_messages_relayed_total', 'Data-channel messages relayed by live SFU rooms', () => count((r) => r.data.relayed));
   gauge('switchboard_sfu_data_messages_dropped_total', 'Data-channel messages dropped (receiver too slow or not connected) by live SFU rooms', () => count((r) => r.data.dropped));
@@ -141,7 +141,7 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
   });
   // Bandwidth estimation (src/sfu/bwe/): one observation per subscriber, taken at scrape time.
   const subscribers = function* (): Generator<SfuParticipant> {
-    for (const r of sfu.routers.values()) yield* r.participants.values();
+    for (const r of sfu.rooms.values()) yield* r.participants.values();
   };
   new Histogram({
     name: 'switchboard_sfu_subscriber_estimate_bps', help: 'Send-side bandwidth estimate toward each SFU subscriber (bit/s), at scrape time',

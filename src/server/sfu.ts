@@ -1,7 +1,7 @@
 /**
- * SFU and MCU rooms for signaling (the MediaRooms interface) on top of src/sfu and src/mcu: one
- * Router per room, created with the room's first participant and closed with its last. An MCU
- * room's Router forwards nothing between participants; its Mixer (src/mcu) takes every producer
+ * SFU and MCU rooms for signaling (the MediaRooms interface) on top of src/session, src/sfu and
+ * src/mcu: one SfuRoom (and its Router) per room, created with the room's first participant and
+ * closed with its last. An MCU room forwards nothing between participants; its Mixer (src/mcu) takes every producer
  * and sends each participant their own mix. The room's active speaker (the router's, or in an
  * MCU room the mixer's, from decoded audio) goes to every member as `active-speaker`.
  *
@@ -15,9 +15,9 @@ import { McuCounters } from '../mcu/counters.js';
 import { Mixer, type MixerOptions } from '../mcu/Mixer.js';
 import { SwitchboardError, type McuLayout } from '../protocol/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
+import { SfuRoom } from '../session/SfuRoom.js';
+import type { SfuParticipant } from '../session/SfuParticipant.js';
 import type { MediaParticipant, MediaRooms, MediaTopology } from '../signaling/MediaRooms.js';
-import { Router } from '../sfu/Router.js';
-import { SdpError, type SfuParticipant } from '../sfu/SfuParticipant.js';
 import { guarded } from '../util/guarded.js';
 import type { ConfigSection } from './config.js';
 import { LayoutChangeLimit } from './mcu-layout-limit.js';
@@ -28,7 +28,7 @@ export function mixerOptionsOf(mcu: ConfigSection<'mcu'>): MixerOptions {
 }
 
 export class SfuRooms implements MediaRooms {
-  readonly routers = new Map<string, Router>();
+  readonly rooms = new Map<string, SfuRoom>();
   readonly mixers = new Map<string, Mixer>();
   /** Display names by participant id, for logs. */
   private readonly names = new Map<string, string>();
@@ -72,11 +72,11 @@ export class SfuRooms implements MediaRooms {
   }
 
   join(room: string, participant: MediaParticipant, topology: MediaTopology = 'sfu'): void {
-    let router = this.routers.get(room);
-    if (!router) {
-      router = new Router(room, this.server, { forward: topology === 'sfu' });
+    let sfuRoom = this.rooms.get(room);
+    if (!sfuRoom) {
+      sfuRoom = new SfuRoom(room, this.server, { forward: topology === 'sfu' });
       // Both come from network input (a transport failing) or a timer (the speaker observer).
-      router.on('transport-closed', guarded('sfu.transport-closed', (id: string, transport: string, reason: string) => {
+      sfuRoom.on('transport-closed', guarded('sfu.transport-closed', (id: string, transport: string, reason: string) => {
         // A page closing its connection is routine; consent lost or DTLS failing is worth a warning.
         const routine = reason === 'closed' || reason === 'server closing' || reason === 'DTLS closed by the remote';
         this.logger[routine ? 'info' : 'warn']({ room, participant: id, name: this.names.get(id), transport, reason }, 'sfu transport closed');
@@ -87,21 +87,21 @@ export class SfuRooms implements MediaRooms {
         for (const m of this.members.get(room)?.values() ?? []) m.send({ type: 'active-speaker', room, participantId });
       });
       if (topology === 'mcu') {
-        const mixer = new Mixer(router, { ...this.mixerOptions, nameOf: (id) => this.names.get(id) ?? id });
+        const mixer = new Mixer(sfuRoom, { ...this.mixerOptions, nameOf: (id) => this.names.get(id) ?? id });
         mixer.on('dominant-speaker', onSpeaker);
         this.mixers.set(room, mixer);
       } else {
-        router.on('dominant-speaker', onSpeaker);
+        sfuRoom.on('dominant-speaker', onSpeaker);
       }
-      this.routers.set(room, router);
+      this.rooms.set(room, sfuRoom);
       this.members.set(room, new Map());
     }
     this.names.set(participant.info.id, participant.info.name);
     this.members.get(room)?.set(participant.info.id, participant);
     // A newcomer learns who is speaking now (a silent room keeps its last speaker).
-    const current = this.mixers.get(room)?.activeSpeaker ?? router.activeSpeaker;
+    const current = this.mixers.get(room)?.activeSpeaker ?? sfuRoom.activeSpeaker;
     if (current !== null) participant.send({ type: 'active-speaker', room, participantId: current });
-    router.join(participant.info.id, {
+    sfuRoom.join(participant.info.id, {
       sendOffer: (offer) => participant.send({
         type: 'sfu-offer', transport: 'subscribe', sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks,
       }),
@@ -110,28 +110,28 @@ export class SfuRooms implements MediaRooms {
   }
 
   leave(room: string, participantId: string): void {
-    const router = this.routers.get(room);
-    if (!router) return;
-    router.leave(participantId);
+    const sfuRoom = this.rooms.get(room);
+    if (!sfuRoom) return;
+    sfuRoom.leave(participantId);
     this.names.delete(participantId);
     this.layoutLimit.forget(participantId);
     this.members.get(room)?.delete(participantId);
-    if (router.participants.size === 0) {
-      router.close(); // closes its mixer too
+    if (sfuRoom.participants.size === 0) {
+      sfuRoom.close(); // closes its mixer too
       this.retireMixer(room);
-      this.routers.delete(room);
+      this.rooms.delete(room);
       this.members.delete(room);
     }
   }
 
   async publish(room: string, participantId: string, sdp: string): Promise<string> {
     const p = this.participant(room, participantId);
-    return sdpRequest(() => p.handlePublishOffer(sdp));
+    return p.handlePublishOffer(sdp);
   }
 
   async subscribeAnswer(room: string, participantId: string, revision: number, sdp: string): Promise<void> {
     const p = this.participant(room, participantId);
-    sdpRequest(() => p.handleSubscribeAnswer(revision, sdp));
+    p.handleSubscribeAnswer(revision, sdp);
   }
 
   videoSize(room: string, participantId: string, trackId: string, width: number, height: number): void {
@@ -141,7 +141,7 @@ export class SfuRooms implements MediaRooms {
 
   videoSource(room: string, participantId: string, source: 'camera' | 'screen'): void {
     this.participant(room, participantId);
-    this.routers.get(room)?.setVideoSource(participantId, source);
+    this.rooms.get(room)?.setVideoSource(participantId, source);
   }
 
   layout(room: string, participantId: string, layout: McuLayout): void {
@@ -159,9 +159,9 @@ export class SfuRooms implements MediaRooms {
   }
 
   close(): void {
-    for (const r of this.routers.values()) r.close();
+    for (const r of this.rooms.values()) r.close();
     for (const room of [...this.mixers.keys()]) this.retireMixer(room);
-    this.routers.clear();
+    this.rooms.clear();
     this.members.clear();
   }
 
@@ -174,17 +174,8 @@ export class SfuRooms implements MediaRooms {
   }
 
   private participant(room: string, id: string): SfuParticipant {
-    const p = this.routers.get(room)?.participants.get(id);
+    const p = this.rooms.get(room)?.participants.get(id);
     if (!p) throw new SwitchboardError('not-in-room', `not in SFU room "${room}"`);
     return p;
-  }
-}
-
-function sdpRequest<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof SdpError) throw new SwitchboardError('invalid-sdp', err.message);
-    throw err;
   }
 }

@@ -15,18 +15,19 @@
 import { RedBlocks, RtpHeaderView, Vp8Descriptor, parseRed, parseRtpHeader, parseVp8Descriptor, rewriteRedPayloadTypes, setMarker, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { TRANSPORT_CC_SLOT } from './bwe/transport-cc-extension.js';
-import { ConsumerLayers } from './ConsumerLayers.js';
-import { LayerSelector, Verdict, type Layers } from './LayerSelector.js';
-import type { PacketInfo } from './packet-info.js';
-import type { Producer } from './Producer.js';
+import { ConsumerLayers } from './forward/ConsumerLayers.js';
+import { LayerSelector, Verdict, type Layers } from './forward/LayerSelector.js';
+import type { MediaSink } from './MediaSink.js';
+import type { PacketInfo } from './receive/packet-info.js';
 import type { ProducerStream } from './ProducerStream.js';
-import { RtpStreamRewriter } from './rewriter.js';
+import type { ProducerView } from './ProducerView.js';
+import { RtpStreamRewriter } from './forward/rewriter.js';
 import type { MediaKind, RtpSink } from './types.js';
-import { Vp8Munger } from './vp8-munger.js';
+import { Vp8Munger } from './forward/vp8-munger.js';
 
 export interface ConsumerOptions {
   id: string;
-  producer: Producer;
+  producer: ProducerView;
   /** The subscribing participant. */
   subscriberId: string;
   transport: RtpSink;
@@ -40,7 +41,7 @@ export interface ConsumerOptions {
 
 export interface ConsumerEvents {
   close: [];
-  /** The target layers changed (the producer's layer pauser listens). */
+  /** The target layers changed (the Router updates the producer's LayerDemand). */
   'target-layers': [target: Layers];
 }
 
@@ -56,9 +57,9 @@ const MAX_PADDING = 255;
 /** RFC 4588 §4: the RTX payload starts with the original sequence number. */
 const OSN_LENGTH = 2;
 
-export class Consumer extends TypedEmitter<ConsumerEvents> {
+export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink {
   readonly id: string;
-  readonly producer: Producer;
+  readonly producer: ProducerView;
   readonly kind: MediaKind;
   readonly subscriberId: string;
   readonly ssrc: number;
@@ -115,7 +116,6 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     this.redPayloadType = opts.redPayloadType;
     this.header = { marker: false, payloadType: opts.payloadType, sequenceNumber: 0, timestamp: 0, ssrc: opts.ssrc };
     this.rewriter = new RtpStreamRewriter({ ssrc: opts.ssrc, clockRate: opts.producer.codec.clockRate });
-    this.producer.consumers.add(this);
     // Audio needs no keyframe; video waits for one and asks for it now (every layer, so
     // that each layer's size is learned from its keyframe).
     if (this.kind === 'audio') {
@@ -126,12 +126,11 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
       const p = this.producer;
       const svc = p.codecKind === 'vp9' && !p.simulcast;
       // SVC learns its spatial layers from the stream (up to 8); a plain track has one.
-      this.selector = new LayerSelector(svc ? 'svc' : 'simulcast', p.simulcast ? p.streams.length - 1 : svc ? 7 : 0, 7);
+      this.selector = new LayerSelector(svc ? 'svc' : 'simulcast', p.simulcast ? p.spatialLayers - 1 : svc ? 7 : 0, 7);
       this.layers = new ConsumerLayers(p, this.selector, (target, up) => {
         // Up needs a keyframe of the new layer; so does any simulcast switch (another stream).
         if (up || (p.simulcast && target.spatial !== this.selector?.current.spatial)) this.producer.requestKeyframe(target.spatial);
         this.emit('target-layers', target);
-        this.producer.consumerTargetChanged(this);
       });
       this.producer.requestKeyframe();
     }
@@ -148,8 +147,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   /** The size the subscriber renders this track at (device pixels); 0 × 0 = unknown. */
   setRenderSize(width: number, height: number): void { this.layers?.setRenderSize(width, height); }
 
-  /** From the producer: a plain RTP packet of `stream` parsed into `view`, described by `info`. */
-  forward(packet: Buffer, view: RtpHeaderView, info: PacketInfo, _stream: ProducerStream, isRetransmission: boolean, now: number): void {
+  /** From the producer's FanOut: a plain RTP packet of `stream` parsed into `view`, described by `info`. */
+  onRtp(packet: Buffer, view: RtpHeaderView, info: PacketInfo, _stream: ProducerStream, isRetransmission: boolean, now: number): void {
     if (this.closed) return;
     const selector = this.selector;
     let marker = false;
@@ -235,7 +234,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
   /** The subscriber NACKed these (our) sequence numbers: resend what the cache still has. */
   handleNack(seqs: readonly number[]): void {
     const current = this.selector?.current.spatial ?? 0;
-    const cache = this.producer.simulcast ? this.producer.streams[current]?.cache : this.producer.cache;
+    const cache = this.producer.cacheOf(current);
     if (this.closed || !cache) return;
     this.nacksReceived += seqs.length;
     const now = performance.now();
@@ -302,8 +301,6 @@ export class Consumer extends TypedEmitter<ConsumerEvents> {
     if (this.closed) return;
     this.closed = true;
     this.layers?.close();
-    this.producer.consumers.delete(this);
-    if (!this.producer.closed) this.producer.consumerTargetChanged(this);
     this.emit('close');
     this.removeAllListeners();
   }

@@ -5,21 +5,23 @@
  * stream (ProducerStream) keeps what the SFU needs to serve it to many subscribers: a packet
  * cache for their NACKs, loss detection toward the publisher (NACK), receiver statistics
  * (RTCP RR) and throttled keyframe requests (PLI). Every packet it accepts goes to its
- * consumers with what was read from it (PacketInfo: layers, keyframe, codec descriptor).
+ * output — the FanOut the Router made for it — with what was read from it (PacketInfo: layers,
+ * keyframe, codec descriptor). A producer does not know who receives it.
  *
- * Close cascade: closing a producer closes its consumers.
+ * Close cascade: closing a producer closes its output, and so every sink of it.
  */
 import type { ReportBlock } from '../rtc/rtcp/index.js';
 import { RtpHeaderView, parseRtpHeader, unwrapRtx } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
-import { AudioLevelMeter } from './AudioLevelMeter.js';
-import type { Consumer } from './Consumer.js';
-import type { KeyframeRequester } from './KeyframeRequester.js';
-import { LayerBitrate } from './LayerBitrate.js';
-import { MAX_CACHED_PACKET, type PacketCache } from './PacketCache.js';
-import { PacketInfo, describePacket, videoCodecKind, type VideoCodecKind } from './packet-info.js';
+import { AudioLevelMeter } from './receive/AudioLevelMeter.js';
+import type { MediaSink } from './MediaSink.js';
+import type { ProducerView } from './ProducerView.js';
+import type { KeyframeRequester } from './receive/KeyframeRequester.js';
+import { LayerBitrate } from './receive/LayerBitrate.js';
+import { MAX_CACHED_PACKET, type PacketCache } from './receive/PacketCache.js';
+import { PacketInfo, describePacket, videoCodecKind, type VideoCodecKind } from './receive/packet-info.js';
 import { ProducerStream } from './ProducerStream.js';
-import type { ReceiveStats } from './ReceiveStats.js';
+import type { ReceiveStats } from './receive/ReceiveStats.js';
 import type { CodecParameters, MediaKind, RtcpSink, VideoSource } from './types.js';
 
 /** VP9 spatial ids are 3 bits (RFC 9628 §4.2). */
@@ -39,7 +41,10 @@ export interface ProducerOptions {
   codec: CodecParameters;
   /** Our SSRC as the sender of feedback (NACK, PLI, RR) on the publisher's transport. */
   feedbackSsrc: number;
-  transport: RtcpSink;
+  /** Where feedback toward the publisher goes (NACK, PLI, RR): its transport, or the MCU's encoder. */
+  feedback: RtcpSink;
+  /** Where accepted packets go: the FanOut the Router keeps for this producer. */
+  output: MediaSink;
   /** Packets kept for retransmission (video), per stream; ~1 s at 1 Mbit/s. */
   cacheSize?: number;
   /** Audio: the negotiated id of the RFC 6464 audio level extension, when the publisher sends it. */
@@ -51,26 +56,13 @@ export interface ProducerOptions {
   encodedBitrates?: readonly number[];
 }
 
-/**
- * Something other than a subscriber that takes a producer's packets: the MCU's decoders
- * (src/mcu). It sees every packet a consumer would (after RTX restoration and duplicate
- * removal); the packet and its view are valid only during the call.
- */
-export interface ProducerTap {
-  onRtp(packet: Buffer, view: RtpHeaderView, info: PacketInfo, stream: ProducerStream, isRetransmission: boolean, now: number): void;
-  /** The producer closed. */
-  close(): void;
-}
-
 export interface ProducerEvents {
   close: [];
   /** A stream's frame size changed (learned from a keyframe): preferred layers may change. */
-  'layer-size': [stream: ProducerStream];
-  /** A consumer's target layers changed (the layer pauser listens). */
-  'consumer-target': [consumer: Consumer];
+  'layer-size': [];
 }
 
-export class Producer extends TypedEmitter<ProducerEvents> {
+export class Producer extends TypedEmitter<ProducerEvents> implements ProducerView {
   readonly id: string;
   readonly kind: MediaKind;
   readonly ownerId: string;
@@ -80,8 +72,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   readonly codec: CodecParameters;
   readonly codecKind: VideoCodecKind;
   readonly encodedBitrates: readonly number[] | undefined;
-  readonly consumers = new Set<Consumer>();
-  readonly taps = new Set<ProducerTap>();
+  private readonly output: MediaSink;
   /** Spatial order, lowest first; one stream unless simulcast. */
   readonly streams: ProducerStream[];
   readonly simulcast: boolean;
@@ -118,10 +109,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.codec = opts.codec;
     this.codecKind = opts.kind === 'video' ? videoCodecKind(opts.codec.name) : 'other';
     this.encodedBitrates = opts.encodedBitrates;
+    this.output = opts.output;
     const video = opts.kind === 'video';
     const common = {
       codec: opts.codec, video, nack: video && hasFeedback(opts.codec, 'nack'), feedbackSsrc: opts.feedbackSsrc,
-      transport: opts.transport, cacheSize: opts.cacheSize ?? 1024, rtcpScratch: this.rtcpScratch,
+      feedback: opts.feedback, cacheSize: opts.cacheSize ?? 1024, rtcpScratch: this.rtcpScratch,
     };
     const rids = opts.rids ?? [];
     this.simulcast = rids.length > 0;
@@ -143,6 +135,10 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   get keyframes(): KeyframeRequester { return this.first.keyframes; }
   get nacksSent(): number { return this.streams.reduce((n, s) => n + s.nacksSent, 0); }
   private get first(): ProducerStream { return this.streams[0] as ProducerStream; }
+
+  cacheOf(spatial: number): PacketCache | null {
+    return this.simulcast ? (this.streams[spatial]?.cache ?? null) : this.first.cache;
+  }
 
   streamByRid(rid: string): ProducerStream | undefined {
     return this.streams.find((s) => s.rid === rid);
@@ -222,8 +218,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       info.temporal = 0;
     }
     stream.cache?.put(view.sequenceNumber, packet);
-    for (const c of this.consumers) c.forward(packet, view, info, stream, isRetransmission, now);
-    for (const t of this.taps) t.onRtp(packet, view, info, stream, isRetransmission, now);
+    this.output.onRtp(packet, view, info, stream, isRetransmission, now);
   }
 
   /** PLI toward the publisher (≤ 1/s per stream): for spatial layer `spatial`, or every stream. */
@@ -231,11 +226,6 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.kind !== 'video' || this.closed) return;
     if (this.simulcast && spatial !== undefined) this.streams[spatial]?.requestKeyframe();
     else for (const s of this.streams) s.requestKeyframe();
-  }
-
-  /** A consumer's target layers changed, or it closed. */
-  consumerTargetChanged(c: Consumer): void {
-    if (!this.closed) this.emit('consumer-target', c);
   }
 
   /** Called by the transport's feedback timer: NACKs for packets still missing. */
@@ -260,10 +250,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.streams) s.close();
-    for (const c of [...this.consumers]) c.close();
-    this.consumers.clear();
-    for (const t of [...this.taps]) t.close();
-    this.taps.clear();
+    this.output.close();
     this.emit('close');
     this.removeAllListeners();
   }
@@ -279,7 +266,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (info.hasSize && (info.size.width !== stream.width || info.size.height !== stream.height)) {
       stream.width = info.size.width;
       stream.height = info.size.height;
-      this.emit('layer-size', stream);
+      this.emit('layer-size');
     }
     if (info.hasVp9) {
       const d = info.vp9;
@@ -297,7 +284,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
         this.svcWidths.length = d.spatialLayers;
         this.svcHeights.length = d.spatialLayers;
         if (d.spatialLayers - 1 > this.maxSpatialSeen) this.maxSpatialSeen = d.spatialLayers - 1;
-        if (changed) this.emit('layer-size', stream);
+        if (changed) this.emit('layer-size');
       }
     }
   }

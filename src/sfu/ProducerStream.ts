@@ -10,11 +10,11 @@
  */
 import { writeNack, writePli, type ReportBlock } from '../rtc/rtcp/index.js';
 import type { CodecParameters, RtcpSink } from './types.js';
-import { KeyframeRequester } from './KeyframeRequester.js';
-import { LayerBitrate } from './LayerBitrate.js';
-import { NackRequester } from './NackRequester.js';
-import { PacketCache } from './PacketCache.js';
-import { ReceiveStats } from './ReceiveStats.js';
+import { KeyframeRequester } from './receive/KeyframeRequester.js';
+import { LayerBitrate } from './receive/LayerBitrate.js';
+import { NackRequester } from './receive/NackRequester.js';
+import { PacketCache } from './receive/PacketCache.js';
+import { ReceiveStats } from './receive/ReceiveStats.js';
 
 export interface ProducerStreamOptions {
   /** Spatial index among the producer's streams (0 = lowest). */
@@ -26,7 +26,7 @@ export interface ProducerStreamOptions {
   video: boolean;
   nack: boolean;
   feedbackSsrc: number;
-  transport: RtcpSink;
+  feedback: RtcpSink;
   cacheSize: number;
   rtcpScratch: Buffer;
 }
@@ -84,7 +84,7 @@ export class ProducerStream {
     const scratch = this.opts.rtcpScratch;
     const len = writeNack(scratch, 0, { senderSsrc: this.opts.feedbackSsrc, mediaSsrc: this.ssrc, seqs: this.nackSeqs });
     this.nacksSent += this.nackSeqs.length;
-    this.opts.transport.sendRtcp(scratch.subarray(0, len));
+    this.opts.feedback.sendRtcp(scratch.subarray(0, len));
   }
 
   reportBlock(now: number): ReportBlock | null {
@@ -98,6 +98,6 @@ export class ProducerStream {
   private sendPli(): void {
     const scratch = this.opts.rtcpScratch;
     const len = writePli(scratch, 0, { senderSsrc: this.opts.feedbackSsrc, mediaSsrc: this.ssrc });
-    this.opts.transport.sendRtcp(scratch.subarray(0, len));
+    this.opts.feedback.sendRtcp(scratch.subarray(0, len));
   }
 }

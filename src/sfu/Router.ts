@@ -1,158 +1,162 @@
 /**
- * Router: one SFU room's media. It knows the room's participants and their producers, gives
- * every new producer to everyone else as a consumer, and relays data channels between them.
+ * Router: one room's media core. It makes the room's transports (through the factory it is
+ * given), keeps the room's producers, and owns who receives what: each producer's FanOut
+ * (every MediaSink of it — consumers, the MCU's decoders, later pipes to other workers and
+ * recorders) and its LayerDemand (the layers those receivers need, aggregated once).
  *
- * It also watches its audio producers' levels (ActiveSpeakerObserver) and says who speaks:
- * `activeSpeaker` and the `dominant-speaker` event.
+ * It knows nothing of SDP, signaling, participants or sockets: the session layer (src/session)
+ * decides who consumes what, and the transports come from the injected factory.
  *
- * Close cascade: room → participant → transports → producers → consumers.
+ * Close cascade: router → transports → producers (→ every sink) and consumers.
  */
-import type { WebRtcServer } from '../rtc/WebRtcServer.js';
+import { SwitchboardError } from '../protocol/errors.js';
+import { randomSsrc } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
-import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from './ActiveSpeakerObserver.js';
-import { DataRelay } from './DataRelay.js';
-import { PRIORITY } from './allocation/allocate.js';
-import type { Producer } from './Producer.js';
-import { SfuParticipant, type SubscribeOffer } from './SfuParticipant.js';
-import type { VideoSource } from './types.js';
+import type { BandwidthEstimatorOptions } from './bwe/BandwidthEstimator.js';
+import { Consumer, type ConsumerOptions } from './Consumer.js';
+import { LayerDemand } from './LayerDemand.js';
+import { FanOut, type MediaSink } from './MediaSink.js';
+import type { MediaTransport, MediaTransportFactory } from './MediaTransport.js';
+import { Producer, type ProducerOptions } from './Producer.js';
+import { SfuTransport } from './SfuTransport.js';
+import type { RtcpSink, RtpSink } from './types.js';
 
-/** How the router reaches one participant's page. */
-export interface ParticipantSignals {
-  sendOffer(offer: SubscribeOffer): void;
-  /** Simulcast layers (rids) of publish section `mid` that someone receives; the rest may stop. */
-  sendLayers?(mid: string, activeRids: string[]): void;
+export interface RouterOptions<T extends MediaTransport> {
+  /** Makes the network side of each transport the router creates. */
+  createMediaTransport: MediaTransportFactory<T>;
+  /** Bandwidth estimation settings of every transport. */
+  bwe?: BandwidthEstimatorOptions;
 }
 
 export interface RouterEvents {
   close: [];
-  /** A participant's transport closed by itself (ICE consent lost, DTLS failure). */
-  'transport-closed': [participantId: string, transportId: string, reason: string];
-  /** The room's active speaker changed (null: the last one left and nobody speaks). */
-  'dominant-speaker': [speaker: ActiveSpeaker | null];
-  /** A participant joined (before its first subscribe offer goes out). */
-  'participant-joined': [participant: SfuParticipant];
-  'participant-left': [participantId: string];
-  /** A participant published a track (forwarded or not, see `forward`). */
+  /** A producer was made (by a publisher's transport, or by the server itself). */
   producer: [producer: Producer];
 }
 
-export interface RouterOptions {
-  activeSpeaker?: ActiveSpeakerOptions;
-  /**
-   * Share each subscriber's bandwidth estimate among its consumers (StreamAllocator): layers
-   * chosen by budget and priority, video paused when even its lowest layer does not fit.
-   * Default true. Off, every consumer gets its preferred layers whatever the estimate.
-   */
-  allocation?: boolean;
-  /**
-   * Give every participant's producers to every other participant (an SFU). Default true. An
-   * MCU room says false: its Mixer takes the producers (`producer` event) and publishes what it
-   * makes to each participant with `publishTo`.
-   */
-  forward?: boolean;
+/** A producer fed by a publisher's transport, or by the server itself (`feedback`: where its RTCP goes). */
+export type ProduceOptions<T extends MediaTransport> = Omit<ProducerOptions, 'output' | 'feedback' | 'feedbackSsrc'> &
+  ({ transport: SfuTransport<T> } | { feedback: RtcpSink; feedbackSsrc?: number });
+
+export type ConsumeOptions = Omit<ConsumerOptions, 'producer' | 'transport'>;
+
+/** Everything the router keeps about one producer. */
+interface ProducerRoute {
+  readonly producer: Producer;
+  readonly fanOut: FanOut;
+  readonly demand: LayerDemand;
+  readonly consumers: Set<Consumer>;
 }
 
-export class Router extends TypedEmitter<RouterEvents> {
-  readonly participants = new Map<string, SfuParticipant>();
-  readonly data = new DataRelay();
-  readonly speakers: ActiveSpeakerObserver;
+export class Router<T extends MediaTransport = MediaTransport> extends TypedEmitter<RouterEvents> {
+  readonly transports = new Map<string, SfuTransport<T>>();
+  private readonly routes = new Map<string, ProducerRoute>();
   closed = false;
-  private readonly allocation: boolean;
-  readonly forward: boolean;
 
-  constructor(readonly name: string, private readonly server: WebRtcServer, opts: RouterOptions = {}) {
+  constructor(readonly name: string, private readonly opts: RouterOptions<T>) {
     super();
-    this.allocation = opts.allocation ?? true;
-    this.forward = opts.forward ?? true;
-    this.speakers = new ActiveSpeakerObserver(opts.activeSpeaker);
-    this.speakers.on('dominant-speaker', (s) => {
-      // The speaker's video goes first in every subscriber's budget.
-      for (const p of this.participants.values()) p.allocator?.invalidate();
-      this.emit('dominant-speaker', s);
+  }
+
+  /** A transport of this room; the factory makes its network side. */
+  createTransport(id: string): SfuTransport<T> {
+    this.assertOpen();
+    if (this.transports.has(id)) throw new SwitchboardError('invalid-argument', `transport ${id} already exists in router ${this.name}`);
+    const transport = new SfuTransport(id, this.opts.createMediaTransport(id), this.opts.bwe ?? {});
+    this.transports.set(id, transport);
+    transport.on('close', () => this.transports.delete(id));
+    return transport;
+  }
+
+  produce(opts: ProduceOptions<T>): Producer {
+    this.assertOpen();
+    if (this.routes.has(opts.id)) throw new SwitchboardError('invalid-argument', `producer ${opts.id} already exists in router ${this.name}`);
+    const fanOut = new FanOut();
+    const transport = 'transport' in opts ? opts.transport : null;
+    const producer = new Producer({
+      ...opts,
+      output: fanOut,
+      feedback: transport ?? (opts as { feedback: RtcpSink }).feedback,
+      feedbackSsrc: transport ? transport.rtcpSsrc : ((opts as { feedbackSsrc?: number }).feedbackSsrc ?? randomSsrc()),
     });
-    this.speakers.start();
-  }
-
-  /** The participant id of the active speaker, or null. */
-  get activeSpeaker(): string | null {
-    return this.speakers.activeSpeaker?.participantId ?? null;
-  }
-
-  get producers(): Producer[] {
-    const out: Producer[] = [];
-    for (const p of this.participants.values()) out.push(...p.producers);
-    return out;
-  }
-
-  /** A forwarded track's rank in every subscriber's budget: screen share, then the active speaker, then the rest. */
-  priorityOf(producer: Producer): number {
-    if (producer.source === 'screen') return PRIORITY.screen;
-    return producer.ownerId === this.activeSpeaker ? PRIORITY.speaker : PRIORITY.normal;
-  }
-
-  /** A participant's page now sends its screen (or its camera again): every subscriber re-allocates. */
-  setVideoSource(participantId: string, source: VideoSource): boolean {
-    const participant = this.participants.get(participantId);
-    if (!participant) return false;
-    if (participant.setVideoSource(source)) for (const p of this.participants.values()) p.allocator?.invalidate();
-    return true;
-  }
-
-  join(participantId: string, signals: ParticipantSignals | ((offer: SubscribeOffer) => void)): SfuParticipant {
-    if (this.participants.has(participantId)) throw new Error(`participant ${participantId} is already in router ${this.name}`);
-    const s: ParticipantSignals = typeof signals === 'function' ? { sendOffer: signals } : signals;
-    const participant = new SfuParticipant(participantId, this.server, {
-      onProducer: (producer) => {
-        if (producer.kind === 'audio') {
-          this.speakers.addProducer(producer);
-          producer.on('close', () => this.speakers.removeProducer(producer.id));
-        }
-        if (this.forward) for (const other of this.participants.values()) if (other !== participant) other.consume(producer);
-        this.emit('producer', producer);
-      },
-      sendOffer: (offer) => s.sendOffer(offer),
-      ...(s.sendLayers ? { sendLayers: s.sendLayers } : {}),
-      ...(this.allocation ? { priorityOf: (producer: Producer) => this.priorityOf(producer) } : {}),
+    const route: ProducerRoute = { producer, fanOut, demand: new LayerDemand(), consumers: new Set() };
+    this.routes.set(producer.id, route);
+    producer.on('close', () => {
+      if (this.routes.get(producer.id) === route) this.routes.delete(producer.id);
+      route.demand.close();
     });
-    // Everything already published in the room, before the first offer goes out.
-    if (this.forward) for (const producer of this.producers) participant.consume(producer);
-    this.participants.set(participantId, participant);
-    this.data.addPublisher(participantId, participant.publishRtc);
-    this.data.addSubscriber(participantId, participant.subscribeRtc);
-    for (const rtc of [participant.publishRtc, participant.subscribeRtc]) {
-      rtc.on('closed', (reason) => this.emit('transport-closed', participantId, rtc.id, reason));
-    }
-    this.emit('participant-joined', participant);
-    participant.start();
-    return participant;
+    transport?.addProducer(producer);
+    this.emit('producer', producer);
+    return producer;
   }
 
   /**
-   * A producer made by the server (the MCU's mix for a participant) sent to `participantId` alone;
-   * false when there is no such participant. It closes with the producer or the participant.
+   * Sends `producer` to a subscriber over `transport`: a transport of this router (which then
+   * also routes the subscriber's feedback to the consumer), or any RtpSink (a pipe, a recorder).
    */
-  publishTo(participantId: string, producer: Producer): boolean {
-    const participant = this.participants.get(participantId);
-    if (!participant || participant.closed) return false;
-    participant.consume(producer);
-    return true;
+  consume(producer: Producer, transport: RtpSink, opts: ConsumeOptions): Consumer {
+    const route = this.route(producer);
+    const consumer = new Consumer({ ...opts, producer, transport });
+    route.fanOut.add(consumer);
+    route.consumers.add(consumer);
+    if (consumer.layers) {
+      route.demand.add(consumer);
+      consumer.on('target-layers', () => route.demand.update());
+    }
+    consumer.on('close', () => {
+      route.fanOut.delete(consumer);
+      route.consumers.delete(consumer);
+      route.demand.delete(consumer);
+    });
+    if (transport instanceof SfuTransport) transport.addConsumer(consumer);
+    return consumer;
   }
 
-  leave(participantId: string): void {
-    const p = this.participants.get(participantId);
-    if (!p) return;
-    this.participants.delete(participantId);
-    this.data.remove(participantId);
-    p.close();
-    this.emit('participant-left', participantId);
+  /** Another receiver of `producer`'s packets (the MCU's decoder); closed when the producer closes. */
+  addSink(producer: Producer, sink: MediaSink): void {
+    this.route(producer).fanOut.add(sink);
+  }
+
+  removeSink(producer: Producer, sink: MediaSink): void {
+    this.routes.get(producer.id)?.fanOut.delete(sink);
+  }
+
+  get producers(): IterableIterator<Producer> {
+    return [...this.routes.values()].map((r) => r.producer).values();
+  }
+
+  get producerCount(): number { return this.routes.size; }
+
+  get consumerCount(): number {
+    let n = 0;
+    for (const r of this.routes.values()) n += r.consumers.size;
+    return n;
+  }
+
+  consumersOf(producer: Producer): ReadonlySet<Consumer> {
+    return this.routes.get(producer.id)?.consumers ?? new Set();
+  }
+
+  /** The layers `producer`'s receivers need (the LayerPauser and the MCU's tiers listen to it). */
+  demandOf(producer: Producer): LayerDemand {
+    return this.route(producer).demand;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const id of [...this.participants.keys()]) this.leave(id);
-    this.speakers.close();
+    for (const t of [...this.transports.values()]) t.close();
+    for (const r of [...this.routes.values()]) r.producer.close();
     this.emit('close');
     this.removeAllListeners();
+  }
+
+  private route(producer: Producer): ProducerRoute {
+    const route = this.routes.get(producer.id);
+    if (!route || route.producer !== producer) throw new SwitchboardError('invalid-argument', `producer ${producer.id} is not in router ${this.name}`);
+    return route;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SwitchboardError('closed', `router ${this.name} is closed`);
   }
 }

@@ -22,19 +22,13 @@ import { BandwidthEstimator, type BandwidthEstimatorOptions } from './bwe/Bandwi
 import { RetransmissionBudget } from './bwe/RetransmissionBudget.js';
 import { transportCcSlot } from './bwe/transport-cc-extension.js';
 import type { Consumer } from './Consumer.js';
+import type { MediaTransport } from './MediaTransport.js';
 import type { Producer } from './Producer.js';
-import { RidBinder, type StreamRoute } from './RidBinder.js';
-import { TwccRecorder } from './TwccRecorder.js';
+import { RidBinder, type StreamRoute } from './receive/RidBinder.js';
+import { TwccRecorder } from './receive/TwccRecorder.js';
 import type { RtpSink } from './types.js';
 import { guarded } from '../util/guarded.js';
 
-/** What the SFU needs of a WebRTC transport (src/rtc/WebRtcTransport implements it). */
-export interface MediaTransport extends RtpSink {
-  on(event: 'rtp', listener: (packet: Buffer) => void): unknown;
-  on(event: 'rtcp', listener: (packet: Buffer) => void): unknown;
-  on(event: 'closed', listener: () => void): unknown;
-  close(): void;
-}
 
 export interface SfuTransportEvents {
   close: [];
@@ -60,7 +54,7 @@ const REPORT_INTERVAL_MS = 1000;
 /** 2208988800 s between the NTP epoch (1900) and the Unix epoch (RFC 5905 §6). */
 const NTP_UNIX_OFFSET = 2_208_988_800;
 
-export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements RtpSink {
+export class SfuTransport<T extends MediaTransport = MediaTransport> extends TypedEmitter<SfuTransportEvents> implements RtpSink {
   /** Our SSRC as an RTCP sender on this transport (RR, NACK, PLI). */
   readonly rtcpSsrc = randomBytes(4).readUInt32BE(0);
   readonly cname = randomBytes(8).toString('base64url');
@@ -94,12 +88,11 @@ export class SfuTransport extends TypedEmitter<SfuTransportEvents> implements Rt
   /** Round-trip times measured from RR blocks about our SRs. */
   rttMs = 0;
 
-  constructor(readonly id: string, readonly media: MediaTransport, bwe: BandwidthEstimatorOptions = {}) {
+  constructor(readonly id: string, readonly media: T, bwe: BandwidthEstimatorOptions = {}) {
     super();
     this.bwe = new BandwidthEstimator(bwe);
     this.bwe.on('estimate', (bps) => this.emit('estimate', bps));
-    media.on('rtp', (p) => this.onRtp(p));
-    media.on('rtcp', (p) => this.onRtcp(p));
+    media.setReceiver({ onRtp: (p) => this.onRtp(p), onRtcp: (p) => this.onRtcp(p) });
     media.on('closed', () => this.close());
     this.reportTimer = setInterval(guarded('sfu.transport.report-timer', () => this.sendReports(), () => this.close()), REPORT_INTERVAL_MS);
     this.reportTimer.unref();

@@ -112,7 +112,7 @@ test('the only page with sound becomes the active speaker on every page; its til
     const own = await speakerView(ada.page);
     assert.equal(own.active, ada.id, 'ada is told she is speaking');
     assert.ok(own.localSpeaking, 'ada\'s own tile is highlighted');
-    const router = server.sfu?.routers.get(ROOM);
+    const router = server.sfu?.rooms.get(ROOM);
     assert.equal(router?.activeSpeaker, ada.id);
     // The levels the server read: a real voice for ada; digital silence from the silent file and the muted track.
     const levels = new Map([...router!.producers].filter((p) => p.kind === 'audio').map((p) => [p.ownerId, p.audioLevel?.lastLevel]));

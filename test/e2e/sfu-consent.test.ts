@@ -43,7 +43,7 @@ test('a peer that stops answering is closed within 30 s and its producers end', 
         return s && s.videoFramesDecoded > 0 ? s : null;
       }, 45_000, 500);
     }
-    const router = server.sfu?.routers.get(ROOM);
+    const router = server.sfu?.rooms.get(ROOM);
     assert.ok(router);
     const bName = 'b';
     const bId = (await remoteStats(a)).find((s) => s.name === bName)?.participantId;

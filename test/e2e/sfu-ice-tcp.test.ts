@@ -54,7 +54,7 @@ test('with UDP blocked, pages reach the SFU over ICE-TCP on the same port and de
       assert.equal((await publishStats(page))?.remoteCandidatePort, rtcPort);
     }
   }, () => describeSfuRoom(server, ROOM));
-  const router = server.sfu?.routers.get(ROOM);
+  const router = server.sfu?.rooms.get(ROOM);
   assert.ok(router);
   for (const p of router.participants.values()) {
     assert.equal(p.publishRtc.ice.selectedTuple?.protocol, 'tcp');

@@ -56,12 +56,12 @@ function peerReport(): string {
 }
 
 test('the server holds 4 participants, each with audio and video producers consumed by the 3 others', { timeout: 30_000 }, async () => {
-  const router = server.sfu?.routers.get(ROOM);
+  const router = server.sfu?.rooms.get(ROOM);
   assert.ok(router);
   await waitFor('8 producers with 3 consumers each', () =>
-    router.participants.size === 4 && router.producers.length === 8 && router.producers.every((p) => p.consumers.size === 3), 20_000)
+    router.participants.size === 4 && router.producers.length === 8 && router.producers.every((p) => router.router.consumersOf(p).size === 3), 20_000)
     .catch((err: Error) => {
-      err.message += `\n${router.producers.map((p) => `${p.ownerId}/${p.kind}: ${p.consumers.size} consumers`).join('\n')}`;
+      err.message += `\n${router.producers.map((p) => `${p.ownerId}/${p.kind}: ${router.router.consumersOf(p).size} consumers`).join('\n')}`;
       throw err;
     });
   for (const peer of peers) {

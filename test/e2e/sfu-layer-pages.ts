@@ -8,6 +8,7 @@ import type { Consumer } from '../../src/sfu/Consumer.js';
 import type { Producer } from '../../src/sfu/Producer.js';
 import { waitFor, type TestPage } from '../helpers/browsers.js';
 import { remoteStats, type PageGlobals } from './page-api.js';
+import type { Router } from '../../src/sfu/Router.js';
 
 export function selfId(page: TestPage): Promise<string> {
   return page.evaluate(() => ((globalThis as unknown as PageGlobals).switchboard.room as unknown as { self: { id: string } }).self.id);
@@ -69,18 +70,28 @@ export async function statsOf(page: TestPage, publisherId: string): Promise<{ fr
   return s ? { frames: s.videoFramesDecoded, height: s.videoHeight } : null;
 }
 
+/** The router of each producer found (the Router, not the producer, knows its consumers). */
+const routers = new WeakMap<Producer, Router>();
+
 export function videoProducer(server: Switchboard, room: string, ownerId: string): Producer | null {
-  return server.sfu?.routers.get(room)?.producers.find((p) => p.ownerId === ownerId && p.kind === 'video') ?? null;
+  const sfuRoom = server.sfu?.rooms.get(room);
+  const producer = sfuRoom?.producers.find((p) => p.ownerId === ownerId && p.kind === 'video') ?? null;
+  if (producer && sfuRoom) routers.set(producer, sfuRoom.router);
+  return producer;
+}
+
+function consumersOf(producer: Producer): Consumer[] {
+  return [...(routers.get(producer)?.consumersOf(producer) ?? [])];
 }
 
 export function consumerOf(producer: Producer, subscriberId: string): Consumer | null {
-  return [...producer.consumers].find((c) => c.subscriberId === subscriberId) ?? null;
+  return consumersOf(producer).find((c) => c.subscriberId === subscriberId) ?? null;
 }
 
 export function describeLayers(p: Producer | null): string {
   if (!p) return 'no producer';
   const streams = p.streams.map((s) => `${s.rid ?? 'main'}: ${s.packetsReceived} pkts ${s.width}x${s.height} ${Math.round(s.bitrate.bitrate(performance.now()) / 1000)} kbps`).join('; ');
-  const consumers = [...p.consumers].map((c) => `${c.subscriberId}: current ${JSON.stringify(c.currentLayers)} target ${JSON.stringify(c.targetLayers)} preferred ${JSON.stringify(c.preferredLayers)}`).join('; ');
+  const consumers = consumersOf(p).map((c) => `${c.subscriberId}: current ${JSON.stringify(c.currentLayers)} target ${JSON.stringify(c.targetLayers)} preferred ${JSON.stringify(c.preferredLayers)}`).join('; ');
   return `${streams} | ${consumers}`;
 }
 

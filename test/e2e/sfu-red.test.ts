@@ -86,7 +86,7 @@ test('Chromium publishes RED; a Chromium subscriber receives RED and hears it; F
     const publishAnswer = await remoteSdp(pub.page, 'publishPc');
     assert.match(publishAnswer, /\r\nm=audio \d+ UDP\/TLS\/RTP\/SAVPF 63 111\r\n/);
     assertOpusFmtp(publishAnswer, 'publish answer');
-    const router = server.sfu?.routers.get(ROOM);
+    const router = server.sfu?.rooms.get(ROOM);
     const producer = router?.producers.find((p) => p.ownerId === pub.id && p.kind === 'audio');
     assert.ok(producer, 'the publisher\'s audio producer');
     assert.equal(producer.codec.redPayloadType, 63);
@@ -111,7 +111,7 @@ test('Chromium publishes RED; a Chromium subscriber receives RED and hears it; F
       assert.ok(samples > 100_000, `${label}: ${samples} samples in 4 s`);
       const ratio = concealed / samples;
       assert.ok(ratio < 0.05, `${label}: concealment ${(ratio * 100).toFixed(2)} %`);
-      const consumer: Consumer | undefined = [...producer.consumers].find((c) => c.subscriberId === byLabel(label).id);
+      const consumer: Consumer | undefined = [...router!.router.consumersOf(producer)].find((c) => c.subscriberId === byLabel(label).id);
       assert.ok(consumer, `${label}: a consumer of the publisher's audio`);
       assert.equal(consumer.redDropped, 0);
       report.push(`${label}: ${consumer.sendsRed ? 'RED' : 'opus (primary blocks)'}, codec ${later.audioCodec}, concealment ${(ratio * 100).toFixed(2)} %`);

@@ -86,10 +86,10 @@ test('every page decodes video and audio from the three others, over connections
     }
   });
   // The server forwards: 4 participants × (audio + video) producers, 3 consumers each.
-  const router = server.sfu?.routers.get(ROOM);
+  const router = server.sfu?.rooms.get(ROOM);
   assert.ok(router);
   assert.equal(router.producers.length, 8);
-  for (const p of router.producers) assert.equal(p.consumers.size, 3, `producer ${p.id} has a consumer per other participant`);
+  for (const p of router.producers) assert.equal(router.router.consumersOf(p).size, 3, `producer ${p.id} has a consumer per other participant`);
   for (const participant of router.participants.values()) {
     assert.ok(participant.publish.transportFeedbacksSent > 0, `${participant.id}: transport-cc feedback sent to the publisher`);
   }
@@ -131,7 +131,7 @@ test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 
       (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 150_000, 500)
       .catch((err: Error) => {
         // Where the bytes stopped: the server's SCTP toward each receiver.
-        const router = server.sfu?.routers.get(ROOM);
+        const router = server.sfu?.rooms.get(ROOM);
         const lines = [...(router?.participants.values() ?? [])].map((p) =>
           `${p.id}: subscribe ${p.subscribeRtc.state} sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.stats)} ${JSON.stringify(p.subscribeRtc.sctp?.sendState())}`);
         err.message += `\nrelay relayed ${router?.data.relayed} dropped ${router?.data.dropped}\n${lines.join('\n')}`;
@@ -159,11 +159,11 @@ test("a page that leaves loses its tile on the others within 2 s", { timeout: 30
     }, 2_000, 100);
   }
   // The server closed bob's producers and every consumer of them.
-  const router = server.sfu?.routers.get(ROOM);
+  const router = server.sfu?.rooms.get(ROOM);
   await waitFor('bob is gone from the router', () => (router && !router.participants.has(bobId) && router.producers.length === 6 ? true : null), 2_000, 100)
     .catch((err: Error) => {
       err.message += ` (participants ${[...(router?.participants.keys() ?? [])].join(',')}; producers ${router?.producers.map((p) => `${p.id}/${p.kind}`).join(',')})`;
       throw err;
     });
-  for (const p of router!.producers) assert.equal(p.consumers.size, 2);
+  for (const p of router!.producers) assert.equal(router!.router.consumersOf(p).size, 2);
 });

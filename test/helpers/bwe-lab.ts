@@ -11,7 +11,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 import { openPage } from '../e2e/page-api.js';
 import { CHROMIUM_PATH, launchChromium, waitFor, type TestBrowser, type TestPage } from './browsers.js';
 import { attachToLab, type LabUplink } from './lab-uplink.js';
@@ -118,13 +118,13 @@ export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
       shape,
       close,
       async participant(name) {
-        const seen = (): string => [...(srv.sfu?.routers.get(opts.room)?.participants.values() ?? [])]
+        const seen = (): string => [...(srv.sfu?.rooms.get(opts.room)?.participants.values() ?? [])]
           .map((p) => `${p.id}: ${[...p.producers].length} producers, subscribe from ${p.subscribeRtc.ice.selectedTuple?.id ?? 'nowhere'}`).join('; ');
         // The limited page reaches the server from its home's NAT address; of the two pages on
         // this machine the publisher joined first (the router keeps join order).
         return waitFor(`the server's participant for ${name} (home NAT ${home.wanIp})`, async () => {
           const here: SfuParticipant[] = [];
-          for (const p of srv.sfu?.routers.get(opts.room)?.participants.values() ?? []) {
+          for (const p of srv.sfu?.rooms.get(opts.room)?.participants.values() ?? []) {
             const from = p.subscribeRtc.ice.selectedTuple?.remoteAddress;
             if (from === undefined) return null;
             if (from === home.wanIp) { if (name === LIMITED) return p; } else here.push(p);

@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { parseRtcpCompound } from '../../src/rtc/rtcp/index.js';
 import { LIMITED, startBweLab } from './bwe-lab.js';
 import { waitFor } from './browsers.js';
+import { observePackets } from './packet-observer.js';
 
 export const RECORD_LIMIT_KBIT = 300;
 
@@ -54,9 +55,11 @@ async function main(): Promise<void> {
       rec.sends.push([ms(now), seq, size, probe ? 1 : 0]);
       return seq;
     };
-    p.subscribe.media.on('rtcp', (buf: Buffer) => {
-      const packets = parseRtcpCompound(buf);
-      if (packets?.some((x) => x.type === 'twcc' || x.type === 'remb' || x.type === 'rr')) rec.rtcp.push([ms(performance.now()), buf.toString('base64')]);
+    observePackets(p.subscribeRtc, {
+      onRtcp: (buf: Buffer) => {
+        const packets = parseRtcpCompound(buf);
+        if (packets?.some((x) => x.type === 'twcc' || x.type === 'remb' || x.type === 'rr')) rec.rtcp.push([ms(performance.now()), buf.toString('base64')]);
+      },
     });
     await waitFor('feedback flowing', async () => (bwe.counters.feedbacks > 5 ? true : null), 60_000, 250);
     await new Promise((r) => setTimeout(r, limitedS * 1000));

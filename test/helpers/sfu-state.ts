@@ -6,7 +6,7 @@
  */
 import type { Switchboard } from '../../src/server/app.js';
 import type { Consumer } from '../../src/sfu/Consumer.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 
 /** What `p`'s allocator last gave consumer `c`: "spatial/temporal", "paused" or "unallocated". */
 export function allocatorTarget(p: SfuParticipant, c: Consumer): string {
@@ -27,7 +27,7 @@ function describeParticipant(p: SfuParticipant): string[] {
 
 export function describeSfuRoom(server: Switchboard | undefined, room: string): string {
   if (!server) return '';
-  const router = server.sfu?.routers.get(room);
+  const router = server.sfu?.rooms.get(room);
   const lines = [...(router?.participants.values() ?? [])].flatMap(describeParticipant);
   return `\n--- server ---\nport ${JSON.stringify(server.rtc?.port.stats)}\n${lines.join('\n')}`;
 }

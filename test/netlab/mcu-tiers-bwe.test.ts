@@ -15,7 +15,7 @@ import { netlabAvailable } from '../helpers/netlab.js';
 import { diagnose } from '../e2e/page-api.js';
 import { tierSize } from '../../src/mcu/video/Composition.js';
 import type { Consumer } from '../../src/sfu/Consumer.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 
 const LIMIT_KBIT = 1000;
 const ROOM = 'mcubwe1';
@@ -36,7 +36,7 @@ const mixVideo = (p: SfuParticipant): Consumer | undefined =>
 
 function describe(p: SfuParticipant): string {
   const c = mixVideo(p);
-  const tiers = c ? c.producer.streams.map((_, i) => `t${i} ${Math.round(c.producer.layerBitrate(i) / 1000)}`).join(' ') : '';
+  const tiers = c ? Array.from({ length: c.producer.spatialLayers }, (_, i) => `t${i} ${Math.round(c.producer.layerBitrate(i) / 1000)}`).join(' ') : '';
   return `estimate ${Math.round(p.subscribe.estimateBps / 1000)} kbit/s; tier current ${c?.currentLayers.spatial} target ${c?.targetLayers.spatial}; sent ${c?.packetsSent ?? 0} packets; tiers measured (kbit/s) ${tiers}`;
 }
 
@@ -96,7 +96,7 @@ test(`composed video behind ${LIMIT_KBIT} kbit/s: the lowest tier, still decodin
     }, 15_000, 500).catch((err: Error) => {
       const p = composition.producer;
       err.message += `\nstreams: ${p.streams.map((st) => `${st.rid} ${st.width}x${st.height} ${st.packetsReceived} pkts`).join('; ')}`;
-      err.message += `\nconsumers: ${[...p.consumers].map((c) => `${c.subscriberId} current ${c.currentLayers.spatial} target ${c.targetLayers.spatial}`).join('; ')}`;
+      err.message += `\nconsumers: ${[...mixer.room.router.consumersOf(p)].map((c) => `${c.subscriberId} current ${c.currentLayers.spatial} target ${c.targetLayers.spatial}`).join('; ')}`;
       throw err;
     });
     t.diagnostic(`encoded after the grace: ${encoded.join(', ')}`);

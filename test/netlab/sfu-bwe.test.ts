@@ -13,7 +13,7 @@ import { browsersAvailable, CHROMIUM_PATH, waitFor } from '../helpers/browsers.j
 import { LAB_METRICS_TOKEN, LIMITED, PUBLISHER, UNLIMITED, startBweLab, type BweLab } from '../helpers/bwe-lab.js';
 import { netlabAvailable } from '../helpers/netlab.js';
 import { diagnose, sleep } from '../e2e/page-api.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 
 const LIMIT_KBIT = 300;
 const FALL_WITHIN_MS = 10_000;

@@ -20,7 +20,7 @@ import { addLoss, type LinkLoss } from '../helpers/lab-loss.js';
 import { attachToLab, type LabUplink } from '../helpers/lab-uplink.js';
 import { createNatLab, netlabAvailable, type Home, type NatLab } from '../helpers/netlab.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 import { LOW_VIDEO, diagnose, openPage, remoteStats, sleep, type RemoteStat } from '../e2e/page-api.js';
 import { describeSfuRoom } from '../helpers/sfu-state.js';
 
@@ -100,7 +100,7 @@ function pageOf(label: string): TestPage {
 async function participantNamed(name: string, seenFrom: TestPage): Promise<SfuParticipant> {
   const id = (await remoteStats(seenFrom)).find((s) => s.name === name)?.participantId;
   assert.ok(id, `${name} is visible`);
-  const participant = server!.sfu?.routers.get(ROOM)?.participants.get(id);
+  const participant = server!.sfu?.rooms.get(ROOM)?.participants.get(id);
   assert.ok(participant, `${name} (${id}) is in the router`);
   return participant;
 }

@@ -15,7 +15,7 @@ import { netlabAvailable } from '../helpers/netlab.js';
 import { diagnose, remoteStats } from '../e2e/page-api.js';
 import { describeLayers, selfId, sizeTile, statsOf, tileShown, videoProducer, waitForHeight } from '../e2e/sfu-layer-pages.js';
 import { allocatorTarget, describeSfuRoom } from '../helpers/sfu-state.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 
 const LIMIT_KBIT = 300;
 const CLIMB_WITHIN_MS = 15_000;

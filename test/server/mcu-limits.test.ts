@@ -135,7 +135,7 @@ test('a connected headless viewer gets the composite and its mix; an unanswered 
 
   // The viewer leaves; the member who never answered stays, and the room with them.
   await peer.close();
-  await until(() => sb.sfu?.routers.get(room)?.participants.size === 1, 'the viewer has left');
+  await until(() => sb.sfu?.rooms.get(room)?.participants.size === 1, 'the viewer has left');
   assert.equal(sb.sfu?.mixers.get(room), m, 'the room lives on with its unanswered member');
   assert.equal(m.video.encodedCompositions, 0, 'no composition is encoded any more');
   assert.equal(m.audio.listening, 0, 'no mix is encoded any more');

@@ -39,7 +39,7 @@ test('a ClientHello that arrives before the answer is kept and used when the ans
   pc.setLocalDescription('answer');
   const answer = pc.localDescription();
   assert.ok(answer?.sdp);
-  const participant = sb.sfu?.routers.get('early1')?.participants.get(joined.self.id);
+  const participant = sb.sfu?.rooms.get('early1')?.participants.get(joined.self.id);
   assert.ok(participant, 'the server has our participant');
   const transport = participant.subscribeRtc;
   // Checks and the ClientHello go out now; the answer waits.

@@ -53,7 +53,7 @@ test('a 2 MB file reaches a receiver behind a path losing 10 % each way, SHA-256
   });
   const chunks: Buffer[] = [];
   for (let off = 0; off < FILE_BYTES; off += CHUNK_BYTES) chunks.push(file.subarray(off, off + CHUNK_BYTES));
-  const router = server.sfu?.routers.get(ROOM);
+  const router = server.sfu?.rooms.get(ROOM);
   const participant = () => [...(router?.participants.values() ?? [])].find((p) => p.id === receiver.peer.id);
   // The subscribe connection, its DTLS and SCTP handshakes all cross the lossy hop first.
   const sctp = await waitFor('the server SCTP toward the lossy receiver is open', () => {

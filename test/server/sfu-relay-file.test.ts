@@ -35,7 +35,7 @@ after(async () => {
 });
 
 function relayState(): string {
-  const router = server.sfu?.routers.get(ROOM);
+  const router = server.sfu?.rooms.get(ROOM);
   const lines = [...(router?.participants.values() ?? [])].map((p) =>
     `${p.id}: sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.sendState())}`);
   return `relay relayed ${router?.data.relayed} dropped ${router?.data.dropped}\n${lines.join('\n')}`;
@@ -64,5 +64,5 @@ test('a 5 MB file reaches three headless receivers through the relay with a matc
     });
   console.log(`5 MB to 3 receivers: ${got.map((g) => `${Math.round(g.done - start)} ms`).join(', ')}`);
   for (const [i, g] of got.entries()) assert.equal(g.hash.digest('hex'), sha, `receiver ${i + 1}: SHA-256`);
-  assert.equal(server.sfu?.routers.get(ROOM)?.data.dropped, 0, 'nothing dropped by the relay');
+  assert.equal(server.sfu?.rooms.get(ROOM)?.data.dropped, 0, 'nothing dropped by the relay');
 });

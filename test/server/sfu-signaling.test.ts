@@ -10,7 +10,7 @@ import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { parseRemoteSdp } from '../../src/rtc/sdp/index.js';
 import { PRIORITY } from '../../src/sfu/allocation/allocate.js';
 import type { Consumer } from '../../src/sfu/Consumer.js';
-import type { SfuParticipant } from '../../src/sfu/SfuParticipant.js';
+import type { SfuParticipant } from '../../src/session/SfuParticipant.js';
 import { loadFixture } from '../fixtures/sdp/fixtures.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -64,7 +64,7 @@ test("a publish offer is answered, and its tracks reach the other participant's 
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
   assert.equal(parsed.description.setup, 'passive', 'the server is the DTLS server');
   await assert.rejects(b.next('sfu-offer', 300), /no "sfu-offer"/, 'no second offer before the first is answered');
-  const router = sb.sfu?.routers.get('s2');
+  const router = sb.sfu?.rooms.get('s2');
   assert.equal(router?.producers.length, 2);
   // Answering revision 1 with a wrong revision is refused by name.
   const stale = await b.expectError({ type: 'sfu-answer', transport: 'subscribe', sdp: 'v=0\r\n', revision: 7 });
@@ -122,7 +122,7 @@ test('a later member joins the room as it is; leaving closes their producers and
   await a.next('sfu-offer');
   a.send({ type: 'sfu-offer', transport: 'publish', sdp: loadFixture('firefox-offer.sdp') });
   await a.next('sfu-answer');
-  const router = sb.sfu?.routers.get('s4');
+  const router = sb.sfu?.rooms.get('s4');
   assert.equal(router?.producers.length, 2);
   const producers = router!.producers;
   a.send({ type: 'leave' });
@@ -134,10 +134,10 @@ test('a later member joins the room as it is; leaving closes their producers and
 test('an MCU room: each member is offered exactly its own mix (one audio, one video, owned by the mixer); nothing of the others is forwarded; layout requests are checked', async () => {
   const a = await member('mcu1', 'mcu');
   const b = await member('mcu1', 'sfu'); // later members join the room as it is
-  const [aId, bId] = [...sb.sfu!.routers.get('mcu1')!.participants.keys()] as [string, string];
+  const [aId, bId] = [...sb.sfu!.rooms.get('mcu1')!.participants.keys()] as [string, string];
   a.send({ type: 'sfu-offer', transport: 'publish', sdp: loadFixture('chromium-offer.sdp') });
   await a.next('sfu-answer');
-  const router = sb.sfu?.routers.get('mcu1');
+  const router = sb.sfu?.rooms.get('mcu1');
   assert.equal(router?.forward, false);
   const mixer = sb.sfu?.mixers.get('mcu1');
   assert.ok(mixer, 'the room has a mixer');

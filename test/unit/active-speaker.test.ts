@@ -7,10 +7,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RtpHeaderView, parseRtpHeader, writeRtpHeader } from '../../src/rtc/rtp/index.js';
-import { ActiveSpeakerObserver, type ActiveSpeaker } from '../../src/sfu/ActiveSpeakerObserver.js';
-import { AudioLevelMeter } from '../../src/sfu/AudioLevelMeter.js';
-import { Producer } from '../../src/sfu/Producer.js';
+import { ActiveSpeakerObserver, type ActiveSpeaker } from '../../src/sfu/speaker/ActiveSpeakerObserver.js';
+import { AudioLevelMeter } from '../../src/sfu/receive/AudioLevelMeter.js';
+import type { Producer } from '../../src/sfu/Producer.js';
 import { loadRecordedMedia } from '../helpers/sfu-node-peer-media.js';
+import { testProducer } from '../helpers/media-core.js';
 
 const SILENCE = 127;
 /** Levels in −dBov: a voice near the microphone, a quieter one, room noise. */
@@ -146,10 +147,10 @@ test('Producer reads the RFC 6464 level of each packet (one- and two-byte extens
   const recorded = loadRecordedMedia().audio.slice(0, 50);
   for (const form of ['one-byte', 'two-byte'] as const) {
     const id = form === 'one-byte' ? 5 : 20;
-    const p = new Producer({
+    const p = testProducer({
       id: 'p', kind: 'audio', ownerId: 'o', mid: '0', ssrc: 1234,
       codec: { name: 'opus', payloadType: 111, clockRate: 48000, channels: 2, fmtp: '', rtcpFeedback: [], redPayloadType: 63 },
-      feedbackSsrc: 1, transport: { sendRtcp: () => undefined }, audioLevelExtensionId: id,
+      feedbackSsrc: 1, feedback: { sendRtcp: () => undefined }, audioLevelExtensionId: id,
     });
     const view = new RtpHeaderView();
     const out = Buffer.alloc(1500);

@@ -13,10 +13,11 @@ import { fileURLToPath } from 'node:url';
 import {
   AudioLevel, RedBlocks, RtpHeaderView, findHeaderExtension, parseRed, parseRtpHeader, readAudioLevel, rewriteRedPayloadTypes,
 } from '../../src/rtc/rtp/index.js';
-import { ActiveSpeakerObserver } from '../../src/sfu/ActiveSpeakerObserver.js';
-import { Consumer } from '../../src/sfu/Consumer.js';
-import { Producer } from '../../src/sfu/Producer.js';
+import { ActiveSpeakerObserver } from '../../src/sfu/speaker/ActiveSpeakerObserver.js';
+import type { Consumer } from '../../src/sfu/Consumer.js';
+import type { Producer } from '../../src/sfu/Producer.js';
 import { readRtpFile, type RecordedPacket } from '../fixtures/media/rtp-file.js';
+import { testProducer, testConsumer } from '../helpers/media-core.js';
 
 const MEDIA_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/media');
 const meta = JSON.parse(readFileSync(join(MEDIA_DIR, 'recording-red.json'), 'utf8')) as {
@@ -28,10 +29,10 @@ const HALF_US = (meta.seconds / 2) * 1e6;
 function producer(): Producer {
   const first = new RtpHeaderView();
   assert.ok(parseRtpHeader((packets[0] as RecordedPacket).packet, first));
-  return new Producer({
+  return testProducer({
     id: 'chromium-audio', kind: 'audio', ownerId: 'chromium', mid: '0', ssrc: first.ssrc,
     codec: { name: 'opus', payloadType: meta.opusPayloadType, clockRate: 48000, channels: 2, fmtp: '', rtcpFeedback: [], redPayloadType: meta.redPayloadType },
-    feedbackSsrc: 1, transport: { sendRtcp: () => undefined }, audioLevelExtensionId: meta.audioLevelExtensionId,
+    feedbackSsrc: 1, feedback: { sendRtcp: () => undefined }, audioLevelExtensionId: meta.audioLevelExtensionId,
   });
 }
 
@@ -106,7 +107,7 @@ test('the recording through a Consumer: RED kept with our payload types, or redu
   for (const red of [true, false]) {
     const p = producer();
     const sent: Buffer[] = [];
-    const c = new Consumer({
+    const c = testConsumer({
       id: 'c', producer: p, subscriberId: 's', ssrc: 7, payloadType: 100, redPayloadType: 101,
       transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => undefined },
     });

@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RtpHeaderView, parseRtpHeader, wrapRtx, writeRtpHeader } from '../../src/rtc/rtp/index.js';
-import { Consumer } from '../../src/sfu/Consumer.js';
-import { Producer } from '../../src/sfu/Producer.js';
+import { testProducer, testConsumer } from '../helpers/media-core.js';
 
 const SSRC = 0x1111;
 const RTX_SSRC = 0x2222;
@@ -25,14 +24,14 @@ function packet(seq: number, payload: Buffer): Buffer {
 }
 
 test('a packet received twice (two RTX answers, or doubled on the way) is forwarded once', () => {
-  const producer = new Producer({
+  const producer = testProducer({
     id: 'p', kind: 'video', ownerId: 'pub', mid: '1', ssrc: SSRC, rtxSsrc: RTX_SSRC,
     codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [{ type: 'nack' }], rtxPayloadType: 97 },
-    feedbackSsrc: 1, transport: { sendRtcp: () => undefined },
+    feedbackSsrc: 1, feedback: { sendRtcp: () => undefined },
   });
   const sent: number[] = [];
   const out = new RtpHeaderView();
-  const consumer = new Consumer({
+  const consumer = testConsumer({
     id: 'c', producer, subscriberId: 'sub', ssrc: 0x5555, payloadType: 96,
     transport: { sendRtp: (p) => { assert.ok(parseRtpHeader(p, out)); sent.push(out.sequenceNumber); }, sendRtcp: () => undefined },
   });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RtpHeaderView, parseRtpHeader, writeRtpHeader } from '../../src/rtc/rtp/index.js';
-import { REORDER_WINDOW, RtpStreamRewriter } from '../../src/sfu/rewriter.js';
+import { REORDER_WINDOW, RtpStreamRewriter } from '../../src/sfu/forward/rewriter.js';
 
 const OUT_SSRC = 0xabcdef01;
 const view = new RtpHeaderView();

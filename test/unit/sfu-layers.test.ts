@@ -10,14 +10,14 @@ import {
   RtpHeaderView, Vp8Descriptor, Vp8FrameSize, Vp9Descriptor, isVp9Keyframe, parseRtpHeader, parseVp8Descriptor, parseVp9Descriptor,
   readVp8KeyframeSize, writeRtpHeader,
 } from '../../src/rtc/rtp/index.js';
-import { Consumer } from '../../src/sfu/Consumer.js';
-import { LayerPauser } from '../../src/sfu/LayerPauser.js';
-import { LayerSelector, PacketLayers, Verdict } from '../../src/sfu/LayerSelector.js';
-import { PacketInfo, describePacket } from '../../src/sfu/packet-info.js';
-import { Producer } from '../../src/sfu/Producer.js';
-import { RidBinder } from '../../src/sfu/RidBinder.js';
-import { Vp8Munger } from '../../src/sfu/vp8-munger.js';
+import { LayerPauser } from '../../src/sfu/forward/LayerPauser.js';
+import { LayerSelector, PacketLayers, Verdict } from '../../src/sfu/forward/LayerSelector.js';
+import { PacketInfo, describePacket } from '../../src/sfu/receive/packet-info.js';
+import type { Producer } from '../../src/sfu/Producer.js';
+import { RidBinder } from '../../src/sfu/receive/RidBinder.js';
+import { Vp8Munger } from '../../src/sfu/forward/vp8-munger.js';
 import { xorshift32 } from '../helpers/random.js';
+import { testProducer, testConsumer, routerOf } from '../helpers/media-core.js';
 
 /** A VP8 descriptor: X=1, I (M as `longId`), L, T with Y. */
 function vp8(pictureId: number, tl0: number, tid: number, sync: boolean, longId = true): Buffer {
@@ -227,10 +227,10 @@ test('layer selector (SVC): drops upper layers, switches up only on a keyframe, 
 });
 
 test('rid binding: media and repaired-rid SSRCs; unknown mid or rid dropped and counted', () => {
-  const producer = new Producer({
+  const producer = testProducer({
     id: 'p', kind: 'video', ownerId: 'o', mid: '1', rids: ['q', 'h', 'f'],
     codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [{ type: 'nack' }], rtxPayloadType: 97 },
-    feedbackSsrc: 1, transport: { sendRtcp: () => {} },
+    feedbackSsrc: 1, feedback: { sendRtcp: () => {} },
   });
   const binder = new RidBinder();
   binder.ids = { mid: 4, rid: 10, repairedRid: 11 };
@@ -266,10 +266,10 @@ test('rid binding: media and repaired-rid SSRCs; unknown mid or rid dropped and 
 
 
 function simulcastProducer(): Producer {
-  return new Producer({
+  return testProducer({
     id: 'p', kind: 'video', ownerId: 'o', mid: '1', rids: ['q', 'h', 'f'],
     codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [{ type: 'nack' }] },
-    feedbackSsrc: 1, transport: { sendRtcp: () => {} },
+    feedbackSsrc: 1, feedback: { sendRtcp: () => {} },
   });
 }
 
@@ -285,7 +285,7 @@ function keyframePacket(ssrc: number, seq: number, width: number, height: number
 test('consumer: the preferred layer is the smallest covering the render size; switches on that layer\'s keyframe', () => {
   const producer = simulcastProducer();
   const sent: Buffer[] = [];
-  const consumer = new Consumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
+  const consumer = testConsumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
   const sizes = [[320, 180], [640, 360], [1280, 720]] as const;
   producer.streams.forEach((s, i) => s.bind(100 + i));
   const view = new RtpHeaderView();
@@ -319,8 +319,8 @@ test('consumer: the preferred layer is the smallest covering the render size; sw
 test('layer pauser: unused layers pause after the delay, resume at once, the lowest never pauses', () => {
   const producer = simulcastProducer();
   const messages: string[][] = [];
-  const pauser = new LayerPauser(producer, (_mid, rids) => messages.push(rids), 1000);
-  const consumer = new Consumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: () => {}, sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
+  const pauser = new LayerPauser(producer, routerOf(producer).demandOf(producer), (_mid, rids) => messages.push(rids), 1000);
+  const consumer = testConsumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: () => {}, sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
   consumer.setTargetLayers({ spatial: 1, temporal: 7 });
   pauser.update(0);
   pauser.update(2000);
@@ -347,13 +347,13 @@ test('layer pauser: unused layers pause after the delay, resume at once, the low
 });
 
 test('consumer: temporal layers above the target are dropped with sequence numbers and PictureIDs kept continuous', () => {
-  const producer = new Producer({
+  const producer = testProducer({
     id: 'p', kind: 'video', ownerId: 'o', mid: '1', ssrc: 0x77,
     codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [] },
-    feedbackSsrc: 1, transport: { sendRtcp: () => {} },
+    feedbackSsrc: 1, feedback: { sendRtcp: () => {} },
   });
   const sent: Buffer[] = [];
-  const consumer = new Consumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
+  const consumer = testConsumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
   consumer.setTargetLayers({ spatial: 0, temporal: 1 });
   const view = new RtpHeaderView();
   const tids = [0, 2, 1, 2];
@@ -384,10 +384,10 @@ test('consumer: temporal layers above the target are dropped with sequence numbe
 });
 
 test('SVC producer: each spatial layer priced with the layers below it, not as the whole stream', () => {
-  const producer = new Producer({
+  const producer = testProducer({
     id: 'svc', kind: 'video', ownerId: 'o', mid: '1', ssrc: 0x99,
     codec: { name: 'VP9', payloadType: 98, clockRate: 90000, fmtp: 'profile-id=0', rtcpFeedback: [] },
-    feedbackSsrc: 1, transport: { sendRtcp: () => {} },
+    feedbackSsrc: 1, feedback: { sendRtcp: () => {} },
   });
   const view = new RtpHeaderView();
   const sizes = [100, 300, 900];

@@ -1,10 +1,10 @@
 /** The SFU's per-stream bookkeeping: packet cache, NACK requests, receiver stats, keyframe throttle. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KeyframeRequester } from '../../src/sfu/KeyframeRequester.js';
-import { NackRequester } from '../../src/sfu/NackRequester.js';
-import { PacketCache } from '../../src/sfu/PacketCache.js';
-import { ReceiveStats } from '../../src/sfu/ReceiveStats.js';
+import { KeyframeRequester } from '../../src/sfu/receive/KeyframeRequester.js';
+import { NackRequester } from '../../src/sfu/receive/NackRequester.js';
+import { PacketCache } from '../../src/sfu/receive/PacketCache.js';
+import { ReceiveStats } from '../../src/sfu/receive/ReceiveStats.js';
 
 test('packet cache: returns what was put, forgets what was overwritten, across the 16-bit wrap', () => {
   const cache = new PacketCache(100); // rounded up to 128

@@ -7,23 +7,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RedBlocks, RtpHeaderView, parseRed, parseRtpHeader, writeRtpHeader } from '../../src/rtc/rtp/index.js';
-import { Consumer } from '../../src/sfu/Consumer.js';
-import { Producer } from '../../src/sfu/Producer.js';
+import type { Consumer } from '../../src/sfu/Consumer.js';
+import type { Producer } from '../../src/sfu/Producer.js';
+import { testProducer, testConsumer } from '../helpers/media-core.js';
 
 /** Firefox-like publisher payload types, so that every number has to be mapped. */
 const PUB_OPUS = 109;
 const PUB_RED = 120;
 
 function makeProducer(): Producer {
-  return new Producer({
+  return testProducer({
     id: 'p', kind: 'audio', ownerId: 'pub', mid: '0', ssrc: 0xabc,
     codec: { name: 'opus', payloadType: PUB_OPUS, clockRate: 48000, channels: 2, fmtp: '', rtcpFeedback: [], redPayloadType: PUB_RED },
-    feedbackSsrc: 1, transport: { sendRtcp: () => undefined },
+    feedbackSsrc: 1, feedback: { sendRtcp: () => undefined },
   });
 }
 
 function makeConsumer(producer: Producer, sent: Buffer[], red: boolean): Consumer {
-  const c = new Consumer({
+  const c = testConsumer({
     id: `c${red}`, producer, subscriberId: 'sub', ssrc: 0x5555, payloadType: 111, redPayloadType: 63,
     transport: { sendRtp: (p) => sent.push(Buffer.from(p)), sendRtcp: () => undefined },
   });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RtcpPacketConverter, type RtcpTransportLayerFeedback, type TransportWideCC } from 'werift';
 import { parseRtcpCompound, twccArrivalTimesUs, type RtcpTransportFeedback } from '../../src/rtc/rtcp/index.js';
-import { TwccRecorder } from '../../src/sfu/TwccRecorder.js';
+import { TwccRecorder } from '../../src/sfu/receive/TwccRecorder.js';
 import { mulberry32, xorshift32 } from '../helpers/random.js';
 
 const out = Buffer.alloc(1500);

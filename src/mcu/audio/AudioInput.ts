@@ -8,8 +8,9 @@
  * Packets come from the network: a fault while taking one is counted ('mcu.audio.rtp') and the
  * packet dropped.
  */
-import { AudioLevelMeter } from '../../sfu/AudioLevelMeter.js';
-import type { Producer, ProducerTap } from '../../sfu/Producer.js';
+import { AudioLevelMeter } from '../../sfu/receive/AudioLevelMeter.js';
+import type { MediaSink } from '../../sfu/MediaSink.js';
+import type { ProducerView } from '../../sfu/ProducerView.js';
 import { RedBlocks, parseRed, type RtpHeaderView } from '../../rtc/rtp/index.js';
 import { guarded } from '../../util/guarded.js';
 import { OpusFrameDecoder } from '../codec/opus.js';
@@ -20,7 +21,7 @@ import { frameLevelDbov, MIN_DBOV } from './frame-level.js';
 /** Louder than this (dBov) counts as voice for the speaker observer. */
 const VOICE_DBOV = -50;
 
-export class AudioInput implements ProducerTap {
+export class AudioInput implements MediaSink {
   readonly jitter = new AudioJitterBuffer();
   readonly decoder = new OpusFrameDecoder();
   /** Decoded levels, read by the mixer's active speaker observer (RFC 6464 scale: 0..127 = −dBov). */
@@ -33,9 +34,8 @@ export class AudioInput implements ProducerTap {
   closed = false;
   private readonly take = guarded('mcu.audio.rtp', (packet: Buffer, view: RtpHeaderView) => this.takePacket(packet, view));
 
-  constructor(readonly producer: Producer, private readonly onClose: (input: AudioInput) => void) {
-    producer.taps.add(this);
-  }
+  /** The mixer connects it to the producer (Router.addSink) and disconnects it in `onClose`. */
+  constructor(readonly producer: ProducerView, private readonly onClose: (input: AudioInput) => void) {}
 
   get id(): string { return this.producer.id; }
   get ownerId(): string { return this.producer.ownerId; }
@@ -92,7 +92,6 @@ export class AudioInput implements ProducerTap {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.producer.taps.delete(this);
     this.onClose(this);
   }
 }

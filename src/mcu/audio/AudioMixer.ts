@@ -13,6 +13,7 @@ import { AudioOutput } from './AudioOutput.js';
 import { MinusOneMix, NO_INPUT } from './MinusOneMix.js';
 import { MixerClock } from '../MixerClock.js';
 import type { Producer } from '../../sfu/Producer.js';
+import type { Router } from '../../sfu/Router.js';
 import { McuCounters } from '../counters.js';
 
 export class AudioMixer {
@@ -26,16 +27,19 @@ export class AudioMixer {
   /** Time spent mixing (decode + mix + encode), ms, for the benchmark and metrics. */
   busyMs = 0;
 
-  constructor(readonly counters = new McuCounters()) {}
+  /** `router`: the room's media core, which connects inputs to producers and carries the mixes. */
+  constructor(private readonly router: Router, readonly counters = new McuCounters()) {}
 
   /** A participant's microphone. */
   addInput(producer: Producer): AudioInput {
     this.inputs.get(producer.ownerId)?.close();
     const input = new AudioInput(producer, (closed) => {
+      this.router.removeSink(producer, closed);
       if (this.inputs.get(closed.ownerId) === closed) this.inputs.delete(closed.ownerId);
       this.update();
     });
     this.inputs.set(producer.ownerId, input);
+    this.router.addSink(producer, input);
     this.update();
     return input;
   }
@@ -43,7 +47,7 @@ export class AudioMixer {
   /** A listener: the caller publishes `output.producer` to them; their mix starts once they listen (`setListening`). */
   addListener(participantId: string): AudioOutput {
     this.removeListener(participantId);
-    const output = new AudioOutput(participantId);
+    const output = new AudioOutput(participantId, this.router);
     this.outputs.set(participantId, output);
     this.update();
     return output;

@@ -6,6 +6,7 @@
  */
 import { parseRtpHeader, randomSsrc, RtpHeaderView, writeRtpHeader, type RtpHeaderFields } from '../../rtc/rtp/index.js';
 import type { Producer } from '../../sfu/Producer.js';
+import type { Router } from '../../sfu/Router.js';
 import { OpusFrameEncoder } from '../codec/opus.js';
 import { createMixProducer, MIX_AUDIO_CODEC } from '../output-producer.js';
 import { RTP_TICKS_PER_FRAME } from './format.js';
@@ -28,8 +29,8 @@ export class AudioOutput {
   private readonly view = new RtpHeaderView();
   framesSent = 0;
 
-  constructor(readonly listenerId: string) {
-    this.producer = createMixProducer({ id: `mix-audio-${listenerId}`, kind: 'audio', ssrc: this.header.ssrc });
+  constructor(readonly listenerId: string, router: Router) {
+    this.producer = createMixProducer(router, { id: `mix-audio-${listenerId}`, kind: 'audio', ssrc: this.header.ssrc });
   }
 
   /** One 20 ms frame of the listener's mix. */

@@ -15,7 +15,8 @@
  * tiers' encoders are closed (their memory freed) and a later start begins with keyframes.
  */
 import type { Producer } from '../../sfu/Producer.js';
-import { LayerPauser } from '../../sfu/LayerPauser.js';
+import type { Router } from '../../sfu/Router.js';
+import { LayerPauser } from '../../sfu/forward/LayerPauser.js';
 import { parseRtpHeader, randomSsrc, RtpHeaderView } from '../../rtc/rtp/index.js';
 import { ImageScaler, TileScaler } from '../codec/scaler.js';
 import { VideoFrameEncoder } from '../codec/video-encoder.js';
@@ -106,13 +107,13 @@ export class Composition {
   encoding = false;
   closed = false;
 
-  constructor(readonly kind: LayoutKind, private readonly opts: CompositionOptions, private readonly counters = new McuCounters()) {
+  constructor(readonly kind: LayoutKind, private readonly opts: CompositionOptions, router: Router, private readonly counters = new McuCounters()) {
     this.canvas = I420Canvas.alloc(opts.width, opts.height);
     this.tiers = opts.tiers.map((bitrate, i) => {
       const size = tierSize(bitrate, opts.width, opts.height, opts.fps);
       return new Tier(i, `t${i}`, randomSsrc(), bitrate, size.width, size.height);
     });
-    this.producer = createMixProducer({
+    this.producer = createMixProducer(router, {
       id: `mix-video-${kind}`,
       kind: 'video',
       tiers: this.tiers.map((t) => ({ rid: t.rid, ssrc: t.ssrc, bitrate: t.bitrate })),
@@ -122,7 +123,7 @@ export class Composition {
       }),
     });
     // Tiers nobody receives stop being encoded (and restart with a keyframe when wanted).
-    new LayerPauser(this.producer, guarded('mcu.tiers', (_mid: string, rids: string[]) => this.setActiveTiers(rids)));
+    new LayerPauser(this.producer, router.demandOf(this.producer), guarded('mcu.tiers', (_mid: string, rids: string[]) => this.setActiveTiers(rids)));
   }
 
   /**

@@ -9,6 +9,7 @@
  * members never connect (or all dropped) costs no codec work and opens no encoder.
  */
 import type { Producer } from '../../sfu/Producer.js';
+import type { Router } from '../../sfu/Router.js';
 import { McuCounters } from '../counters.js';
 import { MixerClock } from '../MixerClock.js';
 import { Composition, type CompositionOptions, type CompositionTile } from './Composition.js';
@@ -38,6 +39,8 @@ export class VideoComposer {
   constructor(
     private readonly opts: CompositionOptions,
     private readonly hooks: VideoComposerHooks,
+    /** The room's media core: connects inputs to producers, carries the compositions. */
+    private readonly router: Router,
     readonly defaultLayout: LayoutKind = 'grid',
     readonly counters = new McuCounters(),
   ) {
@@ -59,9 +62,11 @@ export class VideoComposer {
     }
     this.inputs.get(producer.ownerId)?.close();
     const input = new VideoInput(producer, codec, (closed) => {
+      this.router.removeSink(producer, closed);
       if (this.inputs.get(closed.ownerId) === closed) this.inputs.delete(closed.ownerId);
     }, this.counters, this.clock.running);
     this.inputs.set(producer.ownerId, input);
+    this.router.addSink(producer, input);
     return input;
   }
 
@@ -77,7 +82,7 @@ export class VideoComposer {
     if (before !== undefined) this.leave(participantId, before);
     let composition = this.compositions.get(kind);
     if (!composition) {
-      composition = new Composition(kind, this.opts, this.counters);
+      composition = new Composition(kind, this.opts, this.router, this.counters);
       this.compositions.set(kind, composition);
     }
     if (!this.hooks.publishTo(participantId, composition.producer)) {
@@ -122,7 +127,7 @@ export class VideoComposer {
     const composition = this.compositions.get(kind);
     if (!composition) return;
     composition.viewers.delete(participantId);
-    for (const c of [...composition.producer.consumers]) if (c.subscriberId === participantId) c.close();
+    for (const c of [...this.router.consumersOf(composition.producer)]) if (c.subscriberId === participantId) c.close();
     if (composition.viewers.size === 0) this.closeComposition(kind);
   }
 

@@ -10,7 +10,8 @@
  * asked for. Packets come from the network: a fault while taking one is counted
  * ('mcu.video.rtp'), the buffer starts over and a keyframe is asked for.
  */
-import type { Producer, ProducerTap } from '../../sfu/Producer.js';
+import type { MediaSink } from '../../sfu/MediaSink.js';
+import type { ProducerView } from '../../sfu/ProducerView.js';
 import type { ProducerStream } from '../../sfu/ProducerStream.js';
 import type { RtpHeaderView } from '../../rtc/rtp/index.js';
 import { guarded } from '../../util/guarded.js';
@@ -19,7 +20,7 @@ import { McuCounters } from '../counters.js';
 import type { DecodedCodec } from './frame-bits.js';
 import { VideoJitterBuffer } from './VideoJitterBuffer.js';
 
-export class VideoInput implements ProducerTap {
+export class VideoInput implements MediaSink {
   readonly decoder: VideoFrameDecoder;
   readonly jitter: VideoJitterBuffer;
   private readonly streamIndex: number;
@@ -32,13 +33,14 @@ export class VideoInput implements ProducerTap {
   closed = false;
 
   constructor(
-    readonly producer: Producer,
+    readonly producer: ProducerView,
     codec: DecodedCodec,
     private readonly onClose: (input: VideoInput) => void,
     private readonly counters = new McuCounters(),
     decoding = true,
   ) {
-    this.streamIndex = producer.streams.length - 1;
+    // The top simulcast layer; a plain or SVC track is one stream.
+    this.streamIndex = producer.simulcast ? producer.spatialLayers - 1 : 0;
     this.decoder = new VideoFrameDecoder(codec);
     this.jitter = new VideoJitterBuffer({
       codec,
@@ -54,7 +56,6 @@ export class VideoInput implements ProducerTap {
     this.take = guarded('mcu.video.rtp', (payload: Buffer, view: RtpHeaderView, now: number) => {
       this.jitter.push(view.sequenceNumber, view.timestamp, view.marker, payload, now);
     }, () => this.startOver());
-    producer.taps.add(this);
     this.setDecoding(decoding);
   }
 
@@ -84,7 +85,6 @@ export class VideoInput implements ProducerTap {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.producer.taps.delete(this);
     this.decoder.close();
     this.onClose(this);
   }

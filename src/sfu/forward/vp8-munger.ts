@@ -10,7 +10,7 @@
  * recent input pictures to what they were given, so retransmissions and reordered packets get
  * the same output id as the first time.
  */
-import { writeVp8PictureId, writeVp8Tl0PicIdx, type Vp8Descriptor } from '../rtc/rtp/vp8.js';
+import { writeVp8PictureId, writeVp8Tl0PicIdx, type Vp8Descriptor } from '../../rtc/rtp/vp8.js';
 
 const RING = 64;
 const RING_MASK = RING - 1;

@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { HEADER_EXTENSION_URIS } from '../rtc/sdp/server-codecs.js';
 import type { HeaderExtension, OfferedSection, RtpCodecParameters } from '../rtc/sdp/index.js';
-import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
-import type { Consumer } from './Consumer.js';
-import type { MediaKind } from './types.js';
+import { TRANSPORT_CC_EXTENSION_ID } from '../sfu/bwe/transport-cc-extension.js';
+import type { Consumer } from '../sfu/Consumer.js';
+import type { MediaKind } from '../sfu/types.js';
 
 export interface SubscribeSection {
   mid: string;

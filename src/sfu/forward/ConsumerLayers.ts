@@ -6,18 +6,17 @@
  * points where a decoder can follow.
  */
 import type { LayerSelector, Layers } from './LayerSelector.js';
-import type { Producer } from './Producer.js';
-import type { ProducerStream } from './ProducerStream.js';
+import type { ProducerView } from '../ProducerView.js';
 
 export class ConsumerLayers {
   readonly preferred: Layers;
   private readonly limit: Layers = { spatial: Number.MAX_SAFE_INTEGER, temporal: Number.MAX_SAFE_INTEGER };
   private renderWidth = 0;
   private renderHeight = 0;
-  private readonly onLayerSize = (_s: ProducerStream): void => this.update();
+  private readonly onLayerSize = (): void => this.update();
 
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: ProducerView,
     private readonly selector: LayerSelector,
     /** The target changed; `up` when it rose spatially (a keyframe of the new layer is needed). */
     private readonly onTarget: (target: Layers, up: boolean) => void,
@@ -57,7 +56,7 @@ export class ConsumerLayers {
 
   /** The smallest known layer covering the render size (the last of equal sizes); the top layer when none is known to. */
   private preferredSpatial(): number {
-    const top = this.producer.simulcast ? this.producer.streams.length - 1 : Math.max(0, this.producer.spatialLayers - 1);
+    const top = Math.max(0, this.producer.spatialLayers - 1);
     if (this.renderWidth <= 0 || this.renderHeight <= 0) return top;
     for (let s = 0; s <= top; s++) {
       const { width, height } = this.producer.layerSize(s);

@@ -6,7 +6,7 @@
  * out of order more often than they are lost), then again every `retryMs`, at most `maxTries`
  * times and never after `maxAgeMs`: past that a video decoder is better served by a keyframe.
  */
-import { seqDelta } from '../rtc/rtp/sequence.js';
+import { seqDelta } from '../../rtc/rtp/sequence.js';
 
 export interface NackRequesterOptions {
   reorderMs: number;

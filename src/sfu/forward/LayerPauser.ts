@@ -8,8 +8,9 @@
  * current and target layers count as needed (it climbs through them). A layer whose frame size is
  * not known yet (no keyframe seen) is not paused: whether it is needed depends on its size.
  */
-import type { Producer } from './Producer.js';
-import { guarded } from '../util/guarded.js';
+import { guarded } from '../../util/guarded.js';
+import type { LayerDemand } from '../LayerDemand.js';
+import type { Producer } from '../Producer.js';
 
 export const LAYER_PAUSE_AFTER_MS = 4000;
 const CHECK_INTERVAL_MS = 500;
@@ -24,6 +25,7 @@ export class LayerPauser {
 
   constructor(
     private readonly producer: Producer,
+    private readonly demand: LayerDemand,
     private readonly send: (mid: string, activeRids: string[]) => void,
     private readonly pauseAfterMs = LAYER_PAUSE_AFTER_MS,
   ) {
@@ -31,24 +33,14 @@ export class LayerPauser {
     this.unneededSince = producer.streams.map(() => -1);
     this.timer = setInterval(guarded('sfu.layer-pauser.timer', () => this.update()), CHECK_INTERVAL_MS);
     this.timer.unref();
-    producer.on('consumer-target', () => this.update());
+    demand.on('changed', () => this.update());
     producer.on('close', () => clearInterval(this.timer));
   }
 
   /** Recomputes what is needed; resumes at once, pauses after the delay. */
   update(now = performance.now()): void {
     if (this.producer.closed) return;
-    const needed = this.producer.streams.map((s, i) => i === 0 || s.height === 0);
-    for (const c of this.producer.consumers) {
-      const t = c.targetLayers.spatial;
-      const cur = c.currentLayers.spatial;
-      if (t < 0 && cur < 0) continue;
-      // Every layer between the current one and the target is needed: a consumer climbs through
-      // them, and the publisher's bandwidth estimate can only grow while it sends them.
-      const lo = Math.max(0, Math.min(cur < 0 ? 0 : cur, t < 0 ? cur : t));
-      const hi = Math.min(needed.length - 1, Math.max(cur, t));
-      for (let s = lo; s <= hi; s++) needed[s] = true;
-    }
+    const needed = this.demand.markNeeded(this.producer.streams.map((s, i) => i === 0 || s.height === 0));
     let changed = false;
     const resumed: number[] = [];
     for (let i = 0; i < needed.length; i++) {

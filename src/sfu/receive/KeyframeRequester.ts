@@ -3,7 +3,7 @@
  * RFC 5104 §4.3.1) are merged so the publisher sees at most one request per interval, and a
  * request that falls inside the interval is sent when the interval ends rather than lost.
  */
-import { guarded } from '../util/guarded.js';
+import { guarded } from '../../util/guarded.js';
 export class KeyframeRequester {
   private lastSentAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;

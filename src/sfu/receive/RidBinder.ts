@@ -5,9 +5,9 @@
  * (RFC 8852 §3). A packet naming an unknown mid or rid, or carrying neither, is not bound: the
  * caller drops it and it is counted here.
  */
-import { findHeaderExtension, sdesIdentifierEquals, type RtpHeaderView } from '../rtc/rtp/index.js';
-import type { Producer } from './Producer.js';
-import type { ProducerStream } from './ProducerStream.js';
+import { findHeaderExtension, sdesIdentifierEquals, type RtpHeaderView } from '../../rtc/rtp/index.js';
+import type { Producer } from '../Producer.js';
+import type { ProducerStream } from '../ProducerStream.js';
 
 export interface RidExtensionIds {
   mid?: number;

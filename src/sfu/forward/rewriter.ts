@@ -11,8 +11,8 @@
  * packet (at least one tick), since the new source's timestamps are unrelated (RFC 3550 §5.1:
  * random initial values).
  */
-import { setSequenceNumber, setSsrc, setTimestamp, type RtpHeaderView } from '../rtc/rtp/header.js';
-import { seqDelta } from '../rtc/rtp/sequence.js';
+import { setSequenceNumber, setSsrc, setTimestamp, type RtpHeaderView } from '../../rtc/rtp/header.js';
+import { seqDelta } from '../../rtc/rtp/sequence.js';
 
 /** Packets more than this far behind the newest input are dropped as too old to be useful. */
 export const REORDER_WINDOW = 0x1000;

@@ -6,7 +6,7 @@
  *
  * Loudness here is 127 − level: 0 is silence, so sums and means grow with volume.
  */
-import { AudioLevel, findHeaderExtension, readAudioLevel, type RtpHeaderView } from '../rtc/rtp/index.js';
+import { AudioLevel, findHeaderExtension, readAudioLevel, type RtpHeaderView } from '../../rtc/rtp/index.js';
 
 export class AudioLevelMeter {
   private readonly scratch = new AudioLevel();

@@ -1,7 +1,9 @@
 /**
- * SfuParticipant: one participant of an SFU room as the server holds it — a publish transport
- * (their offer, our answer; one Producer per sending m-section) and a subscribe transport (our
- * offers, their answers; one Consumer per other participant's producer).
+ * SfuParticipant: one participant of an SFU room as the session layer holds it — a publish
+ * transport (their offer, our answer; one Producer per sending m-section) and a subscribe
+ * transport (our offers, their answers; one Consumer per track sent to them). It turns SDP into
+ * calls on the room's media core (Router) and wires the per-subscriber parts: the stream
+ * allocator on the subscribe transport, a layer pauser on each simulcast producer.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -9,21 +11,25 @@ import {
   type AcceptedMedia, type RemoteDescription, type RtpCodecParameters,
 } from '../rtc/sdp/index.js';
 import { randomSsrc } from '../rtc/rtp/index.js';
-import type { WebRtcServer } from '../rtc/WebRtcServer.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
-import { TRANSPORT_CC_EXTENSION_ID } from './bwe/transport-cc-extension.js';
-import { PRIORITY } from './allocation/allocate.js';
-import { ConsumerTrack } from './allocation/ConsumerTrack.js';
-import { StreamAllocator } from './allocation/StreamAllocator.js';
-import { Consumer } from './Consumer.js';
-import { LayerPauser } from './LayerPauser.js';
-import { Producer } from './Producer.js';
-import { SfuTransport } from './SfuTransport.js';
+import { TRANSPORT_CC_EXTENSION_ID } from '../sfu/bwe/transport-cc-extension.js';
+import { PRIORITY } from '../sfu/allocation/allocate.js';
+import { ConsumerTrack } from '../sfu/allocation/ConsumerTrack.js';
+import { StreamAllocator } from '../sfu/allocation/StreamAllocator.js';
+import type { Consumer } from '../sfu/Consumer.js';
+import { LayerPauser } from '../sfu/forward/LayerPauser.js';
+import type { Producer } from '../sfu/Producer.js';
+import type { ProducerView } from '../sfu/ProducerView.js';
+import type { Router } from '../sfu/Router.js';
+import type { SfuTransport } from '../sfu/SfuTransport.js';
 import { SubscribeNegotiation, type OutgoingOffer } from './SubscribeNegotiation.js';
-import type { MediaKind, VideoSource } from './types.js';
+import type { MediaKind, VideoSource } from '../sfu/types.js';
 
 /** A refused SDP: the message says what was wrong. */
-export class SdpError extends Error {}
+function sdpError(message: string): SwitchboardError {
+  return new SwitchboardError('invalid-sdp', message);
+}
 
 export interface SubscribeOffer extends OutgoingOffer {
   sdp: string;
@@ -38,8 +44,8 @@ const VIDEO_FEEDBACK = [
 const AUDIO_FEEDBACK = [{ type: 'transport-cc' }];
 
 export class SfuParticipant {
-  readonly publish: SfuTransport;
-  readonly subscribe: SfuTransport;
+  readonly publish: SfuTransport<WebRtcTransport>;
+  readonly subscribe: SfuTransport<WebRtcTransport>;
   private readonly producersByMid = new Map<string, Producer>();
   private readonly negotiation = new SubscribeNegotiation();
   private lastOffer: SubscribeOffer | null = null;
@@ -55,7 +61,7 @@ export class SfuParticipant {
 
   constructor(
     readonly id: string,
-    server: WebRtcServer,
+    private readonly router: Router<WebRtcTransport>,
     private readonly hooks: {
       /** A new producer of ours: the room gives it to everyone else. */
       onProducer(p: Producer): void;
@@ -64,11 +70,11 @@ export class SfuParticipant {
       /** Which simulcast layers of our publish section `mid` someone receives (LayerPauser). */
       sendLayers?(mid: string, activeRids: string[]): void;
       /** A forwarded track's rank in our bandwidth budget (PRIORITY); absent: no allocation. */
-      priorityOf?(producer: Producer): number;
+      priorityOf?(producer: ProducerView): number;
     },
   ) {
-    this.publish = new SfuTransport(`${id}/publish`, server.createTransport({ id: `${id}/publish`, sctp: true }));
-    this.subscribe = new SfuTransport(`${id}/subscribe`, server.createTransport({ id: `${id}/subscribe`, sctp: true }));
+    this.publish = router.createTransport(`${id}/publish`);
+    this.subscribe = router.createTransport(`${id}/subscribe`);
     const priorityOf = hooks.priorityOf;
     if (priorityOf) {
       this.priorityOf = (c) => priorityOf(c.producer);
@@ -81,14 +87,14 @@ export class SfuParticipant {
     });
   }
 
-  get publishRtc(): WebRtcTransport { return this.publish.media as WebRtcTransport; }
-  get subscribeRtc(): WebRtcTransport { return this.subscribe.media as WebRtcTransport; }
+  get publishRtc(): WebRtcTransport { return this.publish.media; }
+  get subscribeRtc(): WebRtcTransport { return this.subscribe.media; }
   get producers(): IterableIterator<Producer> { return this.producersByMid.values(); }
 
   /** The page's publish offer → our answer. Producers follow the offer's sending sections. */
   handlePublishOffer(sdp: string): string {
     const parsed = parseRemoteSdp(sdp, 'offer');
-    if (!parsed.ok) throw new SdpError(parsed.error);
+    if (!parsed.ok) throw sdpError(parsed.error);
     const offer = parsed.description;
     const rtc = this.publishRtc;
     const answer = buildPublishAnswer(offer, rtc.localParameters, { sessionId: this.publishSessionId, sessionVersion: this.publishVersion++ });
@@ -119,17 +125,14 @@ export class SfuParticipant {
   /** Adds a consumer of another participant's producer; an offer follows. */
   consume(producer: Producer): Consumer {
     const video = producer.kind === 'video';
-    const consumer = new Consumer({
+    const consumer = this.router.consume(producer, this.subscribe, {
       id: `${producer.id}>${this.id}`,
-      producer,
       subscriberId: this.id,
-      transport: this.subscribe,
       ssrc: randomSsrc(),
       ...(video ? { rtxSsrc: randomSsrc(), rtxPayloadType: SUBSCRIBE_PT.rtx } : {}),
       ...(producer.codec.redPayloadType !== undefined ? { redPayloadType: SUBSCRIBE_PT.red } : {}),
       payloadType: video ? SUBSCRIBE_PT.video : SUBSCRIBE_PT.audio,
     });
-    this.subscribe.addConsumer(consumer);
     this.negotiation.addConsumer(consumer, subscribeCodec(producer.kind, producer.codec), this.subscribe.cname);
     this.allocator?.add(new ConsumerTrack(consumer, this.priorityOf));
     consumer.on('close', () => {
@@ -144,11 +147,11 @@ export class SfuParticipant {
   /** The page answered our subscribe offer `revision`. */
   handleSubscribeAnswer(revision: number, sdp: string): void {
     const offer = this.lastOffer;
-    if (!offer || !this.negotiation.isPending(revision)) throw new SdpError(`no subscribe offer ${revision} is waiting for an answer`);
+    if (!offer || !this.negotiation.isPending(revision)) throw sdpError(`no subscribe offer ${revision} is waiting for an answer`);
     const parsed = parseRemoteSdp(sdp, 'answer');
-    if (!parsed.ok) throw new SdpError(parsed.error);
+    if (!parsed.ok) throw sdpError(parsed.error);
     const problem = checkSubscribeAnswer(parsed.description, offer.sections);
-    if (problem) throw new SdpError(problem);
+    if (problem) throw sdpError(problem);
     const answer: RemoteDescription = parsed.description;
     // RFC 8842 §5.3: the answer's setup says who is the DTLS client.
     this.subscribeRtc.connect({
@@ -219,7 +222,7 @@ export class SfuParticipant {
   private createProducer(media: AcceptedMedia): void {
     const simulcast = media.rids.length > 0;
     const tag = simulcast ? `sc${randomBytes(3).toString('hex')}` : (media.ssrc as number).toString(16);
-    const producer = new Producer({
+    const producer = this.router.produce({
       id: `${this.id}-${media.mid}-${tag}`, // an a=msid token (RFC 8830)
       kind: media.kind,
       ownerId: this.id,
@@ -228,7 +231,6 @@ export class SfuParticipant {
       ...(media.rtxSsrc !== undefined ? { rtxSsrc: media.rtxSsrc } : {}),
       codec: media.codec,
       ...audioLevelId(media),
-      feedbackSsrc: this.publish.rtcpSsrc,
       transport: this.publish,
     });
     if (producer.kind === 'video') producer.source = this.videoSource;
@@ -236,9 +238,8 @@ export class SfuParticipant {
     producer.on('close', () => {
       if (this.producersByMid.get(media.mid) === producer) this.producersByMid.delete(media.mid);
     });
-    this.publish.addProducer(producer);
     const sendLayers = this.hooks.sendLayers;
-    if (producer.simulcast && sendLayers) new LayerPauser(producer, (mid, rids) => sendLayers(mid, rids)); // lives with the producer
+    if (producer.simulcast && sendLayers) new LayerPauser(producer, this.router.demandOf(producer), (mid, rids) => sendLayers(mid, rids)); // lives with the producer
     this.hooks.onProducer(producer);
   }
 

@@ -3,10 +3,10 @@
  * belongs to (PacketLayers) and the parsed codec descriptor (VP8 for the munger; VP9 for
  * layer ids and the scalability structure).
  */
-import type { RtpHeaderView } from '../rtc/rtp/header.js';
-import { Vp8Descriptor, Vp8FrameSize, parseVp8Descriptor, readVp8KeyframeSize } from '../rtc/rtp/vp8.js';
-import { Vp9Descriptor, isVp9Keyframe, parseVp9Descriptor } from '../rtc/rtp/vp9.js';
-import { PacketLayers } from './LayerSelector.js';
+import type { RtpHeaderView } from '../../rtc/rtp/header.js';
+import { Vp8Descriptor, Vp8FrameSize, parseVp8Descriptor, readVp8KeyframeSize } from '../../rtc/rtp/vp8.js';
+import { Vp9Descriptor, isVp9Keyframe, parseVp9Descriptor } from '../../rtc/rtp/vp9.js';
+import { PacketLayers } from '../forward/LayerSelector.js';
 
 export type VideoCodecKind = 'vp8' | 'vp9' | 'other';
 

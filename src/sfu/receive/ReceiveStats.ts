@@ -3,7 +3,7 @@
  * A.8): extended highest sequence number, cumulative and interval loss, interarrival jitter,
  * and the LSR/DLSR pair that lets the sender compute the round-trip time.
  */
-import type { ReportBlock } from '../rtc/rtcp/index.js';
+import type { ReportBlock } from '../../rtc/rtcp/index.js';
 
 export class ReceiveStats {
   private started = false;

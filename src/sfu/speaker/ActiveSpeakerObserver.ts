@@ -21,9 +21,9 @@
  * activity in three time scales) and of mediasoup's ActiveSpeakerObserver: one time scale, one
  * margin, one hold time, and nothing allocated per tick.
  */
-import { TypedEmitter } from '../util/TypedEmitter.js';
-import { WindowLevel, type AudioLevelMeter } from './AudioLevelMeter.js';
-import { guarded } from '../util/guarded.js';
+import { TypedEmitter } from '../../util/TypedEmitter.js';
+import { WindowLevel, type AudioLevelMeter } from '../receive/AudioLevelMeter.js';
+import { guarded } from '../../util/guarded.js';
 
 /** The parts of a Producer the observer needs (so tests can feed meters without a transport). */
 export interface ObservedProducer {

@@ -11,8 +11,8 @@
  * A number that arrives after it was reported lost is reported again (received) in the next
  * feedback, as libwebrtc's receiver does; one older than the ring is ignored.
  */
-import { writeTwccFeedback, type TwccArrival } from '../rtc/rtcp/index.js';
-import { SeqUnwrapper } from '../rtc/rtp/sequence.js';
+import { writeTwccFeedback, type TwccArrival } from '../../rtc/rtcp/index.js';
+import { SeqUnwrapper } from '../../rtc/rtp/sequence.js';
 
 /** Arrivals remembered: ~8 s at 1,000 packets/s. A power of two. */
 const RING = 8192;
