@@ -12,6 +12,7 @@
  * packet; ConsumerLayers holds the preferred (render size), allocator limit and target layers.
  * The VP8 munger keeps PictureID/TL0PICIDX continuous across switches and temporal drops.
  */
+import { writeSenderReport, type NtpTime } from '../rtc/rtcp/index.js';
 import { RedBlocks, RtpHeaderView, Vp8Descriptor, parseRed, parseRtpHeader, parseVp8Descriptor, rewriteRedPayloadTypes, setMarker, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { TRANSPORT_CC_SLOT } from './bwe/transport-cc-extension.js';
@@ -56,6 +57,8 @@ const RESEND_GUARD_MS = 100;
 const MAX_PADDING = 255;
 /** RFC 4588 §4: the RTX payload starts with the original sequence number. */
 const OSN_LENGTH = 2;
+/** Our SRs carry no report blocks: the transport's RR does (one per transport, not per stream). */
+const NO_REPORTS: never[] = [];
 
 export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink {
   readonly id: string;
@@ -222,6 +225,21 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink 
       this.lastSentAt = now;
     }
     this.transport.sendRtp(out);
+  }
+
+  /**
+   * Writes this stream's sender report (RFC 3550 §6.4.1) at `off` in `out` and returns its
+   * length; 0 before the first packet (nothing to report). The RTP timestamp is "now" in the
+   * stream's clock, extrapolated from its last packet.
+   */
+  writeSenderReport(out: Buffer, off: number, ntp: NtpTime, now: number): number {
+    if (this.packetsSent === 0) return 0;
+    const clock = this.producer.codec.clockRate;
+    const rtpTimestamp = (this.lastRtpTimestamp + Math.round(((now - this.lastSentAt) * clock) / 1000)) >>> 0;
+    return writeSenderReport(out, off, {
+      ssrc: this.ssrc, ntpSec: ntp.sec, ntpFrac: ntp.frac, rtpTimestamp,
+      packetCount: this.packetsSent >>> 0, octetCount: this.octetsSent >>> 0, reports: NO_REPORTS,
+    });
   }
 
   /** The subscriber's answer kept (true) or dropped our RED payload type. */

@@ -6,6 +6,7 @@
 import { SwitchboardError } from '../../src/protocol/errors.js';
 import type { Consumer, ConsumerOptions } from '../../src/sfu/Consumer.js';
 import type { Producer } from '../../src/sfu/Producer.js';
+import type { MediaPacketReceiver, MediaTransport } from '../../src/sfu/MediaTransport.js';
 import { Router, type ProduceOptions } from '../../src/sfu/Router.js';
 
 const routers = new WeakMap<Producer, Router>();
@@ -36,4 +37,40 @@ export function routerOf(producer: Producer): Router {
 export function testConsumer(opts: Omit<ConsumerOptions, 'producer'> & { producer: Producer }): Consumer {
   const { producer, transport, ...rest } = opts;
   return routerOf(producer).consume(producer, transport, rest);
+}
+
+/**
+ * A network transport in memory (a simulation of src/rtc's WebRtcTransport for core tests):
+ * what the core sends is kept in `rtp` / `rtcp`; `deliverRtp` / `deliverRtcp` play the peer.
+ */
+export class MemoryTransport implements MediaTransport {
+  readonly rtp: Buffer[] = [];
+  readonly rtcp: Buffer[] = [];
+  private receiver: MediaPacketReceiver | null = null;
+  private readonly closedListeners: ((reason: string) => void)[] = [];
+  closed = false;
+
+  constructor(readonly id: string) {}
+
+  setReceiver(receiver: MediaPacketReceiver): void { this.receiver = receiver; }
+  sendRtp(packet: Buffer): void { if (!this.closed) this.rtp.push(Buffer.from(packet)); }
+  sendRtcp(packet: Buffer): void { if (!this.closed) this.rtcp.push(Buffer.from(packet)); }
+  deliverRtp(packet: Buffer): void { this.receiver?.onRtp(packet); }
+  deliverRtcp(packet: Buffer): void { this.receiver?.onRtcp(packet); }
+
+  on(_event: 'closed', listener: (reason: string) => void): this {
+    this.closedListeners.push(listener);
+    return this;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.closedListeners) l('closed');
+  }
+}
+
+/** A Router whose transports are MemoryTransports. */
+export function routerInMemory(): Router<MemoryTransport> {
+  return new Router(`memory-${++made}`, { createMediaTransport: (id) => new MemoryTransport(id) });
 }

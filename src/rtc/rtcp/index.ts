@@ -6,3 +6,4 @@ export * from './nack.js';
 export * from './psfb.js';
 export * from './twcc.js';
 export * from './compound.js';
+export * from './ntp.js';
