@@ -18,7 +18,7 @@ export interface RoomLimits {
 export type LeaveReason = 'left' | 'disconnected';
 
 export class RoomRegistry {
-  private readonly rooms = new Map<string, Room>();
+  private readonly rooms = new Map<string, Room<Session>>();
 
   /** `media`: the media server for SFU and MCU rooms; without it those topologies are refused. */
   constructor(private readonly limits: RoomLimits, private readonly media: MediaRooms | undefined) {}
@@ -55,7 +55,7 @@ export class RoomRegistry {
     if (!room) {
       const chosen: RoomTopology = topology === 'sfu' || topology === 'mcu' ? topology : 'mesh';
       if (chosen !== 'mesh') this.media?.admitRoom(roomName, chosen); // e.g. mcu-capacity: nothing is created
-      room = new Room(roomName, chosen);
+      room = new Room<Session>(roomName, chosen);
       this.rooms.set(roomName, room);
     }
     const participants = room.participants();

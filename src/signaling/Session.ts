@@ -13,7 +13,7 @@ export const MAX_QUEUED_WHILE_DISCONNECTED = 256;
 
 export class Session {
   socket: WebSocket | null = null;
-  room: Room | null = null;
+  room: Room<Session> | null = null;
   callId: string | null = null;
   graceTimer: NodeJS.Timeout | null = null;
   private queue: string[] = [];
