@@ -2,7 +2,7 @@
 /**
  * `switchboard serve` — run the server; `switchboard turn` — only its STUN/TURN server;
  * `switchboard token` — print an access token; `switchboard loadtest` — load an SFU with
- * headless peers (src/loadtest; its peer libraries are loaded only by that command).
+ * headless peers (bench/loadtest; its peer libraries are loaded only by that command).
  */
 import { parseArgs } from 'node:util';
 import { createAccessToken, parseDuration } from '../signaling/auth.js';
@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { ConfigError, FLAG_KEYS, REPEATABLE_FLAGS, loadConfig, type ServerConfig } from '../server/config.js';
 import { startTurnServer } from '../server/turn.js';
 import { entryFaults } from '../util/guarded.js';
-import { LOADTEST_USAGE, UsageError, parseLoadtestArgs } from '../loadtest/options.js';
+import { LOADTEST_USAGE, UsageError, parseLoadtestArgs } from '../../bench/loadtest/options.js';
 
 const USAGE = `usage:
   switchboard serve [--config FILE] [--port N] [--host H] [--tls-cert F --tls-key F]
@@ -142,8 +142,8 @@ async function loadtest(args: string[]): Promise<void> {
     throw err;
   }
   // Loaded here so that serve/turn/token never load the load tool (nor its lazily loaded addons).
-  const { runLoadtest } = await import('../loadtest/run.js');
-  const { formatReport } = await import('../loadtest/report.js');
+  const { runLoadtest } = await import('../../bench/loadtest/run.js');
+  const { formatReport } = await import('../../bench/loadtest/report.js');
   try {
     const report = await runLoadtest(opts, { log: (line) => { if (!opts.json) process.stderr.write(`${line}\n`); } });
     process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');

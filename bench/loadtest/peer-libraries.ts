@@ -3,15 +3,15 @@
  * devDependencies (native addons), so `switchboard serve` never needs them and a missing one is
  * a clear error instead of a crash at startup.
  */
-export type NodeDataChannel = typeof import('node-datachannel').default;
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
-export class PeerLibraryError extends Error {}
+export type NodeDataChannel = typeof import('node-datachannel').default;
 
 export async function loadNodeDataChannel(): Promise<NodeDataChannel> {
   try {
     return (await import('node-datachannel')).default;
   } catch (err) {
-    throw new PeerLibraryError(`--peer ndc needs the node-datachannel package (a devDependency of switchboard; npm install node-datachannel): ${(err as Error).message}`);
+    throw new SwitchboardError(InternalErrorCode.Unavailable, `--peer ndc needs the node-datachannel package (a devDependency of switchboard; npm install node-datachannel): ${(err as Error).message}`);
   }
 }
 
@@ -20,6 +20,6 @@ export async function loadWrtc(): Promise<unknown> {
   try {
     return (await import('@roamhq/wrtc')).default as unknown;
   } catch (err) {
-    throw new PeerLibraryError(`--peer wrtc needs the @roamhq/wrtc package (a devDependency of switchboard; npm install @roamhq/wrtc): ${(err as Error).message}`);
+    throw new SwitchboardError(InternalErrorCode.Unavailable, `--peer wrtc needs the @roamhq/wrtc package (a devDependency of switchboard; npm install @roamhq/wrtc): ${(err as Error).message}`);
   }
 }
