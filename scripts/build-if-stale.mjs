@@ -19,7 +19,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What `npm run build` reads: tsc (tsconfig.json: src, test, bench), tsc + Vite (client, web), the dependencies. */
-export const BUILD_INPUTS = ['src', 'client', 'web', 'test', 'bench', 'tsconfig.json', 'tsconfig.web.json', 'package.json', 'package-lock.json'];
+export const BUILD_INPUTS = [
+  'src',
+  'client',
+  'web',
+  'test',
+  'bench',
+  'tsconfig.json',
+  'tsconfig.web.json',
+  'package.json',
+  'package-lock.json',
+];
 /** What `npm start` runs and serves. */
 export const BUILD_OUTPUTS = ['dist/src/cli/main.js', 'dist/web/index.html'];
 export const STAMP = 'dist/.build-stamp';

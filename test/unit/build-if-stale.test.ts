@@ -27,7 +27,9 @@ writeFileSync('dist/web/index.html', '');
 `;
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function makeTree(): string {
   const root = mkdtempSync(join(tmpdir(), 'build-if-stale-'));
@@ -40,10 +42,26 @@ function makeTree(): string {
   writeFileSync(join(root, 'tsconfig.web.json'), '{}\n');
   writeFileSync(join(root, 'package-lock.json'), '{}\n');
   writeFileSync(join(root, 'build.mjs'), FAKE_BUILD);
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'fake', private: true, type: 'module', scripts: { build: 'node build.mjs' } }));
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify({ name: 'fake', private: true, type: 'module', scripts: { build: 'node build.mjs' } }),
+  );
   // Every input a minute old, as in a checkout that has not been touched since.
   const old = new Date(Date.now() - 60_000);
-  for (const p of ['src/a.ts', 'web/index.html', 'web/old.ts', 'src', 'web', 'client', 'test', 'bench', 'tsconfig.json', 'tsconfig.web.json', 'package.json', 'package-lock.json']) {
+  for (const p of [
+    'src/a.ts',
+    'web/index.html',
+    'web/old.ts',
+    'src',
+    'web',
+    'client',
+    'test',
+    'bench',
+    'tsconfig.json',
+    'tsconfig.web.json',
+    'package.json',
+    'package-lock.json',
+  ]) {
     utimesSync(join(root, p), old, old);
   }
   return root;
