@@ -245,7 +245,7 @@ export async function startJanus(opts: JanusServerOptions = {}): Promise<JanusSe
     return { pid: child.pid!, wsUrl, serverAddress, peerAddress, namespace, eventLoops, tail, stop };
   } catch (e) {
     cleanup();
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- janus output (tail) ---\n${tail.join('\n')}`);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- janus output (tail) ---\n${tail.join('\n')}`, { cause: e });
   }
 }
 

@@ -86,7 +86,8 @@ export class JanusConnection {
   private closed = false;
 
   private constructor(private readonly ws: WebSocket, readonly requestTimeoutMs: number) {
-    ws.on('message', (data, isBinary) => {
+    // binaryType is ws's default ('nodebuffer'): every message arrives as one Buffer.
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
       const m = isBinary ? null : parseJanusMessage(data.toString());
       if (!m) { this.malformed++; return; }
       this.dispatch(m);

@@ -18,7 +18,7 @@ export async function loadNodeDataChannel(): Promise<NodeDataChannel> {
 /** Untyped here: its typings lean on the DOM lib; wrtc-publisher.ts declares the part it uses. */
 export async function loadWrtc(): Promise<unknown> {
   try {
-    return (await import('@roamhq/wrtc')).default as unknown;
+    return (await import('@roamhq/wrtc')).default;
   } catch (err) {
     throw new SwitchboardError(InternalErrorCode.Unavailable, `--peer wrtc needs the @roamhq/wrtc package (a devDependency of switchboard; npm install @roamhq/wrtc): ${(err as Error).message}`);
   }

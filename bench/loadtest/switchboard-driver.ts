@@ -86,7 +86,8 @@ class Connection {
   onError: (message: string) => void = () => undefined;
 
   constructor(readonly ws: WebSocket, readonly name: string, private readonly timeoutMs: number) {
-    ws.on('message', (data) => {
+    // binaryType is ws's default ('nodebuffer'): every message arrives as one Buffer.
+    ws.on('message', (data: Buffer) => {
       const m = decodeServerFrame(data.toString());
       if (typeof m === 'string') {
         this.dropped++;
