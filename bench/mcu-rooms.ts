@@ -76,7 +76,7 @@ async function idleMember(wsUrl: string, room: string, name: string): Promise<We
   await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
   const joined = new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${name}: no joined within 5 s`)), 5000);
-    ws.on('message', (data) => {
+    ws.on('message', (data: Buffer) => {
       const m = JSON.parse(data.toString()) as { type: string; code?: string; message?: string };
       if (m.type === 'joined') { clearTimeout(t); resolve(); }
       if (m.type === 'error') { clearTimeout(t); reject(new Error(`${name}: ${m.code} ${m.message}`)); }
@@ -191,7 +191,7 @@ async function layoutBurstPhase(o: Options): Promise<void> {
         const due = t0 + (i * BURST_SECONDS * 1000) / o.layoutBurst;
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
-        peer!.setLayout(layouts[i % layouts.length]!);
+        peer.setLayout(layouts[i % layouts.length]!);
       }
     })();
     const burst = await measure(server, BURST_SECONDS);

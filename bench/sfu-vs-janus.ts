@@ -1,7 +1,7 @@
 /**
  * Switchboard's SFU side by side with Janus's VideoRoom (Debian's `janus`), driven by the same
  * load tool peers in the same run: one publisher at ~1.5 Mbit/s (recorded Chromium VP8 + Opus,
- * src/loadtest), a growing number of node-datachannel subscribers, each server pinned to the
+ * bench/loadtest), a growing number of node-datachannel subscribers, each server pinned to the
  * same core, the peers on another. Janus runs twice: tuned (`event_loops` = number of cores) and
  * with its default threading (one loop per handle).
  *
@@ -28,7 +28,7 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadtestReport } from '../src/loadtest/report.js';
+import type { LoadtestReport } from './loadtest/report.js';
 import { runInOwnNamespace } from './lib/bench-netns.js';
 import { ensureJanusInstalled, startJanus } from './lib/janus-server.js';
 import { CLK_TCK, exitAfter, nonNegative, otherTicks, processTicks, spawnServer, startChild, stopServer, udpSocketDrops } from './lib/proc.js';
@@ -247,7 +247,7 @@ function summarize(key: ServerKey, rs: StepResult[]): Summary {
 function report(all: StepResult[]): void {
   console.log('\n## Switchboard SFU vs Janus VideoRoom\n');
   console.log(`Command: \`${commandLine}\``);
-  console.log(`Effective: the load tool (src/loadtest) per step: 1 publisher (node-datachannel, recorded Chromium VP8 grown to ${fi(opts.videoBitrate)} bit/s + Opus), ` +
+  console.log(`Effective: the load tool (bench/loadtest) per step: 1 publisher (node-datachannel, recorded Chromium VP8 grown to ${fi(opts.videoBitrate)} bit/s + Opus), ` +
     `N subscribers (node-datachannel) for N in ${opts.steps.join(', ')}, a ${opts.seconds} s window once all receive; a server stops at ≥ ${opts.maxLoss} % loss, < ${100 - opts.maxLoss} % delivered in the window (+0.3 s) or a track never received; ` +
     `servers on core ${opts.serverCore}, peers on core ${opts.genCore}; all in one network namespace (loopback; Janus gathers 127.0.0.1 on a veth).`);
   console.log(`Machine: ${nproc} × ${cpus()[0]?.model.trim() ?? '?'}, Node ${process.version}, load average at start ${startLoad.map((x) => x.toFixed(2)).join(' ')}.\n`);

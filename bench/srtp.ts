@@ -51,10 +51,10 @@ function measure(fn: (i: number) => void): Rate {
   for (let i = 0; i < WARMUP; i++) fn(i);
   const limit = opts.seconds * 1e6;
   const start = now();
-  let i = 0, elapsed = 0;
+  let i = 0;
   while (i < opts.packets) {
     fn(i++);
-    if ((i & 255) === 0 && (elapsed = now() - start) > limit) break;
+    if ((i & 255) === 0 && now() - start > limit) break;
   }
   return rate(i, now() - start);
 }

@@ -36,10 +36,11 @@ wss.on('connection', (ws) => {
   sockets.set(id, ws);
   peers.set(ws, peer);
 
-  ws.on('message', (data, isBinary) => {
+  // binaryType is ws's default ('nodebuffer'): every message arrives as one Buffer.
+  ws.on('message', (data: Buffer) => {
     let msg: Record<string, unknown>;
     try {
-      msg = JSON.parse(isBinary ? String(data) : (data as Buffer).toString());
+      msg = JSON.parse(data.toString()) as Record<string, unknown>;
     } catch {
       return;
     }

@@ -15,7 +15,7 @@ export interface Attrs {
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined) continue;
+    if (typeof v !== 'string') continue;
     if (k === 'class') el.className = v;
     else if (k === 'text') el.textContent = v;
     else el.setAttribute(k, v);

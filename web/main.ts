@@ -199,7 +199,7 @@ function showMix(r: Room): void {
   mix.on('connection-state', (s) => tile.setState(s));
   const field = byId('mcu-layout-field');
   field.hidden = false;
-  const select = byId('mcu-layout') as HTMLSelectElement;
+  const select = byId<HTMLSelectElement>('mcu-layout');
   select.onchange = () => r.setLayout(select.value as McuLayout);
 }
 
@@ -316,7 +316,8 @@ function showLobby(): void {
     const data = new FormData(form);
     const q = new URLSearchParams(location.search);
     for (const k of ['room', 'name', 'topology'] as const) {
-      const v = String(data.get(k) ?? '').trim();
+      const entry = data.get(k);
+      const v = typeof entry === 'string' ? entry.trim() : '';
       if (v) q.set(k, v); else q.delete(k);
     }
     location.search = q.toString();

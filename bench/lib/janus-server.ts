@@ -23,7 +23,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JanusConnection } from '../../src/loadtest/janus-api.js';
+import { JanusConnection } from '../loadtest/janus-api.js';
 
 const LIB = '/usr/lib/x86_64-linux-gnu/janus';
 /** Everything but the VideoRoom plugin and the WebSocket transport is left out. */
@@ -245,7 +245,7 @@ export async function startJanus(opts: JanusServerOptions = {}): Promise<JanusSe
     return { pid: child.pid!, wsUrl, serverAddress, peerAddress, namespace, eventLoops, tail, stop };
   } catch (e) {
     cleanup();
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- janus output (tail) ---\n${tail.join('\n')}`);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- janus output (tail) ---\n${tail.join('\n')}`, { cause: e });
   }
 }
 

@@ -157,7 +157,7 @@ export class LoadGenerator {
       ws.on('message', (data: Buffer) => {
         if (data.indexOf(MARKER_BUF) >= 0) { this.onRelay(c, data); return; }
         let m: { type?: string; [k: string]: unknown };
-        try { m = JSON.parse(data.toString()); } catch { this.count('client-bad-json'); return; }
+        try { m = JSON.parse(data.toString()) as typeof m; } catch { this.count('client-bad-json'); return; }
         switch (m.type) {
           case 'welcome':
             c.sessionId = String(m.sessionId);
@@ -268,7 +268,7 @@ export class LoadGenerator {
         issued += n;
       };
       const iv = setInterval(tick, 2);
-      stop.then(() => clearInterval(iv));
+      void stop.then(() => clearInterval(iv));
     }, () => late);
   }
 
@@ -293,7 +293,7 @@ export class LoadGenerator {
           }
         }
       }, 500);
-      stop.then(() => { clearInterval(iv); this.closedLoop = false; });
+      void stop.then(() => { clearInterval(iv); this.closedLoop = false; });
     }, () => stalled);
   }
 

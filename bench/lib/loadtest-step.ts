@@ -1,6 +1,6 @@
 /**
  * One step of bench/sfu-vs-janus.ts, in a process of its own (pinned by the bench to the peers'
- * core): the load tool itself (src/loadtest/run.ts, the code behind `switchboard loadtest`) with
+ * core): the load tool itself (bench/loadtest/run.ts, the code behind `switchboard loadtest`) with
  * the signaling driver named by --driver, then one JSON line on stdout: the load tool's report,
  * plus this process's CPU and event-loop delay over the measured window (a starved generator
  * shows there). A process per step also gives node-datachannel a fresh start each time.
@@ -8,9 +8,9 @@
  *   node dist/bench/lib/loadtest-step.js --driver switchboard|janus <switchboard loadtest options>
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { JanusVideoRoomDriver } from '../../src/loadtest/janus-driver.js';
-import { parseLoadtestArgs } from '../../src/loadtest/options.js';
-import { runLoadtest } from '../../src/loadtest/run.js';
+import { JanusVideoRoomDriver } from '../loadtest/janus-driver.js';
+import { parseLoadtestArgs } from '../loadtest/options.js';
+import { runLoadtest } from '../loadtest/run.js';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--driver');

@@ -2,7 +2,7 @@
 /**
  * `switchboard serve` — run the server; `switchboard turn` — only its STUN/TURN server;
  * `switchboard token` — print an access token; `switchboard loadtest` — load an SFU with
- * headless peers (src/loadtest; its peer libraries are loaded only by that command);
+ * headless peers (bench/loadtest; its peer libraries are loaded only by that command);
  * `switchboard config --markdown` — the README's configuration table. The `serve` options and
  * their usage lines come from the config schema (src/server/config/schema.ts).
  */
@@ -14,7 +14,7 @@ import { configFlagOptions, configMarkdown, configSections, loadConfig, optionsU
 import { SwitchboardError } from '../protocol/errors.js';
 import { startTurnServer } from '../server/turn.js';
 import { entryFaults } from '../util/guarded.js';
-import { LOADTEST_USAGE, UsageError, parseLoadtestArgs } from '../loadtest/options.js';
+import { LOADTEST_USAGE, UsageError, parseLoadtestArgs } from '../../bench/loadtest/options.js';
 
 const USAGE = `usage:
   switchboard serve [--config FILE] [OPTIONS]: every option by section (also as YAML keys and env: README, "Running it")
@@ -137,8 +137,8 @@ async function loadtest(args: string[]): Promise<void> {
     throw err;
   }
   // Loaded here so that serve/turn/token never load the load tool (nor its lazily loaded addons).
-  const { runLoadtest } = await import('../loadtest/run.js');
-  const { formatReport } = await import('../loadtest/report.js');
+  const { runLoadtest } = await import('../../bench/loadtest/run.js');
+  const { formatReport } = await import('../../bench/loadtest/report.js');
   try {
     const report = await runLoadtest(opts, { log: (line) => { if (!opts.json) process.stderr.write(`${line}\n`); } });
     process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');

@@ -6,7 +6,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RtpHeaderView, isVp8Keyframe, parseRtpHeader } from '../../src/rtc/rtp/index.js';
-import { readRtpFile, type RecordedPacket } from '../../src/loadtest/rtp-file.js';
+import { readRtpFile, type RecordedPacket } from '../../bench/loadtest/rtp-file.js';
 
 /** dist/test/helpers → test/fixtures/media (the recordings are not copied into dist). */
 const MEDIA_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/media');
@@ -24,12 +24,12 @@ export function loadRecordedMedia(): RecordedMedia {
 }
 
 /**
- * The replayer lives with the load tool (src/loadtest/rtp-replayer.ts): it loops one recorded
+ * The replayer lives with the load tool (bench/loadtest/rtp-replayer.ts): it loops one recorded
  * track at the pace it was recorded, restarts at a keyframe on PLI, and keeps sequence numbers,
  * timestamps and VP8 PictureIDs continuous across loops. It hands `send` a reused buffer, so
  * callers that keep packets (werift) must copy.
  */
-export { RtpReplayer, type ReplayOptions } from '../../src/loadtest/rtp-replayer.js';
+export { RtpReplayer, type ReplayOptions } from '../../bench/loadtest/rtp-replayer.js';
 
 /** What one subscriber received from one publishing participant. */
 export interface ReceivedFrom {

@@ -8,7 +8,7 @@
  * Negotiation is explicit (disableAutoNegotiation): the peer decides when each offer/answer is made.
  */
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from 'node-datachannel';
-import { hasKeyframeRequest } from '../../src/loadtest/ndc-peers.js';
+import { hasKeyframeRequest } from '../../bench/loadtest/ndc-peers.js';
 import { PUBLISH_CODECS, type ChatLine, type SfuPeerRtc } from './sfu-node-peer.js';
 
 /** RFC 4585 §6.3.1 PLI / RFC 5104 §4.3.1 FIR anywhere in an RTCP compound (shared with the load tool). */

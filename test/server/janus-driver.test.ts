@@ -1,5 +1,5 @@
 /**
- * The Janus VideoRoom driver (src/loadtest/janus-driver.ts) and runner (bench/lib/janus-server.ts)
+ * The Janus VideoRoom driver (bench/loadtest/janus-driver.ts) and runner (bench/lib/janus-server.ts)
  * against the real Janus from Debian: Janus in its own network namespace, a node-datachannel
  * publisher replaying the recorded Chromium VP8 and Opus through the driver's "publish", and a
  * node-datachannel subscriber joined through the driver's "subscribe"; the subscriber must get
@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
 import { startJanus } from '../../bench/lib/janus-server.js';
-import { JanusVideoRoomDriver } from '../../src/loadtest/janus-driver.js';
+import { JanusVideoRoomDriver } from '../../bench/loadtest/janus-driver.js';
 import { hasKeyframeRequest, releaseNodeDataChannel } from '../helpers/sfu-node-peer-ndc.js';
 import { RtpReceiveCounter, RtpReplayer, isRtcp, loadRecordedMedia } from '../helpers/sfu-node-peer-media.js';
 

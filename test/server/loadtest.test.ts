@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
-import type { LoadtestReport } from '../../src/loadtest/report.js';
+import type { LoadtestReport } from '../../bench/loadtest/report.js';
 
 const run = promisify(execFile);
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;

@@ -1,11 +1,11 @@
 /**
- * parseJanusMessage (src/loadtest/janus-api.ts): what the Janus client reads from Janus's
+ * parseJanusMessage (bench/loadtest/janus-api.ts): what the Janus client reads from Janus's
  * frames, and a bounded fuzz run showing it never throws on mutated or random input.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseJanusMessage } from '../../src/loadtest/janus-api.js';
-import { janusRoomId } from '../../src/loadtest/janus-driver.js';
+import { parseJanusMessage } from '../../bench/loadtest/janus-api.js';
+import { janusRoomId } from '../../bench/loadtest/janus-driver.js';
 import { xorshift32 } from '../helpers/random.js';
 
 const EVENT = JSON.stringify({

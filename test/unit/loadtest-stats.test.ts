@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RtpHeaderView, Vp8Descriptor, parseRtpHeader, parseVp8Descriptor } from '../../src/rtc/rtp/index.js';
-import { TRAILER_LENGTH, TRAILER_MAGIC, TrailerView, readTrailer, writeTrailer } from '../../src/loadtest/media-trailer.js';
-import { LogHistogram, percentile } from '../../src/loadtest/percentiles.js';
-import { TrackReceiveStats } from '../../src/loadtest/receive-stats.js';
-import { RtpReplayer } from '../../src/loadtest/rtp-replayer.js';
-import { loadRecordedMedia } from '../../src/loadtest/run.js';
-import { parseCpuSecondsMetric, parseProcStatCpuTicks } from '../../src/loadtest/server-cpu.js';
-import { checkLoopback, isLoopbackAddress } from '../../src/loadtest/options.js';
-import { decodeServerFrame } from '../../src/loadtest/switchboard-driver.js';
+import { TRAILER_LENGTH, TRAILER_MAGIC, TrailerView, readTrailer, writeTrailer } from '../../bench/loadtest/media-trailer.js';
+import { LogHistogram, percentile } from '../../bench/loadtest/percentiles.js';
+import { TrackReceiveStats } from '../../bench/loadtest/receive-stats.js';
+import { RtpReplayer } from '../../bench/loadtest/rtp-replayer.js';
+import { loadRecordedMedia } from '../../bench/loadtest/run.js';
+import { parseCpuSecondsMetric, parseProcStatCpuTicks } from '../../bench/loadtest/server-cpu.js';
+import { checkLoopback, isLoopbackAddress } from '../../bench/loadtest/options.js';
+import { decodeServerFrame } from '../../bench/loadtest/switchboard-driver.js';
 import { mulberry32, xorshift32 } from '../helpers/random.js';
 
 /** Feeds sequence numbers (1 ms apart, 1 kHz clock so timestamps do not matter here). */

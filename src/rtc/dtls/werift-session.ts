@@ -138,7 +138,7 @@ export class WeriftSession {
 
   /** The handshake transcript in protocol order (RFC 5246 §7.4.9 handshake_messages). */
   handshakeMessages(): CachedHandshake[] {
-    return this.socket.dtls.sortedHandshakeCache as unknown as CachedHandshake[];
+    return this.socket.dtls.sortedHandshakeCache;
   }
 
   /** An encrypted alert record (RFC 5246 §7.2) in the current write epoch, or null before keys exist. */

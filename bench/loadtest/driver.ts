@@ -26,7 +26,7 @@
  * failures after resolution (a server error, the connection dropping) go to `onError` of the
  * session, never thrown. Every method must be bounded in time by the driver (`timeoutMs`).
  */
-import type { MediaKind } from '../protocol/media.js';
+import type { MediaKind } from '../../src/protocol/media.js';
 
 /** What the tool tells a driver when it makes one. */
 export interface DriverOptions {

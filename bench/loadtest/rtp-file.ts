@@ -9,6 +9,7 @@
  * recording, so audio and video keep their relative timing).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 export const RTP_FILE_MAGIC = Buffer.from('SBRTP1\n\0', 'latin1');
 
@@ -34,16 +35,16 @@ export function encodeRtpFile(packets: readonly RecordedPacket[]): Buffer {
 /** Throws on a truncated or foreign file: fixtures are trusted, but a damaged one must not replay garbage. */
 export function decodeRtpFile(file: Buffer): RecordedPacket[] {
   if (file.length < RTP_FILE_MAGIC.length || !file.subarray(0, RTP_FILE_MAGIC.length).equals(RTP_FILE_MAGIC)) {
-    throw new Error('not an SBRTP1 file');
+    throw new SwitchboardError(InternalErrorCode.Malformed, 'not an SBRTP1 file');
   }
   const out: RecordedPacket[] = [];
   let off = RTP_FILE_MAGIC.length;
   while (off < file.length) {
-    if (off + 6 > file.length) throw new Error(`truncated record header at byte ${off}`);
+    if (off + 6 > file.length) throw new SwitchboardError(InternalErrorCode.Malformed, `truncated record header at byte ${off}`);
     const arrivalUs = file.readUInt32BE(off);
     const length = file.readUInt16BE(off + 4);
     off += 6;
-    if (off + length > file.length) throw new Error(`truncated packet at byte ${off}`);
+    if (off + length > file.length) throw new SwitchboardError(InternalErrorCode.Malformed, `truncated packet at byte ${off}`);
     out.push({ arrivalUs, packet: Buffer.from(file.subarray(off, off + length)) });
     off += length;
   }

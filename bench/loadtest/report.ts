@@ -3,7 +3,7 @@ import { LogHistogram, percentile } from './percentiles.js';
 import type { PublisherRun, SentTrack } from './publisher-run.js';
 import type { SubscriberRun } from './subscriber-run.js';
 import type { LoadtestOptions } from './options.js';
-import type { MediaKind } from '../protocol/media.js';
+import type { MediaKind } from '../../src/protocol/media.js';
 
 export interface TrackRow {
   room: string;

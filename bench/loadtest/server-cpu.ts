@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 export interface CpuSource {
   /** Where the figure comes from, for the report. */
@@ -27,11 +28,11 @@ function ticksPerSecond(): Promise<number> {
 /** utime + stime (fields 14 and 15 of proc(5) /proc/PID/stat; the name in parentheses may hold spaces). */
 export function parseProcStatCpuTicks(stat: string): number {
   const close = stat.lastIndexOf(')');
-  if (close < 0) throw new Error('not a /proc/PID/stat line');
+  if (close < 0) throw new SwitchboardError(InternalErrorCode.Malformed, 'not a /proc/PID/stat line');
   const fields = stat.slice(close + 2).trim().split(/\s+/); // fields[0] is field 3 (state)
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('no utime/stime in /proc/PID/stat');
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new SwitchboardError(InternalErrorCode.Malformed, 'no utime/stime in /proc/PID/stat');
   return utime + stime;
 }
 
@@ -71,10 +72,10 @@ export function metricsCpuSource(url: URL): CpuSource {
     description: target.href,
     read: async () => {
       const res = await fetch(target, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) throw new Error(`${target.href}: HTTP ${res.status}`);
+      if (!res.ok) throw new SwitchboardError(InternalErrorCode.Unavailable, `${target.href}: HTTP ${res.status}`);
       const text = await res.text();
       const v = parseCpuSecondsMetric(text.length > 4_000_000 ? text.slice(0, 4_000_000) : text);
-      if (v === null) throw new Error(`${target.href}: no process_cpu_seconds_total`);
+      if (v === null) throw new SwitchboardError(InternalErrorCode.Malformed, `${target.href}: no process_cpu_seconds_total`);
       return v;
     },
   };

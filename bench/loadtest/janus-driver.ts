@@ -18,6 +18,7 @@ import type {
   DriverOptions, PublishSession, SessionEvents, SignalingDriver, SubscribeHandlers, SubscribeSession,
 } from './driver.js';
 import { JanusConnection, type JanusHandle, type JanusJsep, type JanusSession } from './janus-api.js';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 const PLUGIN = 'janus.plugin.videoroom';
 /** videoroom error code (janus_videoroom.c): the room exists already. */
@@ -69,9 +70,9 @@ export class JanusVideoRoomDriver implements SignalingDriver {
       const h = await session.attach(PLUGIN);
       h.on('hangup', (reason) => events.onError?.(`janus hung up the publisher ${peerName}: ${reason}`));
       const joined = await h.message({ request: 'join', ptype: 'publisher', room: roomId, display: peerName });
-      if (joined.data.videoroom !== 'joined') throw new Error(`janus join (publisher ${peerName}): unexpected reply ${JSON.stringify(joined.data)}`);
+      if (joined.data.videoroom !== 'joined') throw new SwitchboardError(InternalErrorCode.Malformed, `janus join (publisher ${peerName}): unexpected reply ${JSON.stringify(joined.data)}`);
       const reply = await h.message({ request: 'publish', audio: true, video: true, data: false }, { type: 'offer', sdp: offerSdp });
-      if (reply.jsep?.type !== 'answer') throw new Error(`janus publish (${peerName}): no answer in ${JSON.stringify(reply.data)}`);
+      if (reply.jsep?.type !== 'answer') throw new SwitchboardError(InternalErrorCode.Malformed, `janus publish (${peerName}): no answer in ${JSON.stringify(reply.data)}`);
       h.trickleCompleted();
       return { answerSdp: reply.jsep.sdp, close: () => s.close() };
     } catch (e) {
@@ -124,7 +125,7 @@ export class JanusVideoRoomDriver implements SignalingDriver {
       const initial = [...feeds];
       for (const f of initial) subscribed.add(f);
       const attached = await h.message({ request: 'join', ptype: 'subscriber', room: roomId, streams: initial.map((feed) => ({ feed })) });
-      if (attached.jsep?.type !== 'offer') throw new Error(`janus join (subscriber ${peerName}): no offer in ${JSON.stringify(attached.data)}`);
+      if (attached.jsep?.type !== 'offer') throw new SwitchboardError(InternalErrorCode.Malformed, `janus join (subscriber ${peerName}): no offer in ${JSON.stringify(attached.data)}`);
       await answer(h, attached.jsep);
       subscriber = h;
       // Feeds announced while the subscriber was joining.
@@ -156,7 +157,7 @@ export class JanusVideoRoomDriver implements SignalingDriver {
   }
 
   private async session(): Promise<JanusSession> {
-    if (this.closed) throw new Error('janus driver closed');
+    if (this.closed) throw new SwitchboardError(InternalErrorCode.Closed, 'janus driver closed');
     this.conn ??= JanusConnection.open(this.opts.url.href, this.opts.timeoutMs, this.opts.timeoutMs);
     return (await this.conn).createSession();
   }
@@ -196,7 +197,7 @@ export class JanusVideoRoomDriver implements SignalingDriver {
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
       p,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`janus: no ${what} within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs); }),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new SwitchboardError(InternalErrorCode.Unavailable, `janus: no ${what} within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs); }),
     ]).finally(() => clearTimeout(timer));
   }
 }

@@ -20,6 +20,7 @@ import { metricsCpuSource, procCpuSource, type CpuSource } from './server-cpu.js
 import { SubscriberRun } from './subscriber-run.js';
 import { SwitchboardDriver } from './switchboard-driver.js';
 import { WrtcPublisher, type WrtcModule } from './wrtc-publisher.js';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 /** Peers joining at once: enough to load the server's signaling, few enough not to starve our own event loop. */
 const JOIN_CONCURRENCY = 16;
@@ -27,13 +28,13 @@ const JOIN_PHASE_LIMIT_MS = 300_000;
 /** How long after stopping the publishers the subscribers may still receive in-flight packets. */
 const DRAIN_MS = 300;
 
-/** The recordings of test/fixtures/media (read as data, at run time; dist/src/loadtest → the repository root). */
+/** The recordings of test/fixtures/media (read as data, at run time; dist/bench/loadtest → the repository root). */
 export function mediaDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const candidate of [join(here, '../../../test/fixtures/media'), join(here, '../../test/fixtures/media')]) {
     if (existsSync(join(candidate, 'chromium-vp8.sbrtp'))) return candidate;
   }
-  throw new Error('the recorded media (test/fixtures/media/chromium-vp8.sbrtp, chromium-opus.sbrtp) are not found next to this installation');
+  throw new SwitchboardError(InternalErrorCode.Unavailable, 'the recorded media (test/fixtures/media/chromium-vp8.sbrtp, chromium-opus.sbrtp) are not found next to this installation');
 }
 
 export function loadRecordedMedia(dir = mediaDir()): RecordedMedia {

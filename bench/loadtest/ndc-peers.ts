@@ -7,7 +7,8 @@
 import type { PeerConnection, Track } from 'node-datachannel';
 import type { NodeDataChannel } from './peer-libraries.js';
 import { PUBLISH_CODECS, type PublisherPeer, type SubscriberPeer } from './peer.js';
-import type { MediaKind } from '../protocol/media.js';
+import type { MediaKind } from '../../src/protocol/media.js';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 const PT_PSFB = 206;
 const FMT_PLI = 1;
@@ -67,7 +68,7 @@ export class NdcPublisher implements PublisherPeer {
     }
     this.pc.setLocalDescription('offer');
     const sdp = this.pc.localDescription()?.sdp;
-    if (!sdp) throw new Error('libdatachannel made no offer');
+    if (!sdp) throw new SwitchboardError(InternalErrorCode.Unavailable, 'libdatachannel made no offer');
     return sdp;
   }
 
@@ -83,7 +84,7 @@ export class NdcPublisher implements PublisherPeer {
       if (this.state === 'failed' || this.state === 'closed') break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new Error(`publish track not open within ${timeoutMs} ms (connection ${this.state})`);
+    throw new SwitchboardError(InternalErrorCode.Unavailable, `publish track not open within ${timeoutMs} ms (connection ${this.state})`);
   }
 
   sendRtp(kind: MediaKind, packet: Buffer): void {
@@ -120,7 +121,7 @@ export class NdcSubscriber implements SubscriberPeer {
     this.pc.setRemoteDescription(offerSdp, 'offer');
     this.pc.setLocalDescription('answer');
     const answer = this.pc.localDescription();
-    if (!answer || answer.type !== 'answer') throw new Error('libdatachannel made no answer');
+    if (!answer || answer.type !== 'answer') throw new SwitchboardError(InternalErrorCode.Unavailable, 'libdatachannel made no answer');
     return answer.sdp;
   }
 

@@ -1,6 +1,6 @@
 /** One subscribing peer of a run: joins through the driver, answers every offer, and measures every track it receives. */
 import sdpTransform from 'sdp-transform';
-import { RtpHeaderView, parseRtpHeader } from '../rtc/rtp/index.js';
+import { RtpHeaderView, parseRtpHeader } from '../../src/rtc/rtp/index.js';
 import type { SignalingDriver, SubscribeSession } from './driver.js';
 import { TrailerView, nowUs, readTrailer } from './media-trailer.js';
 import { PUBLISH_CODECS, type MediaKind, type SubscriberPeer } from './peer.js';

@@ -20,10 +20,11 @@
 import {
   RtpHeaderView, Vp8Descriptor, parseRtpHeader, parseVp8Descriptor, setMarker, setPayloadType, setSequenceNumber, setSsrc,
   setTimestamp, writeVp8PictureId,
-} from '../rtc/rtp/index.js';
+} from '../../src/rtc/rtp/index.js';
 import { TRAILER_LENGTH, nowUs, writeTrailer } from './media-trailer.js';
 import type { RecordedPacket } from './rtp-file.js';
-import type { MediaKind } from '../protocol/media.js';
+import type { MediaKind } from '../../src/protocol/media.js';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 export interface ReplayOptions {
   kind: MediaKind;
@@ -82,8 +83,8 @@ export class RtpReplayer {
 
   constructor(private readonly packets: readonly RecordedPacket[], private readonly opts: ReplayOptions) {
     const first = packets[0];
-    if (!first || !parseRtpHeader(first.packet, this.view)) throw new Error('empty or malformed recording');
-    for (const p of packets) if (p.packet.length > MAX_RTP_PACKET) throw new Error(`recorded packet of ${p.packet.length} bytes > ${MAX_RTP_PACKET}`);
+    if (!first || !parseRtpHeader(first.packet, this.view)) throw new SwitchboardError(InternalErrorCode.Malformed, 'empty or malformed recording');
+    for (const p of packets) if (p.packet.length > MAX_RTP_PACKET) throw new SwitchboardError(InternalErrorCode.Malformed, `recorded packet of ${p.packet.length} bytes > ${MAX_RTP_PACKET}`);
     this.firstTs = this.view.timestamp;
     this.firstPid = opts.kind === 'video' && parseVp8Descriptor(first.packet, this.view.headerLength, this.view.payloadLength, this.vp8)
       ? Math.max(0, this.vp8.pictureId) : 0;

@@ -12,7 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
-import { TypedEmitter } from '../util/TypedEmitter.js';
+import { TypedEmitter } from '../../src/util/TypedEmitter.js';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 export interface JanusJsep { type: 'offer' | 'answer'; sdp: string }
 
@@ -65,10 +66,9 @@ export function parseJanusMessage(text: string): JanusMessage | null {
   };
 }
 
-export class JanusError extends Error {
-  constructor(what: string, readonly code: number, reason: string) {
-    super(`janus ${what}: ${code} ${reason}`);
-  }
+/** Janus refused a request: its numeric error code is in the message. */
+function janusError(what: string, code: number, reason: string): SwitchboardError {
+  return new SwitchboardError(InternalErrorCode.Unavailable, `janus ${what}: ${code} ${reason}`);
 }
 
 interface Pending { resolve(m: JanusMessage): void; reject(e: Error): void; timer: NodeJS.Timeout; what: string }
@@ -86,12 +86,13 @@ export class JanusConnection {
   private closed = false;
 
   private constructor(private readonly ws: WebSocket, readonly requestTimeoutMs: number) {
-    ws.on('message', (data, isBinary) => {
+    // binaryType is ws's default ('nodebuffer'): every message arrives as one Buffer.
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
       const m = isBinary ? null : parseJanusMessage(data.toString());
       if (!m) { this.malformed++; return; }
       this.dispatch(m);
     });
-    ws.on('close', () => this.fail(new Error('janus: WebSocket closed')));
+    ws.on('close', () => this.fail(new SwitchboardError(InternalErrorCode.Closed, 'janus: WebSocket closed')));
     ws.on('error', () => { /* 'close' follows */ });
   }
 
@@ -105,12 +106,12 @@ export class JanusConnection {
 
   /** Sends `msg` with a fresh transaction; resolves with the final reply (an "ack" is skipped). */
   request(msg: Record<string, unknown>, what: string): Promise<JanusMessage> {
-    if (this.closed) return Promise.reject(new Error(`janus ${what}: connection closed`));
+    if (this.closed) return Promise.reject(new SwitchboardError(InternalErrorCode.Closed, `janus ${what}: connection closed`));
     const transaction = randomBytes(9).toString('base64url');
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(transaction);
-        reject(new Error(`janus ${what}: no reply within ${this.requestTimeoutMs} ms`));
+        reject(new SwitchboardError(InternalErrorCode.Unavailable, `janus ${what}: no reply within ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
       this.pending.set(transaction, { resolve, reject, timer, what });
       this.ws.send(JSON.stringify({ ...msg, transaction }));
@@ -136,7 +137,7 @@ export class JanusConnection {
     await Promise.allSettled([...this.sessions].map((s) => s.destroy()));
     this.closed = true;
     this.ws.close(1000);
-    this.fail(new Error('janus: connection closed'));
+    this.fail(new SwitchboardError(InternalErrorCode.Closed, 'janus: connection closed'));
   }
 
   /** @internal */
@@ -161,17 +162,17 @@ export class JanusConnection {
 
   private fail(err: Error): void {
     this.closed = true;
-    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new Error(`${err.message} (during ${p.what})`)); }
+    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new SwitchboardError(err instanceof SwitchboardError ? err.code : InternalErrorCode.Unavailable, `${err.message} (during ${p.what})`)); }
     this.pending.clear();
     for (const s of this.sessions) s.stopKeepalive();
   }
 }
 
 function replyError(what: string, m: JanusMessage): Error {
-  if (m.error) return new JanusError(what, m.error.code, m.error.reason);
+  if (m.error) return janusError(what, m.error.code, m.error.reason);
   const pe = m.pluginData;
-  if (pe && typeof pe.error === 'string') return new JanusError(what, optNumber(pe.error_code) ?? 0, pe.error);
-  return new Error(`janus ${what}: unexpected reply "${m.janus}"`);
+  if (pe && typeof pe.error === 'string') return janusError(what, optNumber(pe.error_code) ?? 0, pe.error);
+  return new SwitchboardError(InternalErrorCode.Malformed, `janus ${what}: unexpected reply "${m.janus}"`);
 }
 
 export class JanusSession {

@@ -11,12 +11,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import sdpTransform from 'sdp-transform';
-import { createAccessToken } from '../signaling/auth.js';
+import { createAccessToken } from '../../src/signaling/auth.js';
 import { WebSocket } from 'ws';
-import type { ServerMessage, SfuServerOfferMsg } from '../protocol/index.js';
+import type { ServerMessage, SfuServerOfferMsg } from '../../src/protocol/index.js';
 import type {
   DriverOptions, OfferedTrack, PublishSession, SessionEvents, SignalingDriver, SubscribeHandlers, SubscribeSession,
 } from './driver.js';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -85,7 +86,8 @@ class Connection {
   onError: (message: string) => void = () => undefined;
 
   constructor(readonly ws: WebSocket, readonly name: string, private readonly timeoutMs: number) {
-    ws.on('message', (data) => {
+    // binaryType is ws's default ('nodebuffer'): every message arrives as one Buffer.
+    ws.on('message', (data: Buffer) => {
       const m = decodeServerFrame(data.toString());
       if (typeof m === 'string') {
         this.dropped++;
@@ -124,10 +126,10 @@ class Connection {
       const i = this.inbox.findIndex((m) => m.type === type);
       if (i >= 0) return this.inbox.splice(i, 1)[0] as Extract<ServerMessage, { type: T }>;
       const err = this.inbox.find((m) => m.type === 'error');
-      if (err && err.type === 'error') throw new Error(`${this.name}: server error ${err.code}: ${err.message}`);
-      if (this.ws.readyState !== WebSocket.OPEN) throw new Error(`${this.name}: signaling closed while waiting for "${type}"`);
+      if (err && err.type === 'error') throw new SwitchboardError(InternalErrorCode.Unavailable, `${this.name}: server error ${err.code}: ${err.message}`);
+      if (this.ws.readyState !== WebSocket.OPEN) throw new SwitchboardError(InternalErrorCode.Closed, `${this.name}: signaling closed while waiting for "${type}"`);
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`${this.name}: no "${type}" within ${this.timeoutMs} ms`);
+      if (left <= 0) throw new SwitchboardError(InternalErrorCode.Unavailable, `${this.name}: no "${type}" within ${this.timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiter = () => { clearTimeout(t); resolve(); };
@@ -254,7 +256,7 @@ export class SwitchboardDriver implements SignalingDriver {
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    timer = setTimeout(() => reject(new SwitchboardError(InternalErrorCode.Unavailable, `timed out after ${ms} ms: ${what}`)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -6,7 +6,7 @@ export const PUBLISH_CODECS = {
   audio: { name: 'opus', payloadType: 111, clockRate: 48000, channels: 2 },
 } as const;
 
-import type { MediaKind } from '../protocol/media.js';
+import type { MediaKind } from '../../src/protocol/media.js';
 
 export type { MediaKind };
 

@@ -5,6 +5,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 export const MAX_PEERS = 2000;
 export const MAX_DURATION_S = 600;
@@ -37,7 +38,12 @@ export interface LoadtestOptions {
   authSecret: string | null;
 }
 
-export class UsageError extends Error {}
+/** A bad command line: the CLI prints it with the usage text (and exits 2, not 1). */
+export class UsageError extends SwitchboardError {
+  constructor(message: string) {
+    super(InternalErrorCode.InvalidArgument, message);
+  }
+}
 
 export const LOADTEST_USAGE = `usage:
   switchboard loadtest --url URL --rooms R --publishers P --subscribers S --duration SECONDS

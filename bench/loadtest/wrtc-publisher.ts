@@ -6,6 +6,7 @@
  * attribute them by SSRC and report no latency for them.
  */
 import type { MediaKind, PublisherPeer } from './peer.js';
+import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 /** The part of @roamhq/wrtc used here (its own typings lean on the DOM lib). */
 interface WrtcTrack { stop(): void }
@@ -81,7 +82,7 @@ export class WrtcPublisher implements PublisherPeer {
       if (s === 'failed' || s === 'closed') break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new Error(`wrtc publish connection not connected within ${timeoutMs} ms (${this.pc.connectionState})`);
+    throw new SwitchboardError(InternalErrorCode.Unavailable, `wrtc publish connection not connected within ${timeoutMs} ms (${this.pc.connectionState})`);
   }
 
   sendRtp(): void { /* libwebrtc sends what it encodes */ }
