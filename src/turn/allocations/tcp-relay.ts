@@ -9,11 +9,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { Attr, StunClass, StunMethod } from '../stun/constants.js';
-import { encodeXorAddress, type TransportAddress } from '../stun/address.js';
-import { StunMessageBuilder } from '../stun/builder.js';
-import type { TokenBucket } from '../util/TokenBucket.js';
-import { guarded } from '../util/guarded.js';
+import { Attr, StunClass, StunMethod } from '../../stun/constants.js';
+import { encodeXorAddress, type TransportAddress } from '../../stun/address.js';
+import { StunMessageBuilder } from '../../stun/builder.js';
+import type { TokenBucket } from '../../util/TokenBucket.js';
+import { guarded } from '../../util/guarded.js';
 import type { Allocation, RelayCounters } from './Allocation.js';
 
 /** §5.2, §5.3: a peer connection not bound within 30 s is closed. */
