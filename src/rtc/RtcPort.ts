@@ -142,9 +142,9 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   }
 
   addSession(session: IceLiteSession): void {
-    if (session.closed) throw new Error('session is closed');
+    if (session.closed) throw new SwitchboardError(InternalErrorCode.Closed, 'session is closed');
     const other = this.byUfrag.get(session.localUfrag);
-    if (other && other !== session) throw new Error(`a session with ufrag ${session.localUfrag} is already on this port`);
+    if (other && other !== session) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `a session with ufrag ${session.localUfrag} is already on this port`);
     if (this.sessions.has(session)) return;
     const entry: SessionEntry = { tuples: new Set(), onClosed: () => this.removeSession(session) };
     this.sessions.set(session, entry);

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { IceServer } from '../protocol/index.js';
 import { turnRestCredential } from '../turn/rest-credentials.js';
 import { TurnServer } from '../turn/TurnServer.js';
+import { InternalErrorCode, SwitchboardError } from '../protocol/errors.js';
 import type { ServerConfig } from './config.js';
 
 /** How many TURN URLs of our own server a client is handed (turnUrlsFor): UDP and TCP, and TLS with a certificate. */
@@ -58,7 +59,7 @@ export async function startTurnServer(config: ServerConfig, secret: string | und
   await turn.listen().catch((err: NodeJS.ErrnoException) => {
     const ports = cert && key ? `${config.turnPort} or ${config.turnTlsPort}` : String(config.turnPort);
     const where = err.code === 'EADDRINUSE' ? `TURN port ${ports} is in use` : `TURN server: ${err.message}`;
-    throw new Error(`${where} (set --turn-port / --turn-tls-port, or --turn-enabled false)`);
+    throw new SwitchboardError(InternalErrorCode.Unavailable, `${where} (set --turn-port / --turn-tls-port, or --turn-enabled false)`);
   });
   return turn;
 }
