@@ -1,6 +1,17 @@
 /** What the TURN server counts (read by src/server/metrics.ts); one object shared by every part of the server. */
-import type { RelayCounters } from './allocations/Allocation.js';
 import type { LinkCounters } from './client-link.js';
+
+export interface RelayCounters {
+  /** Packets and bytes relayed client → peer and peer → client. */
+  toPeerPackets: number;
+  toPeerBytes: number;
+  toClientPackets: number;
+  toClientBytes: number;
+  /** Dropped: no permission, no channel, over the bandwidth cap, port 0. */
+  dropped: number;
+  /** Sends Node refused synchronously (closed socket, bad port): the packet was lost. */
+  sendFailures: number;
+}
 
 export interface TurnCounters extends RelayCounters, LinkCounters {
   bindingRequests: number;

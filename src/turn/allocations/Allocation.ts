@@ -17,8 +17,9 @@ import { sendDatagram } from '../../net/udp.js';
 import { TokenBucket } from '../../util/TokenBucket.js';
 import { guarded } from '../../util/guarded.js';
 import type { ClientLink } from '../client-link.js';
+import type { RelayCounters } from '../counters.js';
 import type { KeyAlgorithm } from '../credentials.js';
-import type { TcpRelay } from './tcp-relay.js';
+import type { TcpRelay, TcpRelayOwner } from './tcp-relay.js';
 
 /** §9: permissions last 300 s; §12: channel bindings 600 s, then 300 s before reuse. */
 export const PERMISSION_LIFETIME_MS = 300_000;
@@ -37,18 +38,6 @@ export interface ChannelBinding {
   address: string;
   port: number;
   expiresAt: number;
-}
-
-export interface RelayCounters {
-  /** Packets and bytes relayed client → peer and peer → client. */
-  toPeerPackets: number;
-  toPeerBytes: number;
-  toClientPackets: number;
-  toClientBytes: number;
-  /** Dropped: no permission, no channel, over the bandwidth cap, port 0. */
-  dropped: number;
-  /** Sends Node refused synchronously (closed socket, bad port): the packet was lost. */
-  sendFailures: number;
 }
 
 /** The server's own addresses (those the allow list does not open) and which ports on them a relay may reach. */
@@ -74,7 +63,7 @@ export interface AllocationOptions {
   now?: number;
 }
 
-export class Allocation {
+export class Allocation implements TcpRelayOwner {
   readonly link: ClientLink;
   readonly relay: UdpSocket | null;
   /** The TCP relay of an RFC 6062 allocation. */
