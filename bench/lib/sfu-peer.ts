@@ -20,7 +20,7 @@ import { StunMessageBuilder } from '../../src/stun/builder.js';
 import { Attr, StunClass, StunMethod } from '../../src/stun/constants.js';
 import { checkIntegrity } from '../../src/stun/integrity.js';
 import { decodeStun } from '../../src/stun/message.js';
-import { createTurnSocket } from '../../src/turn/relay-ports.js';
+import { createUdpSocket } from '../../src/net/udp.js';
 
 /** RFC 7675 §5.1: a check every 5 s on average (4–6 s); a little faster keeps well inside 30 s. */
 const CONSENT_INTERVAL_MS = 2500;
@@ -70,7 +70,7 @@ export class HeadlessPeer {
   }
 
   static open(name: string, certificate: DtlsCertificate): Promise<HeadlessPeer> {
-    const socket = createTurnSocket('127.0.0.1', PEER_BUFFER_BYTES);
+    const socket = createUdpSocket('127.0.0.1', PEER_BUFFER_BYTES);
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(0, '127.0.0.1', () => {

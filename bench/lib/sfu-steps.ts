@@ -15,7 +15,7 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import { DtlsCertificate } from '../../src/rtc/dtls/index.js';
 import { parseRtcpCompound } from '../../src/rtc/rtcp/index.js';
 import { randomSsrc } from '../../src/rtc/rtp/index.js';
-import { createTurnSocket } from '../../src/turn/relay-ports.js';
+import { createUdpSocket } from '../../src/net/udp.js';
 import { ipcRequest } from './ipc.js';
 import { CLK_TCK, cpuTicks, otherTicks, processTicks, startChild, stopServer, udpSocketDrops, waitForLine, type Child } from './proc.js';
 import { ReceiveLog, Vp8Source, readIndex, startPacer } from './sfu-media.js';
@@ -216,7 +216,7 @@ export async function runRelayStep(o: StepOptions): Promise<StepResult> {
 }
 
 function bindPlain(): Promise<UdpSocket> {
-  const s = createTurnSocket(HOST, 4 << 20);
+  const s = createUdpSocket(HOST, 4 << 20);
   return new Promise((resolve, reject) => {
     s.once('error', reject);
     s.bind(0, HOST, () => { s.off('error', reject); resolve(s); });

@@ -10,8 +10,12 @@
  */
 import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
 import { createServer, type Server as TcpServer, type Socket } from 'node:net';
+import { connectionEnds } from '../net/address.js';
+import { bindSamePort, type BoundListener } from '../net/multi-bind.js';
+import { closeServer, listenServer } from '../net/tcp.js';
+import { bindUdp, closeUdp, createUdpSocket } from '../net/udp.js';
+import { InternalErrorCode, SwitchboardError } from '../protocol/errors.js';
 import { decodeStun } from '../stun/message.js';
-import { createTurnSocket } from '../turn/relay-ports.js';
 import { localUfragOf } from './ice/check.js';
 import type { IceLiteSession } from './ice/IceLiteSession.js';
 import type { RtcTuple } from './ice/RtcTuple.js';
@@ -30,7 +34,6 @@ const UDP_BUFFER_BYTES = 4 << 20;
 export const DEFAULT_MAX_TCP_CONNECTIONS = 4096;
 /** RFC 6544 §7.2 leaves it to the agent; a connection that proves nothing in 10 s is closed. */
 export const DEFAULT_TCP_BIND_TIMEOUT_MS = 10_000;
-const BIND_ATTEMPTS = 10;
 
 export interface RtcPortOptions {
   /** 0 = an ephemeral port (tests). */
@@ -127,23 +130,21 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   /** Binds UDP (and TCP) on one port number on every listen address; with port 0 the OS picks one free everywhere. */
   async listen(): Promise<void> {
     if (this.boundPort !== 0) return;
-    let lastError: unknown = new Error('no listen address');
-    for (let attempt = 0; attempt < (this.opts.port === 0 ? BIND_ATTEMPTS : 1); attempt++) {
-      try {
-        this.boundPort = await this.bindAll(this.opts.port);
-        return;
-      } catch (err) {
-        lastError = err;
-        await this.closeListeners();
-      }
-    }
-    throw lastError;
+    const [first, ...rest] = udpBindAddresses(this.listenAddresses);
+    if (first === undefined) throw new SwitchboardError(InternalErrorCode.InvalidArgument, 'no listen address');
+    this.boundPort = await bindSamePort(this.opts.port, {
+      first: (port) => this.bindUdp(first, port),
+      rest: (port) => [
+        ...rest.map((a) => this.bindUdp(a, port)),
+        ...(this.tcpEnabled ? this.listenAddresses.map((a) => this.bindTcp(a, port)) : []),
+      ],
+    });
   }
 
   addSession(session: IceLiteSession): void {
-    if (session.closed) throw new Error('session is closed');
+    if (session.closed) throw new SwitchboardError(InternalErrorCode.Closed, 'session is closed');
     const other = this.byUfrag.get(session.localUfrag);
-    if (other && other !== session) throw new Error(`a session with ufrag ${session.localUfrag} is already on this port`);
+    if (other && other !== session) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `a session with ufrag ${session.localUfrag} is already on this port`);
     if (this.sessions.has(session)) return;
     const entry: SessionEntry = { tuples: new Set(), onClosed: () => this.removeSession(session) };
     this.sessions.set(session, entry);
@@ -182,47 +183,43 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
 
   // ---- binding ----
 
-  private async bindAll(port: number): Promise<number> {
-    const [first, ...rest] = udpBindAddresses(this.listenAddresses);
-    if (first === undefined) throw new Error('no listen address');
-    const chosen = await this.bindUdp(first, port);
-    await Promise.all([
-      ...rest.map((a) => this.bindUdp(a, chosen)),
-      ...(this.tcpEnabled ? this.listenAddresses.map((a) => this.bindTcp(a, chosen).catch((err: NodeJS.ErrnoException) => {
-        // The default listens on '::' too; a machine without IPv6 simply has no IPv6 listener.
-        if (a === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) return;
-        throw err;
-      })) : []),
-    ]);
-    return chosen;
-  }
-
-  private bindUdp(address: string, port: number): Promise<number> {
-    const socket = createTurnSocket(address, UDP_BUFFER_BYTES);
+  private async bindUdp(address: string, port: number): Promise<BoundListener> {
+    const socket = createUdpSocket(address, UDP_BUFFER_BYTES);
+    const bound = await bindUdp(socket, port, address);
     const listener: UdpListener = { address, socket, tuples: new Map() };
+    socket.on('error', guarded('rtc.udp.error', (err: Error) => this.emit('socket-error', err)));
+    socket.on('message', guarded('rtc.udp.message', (msg: Buffer, rinfo: RemoteInfo) => this.onUdp(listener, msg, rinfo)));
     this.udp.push(listener);
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, address, () => {
-        socket.off('error', reject);
-        socket.on('error', guarded('rtc.udp.error', (err: Error) => this.emit('socket-error', err)));
-        socket.on('message', guarded('rtc.udp.message', (msg: Buffer, rinfo: RemoteInfo) => this.onUdp(listener, msg, rinfo)));
-        resolve(socket.address().port);
-      });
-    });
+    return {
+      port: bound,
+      unbind: () => {
+        const i = this.udp.indexOf(listener);
+        if (i >= 0) this.udp.splice(i, 1);
+        return closeUdp(socket);
+      },
+    };
   }
 
-  private bindTcp(address: string, port: number): Promise<void> {
+  private async bindTcp(address: string, port: number): Promise<BoundListener> {
     const server = createServer({ noDelay: true }, guarded('rtc.tcp.connection', (sock: Socket) => this.onTcpConnection(sock), (_err, sock) => sock.destroy()));
+    try {
+      await listenServer(server, port, address);
+    } catch (err) {
+      // The default listens on '::' too; a machine without IPv6 simply has no IPv6 listener.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (address === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) return { port, unbind: async () => undefined };
+      throw err;
+    }
+    server.on('error', guarded('rtc.tcp.listener-error', (err: Error) => this.emit('socket-error', err)));
     this.servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host: address, ipv6Only: true }, () => {
-        server.off('error', reject);
-        server.on('error', guarded('rtc.tcp.listener-error', (err: Error) => this.emit('socket-error', err)));
-        resolve();
-      });
-    });
+    return {
+      port,
+      unbind: () => {
+        const i = this.servers.indexOf(server);
+        if (i >= 0) this.servers.splice(i, 1);
+        return closeServer(server);
+      },
+    };
   }
 
   private async closeListeners(): Promise<void> {
@@ -230,10 +227,7 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     this.connections.clear();
     const udp = this.udp.splice(0);
     const servers = this.servers.splice(0);
-    await Promise.all([
-      ...udp.map((l) => new Promise<void>((r) => { try { l.socket.close(() => r()); } catch { r(); } })),
-      ...servers.map((s) => new Promise<void>((r) => s.close(() => r()))),
-    ]);
+    await Promise.all([...udp.map((l) => closeUdp(l.socket)), ...servers.map(closeServer)]);
   }
 
   // ---- UDP ----
@@ -277,17 +271,15 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   // ---- TCP ----
 
   private onTcpConnection(sock: Socket): void {
-    // Read now: a connection reset before it was accepted has no address, and a reset socket forgets it.
-    const remoteAddress = sock.remoteAddress;
-    const remotePort = sock.remotePort;
-    if (this.isClosed || this.connections.size >= this.maxTcpConnections || !remoteAddress || !remotePort) {
+    const ends = connectionEnds(sock);
+    if (this.isClosed || this.connections.size >= this.maxTcpConnections || !ends) {
       this.stats.tcpRefused++;
       sock.destroy();
       return;
     }
     this.stats.tcpConnections++;
     this.connections.add(sock);
-    const tuple = new TcpTuple(`tcp:#${++this.tcpSeq}`, sock, remoteAddress, remotePort);
+    const tuple = new TcpTuple(`tcp:#${++this.tcpSeq}`, sock, ends.remoteAddress, ends.remotePort);
     const framer = new Rfc4571Framer();
     // RFC 6544 §7.2 leaves unproven connections to the agent: 10 s to send a valid check.
     const drop = (): void => { sock.destroy(); };

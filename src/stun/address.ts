@@ -1,6 +1,7 @@
 /** (XOR-)address attributes, RFC 8489 §14.1–14.2. Family 0x01 = IPv4, 0x02 = IPv6. */
 import { isIPv4, isIPv6 } from 'node:net';
 import { MAGIC_COOKIE } from './constants.js';
+import { InternalErrorCode, SwitchboardError } from '../protocol/errors.js';
 
 export interface TransportAddress {
   family: 4 | 6;
@@ -72,7 +73,7 @@ export function encodeXorAddress(addr: { address: string; port: number }, transa
     return out;
   }
   const bytes = isIPv6(addr.address) ? ipv6ToBytes(addr.address) : undefined;
-  if (!bytes) throw new Error(`not an IP address: ${addr.address}`);
+  if (!bytes) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `not an IP address: ${addr.address}`);
   const out = Buffer.alloc(20);
   out[1] = 0x02;
   out.writeUInt16BE(addr.port ^ (MAGIC_COOKIE >>> 16), 2);

@@ -11,6 +11,7 @@
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
+import { sendDatagram } from '../net/udp.js';
 
 export type TransportKind = 'udp' | 'tcp' | 'tls';
 
@@ -59,13 +60,7 @@ export class UdpLink implements ClientLink {
   ) {}
 
   send(buf: Buffer): void {
-    try {
-      // No callback: asynchronous failures go to the socket's 'error' listener.
-      this.socket.send(buf, this.remotePort, this.remoteAddress);
-    } catch {
-      // Synchronous refusals (ERR_SOCKET_BAD_PORT, ERR_SOCKET_DGRAM_NOT_RUNNING).
-      this.counters.sendFailures++;
-    }
+    if (!sendDatagram(this.socket, buf, this.remotePort, this.remoteAddress)) this.counters.sendFailures++;
   }
 
   sendData(buf: Buffer): void {
@@ -73,12 +68,8 @@ export class UdpLink implements ClientLink {
   }
 
   sendChannelData(channel: number, data: Buffer): void {
-    try {
-      // Gathered send: no copy of the payload into a new frame.
-      this.socket.send([channelHeader(channel, data.length), data], this.remotePort, this.remoteAddress);
-    } catch {
-      this.counters.sendFailures++;
-    }
+    // Gathered send: no copy of the payload into a new frame.
+    if (!sendDatagram(this.socket, [channelHeader(channel, data.length), data], this.remotePort, this.remoteAddress)) this.counters.sendFailures++;
   }
 
   close(): void {}

@@ -6,6 +6,7 @@
  */
 import { longTermKey, userHash } from '../stun/credentials.js';
 import { restUsernameValid, turnRestPassword } from './rest-credentials.js';
+import { InternalErrorCode, SwitchboardError } from '../protocol/errors.js';
 
 export type KeyAlgorithm = 'md5' | 'sha256';
 
@@ -17,12 +18,12 @@ export class CredentialStore {
   constructor(readonly realm: string, users: readonly string[], private readonly secret?: string) {
     for (const entry of users) {
       const i = entry.indexOf(':');
-      if (i <= 0 || i === entry.length - 1) throw new Error(`a TURN user must be name:password (got "${entry}")`);
+      if (i <= 0 || i === entry.length - 1) throw new SwitchboardError(InternalErrorCode.InvalidConfig, `a TURN user must be name:password (got "${entry}")`, 'turnUsers');
       const name = entry.slice(0, i);
       this.users.set(name, entry.slice(i + 1));
       this.byHash.set(userHash(name, realm).toString('hex'), name);
     }
-    if (this.users.size === 0 && !secret) throw new Error('TURN needs credentials: a secret (--turn-secret) or users (--turn-user)');
+    if (this.users.size === 0 && !secret) throw new SwitchboardError(InternalErrorCode.InvalidConfig, 'TURN needs credentials: a secret (--turn-secret) or users (--turn-user)');
   }
 
   /**

@@ -19,6 +19,7 @@
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { ipv6ToBytes } from '../stun/address.js';
+import { InternalErrorCode, SwitchboardError } from '../protocol/errors.js';
 
 const DENIED_V4 = [
   '0.0.0.0/8', // "this network", 0.0.0.0 reaches the local host
@@ -48,10 +49,10 @@ export type PeerVerdict = 'allowed' | 'refused' | 'invalid' | 'self';
 function addCidr(list: BlockList, cidr: string): void {
   const [net, bits] = cidr.split('/') as [string, string | undefined];
   const v4 = isIPv4(net);
-  if (!v4 && !isIPv6(net)) throw new Error(`not a CIDR: ${cidr}`);
+  if (!v4 && !isIPv6(net)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `not a CIDR: ${cidr}`);
   const max = v4 ? 32 : 128;
   const prefix = bits === undefined ? max : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) throw new Error(`not a CIDR: ${cidr}`);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `not a CIDR: ${cidr}`);
   list.addSubnet(net, prefix, v4 ? 'ipv4' : 'ipv6');
 }
 

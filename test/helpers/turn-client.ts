@@ -12,7 +12,7 @@ import {
   decodeXorAddress, encodeChannelData, encodeXorAddress, getAttribute, longTermKey,
   type StunMessage, type TransportAddress,
 } from '../../src/stun/index.js';
-import { StreamFramer } from '../../src/turn/stream-framer.js';
+import { StreamFramer } from '../../src/turn/listeners/stream-framer.js';
 
 export type Transport = 'udp' | 'tcp' | 'tls';
 

@@ -226,7 +226,7 @@ describe('finding 6: clients that do not read', () => {
     const peer = await udpPeer();
     assert.equal((await c.channelBind(0x4000, { address: '127.0.0.1', port: peer.port })).cls, StunClass.Success);
     // The client's socket is read by the test client: make it stop reading.
-    const sockets = [...(s as unknown as { streams: Set<Socket> }).streams];
+    const sockets = [...(s as unknown as { streams: { connections: Set<Socket> } }).streams.connections];
     const serverSide = sockets[0];
     assert.ok(serverSide);
     c.pause();

@@ -13,7 +13,7 @@ import { startSwitchboard } from '../../src/server/app.js';
 import { configSections, defaultConfig, mergeConfig } from '../../src/server/config.js';
 import { startTurnServer, turnUrlsFor } from '../../src/server/turn.js';
 import { turnRestCredential } from '../../src/turn/rest-credentials.js';
-import { MAX_CHANNELS_PER_ALLOCATION, MAX_PERMISSIONS_PER_ALLOCATION } from '../../src/turn/Allocation.js';
+import { MAX_CHANNELS_PER_ALLOCATION, MAX_PERMISSIONS_PER_ALLOCATION } from '../../src/turn/allocations/Allocation.js';
 import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';

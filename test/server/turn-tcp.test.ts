@@ -9,7 +9,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Attr, StunClass, StunMethod, encodeXorAddress } from '../../src/stun/index.js';
 import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
-import { MAX_PENDING_PER_ALLOCATION } from '../../src/turn/tcp-relay.js';
+import { MAX_PENDING_PER_ALLOCATION } from '../../src/turn/allocations/tcp-relay.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
 import { TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';

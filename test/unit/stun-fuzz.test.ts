@@ -14,7 +14,7 @@ import {
   encodeNonceCookie, encodePasswordAlgorithm, encodePasswordAlgorithms, encodeXorAddress, longTermKey, parseNonceCookie,
   userHash,
 } from '../../src/stun/index.js';
-import { answerBinding } from '../../src/turn/binding.js';
+import { answerBinding } from '../../src/turn/dispatch/binding.js';
 import { xorshift32 } from '../helpers/random.js';
 
 const ITERATIONS = 1_000_000;

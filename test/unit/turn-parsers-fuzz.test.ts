@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { StunClass, StunMessageBuilder, StunMethod, encodeChannelData } from '../../src/stun/index.js';
 import { NonceIssuer } from '../../src/turn/nonce.js';
 import { PeerAddressFilter } from '../../src/turn/peer-filter.js';
-import { StreamFramer } from '../../src/turn/stream-framer.js';
+import { StreamFramer } from '../../src/turn/listeners/stream-framer.js';
 
 let seed = 7;
 const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };

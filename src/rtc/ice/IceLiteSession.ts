@@ -12,6 +12,7 @@ import { PASSWORD_CHARS, UFRAG_CHARS, isValidPassword, isValidUfrag, randomIceSt
 import type { RtcTuple } from './RtcTuple.js';
 import { TypedEmitter } from '../../util/TypedEmitter.js';
 import { guarded } from '../../util/guarded.js';
+import { InternalErrorCode, SwitchboardError } from '../../protocol/errors.js';
 
 /** RFC 7675 §5.1: consent expires 30 s after the last successful check. */
 export const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;
@@ -80,8 +81,8 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
     super();
     this.localUfrag = opts.localUfrag ?? randomIceString(UFRAG_CHARS);
     this.localPassword = opts.localPassword ?? randomIceString(PASSWORD_CHARS);
-    if (!isValidUfrag(this.localUfrag)) throw new Error('localUfrag must be 4–256 ice-chars (RFC 8839 §5.4)');
-    if (!isValidPassword(this.localPassword)) throw new Error('localPassword must be 22–256 ice-chars (RFC 8839 §5.4)');
+    if (!isValidUfrag(this.localUfrag)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, 'localUfrag must be 4–256 ice-chars (RFC 8839 §5.4)');
+    if (!isValidPassword(this.localPassword)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, 'localPassword must be 22–256 ice-chars (RFC 8839 §5.4)');
     this.consentTimeoutMs = opts.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
     this.quietPairMs = opts.quietPairMs ?? QUIET_PAIR_MS;
     this.creds = { localUfrag: this.localUfrag, localKey: Buffer.from(this.localPassword, 'utf8'), remoteUfrag: opts.remoteUfrag ?? null };

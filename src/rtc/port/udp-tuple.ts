@@ -1,5 +1,6 @@
 /** A UDP 5-tuple on one of the shared port's sockets (RFC 8445 §5.1.1.1 host candidate). */
 import type { Socket as UdpSocket } from 'node:dgram';
+import { sendDatagram } from '../../net/udp.js';
 import type { IceLiteSession } from '../ice/IceLiteSession.js';
 import type { RtcTuple } from '../ice/RtcTuple.js';
 
@@ -29,11 +30,7 @@ export class UdpTuple implements RtcTuple {
       this.drops.sendQueueFull++;
       return;
     }
-    try {
-      // No callback: asynchronous failures go to the socket's 'error' listener.
-      this.socket.send(buf, this.remotePort, this.remoteAddress);
-    } catch {
-      // The socket is closed (ERR_SOCKET_DGRAM_NOT_RUNNING): the datagram is simply lost.
-    }
+    // A refused send (the socket is closed) simply loses the datagram.
+    sendDatagram(this.socket, buf, this.remotePort, this.remoteAddress);
   }
 }

@@ -6,6 +6,7 @@ import { PPID_BINARY, PPID_BINARY_EMPTY, PPID_DCEP, PPID_STRING, PPID_STRING_EMP
 import { readSendState, type SctpSendState } from './sctp-diagnostics.js';
 import { Rfc9260Sender, type SctpSenderCounters } from './sctp-sender.js';
 import { createWeriftSctp, type WeriftSctp, type WeriftSctpPipe } from './werift-sctp.js';
+import { InternalErrorCode, SwitchboardError } from '../../protocol/errors.js';
 
 export interface SctpAssociationOptions {
   /** Carries SCTP packets, normally DtlsTransport.sendApplicationData. */
@@ -171,11 +172,11 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
   }
 
   createChannel(opts: CreateChannelOptions): DataChannel {
-    if (this.currentState === 'closed') throw new Error('association closed');
+    if (this.currentState === 'closed') throw new SwitchboardError(InternalErrorCode.Closed, 'association closed');
     const negotiated = opts.negotiatedId !== undefined;
     const id = negotiated ? (opts.negotiatedId as number) : this.allocateStreamId();
     if (!Number.isInteger(id) || id < 0 || id > MAX_STREAM_ID) throw new RangeError(`bad stream id ${id}`);
-    if (this.channels.has(id) || this.draining.has(id)) throw new Error(`stream ${id} in use or still resetting`);
+    if (this.channels.has(id) || this.draining.has(id)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `stream ${id} in use or still resetting`);
     if (opts.maxRetransmits !== undefined && opts.maxPacketLifeTime !== undefined) {
       throw new TypeError('maxRetransmits and maxPacketLifeTime are exclusive'); // W3C RTCDataChannelInit
     }

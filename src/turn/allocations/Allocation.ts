@@ -10,14 +10,16 @@
  * ChannelData header.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
-import { Attr, StunClass, StunMethod } from '../stun/constants.js';
-import { encodeXorAddress, type TransportAddress } from '../stun/address.js';
-import { StunMessageBuilder } from '../stun/builder.js';
-import { TokenBucket } from '../util/TokenBucket.js';
-import { guarded } from '../util/guarded.js';
-import type { ClientLink } from './client-link.js';
-import type { KeyAlgorithm } from './credentials.js';
-import type { TcpRelay } from './tcp-relay.js';
+import { Attr, StunClass, StunMethod } from '../../stun/constants.js';
+import { encodeXorAddress, type TransportAddress } from '../../stun/address.js';
+import { StunMessageBuilder } from '../../stun/builder.js';
+import { sendDatagram } from '../../net/udp.js';
+import { TokenBucket } from '../../util/TokenBucket.js';
+import { guarded } from '../../util/guarded.js';
+import type { ClientLink } from '../client-link.js';
+import type { RelayCounters } from '../counters.js';
+import type { KeyAlgorithm } from '../credentials.js';
+import type { TcpRelay, TcpRelayOwner } from './tcp-relay.js';
 
 /** §9: permissions last 300 s; §12: channel bindings 600 s, then 300 s before reuse. */
 export const PERMISSION_LIFETIME_MS = 300_000;
@@ -36,18 +38,6 @@ export interface ChannelBinding {
   address: string;
   port: number;
   expiresAt: number;
-}
-
-export interface RelayCounters {
-  /** Packets and bytes relayed client → peer and peer → client. */
-  toPeerPackets: number;
-  toPeerBytes: number;
-  toClientPackets: number;
-  toClientBytes: number;
-  /** Dropped: no permission, no channel, over the bandwidth cap, port 0. */
-  dropped: number;
-  /** Sends Node refused synchronously (closed socket, bad port): the packet was lost. */
-  sendFailures: number;
 }
 
 /** The server's own addresses (those the allow list does not open) and which ports on them a relay may reach. */
@@ -73,7 +63,7 @@ export interface AllocationOptions {
   now?: number;
 }
 
-export class Allocation {
+export class Allocation implements TcpRelayOwner {
   readonly link: ClientLink;
   readonly relay: UdpSocket | null;
   /** The TCP relay of an RFC 6062 allocation. */
@@ -171,13 +161,9 @@ export class Allocation {
     }
     this.counters.toPeerPackets++;
     this.counters.toPeerBytes += length;
-    try {
-      // Only UDP allocations get here: Send and ChannelBind refuse TCP ones (methods.ts).
-      (this.relay as UdpSocket).send(buf, offset, length, port, address);
-    } catch {
-      // Closed relay or an address Node refuses: the packet is lost, never the process.
-      this.counters.sendFailures++;
-    }
+    // Only UDP allocations get here: Send and ChannelBind refuse TCP ones (dispatch/methods.ts).
+    // A closed relay or an address Node refuses loses the packet, never the process.
+    if (!sendDatagram(this.relay as UdpSocket, buf.subarray(offset, offset + length), port, address)) this.counters.sendFailures++;
   }
 
   /** Client → peer over a channel; dropped (and counted) when the channel is not bound. */

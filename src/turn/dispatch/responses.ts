@@ -3,10 +3,10 @@
  * short reason, plus REALM/NONCE where §9.2 asks for them): a response to an unauthenticated
  * request must not be a useful amplifier.
  */
-import { Attr, StunClass } from '../stun/constants.js';
-import { encodeErrorCode } from '../stun/address.js';
-import { StunMessageBuilder } from '../stun/builder.js';
-import type { StunMessage } from '../stun/message.js';
+import { Attr, StunClass } from '../../stun/constants.js';
+import { encodeErrorCode } from '../../stun/address.js';
+import { StunMessageBuilder } from '../../stun/builder.js';
+import type { StunMessage } from '../../stun/message.js';
 
 export const REASONS: Record<number, string> = {
   300: 'Try Alternate',

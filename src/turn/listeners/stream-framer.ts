@@ -5,7 +5,7 @@
  * not TURN, and the connection is closed. A frame handler may stop the framing (RFC 6062
  * §5.4: after ConnectionBind the stream carries raw bytes); what followed is kept for `takeRest`.
  */
-import { HEADER_LENGTH } from '../stun/constants.js';
+import { HEADER_LENGTH } from '../../stun/constants.js';
 
 export class StreamFramer {
   private pending: Buffer | null = null;

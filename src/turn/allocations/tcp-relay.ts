@@ -9,12 +9,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { Attr, StunClass, StunMethod } from '../stun/constants.js';
-import { encodeXorAddress, type TransportAddress } from '../stun/address.js';
-import { StunMessageBuilder } from '../stun/builder.js';
-import type { TokenBucket } from '../util/TokenBucket.js';
-import { guarded } from '../util/guarded.js';
-import type { Allocation, RelayCounters } from './Allocation.js';
+import { Attr, StunClass, StunMethod } from '../../stun/constants.js';
+import { encodeXorAddress, type TransportAddress } from '../../stun/address.js';
+import { StunMessageBuilder } from '../../stun/builder.js';
+import type { TokenBucket } from '../../util/TokenBucket.js';
+import { guarded } from '../../util/guarded.js';
+import type { ClientLink } from '../client-link.js';
+import type { RelayCounters } from '../counters.js';
 
 /** §5.2, §5.3: a peer connection not bound within 30 s is closed. */
 export const BIND_TIMEOUT_MS = 30_000;
@@ -26,6 +27,19 @@ export const MAX_PENDING_PER_ALLOCATION = 16;
 export const MAX_PENDING_TOTAL = 1024;
 /** After one side ends, how long the other may take to flush and close. */
 const LINGER_MS = 10_000;
+
+/** What a TCP relay uses of its allocation (Allocation.ts). */
+export interface TcpRelayOwner {
+  /** Who made the allocation: only that user may ConnectionBind its peer connections. */
+  readonly username: string;
+  readonly relayed: TransportAddress;
+  /** The control connection: ConnectionAttempt goes there. */
+  readonly link: ClientLink;
+  readonly toPeerBudget: TokenBucket | null;
+  readonly toClientBudget: TokenBucket | null;
+  readonly counters: RelayCounters;
+  hasPermission(ip: string): boolean;
+}
 
 /** CONNECTION-ID → unbound peer connection, across every allocation (ConnectionBind arrives without one). */
 export class ConnectionIds {
@@ -165,7 +179,7 @@ export class TcpRelay {
   private readonly connecting = new Set<string>();
   private closed = false;
 
-  constructor(readonly allocation: Allocation, private readonly server: Server, private readonly ids: ConnectionIds) {
+  constructor(readonly allocation: TcpRelayOwner, private readonly server: Server, private readonly ids: ConnectionIds) {
     server.on('connection', guarded('turn.tcp-relay.incoming', (s: Socket) => this.onIncoming(s), (_err, s) => s.destroy()));
     server.on('error', guarded('turn.tcp-relay.server-error', () => undefined));
   }

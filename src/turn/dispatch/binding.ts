@@ -4,11 +4,11 @@
  * already know, and the response is never larger than needed (no amplification beyond the
  * fixed attributes).
  */
-import { Attr, StunClass, StunMethod } from '../stun/constants.js';
-import { StunMessageBuilder } from '../stun/builder.js';
-import { encodeXorAddress } from '../stun/address.js';
-import { checkFingerprint } from '../stun/integrity.js';
-import type { StunMessage } from '../stun/message.js';
+import { Attr, StunClass, StunMethod } from '../../stun/constants.js';
+import { StunMessageBuilder } from '../../stun/builder.js';
+import { encodeXorAddress } from '../../stun/address.js';
+import { checkFingerprint } from '../../stun/integrity.js';
+import type { StunMessage } from '../../stun/message.js';
 import { unknownAttributesResponse, unknownRequired } from './responses.js';
 
 export const SOFTWARE = Buffer.from('switchboard');

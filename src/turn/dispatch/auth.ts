@@ -5,13 +5,13 @@
  * ours → 438 with a fresh one. The integrity check runs in constant time
  * (stun/integrity.ts). Nothing is stored for a request that fails.
  */
-import { Attr } from '../stun/constants.js';
-import { checkIntegrity } from '../stun/integrity.js';
-import { getAttribute, type StunMessage } from '../stun/message.js';
-import { encodeNonceCookie } from '../stun/nonce-cookie.js';
-import { PasswordAlgorithm, decodePasswordAlgorithm, encodePasswordAlgorithms } from '../stun/password-algorithms.js';
-import type { CredentialStore, KeyAlgorithm } from './credentials.js';
-import type { NonceIssuer } from './nonce.js';
+import { Attr } from '../../stun/constants.js';
+import { checkIntegrity } from '../../stun/integrity.js';
+import { getAttribute, type StunMessage } from '../../stun/message.js';
+import { encodeNonceCookie } from '../../stun/nonce-cookie.js';
+import { PasswordAlgorithm, decodePasswordAlgorithm, encodePasswordAlgorithms } from '../../stun/password-algorithms.js';
+import type { CredentialStore, KeyAlgorithm } from '../credentials.js';
+import type { NonceIssuer } from '../nonce.js';
 import { errorBuilder, errorResponse, finish, type Signer } from './responses.js';
 
 export type AuthResult =

@@ -1,38 +1,23 @@
 /**
  * The TURN requests (RFC 8656): Allocate §7, Refresh §8, CreatePermission §9–10,
  * ChannelBind §12, and the Send indication §11. Each answers a request that has already
- * passed authentication (auth.ts) with the bytes to send back; the server (TurnServer.ts)
- * owns sockets and the allocation tables and reaches them through `TurnContext`.
+ * passed authentication (auth.ts) with the bytes to send back; the dispatcher (dispatcher.ts)
+ * calls them, and they reach the allocation table and the server's settings through `TurnContext`.
  */
 import { isIPv6 } from 'node:net';
-import { Attr, StunClass, StunMethod } from '../stun/constants.js';
-import { decodeXorAddress, encodeXorAddress, type TransportAddress } from '../stun/address.js';
-import { isChannelNumber } from '../stun/channel-data.js';
-import { getAttribute, type StunMessage } from '../stun/message.js';
-import type { Allocation } from './Allocation.js';
-import type { ClientLink } from './client-link.js';
-import type { PeerAddressFilter } from './peer-filter.js';
+import { Attr, StunClass, StunMethod } from '../../stun/constants.js';
+import { decodeXorAddress, encodeXorAddress, type TransportAddress } from '../../stun/address.js';
+import { isChannelNumber } from '../../stun/channel-data.js';
+import { getAttribute, type StunMessage } from '../../stun/message.js';
+import type { Allocation } from '../allocations/Allocation.js';
+import type { AllocateRequest, AllocateResult } from '../allocations/allocation-table.js';
+import type { ClientLink } from '../client-link.js';
+import type { PeerAddressFilter } from '../peer-filter.js';
 import { errorResponse, finish, successBuilder, type Signer } from './responses.js';
 
 /** REQUESTED-TRANSPORT values (§14.7: the IANA protocol number in the first byte); TCP is RFC 6062's. */
 const UDP_PROTOCOL = 17;
 const TCP_PROTOCOL = 6;
-
-export interface AllocateRequest {
-  link: ClientLink;
-  /** The relay's transport: 'tcp' is an RFC 6062 allocation. */
-  transport: 'udp' | 'tcp';
-  family: 4 | 6;
-  evenPort: boolean;
-  /** EVEN-PORT's R bit: also hold the next port for a later Allocate (§7.2, RTP/RTCP pairs). */
-  reserveNext: boolean;
-  /** RESERVATION-TOKEN: take the port held for this token. */
-  token: Buffer | undefined;
-  lifetimeS: number;
-  username: string;
-  signer: Signer;
-  algorithm: 'md5' | 'sha256';
-}
 
 export interface TurnContext {
   readonly peerFilter: PeerAddressFilter;
@@ -42,12 +27,8 @@ export interface TurnContext {
   readonly maxLifetimeS: number;
   /** The address clients are told relays are on, when the server sits behind a 1:1 NAT. */
   readonly externalIp: string | undefined;
-  /**
-   * Creates the allocation (with the token of a port reserved for the next one), or answers
-   * why not: 486 (quota), 440 (family), 508 (no port, unknown token), 437 (another Allocate
-   * on the 5-tuple won the race).
-   */
-  allocate(req: AllocateRequest): Promise<{ allocation: Allocation; reservationToken?: Buffer } | 486 | 440 | 508 | 437>;
+  /** The allocation table's allocate (allocations/allocation-table.ts). */
+  allocate(req: AllocateRequest): Promise<AllocateResult>;
   release(a: Allocation, reason: string): void;
 }
 
@@ -109,7 +90,7 @@ export async function handleAllocate(ctx: TurnContext, req: StunMessage, link: C
   if (lifetimeS === undefined) return errorResponse(req, 400, signer);
   const result = await ctx.allocate({
     link, transport: tcp ? 'tcp' : 'udp', family: family ?? 4, evenPort: evenPort !== undefined, reserveNext: evenPort !== undefined && ((evenPort[0] as number) & 0x80) !== 0,
-    token, lifetimeS: lifetimeS || ctx.defaultLifetimeS, ...auth,
+    token, lifetimeS: lifetimeS || ctx.defaultLifetimeS, username: auth.username, key: signer.key, algorithm: auth.algorithm,
   });
   if (typeof result === 'number') return errorResponse(req, result, signer);
   const { allocation: a, reservationToken } = result;

@@ -3,13 +3,13 @@
  * ConnectionBind (§5.4) on a new connection that then becomes the client data connection.
  * Like methods.ts, each answers an authenticated request with the bytes to send back.
  */
-import { Attr } from '../stun/constants.js';
-import { getAttribute, type StunMessage } from '../stun/message.js';
-import type { Allocation } from './Allocation.js';
-import type { ClientLink } from './client-link.js';
+import { Attr } from '../../stun/constants.js';
+import { getAttribute, type StunMessage } from '../../stun/message.js';
+import type { Allocation } from '../allocations/Allocation.js';
+import type { ClientLink } from '../client-link.js';
 import { checkPeer, type Authenticated, type TurnContext } from './methods.js';
 import { errorResponse, finish, successBuilder, type Signer } from './responses.js';
-import type { ConnectionIds, PeerConnection } from './tcp-relay.js';
+import type { ConnectionIds, PeerConnection } from '../allocations/tcp-relay.js';
 
 function connectionIdAttr(id: number): Buffer {
   const b = Buffer.alloc(4);

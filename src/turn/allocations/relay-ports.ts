@@ -3,44 +3,20 @@
  * EVEN-PORT an even one, and with its R bit the next (odd) port is held too, for an RTP/RTCP
  * pair, under an 8-byte RESERVATION-TOKEN that a later Allocate redeems within 30 s.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { isIPv6 } from 'node:net';
-import { guarded } from '../util/guarded.js';
+import { createUdpSocket } from '../../net/udp.js';
+import { guarded } from '../../util/guarded.js';
 
 /** §7.2 suggests holding a reserved port for about 30 seconds. */
 export const RESERVATION_MS = 30_000;
 const EVEN_PORT_ATTEMPTS = 40;
 
-/**
- * Every address this server sends to is an IP literal (from a socket or an XOR address), so
- * "resolving" it is the identity. Node's default lookup defers each send by a tick through
- * dns.lookup; this one answers at once, which saves a tick and a closure per relayed packet.
- */
-function literalLookup4(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  callback(null, address, 4);
-}
-function literalLookup6(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  callback(null, address, 6);
-}
-
-/**
- * A UDP socket for TURN traffic. Bursts (a keyframe, a GC pause) must wait in the kernel
- * rather than be dropped: the buffers are raised toward the system maximum (net.core.rmem_max
- * caps what is granted; coturn asks for the same).
- */
-export function createTurnSocket(address: string, bufferBytes: number): UdpSocket {
-  const buffers = { recvBufferSize: bufferBytes, sendBufferSize: bufferBytes };
-  return isIPv6(address)
-    ? createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup6 as never, ...buffers })
-    : createSocket({ type: 'udp4', lookup: literalLookup4 as never, ...buffers });
-}
-
 /** Kernel buffers of one relay socket: it carries one client's peers. */
 const RELAY_BUFFER_BYTES = 1 << 20;
 
-function bindUdp(address: string, port: number): Promise<UdpSocket | undefined> {
-  const s = createTurnSocket(address, RELAY_BUFFER_BYTES);
+function bindRelaySocket(address: string, port: number): Promise<UdpSocket | undefined> {
+  const s = createUdpSocket(address, RELAY_BUFFER_BYTES);
   return new Promise((resolve) => {
     s.once('error', guarded('turn.relay.bind-error', () => { s.close(); resolve(undefined); }));
     s.bind(port, address, () => resolve(s));
@@ -49,11 +25,11 @@ function bindUdp(address: string, port: number): Promise<UdpSocket | undefined> 
 
 export async function bindRelay(address: string, evenPort: boolean, reserveNext: boolean): Promise<{ relay: UdpSocket; next?: UdpSocket } | undefined> {
   if (!evenPort) {
-    const relay = await bindUdp(address, 0);
+    const relay = await bindRelaySocket(address, 0);
     return relay ? { relay } : undefined;
   }
   for (let i = 0; i < EVEN_PORT_ATTEMPTS; i++) {
-    const s = await bindUdp(address, 0);
+    const s = await bindRelaySocket(address, 0);
     if (!s) return undefined;
     const port = s.address().port;
     if (port % 2 !== 0 || port === 65534) {
@@ -61,7 +37,7 @@ export async function bindRelay(address: string, evenPort: boolean, reserveNext:
       continue;
     }
     if (!reserveNext) return { relay: s };
-    const next = await bindUdp(address, port + 1);
+    const next = await bindRelaySocket(address, port + 1);
     if (next) return { relay: s, next };
     s.close();
   }
