@@ -96,7 +96,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
     this.certificate = opts.certificate;
     this.wantSctp = opts.sctp;
     this.ice = new IceLiteSession(opts.consentTimeoutMs !== undefined ? { consentTimeoutMs: opts.consentTimeoutMs } : {});
-    this.ice.on('packet', (buf) => this.onPacket(buf));
+    this.ice.setPacketReceiver((buf) => this.onPacket(buf));
     this.ice.on('consent-expired', () => {
       const t = this.ice.selectedTuple;
       this.close(`ICE consent expired (RFC 7675): path ${t ? t.id : 'none'}, ${this.ice.tuples.size} known paths, checks ${JSON.stringify(this.ice.stats)}`);

@@ -22,7 +22,7 @@ before(async () => {
   port = new RtcPort({ port: 0, listenAddresses: [HOST] });
   await port.listen();
   session = new IceLiteSession();
-  session.on('packet', (b, t) => delivered.push([b, t]));
+  session.setPacketReceiver((b, t) => delivered.push([b, t]));
   port.addSession(session);
 });
 after(async () => {

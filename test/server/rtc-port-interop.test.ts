@@ -41,7 +41,7 @@ test('libjuice (node-datachannel) reaches ICE connected against our ICE-lite ses
   const selected: RtcTuple[] = [];
   const packets: Buffer[] = [];
   session.on('tuple-selected', (t) => selected.push(t));
-  session.on('packet', (b) => packets.push(b));
+  session.setPacketReceiver((b) => packets.push(b));
   const pc = new nodeDataChannel.PeerConnection('interop', { iceServers: [], bindAddress: '127.0.0.1' });
   const states: string[] = [];
   pc.onIceStateChange((s) => states.push(s));

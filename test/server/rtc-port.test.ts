@@ -91,7 +91,7 @@ function newSession(opts: ConstructorParameters<typeof IceLiteSession>[0] = {}):
   const s = new IceLiteSession(opts);
   const packets: Array<[Buffer, RtcTuple]> = [];
   const selected: RtcTuple[] = [];
-  s.on('packet', (b, t) => packets.push([b, t]));
+  s.setPacketReceiver((b, t) => packets.push([b, t]));
   s.on('tuple-selected', (t) => selected.push(t));
   port.addSession(s);
   openedThisTest.push(s);

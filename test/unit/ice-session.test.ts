@@ -131,7 +131,7 @@ test('the browser checks consent on another pair it nominated: once ours is quie
 test("'packet' only for tuples that sent a valid check, with the very bytes", () => {
   const s = new IceLiteSession();
   const got: Array<[Buffer, RtcTuple]> = [];
-  s.on('packet', (buf, t) => got.push([buf, t]));
+  s.setPacketReceiver((buf, t) => got.push([buf, t]));
   const good = new FakeTuple('127.0.0.1', 3001);
   const stranger = new FakeTuple('127.0.0.1', 3002);
   s.handleStun(check(s), good);

@@ -2,8 +2,8 @@
  * One ICE-lite agent (RFC 8445 §2.5, RFC 8839 a=ice-lite): host candidates only, never sends
  * checks, answers the remote agent's checks and uses the pair it nominates. The transport
  * (RtcPort) hands it STUN checks and the other packets of tuples bound to it; it answers
- * checks, picks the selected tuple, watches consent (RFC 7675) and passes everything else up
- * uninterpreted as 'packet'.
+ * checks, picks the selected tuple, watches consent (RFC 7675) and hands everything else,
+ * uninterpreted, to its packet receiver (wired once by its owner: no event hop per packet).
  */
 import { Attr } from '../../stun/constants.js';
 import { getAttribute, type StunMessage } from '../../stun/message.js';
@@ -26,6 +26,9 @@ function rank(tuple: RtcTuple, priority: number): number {
   return (tuple.protocol === 'udp' ? 2 ** 32 : 0) + priority;
 }
 
+/** Takes a non-STUN packet that arrived on one of the session's tuples. */
+export type IcePacketReceiver = (buf: Buffer, tuple: RtcTuple) => void;
+
 export interface IceLiteSessionOptions {
   localUfrag?: string;
   localPassword?: string;
@@ -38,7 +41,6 @@ export interface IceLiteSessionOptions {
 
 export type IceLiteSessionEvents = {
   'tuple-selected': [tuple: RtcTuple];
-  packet: [buf: Buffer, tuple: RtcTuple];
   'consent-expired': [];
   closed: [];
 };
@@ -76,6 +78,9 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
   private consentTimer: NodeJS.Timeout | null = null;
   private consentExpired = false;
   private isClosed = false;
+
+  /** Where non-STUN packets of known tuples go (DTLS, RTP, RTCP); dropped until one is set. */
+  private receiver: IcePacketReceiver = () => {};
 
   constructor(opts: IceLiteSessionOptions = {}) {
     super();
@@ -150,6 +155,11 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
     return true;
   }
 
+  /** Who takes the non-STUN packets (the WebRtcTransport): set once. */
+  setPacketReceiver(receiver: IcePacketReceiver): void {
+    this.receiver = receiver;
+  }
+
   /** For the transport: a non-STUN packet (DTLS, RTP, RTCP) arrived on `tuple`. */
   handlePacket(buf: Buffer, tuple: RtcTuple): void {
     if (this.isClosed) return;
@@ -158,7 +168,7 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
       return;
     }
     this.stats.packetsIn++;
-    this.emit('packet', buf, tuple);
+    this.receiver(buf, tuple);
   }
 
   /** For the transport: `tuple` is gone (TCP connection closed) or now belongs to another session. */
