@@ -7,6 +7,7 @@ import { Codec, CodecContext, Frame, Packet } from 'node-av/lib';
 import { AV_PIX_FMT_YUV420P, FF_DECODER_VP8, FF_DECODER_VP9 } from 'node-av/constants';
 import { quietFfmpegLog } from './ffmpeg-log.js';
 import type { DecodedCodec } from '../video/frame-bits.js';
+import { SwitchboardError } from '../../protocol/errors.js';
 
 export class VideoFrameDecoder {
   private readonly ctx = new CodecContext();
@@ -20,11 +21,11 @@ export class VideoFrameDecoder {
   constructor(readonly codec: DecodedCodec = 'vp8') {
     quietFfmpegLog();
     const ff = Codec.findDecoderByName(codec === 'vp8' ? FF_DECODER_VP8 : FF_DECODER_VP9);
-    if (!ff) throw new Error(`FFmpeg has no ${codec} decoder`);
+    if (!ff) throw new SwitchboardError('unavailable', `FFmpeg has no ${codec} decoder`);
     this.ctx.allocContext3(ff);
     this.ctx.threadCount = 1;
     const ret = this.ctx.open2Sync(ff, null);
-    if (ret < 0) throw new Error(`${codec} decoder: open failed (${ret})`);
+    if (ret < 0) throw new SwitchboardError('unavailable', `${codec} decoder: open failed (${ret})`);
     this.packet.alloc();
     this.frame.alloc();
   }

@@ -8,6 +8,7 @@ import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_ENCODER
 import { quietFfmpegLog } from './ffmpeg-log.js';
 import type { DecodedCodec } from '../video/frame-bits.js';
 import type { I420Image } from '../video/i420.js';
+import { SwitchboardError } from '../../protocol/errors.js';
 
 export interface VideoEncoderOptions {
   /** Default vp8. */
@@ -44,7 +45,7 @@ export class VideoFrameEncoder {
     this.height = opts.height;
     quietFfmpegLog();
     const codec = Codec.findEncoderByName(opts.codec === 'vp9' ? FF_ENCODER_LIBVPX_VP9 : FF_ENCODER_LIBVPX_VP8);
-    if (!codec) throw new Error(`FFmpeg has no libvpx ${opts.codec ?? 'vp8'} encoder`);
+    if (!codec) throw new SwitchboardError('unavailable', `FFmpeg has no libvpx ${opts.codec ?? 'vp8'} encoder`);
     const ctx = this.ctx;
     ctx.allocContext3(codec);
     ctx.width = opts.width;
@@ -68,15 +69,15 @@ export class VideoFrameEncoder {
     ];
     ctx.rcBufferSize = Math.round(opts.bitrate);
     for (const [name, value] of options) {
-      if (ctx.setOption(name, value) < 0) throw new Error(`libvpx encoder: option ${name}=${value} refused`);
+      if (ctx.setOption(name, value) < 0) throw new SwitchboardError('unavailable', `libvpx encoder: option ${name}=${value} refused`);
     }
     const ret = ctx.open2Sync(codec, null);
-    if (ret < 0) throw new Error(`libvpx encoder: open failed (${ret})`);
+    if (ret < 0) throw new SwitchboardError('unavailable', `libvpx encoder: open failed (${ret})`);
     this.input.alloc();
     this.input.width = opts.width;
     this.input.height = opts.height;
     this.input.format = AV_PIX_FMT_YUV420P;
-    if (this.input.getBuffer(32) < 0) throw new Error('libvpx encoder: no frame buffer');
+    if (this.input.getBuffer(32) < 0) throw new SwitchboardError('unavailable', 'libvpx encoder: no frame buffer');
     this.packet.alloc();
   }
 

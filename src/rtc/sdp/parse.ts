@@ -12,16 +12,15 @@ import type {
   Fingerprint, HeaderExtension, Msid, RemoteDescription, RemoteMediaSection, RidDescription, RtpCodecParameters, SectionKind,
   SetupRole, SsrcDescription, SsrcGroup,
 } from './types.js';
+import { SwitchboardError } from '../../protocol/errors.js';
 
 export type ParseResult = { ok: true; description: RemoteDescription } | { ok: false; error: string };
 
 /** How many descriptions were accepted and refused since start (for metrics). */
 export const sdpParseCounters = { accepted: 0, rejected: 0 };
 
-class SdpError extends Error {}
-
 function fail(message: string): never {
-  throw new SdpError(message);
+  throw new SwitchboardError('invalid-sdp', message);
 }
 
 function str(v: unknown): string | undefined {
@@ -40,7 +39,7 @@ export function parseRemoteSdp(sdp: string, type: 'offer' | 'answer'): ParseResu
     return { ok: true, description };
   } catch (err) {
     sdpParseCounters.rejected++;
-    return { ok: false, error: err instanceof SdpError ? err.message : 'unparsable SDP' };
+    return { ok: false, error: err instanceof SwitchboardError ? err.message : 'unparsable SDP' };
   }
 }
 
