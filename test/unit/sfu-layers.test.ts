@@ -331,7 +331,7 @@ test('layer pauser: unused layers pause after the delay, resume at once, the low
   assert.deepEqual(messages, [], 'not before the delay');
   pauser.update(1600);
   assert.deepEqual(messages, [['q', 'h']]);
-  consumer.setTargetLayers({ spatial: 2, temporal: 7 }); // resumes at once (consumer-target event)
+  consumer.setTargetLayers({ spatial: 2, temporal: 7 }); // resumes at once (the producer's LayerDemand changed)
   assert.deepEqual(messages[1], ['q', 'h', 'f']);
   // Climbing from layer 0 to 2 keeps layer 1 (the publisher's estimate grows through it).
   consumer.selector!.current.spatial = 0;

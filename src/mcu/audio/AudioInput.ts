@@ -1,5 +1,5 @@
 /**
- * AudioInput: one participant's microphone as the mixer takes it — a tap on their audio
+ * AudioInput: one participant's microphone as the mixer takes it — a sink of their audio
  * Producer. Opus payloads go into a jitter buffer by RTP timestamp; RED packets (RFC 2198,
  * Chromium's `red/48000`) give their redundant blocks too, at timestamp − offset, so a lost
  * packet is often recovered from the next one. Every mixing tick takes one frame out and

@@ -1,5 +1,5 @@
 /**
- * VideoInput: one participant's camera (or screen) as the mixer takes it — a tap on their video
+ * VideoInput: one participant's camera (or screen) as the mixer takes it — a sink of their video
  * Producer. Packets of the stream being decoded go through a VideoJitterBuffer into the VP8
  * decoder (VP8 or VP9); the compositor samples the latest picture at its own frame rate.
  *
