@@ -270,7 +270,7 @@ export const CREATE_CALL_SCHEMA: Schema = { to: str({ max: 64, pattern: ID_PATTE
 
 export type ParseResult =
   | { ok: true; message: ClientMessage }
-  | { ok: false; code: ErrorCode; message: string; field?: string; ref?: string | number; inReplyTo?: string };
+  | { ok: false; code: ErrorCode; message: string; field?: string; ref?: string | number | undefined; inReplyTo?: string };
 
 function utf8Length(s: string): number {
   // Exact UTF-8 byte length without allocating (TextEncoder would copy the string).

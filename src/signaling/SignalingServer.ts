@@ -25,7 +25,8 @@ import { SessionRegistry } from './SessionRegistry.js';
 import { nullObserver, type SignalingObserver } from './SignalingObserver.js';
 
 export interface SignalingOptions {
-  authSecret?: string;
+  /** Undefined when the server runs without authentication (config auth.secret unset). */
+  authSecret?: string | undefined;
   heartbeatMs: number;
   resumeGraceMs: number;
   callRingMs: number;

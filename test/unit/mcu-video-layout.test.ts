@@ -14,7 +14,7 @@ const W = 1280;
 const H = 720;
 
 /** Participants a, b, c, … in join order; `speaking` and `screen` name one of them. */
-function people(n: number, opts: { speaking?: string; screen?: string } = {}): LayoutInput[] {
+function people(n: number, opts: { speaking?: string | undefined; screen?: string } = {}): LayoutInput[] {
   return Array.from({ length: n }, (_, i) => {
     const id = String.fromCharCode(97 + i);
     const t: LayoutInput = { id };

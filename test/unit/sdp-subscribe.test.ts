@@ -72,7 +72,8 @@ test('active sections carry msid, cname and the FID group; inactive ones keep co
 });
 
 test('without data there is no m=application; without an rtx payload type there is no FID group', () => {
-  const noRtx: OfferedSection = { ...VIDEO, codec: { ...VIDEO.codec, rtxPayloadType: undefined } };
+  const { rtxPayloadType: _rtx, ...codec } = VIDEO.codec;
+  const noRtx: OfferedSection = { ...VIDEO, codec };
   const d = parse(offerSdp([noRtx], false), 'offer');
   assert.deepEqual(d.bundleMids, ['v0']);
   assert.deepEqual(d.media[0]?.ssrcs.map((s) => s.ssrc), [2222]);

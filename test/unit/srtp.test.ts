@@ -24,7 +24,7 @@ function pair(profile: SrtpProfileName): { sender: SrtpContext; receiver: SrtpCo
   return { sender: new SrtpContext(profile, keys), receiver: new SrtpContext(profile, keys) };
 }
 
-interface RtpOptions { seq: number; ssrc?: number; payload?: number; csrcs?: number; extensionWords?: number; padding?: number }
+interface RtpOptions { seq: number; ssrc?: number; payload?: number; csrcs?: number; extensionWords?: number | undefined; padding?: number }
 
 /** A plain RTP packet; the payload bytes are a function of seq so mix-ups show. */
 function rtp(o: RtpOptions): Buffer {

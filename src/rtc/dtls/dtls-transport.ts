@@ -50,8 +50,8 @@ export interface DtlsTransportOptions {
   certificate: DtlsCertificate;
   remoteFingerprints: CertificateFingerprint[];
   link: DatagramLink;
-  /** Preference order; default AEAD_AES_128_GCM then AES_CM_128_HMAC_SHA1_80. */
-  srtpProfileIds?: number[];
+  /** Preference order; absent or undefined: AEAD_AES_128_GCM then AES_CM_128_HMAC_SHA1_80. */
+  srtpProfileIds?: number[] | undefined;
   handshakeTimeoutMs?: number;
 }
 

@@ -75,10 +75,10 @@ interface WeriftSenderInternals {
   sentQueue: SentChunk[];
   outboundQueue: SentChunk[];
   lastSackedTsn: number;
-  fastRecoveryExit?: number;
+  fastRecoveryExit?: number | undefined;
   fastRecoveryTransmit: boolean;
   forwardTsnChunk?: unknown;
-  timer3Handle?: NodeJS.Timeout;
+  timer3Handle?: NodeJS.Timeout | undefined;
   readonly isStopped: boolean;
   flush: { execute(): void };
   onSackReceived(): Promise<void>;

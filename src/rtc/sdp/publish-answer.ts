@@ -122,7 +122,8 @@ function redFor(primary: RtpCodecParameters, offered: readonly RtpCodecParameter
 /** Chrome and libwebrtc list the FID group first; Firefox lists the group after the SSRCs. Either way the group says which is which. */
 function primarySsrc(section: RemoteMediaSection): { ssrc?: number; rtxSsrc?: number } {
   const fid = section.ssrcGroups.find((g) => g.semantics === 'FID' && g.ssrcs.length === 2);
-  if (fid) return { ssrc: fid.ssrcs[0], rtxSsrc: fid.ssrcs[1] };
+  const [ssrc, rtxSsrc] = fid?.ssrcs ?? [];
+  if (ssrc !== undefined && rtxSsrc !== undefined) return { ssrc, rtxSsrc };
   const first = section.ssrcs[0];
   return first ? { ssrc: first.ssrc } : {};
 }
