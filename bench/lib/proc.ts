@@ -48,7 +48,7 @@ export interface Child {
  * Starts `file args` (no shell) with piped output, registered so it dies with the bench.
  * Lines go to `tail` (last 40) and to `child.onLine`.
  */
-export function startChild(name: string, file: string, args: string[], opts: { ipc?: boolean; env?: NodeJS.ProcessEnv } = {}): Child {
+export function startChild(name: string, file: string, args: string[], opts: { ipc?: boolean; env?: NodeJS.ProcessEnv | undefined } = {}): Child {
   const proc = spawn(file, args, {
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
@@ -110,7 +110,7 @@ const LISTEN_RE = /listening on https?:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/i;
  * and resolves once the child prints its listening line.
  */
 export async function spawnServer(name: string, nodeArgs: string[], opts: { startTimeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<ServerChild> {
-  const child = startChild(name, process.execPath, nodeArgs, { ipc: true, ...(opts.env ? { env: opts.env } : {}) });
+  const child = startChild(name, process.execPath, nodeArgs, { ipc: true, env: opts.env });
   try {
     const m = await waitForLine(child, LISTEN_RE, opts.startTimeoutMs);
     const host = m[1]!.replace(/^\[|\]$/g, '');

@@ -177,7 +177,7 @@ function offeredTracks(m: SfuServerOfferMsg, names: ReadonlyMap<string, string>)
     const ssrc = fid ? Number(fid.ssrcs.split(' ')[0]) : Number(media.ssrcs?.[0]?.id);
     if (!track || !track.active || !Number.isInteger(ssrc)) continue;
     const publisher = names.get(track.participantId);
-    out.push({ mid: track.mid, kind: track.kind, ssrc, ...(publisher !== undefined ? { publisher } : {}) });
+    out.push({ mid: track.mid, kind: track.kind, ssrc, publisher });
   }
   return out;
 }

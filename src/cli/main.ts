@@ -118,7 +118,7 @@ async function token(args: string[]): Promise<void> {
   if (!values.identity || !/^[A-Za-z0-9_.:@-]{1,64}$/.test(values.identity)) fail('token: --identity is required (letters, digits, _.:@-)');
   const ttlSeconds = parseDuration(values.ttl ?? '1h');
   if (!ttlSeconds) fail(`token: --ttl must look like 30s, 10m, 1h or 2d (got "${values.ttl}")`);
-  const jwt = await createAccessToken({ secret, identity: values.identity, room: values.room, ttlSeconds, ...(values.name ? { name: values.name } : {}) });
+  const jwt = await createAccessToken({ secret, identity: values.identity, room: values.room, ttlSeconds, name: values.name });
   process.stdout.write(jwt + '\n');
 }
 

@@ -31,7 +31,7 @@ export class WebRtcServer {
       ...opts,
       port: this.port,
       certificate: this.certificate,
-      ...(this.opts.consentTimeoutMs !== undefined && opts.consentTimeoutMs === undefined ? { consentTimeoutMs: this.opts.consentTimeoutMs } : {}),
+      consentTimeoutMs: opts.consentTimeoutMs ?? this.opts.consentTimeoutMs,
     });
     this.transports.add(t);
     t.on('closed', () => this.transports.delete(t));

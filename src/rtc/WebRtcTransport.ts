@@ -24,7 +24,7 @@ export interface WebRtcTransportOptions {
   certificate: DtlsCertificate;
   /** Terminate SCTP (data channels) on this transport. */
   sctp: boolean;
-  consentTimeoutMs?: number;
+  consentTimeoutMs?: number | undefined;
 }
 
 /** From the remote SDP; `dtlsRole` is OUR role (the answer's a=setup decides it). */
@@ -95,7 +95,7 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
     this.port = opts.port;
     this.certificate = opts.certificate;
     this.wantSctp = opts.sctp;
-    this.ice = new IceLiteSession(opts.consentTimeoutMs !== undefined ? { consentTimeoutMs: opts.consentTimeoutMs } : {});
+    this.ice = new IceLiteSession({ consentTimeoutMs: opts.consentTimeoutMs });
     this.ice.setPacketReceiver((buf) => this.onPacket(buf));
     this.ice.on('consent-expired', () => {
       const t = this.ice.selectedTuple;

@@ -66,7 +66,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     authSecret: config.auth.secret,
     iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
     observer: metrics.observer,
-    ...(sfu ? { media: sfu } : {}),
+    media: sfu,
     logger,
   });
   registerSignalingGauges(metrics, () => signaling.stats);

@@ -214,9 +214,7 @@ export class SfuParticipant {
     const mid = id(HEADER_EXTENSION_URIS.mid);
     const rid = id(HEADER_EXTENSION_URIS.rid);
     const repairedRid = id(HEADER_EXTENSION_URIS.repairedRid);
-    this.publish.ridBinder.ids = {
-      ...(mid !== undefined ? { mid } : {}), ...(rid !== undefined ? { rid } : {}), ...(repairedRid !== undefined ? { repairedRid } : {}),
-    };
+    this.publish.ridBinder.ids = { mid, rid, repairedRid };
   }
 
   private createProducer(media: AcceptedMedia): void {
@@ -228,7 +226,7 @@ export class SfuParticipant {
       ownerId: this.id,
       mid: media.mid,
       ...(simulcast ? { rids: media.rids } : { ssrc: media.ssrc as number }),
-      ...(media.rtxSsrc !== undefined ? { rtxSsrc: media.rtxSsrc } : {}),
+      rtxSsrc: media.rtxSsrc,
       codec: media.codec,
       ...audioLevelId(media),
       transport: this.publish,

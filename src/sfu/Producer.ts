@@ -35,7 +35,7 @@ export interface ProducerOptions {
   mid: string;
   /** The signalled SSRC of a plain track; absent for simulcast (`rids`). */
   ssrc?: number;
-  rtxSsrc?: number;
+  rtxSsrc?: number | undefined;
   /** RFC 8851 rids of a simulcast track, lowest layer first. */
   rids?: readonly string[];
   codec: CodecParameters;
@@ -120,9 +120,7 @@ export class Producer extends TypedEmitter<ProducerEvents> implements ProducerVi
     this.streams = this.simulcast
       ? rids.map((rid, index) => new ProducerStream({ ...common, index, rid }))
       : [new ProducerStream({
-        ...common, index: 0,
-        ...(opts.ssrc !== undefined ? { ssrc: opts.ssrc } : {}),
-        ...(opts.rtxSsrc !== undefined ? { rtxSsrc: opts.rtxSsrc } : {}),
+        ...common, index: 0, ssrc: opts.ssrc, rtxSsrc: opts.rtxSsrc,
       })];
     this.audioLevel = !video && opts.audioLevelExtensionId !== undefined ? new AudioLevelMeter(opts.audioLevelExtensionId) : null;
   }

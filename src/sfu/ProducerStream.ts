@@ -20,8 +20,8 @@ export interface ProducerStreamOptions {
   /** Spatial index among the producer's streams (0 = lowest). */
   index: number;
   rid?: string;
-  ssrc?: number;
-  rtxSsrc?: number;
+  ssrc?: number | undefined;
+  rtxSsrc?: number | undefined;
   codec: CodecParameters;
   video: boolean;
   nack: boolean;

@@ -50,7 +50,7 @@ export interface SignalingOptions {
   iceServers: (identity: string, host: string | undefined) => IceServer[];
   observer?: SignalingObserver;
   /** The media server for SFU rooms; without it `topology: 'sfu'` is refused. */
-  media?: MediaRooms;
+  media?: MediaRooms | undefined;
   logger: Logger;
 }
 

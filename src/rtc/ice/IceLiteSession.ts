@@ -34,7 +34,7 @@ export interface IceLiteSessionOptions {
   localPassword?: string;
   remoteUfrag?: string;
   remotePassword?: string;
-  consentTimeoutMs?: number;
+  consentTimeoutMs?: number | undefined;
   /** How long the selected pair may go without checks before another nominated pair takes over. */
   quietPairMs?: number;
 }

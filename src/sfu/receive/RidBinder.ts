@@ -10,9 +10,9 @@ import type { Producer } from '../Producer.js';
 import type { ProducerStream } from '../ProducerStream.js';
 
 export interface RidExtensionIds {
-  mid?: number;
-  rid?: number;
-  repairedRid?: number;
+  mid?: number | undefined;
+  rid?: number | undefined;
+  repairedRid?: number | undefined;
 }
 
 export interface StreamRoute {
