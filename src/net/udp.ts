@@ -27,8 +27,8 @@ function literalLookup6(address: string, family: unknown, callback: (err: Error 
 export function createUdpSocket(address: string, bufferBytes: number): UdpSocket {
   const buffers = { recvBufferSize: bufferBytes, sendBufferSize: bufferBytes };
   return isIPv6(address)
-    ? createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup6 as never, ...buffers })
-    : createSocket({ type: 'udp4', lookup: literalLookup4 as never, ...buffers });
+    ? createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup6, ...buffers })
+    : createSocket({ type: 'udp4', lookup: literalLookup4, ...buffers });
 }
 
 /**

@@ -371,7 +371,7 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     entry.tuples.add(tuple);
     if (l && tuple instanceof UdpTuple) {
       let ports = l.tuples.get(tuple.remoteAddress);
-      if (!ports) l.tuples.set(tuple.remoteAddress, (ports = new Map()));
+      if (!ports) l.tuples.set(tuple.remoteAddress, (ports = new Map<number, UdpTuple>()));
       ports.set(tuple.remotePort, tuple);
     }
   }

@@ -43,6 +43,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     // A fault in these callbacks fails this request (the handler answers 500), nothing else.
     const fault = (err: unknown): void => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on the fault guarded() caught, as it is
       reject(err);
       req.resume();
     };

@@ -68,9 +68,9 @@ export class SfuParticipant {
       /** An offer for our subscribe connection, to send to the page. */
       sendOffer(offer: SubscribeOffer): void;
       /** Which simulcast layers of our publish section `mid` someone receives (LayerPauser). */
-      sendLayers?(mid: string, activeRids: string[]): void;
+      sendLayers?: ((mid: string, activeRids: string[]) => void) | undefined;
       /** A forwarded track's rank in our bandwidth budget (PRIORITY); absent: no allocation. */
-      priorityOf?(producer: ProducerView): number;
+      priorityOf?: (producer: ProducerView) => number;
     },
   ) {
     this.publish = router.createTransport(`${id}/publish`);

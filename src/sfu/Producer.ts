@@ -153,7 +153,7 @@ export class Producer extends TypedEmitter<ProducerEvents> implements ProducerVi
       const s = this.streams[spatial];
       return { width: s?.width ?? 0, height: s?.height ?? 0 };
     }
-    if (this.codecKind === 'vp9' && this.svcWidths[spatial] !== undefined) return { width: this.svcWidths[spatial] as number, height: this.svcHeights[spatial] as number };
+    if (this.codecKind === 'vp9' && this.svcWidths[spatial] !== undefined) return { width: this.svcWidths[spatial], height: this.svcHeights[spatial] as number };
     return { width: this.first.width, height: this.first.height };
   }
 

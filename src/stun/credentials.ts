@@ -25,6 +25,8 @@ export function prepUsername(s: string): string {
 export function prepPassword(password: string): string {
   return password
     .replace(NON_ASCII_SPACE, ' ')
+    // RFC 4013 §2.2 / RFC 3454 B.1: these code points one by one (combining ones included) map to nothing.
+    // eslint-disable-next-line no-misleading-character-class -- each listed code point is meant alone, not as a sequence
     .replace(/[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/g, '')
     .normalize('NFKC');
 }

@@ -62,7 +62,8 @@ export class AudioInput implements MediaSink {
     for (let i = 0; i < red.count; i++) {
       if (red.payloadTypes[i] !== codecPt || red.lengths[i] === 0) continue;
       const offset = red.timestampOffsets[i] as number;
-      const data = packet.subarray(red.offsets[i] as number, (red.offsets[i] as number) + (red.lengths[i] as number));
+      const start = red.offsets[i] as number;
+      const data = packet.subarray(start, start + (red.lengths[i] as number));
       // A redundant block has no sequence number of its own: one packet back per frame of offset.
       const seq = (view.sequenceNumber - Math.round(offset / RTP_TICKS_PER_FRAME)) & 0xffff;
       const before = this.jitter.depth;

@@ -245,6 +245,6 @@ export class AudioJitterBuffer {
   private output(kind: JitterFrame['kind'], payload: Uint8Array): JitterFrame {
     this.result.kind = kind;
     this.result.payload = payload;
-    return this.result as JitterFrame;
+    return this.result;
   }
 }

@@ -99,6 +99,6 @@ export class PacketPacer {
     const i = this.head;
     this.head = (this.head + 1) % SLOTS;
     this.count--;
-    this.send((this.slots[i] as Buffer).subarray(0, this.lengths[i] as number), now);
+    this.send((this.slots[i] as Buffer).subarray(0, this.lengths[i]), now);
   }
 }

@@ -97,7 +97,7 @@ function checkIceServers(value: unknown): IceServer[] {
       if (k === 'urls') continue;
       if (k !== 'username' && k !== 'credential') throw configError(`${key}.${k}`, 'is not a known key', entry[k]);
       if (typeof entry[k] !== 'string') throw configError(`${key}.${k}`, 'must be a string', entry[k]);
-      out[k] = entry[k] as string;
+      out[k] = entry[k];
     }
     return out;
   });

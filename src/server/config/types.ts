@@ -74,5 +74,6 @@ type FieldClashes = {
   [S in SectionName]: { [K in KeysOf<S>]: FieldName<K, S> extends FieldName<Exclude<KeysOf<S>, K>, S> ? K : never }[KeysOf<S>];
 }[SectionName];
 /** Fails to compile, naming the keys, when a default does not fit its type or two keys of a section share a field name. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents, @typescript-eslint/no-duplicate-type-constituents -- both are `never` when the schema is sound; that is the check
 type SchemaProblems = BadDefaults | FieldClashes;
 export const schemaIsSound: [SchemaProblems] extends [never] ? true : { wrongDefaultOrClash: SchemaProblems } = true;

@@ -66,7 +66,9 @@ function defaultDoc(entry: ConfigEntry): string {
   if (entry.shownDefault !== undefined) return entry.shownDefault;
   if (entry.default === undefined) return '—';
   if (Array.isArray(entry.default)) return entry.default.length === 0 ? '[]' : entry.default.join(', ');
-  return String(entry.default);
+  const d = entry.default;
+  // Object defaults have a shownDefault; JSON would still say more than [object Object].
+  return typeof d === 'string' || typeof d === 'number' || typeof d === 'boolean' ? String(d) : JSON.stringify(d);
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|');

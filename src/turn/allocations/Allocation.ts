@@ -145,7 +145,7 @@ export class Allocation implements TcpRelayOwner {
     const binding: ChannelBinding = { number, address: peer.address, port: peer.port, expiresAt: now + CHANNEL_LIFETIME_MS };
     this.channels.set(number, binding);
     let ports = this.channelByPeer.get(peer.address);
-    if (!ports) this.channelByPeer.set(peer.address, (ports = new Map()));
+    if (!ports) this.channelByPeer.set(peer.address, (ports = new Map<number, ChannelBinding>()));
     ports.set(peer.port, binding);
     // §12.2: binding a channel also installs or refreshes the permission.
     this.addPermission(peer.address, now);

@@ -102,7 +102,7 @@ export class AllocationTable {
   /** The UDP allocations of a listener address: a live map, which the listener keeps for its per-packet lookup. */
   udpAllocations(localAddress: string): UdpAllocations {
     let table = this.udp.get(localAddress);
-    if (!table) this.udp.set(localAddress, (table = new Map()));
+    if (!table) this.udp.set(localAddress, (table = new Map<string, Map<number, Allocation>>()));
     return table;
   }
 
@@ -202,7 +202,7 @@ export class AllocationTable {
     if (req.link.kind === 'udp') {
       const table = this.udpAllocations(req.link.localAddress);
       let ports = table.get(req.link.remoteAddress);
-      if (!ports) table.set(req.link.remoteAddress, (ports = new Map()));
+      if (!ports) table.set(req.link.remoteAddress, (ports = new Map<number, Allocation>()));
       ports.set(req.link.remotePort, a);
     } else {
       this.streams.set(req.link, a);

@@ -194,8 +194,8 @@ export class TcpRelay {
     return this.conns.size + this.connecting.size >= MAX_CONNECTIONS_PER_ALLOCATION || this.pendingCount() >= MAX_PENDING_PER_ALLOCATION;
   }
 
-  /** §5.2: the CONNECTION-ID of a new peer connection, or the error code. */
-  async connect(peer: TransportAddress): Promise<number | 446 | 447 | 508> {
+  /** §5.2: the CONNECTION-ID of a new peer connection, or the error code (446, 447 or 508). */
+  async connect(peer: TransportAddress): Promise<number> {
     const key = `${peer.address} ${peer.port}`;
     if (this.conns.has(key) || this.connecting.has(key)) return 446;
     if (this.full()) return 508;
