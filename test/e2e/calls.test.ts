@@ -39,7 +39,7 @@ const dialogOpen = (p: TestPage): Promise<boolean> => p.evaluate(() => (globalTh
 function placeCall(from: TestPage, to: string): Promise<string> {
   return from.evaluate((id) => (globalThis as unknown as PageGlobals).switchboard.call(id).then(
     () => 'ok',
-    (err: { code?: string }) => err.code ?? String(err),
+    (err: Error & { code?: string }) => err.code ?? String(err),
   ), to);
 }
 

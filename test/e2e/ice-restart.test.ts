@@ -36,7 +36,8 @@ function linkView(page: TestPage): Promise<LinkView> {
     });
     const pair = typeof pairId === 'string' ? stats.get(pairId) : undefined;
     const local = pair ? stats.get(String(pair.localCandidateId)) : undefined;
-    return { port: Number(local?.port ?? -1), address: String(local?.address ?? ''), protocol: String(local?.protocol ?? ''), restarts: p.peer.link.iceRestarts, allPorts };
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    return { port: Number(local?.port ?? -1), address: text(local?.address), protocol: text(local?.protocol), restarts: p.peer.link.iceRestarts, allPorts };
   });
 }
 

@@ -115,13 +115,13 @@ test('the only page with sound becomes the active speaker on every page; its til
     const router = server.sfu?.rooms.get(ROOM);
     assert.equal(router?.activeSpeaker, ada.id);
     // The levels the server read: a real voice for ada; digital silence from the silent file and the muted track.
-    const levels = new Map([...router!.producers].filter((p) => p.kind === 'audio').map((p) => [p.ownerId, p.audioLevel?.lastLevel]));
+    const levels = new Map([...router.producers].filter((p) => p.kind === 'audio').map((p) => [p.ownerId, p.audioLevel?.lastLevel]));
     console.log(`# audio levels read (−dBov): ${[...pages].map((x) => `${x.label}=${levels.get(x.id)}`).join(' ')}; ada chosen ${(own.changes[0]?.at ?? 0) - adaReadyAt} ms after her page joined`);
     assert.ok((levels.get(ada.id) ?? 127) < 60, `ada's level ${levels.get(ada.id)}`);
     assert.equal(levels.get(page('bob').id), 127, 'bob (muted) sends silence');
     assert.equal(levels.get(page('cy').id), 127, 'cy (silent file) sends silence');
     // Opus DTX (usedtx=1 in the publish answer): in silence the publisher sends far fewer packets.
-    const audioOf = (id: string) => router!.producers.find((p) => p.kind === 'audio' && p.ownerId === id);
+    const audioOf = (id: string) => router.producers.find((p) => p.kind === 'audio' && p.ownerId === id);
     const [adaAudio, cyAudio] = [audioOf(ada.id), audioOf(page('cy').id)];
     assert.ok(adaAudio && cyAudio);
     const before = [adaAudio.packetsReceived, cyAudio.packetsReceived];

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { hostileValue, int, mutate, nestedJson, pick, randomBytes, type Rand } from './mutate.js';
+import { wsText } from '../helpers/ws-text.js';
 
 const SDP_DIR = fileURLToPath(new URL('../../../test/fixtures/sdp', import.meta.url));
 const SDPS = readdirSync(SDP_DIR).filter((f) => f.endsWith('.sdp')).map((f) => readFileSync(join(SDP_DIR, f), 'utf8'));
@@ -79,7 +80,7 @@ export class SignalingTarget {
       if (!opened) return;
       ws.on('error', () => undefined);
       ws.on('message', (data) => {
-        const text = data.toString();
+        const text = wsText(data);
         const id = /"(?:participantId|id|sessionId)":"(p-[^"]+)"/.exec(text);
         if (id && peers.length < 64) peers.push(id[1]!);
       });

@@ -7,7 +7,7 @@
  * with the real writer (`writeTwccFeedback`), which the estimator gets back through the real
  * compound parser after the return-path delay — the same bytes a browser would send.
  */
-import { BandwidthEstimator } from '../../src/sfu/bwe/BandwidthEstimator.js';
+import { type BandwidthEstimator } from '../../src/sfu/bwe/BandwidthEstimator.js';
 import { parseRtcpCompound, writeTwccFeedback, type TwccArrival } from '../../src/rtc/rtcp/index.js';
 import { mulberry32 } from './random.js';
 

@@ -97,7 +97,7 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrow
       const context = await browser.newContext({ permissions: media === 'denied' ? [] : ['camera', 'microphone'] });
       const page = await context.newPage();
       const wrapped = wrapPage('chromium', page);
-      const origClose = wrapped.close;
+      const origClose = wrapped.close.bind(wrapped);
       wrapped.close = async () => { await origClose(); await context.close().catch(() => undefined); };
       return wrapped;
     },
@@ -166,7 +166,7 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<TestBrows
       const context = await browser.createBrowserContext();
       const page = await context.newPage();
       const wrapped = wrapPage('firefox', page);
-      const origClose = wrapped.close;
+      const origClose = wrapped.close.bind(wrapped);
       wrapped.close = async () => { await origClose(); await context.close().catch(() => undefined); };
       return wrapped;
     },
@@ -184,7 +184,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
       last = v;
     } catch (err) {
       last = err;

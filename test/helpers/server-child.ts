@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { wsText } from './ws-text.js';
 
 /** dist/test/helpers → dist/src/cli/main.js */
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -133,7 +134,7 @@ async function inspectorCall(url: string, method: string, timeoutMs = 15_000): P
       ws.once('error', (err) => { clearTimeout(t); reject(err); });
       ws.once('open', () => ws.send(JSON.stringify({ id: 1, method })));
       ws.on('message', (data) => {
-        const m = JSON.parse(data.toString()) as { id?: number; error?: { message: string } };
+        const m = JSON.parse(wsText(data)) as { id?: number; error?: { message: string } };
         if (m.id !== 1) return;
         clearTimeout(t);
         if (m.error) reject(new Error(`inspector ${method}: ${m.error.message}`));

@@ -12,6 +12,7 @@ import sdpTransform from 'sdp-transform';
 import { WebSocket } from 'ws';
 import type { ServerMessage, SfuServerOfferMsg } from '../../src/protocol/index.js';
 import { RtpReceiveCounter, RtpReplayer, loadRecordedMedia, type ReceivedFrom } from './sfu-node-peer-media.js';
+import { wsText } from './ws-text.js';
 
 /** The recordings' codecs, as the peer offers them (payload types as Chromium's). */
 export const PUBLISH_CODECS = {
@@ -60,7 +61,7 @@ export class SfuNodePeer {
   private closed = false;
 
   private constructor(private readonly ws: WebSocket, readonly rtc: SfuPeerRtc, readonly name: string) {
-    ws.on('message', (data) => this.onMessage(JSON.parse(data.toString()) as ServerMessage));
+    ws.on('message', (data) => this.onMessage(JSON.parse(wsText(data)) as ServerMessage));
     rtc.onSubscribeRtp((p) => this.received.onPacket(p));
     rtc.onChat((line) => this.chatLog.push(line));
   }

@@ -19,7 +19,8 @@ function ask(port: number): Promise<string> {
   });
 }
 
-sock.bind(0, async () => {
+/** Prints the result and exits; every failure is caught and reported. */
+async function probe(): Promise<void> {
   try {
     mapped.push(await ask(Number(a)));
     mapped.push(await ask(Number(b)));
@@ -33,4 +34,6 @@ sock.bind(0, async () => {
     process.stderr.write(String(err) + '\n');
     process.exit(1);
   }
-});
+}
+
+sock.bind(0, () => void probe());

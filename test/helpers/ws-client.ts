@@ -4,6 +4,7 @@
  */
 import { WebSocket, type ClientOptions } from 'ws';
 import type { ServerMessage, WelcomeMsg } from '../../src/protocol/index.js';
+import { wsText } from './ws-text.js';
 
 type Of<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
@@ -16,7 +17,7 @@ export class TestClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.received.push(JSON.parse(data.toString()) as ServerMessage);
+      this.received.push(JSON.parse(wsText(data)) as ServerMessage);
       for (const w of this.waiters.splice(0)) w();
     });
     this.closed = new Promise((resolve) => ws.on('close', (code) => {

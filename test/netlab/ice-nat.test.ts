@@ -197,7 +197,7 @@ test('two symmetric NATs: the call connects through the relay', { timeout: 120_0
   }
 });
 
-test('two symmetric NATs with STUN only: the call does not connect', { timeout: 120_000 }, async (t) => {
+test('two symmetric NATs with STUN only: the call does not connect', { timeout: 120_000 }, async () => {
   const call = await callBetween(SYM_A, SYM_B, 'sym-sym-stun', STUN_ONLY_PORT);
   try {
     await call.check(async () => {

@@ -7,6 +7,7 @@ import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { RestError } from '../../src/protocol/index.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -78,7 +79,7 @@ describe('plain HTTP', () => {
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/%00', '/nope.html']) {
       const res = await rawGet(sb.port, path);
       assert.equal(res.status, 404, path);
-      assert.equal(JSON.parse(res.body).error.code, 'not-found', path);
+      assert.equal((JSON.parse(res.body) as RestError).error.code, 'not-found', path);
       assert.doesNotMatch(res.body, /outside the web root/);
     }
     assert.equal((await rawGet(sb.port, '/api/unknown')).status, 404);
@@ -130,6 +131,6 @@ describe('HTTPS', () => {
       }).on('error', reject);
     });
     assert.equal(health.status, 200);
-    assert.equal(JSON.parse(health.body).status, 'ok');
+    assert.equal((JSON.parse(health.body) as { status: string }).status, 'ok');
   });
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
+import type { RestError } from '../../src/protocol/index.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import type { ServerConfig } from '../../src/server/config.js';
 
@@ -23,7 +24,7 @@ describe('metricsToken', () => {
       const r = await get(`${sb.url}/metrics`, auth);
       assert.equal(r.status, 401, String(auth));
       assert.equal(r.wwwAuthenticate, 'Bearer realm="switchboard-metrics"');
-      assert.equal(JSON.parse(r.body).error.code, 'unauthorized');
+      assert.equal((JSON.parse(r.body) as RestError).error.code, 'unauthorized');
       assert.doesNotMatch(r.body, /switchboard_/);
     }
     const ok = await get(`${sb.url}/metrics`, `Bearer ${TOKEN}`);
@@ -46,7 +47,7 @@ describe('metricsPort: a separate listener', () => {
     const m = await get(`${base}/metrics`);
     assert.equal(m.status, 200);
     assert.match(m.body, /^switchboard_connections \d+$/m);
-    assert.equal(JSON.parse((await get(`${base}/healthz`)).body).status, 'ok');
+    assert.equal((JSON.parse((await get(`${base}/healthz`)).body) as { status: string }).status, 'ok');
     for (const path of ['/', '/api/calls', '/index.html']) assert.equal((await get(`${base}${path}`)).status, 404, path);
     const app = await get(`${sb.url}/metrics`);
     assert.equal(app.status, 404);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import type { WelcomeMsg } from '../../src/protocol/index.js';
+import type { CreateCallResponse, RestError, WelcomeMsg } from '../../src/protocol/index.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { createAccessToken } from '../../src/signaling/auth.js';
@@ -187,9 +187,10 @@ describe('call attempts', () => {
     track(r[0]);
     return r;
   }
-  async function post(token: string, to: string): Promise<{ status: number; json: any }> {
+  /** The body is a CreateCallResponse when the status is 201, a RestError otherwise. */
+  async function post(token: string, to: string): Promise<{ status: number; json: CreateCallResponse & RestError }> {
     const res = await fetch(`${sb().url}/api/calls`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ to }) });
-    return { status: res.status, json: await res.json() };
+    return { status: res.status, json: (await res.json()) as CreateCallResponse & RestError };
   }
   /**
    * 5 accepted, then refused; a bucket refills at 5 per 10 s, so on a machine slow enough to

@@ -14,13 +14,13 @@ import {
   type StunMessage,
 } from '../../src/stun/index.js';
 import { UdpLink } from '../../src/turn/client-link.js';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { type TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { entryFaults } from '../../src/util/guarded.js';
 import { sendRawUdp } from '../helpers/raw-udp.js';
 import { resetBurst } from '../helpers/reset-burst.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
-import { TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
+import { type TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
 import { until } from '../helpers/until.js';
 import { udpPeer } from '../helpers/udp-peer.js';
 

@@ -14,10 +14,10 @@ import { configSections, defaultConfig, mergeConfig } from '../../src/server/con
 import { startTurnServer, turnUrlsFor } from '../../src/server/turn.js';
 import { turnRestCredential } from '../../src/turn/rest-credentials.js';
 import { MAX_CHANNELS_PER_ALLOCATION, MAX_PERMISSIONS_PER_ALLOCATION } from '../../src/turn/allocations/Allocation.js';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { type TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
-import { TurnTestClient, errorCode, type Transport } from '../helpers/turn-client.js';
+import { type TurnTestClient, errorCode, type Transport } from '../helpers/turn-client.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 const servers: TurnServer[] = [];

@@ -14,7 +14,7 @@ import {
   getAttribute, longTermKey, userHash,
 } from '../../src/stun/index.js';
 import { turnRestCredential } from '../../src/turn/rest-credentials.js';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { type TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
 import { TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
@@ -142,7 +142,7 @@ describe('relaying', () => {
       const peer = await udpPeer();
       const dropped0 = s.counters.dropped;
       // No permission: the peer's packet is dropped, and the client's Send too.
-      peer.sock.send(Buffer.from('unsolicited'), relay!.port, '127.0.0.1');
+      peer.sock.send(Buffer.from('unsolicited'), relay.port, '127.0.0.1');
       c.sendIndication({ address: '127.0.0.1', port: peer.port }, Buffer.from('too early'));
       await until('both drops counted', () => s.counters.dropped >= dropped0 + 2);
       assert.equal(c.received.length, 0);
@@ -152,7 +152,7 @@ describe('relaying', () => {
       c.sendIndication({ address: '127.0.0.1', port: peer.port }, Buffer.from('via send'));
       await until('peer receives the Send data', () => peer.got.length === 1);
       assert.equal(peer.got[0]?.toString(), 'via send');
-      peer.sock.send(Buffer.from('back as data'), relay!.port, '127.0.0.1');
+      peer.sock.send(Buffer.from('back as data'), relay.port, '127.0.0.1');
       await until('client receives a Data indication', () => c.received.length === 1);
       assert.deepEqual(c.received[0], { peer: { family: 4, address: '127.0.0.1', port: peer.port }, data: Buffer.from('back as data'), via: 'indication' });
 
@@ -165,7 +165,7 @@ describe('relaying', () => {
         await until('peer receives channel data', () => p2.got.length === before + 1);
         assert.equal(p2.got.at(-1)?.toString(), `odd-${channel}`);
         const n = c.received.length;
-        p2.sock.send(Buffer.from(`reply-${channel}`), relay!.port, '127.0.0.1');
+        p2.sock.send(Buffer.from(`reply-${channel}`), relay.port, '127.0.0.1');
         await until('client receives ChannelData', () => c.received.length === n + 1);
         assert.equal(c.received.at(-1)?.via, 'channel');
         assert.equal(c.received.at(-1)?.data.toString(), `reply-${channel}`);
@@ -240,10 +240,10 @@ describe('relaying', () => {
     const token = getAttribute(r1, Attr.ReservationToken);
     assert.equal(token?.length, 8);
     const c2 = await client(s);
-    const r2 = await c2.allocate([[Attr.ReservationToken, token!]]);
+    const r2 = await c2.allocate([[Attr.ReservationToken, token]]);
     assert.equal(relayedAddress(r2)?.port, p1 + 1);
     const c3 = await client(s);
-    assert.equal(errorCode(await c3.allocate([[Attr.ReservationToken, token!]])), 508, 'a token is good once');
+    assert.equal(errorCode(await c3.allocate([[Attr.ReservationToken, token]])), 508, 'a token is good once');
     for (const c of [c1, c2, c3]) c.close();
   });
 });

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Attr, StunClass, StunMethod, encodeXorAddress } from '../../src/stun/index.js';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { type TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { MAX_PENDING_PER_ALLOCATION } from '../../src/turn/allocations/tcp-relay.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
-import { TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
+import { type TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
 import { until } from '../helpers/until.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +70,7 @@ describe('Allocate (§5.1)', () => {
     assert.equal(res.cls, StunClass.Success);
     const relayed = relayedAddress(res);
     assert.equal(relayed?.address, '127.0.0.1');
-    const probe = connect({ host: '127.0.0.1', port: relayed!.port });
+    const probe = connect({ host: '127.0.0.1', port: relayed.port });
     await new Promise<void>((resolve, reject) => { probe.once('connect', () => resolve()); probe.once('error', reject); });
     // No permission for 127.0.0.1 yet: §5.3 says close it.
     await new Promise<void>((r) => probe.once('close', () => r()));
@@ -131,11 +131,11 @@ describe('Connect (§5.2) and ConnectionBind (§5.4)', () => {
     assert.equal(peer.sockets.length, 1);
     assert.equal(errorCode(await c.connect({ address: '127.0.0.1', port: peer.port })), 446);
     const before = s.counters.toPeerBytes;
-    const data = await c.bindData(id!);
+    const data = await c.bindData(id);
     assert.equal(data.response.cls, StunClass.Success);
     assert.ok(c.verify(data.response));
     // The id is used up: a second bind is 400.
-    const again = await c.bindData(id!);
+    const again = await c.bindData(id);
     assert.equal(errorCode(again.response), 400);
     again.socket.destroy();
     const big = Buffer.alloc(200_000, 'x');

@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import { RtpHeaderView, parseRtpHeader, writeRtpHeader } from '../../src/rtc/rtp/index.js';
 import { ActiveSpeakerObserver, type ActiveSpeaker } from '../../src/sfu/speaker/ActiveSpeakerObserver.js';
 import { AudioLevelMeter } from '../../src/sfu/receive/AudioLevelMeter.js';
-import type { Producer } from '../../src/sfu/Producer.js';
 import { loadRecordedMedia } from '../helpers/sfu-node-peer-media.js';
 import { testProducer } from '../helpers/media-core.js';
 

@@ -14,7 +14,6 @@ import {
   AudioLevel, RedBlocks, RtpHeaderView, findHeaderExtension, parseRed, parseRtpHeader, readAudioLevel, rewriteRedPayloadTypes,
 } from '../../src/rtc/rtp/index.js';
 import { ActiveSpeakerObserver } from '../../src/sfu/speaker/ActiveSpeakerObserver.js';
-import type { Consumer } from '../../src/sfu/Consumer.js';
 import type { Producer } from '../../src/sfu/Producer.js';
 import { readRtpFile, type RecordedPacket } from '../fixtures/media/rtp-file.js';
 import { testProducer, testConsumer } from '../helpers/media-core.js';
@@ -49,10 +48,12 @@ test('the recording: every packet is RED, parses, and its redundant block repeat
     assert.ok(parseRed(packet, view.headerLength, view.headerLength + view.payloadLength, blocks), `seq ${view.sequenceNumber}`);
     for (let i = 0; i < blocks.count; i++) assert.equal(blocks.payloadTypes[i], meta.opusPayloadType);
     const last = blocks.count - 1;
-    const primary = packet.subarray(blocks.offsets[last] as number, (blocks.offsets[last] as number) + (blocks.lengths[last] as number));
+    const start = blocks.offsets[last] as number;
+    const primary = packet.subarray(start, start + (blocks.lengths[last] as number));
     // RFC 2198 §3: one packet later, a 20 ms frame comes back as redundancy 960 ticks earlier.
     if (blocks.count === 2 && blocks.timestampOffsets[0] === 960 && previousPrimary && view.sequenceNumber === ((previousSeq + 1) & 0xffff)) {
-      const redundant = packet.subarray(blocks.offsets[0] as number, (blocks.offsets[0] as number) + (blocks.lengths[0] as number));
+      const first = blocks.offsets[0] as number;
+      const redundant = packet.subarray(first, first + (blocks.lengths[0] as number));
       assert.deepEqual(redundant, previousPrimary);
       chained++;
     }

@@ -22,7 +22,7 @@ describe('chat line', () => {
 
   it('truncates to MAX_CHAT_CHARS on both ends', () => {
     const long = 'x'.repeat(MAX_CHAT_CHARS + 10);
-    assert.equal(JSON.parse(encodeChatLine(long)).text.length, MAX_CHAT_CHARS);
+    assert.equal((JSON.parse(encodeChatLine(long)) as { text: string }).text.length, MAX_CHAT_CHARS);
     assert.equal(parseChatLine(JSON.stringify({ text: 'y'.repeat(MAX_CHAT_CHARS + 5) }))?.length, MAX_CHAT_CHARS);
   });
 

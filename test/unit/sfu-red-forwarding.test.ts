@@ -68,8 +68,12 @@ test('RED kept by the subscriber: our RED payload type, block payload types mapp
   const blocks = new RedBlocks();
   assert.ok(parseRed(sent[0]!, view.headerLength, view.headerLength + view.payloadLength, blocks));
   assert.deepEqual([blocks.count, blocks.payloadTypes[0], blocks.payloadTypes[1]], [2, 111, 111]);
-  assert.equal(sent[0]!.subarray(blocks.offsets[0]!, blocks.offsets[0]! + blocks.lengths[0]!).toString(), 'frame-0');
-  assert.equal(sent[0]!.subarray(blocks.offsets[1]!, blocks.offsets[1]! + blocks.lengths[1]!).toString(), 'frame-1');
+  const block = (i: number): string => {
+    const start = blocks.offsets[i]!;
+    return sent[0]!.subarray(start, start + blocks.lengths[i]!).toString();
+  };
+  assert.equal(block(0), 'frame-0');
+  assert.equal(block(1), 'frame-1');
   assert.equal(blocks.timestampOffsets[0], 960);
   // Plain opus stays plain, with our opus payload type.
   assert.ok(parseRtpHeader(sent[1]!, view));

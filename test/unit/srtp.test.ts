@@ -134,7 +134,6 @@ for (const profile of PROFILES) {
     const { sender, receiver } = pair(profile);
     const plain = rtp({ seq: 1000, csrcs: 1, extensionWords: 1, payload: 40 });
     const srtp = Buffer.from(sender.protectRtp(plain));
-    let failures = 0, malformed = 0;
     for (let i = 0; i < srtp.length; i++) {
       for (const mask of [0x01, 0x80]) {
         const bad = Buffer.from(srtp);
@@ -145,7 +144,7 @@ for (const profile of PROFILES) {
       }
     }
     for (let n = 0; n < srtp.length; n++) assert.equal(receiver.unprotectRtp(Buffer.from(srtp.subarray(0, n))), null, `truncated to ${n}`);
-    failures = receiver.stats.authFailures; malformed = receiver.stats.malformed;
+    const failures = receiver.stats.authFailures, malformed = receiver.stats.malformed;
     assert.equal(failures + malformed + receiver.stats.replays, 2 * srtp.length + srtp.length);
     assert.ok(failures > 0 && malformed > 0);
     // None of that created state or moved the window: the genuine packet still goes through once.
