@@ -39,7 +39,10 @@ export async function bindUdp(socket: UdpSocket, port: number, address: string):
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(port, address, () => { socket.off('error', reject); resolve(); });
+      socket.bind(port, address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
     });
   } catch (err) {
     closeQuietly(socket);

@@ -45,9 +45,7 @@ export function oneOf<T extends string>(values: readonly T[], optional = false):
   return {
     optional,
     check(v) {
-      return typeof v === 'string' && (values as readonly string[]).includes(v)
-        ? undefined
-        : `must be one of ${values.join(', ')}`;
+      return typeof v === 'string' && (values as readonly string[]).includes(v) ? undefined : `must be one of ${values.join(', ')}`;
     },
   };
 }

@@ -15,7 +15,11 @@ export interface WebRtcServerOptions extends RtcPortOptions {
 export class WebRtcServer {
   private readonly transports = new Set<WebRtcTransport>();
 
-  private constructor(readonly port: RtcPort, readonly certificate: DtlsCertificate, private readonly opts: WebRtcServerOptions) {}
+  private constructor(
+    readonly port: RtcPort,
+    readonly certificate: DtlsCertificate,
+    private readonly opts: WebRtcServerOptions,
+  ) {}
 
   static async start(opts: WebRtcServerOptions): Promise<WebRtcServer> {
     const certificate = await DtlsCertificate.generate();
@@ -24,7 +28,9 @@ export class WebRtcServer {
     return new WebRtcServer(port, certificate, opts);
   }
 
-  get transportCount(): number { return this.transports.size; }
+  get transportCount(): number {
+    return this.transports.size;
+  }
 
   createTransport(opts: Omit<WebRtcTransportOptions, 'port' | 'certificate'>): WebRtcTransport {
     const t = new WebRtcTransport({

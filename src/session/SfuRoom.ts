@@ -71,7 +71,11 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   private readonly allocation: boolean;
   readonly forward: boolean;
 
-  constructor(readonly name: string, transports: WebRtcTransportSource, opts: SfuRoomOptions = {}) {
+  constructor(
+    readonly name: string,
+    transports: WebRtcTransportSource,
+    opts: SfuRoomOptions = {},
+  ) {
     super();
     this.router = new Router(name, { createMediaTransport: (id) => transports.createTransport({ id, sctp: true }) });
     this.allocation = opts.allocation ?? true;

@@ -88,7 +88,14 @@ export class SignalingServer {
     this.parts = { sessions: this.sessions, rooms: this.rooms, calls: this.calls, media: opts.media, observer, settings: opts };
   }
 
-  get stats(): { connections: number; sessions: number; rooms: number; participants: number; calls: number; outboundBufferedBytes: number } {
+  get stats(): {
+    connections: number;
+    sessions: number;
+    rooms: number;
+    participants: number;
+    calls: number;
+    outboundBufferedBytes: number;
+  } {
     return {
       connections: this.connections.size,
       sessions: this.sessions.size,

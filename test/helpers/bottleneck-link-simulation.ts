@@ -43,7 +43,10 @@ export interface BottleneckResult {
   feedbacks: number;
 }
 
-interface PendingFeedback { atMs: number; bytes: Buffer }
+interface PendingFeedback {
+  atMs: number;
+  bytes: Buffer;
+}
 
 export function runBottleneckLink(estimator: BandwidthEstimator, o: BottleneckLinkOptions): BottleneckResult {
   const bufferBytes = o.bufferBytes ?? 60_000;
@@ -74,7 +77,7 @@ export function runBottleneckLink(estimator: BandwidthEstimator, o: BottleneckLi
       const seq = estimator.onPacketSent(packetBytes, nextSendMs);
       result.sent++;
       const rate = o.linkBps(nextSendMs);
-      const backlogBytes = Math.max(0, linkFreeAtMs - nextSendMs) * rate / 8000;
+      const backlogBytes = (Math.max(0, linkFreeAtMs - nextSendMs) * rate) / 8000;
       if (backlogBytes + packetBytes > bufferBytes) {
         result.queueDrops++;
       } else {

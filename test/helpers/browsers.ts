@@ -78,7 +78,9 @@ const CHROMIUM_ARGS = [
 
 export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrowser> {
   const media = opts.media ?? 'fake';
-  const fakeDevice = opts.fakeDeviceCount ? `--use-fake-device-for-media-stream=device-count=${opts.fakeDeviceCount}` : '--use-fake-device-for-media-stream';
+  const fakeDevice = opts.fakeDeviceCount
+    ? `--use-fake-device-for-media-stream=device-count=${opts.fakeDeviceCount}`
+    : '--use-fake-device-for-media-stream';
   const mediaArgs = {
     fake: [fakeDevice, '--use-fake-ui-for-media-stream'],
     denied: [fakeDevice, '--deny-permission-prompts'],
@@ -98,10 +100,15 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrow
       const page = await context.newPage();
       const wrapped = wrapPage('chromium', page);
       const origClose = wrapped.close.bind(wrapped);
-      wrapped.close = async () => { await origClose(); await context.close().catch(() => undefined); };
+      wrapped.close = async () => {
+        await origClose();
+        await context.close().catch(() => undefined);
+      };
       return wrapped;
     },
-    async close() { await browser.close().catch(() => undefined); },
+    async close() {
+      await browser.close().catch(() => undefined);
+    },
   };
 }
 
@@ -117,15 +124,23 @@ function wrapPage(engine: Engine, driverPage: PwPage | PpPage): TestPage {
   return {
     engine,
     consoleLines,
-    async goto(url) { await page.goto(url, { waitUntil: 'load' }); },
+    async goto(url) {
+      await page.goto(url, { waitUntil: 'load' });
+    },
     evaluate: (fn, arg) => page.evaluate(fn as never, arg as never) as never,
-    async click(selector) { await page.click(selector); },
+    async click(selector) {
+      await page.click(selector);
+    },
     async addInitScript(script) {
       if (engine === 'chromium') await page.addInitScript(script);
       else await (driverPage as PpPage).evaluateOnNewDocument(script);
     },
-    async screenshot(path) { await page.screenshot({ path }); },
-    async close() { await page.close().catch(() => undefined); },
+    async screenshot(path) {
+      await page.screenshot({ path });
+    },
+    async close() {
+      await page.close().catch(() => undefined);
+    },
   };
 }
 
@@ -167,7 +182,10 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<TestBrows
       const page = await context.newPage();
       const wrapped = wrapPage('firefox', page);
       const origClose = wrapped.close.bind(wrapped);
-      wrapped.close = async () => { await origClose(); await context.close().catch(() => undefined); };
+      wrapped.close = async () => {
+        await origClose();
+        await context.close().catch(() => undefined);
+      };
       return wrapped;
     },
     async close() {

@@ -14,7 +14,10 @@ let unsolicited = false;
 function ask(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer from ${host}:${port}`)), 3000);
-    sock.once('message', (m) => { clearTimeout(t); resolve(m.toString()); });
+    sock.once('message', (m) => {
+      clearTimeout(t);
+      resolve(m.toString());
+    });
     sock.send('hello', port, host);
   });
 }
@@ -25,7 +28,9 @@ async function probe(): Promise<void> {
     mapped.push(await ask(Number(a)));
     mapped.push(await ask(Number(b)));
     const [ip, port] = (mapped[0] as string).split(':') as [string, string];
-    sock.on('message', (m) => { if (m.toString() === 'unsolicited') unsolicited = true; });
+    sock.on('message', (m) => {
+      if (m.toString() === 'unsolicited') unsolicited = true;
+    });
     sock.send(`poke ${ip} ${port}`, Number(a), host);
     await new Promise((r) => setTimeout(r, 700));
     process.stdout.write(JSON.stringify({ mapped, unsolicitedArrived: unsolicited }) + '\n');

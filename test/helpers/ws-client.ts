@@ -20,11 +20,13 @@ export class TestClient {
       this.received.push(JSON.parse(wsText(data)) as ServerMessage);
       for (const w of this.waiters.splice(0)) w();
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code) => {
-      this.closeCode = code;
-      for (const w of this.waiters.splice(0)) w();
-      resolve(code);
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code) => {
+        this.closeCode = code;
+        for (const w of this.waiters.splice(0)) w();
+        resolve(code);
+      }),
+    );
   }
 
   static async connect(url: string, opts: ClientOptions = {}): Promise<TestClient> {
@@ -64,7 +66,10 @@ export class TestClient {
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }

@@ -25,10 +25,18 @@ async function user(): Promise<[TestClient, WelcomeMsg]> {
 }
 
 /** GET /api/calls/:id */
-interface CallStatus { callId: string; state: string }
+interface CallStatus {
+  callId: string;
+  state: string;
+}
 
 /** One request; `T` is the body the test expects (null when empty, as for 204). */
-async function api<T = CreateCallResponse>(method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; json: T }> {
+async function api<T = CreateCallResponse>(
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
   const res = await fetch(`${sb.url}${path}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
@@ -51,7 +59,11 @@ test('accept: both sides can relay, and hangup ends it for both', async () => {
   // Not before accept: ringing is no licence to send SDP.
   assert.equal((await a.expectError({ type: 'offer', to: wb.sessionId, sdp: 'early', callId })).code, 'peer-not-found');
   b.send({ type: 'call-accept', callId });
-  assert.deepEqual(await a.next('call-accepted'), { type: 'call-accepted', callId, peer: { sessionId: wb.sessionId, identity: wb.identity, name: wb.name } });
+  assert.deepEqual(await a.next('call-accepted'), {
+    type: 'call-accepted',
+    callId,
+    peer: { sessionId: wb.sessionId, identity: wb.identity, name: wb.name },
+  });
   a.send({ type: 'offer', to: wb.sessionId, sdp: 'v=0 call offer', callId });
   assert.deepEqual(await b.next('offer'), { type: 'offer', from: wa.sessionId, sdp: 'v=0 call offer', callId });
   b.send({ type: 'answer', to: wa.sessionId, sdp: 'v=0 call answer', callId });

@@ -16,8 +16,12 @@ async function get(url: string, authorization?: string): Promise<{ status: numbe
 
 describe('metricsToken', () => {
   let sb: Switchboard;
-  before(async () => { sb = await startSwitchboard({ ...BASE, metricsToken: TOKEN }); });
-  after(async () => { await sb.close(); });
+  before(async () => {
+    sb = await startSwitchboard({ ...BASE, metricsToken: TOKEN });
+  });
+  after(async () => {
+    await sb.close();
+  });
 
   test('/metrics needs the bearer token, even from loopback', async () => {
     for (const auth of [undefined, `Bearer ${TOKEN}-wrong`, `Basic ${TOKEN}`]) {
@@ -37,8 +41,12 @@ describe('metricsToken', () => {
 
 describe('metricsPort: a separate listener', () => {
   let sb: Switchboard;
-  before(async () => { sb = await startSwitchboard({ ...BASE, metricsPort: 0 }); });
-  after(async () => { await sb.close(); });
+  before(async () => {
+    sb = await startSwitchboard({ ...BASE, metricsPort: 0 });
+  });
+  after(async () => {
+    await sb.close();
+  });
 
   test('serves /metrics and /healthz only; the app port no longer serves /metrics', async () => {
     const base = sb.metricsUrl as string;
@@ -55,7 +63,10 @@ describe('metricsPort: a separate listener', () => {
     // No signaling on the metrics listener.
     const upgraded = await new Promise<string>((resolve) => {
       const ws = new WebSocket(`${base.replace('http', 'ws')}/ws`);
-      ws.on('open', () => { resolve('open'); ws.terminate(); });
+      ws.on('open', () => {
+        resolve('open');
+        ws.terminate();
+      });
       ws.on('error', () => resolve('refused'));
     });
     assert.equal(upgraded, 'refused');
@@ -64,8 +75,12 @@ describe('metricsPort: a separate listener', () => {
 
 describe('metricsPort with metricsToken', () => {
   let sb: Switchboard;
-  before(async () => { sb = await startSwitchboard({ ...BASE, metricsPort: 0, metricsToken: TOKEN }); });
-  after(async () => { await sb.close(); });
+  before(async () => {
+    sb = await startSwitchboard({ ...BASE, metricsPort: 0, metricsToken: TOKEN });
+  });
+  after(async () => {
+    await sb.close();
+  });
 
   test('the separate listener needs the token too', async () => {
     assert.equal((await get(`${sb.metricsUrl}/metrics`)).status, 401);
@@ -75,8 +90,12 @@ describe('metricsPort with metricsToken', () => {
 
 describe('default: no token, no separate listener', () => {
   let sb: Switchboard;
-  before(async () => { sb = await startSwitchboard(BASE); });
-  after(async () => { await sb.close(); });
+  before(async () => {
+    sb = await startSwitchboard(BASE);
+  });
+  after(async () => {
+    await sb.close();
+  });
 
   test('/metrics on the app port answers a loopback client (others get 403: test/unit/metrics-access)', async () => {
     assert.equal(sb.metricsUrl, undefined);

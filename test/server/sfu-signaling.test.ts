@@ -46,7 +46,10 @@ test('joining an SFU room brings a subscribe offer: ICE-lite, the announced addr
   assert.equal(parsed.description.media[0]?.kind, 'application');
   const port = sb.rtc?.port.udpPort;
   assert.match(offer.sdp, new RegExp(`^a=candidate:\\S+ 1 udp \\d+ ${ANNOUNCED.replace(/\./g, '\\.')} ${port} typ host`, 'm'));
-  assert.match(offer.sdp, new RegExp(`^a=candidate:\\S+ 1 tcp \\d+ ${ANNOUNCED.replace(/\./g, '\\.')} ${port} typ host tcptype passive`, 'm'));
+  assert.match(
+    offer.sdp,
+    new RegExp(`^a=candidate:\\S+ 1 tcp \\d+ ${ANNOUNCED.replace(/\./g, '\\.')} ${port} typ host tcptype passive`, 'm'),
+  );
 });
 
 test("a publish offer is answered, and its tracks reach the other participant's next subscribe offer", async () => {
@@ -141,15 +144,18 @@ test('an MCU room: each member is offered exactly its own mix (one audio, one vi
   assert.equal(router?.forward, false);
   const mixer = sb.sfu?.mixers.get('mcu1');
   assert.ok(mixer, 'the room has a mixer');
-  assert.equal(mixer.audio.inputs.size, 1, 'a\'s microphone goes to the mixer');
-  assert.equal(mixer.video.inputs.size, 1, 'a\'s camera goes to the mixer');
+  assert.equal(mixer.audio.inputs.size, 1, "a's microphone goes to the mixer");
+  assert.equal(mixer.video.inputs.size, 1, "a's camera goes to the mixer");
   for (const id of [aId, bId]) {
     const p: SfuParticipant | undefined = router.participants.get(id);
     if (!p) throw new Error(`no participant ${id}`);
     const consumed: Consumer[] = [...p.subscribe.consumers];
     assert.deepEqual(consumed.map((x) => x.kind).sort(), ['audio', 'video']);
-    assert.ok(consumed.every((x) => x.producer.ownerId === 'mixer'), 'only the mixer\'s tracks');
-    assert.equal(consumed.find((x) => x.kind === 'audio')?.producer.id, `mix-audio-${id}`, 'an audio mix of one\'s own');
+    assert.ok(
+      consumed.every((x) => x.producer.ownerId === 'mixer'),
+      "only the mixer's tracks",
+    );
+    assert.equal(consumed.find((x) => x.kind === 'audio')?.producer.id, `mix-audio-${id}`, "an audio mix of one's own");
   }
   const bad = await a.expectError({ type: 'mcu-layout', layout: 'mosaic' });
   assert.equal(bad.code, 'invalid-message');

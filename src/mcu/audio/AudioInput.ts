@@ -35,10 +35,17 @@ export class AudioInput implements MediaSink {
   private readonly take = guarded('mcu.audio.rtp', (packet: Buffer, view: RtpHeaderView) => this.takePacket(packet, view));
 
   /** The mixer connects it to the producer (Router.addSink) and disconnects it in `onClose`. */
-  constructor(readonly producer: ProducerView, private readonly onClose: (input: AudioInput) => void) {}
+  constructor(
+    readonly producer: ProducerView,
+    private readonly onClose: (input: AudioInput) => void,
+  ) {}
 
-  get id(): string { return this.producer.id; }
-  get ownerId(): string { return this.producer.ownerId; }
+  get id(): string {
+    return this.producer.id;
+  }
+  get ownerId(): string {
+    return this.producer.ownerId;
+  }
 
   onRtp(packet: Buffer, view: RtpHeaderView): void {
     this.take(packet, view);

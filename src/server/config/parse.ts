@@ -80,7 +80,10 @@ function checkItem(type: ItemType, item: unknown): string | number | undefined {
 }
 
 function splitList(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function checkIceServers(value: unknown): IceServer[] {

@@ -48,7 +48,10 @@ export class RidBinder {
     }
     let producer: Producer | undefined;
     for (const p of producers) {
-      if (p.simulcast && !p.closed && sdesIdentifierEquals(packet, midOff, midLen, midBytes(p))) { producer = p; break; }
+      if (p.simulcast && !p.closed && sdesIdentifierEquals(packet, midOff, midLen, midBytes(p))) {
+        producer = p;
+        break;
+      }
     }
     if (!producer) {
       this.unknownMid++;
