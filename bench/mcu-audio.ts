@@ -32,7 +32,10 @@ function parseArgs(argv: string[]): { participants: number[]; ticks: number } {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--participants') {
-      o.participants = (argv[++i] ?? '').split(',').map((v) => Math.floor(nonNegative('participants', v, usage))).filter((n) => n >= 2);
+      o.participants = (argv[++i] ?? '')
+        .split(',')
+        .map((v) => Math.floor(nonNegative('participants', v, usage)))
+        .filter((n) => n >= 2);
       if (o.participants.length === 0) usage('--participants needs counts ≥ 2');
     } else if (a === '--ticks') o.ticks = Math.max(10, Math.floor(nonNegative('ticks', argv[++i], usage)));
     else usage(`unknown option ${a}`);
@@ -63,11 +66,24 @@ const noFeedback = { sendRtcp(): void {} };
 /** One room of `n`: returns the time per tick, ms. */
 function measure(n: number, ticks: number, packets: Buffer[][]): number {
   // The mixer's room core; the bench feeds its producers itself, so it needs no network transports.
-  const router = new Router('bench', { createMediaTransport: () => { throw new Error('the audio bench makes no network transports'); } });
+  const router = new Router('bench', {
+    createMediaTransport: () => {
+      throw new Error('the audio bench makes no network transports');
+    },
+  });
   const mixer = new AudioMixer(router);
   const producers: Producer[] = [];
   for (let i = 0; i < n; i++) {
-    const p = router.produce({ id: `p${i}-audio`, kind: 'audio', ownerId: `p${i}`, mid: '0', ssrc: 1000 + i, codec: MIX_AUDIO_CODEC, feedbackSsrc: 1, feedback: noFeedback });
+    const p = router.produce({
+      id: `p${i}-audio`,
+      kind: 'audio',
+      ownerId: `p${i}`,
+      mid: '0',
+      ssrc: 1000 + i,
+      codec: MIX_AUDIO_CODEC,
+      feedbackSsrc: 1,
+      feedback: noFeedback,
+    });
     producers.push(p);
     mixer.addInput(p);
     mixer.addListener(`p${i}`);
@@ -135,7 +151,9 @@ function main(): void {
     const per = (ms * 1000) / n;
     const perCore = Math.floor(20_000 / per);
     last = { n, perCore };
-    console.log(`${String(n).padEnd(13)} ${ms.toFixed(2).padEnd(8)} ${per.toFixed(1).padEnd(15)} ${`${((ms / 20) * 100).toFixed(0)} %`.padEnd(26)} ${String(perCore).padEnd(18)} ${(per / floorUs).toFixed(2)}`);
+    console.log(
+      `${String(n).padEnd(13)} ${ms.toFixed(2).padEnd(8)} ${per.toFixed(1).padEnd(15)} ${`${((ms / 20) * 100).toFixed(0)} %`.padEnd(26)} ${String(perCore).padEnd(18)} ${(per / floorUs).toFixed(2)}`,
+    );
   }
   console.log(`\nat N=${last.n}: ${last.perCore} participants per core in real time (20 ms of audio per 20 ms of one core)`);
 }

@@ -15,7 +15,14 @@
  */
 import { createRequire } from 'node:module';
 import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av/lib';
-import { AV_CHANNEL_ORDER_NATIVE, AV_CH_LAYOUT_MONO, AV_SAMPLE_FMT_S16, FF_DECODER_LIBOPUS, FF_DECODER_LIBVPX_VP8, FF_ENCODER_LIBOPUS } from 'node-av/constants';
+import {
+  AV_CHANNEL_ORDER_NATIVE,
+  AV_CH_LAYOUT_MONO,
+  AV_SAMPLE_FMT_S16,
+  FF_DECODER_LIBOPUS,
+  FF_DECODER_LIBVPX_VP8,
+  FF_ENCODER_LIBOPUS,
+} from 'node-av/constants';
 import { Decoder as EvanDecoder, Encoder as EvanEncoder } from '@evan/opus';
 import { VideoFrameDecoder } from '../src/mcu/codec/video-decoder.js';
 import { VideoFrameEncoder } from '../src/mcu/codec/video-encoder.js';
@@ -23,7 +30,11 @@ import { FRAME_SAMPLES, SAMPLE_RATE } from '../src/mcu/audio/format.js';
 import { I420Canvas } from '../src/mcu/video/I420Canvas.js';
 import { nonNegative } from './lib/proc.js';
 
-interface OpusCandidate { name: string; encode(pcm: Int16Array): Uint8Array; decode(packet: Uint8Array): number }
+interface OpusCandidate {
+  name: string;
+  encode(pcm: Int16Array): Uint8Array;
+  decode(packet: Uint8Array): number;
+}
 
 function usage(problem: string): never {
   console.error(`${problem}\nusage: node dist/bench/mcu-codecs.js [--frames N]`);
@@ -136,7 +147,8 @@ function drawCamera(canvas: I420Canvas, i: number): void {
   }
   img.u.fill(110 + (i % 20));
   img.v.fill(140);
-  for (let b = 0; b < 4; b++) canvas.fillRect({ x: ((i * (b + 2) * 4) % (img.width - 64)) & ~1, y: 40 + b * 70, width: 64, height: 48 }, 200 - b * 30, 90, 160);
+  for (let b = 0; b < 4; b++)
+    canvas.fillRect({ x: ((i * (b + 2) * 4) % (img.width - 64)) & ~1, y: 40 + b * 70, width: 64, height: 48 }, 200 - b * 30, 90, 160);
 }
 
 function vp8Stream(frames: number): Buffer[] {
@@ -209,13 +221,21 @@ function main(): void {
 
   const voice = voiceFrames(frames);
   const wasm = require('@evan/opus/wasm/index.js') as { Encoder: typeof EvanEncoder; Decoder: typeof EvanDecoder };
-  const candidates = [evanCandidate('@evan/opus (native addon)', { Encoder: EvanEncoder, Decoder: EvanDecoder }), evanCandidate('@evan/opus (WebAssembly)', wasm), nodeAvOpus()];
+  const candidates = [
+    evanCandidate('@evan/opus (native addon)', { Encoder: EvanEncoder, Decoder: EvanDecoder }),
+    evanCandidate('@evan/opus (WebAssembly)', wasm),
+    nodeAvOpus(),
+  ];
   const opus = candidates.map((c) => ({ name: c.name, ...timeOpus(c, voice) }));
   const ref = opus[0]!;
   console.log('Opus, 20 ms mono frame, 32 kbit/s');
-  console.log(`${pad('candidate', 30)} ${pad('encode µs', 10)} ${pad('decode µs', 10)} ${pad('bytes/frame', 12)} ratio (enc+dec vs native)`);
+  console.log(
+    `${pad('candidate', 30)} ${pad('encode µs', 10)} ${pad('decode µs', 10)} ${pad('bytes/frame', 12)} ratio (enc+dec vs native)`,
+  );
   for (const r of opus) {
-    console.log(`${pad(r.name, 30)} ${pad(r.encodeUs.toFixed(1), 10)} ${pad(r.decodeUs.toFixed(1), 10)} ${pad(r.bytes.toFixed(0), 12)} ${((r.encodeUs + r.decodeUs) / (ref.encodeUs + ref.decodeUs)).toFixed(2)}`);
+    console.log(
+      `${pad(r.name, 30)} ${pad(r.encodeUs.toFixed(1), 10)} ${pad(r.decodeUs.toFixed(1), 10)} ${pad(r.bytes.toFixed(0), 12)} ${((r.encodeUs + r.decodeUs) / (ref.encodeUs + ref.decodeUs)).toFixed(2)}`,
+    );
   }
 
   const videoFrames = Math.min(frames, 300);
@@ -231,7 +251,9 @@ function main(): void {
   const enc = [4, 8, 12].map((cpuUsed) => ({ cpuUsed, ...timeEncode(cpuUsed, Math.min(videoFrames, 120)) }));
   const encRef = enc.find((e) => e.cpuUsed === 8)!;
   for (const e of enc) {
-    console.log(`${pad(`cpu-used ${e.cpuUsed}`, 30)} ${e.ms.toFixed(2)} ms/frame, ${(e.ms * 15 / 10).toFixed(1)} % of a core at 15 fps, ${e.kbps.toFixed(0)} kbit/s  ratio ${(e.ms / encRef.ms).toFixed(2)}`);
+    console.log(
+      `${pad(`cpu-used ${e.cpuUsed}`, 30)} ${e.ms.toFixed(2)} ms/frame, ${((e.ms * 15) / 10).toFixed(1)} % of a core at 15 fps, ${e.kbps.toFixed(0)} kbit/s  ratio ${(e.ms / encRef.ms).toFixed(2)}`,
+    );
   }
 }
 

@@ -31,11 +31,19 @@ import { NodeDataChannelRtc } from '../test/helpers/sfu-node-peer-ndc.js';
 import { WeriftRtc } from '../test/helpers/sfu-node-peer-werift.js';
 
 interface Options {
-  idleRooms: number; members: number; activeRooms: number[]; seconds: number; maxMcuRooms: number | undefined; peer: 'ndc' | 'werift'; layoutBurst: number;
+  idleRooms: number;
+  members: number;
+  activeRooms: number[];
+  seconds: number;
+  maxMcuRooms: number | undefined;
+  peer: 'ndc' | 'werift';
+  layoutBurst: number;
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: node dist/bench/mcu-rooms.js [--idle-rooms 20] [--members 2] [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N] [--peer ndc|werift] [--layout-burst 220]`);
+  console.error(
+    `${problem}\nusage: node dist/bench/mcu-rooms.js [--idle-rooms 20] [--members 2] [--active-rooms 1,2,4] [--seconds 5] [--max-mcu-rooms N] [--peer ndc|werift] [--layout-burst 220]`,
+  );
   process.exit(2);
 }
 
@@ -45,7 +53,11 @@ function parseArgs(argv: string[]): Options {
     const a = argv[i]!;
     if (a === '--idle-rooms') o.idleRooms = Math.floor(nonNegative('idle-rooms', argv[++i], usage));
     else if (a === '--members') o.members = Math.max(1, Math.floor(nonNegative('members', argv[++i], usage)));
-    else if (a === '--active-rooms') o.activeRooms = (argv[++i] ?? '').split(',').filter(Boolean).map((v) => Math.floor(nonNegative('active-rooms', v, usage)));
+    else if (a === '--active-rooms')
+      o.activeRooms = (argv[++i] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((v) => Math.floor(nonNegative('active-rooms', v, usage)));
     else if (a === '--seconds') o.seconds = Math.max(1, nonNegative('seconds', argv[++i], usage));
     else if (a === '--max-mcu-rooms') o.maxMcuRooms = Math.floor(nonNegative('max-mcu-rooms', argv[++i], usage));
     else if (a === '--layout-burst') o.layoutBurst = Math.floor(nonNegative('layout-burst', argv[++i], usage));
@@ -53,8 +65,7 @@ function parseArgs(argv: string[]): Options {
       const p = argv[++i];
       if (p !== 'ndc' && p !== 'werift') usage('--peer is ndc or werift');
       o.peer = p;
-    }
-    else usage(`unknown option ${a}`);
+    } else usage(`unknown option ${a}`);
   }
   return o;
 }
@@ -63,7 +74,24 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 
 async function startServer(maxMcuRooms: number | undefined): Promise<ServerChild> {
-  const args = [MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--turn-enabled', 'false', '--rtc-port', '0', '--rtc-host', '127.0.0.1', '--announced-ip', '127.0.0.1'];
+  const args = [
+    MAIN,
+    'serve',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+    '--turn-enabled',
+    'false',
+    '--rtc-port',
+    '0',
+    '--rtc-host',
+    '127.0.0.1',
+    '--announced-ip',
+    '127.0.0.1',
+  ];
   // The base commit has no such flag: only pass it when asked.
   if (maxMcuRooms !== undefined) args.push('--max-mcu-rooms', String(maxMcuRooms));
   // The CLI prints its listening line at any log level.
@@ -73,13 +101,22 @@ async function startServer(maxMcuRooms: number | undefined): Promise<ServerChild
 /** A WebSocket member of MCU room `room` that never answers anything. */
 async function idleMember(wsUrl: string, room: string, name: string): Promise<WebSocket> {
   const ws = new WebSocket(wsUrl);
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
   const joined = new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${name}: no joined within 5 s`)), 5000);
     ws.on('message', (data: Buffer) => {
       const m = JSON.parse(data.toString()) as { type: string; code?: string; message?: string };
-      if (m.type === 'joined') { clearTimeout(t); resolve(); }
-      if (m.type === 'error') { clearTimeout(t); reject(new Error(`${name}: ${m.code} ${m.message}`)); }
+      if (m.type === 'joined') {
+        clearTimeout(t);
+        resolve();
+      }
+      if (m.type === 'error') {
+        clearTimeout(t);
+        reject(new Error(`${name}: ${m.code} ${m.message}`));
+      }
     });
   });
   ws.send(JSON.stringify({ type: 'hello', name }));
@@ -88,7 +125,11 @@ async function idleMember(wsUrl: string, room: string, name: string): Promise<We
   return ws;
 }
 
-interface Window { cpuPct: number; rssMiB: number; healthzMs: { p50: number; max: number } }
+interface Window {
+  cpuPct: number;
+  rssMiB: number;
+  healthzMs: { p50: number; max: number };
+}
 
 /** Server CPU (% of one core), RSS and /healthz latency over `seconds`. */
 async function measure(server: ServerChild, seconds: number): Promise<Window> {
@@ -106,7 +147,8 @@ async function measure(server: ServerChild, seconds: number): Promise<Window> {
   const cpuPct = ((cpuTicks(server.pid) - c0) / CLK_TCK / elapsed) * 100;
   latencies.sort((a, b) => a - b);
   return {
-    cpuPct, rssMiB: rssKiB(server.pid) / 1024,
+    cpuPct,
+    rssMiB: rssKiB(server.pid) / 1024,
     healthzMs: { p50: latencies[Math.floor(latencies.length / 2)] ?? 0, max: latencies[latencies.length - 1] ?? 0 },
   };
 }
@@ -142,7 +184,9 @@ async function idlePhase(o: Options): Promise<void> {
     await sleep(1000);
     const w = await measure(server, o.seconds);
     console.log(line(`${o.idleRooms} idle MCU rooms × ${o.members}`, w));
-    console.log(`  joins refused: ${refused}; mcu rooms gauge: ${await metric(server, 'switchboard_mcu_rooms ')}; compositions encoded gauge: ${await metric(server, 'switchboard_mcu_compositions_encoded ')}`);
+    console.log(
+      `  joins refused: ${refused}; mcu rooms gauge: ${await metric(server, 'switchboard_mcu_rooms ')}; compositions encoded gauge: ${await metric(server, 'switchboard_mcu_compositions_encoded ')}`,
+    );
   } finally {
     for (const s of sockets) s.terminate();
     await stopServer(server);
@@ -163,7 +207,10 @@ async function activePhase(o: Options, rooms: number): Promise<void> {
     const receiving = peers.filter((p) => p.receivedFrom('mixer').videoPackets > 0).length;
     await sleep(1000);
     const w = await measure(server, o.seconds);
-    console.log(line(`${rooms} active MCU room(s)`, w) + ` | ${f(w.cpuPct / Math.max(1, rooms))} % per room; ${receiving}/${rooms} peers receive the composite`);
+    console.log(
+      line(`${rooms} active MCU room(s)`, w) +
+        ` | ${f(w.cpuPct / Math.max(1, rooms))} % per room; ${receiving}/${rooms} peers receive the composite`,
+    );
   } finally {
     await Promise.allSettled(peers.map((p) => p.close()));
     await stopServer(server);
@@ -197,8 +244,10 @@ async function layoutBurstPhase(o: Options): Promise<void> {
     const burst = await measure(server, BURST_SECONDS);
     await sending;
     const limited = peer.errors.slice(errorsBefore).filter((e) => e.includes('rate-limited')).length;
-    console.log(line(`same, ${o.layoutBurst} layout changes in ${BURST_SECONDS} s`, burst) +
-      ` | +${f(((burst.cpuPct - quiet.cpuPct) / 100) * BURST_SECONDS, 1)} s of CPU; ${limited} rate-limited answers`);
+    console.log(
+      line(`same, ${o.layoutBurst} layout changes in ${BURST_SECONDS} s`, burst) +
+        ` | +${f(((burst.cpuPct - quiet.cpuPct) / 100) * BURST_SECONDS, 1)} s of CPU; ${limited} rate-limited answers`,
+    );
   } finally {
     await peer?.close();
     await stopServer(server);
@@ -206,7 +255,9 @@ async function layoutBurstPhase(o: Options): Promise<void> {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-console.log(`mcu-rooms: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${opts.seconds} s windows, server = switchboard serve (child process), ${opts.peer} peers`);
+console.log(
+  `mcu-rooms: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${opts.seconds} s windows, server = switchboard serve (child process), ${opts.peer} peers`,
+);
 if (opts.idleRooms > 0) await idlePhase(opts);
 for (const n of opts.activeRooms) if (n > 0) await activePhase(opts, n);
 if (opts.layoutBurst > 0) await layoutBurstPhase(opts);

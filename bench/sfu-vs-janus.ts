@@ -31,15 +31,36 @@ import { fileURLToPath } from 'node:url';
 import type { LoadtestReport } from './loadtest/report.js';
 import { runInOwnNamespace } from './lib/bench-netns.js';
 import { ensureJanusInstalled, startJanus } from './lib/janus-server.js';
-import { CLK_TCK, exitAfter, nonNegative, otherTicks, processTicks, spawnServer, startChild, stopServer, udpSocketDrops } from './lib/proc.js';
+import {
+  CLK_TCK,
+  exitAfter,
+  nonNegative,
+  otherTicks,
+  processTicks,
+  spawnServer,
+  startChild,
+  stopServer,
+  udpSocketDrops,
+} from './lib/proc.js';
 
 type ServerKey = 'switchboard' | 'janus-tuned' | 'janus-default';
 const ALL: ServerKey[] = ['switchboard', 'janus-tuned', 'janus-default'];
-const LABEL: Record<ServerKey, string> = { switchboard: 'Switchboard SFU', 'janus-tuned': 'Janus (event_loops = cores)', 'janus-default': 'Janus (default threading)' };
+const LABEL: Record<ServerKey, string> = {
+  switchboard: 'Switchboard SFU',
+  'janus-tuned': 'Janus (event_loops = cores)',
+  'janus-default': 'Janus (default threading)',
+};
 
 interface Opts {
-  steps: number[]; seconds: number; videoBitrate: number; maxLoss: number; serverCore: number; genCore: number;
-  only: ServerKey[]; timeout: number; quick: boolean;
+  steps: number[];
+  seconds: number;
+  videoBitrate: number;
+  maxLoss: number;
+  serverCore: number;
+  genCore: number;
+  only: ServerKey[];
+  timeout: number;
+  quick: boolean;
 }
 
 /** CPU (% of one core) used by other processes above which a step is called perturbed. */
@@ -65,31 +86,64 @@ function usage(err?: string): never {
 function parseArgs(argv: string[]): Opts {
   const quick = argv.includes('--quick');
   const o: Opts = {
-    steps: quick ? [10, 25] : [10, 25, 50, 100, 150, 200, 300], seconds: quick ? 3 : 6, videoBitrate: 1_400_000,
-    maxLoss: 0.5, serverCore: 0, genCore: 1, only: ALL, timeout: quick ? 150 : 600, quick,
+    steps: quick ? [10, 25] : [10, 25, 50, 100, 150, 200, 300],
+    seconds: quick ? 3 : 6,
+    videoBitrate: 1_400_000,
+    maxLoss: 0.5,
+    serverCore: 0,
+    genCore: 1,
+    only: ALL,
+    timeout: quick ? 150 : 600,
+    quick,
   };
   const num = (k: string, v: string | undefined) => nonNegative(k, v, usage);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
     switch (a) {
-      case '--quick': break;
+      case '--quick':
+        break;
       case '--steps':
         o.steps = (v ?? '').split(',').map((s) => Math.floor(num('steps', s)));
-        if (o.steps.length === 0 || o.steps.some((n, j) => n < 1 || n > 1000 || (j > 0 && n <= o.steps[j - 1]!))) usage('--steps takes ascending counts 1–1000');
-        i++; break;
-      case '--seconds': o.seconds = Math.max(1, Math.round(num('seconds', v))); i++; break;
-      case '--video-bitrate': o.videoBitrate = Math.max(100_000, num('video-bitrate', v)); i++; break;
-      case '--max-loss': o.maxLoss = num('max-loss', v); i++; break;
+        if (o.steps.length === 0 || o.steps.some((n, j) => n < 1 || n > 1000 || (j > 0 && n <= o.steps[j - 1]!)))
+          usage('--steps takes ascending counts 1–1000');
+        i++;
+        break;
+      case '--seconds':
+        o.seconds = Math.max(1, Math.round(num('seconds', v)));
+        i++;
+        break;
+      case '--video-bitrate':
+        o.videoBitrate = Math.max(100_000, num('video-bitrate', v));
+        i++;
+        break;
+      case '--max-loss':
+        o.maxLoss = num('max-loss', v);
+        i++;
+        break;
       case '--only':
         o.only = (v ?? '').split(',') as ServerKey[];
         if (o.only.length === 0 || o.only.some((k) => !ALL.includes(k))) usage(`--only takes ${ALL.join(',')}`);
-        i++; break;
-      case '--server-core': o.serverCore = Math.floor(num('server-core', v)); i++; break;
-      case '--gen-core': o.genCore = Math.floor(num('gen-core', v)); i++; break;
-      case '--timeout': o.timeout = num('timeout', v); i++; break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown option ${a}`);
+        i++;
+        break;
+      case '--server-core':
+        o.serverCore = Math.floor(num('server-core', v));
+        i++;
+        break;
+      case '--gen-core':
+        o.genCore = Math.floor(num('gen-core', v));
+        i++;
+        break;
+      case '--timeout':
+        o.timeout = num('timeout', v);
+        i++;
+        break;
+      case '-h':
+      case '--help':
+        usage();
+        break;
+      default:
+        usage(`unknown option ${a}`);
     }
   }
   if (o.serverCore === o.genCore) usage('--server-core and --gen-core must differ');
@@ -129,7 +183,12 @@ interface StepResult {
   errors: string[];
 }
 
-interface RunningServer { pid: number; url: string; driver: 'switchboard' | 'janus'; stop(): Promise<void> }
+interface RunningServer {
+  pid: number;
+  url: string;
+  driver: 'switchboard' | 'janus';
+  stop(): Promise<void>;
+}
 
 const opts = parseArgs(process.argv.slice(2));
 const commandLine = ['node', 'dist/bench/sfu-vs-janus.js', ...process.argv.slice(2)].join(' ');
@@ -141,10 +200,31 @@ async function startServer(key: ServerKey): Promise<RunningServer> {
   const timeoutMs = 15_000;
   if (key === 'switchboard') {
     const main = join(repo, 'dist', 'src', 'cli', 'main.js');
-    const s = await spawnServer('switchboard', [main, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn',
-      '--turn-enabled', 'false', '--rtc-port', '0', '--rtc-host', '127.0.0.1', '--max-room-participants', '2000',
-      // Every subscriber's signaling WebSocket comes from 127.0.0.1.
-      '--max-connections-per-ip', '100000'], { startTimeoutMs: timeoutMs });
+    const s = await spawnServer(
+      'switchboard',
+      [
+        main,
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--log-level',
+        'warn',
+        '--turn-enabled',
+        'false',
+        '--rtc-port',
+        '0',
+        '--rtc-host',
+        '127.0.0.1',
+        '--max-room-participants',
+        '2000',
+        // Every subscriber's signaling WebSocket comes from 127.0.0.1.
+        '--max-connections-per-ip',
+        '100000',
+      ],
+      { startTimeoutMs: timeoutMs },
+    );
     // Every thread (libuv's pool too) on the server core.
     execFileSync('taskset', ['-a', '-p', '-c', String(opts.serverCore), String(s.pid)], { stdio: 'ignore' });
     return { pid: s.pid, url: `ws://127.0.0.1:${s.port}/ws`, driver: 'switchboard', stop: () => stopServer(s) };
@@ -157,18 +237,49 @@ async function startServer(key: ServerKey): Promise<RunningServer> {
 /** One run of the load tool against `server` with N subscribers, in a child process on the peers' core. */
 async function runStep(key: ServerKey, server: RunningServer, n: number, limitMs: number): Promise<StepResult> {
   const script = join(here, 'lib', 'loadtest-step.js');
-  const args = ['-c', String(opts.genCore), process.execPath, script, '--driver', server.driver, '--url', server.url,
-    '--rooms', '1', '--publishers', '1', '--subscribers', String(n), '--duration', String(opts.seconds),
-    '--video-bitrate', String(opts.videoBitrate), '--server-pid', String(server.pid), '--room-prefix', `${key}-n${n}`, '--join-timeout', '20', '--json'];
+  const args = [
+    '-c',
+    String(opts.genCore),
+    process.execPath,
+    script,
+    '--driver',
+    server.driver,
+    '--url',
+    server.url,
+    '--rooms',
+    '1',
+    '--publishers',
+    '1',
+    '--subscribers',
+    String(n),
+    '--duration',
+    String(opts.seconds),
+    '--video-bitrate',
+    String(opts.videoBitrate),
+    '--server-pid',
+    String(server.pid),
+    '--room-prefix',
+    `${key}-n${n}`,
+    '--join-timeout',
+    '20',
+    '--json',
+  ];
   const procs0 = processTicks();
   const started = performance.now();
   const drops0 = udpSocketDrops(server.pid);
   const child = startChild(`loadtest N=${n}`, 'taskset', args);
   let json = '';
-  child.onLine = (line) => { if (line.startsWith('{"report"')) json = line; };
+  child.onLine = (line) => {
+    if (line.startsWith('{"report"')) json = line;
+  };
   const code = await new Promise<number | null>((resolve) => {
-    const t = setTimeout(() => { child.proc.kill('SIGKILL'); }, limitMs);
-    child.proc.once('exit', (c) => { clearTimeout(t); resolve(c); });
+    const t = setTimeout(() => {
+      child.proc.kill('SIGKILL');
+    }, limitMs);
+    child.proc.once('exit', (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
   });
   const procs1 = processTicks();
   const stepS = (performance.now() - started) / 1000;
@@ -181,12 +292,25 @@ async function runStep(key: ServerKey, server: RunningServer, n: number, limitMs
   const t = report.totals;
   const sentPackets = report.sent.reduce((sum, x) => sum + x.packets, 0);
   return {
-    server: key, subscribers: n, windowS, received: t.packetsReceived, lossPct: t.lossPercent, deliveredPct: (100 * t.packetsReceived) / (sentPackets * n),
-    latencyP50Us: (t.latencyP50Ms ?? NaN) * 1000, latencyP99Us: (t.latencyP99Ms ?? NaN) * 1000, missingTracks: t.missingTracks,
-    joinP50Ms: report.joinTime.subscribers.p50Ms ?? NaN, joinP99Ms: report.joinTime.subscribers.p99Ms ?? NaN, joinFailed: report.joinTime.subscribers.failed,
-    serverCpuPct: cpu?.percentOfOneCore ?? NaN, cpuUsPerForwarded: cpu ? (cpu.cpuSeconds * 1e6) / t.packetsReceived : NaN,
-    peersCpuPct: peers.cpuPct ?? NaN, peersLoopDelayP99Ms: peers.loopDelayP99Ms ?? NaN,
-    otherCpuPct: (100 * others) / stepS, serverUdpDrops, errors: report.errors.slice(0, 3),
+    server: key,
+    subscribers: n,
+    windowS,
+    received: t.packetsReceived,
+    lossPct: t.lossPercent,
+    deliveredPct: (100 * t.packetsReceived) / (sentPackets * n),
+    latencyP50Us: (t.latencyP50Ms ?? NaN) * 1000,
+    latencyP99Us: (t.latencyP99Ms ?? NaN) * 1000,
+    missingTracks: t.missingTracks,
+    joinP50Ms: report.joinTime.subscribers.p50Ms ?? NaN,
+    joinP99Ms: report.joinTime.subscribers.p99Ms ?? NaN,
+    joinFailed: report.joinTime.subscribers.failed,
+    serverCpuPct: cpu?.percentOfOneCore ?? NaN,
+    cpuUsPerForwarded: cpu ? (cpu.cpuSeconds * 1e6) / t.packetsReceived : NaN,
+    peersCpuPct: peers.cpuPct ?? NaN,
+    peersLoopDelayP99Ms: peers.loopDelayP99Ms ?? NaN,
+    otherCpuPct: (100 * others) / stepS,
+    serverUdpDrops,
+    errors: report.errors.slice(0, 3),
   };
 }
 
@@ -198,15 +322,21 @@ async function runServer(key: ServerKey, budgetMs: number): Promise<StepResult[]
     for (const n of opts.steps) {
       // Joining (the load tool joins 16 at a time), the window and the teardown must fit the budget.
       const needMs = (10 + n * 0.15 + opts.seconds) * 1000;
-      if (Date.now() + needMs > deadline) { console.log(`${key}: time budget reached before N=${n}`); break; }
+      if (Date.now() + needMs > deadline) {
+        console.log(`${key}: time budget reached before N=${n}`);
+        break;
+      }
       const step = await runStep(key, server, n, deadline - Date.now());
       results.push(step);
-      console.log(`${key.padEnd(13)} N=${String(step.subscribers).padStart(3)}: loss ${f(step.lossPct, 3)} % | delivered ${f(step.deliveredPct, 2)} % | ${fi(step.received / step.windowS)} forwarded pkts/s | ` +
-        `server CPU ${f(step.serverCpuPct, 0)} % = ${f(step.cpuUsPerForwarded, 2)} µs/pkt | latency p50 ${f(step.latencyP50Us / 1000, 2)} ms p99 ${f(step.latencyP99Us / 1000, 2)} ms | ` +
-        `join p50 ${f(step.joinP50Ms, 0)} ms p99 ${f(step.joinP99Ms, 0)} ms | peers CPU ${f(step.peersCpuPct, 0)} %, loop delay p99 ${f(step.peersLoopDelayP99Ms, 0)} ms | ` +
-        `others ${f(step.otherCpuPct, 0)} % | server UDP drops ${fi(step.serverUdpDrops)}` +
-        (step.missingTracks ? ` | ${step.missingTracks} tracks never received` : '') + (step.joinFailed ? ` | ${step.joinFailed} joins failed` : '') +
-        (step.errors.length ? ` | errors: ${step.errors.join('; ')}` : ''));
+      console.log(
+        `${key.padEnd(13)} N=${String(step.subscribers).padStart(3)}: loss ${f(step.lossPct, 3)} % | delivered ${f(step.deliveredPct, 2)} % | ${fi(step.received / step.windowS)} forwarded pkts/s | ` +
+          `server CPU ${f(step.serverCpuPct, 0)} % = ${f(step.cpuUsPerForwarded, 2)} µs/pkt | latency p50 ${f(step.latencyP50Us / 1000, 2)} ms p99 ${f(step.latencyP99Us / 1000, 2)} ms | ` +
+          `join p50 ${f(step.joinP50Ms, 0)} ms p99 ${f(step.joinP99Ms, 0)} ms | peers CPU ${f(step.peersCpuPct, 0)} %, loop delay p99 ${f(step.peersLoopDelayP99Ms, 0)} ms | ` +
+          `others ${f(step.otherCpuPct, 0)} % | server UDP drops ${fi(step.serverUdpDrops)}` +
+          (step.missingTracks ? ` | ${step.missingTracks} tracks never received` : '') +
+          (step.joinFailed ? ` | ${step.joinFailed} joins failed` : '') +
+          (step.errors.length ? ` | errors: ${step.errors.join('; ')}` : ''),
+      );
       if (!served(step)) break;
     }
   } finally {
@@ -241,27 +371,49 @@ function summarize(key: ServerKey, rs: StepResult[]): Summary {
   const best = ok[ok.length - 1];
   const pktsPerSubscriber = best ? best.received / best.subscribers / best.windowS : NaN;
   const forwardedPerCore = best ? 1e6 / best.cpuUsPerForwarded : NaN;
-  return { key, served: best?.subscribers ?? 0, best, pktsPerSubscriber, forwardedPerCore, projectedPerCore: forwardedPerCore / pktsPerSubscriber };
+  return {
+    key,
+    served: best?.subscribers ?? 0,
+    best,
+    pktsPerSubscriber,
+    forwardedPerCore,
+    projectedPerCore: forwardedPerCore / pktsPerSubscriber,
+  };
 }
 
 function report(all: StepResult[]): void {
   console.log('\n## Switchboard SFU vs Janus VideoRoom\n');
   console.log(`Command: \`${commandLine}\``);
-  console.log(`Effective: the load tool (bench/loadtest) per step: 1 publisher (node-datachannel, recorded Chromium VP8 grown to ${fi(opts.videoBitrate)} bit/s + Opus), ` +
-    `N subscribers (node-datachannel) for N in ${opts.steps.join(', ')}, a ${opts.seconds} s window once all receive; a server stops at ≥ ${opts.maxLoss} % loss, < ${100 - opts.maxLoss} % delivered in the window (+0.3 s) or a track never received; ` +
-    `servers on core ${opts.serverCore}, peers on core ${opts.genCore}; all in one network namespace (loopback; Janus gathers 127.0.0.1 on a veth).`);
-  console.log(`Machine: ${nproc} × ${cpus()[0]?.model.trim() ?? '?'}, Node ${process.version}, load average at start ${startLoad.map((x) => x.toFixed(2)).join(' ')}.\n`);
-  console.log('| server | N | loss % | delivered % | forwarded pkts/s | server CPU % | µs / forwarded pkt | forwarded pkts per CPU-s | latency p50 ms | p99 ms | join p50 / p99 ms | peers CPU % | others CPU % |');
+  console.log(
+    `Effective: the load tool (bench/loadtest) per step: 1 publisher (node-datachannel, recorded Chromium VP8 grown to ${fi(opts.videoBitrate)} bit/s + Opus), ` +
+      `N subscribers (node-datachannel) for N in ${opts.steps.join(', ')}, a ${opts.seconds} s window once all receive; a server stops at ≥ ${opts.maxLoss} % loss, < ${100 - opts.maxLoss} % delivered in the window (+0.3 s) or a track never received; ` +
+      `servers on core ${opts.serverCore}, peers on core ${opts.genCore}; all in one network namespace (loopback; Janus gathers 127.0.0.1 on a veth).`,
+  );
+  console.log(
+    `Machine: ${nproc} × ${cpus()[0]?.model.trim() ?? '?'}, Node ${process.version}, load average at start ${startLoad.map((x) => x.toFixed(2)).join(' ')}.\n`,
+  );
+  console.log(
+    '| server | N | loss % | delivered % | forwarded pkts/s | server CPU % | µs / forwarded pkt | forwarded pkts per CPU-s | latency p50 ms | p99 ms | join p50 / p99 ms | peers CPU % | others CPU % |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of all) {
-    console.log(`| ${LABEL[r.server]} | ${r.subscribers} | ${f(r.lossPct, 3)} | ${f(r.deliveredPct, 2)} | ${fi(r.received / r.windowS)} | ${f(r.serverCpuPct, 0)} | ${f(r.cpuUsPerForwarded, 2)} | ` +
-      `${fi(1e6 / r.cpuUsPerForwarded)} | ${f(r.latencyP50Us / 1000, 2)} | ${f(r.latencyP99Us / 1000, 2)} | ${f(r.joinP50Ms, 0)} / ${f(r.joinP99Ms, 0)} | ${f(r.peersCpuPct, 0)} | ${f(r.otherCpuPct, 0)} |`);
+    console.log(
+      `| ${LABEL[r.server]} | ${r.subscribers} | ${f(r.lossPct, 3)} | ${f(r.deliveredPct, 2)} | ${fi(r.received / r.windowS)} | ${f(r.serverCpuPct, 0)} | ${f(r.cpuUsPerForwarded, 2)} | ` +
+        `${fi(1e6 / r.cpuUsPerForwarded)} | ${f(r.latencyP50Us / 1000, 2)} | ${f(r.latencyP99Us / 1000, 2)} | ${f(r.joinP50Ms, 0)} / ${f(r.joinP99Ms, 0)} | ${f(r.peersCpuPct, 0)} | ${f(r.otherCpuPct, 0)} |`,
+    );
   }
-  const sums = opts.only.map((k) => summarize(k, all.filter((r) => r.server === k)));
+  const sums = opts.only.map((k) =>
+    summarize(
+      k,
+      all.filter((r) => r.server === k),
+    ),
+  );
   console.log('');
   for (const s of sums) {
-    console.log(`${LABEL[s.key]}: served ${s.served} subscribers at < ${opts.maxLoss} % loss and > ${100 - opts.maxLoss} % delivered (measured); ${fi(s.forwardedPerCore)} forwarded pkts/s per core ` +
-      `(${f(s.best?.cpuUsPerForwarded ?? NaN, 2)} µs/pkt at N=${s.best?.subscribers ?? 'n/a'}) → ${fi(s.projectedPerCore)} subscribers of this stream per core (projected)`);
+    console.log(
+      `${LABEL[s.key]}: served ${s.served} subscribers at < ${opts.maxLoss} % loss and > ${100 - opts.maxLoss} % delivered (measured); ${fi(s.forwardedPerCore)} forwarded pkts/s per core ` +
+        `(${f(s.best?.cpuUsPerForwarded ?? NaN, 2)} µs/pkt at N=${s.best?.subscribers ?? 'n/a'}) → ${fi(s.projectedPerCore)} subscribers of this stream per core (projected)`,
+    );
   }
   // Latency compared at the largest N every server measured under the loss limit.
   const common = Math.min(...sums.map((s) => s.served));
@@ -280,27 +432,51 @@ function report(all: StepResult[]): void {
       latencyP99: a && b ? a.latencyP99Us / b.latencyP99Us : NaN,
     };
     const q = ratios[s.key]!;
-    console.log(`ratio Switchboard / ${LABEL[s.key]}: subscribers served ${f(q.subscribersServedMeasured!, 2)} (measured) · ${f(q.subscribersPerCoreProjected!, 2)} (projected per core) · ` +
-      `forwarded pkts/s per core ${f(q.forwardedPktsPerCore!, 2)} · latency at N=${common} p50 ${f(q.latencyP50!, 2)} p99 ${f(q.latencyP99!, 2)} (below 1 = Switchboard faster)` +
-      (s.key === 'janus-tuned' ? ` — goal ≥ 1.0 on subscribers per core: ${q.subscribersPerCoreProjected! >= 1 ? 'met' : 'not met'}` : ''));
+    console.log(
+      `ratio Switchboard / ${LABEL[s.key]}: subscribers served ${f(q.subscribersServedMeasured!, 2)} (measured) · ${f(q.subscribersPerCoreProjected!, 2)} (projected per core) · ` +
+        `forwarded pkts/s per core ${f(q.forwardedPktsPerCore!, 2)} · latency at N=${common} p50 ${f(q.latencyP50!, 2)} p99 ${f(q.latencyP99!, 2)} (below 1 = Switchboard faster)` +
+        (s.key === 'janus-tuned'
+          ? ` — goal ≥ 1.0 on subscribers per core: ${q.subscribersPerCoreProjected! >= 1 ? 'met' : 'not met'}`
+          : ''),
+    );
   }
   for (const r of all) {
-    if (r.otherCpuPct > NOISE_PCT) console.log(`note: ${r.server} N=${r.subscribers}: other processes used ${f(r.otherCpuPct, 0)} % of a core: perturbed; rerun on a quiet machine.`);
-    if (r.serverUdpDrops > 0) console.log(`note: ${r.server} N=${r.subscribers}: the server's sockets dropped ${fi(r.serverUdpDrops)} datagrams (receive buffers full).`);
-    if (r.peersLoopDelayP99Ms > 100) console.log(`note: ${r.server} N=${r.subscribers}: the peers' event loop stalled (p99 delay ${f(r.peersLoopDelayP99Ms, 0)} ms): the generator was starved; its latency and loss are not the server's alone.`);
-    if (r.peersCpuPct > 85) console.log(`note: ${r.server} N=${r.subscribers}: the peers used ${f(r.peersCpuPct, 0)} % of their core: losses may be theirs, not the server's.`);
+    if (r.otherCpuPct > NOISE_PCT)
+      console.log(
+        `note: ${r.server} N=${r.subscribers}: other processes used ${f(r.otherCpuPct, 0)} % of a core: perturbed; rerun on a quiet machine.`,
+      );
+    if (r.serverUdpDrops > 0)
+      console.log(
+        `note: ${r.server} N=${r.subscribers}: the server's sockets dropped ${fi(r.serverUdpDrops)} datagrams (receive buffers full).`,
+      );
+    if (r.peersLoopDelayP99Ms > 100)
+      console.log(
+        `note: ${r.server} N=${r.subscribers}: the peers' event loop stalled (p99 delay ${f(r.peersLoopDelayP99Ms, 0)} ms): the generator was starved; its latency and loss are not the server's alone.`,
+      );
+    if (r.peersCpuPct > 85)
+      console.log(
+        `note: ${r.server} N=${r.subscribers}: the peers used ${f(r.peersCpuPct, 0)} % of their core: losses may be theirs, not the server's.`,
+      );
   }
   const peerBound = sums.some((s) => s.best && s.best.serverCpuPct < 90);
-  if (peerBound) console.log('note: where a server stopped below 90 % of its core, the measured count is bounded by the peers (one core of node-datachannel), not by the server; the projected per-core figure compares the servers\' CPU cost per packet.');
-  console.log(`\n${JSON.stringify({ bench: 'sfu-vs-janus', command: commandLine, loadAverageAtStart: startLoad, nproc, results: all, ratios },
-    (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}`);
+  if (peerBound)
+    console.log(
+      "note: where a server stopped below 90 % of its core, the measured count is bounded by the peers (one core of node-datachannel), not by the server; the projected per-core figure compares the servers' CPU cost per packet.",
+    );
+  console.log(
+    `\n${JSON.stringify(
+      { bench: 'sfu-vs-janus', command: commandLine, loadAverageAtStart: startLoad, nproc, results: all, ratios },
+      (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+    )}`,
+  );
 }
 
 const startLoad = loadavg();
 
 async function main(): Promise<void> {
   if (!process.env.SB_BENCH_NETNS) {
-    if (!existsSync(join(repo, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/src/cli/main.js not found: build first (npm run build)');
+    if (!existsSync(join(repo, 'dist', 'src', 'cli', 'main.js')))
+      throw new Error('dist/src/cli/main.js not found: build first (npm run build)');
     ensureJanusInstalled();
   }
   await runInOwnNamespace('sfuvsjanus');
@@ -313,7 +489,7 @@ async function main(): Promise<void> {
   for (const key of opts.only) {
     const t0 = Date.now();
     try {
-      all.push(...await runServer(key, budgetMs - 5_000));
+      all.push(...(await runServer(key, budgetMs - 5_000)));
     } catch (e) {
       console.log(`${key}: failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -325,5 +501,8 @@ async function main(): Promise<void> {
 
 main().then(
   () => process.exit(process.exitCode ?? 0),
-  (e: unknown) => { console.error(`\nbench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); process.exit(1); },
+  (e: unknown) => {
+    console.error(`\nbench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
 );

@@ -31,7 +31,18 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
-import { exitAfter, nonNegative, startChild, stopServer, cpuTicks, processTicks, otherTicks, udpSocketDrops, CLK_TCK, type Child } from './lib/proc.js';
+import {
+  exitAfter,
+  nonNegative,
+  startChild,
+  stopServer,
+  cpuTicks,
+  processTicks,
+  otherTicks,
+  udpSocketDrops,
+  CLK_TCK,
+  type Child,
+} from './lib/proc.js';
 import { runAllocateLoad, runBindingLoad, waitForStun, type LoadWindow, type Target } from './lib/turn-client.js';
 import { runRelayStep, type RelayStepResult } from './lib/uclient.js';
 import { ipcRequest } from './lib/ipc.js';
@@ -46,68 +57,165 @@ const repo = resolve(here, '..', '..');
 type Key = 'coturn' | 'switchboard';
 
 interface Opts {
-  only: 'both' | Key; auth: 'user' | 'secret'; standIn: boolean; mode: 'c2c' | 'echo';
-  serverCore: number; genCore: number; warmup: number;
-  bindingSeconds: number; bindingInflight: number; bindingSockets: number;
-  allocSeconds: number; allocConcurrency: number;
-  relayStart: number; relayMax: number; relaySteps: number; relayBudget: number; interval: number;
-  clientsPerProc: number; sendSeconds: number; messageBytes: number; loss: number;
-  coturnThreads: number; skip: Set<string>; timeout: number; cpuProf: boolean;
+  only: 'both' | Key;
+  auth: 'user' | 'secret';
+  standIn: boolean;
+  mode: 'c2c' | 'echo';
+  serverCore: number;
+  genCore: number;
+  warmup: number;
+  bindingSeconds: number;
+  bindingInflight: number;
+  bindingSockets: number;
+  allocSeconds: number;
+  allocConcurrency: number;
+  relayStart: number;
+  relayMax: number;
+  relaySteps: number;
+  relayBudget: number;
+  interval: number;
+  clientsPerProc: number;
+  sendSeconds: number;
+  messageBytes: number;
+  loss: number;
+  coturnThreads: number;
+  skip: Set<string>;
+  timeout: number;
+  cpuProf: boolean;
 }
 
 function parseArgs(argv: string[]): Opts {
   const o: Opts = {
-    only: 'both', auth: 'user', standIn: false, mode: 'c2c', serverCore: 0, genCore: 1, warmup: 1,
-    bindingSeconds: 3, bindingInflight: 256, bindingSockets: 16, allocSeconds: 3, allocConcurrency: 128,
-    relayStart: 10_000, relayMax: 200_000, relaySteps: 5, relayBudget: 55, interval: 2,
-    clientsPerProc: 16, sendSeconds: 9, messageBytes: 1000, loss: 0.1, coturnThreads: 0,
-    skip: new Set(), timeout: 300, cpuProf: false,
+    only: 'both',
+    auth: 'user',
+    standIn: false,
+    mode: 'c2c',
+    serverCore: 0,
+    genCore: 1,
+    warmup: 1,
+    bindingSeconds: 3,
+    bindingInflight: 256,
+    bindingSockets: 16,
+    allocSeconds: 3,
+    allocConcurrency: 128,
+    relayStart: 10_000,
+    relayMax: 200_000,
+    relaySteps: 5,
+    relayBudget: 55,
+    interval: 2,
+    clientsPerProc: 16,
+    sendSeconds: 9,
+    messageBytes: 1000,
+    loss: 0.1,
+    coturnThreads: 0,
+    skip: new Set(),
+    timeout: 300,
+    cpuProf: false,
   };
   const num = (k: string, v: string | undefined): number => nonNegative(k, v, usage);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
-    const int = (k: string) => { i++; return Math.floor(num(k, v)); };
-    const dec = (k: string) => { i++; return num(k, v); };
+    const int = (k: string) => {
+      i++;
+      return Math.floor(num(k, v));
+    };
+    const dec = (k: string) => {
+      i++;
+      return num(k, v);
+    };
     switch (a) {
       case '--only':
         if (v !== 'both' && v !== 'coturn' && v !== 'switchboard') usage('--only both|coturn|switchboard');
-        o.only = v; i++; break;
+        o.only = v;
+        i++;
+        break;
       case '--auth':
         if (v !== 'user' && v !== 'secret') usage('--auth user|secret');
-        o.auth = v; i++; break;
-      case '--stand-in': o.standIn = true; break;
+        o.auth = v;
+        i++;
+        break;
+      case '--stand-in':
+        o.standIn = true;
+        break;
       case '--mode':
         if (v !== 'c2c' && v !== 'echo') usage('--mode c2c|echo');
-        o.mode = v; i++; break;
-      case '--server-core': o.serverCore = int('server-core'); break;
-      case '--gen-core': o.genCore = int('gen-core'); break;
-      case '--warmup': o.warmup = dec('warmup'); break;
-      case '--binding-seconds': o.bindingSeconds = dec('binding-seconds'); break;
-      case '--binding-inflight': o.bindingInflight = Math.max(1, int('binding-inflight')); break;
-      case '--binding-sockets': o.bindingSockets = Math.max(1, int('binding-sockets')); break;
-      case '--alloc-seconds': o.allocSeconds = dec('alloc-seconds'); break;
-      case '--alloc-concurrency': o.allocConcurrency = Math.max(1, int('alloc-concurrency')); break;
-      case '--relay-start': o.relayStart = Math.max(1, dec('relay-start')); break;
-      case '--relay-max': o.relayMax = Math.max(1, dec('relay-max')); break;
-      case '--relay-steps': o.relaySteps = Math.max(1, int('relay-steps')); break;
-      case '--relay-budget': o.relayBudget = dec('relay-budget'); break;
-      case '--interval': o.interval = Math.max(1, int('interval')); break;
-      case '--clients-per-proc': o.clientsPerProc = Math.max(1, int('clients-per-proc')); break;
-      case '--send-seconds': o.sendSeconds = dec('send-seconds'); break;
-      case '--message-bytes': o.messageBytes = Math.max(32, int('message-bytes')); break;
-      case '--loss': o.loss = dec('loss'); break;
-      case '--coturn-threads': o.coturnThreads = int('coturn-threads'); break;
+        o.mode = v;
+        i++;
+        break;
+      case '--server-core':
+        o.serverCore = int('server-core');
+        break;
+      case '--gen-core':
+        o.genCore = int('gen-core');
+        break;
+      case '--warmup':
+        o.warmup = dec('warmup');
+        break;
+      case '--binding-seconds':
+        o.bindingSeconds = dec('binding-seconds');
+        break;
+      case '--binding-inflight':
+        o.bindingInflight = Math.max(1, int('binding-inflight'));
+        break;
+      case '--binding-sockets':
+        o.bindingSockets = Math.max(1, int('binding-sockets'));
+        break;
+      case '--alloc-seconds':
+        o.allocSeconds = dec('alloc-seconds');
+        break;
+      case '--alloc-concurrency':
+        o.allocConcurrency = Math.max(1, int('alloc-concurrency'));
+        break;
+      case '--relay-start':
+        o.relayStart = Math.max(1, dec('relay-start'));
+        break;
+      case '--relay-max':
+        o.relayMax = Math.max(1, dec('relay-max'));
+        break;
+      case '--relay-steps':
+        o.relaySteps = Math.max(1, int('relay-steps'));
+        break;
+      case '--relay-budget':
+        o.relayBudget = dec('relay-budget');
+        break;
+      case '--interval':
+        o.interval = Math.max(1, int('interval'));
+        break;
+      case '--clients-per-proc':
+        o.clientsPerProc = Math.max(1, int('clients-per-proc'));
+        break;
+      case '--send-seconds':
+        o.sendSeconds = dec('send-seconds');
+        break;
+      case '--message-bytes':
+        o.messageBytes = Math.max(32, int('message-bytes'));
+        break;
+      case '--loss':
+        o.loss = dec('loss');
+        break;
+      case '--coturn-threads':
+        o.coturnThreads = int('coturn-threads');
+        break;
       case '--skip':
         for (const p of (v ?? '').split(',')) {
           if (!['binding', 'allocate', 'relay'].includes(p)) usage('--skip takes binding,allocate,relay');
           o.skip.add(p);
         }
-        i++; break;
-      case '--timeout': o.timeout = dec('timeout'); break;
-      case '--cpu-prof': o.cpuProf = true; break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown option ${a}`);
+        i++;
+        break;
+      case '--timeout':
+        o.timeout = dec('timeout');
+        break;
+      case '--cpu-prof':
+        o.cpuProf = true;
+        break;
+      case '-h':
+      case '--help':
+        usage();
+        break;
+      default:
+        usage(`unknown option ${a}`);
     }
   }
   if (o.serverCore === o.genCore) usage('--server-core and --gen-core must differ');
@@ -160,7 +268,10 @@ const overall = exitAfter(opts.timeout);
 /** CPU (% of one core) used by processes outside the bench above which a measurement is called perturbed. */
 const NOISE_PCT = 15;
 
-const USER = 'bench', PASSWORD = 'benchpass', REALM = 'bench', SECRET = 'bench-secret';
+const USER = 'bench',
+  PASSWORD = 'benchpass',
+  REALM = 'bench',
+  SECRET = 'bench-secret';
 const HOST = '127.0.0.1';
 
 /** What a client presents: the user, or a REST pair valid for a day (uclient -W does the same). */
@@ -170,30 +281,58 @@ function clientCredential(): { username: string; password: string } {
   return { username: c.username, password: c.credential };
 }
 
-interface ServerSpec { key: Key; label: string; file: string; args: (port: number) => string[]; notes: string[]; ipc?: boolean }
+interface ServerSpec {
+  key: Key;
+  label: string;
+  file: string;
+  args: (port: number) => string[];
+  notes: string[];
+  ipc?: boolean;
+}
 
 const tmp = mkdtempSync(join(tmpdir(), 'sb-turn-bench-'));
 // coturn's pid file and user db live here; a CPU profile is kept for reading afterwards.
-process.on('exit', () => { if (!opts.cpuProf) rmSync(tmp, { recursive: true, force: true }); });
+process.on('exit', () => {
+  if (!opts.cpuProf) rmSync(tmp, { recursive: true, force: true });
+});
 
 function coturnSpec(key: Key, label: string): ServerSpec {
-  const auth = opts.auth === 'user'
-    ? ['--lt-cred-mech', `--user=${USER}:${PASSWORD}`]
-    : ['--use-auth-secret', `--static-auth-secret=${SECRET}`];
+  const auth =
+    opts.auth === 'user' ? ['--lt-cred-mech', `--user=${USER}:${PASSWORD}`] : ['--use-auth-secret', `--static-auth-secret=${SECRET}`];
   return {
-    key, label, file: 'turnserver',
+    key,
+    label,
+    file: 'turnserver',
     args: (port) => [
-      '-n', `--listening-ip=${HOST}`, `--listening-port=${port}`, `--relay-ip=${HOST}`, '--allow-loopback-peers',
-      '--no-tls', '--no-dtls', '--no-cli', ...auth, `--realm=${REALM}`,
+      '-n',
+      `--listening-ip=${HOST}`,
+      `--listening-port=${port}`,
+      `--relay-ip=${HOST}`,
+      '--allow-loopback-peers',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      ...auth,
+      `--realm=${REALM}`,
       `--relay-threads=${opts.coturnThreads}`,
       // No per-user or total allocation quota, no bandwidth cap (0 = unlimited for all four).
-      '--user-quota=0', '--total-quota=0', '--max-bps=0', '--bps-capacity=0',
+      '--user-quota=0',
+      '--total-quota=0',
+      '--max-bps=0',
+      '--bps-capacity=0',
       // Binding answers carry XOR-MAPPED-ADDRESS only, as Switchboard's do (no MAPPED-ADDRESS,
       // RESPONSE-ORIGIN, OTHER-ADDRESS), so both do the same work per request.
-      '--no-rfc5780', '--no-stun-backward-compatibility', '--response-origin-only-with-rfc5780',
-      '--log-file=stdout', '--simple-log', `--pidfile=${join(tmp, `${key}.pid`)}`, `--userdb=${join(tmp, `${key}.sqlite`)}`,
+      '--no-rfc5780',
+      '--no-stun-backward-compatibility',
+      '--response-origin-only-with-rfc5780',
+      '--log-file=stdout',
+      '--simple-log',
+      `--pidfile=${join(tmp, `${key}.pid`)}`,
+      `--userdb=${join(tmp, `${key}.sqlite`)}`,
     ],
-    notes: [`turnserver ${coturnVersion()}, -m ${opts.coturnThreads}${opts.coturnThreads === 0 ? ' (single-threaded mode)' : ''}, log to stdout (read by the bench)`],
+    notes: [
+      `turnserver ${coturnVersion()}, -m ${opts.coturnThreads}${opts.coturnThreads === 0 ? ' (single-threaded mode)' : ''}, log to stdout (read by the bench)`,
+    ],
   };
 }
 
@@ -204,13 +343,35 @@ function switchboardSpec(): ServerSpec {
   // bench-preload answers profiling requests over the IPC channel (see bench/lib/bench-preload.ts).
   const preload = opts.cpuProf ? ['--import', pathToFileURL(join(here, 'lib', 'bench-preload.js')).href] : [];
   return {
-    key: 'switchboard', label: 'Switchboard', file: process.execPath, ipc: opts.cpuProf,
+    key: 'switchboard',
+    label: 'Switchboard',
+    file: process.execPath,
+    ipc: opts.cpuProf,
     args: (port) => [
-      ...preload, main, 'turn', '--host', HOST, '--turn-port', String(port), '--turn-realm', REALM, ...auth,
-      '--turn-allow-peer', '127.0.0.0/8', '--turn-max-bitrate', '0',
-      '--turn-max-allocations', '100000', '--turn-max-allocations-per-user', '100000', '--log-level', 'warn',
+      ...preload,
+      main,
+      'turn',
+      '--host',
+      HOST,
+      '--turn-port',
+      String(port),
+      '--turn-realm',
+      REALM,
+      ...auth,
+      '--turn-allow-peer',
+      '127.0.0.0/8',
+      '--turn-max-bitrate',
+      '0',
+      '--turn-max-allocations',
+      '100000',
+      '--turn-max-allocations-per-user',
+      '100000',
+      '--log-level',
+      'warn',
     ],
-    notes: [`Node ${process.version}, log level warn${opts.cpuProf ? '; CPU-profiled during the relay search (its relay numbers are perturbed)' : ''}`],
+    notes: [
+      `Node ${process.version}, log level warn${opts.cpuProf ? '; CPU-profiled during the relay search (its relay numbers are perturbed)' : ''}`,
+    ],
   };
 }
 
@@ -220,7 +381,9 @@ function coturnVersion(): string {
     try {
       const out = execFileSync('turnserver', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       coturnVersionCache = out.trim().split('\n').pop() ?? '?';
-    } catch { coturnVersionCache = '?'; }
+    } catch {
+      coturnVersionCache = '?';
+    }
   }
   return coturnVersionCache;
 }
@@ -229,29 +392,56 @@ function coturnVersion(): string {
 async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const udp = createSocket('udp4');
-    const port = await new Promise<number>((r, j) => { udp.once('error', j); udp.bind(0, HOST, () => r(udp.address().port)); });
+    const port = await new Promise<number>((r, j) => {
+      udp.once('error', j);
+      udp.bind(0, HOST, () => r(udp.address().port));
+    });
     const tcp = createServer();
-    const ok = await new Promise<boolean>((r) => { tcp.once('error', () => r(false)); tcp.listen(port, HOST, () => r(true)); });
+    const ok = await new Promise<boolean>((r) => {
+      tcp.once('error', () => r(false));
+      tcp.listen(port, HOST, () => r(true));
+    });
     await new Promise<void>((r) => udp.close(() => r()));
-    if (ok) { await new Promise<void>((r) => tcp.close(() => r())); return port; }
+    if (ok) {
+      await new Promise<void>((r) => tcp.close(() => r()));
+      return port;
+    }
   }
   throw new Error('no free port for UDP and TCP');
 }
 
-interface Running { spec: ServerSpec; child: Child; pid: number; target: Target }
+interface Running {
+  spec: ServerSpec;
+  child: Child;
+  pid: number;
+  target: Target;
+}
 
-interface Peer { host: string; port: number; pid: number }
+interface Peer {
+  host: string;
+  port: number;
+  pid: number;
+}
 
 async function startServer(spec: ServerSpec): Promise<Running> {
   const port = await freePort();
-  const child = startChild(spec.label, 'taskset', ['-c', String(opts.serverCore), spec.file, ...spec.args(port)], { ipc: spec.ipc ?? false });
+  const child = startChild(spec.label, 'taskset', ['-c', String(opts.serverCore), spec.file, ...spec.args(port)], {
+    ipc: spec.ipc ?? false,
+  });
   const target = { host: HOST, port };
-  const exited = new Promise<never>((_, reject) => child.proc.once('exit', (code, sig) =>
-    reject(new Error(`${spec.label} exited (code ${code}, signal ${sig})\n--- output (tail) ---\n${child.tail.join('\n')}`))));
-  exited.catch(() => { /* only raced below */ });
+  const exited = new Promise<never>((_, reject) =>
+    child.proc.once('exit', (code, sig) =>
+      reject(new Error(`${spec.label} exited (code ${code}, signal ${sig})\n--- output (tail) ---\n${child.tail.join('\n')}`)),
+    ),
+  );
+  exited.catch(() => {
+    /* only raced below */
+  });
   // Ready = answers a STUN Binding request: the same test for both servers, whatever they print.
   await Promise.race([waitForStun(target, 20_000), exited]).catch((e: unknown) => {
-    throw new Error(`${spec.label} did not start: ${e instanceof Error ? e.message : String(e)}\n--- output (tail) ---\n${child.tail.join('\n')}`);
+    throw new Error(
+      `${spec.label} did not start: ${e instanceof Error ? e.message : String(e)}\n--- output (tail) ---\n${child.tail.join('\n')}`,
+    );
   });
   return { spec, child, pid: child.pid, target };
 }
@@ -277,7 +467,8 @@ function generatorLimited(r: RelayStepResult): string | undefined {
   if (r.failure !== undefined) return undefined;
   if (r.sentPerS < 0.97 * r.rate) return `uclient sent ${fi(r.sentPerS)} of ${fi(r.rate)} msgs/s`;
   const genDrops = r.peerDrops + r.clientDrops;
-  if (!stepPasses(r) && genDrops > 0.5 * Math.max(1, r.sent - r.received)) return `most losses were at the load generator's sockets (${fi(genDrops)} drops)`;
+  if (!stepPasses(r) && genDrops > 0.5 * Math.max(1, r.sent - r.received))
+    return `most losses were at the load generator's sockets (${fi(genDrops)} drops)`;
   return undefined;
 }
 
@@ -296,11 +487,25 @@ async function relaySearch(s: Running, peer: () => Promise<Peer | undefined>): P
   let retries = 1;
   const t0 = performance.now();
   for (let i = 0; i < opts.relaySteps; i++) {
-    if (i > 0 && (performance.now() - t0) / 1000 > opts.relayBudget) { stop = `time budget (${opts.relayBudget} s) used`; break; }
+    if (i > 0 && (performance.now() - t0) / 1000 > opts.relayBudget) {
+      stop = `time budget (${opts.relayBudget} s) used`;
+      break;
+    }
     const r = await runRelayStep({
-      server: s.target, mode: opts.mode, peer: await peer(), serverPid: s.pid, username, password, rate, intervalMs: opts.interval,
-      clientsPerProc: opts.clientsPerProc, sendSeconds: opts.sendSeconds, messageBytes: opts.messageBytes,
-      core: opts.genCore, localHost: `127.2.${++relayStepCount % 256}.1`, extraArgs: opts.auth === 'secret' ? ['-W', SECRET] : [],
+      server: s.target,
+      mode: opts.mode,
+      peer: await peer(),
+      serverPid: s.pid,
+      username,
+      password,
+      rate,
+      intervalMs: opts.interval,
+      clientsPerProc: opts.clientsPerProc,
+      sendSeconds: opts.sendSeconds,
+      messageBytes: opts.messageBytes,
+      core: opts.genCore,
+      localHost: `127.2.${++relayStepCount % 256}.1`,
+      extraArgs: opts.auth === 'secret' ? ['-W', SECRET] : [],
     });
     steps.push(r);
     const gen = generatorLimited(r);
@@ -311,19 +516,30 @@ async function relaySearch(s: Running, peer: () => Promise<Peer | undefined>): P
     const perturbed = !pass && r.failure === undefined && r.otherPct > NOISE_PCT;
     if ((gen || perturbed) && retries > 0) {
       retries--;
-      log(`  (${gen ? 'generator-limited' : `other processes used ${f(r.otherPct, 0)} % of a core meanwhile`}: running this step once more)`);
+      log(
+        `  (${gen ? 'generator-limited' : `other processes used ${f(r.otherPct, 0)} % of a core meanwhile`}: running this step once more)`,
+      );
       continue;
     }
     if (r.failure !== undefined) {
-      if (!best) { stop = `step failed: ${r.failure}`; break; }
+      if (!best) {
+        stop = `step failed: ${r.failure}`;
+        break;
+      }
       failedAt = Math.min(failedAt, r.rate);
-    }
-    else if (gen) { stop = `load generator limit: ${gen}`; lowerBound = true; break; }
-    else if (pass) best = !best || r.rate > best.rate ? r : best;
+    } else if (gen) {
+      stop = `load generator limit: ${gen}`;
+      lowerBound = true;
+      break;
+    } else if (pass) best = !best || r.rate > best.rate ? r : best;
     else failedAt = Math.min(failedAt, r.rate);
     let next: number;
     if (failedAt === Infinity) {
-      if (rate >= opts.relayMax) { stop = `--relay-max ${fi(opts.relayMax)} msgs/s reached without loss`; lowerBound = true; break; }
+      if (rate >= opts.relayMax) {
+        stop = `--relay-max ${fi(opts.relayMax)} msgs/s reached without loss`;
+        lowerBound = true;
+        break;
+      }
       // Aim near where the server's CPU would reach 90 % (its CPU grows about linearly with the
       // rate), within 1.25–4× this rate: fewer steps than plain doubling for the same bracket.
       const aim = r.serverCpuPct > 1 ? (rate * 90) / r.serverCpuPct : rate * 4;
@@ -331,11 +547,17 @@ async function relaySearch(s: Running, peer: () => Promise<Peer | undefined>): P
     } else if (!best) {
       next = rate / 2;
     } else {
-      if (failedAt / best.rate <= 1.15) { stop = `bracketed within 15 % (${fi(best.rate)} passes, ${fi(failedAt)} fails)`; break; }
+      if (failedAt / best.rate <= 1.15) {
+        stop = `bracketed within 15 % (${fi(best.rate)} passes, ${fi(failedAt)} fails)`;
+        break;
+      }
       next = (best.rate + failedAt) / 2;
     }
     next = quantize(next);
-    if (steps.some((x) => x.rate === next)) { stop = 'no untested rate left between pass and fail'; break; }
+    if (steps.some((x) => x.rate === next)) {
+      stop = 'no untested rate left between pass and fail';
+      break;
+    }
     rate = next;
   }
   // The fixed-rate point: the last step run at the starting rate (it may have been retried).
@@ -361,24 +583,44 @@ async function runServer(spec: ServerSpec, peer: () => Promise<Peer | undefined>
   log(`pid ${s.pid}, ${HOST}:${s.target.port}, pinned to core ${opts.serverCore}`);
   const meter = {
     serverTicks: () => cpuTicks(s.pid),
-    othersSince: () => { const t0 = processTicks(); return () => otherTicks(t0, processTicks(), [process.pid, s.pid]); },
+    othersSince: () => {
+      const t0 = processTicks();
+      return () => otherTicks(t0, processTicks(), [process.pid, s.pid]);
+    },
     serverDrops: () => udpSocketDrops(s.pid),
     clkTck: CLK_TCK,
   };
   const result: ServerResult = { spec, binding: undefined, allocate: undefined, relay: undefined };
   try {
     if (!opts.skip.has('binding') && opts.bindingSeconds > 0) {
-      result.binding = await runBindingLoad(s.target, {
-        sockets: opts.bindingSockets, inflight: opts.bindingInflight, warmupS: opts.warmup, seconds: opts.bindingSeconds, timeoutMs: 1000,
-      }, meter);
+      result.binding = await runBindingLoad(
+        s.target,
+        {
+          sockets: opts.bindingSockets,
+          inflight: opts.bindingInflight,
+          warmupS: opts.warmup,
+          seconds: opts.bindingSeconds,
+          timeoutMs: 1000,
+        },
+        meter,
+      );
       log(loadLine('Binding', 'requests/s', result.binding));
     }
     if (!opts.skip.has('allocate') && opts.allocSeconds > 0) {
       const { username, password } = clientCredential();
-      result.allocate = await runAllocateLoad(s.target, {
-        concurrency: opts.allocConcurrency, warmupS: opts.warmup, seconds: opts.allocSeconds, timeoutMs: 2000, username, password,
-        localAddress: () => `127.1.${(Math.random() * 256) | 0}.${1 + ((Math.random() * 254) | 0)}`,
-      }, meter);
+      result.allocate = await runAllocateLoad(
+        s.target,
+        {
+          concurrency: opts.allocConcurrency,
+          warmupS: opts.warmup,
+          seconds: opts.allocSeconds,
+          timeoutMs: 2000,
+          username,
+          password,
+          localAddress: () => `127.1.${(Math.random() * 256) | 0}.${1 + ((Math.random() * 254) | 0)}`,
+        },
+        meter,
+      );
       log(loadLine('Allocate', 'allocations/s', result.allocate));
     }
     if (!opts.skip.has('relay')) {
@@ -391,7 +633,8 @@ async function runServer(spec: ServerSpec, peer: () => Promise<Peer | undefined>
         result.profile = path;
       }
     }
-    if (s.child.proc.exitCode !== null || s.child.proc.signalCode !== null) throw new Error(`${spec.label} died during the run\n${s.child.tail.join('\n')}`);
+    if (s.child.proc.exitCode !== null || s.child.proc.signalCode !== null)
+      throw new Error(`${spec.label} died during the run\n${s.child.tail.join('\n')}`);
     return result;
   } finally {
     await stopServer({ proc: s.child.proc });
@@ -400,37 +643,52 @@ async function runServer(spec: ServerSpec, peer: () => Promise<Peer | undefined>
 
 // ---- output ---------------------------------------------------------------------------------
 
-function log(s: string): void { console.log(s); }
+function log(s: string): void {
+  console.log(s);
+}
 const f = (n: number | undefined, d = 1) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const fi = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 
 function errs(e: Record<string, number>): string {
-  const s = Object.entries(e).map(([k, v]) => `${k}×${v}`).join(' ');
+  const s = Object.entries(e)
+    .map(([k, v]) => `${k}×${v}`)
+    .join(' ');
   return s ? ` | ${s}` : '';
 }
 
 function loadLine(what: string, unit: string, w: LoadWindow): string {
-  return `${what}: ${fi(w.perS)} ${unit} (${fi(w.requests)} requests in ${f(w.seconds, 1)} s) | server CPU ${f(w.serverCpuPct, 0)} % = ` +
-    `${f(w.cpuUsPerOp, 1)} µs each | generator CPU ${f(w.loadCpuPct, 0)} % | other processes ${f(w.otherPct, 0)} % | server UDP drops ${fi(w.serverDrops)}${errs(w.errors)}`;
+  return (
+    `${what}: ${fi(w.perS)} ${unit} (${fi(w.requests)} requests in ${f(w.seconds, 1)} s) | server CPU ${f(w.serverCpuPct, 0)} % = ` +
+    `${f(w.cpuUsPerOp, 1)} µs each | generator CPU ${f(w.loadCpuPct, 0)} % | other processes ${f(w.otherPct, 0)} % | server UDP drops ${fi(w.serverDrops)}${errs(w.errors)}`
+  );
 }
 
 function stepLine(r: RelayStepResult, pass: boolean, gen: string | undefined): string {
   if (r.failure !== undefined) return `relay ${fi(r.rate)} msgs/s (${r.clients} clients): FAILED — ${r.failure}`;
   const verdict = gen ? `generator-limited (${gen})` : pass ? 'pass' : 'LOSS';
-  return `relay ${fi(r.rate)} msgs/s offered (${r.clients} clients in ${r.procs} uclient, ${r.messagesPerClient} msgs each): ` +
+  return (
+    `relay ${fi(r.rate)} msgs/s offered (${r.clients} clients in ${r.procs} uclient, ${r.messagesPerClient} msgs each): ` +
     `window ${f(r.windowS, 1)} s sent ${fi(r.sentPerS)}/s delivered ${fi(r.receivedPerS)}/s → ${fi(r.relayedPerS)} relayed pkts/s | ` +
     `loss run ${f(r.runLossPct, 3)} % window ${f(r.windowLossPct, 2)} % | server CPU ${f(r.serverCpuPct, 0)} % = ` +
     `${f(r.cpuUsPerPacket, 2)} µs/pkt | uclient${opts.mode === 'echo' ? ' + peer' : ''} CPU ${f(r.genCpuPct, 0)} % | other processes ${f(r.otherPct, 0)} % | ` +
     `UDP rcvbuf drops ${fi(r.udpDrops)} (server ${fi(r.serverDrops)}, peer ${fi(r.peerDrops)}, uclient ${fi(r.clientDrops)}) → ${verdict}` +
     (r.sent > r.received ? ` | lost per second: ${r.lossBySecond.join(' ')}` : '') +
-    (r.notes.length ? ` | ${r.notes.join('; ')}` : '');
+    (r.notes.length ? ` | ${r.notes.join('; ')}` : '')
+  );
 }
 
 function ratio(ours: number | undefined, theirs: number | undefined): number {
-  return ours !== undefined && theirs !== undefined && Number.isFinite(ours) && Number.isFinite(theirs) && theirs !== 0 ? ours / theirs : NaN;
+  return ours !== undefined && theirs !== undefined && Number.isFinite(ours) && Number.isFinite(theirs) && theirs !== 0
+    ? ours / theirs
+    : NaN;
 }
 
-interface Row { name: string; get: (r: ServerResult) => number | undefined; fmt: (n: number | undefined) => string; better?: 'higher' | 'lower' }
+interface Row {
+  name: string;
+  get: (r: ServerResult) => number | undefined;
+  fmt: (n: number | undefined) => string;
+  better?: 'higher' | 'lower';
+}
 
 function report(results: ServerResult[]): void {
   const co = results.find((r) => r.spec.key === 'coturn');
@@ -443,8 +701,18 @@ function report(results: ServerResult[]): void {
     { name: '  offered at that step (msgs/s; clients)', get: (r) => r.relay?.best?.rate, fmt: fi },
     { name: '  loss at that step, whole run (%)', get: (r) => r.relay?.best?.runLossPct, fmt: (n) => f(n, 3) },
     { name: '  server CPU at that step (% of one core)', get: (r) => r.relay?.best?.serverCpuPct, fmt: (n) => f(n, 0) },
-    { name: '  server CPU per relayed packet at that step (µs; lower is better)', get: (r) => r.relay?.best?.cpuUsPerPacket, fmt: (n) => f(n, 2), better: 'lower' },
-    { name: `server CPU per relayed packet at ${fi(2 * (results[0]?.relay?.first?.rate ?? NaN))} pkts/s (µs; lower is better)`, get: (r) => r.relay?.first?.cpuUsPerPacket, fmt: (n) => f(n, 2), better: 'lower' },
+    {
+      name: '  server CPU per relayed packet at that step (µs; lower is better)',
+      get: (r) => r.relay?.best?.cpuUsPerPacket,
+      fmt: (n) => f(n, 2),
+      better: 'lower',
+    },
+    {
+      name: `server CPU per relayed packet at ${fi(2 * (results[0]?.relay?.first?.rate ?? NaN))} pkts/s (µs; lower is better)`,
+      get: (r) => r.relay?.first?.cpuUsPerPacket,
+      fmt: (n) => f(n, 2),
+      better: 'lower',
+    },
     { name: '  server CPU at that rate (% of one core)', get: (r) => r.relay?.first?.serverCpuPct, fmt: (n) => f(n, 0) },
     { name: '  loss at that rate, whole run (%)', get: (r) => r.relay?.first?.runLossPct, fmt: (n) => f(n, 3) },
     { name: 'allocations/s (401 → Allocate → Refresh 0, full exchange)', get: (r) => r.allocate?.perS, fmt: fi, better: 'higher' },
@@ -452,18 +720,27 @@ function report(results: ServerResult[]): void {
     { name: '  server CPU (% of one core)', get: (r) => r.allocate?.serverCpuPct, fmt: (n) => f(n, 0) },
     { name: '  generator CPU (% of one core)', get: (r) => r.allocate?.loadCpuPct, fmt: (n) => f(n, 0) },
     { name: 'STUN Binding requests/s', get: (r) => r.binding?.perS, fmt: fi, better: 'higher' },
-    { name: '  server CPU per Binding request (µs; lower is better)', get: (r) => r.binding?.cpuUsPerOp, fmt: (n) => f(n, 2), better: 'lower' },
+    {
+      name: '  server CPU per Binding request (µs; lower is better)',
+      get: (r) => r.binding?.cpuUsPerOp,
+      fmt: (n) => f(n, 2),
+      better: 'lower',
+    },
     { name: '  server CPU (% of one core)', get: (r) => r.binding?.serverCpuPct, fmt: (n) => f(n, 0) },
     { name: '  generator CPU (% of one core)', get: (r) => r.binding?.loadCpuPct, fmt: (n) => f(n, 0) },
   ];
   console.log('\n## TURN benchmark\n');
   console.log(`Command: \`${commandLine}\``);
-  console.log(`Effective: servers pinned to core ${opts.serverCore}, generators to core ${opts.genCore}; auth ${opts.auth === 'user' ? `long-term user ${USER}` : 'TURN REST secret'}, realm ${REALM}. ` +
-    `Binding: ${opts.bindingInflight} in flight over ${opts.bindingSockets} sockets, ${opts.warmup} s warm-up + ${opts.bindingSeconds} s. ` +
-    `Allocate: ${opts.allocConcurrency} sessions, ${opts.warmup} s + ${opts.allocSeconds} s. ` +
-    `Relay: turnutils_uclient -l ${opts.messageBytes} -z ${opts.interval} (${fi(1000 / opts.interval)} msgs/s per client) -c, channels, ≤ ${opts.clientsPerProc} clients per process, ` +
-    `~${opts.sendSeconds} s per client, ${opts.mode === 'c2c' ? 'clients in pairs (-y)' : 'echo by turnutils_peer'}; search from ${fi(opts.relayStart)} msgs/s, ≤ ${opts.relaySteps} steps; pass = whole-run loss < ${opts.loss} % and full-rate window loss < ${Math.max(0.5, opts.loss)} %.`);
-  console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load average at start ${startLoad.map((x) => x.toFixed(2)).join(' ')}.\n`);
+  console.log(
+    `Effective: servers pinned to core ${opts.serverCore}, generators to core ${opts.genCore}; auth ${opts.auth === 'user' ? `long-term user ${USER}` : 'TURN REST secret'}, realm ${REALM}. ` +
+      `Binding: ${opts.bindingInflight} in flight over ${opts.bindingSockets} sockets, ${opts.warmup} s warm-up + ${opts.bindingSeconds} s. ` +
+      `Allocate: ${opts.allocConcurrency} sessions, ${opts.warmup} s + ${opts.allocSeconds} s. ` +
+      `Relay: turnutils_uclient -l ${opts.messageBytes} -z ${opts.interval} (${fi(1000 / opts.interval)} msgs/s per client) -c, channels, ≤ ${opts.clientsPerProc} clients per process, ` +
+      `~${opts.sendSeconds} s per client, ${opts.mode === 'c2c' ? 'clients in pairs (-y)' : 'echo by turnutils_peer'}; search from ${fi(opts.relayStart)} msgs/s, ≤ ${opts.relaySteps} steps; pass = whole-run loss < ${opts.loss} % and full-rate window loss < ${Math.max(0.5, opts.loss)} %.`,
+  );
+  console.log(
+    `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load average at start ${startLoad.map((x) => x.toFixed(2)).join(' ')}.\n`,
+  );
   console.log(`| metric | ${results.map((r) => r.spec.label).join(' | ')} |${both ? ' ours / coturn |' : ''}`);
   console.log(`|---|${results.map(() => '---:').join('|')}|${both ? '---:|' : ''}`);
   for (const row of rows) {
@@ -484,7 +761,16 @@ function report(results: ServerResult[]): void {
       let ok = Number.isFinite(q) ? (better === 'higher' ? q >= 1 : q <= 1) : undefined;
       // A lower bound decides only one way: ours ≥ x ≥ coturn, or ours < coturn's ≥ y.
       if (bound && ok !== undefined && (ok ? !!co.relay?.lowerBound : !!sb.relay?.lowerBound)) ok = undefined;
-      const verdict = ok === undefined ? (Number.isFinite(q) ? 'undecided' : 'not measured') : ok ? 'meets the goal' : better === 'higher' ? `short by ${f(100 * (1 - q), 1)} %` : `${f(100 * (q - 1), 1)} % more CPU`;
+      const verdict =
+        ok === undefined
+          ? Number.isFinite(q)
+            ? 'undecided'
+            : 'not measured'
+          : ok
+            ? 'meets the goal'
+            : better === 'higher'
+              ? `short by ${f(100 * (1 - q), 1)} %`
+              : `${f(100 * (q - 1), 1)} % more CPU`;
       console.log(`  ${name.padEnd(40)} ${f(q, 2)}×  ${verdict}${bound}`);
     };
     const bound = co.relay?.lowerBound || sb.relay?.lowerBound ? '  (a lower bound is involved: see the relay notes)' : '';
@@ -494,37 +780,69 @@ function report(results: ServerResult[]): void {
     line('STUN Binding requests/s', sb.binding?.perS, co.binding?.perS, 'higher');
   }
   for (const r of results) {
-    for (const [what, w] of [['Binding', r.binding], ['Allocate', r.allocate]] as const) {
-      if (w && w.loadCpuPct > 90 && w.serverCpuPct < 90) console.log(`\nnote: ${r.spec.label} ${what}: the generator (${f(w.loadCpuPct, 0)} % CPU) was busier than the server (${f(w.serverCpuPct, 0)} %): that figure is generator-bound, a lower bound.`);
+    for (const [what, w] of [
+      ['Binding', r.binding],
+      ['Allocate', r.allocate],
+    ] as const) {
+      if (w && w.loadCpuPct > 90 && w.serverCpuPct < 90)
+        console.log(
+          `\nnote: ${r.spec.label} ${what}: the generator (${f(w.loadCpuPct, 0)} % CPU) was busier than the server (${f(w.serverCpuPct, 0)} %): that figure is generator-bound, a lower bound.`,
+        );
       if (w && Object.keys(w.errors).length) console.log(`\nnote: ${r.spec.label} ${what}: ${errs(w.errors).slice(3)}`);
     }
-    const noisy = [['Binding', r.binding?.otherPct], ['Allocate', r.allocate?.otherPct],
-      ...(r.relay?.steps ?? []).map((x) => [`relay ${fi(x.rate)}`, x.otherPct] as const)] as const;
+    const noisy = [
+      ['Binding', r.binding?.otherPct],
+      ['Allocate', r.allocate?.otherPct],
+      ...(r.relay?.steps ?? []).map((x) => [`relay ${fi(x.rate)}`, x.otherPct] as const),
+    ] as const;
     const spoilt = noisy.filter(([, p]) => p !== undefined && p > NOISE_PCT).map(([w, p]) => `${w} (${f(p, 0)} %)`);
-    if (spoilt.length) console.log(`\nnote: ${r.spec.label}: other processes used CPU (% of one core) during ${spoilt.join(', ')}: those numbers are perturbed; rerun on a quiet machine.`);
+    if (spoilt.length)
+      console.log(
+        `\nnote: ${r.spec.label}: other processes used CPU (% of one core) during ${spoilt.join(', ')}: those numbers are perturbed; rerun on a quiet machine.`,
+      );
     if (r.relay) {
       console.log(`\nnote: ${r.spec.label} relay search stopped: ${r.relay.stop}.`);
       const busy = r.relay.steps.filter((s) => s.genCpuPct > 85);
-      if (busy.length) console.log(`\nnote: ${r.spec.label}: the load generators used > 85 % of their core at ${busy.map((s) => fi(s.rate)).join(', ')} msgs/s; losses there may be theirs.`);
+      if (busy.length)
+        console.log(
+          `\nnote: ${r.spec.label}: the load generators used > 85 % of their core at ${busy.map((s) => fi(s.rate)).join(', ')} msgs/s; losses there may be theirs.`,
+        );
     }
   }
-  for (const r of results) if (r.profile) console.log(`\n${r.spec.label} during the relay search (${r.profile}) — ${summarizeProfile(r.profile, 20, true)}`);
+  for (const r of results)
+    if (r.profile) console.log(`\n${r.spec.label} during the relay search (${r.profile}) — ${summarizeProfile(r.profile, 20, true)}`);
   const json = {
-    bench: 'turn', command: commandLine, auth: opts.auth, loadAverageAtStart: startLoad,
-    servers: Object.fromEntries(results.map((r) => [r.spec.key, {
-      label: r.spec.label,
-      relayedPacketsPerS: bestRate(r) ?? null, relayLowerBound: r.relay?.lowerBound ?? null,
-      relayBestStep: r.relay?.best ?? null, relayFirstStep: r.relay?.first ?? null, relaySteps: r.relay?.steps ?? [], relayStop: r.relay?.stop ?? null,
-      cpuUsPerRelayedPacketAtFixedRate: r.relay?.first?.cpuUsPerPacket ?? null,
-      allocationsPerS: r.allocate?.perS ?? null, allocate: r.allocate ?? null,
-      bindingPerS: r.binding?.perS ?? null, binding: r.binding ?? null,
-    }])),
-    ratiosOursOverCoturn: both ? {
-      relayedPacketsPerS: ratio(bestRate(sb), bestRate(co)),
-      cpuPerRelayedPacketAtFixedRate: ratio(sb.relay?.first?.cpuUsPerPacket, co.relay?.first?.cpuUsPerPacket),
-      allocationsPerS: ratio(sb.allocate?.perS, co.allocate?.perS),
-      bindingPerS: ratio(sb.binding?.perS, co.binding?.perS),
-    } : null,
+    bench: 'turn',
+    command: commandLine,
+    auth: opts.auth,
+    loadAverageAtStart: startLoad,
+    servers: Object.fromEntries(
+      results.map((r) => [
+        r.spec.key,
+        {
+          label: r.spec.label,
+          relayedPacketsPerS: bestRate(r) ?? null,
+          relayLowerBound: r.relay?.lowerBound ?? null,
+          relayBestStep: r.relay?.best ?? null,
+          relayFirstStep: r.relay?.first ?? null,
+          relaySteps: r.relay?.steps ?? [],
+          relayStop: r.relay?.stop ?? null,
+          cpuUsPerRelayedPacketAtFixedRate: r.relay?.first?.cpuUsPerPacket ?? null,
+          allocationsPerS: r.allocate?.perS ?? null,
+          allocate: r.allocate ?? null,
+          bindingPerS: r.binding?.perS ?? null,
+          binding: r.binding ?? null,
+        },
+      ]),
+    ),
+    ratiosOursOverCoturn: both
+      ? {
+          relayedPacketsPerS: ratio(bestRate(sb), bestRate(co)),
+          cpuPerRelayedPacketAtFixedRate: ratio(sb.relay?.first?.cpuUsPerPacket, co.relay?.first?.cpuUsPerPacket),
+          allocationsPerS: ratio(sb.allocate?.perS, co.allocate?.perS),
+          bindingPerS: ratio(sb.binding?.perS, co.binding?.perS),
+        }
+      : null,
   };
   console.log(`\n${JSON.stringify(json, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}`);
 }
@@ -552,7 +870,8 @@ async function main(): Promise<void> {
   const peer = async (): Promise<Peer | undefined> => {
     if (opts.mode !== 'echo') return undefined;
     if (peerChild && peerChild.proc.exitCode === null && peerChild.proc.signalCode === null) return peerInfo;
-    if (peerChild) log(`note: turnutils_peer had exited (code ${peerChild.proc.exitCode}, signal ${peerChild.proc.signalCode}); starting a new one`);
+    if (peerChild)
+      log(`note: turnutils_peer had exited (code ${peerChild.proc.exitCode}, signal ${peerChild.proc.signalCode}); starting a new one`);
     const port = await freePort();
     peerChild = startChild('turnutils_peer', 'taskset', ['-c', String(opts.genCore), 'turnutils_peer', '-L', HOST, '-p', String(port)]);
     await new Promise((r) => setTimeout(r, 300));
@@ -571,6 +890,12 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => { clearTimeout(overall); process.exit(process.exitCode ?? 0); },
-  (e: unknown) => { console.error(`\nbench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); process.exit(1); },
+  () => {
+    clearTimeout(overall);
+    process.exit(process.exitCode ?? 0);
+  },
+  (e: unknown) => {
+    console.error(`\nbench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
 );

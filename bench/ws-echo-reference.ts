@@ -21,7 +21,12 @@ function arg(name: string, dflt: string): string {
 const port = Number(arg('port', '0'));
 const host = arg('host', '127.0.0.1');
 
-interface Peer { id: string; identity: string; name: string; room?: string }
+interface Peer {
+  id: string;
+  identity: string;
+  name: string;
+  room?: string;
+}
 
 const sockets = new Map<string, WebSocket>();
 const peers = new Map<WebSocket, Peer>();

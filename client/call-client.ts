@@ -8,9 +8,7 @@
  *
  * One RTCPeerConnection per call (a PeerLink, same negotiation code as the mesh).
  */
-import type {
-  CallEndReason, CallPeer, CreateCallResponse, RestError, ServerMessage,
-} from '../src/protocol/index.js';
+import type { CallEndReason, CallPeer, CreateCallResponse, RestError, ServerMessage } from '../src/protocol/index.js';
 import { Emitter } from './emitter.js';
 import { rtcConfiguration, type RelayTransport } from './ice.js';
 import type { LocalMedia, MediaKind } from './local-media.js';
@@ -36,7 +34,11 @@ export interface CallEvents {
 }
 
 export class CallError extends Error {
-  constructor(readonly code: string, message: string, readonly status?: number) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'CallError';
   }
@@ -75,12 +77,22 @@ export class CallClient extends Emitter<CallEvents> {
     });
   }
 
-  get state(): CallState { return this.stateValue; }
-  get currentCall(): CallInfo | null { return this.current; }
-  get remoteStream(): MediaStream | null { return this.link?.remoteStream ?? null; }
-  get connectionState(): RTCPeerConnectionState | null { return this.link?.connectionState ?? null; }
+  get state(): CallState {
+    return this.stateValue;
+  }
+  get currentCall(): CallInfo | null {
+    return this.current;
+  }
+  get remoteStream(): MediaStream | null {
+    return this.link?.remoteStream ?? null;
+  }
+  get connectionState(): RTCPeerConnectionState | null {
+    return this.link?.connectionState ?? null;
+  }
 
-  async stats(): Promise<PeerStats | null> { return this.sampler ? this.sampler.sample() : null; }
+  async stats(): Promise<PeerStats | null> {
+    return this.sampler ? this.sampler.sample() : null;
+  }
 
   /** Rings `identity`. Rejects with CallError (e.g. code `busy`, `callee-not-found`). */
   async call(identity: string): Promise<CallInfo> {
@@ -149,8 +161,14 @@ export class CallClient extends Emitter<CallEvents> {
   hangup(): void {
     const c = this.current;
     if (!c) return;
-    if (this.stateValue === 'outgoing') { this.cancel(); return; }
-    if (this.stateValue === 'incoming') { this.reject(); return; }
+    if (this.stateValue === 'outgoing') {
+      this.cancel();
+      return;
+    }
+    if (this.stateValue === 'incoming') {
+      this.reject();
+      return;
+    }
     this.signaling.send({ type: 'call-hangup', callId: c.callId });
     this.finish(c.callId, 'hangup', 'self');
   }
@@ -177,7 +195,10 @@ export class CallClient extends Emitter<CallEvents> {
         this.emit('incoming', this.current);
         break;
       case 'call-accepted':
-        if (this.placing && !this.current) { this.early.push(m); return; }
+        if (this.placing && !this.current) {
+          this.early.push(m);
+          return;
+        }
         if (!this.current || m.callId !== this.current.callId) return;
         if (this.current.direction === 'outgoing' && this.stateValue === 'outgoing') {
           this.current = { ...this.current, peer: m.peer };
@@ -189,7 +210,10 @@ export class CallClient extends Emitter<CallEvents> {
         }
         break;
       case 'call-ended':
-        if (this.placing && !this.current) { this.early.push(m); return; }
+        if (this.placing && !this.current) {
+          this.early.push(m);
+          return;
+        }
         if (this.current && m.callId === this.current.callId) this.finish(m.callId, m.reason, m.by);
         break;
       case 'offer':

@@ -12,7 +12,10 @@ import { FileReceiver, sendFile, type FileHeader, type Progress, type ReceivedFi
 export const CHAT_CHANNEL_ID = 0;
 export const FILE_CHANNEL_ID = 1;
 
-export interface ChannelPair { chat: RTCDataChannel; files: RTCDataChannel }
+export interface ChannelPair {
+  chat: RTCDataChannel;
+  files: RTCDataChannel;
+}
 
 /** Creates `chat` (id 0) and `files` (id 1), both ordered and reliable. */
 export function createNegotiatedChannels(pc: RTCPeerConnection): ChannelPair {
@@ -39,7 +42,11 @@ export interface FileSink {
 /** Reassembles the transfers arriving on `ch` (see file-transfer.ts for the format). */
 export function readFiles(ch: RTCDataChannel, sink: FileSink): void {
   ch.binaryType = 'arraybuffer';
-  const receiver = new FileReceiver((p) => sink.progress(p), (f) => sink.file(f), (m) => sink.error(m));
+  const receiver = new FileReceiver(
+    (p) => sink.progress(p),
+    (f) => sink.file(f),
+    (m) => sink.error(m),
+  );
   ch.onmessage = (ev) => receiver.handle(ev.data);
 }
 

@@ -20,8 +20,17 @@ const LOW_WATER = 256 * 1024;
 /** Largest file we accept, so a peer cannot make us allocate without bound. */
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
 
-export interface FileHeader { t: 'start'; id: string; name: string; size: number; sha256: string }
-interface FileEnd { t: 'end'; id: string }
+export interface FileHeader {
+  t: 'start';
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+}
+interface FileEnd {
+  t: 'end';
+  id: string;
+}
 
 export interface ReceivedFile {
   id: string;
@@ -35,14 +44,28 @@ export interface ReceivedFile {
   bytes: Uint8Array;
 }
 
-export interface Progress { id: string; name: string; bytes: number; size: number }
+export interface Progress {
+  id: string;
+  name: string;
+  bytes: number;
+  size: number;
+}
 
 function waitOpen(ch: RTCDataChannel, timeoutMs: number): Promise<void> {
   if (ch.readyState === 'open') return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`data channel "${ch.label}" did not open`)); }, timeoutMs);
-    const onOpen = (): void => { cleanup(); resolve(); };
-    const onClose = (): void => { cleanup(); reject(new Error(`data channel "${ch.label}" closed`)); };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`data channel "${ch.label}" did not open`));
+    }, timeoutMs);
+    const onOpen = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error(`data channel "${ch.label}" closed`));
+    };
     const cleanup = (): void => {
       clearTimeout(timer);
       ch.removeEventListener('open', onOpen);
@@ -56,8 +79,14 @@ function waitOpen(ch: RTCDataChannel, timeoutMs: number): Promise<void> {
 function drained(ch: RTCDataChannel): Promise<void> {
   if (ch.bufferedAmount <= LOW_WATER) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const onLow = (): void => { cleanup(); resolve(); };
-    const onClose = (): void => { cleanup(); reject(new Error(`data channel "${ch.label}" closed during transfer`)); };
+    const onLow = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error(`data channel "${ch.label}" closed during transfer`));
+    };
     const cleanup = (): void => {
       ch.removeEventListener('bufferedamountlow', onLow);
       ch.removeEventListener('close', onClose);
@@ -69,7 +98,10 @@ function drained(ch: RTCDataChannel): Promise<void> {
 
 /** Sends one file on `ch`; `onProgress` after every chunk. Resolves when everything is queued and drained. */
 export async function sendFile(
-  ch: RTCDataChannel, header: FileHeader, bytes: Uint8Array, onProgress: (p: Progress) => void,
+  ch: RTCDataChannel,
+  header: FileHeader,
+  bytes: Uint8Array,
+  onProgress: (p: Progress) => void,
 ): Promise<void> {
   await waitOpen(ch, 20_000);
   ch.bufferedAmountLowThreshold = LOW_WATER;
@@ -110,12 +142,24 @@ export class FileReceiver {
 
   private handleText(text: string): void {
     let msg: unknown;
-    try { msg = JSON.parse(text); } catch { this.onError('malformed file header'); return; }
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.onError('malformed file header');
+      return;
+    }
     if (!msg || typeof msg !== 'object') return;
     const m = msg as Partial<FileHeader> & { t?: string };
     if (m.t === 'start') {
-      if (typeof m.id !== 'string' || typeof m.name !== 'string' || typeof m.sha256 !== 'string'
-        || typeof m.size !== 'number' || !Number.isInteger(m.size) || m.size < 0 || m.size > MAX_FILE_BYTES) {
+      if (
+        typeof m.id !== 'string' ||
+        typeof m.name !== 'string' ||
+        typeof m.sha256 !== 'string' ||
+        typeof m.size !== 'number' ||
+        !Number.isInteger(m.size) ||
+        m.size < 0 ||
+        m.size > MAX_FILE_BYTES
+      ) {
         this.onError('invalid file header');
         return;
       }
@@ -124,14 +168,20 @@ export class FileReceiver {
     } else if (m.t === 'end') {
       const cur = this.current;
       this.current = null;
-      if (!cur || cur.header.id !== m.id) { this.onError('file end without a matching start'); return; }
+      if (!cur || cur.header.id !== m.id) {
+        this.onError('file end without a matching start');
+        return;
+      }
       void this.finish(cur.header, cur.buf.subarray(0, cur.got));
     }
   }
 
   private handleChunk(chunk: Uint8Array): void {
     const cur = this.current;
-    if (!cur) { this.onError('file chunk outside a transfer'); return; }
+    if (!cur) {
+      this.onError('file chunk outside a transfer');
+      return;
+    }
     if (cur.got + chunk.length > cur.buf.length) {
       this.onError(`file "${cur.header.name}" is larger than announced`);
       this.current = null;
@@ -145,8 +195,13 @@ export class FileReceiver {
   private async finish(header: FileHeader, bytes: Uint8Array): Promise<void> {
     const actual = await sha256Hex(bytes);
     this.onFile({
-      id: header.id, name: header.name, size: bytes.length, sha256: header.sha256, actualSha256: actual,
-      ok: actual === header.sha256 && bytes.length === header.size, bytes,
+      id: header.id,
+      name: header.name,
+      size: bytes.length,
+      sha256: header.sha256,
+      actualSha256: actual,
+      ok: actual === header.sha256 && bytes.length === header.size,
+      bytes,
     });
   }
 }

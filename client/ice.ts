@@ -4,7 +4,11 @@ import type { IceServer } from '../src/protocol/index.js';
  * The RTCPeerConnection configuration for the server's ICE servers. `relay` forces every path
  * through TURN (privacy: the peer never learns our addresses; also how tests prove TURN works).
  */
-export function rtcConfiguration(servers: IceServer[] | undefined, iceTransportPolicy: RTCIceTransportPolicy = 'all', relayTransport?: RelayTransport): RTCConfiguration {
+export function rtcConfiguration(
+  servers: IceServer[] | undefined,
+  iceTransportPolicy: RTCIceTransportPolicy = 'all',
+  relayTransport?: RelayTransport,
+): RTCConfiguration {
   return { iceServers: toRtcIceServers(relayTransport ? onlyRelayTransport(servers ?? [], relayTransport) : servers), iceTransportPolicy };
 }
 

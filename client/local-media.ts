@@ -40,7 +40,11 @@ export function classifyMediaError(err: unknown, media: MediaKind[]): MediaProbl
     case 'NotAllowedError':
     case 'SecurityError':
     case 'PermissionDeniedError':
-      return { kind: 'denied', media, message: `Permission to use the ${what} was denied. You joined receive-only; allow access in the browser and rejoin to send.` };
+      return {
+        kind: 'denied',
+        media,
+        message: `Permission to use the ${what} was denied. You joined receive-only; allow access in the browser and rejoin to send.`,
+      };
     case 'NotFoundError':
     case 'DevicesNotFoundError':
     case 'OverconstrainedError':
@@ -76,7 +80,11 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     const wantVideo: boolean | MediaTrackConstraints = opts.video ?? true;
     this.videoConstraints = wantVideo === false ? true : wantVideo;
     if (!navigator.mediaDevices?.getUserMedia) {
-      this.problems.push({ kind: 'insecure', media: ['audio', 'video'], message: 'Camera and microphone need a secure page (HTTPS or localhost). You joined receive-only.' });
+      this.problems.push({
+        kind: 'insecure',
+        media: ['audio', 'video'],
+        message: 'Camera and microphone need a secure page (HTTPS or localhost). You joined receive-only.',
+      });
       return this.problems;
     }
     const kinds: MediaKind[] = [];
@@ -112,10 +120,18 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     return this.screen ?? this.camera;
   }
 
-  get micTrack(): MediaStreamTrack | null { return this.mic; }
-  get cameraTrack(): MediaStreamTrack | null { return this.camera; }
-  get sharingScreen(): boolean { return this.screen !== null; }
-  get muted(): { audio: boolean; video: boolean } { return { audio: this.audioMuted, video: this.videoMuted }; }
+  get micTrack(): MediaStreamTrack | null {
+    return this.mic;
+  }
+  get cameraTrack(): MediaStreamTrack | null {
+    return this.camera;
+  }
+  get sharingScreen(): boolean {
+    return this.screen !== null;
+  }
+  get muted(): { audio: boolean; video: boolean } {
+    return { audio: this.audioMuted, video: this.videoMuted };
+  }
 
   /** Mute keeps the track (and the sender) so unmuting is instant and needs no negotiation. */
   setMuted(kind: MediaKind, muted: boolean): void {
@@ -136,15 +152,21 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
   /** Replaces the mic or camera with another device; peers get it through replaceTrack. */
   async switchDevice(kind: MediaKind, deviceId: string): Promise<void> {
-    const constraints: MediaStreamConstraints = kind === 'audio'
-      ? { audio: { deviceId: { exact: deviceId } } }
-      : { video: { ...(typeof this.videoConstraints === 'object' ? this.videoConstraints : {}), deviceId: { exact: deviceId } } };
+    const constraints: MediaStreamConstraints =
+      kind === 'audio'
+        ? { audio: { deviceId: { exact: deviceId } } }
+        : { video: { ...(typeof this.videoConstraints === 'object' ? this.videoConstraints : {}), deviceId: { exact: deviceId } } };
     const s = await navigator.mediaDevices.getUserMedia(constraints);
     const track = kind === 'audio' ? s.getAudioTracks()[0] : s.getVideoTracks()[0];
     if (!track) throw new Error(`the selected ${kind} device gave no track`);
     const old = kind === 'audio' ? this.mic : this.camera;
-    if (kind === 'audio') { this.mic = track; track.enabled = !this.audioMuted; }
-    else { this.camera = track; track.enabled = !this.videoMuted; }
+    if (kind === 'audio') {
+      this.mic = track;
+      track.enabled = !this.audioMuted;
+    } else {
+      this.camera = track;
+      track.enabled = !this.videoMuted;
+    }
     this.problems = this.problems.filter((p) => !p.media.includes(kind));
     this.rebuildPreview();
     this.emitTracks();
@@ -184,8 +206,14 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     const a = s.getAudioTracks()[0];
     const v = s.getVideoTracks()[0];
     // A mute set before the devices opened (joining muted) applies to the new tracks.
-    if (a && !this.mic) { this.mic = a; a.enabled = !this.audioMuted; }
-    if (v && !this.camera) { this.camera = v; v.enabled = !this.videoMuted; }
+    if (a && !this.mic) {
+      this.mic = a;
+      a.enabled = !this.audioMuted;
+    }
+    if (v && !this.camera) {
+      this.camera = v;
+      v.enabled = !this.videoMuted;
+    }
   }
 
   private rebuildPreview(): void {

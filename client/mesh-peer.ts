@@ -63,13 +63,25 @@ export class MeshPeer extends Emitter<MeshPeerEvents> {
     if (opts.initiator) this.createChannels(this.link.pc);
   }
 
-  get remoteStream(): MediaStream { return this.link.remoteStream; }
-  get connectionState(): RTCPeerConnectionState { return this.link.connectionState; }
+  get remoteStream(): MediaStream {
+    return this.link.remoteStream;
+  }
+  get connectionState(): RTCPeerConnectionState {
+    return this.link.connectionState;
+  }
 
-  handleDescription(desc: { type: 'offer' | 'answer'; sdp: string }): void { this.link.handleDescription(desc); }
-  handleCandidate(c: IceCandidateInit | null): void { this.link.handleCandidate(c); }
-  setTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void> { return this.link.setTrack(kind, track); }
-  stats(): Promise<PeerStats> { return this.sampler.sample(); }
+  handleDescription(desc: { type: 'offer' | 'answer'; sdp: string }): void {
+    this.link.handleDescription(desc);
+  }
+  handleCandidate(c: IceCandidateInit | null): void {
+    this.link.handleCandidate(c);
+  }
+  setTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void> {
+    return this.link.setTrack(kind, track);
+  }
+  stats(): Promise<PeerStats> {
+    return this.sampler.sample();
+  }
 
   sendChat(text: string): boolean {
     return sendChatLine(this.chat, text);
@@ -97,7 +109,9 @@ export class MeshPeer extends Emitter<MeshPeerEvents> {
       error: (m) => console.warn(`[switchboard] file from ${this.opts.remoteId}: ${m}`),
     });
     let open = 0;
-    const onOpen = (): void => { if (++open === 2) this.emit('channels-open', undefined); };
+    const onOpen = (): void => {
+      if (++open === 2) this.emit('channels-open', undefined);
+    };
     this.chat.addEventListener('open', onOpen);
     this.files.addEventListener('open', onOpen);
   }

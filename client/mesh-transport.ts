@@ -86,22 +86,29 @@ export class MeshTransport implements RoomTransport {
   }
 
   async sendFile(
-    header: FileHeader, bytes: Uint8Array, to: readonly ParticipantInfo[], onProgress: (peerId: string, p: Progress) => void,
+    header: FileHeader,
+    bytes: Uint8Array,
+    to: readonly ParticipantInfo[],
+    onProgress: (peerId: string, p: Progress) => void,
   ): Promise<FileSendResult> {
     const failures: string[] = [];
-    await Promise.all(to.map(async (info) => {
-      try {
-        const peer = this.peers.get(info.id);
-        if (!peer) throw new Error('no connection');
-        await peer.sendFile(header, bytes, (pr) => onProgress(info.id, pr));
-      } catch (err) {
-        failures.push(`${info.name}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }));
+    await Promise.all(
+      to.map(async (info) => {
+        try {
+          const peer = this.peers.get(info.id);
+          if (!peer) throw new Error('no connection');
+          await peer.sendFile(header, bytes, (pr) => onProgress(info.id, pr));
+        } catch (err) {
+          failures.push(`${info.name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }),
+    );
     return { failures };
   }
 
-  publishStats(): Promise<PeerStats | null> { return Promise.resolve(null); }
+  publishStats(): Promise<PeerStats | null> {
+    return Promise.resolve(null);
+  }
 
   close(): void {
     for (const peer of this.peers.values()) peer.close();

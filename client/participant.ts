@@ -34,17 +34,32 @@ export interface RemoteParticipantEvents {
 
 export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
   /** The transport: a MeshPeer in mesh rooms, an SfuParticipant in SFU rooms. */
-  constructor(readonly info: ParticipantInfo, readonly peer: ParticipantTransport) {
+  constructor(
+    readonly info: ParticipantInfo,
+    readonly peer: ParticipantTransport,
+  ) {
     super();
     peer.on('connection-state', (s) => this.emit('connection-state', s));
     peer.on('track', ({ track }) => this.emit('track', track));
     peer.on('track-removed', ({ track }) => this.emit('track-removed', track));
   }
 
-  get id(): string { return this.info.id; }
-  get name(): string { return this.info.name; }
-  get identity(): string { return this.info.identity; }
-  get stream(): MediaStream { return this.peer.remoteStream; }
-  get connectionState(): RTCPeerConnectionState { return this.peer.connectionState; }
-  stats(): Promise<PeerStats> { return this.peer.stats(); }
+  get id(): string {
+    return this.info.id;
+  }
+  get name(): string {
+    return this.info.name;
+  }
+  get identity(): string {
+    return this.info.identity;
+  }
+  get stream(): MediaStream {
+    return this.peer.remoteStream;
+  }
+  get connectionState(): RTCPeerConnectionState {
+    return this.peer.connectionState;
+  }
+  stats(): Promise<PeerStats> {
+    return this.peer.stats();
+  }
 }

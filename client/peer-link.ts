@@ -86,8 +86,12 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
   }
 
-  get polite(): boolean { return this.opts.polite; }
-  get connectionState(): RTCPeerConnectionState { return this.pc.connectionState; }
+  get polite(): boolean {
+    return this.opts.polite;
+  }
+  get connectionState(): RTCPeerConnectionState {
+    return this.pc.connectionState;
+  }
 
   /** Queue an inbound offer/answer from the remote peer. */
   handleDescription(desc: { type: 'offer' | 'answer'; sdp: string }): void {
@@ -131,7 +135,9 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.emit('closed', undefined);
   }
 
-  get closed(): boolean { return this.closedFlag; }
+  get closed(): boolean {
+    return this.closedFlag;
+  }
 
   // ---- negotiation -----------------------------------------------------------------------
 

@@ -40,7 +40,12 @@ export interface RoomTransport {
   /** Sends a line to everyone; returns the ids (or 'sfu') it could not be sent to. */
   sendChat(text: string, to: readonly ParticipantInfo[]): string[];
   /** Sends a file to everyone; `onProgress` names the destination (a participant id, or 'sfu'). */
-  sendFile(header: FileHeader, bytes: Uint8Array, to: readonly ParticipantInfo[], onProgress: (peerId: string, p: Progress) => void): Promise<FileSendResult>;
+  sendFile(
+    header: FileHeader,
+    bytes: Uint8Array,
+    to: readonly ParticipantInfo[],
+    onProgress: (peerId: string, p: Progress) => void,
+  ): Promise<FileSendResult>;
   /** The app renders participant `id`'s video at this size (SFU: picks the layer; mesh: absent). */
   setVideoRenderSize?(id: string, width: number, height: number): void;
   /** Stats of our upstream connection (SFU publish); null when there is none (mesh). */

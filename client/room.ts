@@ -5,7 +5,12 @@
  * and `participant-left` from signaling drive the participant list in both.
  */
 import {
-  readActiveSpeaker, type JoinedMsg, type McuLayout, type ParticipantInfo, type ServerMessage, type Topology,
+  readActiveSpeaker,
+  type JoinedMsg,
+  type McuLayout,
+  type ParticipantInfo,
+  type ServerMessage,
+  type Topology,
 } from '../src/protocol/index.js';
 import { MAX_CHAT_CHARS } from './chat-line.js';
 import { Emitter } from './emitter.js';
@@ -36,7 +41,10 @@ export interface FileProgressEvent extends Progress {
   peerId: string;
 }
 
-export interface FileReceivedEvent { from: RemoteParticipant; file: ReceivedFile }
+export interface FileReceivedEvent {
+  from: RemoteParticipant;
+  file: ReceivedFile;
+}
 
 export interface RoomEvents {
   joined: { self: ParticipantInfo; participants: RemoteParticipant[] };
@@ -100,15 +108,21 @@ export class Room extends Emitter<RoomEvents> {
     super();
   }
 
-  get name(): string { return this.options.room; }
-  get joined(): boolean { return this.active; }
+  get name(): string {
+    return this.options.room;
+  }
+  get joined(): boolean {
+    return this.active;
+  }
 
   async join(): Promise<JoinedMsg> {
     if (this.active) throw new Error('already joined');
     this.unsubscribe.push(
       this.signaling.on('message', (m) => this.onMessage(m)),
       this.signaling.on('session-lost', () => void this.rejoin()),
-      this.signaling.on('resumed', (m) => { if (m.participants) this.reconcile(m.participants); }),
+      this.signaling.on('resumed', (m) => {
+        if (m.participants) this.reconcile(m.participants);
+      }),
       this.media.on('tracks-changed', (t) => {
         this.transport?.setTrack('audio', t.audio);
         this.transport?.setTrack('video', t.video);
@@ -148,8 +162,9 @@ export class Room extends Emitter<RoomEvents> {
     const header = { t: 'start' as const, id, name, size: bytes.length, sha256 };
     const transport = this.transport;
     if (!transport) return { id, sha256, failures: [] };
-    const { failures } = await transport.sendFile(header, bytes, this.members(),
-      (peerId, pr) => this.emit('file-progress', { ...pr, direction: 'send', peerId }));
+    const { failures } = await transport.sendFile(header, bytes, this.members(), (peerId, pr) =>
+      this.emit('file-progress', { ...pr, direction: 'send', peerId }),
+    );
     return { id, sha256, failures };
   }
 
@@ -204,7 +219,9 @@ export class Room extends Emitter<RoomEvents> {
       const mcu = joined.topology === 'mcu';
       // An MCU decodes one plain stream (VP8, or single-layer VP9) per participant: no simulcast or SVC there.
       const session = new SfuSession(this.signaling, this.media, this.inbound, {
-        ...ice, ...(this.options.videoLayering && !mcu ? { videoLayering: this.options.videoLayering } : {}), mcu,
+        ...ice,
+        ...(this.options.videoLayering && !mcu ? { videoLayering: this.options.videoLayering } : {}),
+        mcu,
       });
       void session.start();
       return session;
@@ -263,7 +280,10 @@ export class Room extends Emitter<RoomEvents> {
         }
         if (msg.room !== this.options.room || msg.participantId === this.activeSpeaker) break;
         this.activeSpeaker = msg.participantId;
-        this.emit('active-speaker', { participantId: msg.participantId, local: msg.participantId !== null && msg.participantId === this.self?.id });
+        this.emit('active-speaker', {
+          participantId: msg.participantId,
+          local: msg.participantId !== null && msg.participantId === this.self?.id,
+        });
         break;
       }
       default:

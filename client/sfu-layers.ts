@@ -9,7 +9,12 @@
  */
 export type VideoLayering = 'none' | 'simulcast' | 'svc';
 
-export interface SimulcastEncoding { rid: string; scaleResolutionDownBy: number; maxBitrate: number; active: boolean }
+export interface SimulcastEncoding {
+  rid: string;
+  scaleResolutionDownBy: number;
+  maxBitrate: number;
+  active: boolean;
+}
 
 export const SIMULCAST_ENCODINGS: readonly SimulcastEncoding[] = [
   { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000, active: true },
@@ -24,7 +29,8 @@ export function readLayersMessage(m: unknown): { mid: string; active: string[] }
   if (typeof m !== 'object' || m === null) return null;
   const { type, mid, active } = m as Record<string, unknown>;
   if (type !== 'sfu-layers' || typeof mid !== 'string' || mid.length === 0 || mid.length > 64) return null;
-  if (!Array.isArray(active) || active.length > 16 || !active.every((r) => typeof r === 'string' && r.length > 0 && r.length <= 64)) return null;
+  if (!Array.isArray(active) || active.length > 16 || !active.every((r) => typeof r === 'string' && r.length > 0 && r.length <= 64))
+    return null;
   return { mid, active: active as string[] };
 }
 
@@ -38,7 +44,12 @@ export class VideoSizeReports {
   private readonly sent = new Map<string, string>();
 
   /** The app renders participant `id`'s video at this size (device pixels); returns what to send now. */
-  set(id: string, width: number, height: number, trackOf: (id: string) => string | undefined): Array<{ trackId: string; width: number; height: number }> {
+  set(
+    id: string,
+    width: number,
+    height: number,
+    trackOf: (id: string) => string | undefined,
+  ): Array<{ trackId: string; width: number; height: number }> {
     this.wanted.set(id, { width: Math.max(0, Math.round(width)), height: Math.max(0, Math.round(height)) });
     return this.pending(trackOf);
   }

@@ -18,15 +18,22 @@ export class SfuParticipant extends Emitter<ParticipantTransportEvents> implemen
   private closed = false;
 
   /** `subscribePc` returns the session's subscribe connection (null until the server's first offer). */
-  constructor(readonly id: string, private readonly subscribePc: () => RTCPeerConnection | null) {
+  constructor(
+    readonly id: string,
+    private readonly subscribePc: () => RTCPeerConnection | null,
+  ) {
     super();
     this.state = subscribePc()?.connectionState ?? 'new';
     this.sampler = new StatsSampler(() => this.reports());
   }
 
-  get connectionState(): RTCPeerConnectionState { return this.state; }
+  get connectionState(): RTCPeerConnectionState {
+    return this.state;
+  }
 
-  stats(): Promise<PeerStats> { return this.sampler.sample(); }
+  stats(): Promise<PeerStats> {
+    return this.sampler.sample();
+  }
 
   /** Called by the session when the subscribe connection changes state. */
   setConnectionState(state: RTCPeerConnectionState): void {
@@ -65,7 +72,9 @@ export class SfuParticipant extends Emitter<ParticipantTransportEvents> implemen
     const reports = new Map<string, StatsEntry>();
     const pc = this.subscribePc();
     if (!pc) return reports;
-    (await pc.getStats()).forEach((r: StatsEntry) => { if (TRANSPORT_REPORT_TYPES.has(r.type)) reports.set(r.id, r); });
+    (await pc.getStats()).forEach((r: StatsEntry) => {
+      if (TRANSPORT_REPORT_TYPES.has(r.type)) reports.set(r.id, r);
+    });
     for (const track of this.remoteStream.getTracks()) {
       try {
         (await pc.getStats(track)).forEach((r: StatsEntry) => reports.set(r.id, r));

@@ -11,7 +11,13 @@
  *
  * Failures are reported once (console + the sink's `error`); nothing here retries on its own.
  */
-import { MCU_MIX_PARTICIPANT_ID, type McuLayout, type ParticipantInfo, type ServerMessage, type SfuServerOfferMsg } from '../src/protocol/index.js';
+import {
+  MCU_MIX_PARTICIPANT_ID,
+  type McuLayout,
+  type ParticipantInfo,
+  type ServerMessage,
+  type SfuServerOfferMsg,
+} from '../src/protocol/index.js';
 import { createNegotiatedChannels, SerialFileSender, sendChatLine, type ChannelPair } from './data-channels.js';
 import type { FileHeader, Progress } from './file-transfer.js';
 import { rtcConfiguration, type RelayTransport } from './ice.js';
@@ -99,7 +105,9 @@ export class SfuSession implements RoomTransport {
     this.sharingScreenAtStart = media.sharingScreen;
   }
 
-  get subscribePc(): RTCPeerConnection | null { return this.subscribe; }
+  get subscribePc(): RTCPeerConnection | null {
+    return this.subscribe;
+  }
 
   /** Offers the publish connection; resolves once the server's answer is applied (or the failure reported). */
   async start(): Promise<void> {
@@ -144,9 +152,11 @@ export class SfuSession implements RoomTransport {
         console.warn('[switchboard] sfu: dropped a malformed subscribe offer');
         return;
       }
-      this.offers = this.offers.then(() => this.applyOffer(offer)).catch((err: unknown) => {
-        if (!this.closed) this.fail(`applying the server's offer ${offer.revision} failed: ${errorText(err)}`, err);
-      });
+      this.offers = this.offers
+        .then(() => this.applyOffer(offer))
+        .catch((err: unknown) => {
+          if (!this.closed) this.fail(`applying the server's offer ${offer.revision} failed: ${errorText(err)}`, err);
+        });
     } else if (m.type === 'sfu-layers') {
       const layers = readLayersMessage(m);
       if (!layers) {
@@ -181,7 +191,10 @@ export class SfuSession implements RoomTransport {
     for (const e of params.encodings) {
       if (e.rid === undefined) continue;
       const on = active.includes(e.rid);
-      if ((e.active ?? true) !== on) { e.active = on; changed = true; }
+      if ((e.active ?? true) !== on) {
+        e.active = on;
+        changed = true;
+      }
     }
     if (!changed) return;
     try {
@@ -210,7 +223,10 @@ export class SfuSession implements RoomTransport {
   }
 
   async sendFile(
-    header: FileHeader, bytes: Uint8Array, to: readonly ParticipantInfo[], onProgress: (peerId: string, p: Progress) => void,
+    header: FileHeader,
+    bytes: Uint8Array,
+    to: readonly ParticipantInfo[],
+    onProgress: (peerId: string, p: Progress) => void,
   ): Promise<FileSendResult> {
     if (to.length === 0) return { failures: [] };
     try {
@@ -221,7 +237,9 @@ export class SfuSession implements RoomTransport {
     }
   }
 
-  publishStats(): Promise<PeerStats | null> { return this.publishSampler.sample(); }
+  publishStats(): Promise<PeerStats | null> {
+    return this.publishSampler.sample();
+  }
 
   close(): void {
     if (this.closed) return;

@@ -18,7 +18,8 @@ const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 
 function readTrack(v: unknown): SfuTrackInfo | null {
   if (!isObject(v)) return null;
   const { mid, kind, participantId, trackId, active } = v;
-  if (!isId(mid) || (kind !== 'audio' && kind !== 'video') || !isId(participantId) || !isId(trackId) || typeof active !== 'boolean') return null;
+  if (!isId(mid) || (kind !== 'audio' && kind !== 'video') || !isId(participantId) || !isId(trackId) || typeof active !== 'boolean')
+    return null;
   return { mid, kind, participantId, trackId, active };
 }
 
@@ -52,10 +53,14 @@ export class SfuTrackTable {
   private revisionValue = -1;
 
   /** The revision of the table in force; -1 before the first offer. */
-  get revision(): number { return this.revisionValue; }
+  get revision(): number {
+    return this.revisionValue;
+  }
 
   /** True when `revision` is newer than the table: older or repeated offers are stale. */
-  isNewer(revision: number): boolean { return revision > this.revisionValue; }
+  isNewer(revision: number): boolean {
+    return revision > this.revisionValue;
+  }
 
   /** Each revision replaces the whole table (messages.ts: "each revision replaces the last"). */
   replace(revision: number, tracks: readonly SfuTrackInfo[]): void {

@@ -10,9 +10,7 @@
  *   it says hello again and emits `session-lost` so the owner can rejoin.
  * - An application-level `ping` every heartbeat detects a dead server (browsers hide WS pings).
  */
-import type {
-  ClientMessage, ErrorMsg, ResumedMsg, ServerMessage, WelcomeMsg,
-} from '../src/protocol/index.js';
+import type { ClientMessage, ErrorMsg, ResumedMsg, ServerMessage, WelcomeMsg } from '../src/protocol/index.js';
 import { Emitter } from './emitter.js';
 
 export type SignalingState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -39,7 +37,11 @@ export interface SignalingEvents {
 }
 
 export class SignalingError extends Error {
-  constructor(readonly code: string, message: string, readonly field?: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'SignalingError';
   }
@@ -80,10 +82,18 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
   }
 
-  get state(): SignalingState { return this.stateValue; }
-  get welcome(): WelcomeMsg | null { return this.welcomeMsg; }
-  get sessionId(): string | null { return this.welcomeMsg?.sessionId ?? null; }
-  get sessionToken(): string | null { return this.welcomeMsg?.sessionToken ?? null; }
+  get state(): SignalingState {
+    return this.stateValue;
+  }
+  get welcome(): WelcomeMsg | null {
+    return this.welcomeMsg;
+  }
+  get sessionId(): string | null {
+    return this.welcomeMsg?.sessionId ?? null;
+  }
+  get sessionToken(): string | null {
+    return this.welcomeMsg?.sessionToken ?? null;
+  }
 
   /** Opens the socket and identifies; resolves with the server's `welcome`. */
   async connect(): Promise<WelcomeMsg> {
@@ -114,7 +124,10 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   close(): void {
     this.closedByUser = true;
     this.stopPing();
-    for (const [, p] of this.pending) { clearTimeout(p.timer); p.reject(new Error('signaling closed')); }
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new Error('signaling closed'));
+    }
     this.pending.clear();
     this.queue = [];
     this.ws?.close(1000, 'bye');
@@ -135,8 +148,13 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       const ws = new WebSocket(this.url);
       this.ws = ws;
       let opened = false;
-      ws.onopen = () => { opened = true; resolve(); };
-      ws.onmessage = (ev) => { if (this.ws === ws) this.onFrame(ev.data); };
+      ws.onopen = () => {
+        opened = true;
+        resolve();
+      };
+      ws.onmessage = (ev) => {
+        if (this.ws === ws) this.onFrame(ev.data);
+      };
       ws.onclose = () => {
         if (!opened) reject(new Error(`cannot connect to ${this.url}`));
         if (this.ws === ws) this.onSocketClosed();

@@ -76,11 +76,27 @@ function relayProtocol(v: unknown): RelayProtocol | null {
 
 export function emptyPeerStats(): PeerStats {
   return {
-    videoFramesDecoded: 0, videoWidth: 0, videoHeight: 0, audioEnergy: 0, audioSamplesReceived: 0, audioConcealedSamples: 0,
-    bitrateInKbps: 0, bitrateOutKbps: 0, rttMs: null, videoCodec: null, audioCodec: null,
-    localCandidateType: null, remoteCandidateType: null, localRelayProtocol: null,
-    remoteCandidateAddress: null, remoteCandidatePort: null, nackCount: 0, retransmittedPacketsReceived: null,
-    reportedRttMs: null, senderReportsReceived: 0, availableOutgoingKbps: null,
+    videoFramesDecoded: 0,
+    videoWidth: 0,
+    videoHeight: 0,
+    audioEnergy: 0,
+    audioSamplesReceived: 0,
+    audioConcealedSamples: 0,
+    bitrateInKbps: 0,
+    bitrateOutKbps: 0,
+    rttMs: null,
+    videoCodec: null,
+    audioCodec: null,
+    localCandidateType: null,
+    remoteCandidateType: null,
+    localRelayProtocol: null,
+    remoteCandidateAddress: null,
+    remoteCandidatePort: null,
+    nackCount: 0,
+    retransmittedPacketsReceived: null,
+    reportedRttMs: null,
+    senderReportsReceived: 0,
+    availableOutgoingKbps: null,
   };
 }
 
@@ -130,9 +146,10 @@ export function summarizeStats(reports: ReadonlyMap<string, StatsEntry>): StatsS
       pairs.push(r);
     }
   }
-  const pair = (selectedPairId ? reports.get(selectedPairId) : undefined)
-    ?? pairs.find((p) => p.selected === true)
-    ?? pairs.find((p) => p.nominated === true && p.state === 'succeeded');
+  const pair =
+    (selectedPairId ? reports.get(selectedPairId) : undefined) ??
+    pairs.find((p) => p.selected === true) ??
+    pairs.find((p) => p.nominated === true && p.state === 'succeeded');
   if (pair) {
     const rtt = pair.currentRoundTripTime;
     if (typeof rtt === 'number') out.rttMs = Math.round(rtt * 1000);

@@ -32,7 +32,10 @@ export class CallPanel {
   /** Who we are dialling, shown until the server returns the callee's details. */
   target = '';
 
-  constructor(private readonly calls: CallClient, actions: CallPanelActions) {
+  constructor(
+    private readonly calls: CallClient,
+    actions: CallPanelActions,
+  ) {
     const input = byId<HTMLInputElement>('call-to');
     byId<HTMLFormElement>('call-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -41,10 +44,20 @@ export class CallPanel {
       this.target = to;
       actions.call(to);
     });
-    byId('call-accept').addEventListener('click', () => { this.closeDialog(); actions.accept(); });
-    byId('call-reject').addEventListener('click', () => { this.closeDialog(); actions.reject(); });
+    byId('call-accept').addEventListener('click', () => {
+      this.closeDialog();
+      actions.accept();
+    });
+    byId('call-reject').addEventListener('click', () => {
+      this.closeDialog();
+      actions.reject();
+    });
     // Escape on the dialog means "not now": treat it as a reject so the caller is not left ringing.
-    this.dialog.addEventListener('cancel', (ev) => { ev.preventDefault(); this.closeDialog(); actions.reject(); });
+    this.dialog.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      this.closeDialog();
+      actions.reject();
+    });
     this.cancelBtn.addEventListener('click', () => actions.cancel());
     this.hangupBtn.addEventListener('click', () => actions.hangup());
 
@@ -58,7 +71,8 @@ export class CallPanel {
       this.setStatus(END_TEXT[e.reason] ?? `Call ended (${e.reason})`, `ended-${e.reason}`);
     });
     calls.on('connection-state', (s) => {
-      if (calls.state === 'connecting' || calls.state === 'connected') this.setStatus(`In call with ${this.peerLabel()} — ${s}`, calls.state);
+      if (calls.state === 'connecting' || calls.state === 'connected')
+        this.setStatus(`In call with ${this.peerLabel()} — ${s}`, calls.state);
     });
   }
 
@@ -75,11 +89,20 @@ export class CallPanel {
     this.hangupBtn.hidden = s !== 'connecting' && s !== 'connected';
     this.startBtn.disabled = s !== 'idle';
     switch (s) {
-      case 'outgoing': this.setStatus(`Calling ${this.peerLabel()}…`, s); break;
-      case 'incoming': this.setStatus(`Incoming call from ${this.peerLabel()}`, s); break;
-      case 'connecting': this.setStatus(`Connecting to ${this.peerLabel()}…`, s); break;
-      case 'connected': this.setStatus(`In call with ${this.peerLabel()}`, s); break;
-      case 'idle': break; // the `ended` handler says why
+      case 'outgoing':
+        this.setStatus(`Calling ${this.peerLabel()}…`, s);
+        break;
+      case 'incoming':
+        this.setStatus(`Incoming call from ${this.peerLabel()}`, s);
+        break;
+      case 'connecting':
+        this.setStatus(`Connecting to ${this.peerLabel()}…`, s);
+        break;
+      case 'connected':
+        this.setStatus(`In call with ${this.peerLabel()}`, s);
+        break;
+      case 'idle':
+        break; // the `ended` handler says why
     }
   }
 

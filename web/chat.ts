@@ -18,7 +18,9 @@ export class ChatPanel {
 
   add(msg: ChatMessage): void {
     const time = new Date(msg.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    const li = h('li', { class: msg.local ? 'mine' : '' },
+    const li = h(
+      'li',
+      { class: msg.local ? 'mine' : '' },
       h('div', { class: 'meta' }, h('strong', { text: msg.local ? 'You' : msg.name }), h('time', { text: time })),
       h('div', { class: 'text', text: msg.text }),
     );

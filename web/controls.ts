@@ -14,7 +14,10 @@ export interface ControlActions {
 export class Controls {
   private statsOn = false;
 
-  constructor(private readonly media: LocalMedia, actions: ControlActions) {
+  constructor(
+    private readonly media: LocalMedia,
+    actions: ControlActions,
+  ) {
     const mic = byId<HTMLButtonElement>('btn-mic');
     const cam = byId<HTMLButtonElement>('btn-cam');
     const screen = byId<HTMLButtonElement>('btn-screen');
@@ -25,7 +28,10 @@ export class Controls {
     mic.addEventListener('click', () => media.setMuted('audio', !media.muted.audio));
     cam.addEventListener('click', () => media.setMuted('video', !media.muted.video));
     screen.addEventListener('click', () => {
-      if (media.sharingScreen) { media.stopScreenShare(); return; }
+      if (media.sharingScreen) {
+        media.stopScreenShare();
+        return;
+      }
       media.startScreenShare().catch((err: unknown) => {
         // Closing the browser's picker is a NotAllowedError too: only report real failures.
         if (err instanceof DOMException && err.name === 'NotAllowedError') return;
@@ -44,11 +50,18 @@ export class Controls {
     });
     byId('btn-leave').addEventListener('click', () => actions.leave());
 
-    for (const [id, kind] of [['mic-select', 'audio'], ['cam-select', 'video']] as const) {
+    for (const [id, kind] of [
+      ['mic-select', 'audio'],
+      ['cam-select', 'video'],
+    ] as const) {
       byId<HTMLSelectElement>(id).addEventListener('change', (ev) => {
         const deviceId = (ev.target as HTMLSelectElement).value;
         media.switchDevice(kind, deviceId).catch((err: unknown) => {
-          showBanner('device', 'warn', `Could not switch ${kind === 'audio' ? 'microphone' : 'camera'}: ${err instanceof Error ? err.message : String(err)}`);
+          showBanner(
+            'device',
+            'warn',
+            `Could not switch ${kind === 'audio' ? 'microphone' : 'camera'}: ${err instanceof Error ? err.message : String(err)}`,
+          );
         });
       });
     }

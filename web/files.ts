@@ -5,7 +5,11 @@
 import type { FileProgressEvent, ReceivedFile } from '../client/index.js';
 import { byId, formatBytes, h } from './dom.js';
 
-interface Row { li: HTMLLIElement; bar: HTMLProgressElement; status: HTMLSpanElement }
+interface Row {
+  li: HTMLLIElement;
+  bar: HTMLProgressElement;
+  status: HTMLSpanElement;
+}
 
 export class FilesPanel {
   private readonly list = byId<HTMLUListElement>('transfers');
@@ -26,11 +30,15 @@ export class FilesPanel {
   /** `sends`: how many copies an outgoing file is sent as (one per person in a mesh; one to the SFU). */
   progress(p: FileProgressEvent, peerName: string, peerCount: number, sends = peerCount): void {
     const key = p.direction === 'send' ? `send:${p.id}` : `recv:${p.id}:${p.peerId}`;
-    const label = p.direction === 'send' ? `↑ ${p.name} to ${peerCount} ${peerCount === 1 ? 'person' : 'people'}` : `↓ ${p.name} from ${peerName}`;
+    const label =
+      p.direction === 'send' ? `↑ ${p.name} to ${peerCount} ${peerCount === 1 ? 'person' : 'people'}` : `↓ ${p.name} from ${peerName}`;
     const row = this.row(key, label);
     if (p.direction === 'send') {
       let per = this.sendProgress.get(p.id);
-      if (!per) { per = new Map(); this.sendProgress.set(p.id, per); }
+      if (!per) {
+        per = new Map();
+        this.sendProgress.set(p.id, per);
+      }
       per.set(p.peerId, p.bytes);
       const done = [...per.values()].reduce((a, b) => a + b, 0);
       const total = p.size * Math.max(1, sends);

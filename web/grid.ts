@@ -28,11 +28,19 @@ export class Tile {
     this.badgeEl = h('span', { class: 'badges' });
     this.statsEl = h('pre', { class: 'stats-overlay' });
     const initial = (opts.name.trim()[0] ?? '?').toUpperCase();
-    this.el = h('div', { class: `tile${opts.local ? ' local' : ''}`, ...opts.attrs },
+    this.el = h(
+      'div',
+      { class: `tile${opts.local ? ' local' : ''}`, ...opts.attrs },
       h('div', { class: 'avatar', text: initial }),
       this.video,
       this.audio,
-      h('div', { class: 'label' }, h('span', { class: 'name', text: opts.local ? `${opts.name} (you)` : opts.name }), this.badgeEl, this.stateEl),
+      h(
+        'div',
+        { class: 'label' },
+        h('span', { class: 'name', text: opts.local ? `${opts.name} (you)` : opts.name }),
+        this.badgeEl,
+        this.stateEl,
+      ),
       this.statsEl,
     );
     this.onAutoplayBlocked = opts.onAutoplayBlocked;
@@ -115,11 +123,19 @@ export class VideoGrid {
   private readonly tiles = new Map<string, Tile>();
   private speakerKey: string | null = null;
 
-  constructor(private readonly root: HTMLElement, private readonly onAutoplayBlocked: () => void) {}
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly onAutoplayBlocked: () => void,
+  ) {}
 
   add(key: string, opts: { name: string; local?: boolean; attrs?: Record<`data-${string}`, string> }): Tile {
     this.remove(key);
-    const tile = new Tile({ name: opts.name, local: opts.local ?? false, attrs: opts.attrs ?? {}, onAutoplayBlocked: this.onAutoplayBlocked });
+    const tile = new Tile({
+      name: opts.name,
+      local: opts.local ?? false,
+      attrs: opts.attrs ?? {},
+      onAutoplayBlocked: this.onAutoplayBlocked,
+    });
     this.tiles.set(key, tile);
     this.root.append(tile.el);
     if (key === this.speakerKey) tile.setSpeaking(true, key !== 'local');
@@ -134,7 +150,9 @@ export class VideoGrid {
     if (key !== null) this.tiles.get(key)?.setSpeaking(true, key !== 'local');
   }
 
-  get(key: string): Tile | undefined { return this.tiles.get(key); }
+  get(key: string): Tile | undefined {
+    return this.tiles.get(key);
+  }
 
   remove(key: string): void {
     const t = this.tiles.get(key);
@@ -144,9 +162,13 @@ export class VideoGrid {
     this.relayout();
   }
 
-  all(): Tile[] { return [...this.tiles.values()]; }
+  all(): Tile[] {
+    return [...this.tiles.values()];
+  }
 
-  playAll(): void { for (const t of this.tiles.values()) t.play(); }
+  playAll(): void {
+    for (const t of this.tiles.values()) t.play();
+  }
 
   /** Column count that keeps tiles as large as possible for the number of people. */
   private relayout(): void {

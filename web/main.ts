@@ -39,8 +39,15 @@
  * Tests may click the UI instead (e.g. `#call-accept`, `#call-reject`, `#call-hangup`).
  */
 import {
-  CallClient, CallError, LocalMedia, Room, SignalingClient,
-  type ChatMessage, type MediaProblem, type PeerStats, type RemoteParticipant,
+  CallClient,
+  CallError,
+  LocalMedia,
+  Room,
+  SignalingClient,
+  type ChatMessage,
+  type MediaProblem,
+  type PeerStats,
+  type RemoteParticipant,
 } from '../client/index.js';
 import type { CallEndReason, McuLayout } from '../src/protocol/index.js';
 import { hideBanner, showBanner } from './banners.js';
@@ -60,7 +67,13 @@ export interface RemoteStat extends PeerStats {
   connectionState: RTCPeerConnectionState;
 }
 
-export interface ReceivedFileInfo { name: string; size: number; sha256: string; ok: boolean; from: string }
+export interface ReceivedFileInfo {
+  name: string;
+  size: number;
+  sha256: string;
+  ok: boolean;
+  from: string;
+}
 
 const params = readParams();
 const signaling = new SignalingClient({
@@ -69,9 +82,16 @@ const signaling = new SignalingClient({
   ...(params.token ? { token: params.token } : {}),
 });
 const media = new LocalMedia();
-const calls = new CallClient(signaling, media, { iceTransportPolicy: params.iceTransportPolicy, ...(params.relayTransport ? { relayTransport: params.relayTransport } : {}) });
+const calls = new CallClient(signaling, media, {
+  iceTransportPolicy: params.iceTransportPolicy,
+  ...(params.relayTransport ? { relayTransport: params.relayTransport } : {}),
+});
 const grid = new VideoGrid(byId('grid'), () =>
-  showBanner('autoplay', 'info', 'Your browser blocked sound until you interact with the page.', { label: 'Enable sound', run: () => grid.playAll() }));
+  showBanner('autoplay', 'info', 'Your browser blocked sound until you interact with the page.', {
+    label: 'Enable sound',
+    run: () => grid.playAll(),
+  }),
+);
 
 let room: Room | null = null;
 const chatLog: Array<{ from: string; name: string; text: string; local: boolean }> = [];
@@ -126,8 +146,14 @@ function renderPeople(): void {
   list.replaceChildren();
   const ps = room ? [...room.participants.values()] : [];
   for (const p of ps) {
-    list.append(h('li', { 'data-participant-id': p.id },
-      h('span', { text: p.name || p.identity }), h('span', { class: 'conn-state', 'data-state': p.connectionState, text: p.connectionState })));
+    list.append(
+      h(
+        'li',
+        { 'data-participant-id': p.id },
+        h('span', { text: p.name || p.identity }),
+        h('span', { class: 'conn-state', 'data-state': p.connectionState, text: p.connectionState }),
+      ),
+    );
   }
   byId('people-count').textContent = String(ps.length + (room ? 1 : 0));
 }
@@ -140,7 +166,10 @@ function addParticipantTile(p: RemoteParticipant): void {
   tile.attach(p.stream);
   p.on('track', () => tile.attach(p.stream));
   p.on('track-removed', () => tile.attach(p.stream));
-  p.on('connection-state', (s) => { tile.setState(s); renderPeople(); });
+  p.on('connection-state', (s) => {
+    tile.setState(s);
+    renderPeople();
+  });
   tile.observeSize((width, height) => room?.setVideoRenderSize(p.id, width, height));
 }
 
@@ -150,7 +179,10 @@ async function joinRoom(name: string): Promise<void> {
   document.title = `${name} · Switchboard`;
   await startMedia();
   const r = new Room(signaling, media, {
-    room: name, topology: params.topology, iceTransportPolicy: params.iceTransportPolicy, videoLayering: params.videoLayering,
+    room: name,
+    topology: params.topology,
+    iceTransportPolicy: params.iceTransportPolicy,
+    videoLayering: params.videoLayering,
     ...(params.relayTransport ? { relayTransport: params.relayTransport } : {}),
   });
   room = r;
@@ -169,7 +201,14 @@ async function joinRoom(name: string): Promise<void> {
     chat.add(m);
   });
   // In an SFU or MCU room a file goes up once (peerId 'sfu') and the server fans it out.
-  r.on('file-progress', (p) => files.progress(p, r.participants.get(p.peerId)?.name ?? 'someone', r.participants.size, r.topology !== 'mesh' ? 1 : r.participants.size));
+  r.on('file-progress', (p) =>
+    files.progress(
+      p,
+      r.participants.get(p.peerId)?.name ?? 'someone',
+      r.participants.size,
+      r.topology !== 'mesh' ? 1 : r.participants.size,
+    ),
+  );
   r.on('active-speaker', ({ participantId, local }) => {
     speakerChanges.push({ participantId, at: Date.now() });
     grid.setSpeaker(participantId === null ? null : local ? 'local' : `p:${participantId}`);
@@ -221,9 +260,14 @@ async function leaveRoom(): Promise<void> {
 
 async function remoteStats(): Promise<RemoteStat[]> {
   if (!room) return [];
-  return Promise.all([...room.participants.values()].map(async (p) => ({
-    ...(await p.stats()), participantId: p.id, name: p.name, connectionState: p.connectionState,
-  })));
+  return Promise.all(
+    [...room.participants.values()].map(async (p) => ({
+      ...(await p.stats()),
+      participantId: p.id,
+      name: p.name,
+      connectionState: p.connectionState,
+    })),
+  );
 }
 
 function toggleStats(on: boolean): void {
@@ -274,13 +318,19 @@ async function acceptCall(): Promise<void> {
 calls.on('state', (s) => {
   if ((s === 'connecting' || s === 'connected') && !grid.get('call')) {
     const peer = calls.currentCall?.peer;
-    const tile = grid.add('call', { name: peer ? peer.name || peer.identity : 'call', attrs: { 'data-call-id': calls.currentCall?.callId ?? '' } });
+    const tile = grid.add('call', {
+      name: peer ? peer.name || peer.identity : 'call',
+      attrs: { 'data-call-id': calls.currentCall?.callId ?? '' },
+    });
     tile.setState('connecting');
     const stream = calls.remoteStream;
     if (stream) tile.attach(stream);
   }
 });
-calls.on('track', () => { const s = calls.remoteStream; if (s) grid.get('call')?.attach(s); });
+calls.on('track', () => {
+  const s = calls.remoteStream;
+  if (s) grid.get('call')?.attach(s);
+});
 calls.on('connection-state', (s) => grid.get('call')?.setState(s));
 calls.on('ended', () => {
   grid.remove('call');
@@ -318,7 +368,8 @@ function showLobby(): void {
     for (const k of ['room', 'name', 'topology'] as const) {
       const entry = data.get(k);
       const v = typeof entry === 'string' ? entry.trim() : '';
-      if (v) q.set(k, v); else q.delete(k);
+      if (v) q.set(k, v);
+      else q.delete(k);
     }
     location.search = q.toString();
   });
@@ -335,7 +386,10 @@ async function boot(): Promise<void> {
 const ready = boot();
 ready.catch((err: unknown) => {
   console.error('[switchboard] startup failed', err);
-  showBanner('boot', 'error', `Could not connect: ${err instanceof Error ? err.message : String(err)}`, { label: 'Retry', run: () => location.reload() });
+  showBanner('boot', 'error', `Could not connect: ${err instanceof Error ? err.message : String(err)}`, {
+    label: 'Retry',
+    run: () => location.reload(),
+  });
 });
 
 // Leaving explicitly lets the others drop our tile at once instead of after the resume grace.
@@ -346,11 +400,19 @@ window.addEventListener('pagehide', () => {
 });
 
 const handle = {
-  get room(): Room | null { return room; },
-  get topology(): string | null { return room?.topology ?? null; },
-  get activeSpeaker(): string | null { return room?.activeSpeaker ?? null; },
+  get room(): Room | null {
+    return room;
+  },
+  get topology(): string | null {
+    return room?.topology ?? null;
+  },
+  get activeSpeaker(): string | null {
+    return room?.activeSpeaker ?? null;
+  },
   /** MCU rooms: the mixed stream the server sends us, and how to ask for another layout. */
-  get mixStream(): MediaStream | null { return room?.mix?.remoteStream ?? null; },
+  get mixStream(): MediaStream | null {
+    return room?.mix?.remoteStream ?? null;
+  },
   setLayout: (layout: McuLayout): void => room?.setLayout(layout),
   speakerChanges,
   setMuted: (kind: MediaKind, muted: boolean): void => media.setMuted(kind, muted),
@@ -358,7 +420,9 @@ const handle = {
   signaling,
   media,
   ready,
-  get mediaProblems(): MediaProblem[] { return media.problems; },
+  get mediaProblems(): MediaProblem[] {
+    return media.problems;
+  },
   remoteStats,
   publishStats: (): Promise<PeerStats | null> => room?.publishStats() ?? Promise.resolve(null),
   sendChat(text: string): void {
@@ -374,8 +438,12 @@ const handle = {
   rejectCall: (): void => calls.reject(),
   cancelCall: (): void => calls.cancel(),
   hangup: (): void => calls.hangup(),
-  get callState(): string { return calls.state; },
-  get callEndReason(): CallEndReason | null { return calls.lastEnd?.reason ?? null; },
+  get callState(): string {
+    return calls.state;
+  },
+  get callEndReason(): CallEndReason | null {
+    return calls.lastEnd?.reason ?? null;
+  },
   async callStats(): Promise<(PeerStats & { connectionState: RTCPeerConnectionState | null }) | null> {
     const s = await calls.stats();
     return s ? { ...s, connectionState: calls.connectionState } : null;
@@ -383,6 +451,8 @@ const handle = {
 };
 
 declare global {
-  interface Window { switchboard: typeof handle }
+  interface Window {
+    switchboard: typeof handle;
+  }
 }
 window.switchboard = handle;

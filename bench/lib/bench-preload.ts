@@ -23,7 +23,10 @@ async function handle(m: Cmd): Promise<unknown> {
   switch (m.cmd) {
     case 'mem': {
       const gc = (globalThis as { gc?: () => void }).gc;
-      if (gc) { gc(); gc(); }
+      if (gc) {
+        gc();
+        gc();
+      }
       return { ...process.memoryUsage(), gc: Boolean(gc) };
     }
     case 'prof-start':

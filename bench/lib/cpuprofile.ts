@@ -3,8 +3,19 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { relative, resolve } from 'node:path';
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
-interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 function shortUrl(url: string): string {
   if (!url) return '(native)';
@@ -12,7 +23,9 @@ function shortUrl(url: string): string {
     const p = url.startsWith('file:') ? fileURLToPath(url) : url;
     const r = relative(process.cwd(), p);
     return r.replace(/^node_modules\//, 'nm/');
-  } catch { return url; }
+  } catch {
+    return url;
+  }
 }
 
 /** `busyOnly`: percentages of the non-idle time, idle left out (for a mostly idle server). */
@@ -38,12 +51,18 @@ export function summarizeProfile(path: string, top = 15, busyOnly = false): stri
   const idle = [...byFn].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
   const total = busyOnly ? sampled - idle || 1 : sampled;
   if (busyOnly) byFile.set('(native)', (byFile.get('(native)') ?? 0) - idle); // idle is a native frame
-  const fmt = (m: Map<string, number>) => [...m].filter(([k]) => !busyOnly || !k.startsWith('(idle)'))
-    .sort((a, b) => b[1] - a[1]).slice(0, top)
-    .map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`).join('\n');
-  return `profile ${path}: ${(sampled / 1e6).toFixed(2)} s sampled, ${((100 * idle) / sampled).toFixed(1)} % idle` +
+  const fmt = (m: Map<string, number>) =>
+    [...m]
+      .filter(([k]) => !busyOnly || !k.startsWith('(idle)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`)
+      .join('\n');
+  return (
+    `profile ${path}: ${(sampled / 1e6).toFixed(2)} s sampled, ${((100 * idle) / sampled).toFixed(1)} % idle` +
     `${busyOnly ? '; percentages of the busy time' : ''}\n` +
-    `top self time by function:\n${fmt(byFn)}\ntop self time by file:\n${fmt(byFile)}`;
+    `top self time by function:\n${fmt(byFn)}\ntop self time by file:\n${fmt(byFile)}`
+  );
 }
 
 // CLI: node dist/bench/lib/cpuprofile.js FILE.cpuprofile [TOP]

@@ -27,7 +27,19 @@ import { JanusConnection } from '../loadtest/janus-api.js';
 
 const LIB = '/usr/lib/x86_64-linux-gnu/janus';
 /** Everything but the VideoRoom plugin and the WebSocket transport is left out. */
-const PLUGINS_OFF = ['audiobridge', 'duktape', 'echotest', 'lua', 'nosip', 'recordplay', 'sip', 'streaming', 'textroom', 'videocall', 'voicemail'];
+const PLUGINS_OFF = [
+  'audiobridge',
+  'duktape',
+  'echotest',
+  'lua',
+  'nosip',
+  'recordplay',
+  'sip',
+  'streaming',
+  'textroom',
+  'videocall',
+  'voicemail',
+];
 const TRANSPORTS_OFF = ['http', 'mqtt', 'nanomsg', 'pfunix', 'rabbitmq'];
 const WS_PORT = 8188;
 
@@ -67,7 +79,12 @@ export interface JanusServer {
 
 /** Installs the Debian package when janus is missing (the bench and its test need it). */
 export function ensureJanusInstalled(): void {
-  try { execFileSync('sh', ['-c', 'command -v janus'], { stdio: 'ignore' }); return; } catch { /* not installed */ }
+  try {
+    execFileSync('sh', ['-c', 'command -v janus'], { stdio: 'ignore' });
+    return;
+  } catch {
+    /* not installed */
+  }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
     execFileSync('apt-get', ['install', '-y', 'janus'], { stdio: 'inherit', env });
@@ -81,9 +98,13 @@ export function ensureJanusInstalled(): void {
 let counter = 0;
 /** Namespaces and links made by this process and not yet removed: removed on exit whatever happens. */
 const live = new Map<string, () => void>();
-process.on('exit', () => { for (const cleanup of live.values()) cleanup(); });
+process.on('exit', () => {
+  for (const cleanup of live.values()) cleanup();
+});
 
-const ip = (...args: string[]): void => { execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] }); };
+const ip = (...args: string[]): void => {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+};
 
 /** IPv4 prefixes routed in the root namespace (besides the default route), as [network, mask]. */
 function routedPrefixes(): Array<[number, number]> {
@@ -105,8 +126,8 @@ const toAddr = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255)
 function freeSubnet(): number {
   const taken = routedPrefixes();
   for (let tries = 0; tries < 200; tries++) {
-    const base = (toInt('198.19.0.0') + ((Math.floor(Math.random() * 16384)) << 2)) >>> 0;
-    const clash = taken.some(([net, mask]) => mask !== 0 && (((base & mask) >>> 0) === net || ((net & 0xfffffffc) >>> 0) === base));
+    const base = (toInt('198.19.0.0') + (Math.floor(Math.random() * 16384) << 2)) >>> 0;
+    const clash = taken.some(([net, mask]) => mask !== 0 && ((base & mask) >>> 0 === net || (net & 0xfffffffc) >>> 0 === base));
     if (!clash) return base;
   }
   throw new Error('janus-server: no free /30 in 198.19.0.0/16');
@@ -114,7 +135,9 @@ function freeSubnet(): number {
 
 function writeConfig(dir: string, iface: string, address: string, eventLoops: number, debugLevel: number): void {
   const list = (names: string[]): string => names.map((n) => `libjanus_${n}.so`).join(',');
-  writeFileSync(join(dir, 'janus.jcfg'), `general: {
+  writeFileSync(
+    join(dir, 'janus.jcfg'),
+    `general: {
 \tconfigs_folder = "${dir}"
 \tplugins_folder = "${LIB}/plugins"
 \ttransports_folder = "${LIB}/transports"
@@ -141,8 +164,11 @@ loggers: {
 events: {
 \tbroadcast = false
 }
-`);
-  writeFileSync(join(dir, 'janus.transport.websockets.jcfg'), `general: {
+`,
+  );
+  writeFileSync(
+    join(dir, 'janus.transport.websockets.jcfg'),
+    `general: {
 \tjson = "compact"
 \tws = true
 \tws_port = ${WS_PORT}
@@ -153,7 +179,8 @@ admin: {
 \tadmin_ws = false
 \tadmin_wss = false
 }
-`);
+`,
+  );
   // Rooms are made by the driver ("create"); none are predefined.
   writeFileSync(join(dir, 'janus.plugin.videoroom.jcfg'), 'general: {\n}\n');
 }
@@ -174,15 +201,37 @@ export async function startJanus(opts: JanusServerOptions = {}): Promise<JanusSe
 
   const cleanup = (): void => {
     if (proc?.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
-      try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     // Anything else still in the namespace was started by us (through Janus): end it by pid.
-    if (own) try {
-      const pids = execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      for (const pid of pids.split(/\s+/).filter(Boolean)) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
-    } catch { /* no namespace */ }
-    try { ip('link', 'del', vethRoot); } catch { /* not made or gone with the namespace */ }
-    if (own) try { ip('netns', 'del', namespace); } catch { /* not made */ }
+    if (own)
+      try {
+        const pids = execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        for (const pid of pids.split(/\s+/).filter(Boolean)) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      } catch {
+        /* no namespace */
+      }
+    try {
+      ip('link', 'del', vethRoot);
+    } catch {
+      /* not made or gone with the namespace */
+    }
+    if (own)
+      try {
+        ip('netns', 'del', namespace);
+      } catch {
+        /* not made */
+      }
     rmSync(dir, { recursive: true, force: true });
     live.delete(vethRoot);
   };
@@ -211,7 +260,15 @@ export async function startJanus(opts: JanusServerOptions = {}): Promise<JanusSe
     writeConfig(dir, vethNs, serverAddress, eventLoops, opts.debugLevel ?? 3);
 
     // ip netns exec and taskset exec into what they run: the child's pid is Janus's.
-    const command = [...(opts.cpus !== undefined ? ['taskset', '-c', opts.cpus] : []), 'janus', '-F', dir, '-C', join(dir, 'janus.jcfg'), '-o'];
+    const command = [
+      ...(opts.cpus !== undefined ? ['taskset', '-c', opts.cpus] : []),
+      'janus',
+      '-F',
+      dir,
+      '-C',
+      join(dir, 'janus.jcfg'),
+      '-o',
+    ];
     const [file, ...args] = own ? ['ip', 'netns', 'exec', namespace, ...command] : command;
     // Own process group: stop() signals the group, so nothing Janus forks outlives it.
     const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -222,7 +279,12 @@ export async function startJanus(opts: JanusServerOptions = {}): Promise<JanusSe
       s.on('data', (chunk: Buffer) => {
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
-        for (const l of lines) { if (l) { tail.push(l); if (tail.length > 60) tail.shift(); } }
+        for (const l of lines) {
+          if (l) {
+            tail.push(l);
+            if (tail.length > 60) tail.shift();
+          }
+        }
       });
     }
     const wsUrl = new URL(`ws://${serverAddress}:${WS_PORT}/`);
@@ -233,8 +295,18 @@ export async function startJanus(opts: JanusServerOptions = {}): Promise<JanusSe
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise<void>((r) => child.once('exit', () => r()));
-          try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
-          const t = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 3000);
+          try {
+            process.kill(-child.pid!, 'SIGTERM');
+          } catch {
+            /* gone */
+          }
+          const t = setTimeout(() => {
+            try {
+              process.kill(-child.pid!, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          }, 3000);
           await exited;
           clearTimeout(t);
         }
@@ -254,7 +326,8 @@ async function waitForApi(url: URL, child: ChildProcess, timeoutMs: number, tail
   const deadline = Date.now() + timeoutMs;
   let last = 'not tried';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`janus exited during start (code ${child.exitCode}, signal ${child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`janus exited during start (code ${child.exitCode}, signal ${child.signalCode})`);
     try {
       const conn = await JanusConnection.open(url.href, 1000, 2000);
       try {

@@ -26,7 +26,8 @@ function makeSdp(targetBytes: number): { head: string; tail: string } {
     'a=ice-ufrag:Xk3b\r\na=ice-pwd:9Jd2lq0Xb1l0sQ3mPq7yT8aB\r\na=ice-options:trickle\r\n' +
     'a=fingerprint:sha-256 4F:1A:9C:22:3B:7E:11:8D:0C:55:AA:31:6F:02:9B:DE:47:12:C3:88:5D:E0:19:7A:2B:66:F1:04:93:CE:08:B7\r\n' +
     'a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=';
-  let tail = '\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n' +
+  let tail =
+    '\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n' +
     'm=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 104 105 106 107 108 109 127 125 39 40 45 46 98 99 100 101\r\n' +
     'c=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendrecv\r\na=rtcp-mux\r\na=rtcp-rsize\r\n';
   let n = 96;
@@ -56,7 +57,12 @@ export interface PhaseResult {
   receivedInWindow: number;
   lost: number;
   msgsPerS: number;
-  p50: number; p90: number; p99: number; p999: number; max: number; mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
   serverCpuS: number;
   serverCpuPct: number;
   cpuUsPerMsg: number;
@@ -81,7 +87,10 @@ class Client {
   inflight = 0;
   lastProgress = 0;
   joined = false;
-  constructor(readonly idx: number, readonly room: number) {}
+  constructor(
+    readonly idx: number,
+    readonly room: number,
+  ) {}
 }
 
 export class LoadGenerator {
@@ -104,7 +113,12 @@ export class LoadGenerator {
   /** Closed-loop: receipt of one of a client's messages lets it send the next. */
   private closedLoop = false;
 
-  constructor(readonly url: string, readonly opts: LoadOptions, readonly cpuTicksOfServer: () => number, readonly clkTck: number) {
+  constructor(
+    readonly url: string,
+    readonly opts: LoadOptions,
+    readonly cpuTicksOfServer: () => number,
+    readonly clkTck: number,
+  ) {
     this.sdp = makeSdp(opts.sdpBytes);
     this.sdpHeadJson = JSON.stringify(this.sdp.head).slice(1, -1);
     this.sdpTailJson = JSON.stringify(this.sdp.tail).slice(1, -1);
@@ -145,19 +159,35 @@ export class LoadGenerator {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: this.opts.connectTimeoutMs });
       c.ws = ws;
-      const timer = setTimeout(() => reject(new Error(`client ${c.idx}: no joined within ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`client ${c.idx}: no joined within ${this.opts.connectTimeoutMs} ms`)),
+        this.opts.connectTimeoutMs,
+      );
       ws.on('open', () => {
         ws.send(JSON.stringify({ type: 'hello', id: 1, identity: `bench-${c.idx}`, name: `bench ${c.idx}` }));
       });
-      ws.on('error', (e) => { clearTimeout(timer); reject(new Error(`client ${c.idx}: ${e.message}`)); });
+      ws.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new Error(`client ${c.idx}: ${e.message}`));
+      });
       ws.on('close', (code) => {
-        if (!c.joined) { clearTimeout(timer); reject(new Error(`client ${c.idx}: closed (${code}) before joined`)); }
-        else if (this.running) this.count(`closed-${code}`);
+        if (!c.joined) {
+          clearTimeout(timer);
+          reject(new Error(`client ${c.idx}: closed (${code}) before joined`));
+        } else if (this.running) this.count(`closed-${code}`);
       });
       ws.on('message', (data: Buffer) => {
-        if (data.indexOf(MARKER_BUF) >= 0) { this.onRelay(c, data); return; }
+        if (data.indexOf(MARKER_BUF) >= 0) {
+          this.onRelay(c, data);
+          return;
+        }
         let m: { type?: string; [k: string]: unknown };
-        try { m = JSON.parse(data.toString()) as typeof m; } catch { this.count('client-bad-json'); return; }
+        try {
+          m = JSON.parse(data.toString()) as typeof m;
+        } catch {
+          this.count('client-bad-json');
+          return;
+        }
         switch (m.type) {
           case 'welcome':
             c.sessionId = String(m.sessionId);
@@ -165,7 +195,8 @@ export class LoadGenerator {
             ws.send(JSON.stringify({ type: 'join', id: 2, room: `bench-${c.room}`, topology: 'mesh' }));
             break;
           case 'joined': {
-            for (const p of (m.participants as { id: string }[]) ?? []) if (p.id !== c.sessionId && !c.peers.includes(p.id)) c.peers.push(p.id);
+            for (const p of (m.participants as { id: string }[]) ?? [])
+              if (p.id !== c.sessionId && !c.peers.includes(p.id)) c.peers.push(p.id);
             c.joined = true;
             clearTimeout(timer);
             resolve();
@@ -183,16 +214,23 @@ export class LoadGenerator {
           }
           case 'error': {
             this.count(`error:${String(m.code)}`);
-            if (!c.joined) { clearTimeout(timer); reject(new Error(`client ${c.idx}: error before joined: ${JSON.stringify(m)}`)); }
-            else if (this.closedLoop && this.running && c.inflight > 0) {
+            if (!c.joined) {
+              clearTimeout(timer);
+              reject(new Error(`client ${c.idx}: error before joined: ${JSON.stringify(m)}`));
+            } else if (this.closedLoop && this.running && c.inflight > 0) {
               // A rejected relay (e.g. rate-limited) frees its window slot; retry a little later.
               c.inflight--;
-              setTimeout(() => { if (this.running && this.closedLoop) this.sendOne(c); }, 20);
+              setTimeout(() => {
+                if (this.running && this.closedLoop) this.sendOne(c);
+              }, 20);
             }
             break;
           }
-          case 'ping': case 'pong': break;
-          default: this.count(`other:${String(m.type)}`);
+          case 'ping':
+          case 'pong':
+            break;
+          default:
+            this.count(`other:${String(m.type)}`);
         }
       });
     });
@@ -224,7 +262,9 @@ export class LoadGenerator {
     const now = performance.now();
     const k = data.indexOf(MARKER_BUF) + MARKER_BUF.length;
     const s = data.toString('latin1', k, Math.min(data.length, k + 48));
-    const c1 = s.indexOf(','), c2 = s.indexOf(',', c1 + 1), end = s.indexOf(';', c2 + 1);
+    const c1 = s.indexOf(','),
+      c2 = s.indexOf(',', c1 + 1),
+      end = s.indexOf(';', c2 + 1);
     const phase = Number(s.slice(0, c1));
     const senderIdx = Number(s.slice(c1 + 1, c2));
     const ts = Number(s.slice(c2 + 1, end));
@@ -236,7 +276,9 @@ export class LoadGenerator {
         const m = JSON.parse(data.toString()) as { type?: string; from?: string };
         if ((m.type !== 'offer' && m.type !== 'candidate') || !sender || m.from !== sender.sessionId) this.fromMismatch++;
         if (!sender || sender.room !== receiver.room) this.fromMismatch++;
-      } catch { this.fromMismatch++; }
+      } catch {
+        this.fromMismatch++;
+      }
     }
     if (!this.running) return;
     this.hist.record(now - ts);
@@ -253,52 +295,79 @@ export class LoadGenerator {
     const order = shuffle(this.clients.slice());
     let rr = 0;
     let late = 0;
-    return this.runPhase(label, seconds, drainMs, (stop) => {
-      const t0 = performance.now();
-      let issued = 0;
-      const tick = () => {
-        const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-        let n = due - issued;
-        const cap = Math.max(1, Math.ceil(rate * 0.05)); // never burst more than 50 ms worth
-        if (n > cap) { late += n - cap; issued += n - cap; n = cap; }
-        for (let i = 0; i < n; i++) {
-          this.sendOne(order[rr]!);
-          rr = (rr + 1) % order.length;
-        }
-        issued += n;
-      };
-      const iv = setInterval(tick, 2);
-      void stop.then(() => clearInterval(iv));
-    }, () => late);
+    return this.runPhase(
+      label,
+      seconds,
+      drainMs,
+      (stop) => {
+        const t0 = performance.now();
+        let issued = 0;
+        const tick = () => {
+          const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+          let n = due - issued;
+          const cap = Math.max(1, Math.ceil(rate * 0.05)); // never burst more than 50 ms worth
+          if (n > cap) {
+            late += n - cap;
+            issued += n - cap;
+            n = cap;
+          }
+          for (let i = 0; i < n; i++) {
+            this.sendOne(order[rr]!);
+            rr = (rr + 1) % order.length;
+          }
+          issued += n;
+        };
+        const iv = setInterval(tick, 2);
+        void stop.then(() => clearInterval(iv));
+      },
+      () => late,
+    );
   }
 
   /** Closed loop: every client keeps `window` relays in flight; a delivered one triggers the next. */
   async runClosedLoop(label: string, window: number, seconds: number, drainMs: number): Promise<PhaseResult> {
     this.window = window;
     let stalled = 0;
-    return this.runPhase(label, seconds, drainMs, (stop) => {
-      this.closedLoop = true;
-      const now = performance.now();
-      for (const c of this.clients) { c.inflight = 0; c.lastProgress = now; }
-      for (const c of this.clients) for (let i = 0; i < this.window; i++) this.sendOne(c);
-      // A lost message would freeze its client's window; refill after 3 s without progress.
-      const iv = setInterval(() => {
-        const t = performance.now();
+    return this.runPhase(
+      label,
+      seconds,
+      drainMs,
+      (stop) => {
+        this.closedLoop = true;
+        const now = performance.now();
         for (const c of this.clients) {
-          if (c.inflight > 0 && t - c.lastProgress > 3000) {
-            stalled += c.inflight;
-            c.inflight = 0;
-            c.lastProgress = t;
-            for (let i = 0; i < this.window; i++) this.sendOne(c);
-          }
+          c.inflight = 0;
+          c.lastProgress = now;
         }
-      }, 500);
-      void stop.then(() => { clearInterval(iv); this.closedLoop = false; });
-    }, () => stalled);
+        for (const c of this.clients) for (let i = 0; i < this.window; i++) this.sendOne(c);
+        // A lost message would freeze its client's window; refill after 3 s without progress.
+        const iv = setInterval(() => {
+          const t = performance.now();
+          for (const c of this.clients) {
+            if (c.inflight > 0 && t - c.lastProgress > 3000) {
+              stalled += c.inflight;
+              c.inflight = 0;
+              c.lastProgress = t;
+              for (let i = 0; i < this.window; i++) this.sendOne(c);
+            }
+          }
+        }, 500);
+        void stop.then(() => {
+          clearInterval(iv);
+          this.closedLoop = false;
+        });
+      },
+      () => stalled,
+    );
   }
 
-  private async runPhase(label: string, seconds: number, drainMs: number,
-    start: (stop: Promise<void>) => void, late: () => number): Promise<PhaseResult> {
+  private async runPhase(
+    label: string,
+    seconds: number,
+    drainMs: number,
+    start: (stop: Promise<void>) => void,
+    late: () => number,
+  ): Promise<PhaseResult> {
     this.phase++;
     const phase = this.phase;
     this.hist = new LatencyHistogram();
@@ -333,16 +402,30 @@ export class LoadGenerator {
     const serverCpuS = (ticks1 - ticks0) / this.clkTck;
     const h = this.hist;
     return {
-      label, durationS: elapsed, sent, received, receivedInWindow, lost: sent - received,
+      label,
+      durationS: elapsed,
+      sent,
+      received,
+      receivedInWindow,
+      lost: sent - received,
       msgsPerS: receivedInWindow / elapsed,
-      p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), p999: h.quantile(0.999), max: h.max, mean: h.mean(),
-      serverCpuS, serverCpuPct: (100 * serverCpuS) / elapsed,
+      p50: h.quantile(0.5),
+      p90: h.quantile(0.9),
+      p99: h.quantile(0.99),
+      p999: h.quantile(0.999),
+      max: h.max,
+      mean: h.mean(),
+      serverCpuS,
+      serverCpuPct: (100 * serverCpuS) / elapsed,
       cpuUsPerMsg: receivedInWindow ? (serverCpuS * 1e6) / receivedInWindow : NaN,
       loadCpuPct: (100 * (cpu1.user + cpu1.system)) / 1e6 / elapsed,
       loopDelayP99Ms: loop.percentile(99) / 1e6,
       machineBusyPct: (100 * (m1.busy - m0.busy)) / this.clkTck / elapsed,
       softirqPct: (100 * (m1.softirq - m0.softirq)) / this.clkTck / elapsed,
-      otherPct: (100 * (m1.busy - m0.busy)) / this.clkTck / elapsed - (100 * serverCpuS) / elapsed - (100 * (cpu1.user + cpu1.system)) / 1e6 / elapsed,
+      otherPct:
+        (100 * (m1.busy - m0.busy)) / this.clkTck / elapsed -
+        (100 * serverCpuS) / elapsed -
+        (100 * (cpu1.user + cpu1.system)) / 1e6 / elapsed,
       fromMismatch: this.fromMismatch,
       errors: { ...this.errors },
       lateSends: late(),

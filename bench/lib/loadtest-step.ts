@@ -28,16 +28,25 @@ const report = await runLoadtest(opts, {
   log: (line) => {
     process.stderr.write(`${line}\n`);
     // The load tool logs this just before its window opens.
-    if (line.startsWith('measuring')) { cpuStart = process.cpuUsage(); wallStart = performance.now(); delay.enable(); }
+    if (line.startsWith('measuring')) {
+      cpuStart = process.cpuUsage();
+      wallStart = performance.now();
+      delay.enable();
+    }
   },
   ...(driver === 'janus' ? { driverFactory: (o) => new JanusVideoRoomDriver(o) } : {}),
 });
 delay.disable();
 const cpu = cpuStart ? process.cpuUsage(cpuStart) : undefined;
 const wallS = (performance.now() - wallStart) / 1000;
-process.stdout.write(`${JSON.stringify({
-  report,
-  peers: { cpuPct: cpu ? (100 * (cpu.user + cpu.system)) / 1e6 / wallS : null, loopDelayP99Ms: cpuStart ? delay.percentile(99) / 1e6 : null },
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    report,
+    peers: {
+      cpuPct: cpu ? (100 * (cpu.user + cpu.system)) / 1e6 / wallS : null,
+      loopDelayP99Ms: cpuStart ? delay.percentile(99) / 1e6 : null,
+    },
+  })}\n`,
+);
 // node-datachannel's threads may outlive its cleanup by a moment (as in `switchboard loadtest`).
 process.exit(0);

@@ -11,7 +11,11 @@ const children = new Set<ChildProcess>();
 function killAll(): void {
   for (const c of children) {
     if (c.exitCode === null && c.signalCode === null) {
-      try { c.kill('SIGKILL'); } catch { /* already gone */ }
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 }
@@ -48,7 +52,12 @@ export interface Child {
  * Starts `file args` (no shell) with piped output, registered so it dies with the bench.
  * Lines go to `tail` (last 40) and to `child.onLine`.
  */
-export function startChild(name: string, file: string, args: string[], opts: { ipc?: boolean; env?: NodeJS.ProcessEnv } = {}): Child {
+export function startChild(
+  name: string,
+  file: string,
+  args: string[],
+  opts: { ipc?: boolean; env?: NodeJS.ProcessEnv | undefined } = {},
+): Child {
   const proc = spawn(file, args, {
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
@@ -109,14 +118,29 @@ const LISTEN_RE = /listening on https?:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/i;
  * Spawns `node …args` with an IPC channel (used by bench-preload for gc / memory / profiling)
  * and resolves once the child prints its listening line.
  */
-export async function spawnServer(name: string, nodeArgs: string[], opts: { startTimeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<ServerChild> {
-  const child = startChild(name, process.execPath, nodeArgs, { ipc: true, ...(opts.env ? { env: opts.env } : {}) });
+export async function spawnServer(
+  name: string,
+  nodeArgs: string[],
+  opts: { startTimeoutMs: number; env?: NodeJS.ProcessEnv },
+): Promise<ServerChild> {
+  const child = startChild(name, process.execPath, nodeArgs, { ipc: true, env: opts.env });
   try {
     const m = await waitForLine(child, LISTEN_RE, opts.startTimeoutMs);
     const host = m[1]!.replace(/^\[|\]$/g, '');
-    return { name, proc: child.proc, pid: child.pid, host: host === '0.0.0.0' || host === 'localhost' ? '127.0.0.1' : host, port: Number(m[2]), tail: child.tail };
+    return {
+      name,
+      proc: child.proc,
+      pid: child.pid,
+      host: host === '0.0.0.0' || host === 'localhost' ? '127.0.0.1' : host,
+      port: Number(m[2]),
+      tail: child.tail,
+    };
   } catch (e) {
-    try { child.proc.kill('SIGKILL'); } catch { /* gone */ }
+    try {
+      child.proc.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
     throw e;
   }
 }
@@ -127,7 +151,13 @@ export async function stopServer(s: Pick<ServerChild, 'proc'>, graceMs = 3000): 
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   p.kill('SIGTERM');
-  const t = setTimeout(() => { try { p.kill('SIGKILL'); } catch { /* gone */ } }, graceMs);
+  const t = setTimeout(() => {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, graceMs);
   await exited;
   clearTimeout(t);
 }
@@ -154,7 +184,9 @@ try {
   // getconf is the authority; 100 is the Linux default if it is missing.
   const { execFileSync } = await import('node:child_process');
   clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch { /* keep 100 */ }
+} catch {
+  /* keep 100 */
+}
 export const CLK_TCK = clkTck;
 
 /** Machine-wide CPU ticks from /proc/stat (all cores): busy (everything but idle+iowait), softirq, steal. */
@@ -181,7 +213,9 @@ export function processTicks(): Map<number, number> {
       // rest[1] is the ppid; kernel threads are kthreadd (pid 2) and its children.
       if (name === '2' || rest[1] === '2') continue;
       out.set(Number(name), Number(rest[11]) + Number(rest[12]));
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return out;
 }
@@ -196,7 +230,9 @@ export function otherTicks(before: Map<number, number>, after: Map<number, numbe
 
 /** Machine-wide UDP datagrams dropped for a full receive buffer (/proc/net/snmp RcvbufErrors). */
 export function udpRcvbufErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp: '));
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp: '));
   const [head, vals] = lines;
   if (!head || !vals) return NaN;
   const i = head.split(/\s+/).indexOf('RcvbufErrors');
@@ -214,13 +250,21 @@ export function udpSocketDrops(pid: number): number {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
         if (m) inodes.add(m[1]!);
-      } catch { /* fd closed meanwhile */ }
+      } catch {
+        /* fd closed meanwhile */
+      }
     }
-  } catch { return NaN; }
+  } catch {
+    return NaN;
+  }
   let drops = 0;
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let text: string;
-    try { text = readFileSync(file, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops

@@ -45,7 +45,11 @@ export class Vp8Source {
   private readonly timestampBase: number;
   private readonly filler: Buffer;
 
-  constructor(readonly ssrc: number, readonly packetBytes: number, rate: number) {
+  constructor(
+    readonly ssrc: number,
+    readonly packetBytes: number,
+    rate: number,
+  ) {
     if (packetBytes < INDEX_OFFSET + 4) throw new RangeError(`packets need at least ${INDEX_OFFSET + 4} bytes`);
     this.packetsPerFrame = Math.max(1, Math.round(rate / FPS));
     this.seq = (Math.random() * 0x10000) | 0;
@@ -54,7 +58,9 @@ export class Vp8Source {
   }
 
   /** A PLI or FIR arrived: the next frame is a keyframe. */
-  requestKeyframe(): void { this.keyframeWanted = true; }
+  requestKeyframe(): void {
+    this.keyframeWanted = true;
+  }
 
   /** The next plain RTP packet (a new buffer). */
   next(): Buffer {
@@ -80,11 +86,16 @@ export class Vp8Source {
     p.writeUInt16BE(0x8000 | (this.frame & 0x7fff), RTP_HEADER + 2);
     // §4.3: the payload header's P bit is 0 for a keyframe (meaningful on the first packet only).
     p[RTP_HEADER + 4] = this.currentIsKey ? 0x10 : 0x11;
-    p[RTP_HEADER + 5] = 0; p[RTP_HEADER + 6] = 0; p[RTP_HEADER + 7] = 0;
+    p[RTP_HEADER + 5] = 0;
+    p[RTP_HEADER + 6] = 0;
+    p[RTP_HEADER + 7] = 0;
     p.writeUInt32BE(this.index >>> 0, INDEX_OFFSET);
     this.index++;
     this.seq = (this.seq + 1) & 0xffff;
-    if (last) { this.inFrame = 0; this.frame++; } else this.inFrame++;
+    if (last) {
+      this.inFrame = 0;
+      this.frame++;
+    } else this.inFrame++;
     return p;
   }
 }

@@ -64,9 +64,15 @@ export class HeadlessPeer {
   private consentTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  private constructor(readonly name: string, readonly socket: UdpSocket, private readonly certificate: DtlsCertificate) {
+  private constructor(
+    readonly name: string,
+    readonly socket: UdpSocket,
+    private readonly certificate: DtlsCertificate,
+  ) {
     socket.on('message', (msg) => this.onDatagram(msg));
-    socket.on('error', () => { /* counted as loss by the bench */ });
+    socket.on('error', () => {
+      /* counted as loss by the bench */
+    });
   }
 
   static open(name: string, certificate: DtlsCertificate): Promise<HeadlessPeer> {
@@ -80,7 +86,9 @@ export class HeadlessPeer {
     });
   }
 
-  get port(): number { return this.socket.address().port; }
+  get port(): number {
+    return this.socket.address().port;
+  }
 
   /** ICE (a nominating check), then the DTLS handshake as client; resolves once SRTP is keyed. */
   async connect(remote: RemoteEndpoint, timeoutMs: number): Promise<void> {
@@ -104,7 +112,10 @@ export class HeadlessPeer {
     await new Promise<void>((resolve, reject) => {
       dtls.once('connected', (info) => {
         const profile = srtpProfileById(info.srtpProfileId);
-        if (!profile) { reject(new Error(`${this.name}: DTLS chose SRTP profile ${info.srtpProfileId}`)); return; }
+        if (!profile) {
+          reject(new Error(`${this.name}: DTLS chose SRTP profile ${info.srtpProfileId}`));
+          return;
+        }
         const keys = splitDtlsSrtpKeyingMaterial(info.keyingMaterial, profile, true);
         this.srtpProfile = profile;
         this.srtpOut = new SrtpContext(profile, keys.local);
@@ -114,7 +125,9 @@ export class HeadlessPeer {
       dtls.once('failed', (reason) => reject(new Error(`${this.name}: DTLS failed: ${reason}`)));
       dtls.start();
     });
-    this.consentTimer = setInterval(() => { void this.check(CONSENT_INTERVAL_MS); }, CONSENT_INTERVAL_MS);
+    this.consentTimer = setInterval(() => {
+      void this.check(CONSENT_INTERVAL_MS);
+    }, CONSENT_INTERVAL_MS);
     this.consentTimer.unref();
   }
 
@@ -139,7 +152,11 @@ export class HeadlessPeer {
     this.dtls?.close();
     for (const done of this.pendingChecks.values()) done();
     this.pendingChecks.clear();
-    try { this.socket.close(); } catch { /* already closed */ }
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
   }
 
   private send(buf: Buffer): void {
@@ -166,8 +183,14 @@ export class HeadlessPeer {
     this.stats.checksSent++;
     return new Promise((resolve) => {
       const key = txid.toString('hex');
-      const timer = setTimeout(() => { this.pendingChecks.delete(key); resolve(false); }, waitMs);
-      this.pendingChecks.set(key, () => { clearTimeout(timer); resolve(true); });
+      const timer = setTimeout(() => {
+        this.pendingChecks.delete(key);
+        resolve(false);
+      }, waitMs);
+      this.pendingChecks.set(key, () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
       this.send(request);
     });
   }
@@ -185,12 +208,18 @@ export class HeadlessPeer {
       const pt = (msg[1] as number) & 0x7f;
       if (pt >= 64 && pt <= 95) {
         const plain = srtp.unprotectRtcp(msg);
-        if (!plain) { this.stats.srtpRejected++; return; }
+        if (!plain) {
+          this.stats.srtpRejected++;
+          return;
+        }
         this.stats.rtcpIn++;
         this.onRtcp?.(plain);
       } else {
         const plain = srtp.unprotectRtp(msg);
-        if (!plain) { this.stats.srtpRejected++; return; }
+        if (!plain) {
+          this.stats.srtpRejected++;
+          return;
+        }
         this.stats.rtpIn++;
         this.onRtp?.(plain);
       }

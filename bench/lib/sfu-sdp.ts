@@ -12,21 +12,43 @@ import type { RemoteEndpoint } from './sfu-peer.js';
 export const VP8_PT = 96;
 export const RTX_PT = 97;
 
-interface LocalIce { iceUfrag: string; icePwd: string; fingerprint: CertificateFingerprint }
+interface LocalIce {
+  iceUfrag: string;
+  icePwd: string;
+  fingerprint: CertificateFingerprint;
+}
 
 /** A browser-like publish offer: BUNDLE, rtcp-mux, actpass (the SFU answers passive: we are DTLS client). */
 export function publishOffer(local: LocalIce, ssrc: number, rtxSsrc: number): string {
   return [
-    'v=0', `o=- ${Date.now()} 2 IN IP4 127.0.0.1`, 's=-', 't=0 0', 'a=group:BUNDLE 0', 'a=msid-semantic: WMS bench',
-    `m=video 9 UDP/TLS/RTP/SAVPF ${VP8_PT} ${RTX_PT}`, 'c=IN IP4 0.0.0.0',
-    `a=ice-ufrag:${local.iceUfrag}`, `a=ice-pwd:${local.icePwd}`,
-    `a=fingerprint:${local.fingerprint.algorithm} ${local.fingerprint.value}`, 'a=setup:actpass',
-    'a=mid:0', 'a=sendonly', 'a=msid:bench video', 'a=rtcp-mux', 'a=rtcp-rsize',
-    `a=rtpmap:${VP8_PT} VP8/90000`, `a=rtcp-fb:${VP8_PT} nack`, `a=rtcp-fb:${VP8_PT} nack pli`, `a=rtcp-fb:${VP8_PT} ccm fir`,
-    `a=rtpmap:${RTX_PT} rtx/90000`, `a=fmtp:${RTX_PT} apt=${VP8_PT}`,
+    'v=0',
+    `o=- ${Date.now()} 2 IN IP4 127.0.0.1`,
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0',
+    'a=msid-semantic: WMS bench',
+    `m=video 9 UDP/TLS/RTP/SAVPF ${VP8_PT} ${RTX_PT}`,
+    'c=IN IP4 0.0.0.0',
+    `a=ice-ufrag:${local.iceUfrag}`,
+    `a=ice-pwd:${local.icePwd}`,
+    `a=fingerprint:${local.fingerprint.algorithm} ${local.fingerprint.value}`,
+    'a=setup:actpass',
+    'a=mid:0',
+    'a=sendonly',
+    'a=msid:bench video',
+    'a=rtcp-mux',
+    'a=rtcp-rsize',
+    `a=rtpmap:${VP8_PT} VP8/90000`,
+    `a=rtcp-fb:${VP8_PT} nack`,
+    `a=rtcp-fb:${VP8_PT} nack pli`,
+    `a=rtcp-fb:${VP8_PT} ccm fir`,
+    `a=rtpmap:${RTX_PT} rtx/90000`,
+    `a=fmtp:${RTX_PT} apt=${VP8_PT}`,
     `a=ssrc-group:FID ${ssrc} ${rtxSsrc}`,
-    `a=ssrc:${ssrc} cname:bench`, `a=ssrc:${ssrc} msid:bench video`,
-    `a=ssrc:${rtxSsrc} cname:bench`, `a=ssrc:${rtxSsrc} msid:bench video`,
+    `a=ssrc:${ssrc} cname:bench`,
+    `a=ssrc:${ssrc} msid:bench video`,
+    `a=ssrc:${rtxSsrc} cname:bench`,
+    `a=ssrc:${rtxSsrc} msid:bench video`,
     '',
   ].join('\r\n');
 }
@@ -63,6 +85,13 @@ export function serverEndpoint(sdp: string): RemoteEndpoint {
   const pwd = m?.icePwd ?? d.icePwd;
   const fp = m?.fingerprint ?? d.fingerprint;
   const cand = m?.candidates?.find((c) => String(c.transport).toLowerCase() === 'udp');
-  if (ufrag === undefined || pwd === undefined || !fp || !cand) throw new Error(`server SDP lacks ICE credentials, fingerprint or a UDP candidate:\n${sdp}`);
-  return { host: cand.ip, port: Number(cand.port), iceUfrag: String(ufrag), icePwd: pwd, fingerprints: [{ algorithm: fp.type, value: fp.hash }] };
+  if (ufrag === undefined || pwd === undefined || !fp || !cand)
+    throw new Error(`server SDP lacks ICE credentials, fingerprint or a UDP candidate:\n${sdp}`);
+  return {
+    host: cand.ip,
+    port: Number(cand.port),
+    iceUfrag: String(ufrag),
+    icePwd: pwd,
+    fingerprints: [{ algorithm: fp.type, value: fp.hash }],
+  };
 }

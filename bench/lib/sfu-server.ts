@@ -55,15 +55,35 @@ async function handle(m: Request): Promise<unknown> {
       router.leave(m.id);
       return { ok: true };
     case 'stats': {
-      let rtpIn = 0, rtpOut = 0, rtcpIn = 0, rtcpOut = 0, srtpRejected = 0, notReady = 0, connected = 0;
+      let rtpIn = 0,
+        rtpOut = 0,
+        rtcpIn = 0,
+        rtcpOut = 0,
+        srtpRejected = 0,
+        notReady = 0,
+        connected = 0;
       for (const p of router.participants.values()) {
         for (const t of [p.publishRtc, p.subscribeRtc]) {
-          rtpIn += t.stats.rtpIn; rtpOut += t.stats.rtpOut; rtcpIn += t.stats.rtcpIn; rtcpOut += t.stats.rtcpOut;
-          srtpRejected += t.stats.srtpRejected; notReady += t.stats.notReady;
+          rtpIn += t.stats.rtpIn;
+          rtpOut += t.stats.rtpOut;
+          rtcpIn += t.stats.rtcpIn;
+          rtcpOut += t.stats.rtcpOut;
+          srtpRejected += t.stats.srtpRejected;
+          notReady += t.stats.notReady;
           if (t.state === 'connected') connected++;
         }
       }
-      return { port: { ...server.port.stats }, transports: server.transportCount, connected, rtpIn, rtpOut, rtcpIn, rtcpOut, srtpRejected, notReady };
+      return {
+        port: { ...server.port.stats },
+        transports: server.transportCount,
+        connected,
+        rtpIn,
+        rtpOut,
+        rtcpIn,
+        rtcpOut,
+        srtpRejected,
+        notReady,
+      };
     }
     case 'prof-start':
       profiler = new inspector.Session();

@@ -69,20 +69,40 @@ export interface StepResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface Window { sent: number; i0: number; i1: number; windowS: number; serverTicks: number; genTicks: number; otherTicks: number; skipped: number }
+interface Window {
+  sent: number;
+  i0: number;
+  i1: number;
+  windowS: number;
+  serverTicks: number;
+  genTicks: number;
+  otherTicks: number;
+  skipped: number;
+}
 
 /** Warm-up, then the measured window; the pacer stops after it and the network drains. */
-async function runWindow(o: StepOptions, serverPid: number, source: Vp8Source, send: (p: Buffer) => void,
-  around?: { start(): Promise<void>; stop(): Promise<void> }): Promise<Window> {
+async function runWindow(
+  o: StepOptions,
+  serverPid: number,
+  source: Vp8Source,
+  send: (p: Buffer) => void,
+  around?: { start(): Promise<void>; stop(): Promise<void> },
+): Promise<Window> {
   const pacer = startPacer(o.rate, () => send(source.next()));
   try {
     await sleep(o.warmupS * 1000);
     await around?.start();
     const skipped0 = pacer.skipped();
     const others0 = processTicks();
-    const s0 = cpuTicks(serverPid), g0 = cpuTicks(process.pid), i0 = source.index, t0 = performance.now();
+    const s0 = cpuTicks(serverPid),
+      g0 = cpuTicks(process.pid),
+      i0 = source.index,
+      t0 = performance.now();
     await sleep(o.seconds * 1000);
-    const s1 = cpuTicks(serverPid), g1 = cpuTicks(process.pid), i1 = source.index, t1 = performance.now();
+    const s1 = cpuTicks(serverPid),
+      g1 = cpuTicks(process.pid),
+      i1 = source.index,
+      t1 = performance.now();
     const others = otherTicks(others0, processTicks(), [process.pid, serverPid]);
     const skipped = pacer.skipped() - skipped0;
     pacer.stop();
@@ -94,19 +114,34 @@ async function runWindow(o: StepOptions, serverPid: number, source: Vp8Source, s
   }
 }
 
-function result(server: 'sfu' | 'relay', o: StepOptions, w: Window, logs: ReceiveLog[], drops: { server: number; generator: number }, notes: string[]): StepResult {
+function result(
+  server: 'sfu' | 'relay',
+  o: StepOptions,
+  w: Window,
+  logs: ReceiveLog[],
+  drops: { server: number; generator: number },
+  notes: string[],
+): StepResult {
   const delivered = logs.reduce((a, l) => a + l.countIn(w.i0, w.i1), 0);
   const expected = w.sent * logs.length;
   const cpuS = w.serverTicks / CLK_TCK;
   return {
-    server, subscribers: o.subscribers, rate: o.rate, windowS: w.windowS, sent: w.sent, expected, delivered,
+    server,
+    subscribers: o.subscribers,
+    rate: o.rate,
+    windowS: w.windowS,
+    sent: w.sent,
+    expected,
+    delivered,
     lossPct: expected > 0 ? (100 * (expected - delivered)) / expected : NaN,
     forwardedPerS: delivered / w.windowS,
     serverCpuPct: (100 * cpuS) / w.windowS,
     cpuUsPerForwarded: delivered > 0 ? (cpuS * 1e6) / delivered : NaN,
     generatorCpuPct: (100 * w.genTicks) / CLK_TCK / w.windowS,
     otherCpuPct: (100 * w.otherTicks) / CLK_TCK / w.windowS,
-    serverDrops: drops.server, generatorDrops: drops.generator, pacerSkipped: w.skipped,
+    serverDrops: drops.server,
+    generatorDrops: drops.generator,
+    pacerSkipped: w.skipped,
     duplicates: logs.reduce((a, l) => a + l.duplicates, 0),
     silentSubscribers: logs.filter((l) => l.countIn(w.i0, w.i1) === 0).length,
     notes,
@@ -117,7 +152,6 @@ function result(server: 'sfu' | 'relay', o: StepOptions, w: Window, logs: Receiv
 async function inBatches<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += limit) await Promise.all(items.slice(i, i + limit).map(fn));
 }
-
 
 // ---- SFU ------------------------------------------------------------------------------------
 
@@ -135,7 +169,9 @@ export async function runSfuStep(o: StepOptions): Promise<StepResult> {
     peers.push(publisher);
     const source = new Vp8Source(randomSsrc(), o.packetBytes, o.rate);
     const joined = await ipcRequest<{ publishAnswer?: string }>(child.proc, {
-      cmd: 'join', id: 'publisher', publishOffer: publishOffer(local(publisher), source.ssrc, randomSsrc()),
+      cmd: 'join',
+      id: 'publisher',
+      publishOffer: publishOffer(local(publisher), source.ssrc, randomSsrc()),
     });
     if (!joined.publishAnswer) throw new Error('no publish answer');
     await publisher.connect(serverEndpoint(joined.publishAnswer), CONNECT_TIMEOUT_MS);
@@ -153,22 +189,42 @@ export async function runSfuStep(o: StepOptions): Promise<StepResult> {
       subscribers.push(peer);
       const log = new ReceiveLog();
       logs.push(log);
-      peer.onRtp = (plain) => { const i = readIndex(plain); if (i >= 0) log.record(i); };
+      peer.onRtp = (plain) => {
+        const i = readIndex(plain);
+        if (i >= 0) log.record(i);
+      };
     }
     await inBatches(subscribers, CONNECT_CONCURRENCY, async (peer) => {
       const r = await ipcRequest<{ subscribeOffer?: { revision: number; sdp: string } }>(child.proc, { cmd: 'join', id: peer.name });
       const offer = r.subscribeOffer;
       if (!offer || !/^m=video/m.test(offer.sdp)) throw new Error(`${peer.name}: subscribe offer without the video track`);
-      await ipcRequest(child.proc, { cmd: 'answer', id: peer.name, revision: offer.revision, sdp: subscribeAnswer(offer.sdp, local(peer)) });
+      await ipcRequest(child.proc, {
+        cmd: 'answer',
+        id: peer.name,
+        revision: offer.revision,
+        sdp: subscribeAnswer(offer.sdp, local(peer)),
+      });
       await peer.connect(serverEndpoint(offer.sdp), CONNECT_TIMEOUT_MS);
     });
 
     const drops0 = { server: udpSocketDrops(child.pid), generator: udpSocketDrops(process.pid) };
     const profilePath = o.profilePath;
-    const w = await runWindow(o, child.pid, source, (p) => publisher.sendRtp(p), profilePath === undefined ? undefined : {
-      start: async () => { await ipcRequest(child.proc, { cmd: 'prof-start' }); },
-      stop: async () => { await ipcRequest(child.proc, { cmd: 'prof-stop', path: profilePath }, 30_000); },
-    });
+    const w = await runWindow(
+      o,
+      child.pid,
+      source,
+      (p) => publisher.sendRtp(p),
+      profilePath === undefined
+        ? undefined
+        : {
+            start: async () => {
+              await ipcRequest(child.proc, { cmd: 'prof-start' });
+            },
+            stop: async () => {
+              await ipcRequest(child.proc, { cmd: 'prof-stop', path: profilePath }, 30_000);
+            },
+          },
+    );
     const drops = { server: udpSocketDrops(child.pid) - drops0.server, generator: udpSocketDrops(process.pid) - drops0.generator };
     const stats = await ipcRequest<{ srtpRejected: number; connected: number }>(child.proc, { cmd: 'stats' });
     const notes = [`SRTP ${publisher.srtpProfile ?? '?'}`, `${source.keyframes} keyframes sent`];
@@ -193,7 +249,10 @@ export async function runRelayStep(o: StepOptions): Promise<StepResult> {
     for (let i = 0; i < o.subscribers; i++) {
       const s = await bindPlain();
       const log = new ReceiveLog();
-      s.on('message', (m) => { const i = readIndex(m); if (i >= 0) log.record(i); });
+      s.on('message', (m) => {
+        const i = readIndex(m);
+        if (i >= 0) log.record(i);
+      });
       sockets.push(s);
       logs.push(log);
     }
@@ -210,7 +269,13 @@ export async function runRelayStep(o: StepOptions): Promise<StepResult> {
     const drops = { server: udpSocketDrops(child.pid) - drops0.server, generator: udpSocketDrops(process.pid) - drops0.generator };
     return result('relay', o, w, logs, drops, []);
   } finally {
-    for (const s of sockets) { try { s.close(); } catch { /* closed */ } }
+    for (const s of sockets) {
+      try {
+        s.close();
+      } catch {
+        /* closed */
+      }
+    }
     if (child) await stopServer({ proc: child.proc });
   }
 }
@@ -219,7 +284,10 @@ function bindPlain(): Promise<UdpSocket> {
   const s = createUdpSocket(HOST, 4 << 20);
   return new Promise((resolve, reject) => {
     s.once('error', reject);
-    s.bind(0, HOST, () => { s.off('error', reject); resolve(s); });
+    s.bind(0, HOST, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
   });
 }
 
@@ -228,8 +296,14 @@ async function stopChild(child: Child): Promise<void> {
   const p = child.proc;
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  try { p.disconnect(); } catch { /* already disconnected */ }
-  const t = setTimeout(() => { void stopServer({ proc: p }); }, 2000);
+  try {
+    p.disconnect();
+  } catch {
+    /* already disconnected */
+  }
+  const t = setTimeout(() => {
+    void stopServer({ proc: p });
+  }, 2000);
   await exited;
   clearTimeout(t);
 }

@@ -13,12 +13,15 @@ import { createUdpSocket } from '../../src/net/udp.js';
 
 const UDP_BUFFER_BYTES = 4 << 20;
 
-const destinations = (process.argv[2] ?? '').split(',').filter(Boolean).map((d) => {
-  const i = d.lastIndexOf(':');
-  const port = Number(d.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad destination ${d}`);
-  return { host: d.slice(0, i), port };
-});
+const destinations = (process.argv[2] ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((d) => {
+    const i = d.lastIndexOf(':');
+    const port = Number(d.slice(i + 1));
+    if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad destination ${d}`);
+    return { host: d.slice(0, i), port };
+  });
 if (destinations.length === 0) throw new Error('usage: sfu-udp-relay HOST:PORT[,HOST:PORT…]');
 
 const socket = createUdpSocket('127.0.0.1', UDP_BUFFER_BYTES);

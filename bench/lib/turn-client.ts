@@ -17,11 +17,23 @@ import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
-  Attr, StunClass, StunMethod, StunMessageBuilder, checkIntegrity, decodeErrorCode, decodeStun,
-  decodeXorAddress, getAttribute, longTermKey, type StunMessage,
+  Attr,
+  StunClass,
+  StunMethod,
+  StunMessageBuilder,
+  checkIntegrity,
+  decodeErrorCode,
+  decodeStun,
+  decodeXorAddress,
+  getAttribute,
+  longTermKey,
+  type StunMessage,
 } from '../../src/stun/index.js';
 
-export interface Target { host: string; port: number }
+export interface Target {
+  host: string;
+  port: number;
+}
 
 export interface LoadWindow {
   /** Completed operations (Binding responses, or full allocation loops) inside the window. */
@@ -43,7 +55,12 @@ export interface LoadWindow {
 }
 
 /** How the server is watched: its CPU ticks, other processes' ticks between two points, its UDP drops. */
-export interface Meter { serverTicks: () => number; othersSince: () => () => number; serverDrops: () => number; clkTck: number }
+export interface Meter {
+  serverTicks: () => number;
+  othersSince: () => () => number;
+  serverDrops: () => number;
+  clkTck: number;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -53,7 +70,10 @@ function bindSocket(host: string): Promise<Socket> {
   const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   return new Promise((resolve, reject) => {
     s.once('error', reject);
-    s.bind(0, host, () => { s.off('error', reject); resolve(s); });
+    s.bind(0, host, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
   });
 }
 
@@ -65,10 +85,17 @@ export async function waitForStun(target: Target, timeoutMs: number): Promise<vo
     while (performance.now() < deadline) {
       const req = new StunMessageBuilder(StunMethod.Binding, StunClass.Request);
       const answered = new Promise<boolean>((resolve) => {
-        const t = setTimeout(() => { s.off('message', on); resolve(false); }, 100);
+        const t = setTimeout(() => {
+          s.off('message', on);
+          resolve(false);
+        }, 100);
         const on = (buf: Buffer) => {
           const r = decodeStun(buf);
-          if (r.ok && r.message.transactionId.equals(req.transactionId)) { clearTimeout(t); s.off('message', on); resolve(true); }
+          if (r.ok && r.message.transactionId.equals(req.transactionId)) {
+            clearTimeout(t);
+            s.off('message', on);
+            resolve(true);
+          }
         };
         s.on('message', on);
       });
@@ -88,20 +115,41 @@ export async function waitForStun(target: Target, timeoutMs: number): Promise<vo
 async function measure(
   counters: { done: number; requests: number },
   errors: Record<string, number>,
-  meter: Meter, warmupS: number, seconds: number,
+  meter: Meter,
+  warmupS: number,
+  seconds: number,
 ): Promise<LoadWindow> {
   await sleep(warmupS * 1000);
   for (const k of Object.keys(errors)) delete errors[k];
-  const d0 = counters.done, r0 = counters.requests, k0 = meter.serverTicks(), others = meter.othersSince(), x0 = meter.serverDrops(), c0 = process.cpuUsage(), t0 = performance.now();
+  const d0 = counters.done,
+    r0 = counters.requests,
+    k0 = meter.serverTicks(),
+    others = meter.othersSince(),
+    x0 = meter.serverDrops(),
+    c0 = process.cpuUsage(),
+    t0 = performance.now();
   await sleep(seconds * 1000);
-  const d1 = counters.done, r1 = counters.requests, k1 = meter.serverTicks(), o1 = others(), x1 = meter.serverDrops(), c1 = process.cpuUsage(c0), t1 = performance.now();
+  const d1 = counters.done,
+    r1 = counters.requests,
+    k1 = meter.serverTicks(),
+    o1 = others(),
+    x1 = meter.serverDrops(),
+    c1 = process.cpuUsage(c0),
+    t1 = performance.now();
   const s = (t1 - t0) / 1000;
   const serverCpuS = (k1 - k0) / meter.clkTck;
   return {
-    done: d1 - d0, seconds: s, perS: (d1 - d0) / s, requests: r1 - r0,
-    serverCpuS, cpuUsPerOp: d1 > d0 ? (serverCpuS * 1e6) / (d1 - d0) : NaN, serverCpuPct: (100 * serverCpuS) / s,
-    otherPct: (100 * o1) / meter.clkTck / s, serverDrops: x1 - x0,
-    loadCpuPct: (100 * (c1.user + c1.system)) / 1e6 / s, errors: { ...errors },
+    done: d1 - d0,
+    seconds: s,
+    perS: (d1 - d0) / s,
+    requests: r1 - r0,
+    serverCpuS,
+    cpuUsPerOp: d1 > d0 ? (serverCpuS * 1e6) / (d1 - d0) : NaN,
+    serverCpuPct: (100 * serverCpuS) / s,
+    otherPct: (100 * o1) / meter.clkTck / s,
+    serverDrops: x1 - x0,
+    loadCpuPct: (100 * (c1.user + c1.system)) / 1e6 / s,
+    errors: { ...errors },
   };
 }
 
@@ -111,7 +159,13 @@ function bump(errors: Record<string, number>, key: string): void {
 
 // ---- Binding ---------------------------------------------------------------------------------
 
-export interface BindingOptions { sockets: number; inflight: number; warmupS: number; seconds: number; timeoutMs: number }
+export interface BindingOptions {
+  sockets: number;
+  inflight: number;
+  warmupS: number;
+  seconds: number;
+  timeoutMs: number;
+}
 
 /**
  * Closed-loop Binding requests. The transaction ID carries (4 random bytes, slot, sequence),
@@ -146,11 +200,18 @@ export async function runBindingLoad(target: Target, o: BindingOptions, meter: M
     const local = sock.address();
     sock.on('error', (e) => bump(errors, `socket:${(e as NodeJS.ErrnoException).code ?? e.message}`));
     sock.on('message', (buf: Buffer) => {
-      if (buf.length < 20 || buf.readUInt32BE(8) !== prefix) { bump(errors, 'not ours'); return; }
+      if (buf.length < 20 || buf.readUInt32BE(8) !== prefix) {
+        bump(errors, 'not ours');
+        return;
+      }
       const slot = buf.readUInt32BE(12);
-      if (slot >= slots || buf.readUInt32BE(16) !== seq[slot]) { bump(errors, 'late'); return; }
-      if (buf.readUInt16BE(0) !== 0x0101) { bump(errors, `type 0x${buf.readUInt16BE(0).toString(16)}`); }
-      else if ((++spot & 63) === 0) {
+      if (slot >= slots || buf.readUInt32BE(16) !== seq[slot]) {
+        bump(errors, 'late');
+        return;
+      }
+      if (buf.readUInt16BE(0) !== 0x0101) {
+        bump(errors, `type 0x${buf.readUInt16BE(0).toString(16)}`);
+      } else if ((++spot & 63) === 0) {
         const r = decodeStun(buf);
         const xma = r.ok ? getAttribute(r.message, Attr.XorMappedAddress) : undefined;
         const a = xma && r.ok ? decodeXorAddress(xma, r.message.transactionId) : undefined;
@@ -161,13 +222,26 @@ export async function runBindingLoad(target: Target, o: BindingOptions, meter: M
     });
   }
   // A lost request would freeze its slot: give up on it after timeoutMs and send a new one.
-  const sweep = setInterval(() => {
-    const now = performance.now();
-    for (let i = 0; i < slots; i++) if (now - sentAt[i]! > o.timeoutMs) { bump(errors, 'timeout'); send(i); }
-  }, Math.min(250, o.timeoutMs));
+  const sweep = setInterval(
+    () => {
+      const now = performance.now();
+      for (let i = 0; i < slots; i++)
+        if (now - sentAt[i]! > o.timeoutMs) {
+          bump(errors, 'timeout');
+          send(i);
+        }
+    },
+    Math.min(250, o.timeoutMs),
+  );
   // Fill the window over ~100 ms: all at once would overflow a server's receive buffer while it
   // is still cold, and those requests would show up as timeouts in the measured window.
-  for (let i = 0; i < slots; i++) setTimeout(() => { if (running) send(i); }, (i * 100) / slots);
+  for (let i = 0; i < slots; i++)
+    setTimeout(
+      () => {
+        if (running) send(i);
+      },
+      (i * 100) / slots,
+    );
   try {
     return await measure(counters, errors, meter, o.warmupS, o.seconds);
   } finally {
@@ -181,8 +255,12 @@ export async function runBindingLoad(target: Target, o: BindingOptions, meter: M
 // ---- Allocate --------------------------------------------------------------------------------
 
 export interface AllocateOptions {
-  concurrency: number; warmupS: number; seconds: number; timeoutMs: number;
-  username: string; password: string;
+  concurrency: number;
+  warmupS: number;
+  seconds: number;
+  timeoutMs: number;
+  username: string;
+  password: string;
   /**
    * Local address for each new socket. A server keeps a deleted allocation's 5-tuple for a
    * while (coturn ~1 s, answering 437 to a new Allocate from it), and the kernel soon hands
@@ -197,7 +275,6 @@ const LIFETIME_0 = Buffer.alloc(4);
 
 type Step = 'challenge' | 'allocate' | 'release';
 
-
 /** One client: a socket doing Allocate → 401 → Allocate → 200 → Refresh(0) → 200, again and again. */
 class AllocSession {
   private sock!: Socket;
@@ -210,13 +287,18 @@ class AllocSession {
   private running = true;
 
   constructor(
-    private readonly target: Target, private readonly o: AllocateOptions,
-    private readonly counters: { done: number; requests: number }, private readonly errors: Record<string, number>,
+    private readonly target: Target,
+    private readonly o: AllocateOptions,
+    private readonly counters: { done: number; requests: number },
+    private readonly errors: Record<string, number>,
   ) {}
 
   async start(): Promise<void> {
     this.sock = await bindSocket(this.o.localAddress());
-    if (!this.running) { this.close(); return; }
+    if (!this.running) {
+      this.close();
+      return;
+    }
     this.sock.on('message', (b: Buffer) => this.onMessage(b));
     this.sock.on('error', (e) => bump(this.errors, `socket:${(e as NodeJS.ErrnoException).code ?? e.message}`));
     this.send('challenge');
@@ -228,7 +310,11 @@ class AllocSession {
   }
 
   private close(): void {
-    try { this.sock.close(); } catch { /* already closed */ }
+    try {
+      this.sock.close();
+    } catch {
+      /* already closed */
+    }
   }
 
   /** Called by the sweeper: a request unanswered for timeoutMs starts the loop over on a new socket. */
@@ -248,7 +334,9 @@ class AllocSession {
     if (step === 'release') b.add(Attr.Lifetime, LIFETIME_0);
     else b.add(Attr.RequestedTransport, REQUESTED_TRANSPORT_UDP);
     if (step !== 'challenge') {
-      b.add(Attr.Username, Buffer.from(this.o.username)).add(Attr.Realm, Buffer.from(this.realm)).add(Attr.Nonce, this.nonce)
+      b.add(Attr.Username, Buffer.from(this.o.username))
+        .add(Attr.Realm, Buffer.from(this.realm))
+        .add(Attr.Nonce, this.nonce)
         .addIntegrity(this.key!);
     }
     this.txid = b.transactionId;
@@ -262,21 +350,44 @@ class AllocSession {
     bump(this.errors, reason);
     this.close();
     this.sentAt = performance.now();
-    setTimeout(() => { if (this.running) this.start().catch((e: unknown) => bump(this.errors, `rebind:${String(e)}`)); }, 10);
+    setTimeout(() => {
+      if (this.running) this.start().catch((e: unknown) => bump(this.errors, `rebind:${String(e)}`));
+    }, 10);
   }
 
   private onMessage(buf: Buffer): void {
     if (!this.running) return;
     const r = decodeStun(buf);
-    if (!r.ok) { bump(this.errors, 'undecodable'); return; }
+    if (!r.ok) {
+      bump(this.errors, 'undecodable');
+      return;
+    }
     const m = r.message;
-    if (!m.transactionId.equals(this.txid)) { bump(this.errors, 'late'); return; }
-    if (m.cls === StunClass.Error) { this.onError(m); return; }
-    if (m.cls !== StunClass.Success) { this.restart(`class ${m.cls}`); return; }
-    if (this.step === 'challenge') { this.restart('challenge: success without auth'); return; }
-    if (!checkIntegrity(m, this.key!)) { this.restart(`${this.step}: bad MESSAGE-INTEGRITY`); return; }
+    if (!m.transactionId.equals(this.txid)) {
+      bump(this.errors, 'late');
+      return;
+    }
+    if (m.cls === StunClass.Error) {
+      this.onError(m);
+      return;
+    }
+    if (m.cls !== StunClass.Success) {
+      this.restart(`class ${m.cls}`);
+      return;
+    }
+    if (this.step === 'challenge') {
+      this.restart('challenge: success without auth');
+      return;
+    }
+    if (!checkIntegrity(m, this.key!)) {
+      this.restart(`${this.step}: bad MESSAGE-INTEGRITY`);
+      return;
+    }
     if (this.step === 'allocate') {
-      if (!getAttribute(m, Attr.XorRelayedAddress)) { this.restart('allocate: no XOR-RELAYED-ADDRESS'); return; }
+      if (!getAttribute(m, Attr.XorRelayedAddress)) {
+        this.restart('allocate: no XOR-RELAYED-ADDRESS');
+        return;
+      }
       this.send('release');
     } else {
       this.counters.done++;
@@ -292,7 +403,10 @@ class AllocSession {
     const nonce = getAttribute(m, Attr.Nonce);
     if (code === 401 && this.step === 'challenge' && realm && nonce) {
       const r = realm.toString('utf8');
-      if (r !== this.realm || !this.key) { this.realm = r; this.key = longTermKey(this.o.username, r, this.o.password); }
+      if (r !== this.realm || !this.key) {
+        this.realm = r;
+        this.key = longTermKey(this.o.username, r, this.o.password);
+      }
       this.nonce = Buffer.from(nonce);
       this.send('allocate');
     } else if (code === 438 && nonce && this.step !== 'challenge') {

@@ -27,7 +27,17 @@
  *     sent and nothing more arrives, and takes the totals from its last counter line.
  */
 import { performance } from 'node:perf_hooks';
-import { startChild, stopServer, cpuTicks, processTicks, otherTicks, udpRcvbufErrors, udpSocketDrops, CLK_TCK, type Child } from './proc.js';
+import {
+  startChild,
+  stopServer,
+  cpuTicks,
+  processTicks,
+  otherTicks,
+  udpRcvbufErrors,
+  udpSocketDrops,
+  CLK_TCK,
+  type Child,
+} from './proc.js';
 
 export interface RelayStepOptions {
   server: { host: string; port: number };
@@ -55,11 +65,19 @@ export interface RelayStepOptions {
 }
 
 export interface RelayStepResult {
-  rate: number; clients: number; procs: number; messagesPerClient: number;
+  rate: number;
+  clients: number;
+  procs: number;
+  messagesPerClient: number;
   /** Totals over the whole step (ramp-up and -down included), from uclient's counters. */
-  sent: number; received: number; runLossPct: number;
+  sent: number;
+  received: number;
+  runLossPct: number;
   /** Full-rate window. */
-  windowS: number; sentPerS: number; receivedPerS: number; windowLossPct: number;
+  windowS: number;
+  sentPerS: number;
+  receivedPerS: number;
+  windowLossPct: number;
   /** Relayed packets/s in the window: 2 × messages delivered/s (two server hops each). */
   relayedPerS: number;
   serverCpuPct: number;
@@ -76,7 +94,10 @@ export interface RelayStepResult {
    * sockets of the server, the echo peer and the uclient processes (those still open at the
    * end of the step: a server's relay sockets of finished allocations are not counted).
    */
-  udpDrops: number; serverDrops: number; peerDrops: number; clientDrops: number;
+  udpDrops: number;
+  serverDrops: number;
+  peerDrops: number;
+  clientDrops: number;
   /** Why the step has no usable numbers, if it has none. */
   failure: string | undefined;
   notes: string[];
@@ -86,7 +107,11 @@ const STATS_RE = /start_mclient: msz=\d+, tot_send_msgs=(\d+), tot_recv_msgs=(\d
 const FINAL_RE = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/;
 const CONNECTED_RE = /Total connect time is/;
 
-interface Sample { t: number; sent: number; recv: number }
+interface Sample {
+  t: number;
+  sent: number;
+  recv: number;
+}
 
 interface Proc {
   child: Child;
@@ -117,7 +142,8 @@ function countersAt(p: Proc, t: number): { sent: number; recv: number } | undefi
   const ss = samplesOf(p);
   const j = ss.findIndex((s) => s.t >= t);
   if (j <= 0) return undefined;
-  const a = ss[j - 1]!, b = ss[j]!;
+  const a = ss[j - 1]!,
+    b = ss[j]!;
   const x = b.t > a.t ? (t - a.t) / (b.t - a.t) : 1;
   return { sent: a.sent + x * (b.sent - a.sent), recv: a.recv + x * (b.recv - a.recv) };
 }
@@ -133,7 +159,7 @@ function lossBySecond(procs: Proc[], start: number): number[] {
     for (const s of samplesOf(p)) {
       const i = Math.max(0, Math.floor((s.t - start) / 1000));
       while (out.length <= i) out.push(0);
-      out[i]! += (s.sent - prev.sent) - (s.recv - prev.recv);
+      out[i]! += s.sent - prev.sent - (s.recv - prev.recv);
       prev = s;
     }
   }
@@ -154,33 +180,61 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   const pStart = processTicks();
   const peerPid = o.mode === 'echo' ? o.peer?.pid : undefined;
   const peerDrops = () => (peerPid === undefined ? 0 : udpSocketDrops(peerPid));
-  const udp0 = udpRcvbufErrors(), peer0 = peerDrops(), server0 = udpSocketDrops(o.serverPid);
+  const udp0 = udpRcvbufErrors(),
+    peer0 = peerDrops(),
+    server0 = udpSocketDrops(o.serverPid);
 
   for (let i = 0; i < procCount; i++) {
     const pairs = clients / unit;
     const m = unit * (Math.floor(pairs / procCount) + (i < pairs % procCount ? 1 : 0));
     const loop = o.mode === 'c2c' ? ['-y'] : ['-e', o.peer!.host, '-r', String(o.peer!.port)];
     const args = [
-      '-c', String(o.core), 'stdbuf', '-oL', 'turnutils_uclient',
-      '-l', String(o.messageBytes), '-n', String(n), '-m', String(m), '-z', String(o.intervalMs), '-c',
-      ...loop, '-u', o.username, '-w', o.password,
-      '-p', String(o.server.port), '-L', o.localHost, ...o.extraArgs, o.server.host,
+      '-c',
+      String(o.core),
+      'stdbuf',
+      '-oL',
+      'turnutils_uclient',
+      '-l',
+      String(o.messageBytes),
+      '-n',
+      String(n),
+      '-m',
+      String(m),
+      '-z',
+      String(o.intervalMs),
+      '-c',
+      ...loop,
+      '-u',
+      o.username,
+      '-w',
+      o.password,
+      '-p',
+      String(o.server.port),
+      '-L',
+      o.localHost,
+      ...o.extraArgs,
+      o.server.host,
     ];
     const child = startChild(`uclient ${i + 1}/${procCount}`, 'taskset', args);
     const p: Proc = { child, clients: m, connectedAt: undefined, samples: [], final: undefined, finalAt: 0, exited: false, problems: [] };
     child.onLine = (line) => {
       let r: RegExpExecArray | null;
       if ((r = STATS_RE.exec(line))) p.samples.push({ t: performance.now(), sent: Number(r[1]), recv: Number(r[2]) });
-      else if ((r = FINAL_RE.exec(line))) { p.final = { sent: Number(r[1]), recv: Number(r[2]) }; p.finalAt = performance.now(); }
-      else if (p.connectedAt === undefined && CONNECTED_RE.test(line)) p.connectedAt = performance.now();
+      else if ((r = FINAL_RE.exec(line))) {
+        p.final = { sent: Number(r[1]), recv: Number(r[2]) };
+        p.finalAt = performance.now();
+      } else if (p.connectedAt === undefined && CONNECTED_RE.test(line)) p.connectedAt = performance.now();
       else if (/error|cannot|failed|wrong/i.test(line) && p.problems.length < 5) p.problems.push(line.replace(/^\d+: : /, ''));
     };
-    child.proc.on('exit', () => { p.exited = true; });
+    child.proc.on('exit', () => {
+      p.exited = true;
+    });
     procs.push(p);
   }
 
   const drops = () => ({
-    udpDrops: udpRcvbufErrors() - udp0, serverDrops: udpSocketDrops(o.serverPid) - server0,
+    udpDrops: udpRcvbufErrors() - udp0,
+    serverDrops: udpSocketDrops(o.serverPid) - server0,
     peerDrops: peerDrops() - peer0,
     clientDrops: procs.reduce((a, p) => a + (p.exited ? 0 : udpSocketDrops(p.child.pid) || 0), 0),
   });
@@ -188,10 +242,26 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     await Promise.all(procs.map((p) => stopServer({ proc: p.child.proc }, 500)));
     const problems = procs.flatMap((p) => p.problems).slice(0, 3);
     return {
-      rate, clients, procs: procCount, messagesPerClient: n, sent: 0, received: 0, runLossPct: NaN, windowS: 0,
-      sentPerS: NaN, receivedPerS: NaN, windowLossPct: NaN, relayedPerS: NaN, serverCpuPct: NaN, cpuUsPerPacket: NaN,
-      genCpuPct: NaN, otherPct: NaN, lossBySecond: lossBySecond(procs, start), ...drops(),
-      failure: why + (problems.length ? ` (uclient: ${problems.join(' | ')})` : ''), notes,
+      rate,
+      clients,
+      procs: procCount,
+      messagesPerClient: n,
+      sent: 0,
+      received: 0,
+      runLossPct: NaN,
+      windowS: 0,
+      sentPerS: NaN,
+      receivedPerS: NaN,
+      windowLossPct: NaN,
+      relayedPerS: NaN,
+      serverCpuPct: NaN,
+      cpuUsPerPacket: NaN,
+      genCpuPct: NaN,
+      otherPct: NaN,
+      lossBySecond: lossBySecond(procs, start),
+      ...drops(),
+      failure: why + (problems.length ? ` (uclient: ${problems.join(' | ')})` : ''),
+      notes,
     };
   };
 
@@ -209,38 +279,59 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   const t1 = Math.min(...connected) + 1000 + o.sendSeconds * 1000 - 100;
   if (t1 - t0 < 1500) return fail(`full-rate window too short (${((t1 - t0) / 1000).toFixed(1)} s): raise sendSeconds`);
   await sleep(t0 - performance.now());
-  const ticksOf = (pid: number) => { try { return cpuTicks(pid); } catch { return 0; } }; // a process may exit meanwhile
+  const ticksOf = (pid: number) => {
+    try {
+      return cpuTicks(pid);
+    } catch {
+      return 0;
+    }
+  }; // a process may exit meanwhile
   const genTicks = () => procs.reduce((a, p) => a + (p.exited ? 0 : ticksOf(p.child.pid)), peerPid === undefined ? 0 : ticksOf(peerPid));
   const ours = () => [process.pid, o.serverPid, ...procs.map((p) => p.child.pid), ...(peerPid === undefined ? [] : [peerPid])];
-  const k0 = cpuTicks(o.serverPid), u0 = genTicks(), w0 = performance.now();
+  const k0 = cpuTicks(o.serverPid),
+    u0 = genTicks(),
+    w0 = performance.now();
   await sleep(t1 - performance.now());
-  const k1 = cpuTicks(o.serverPid), u1 = genTicks(), w1 = performance.now();
+  const k1 = cpuTicks(o.serverPid),
+    u1 = genTicks(),
+    w1 = performance.now();
   const windowS = (w1 - w0) / 1000;
 
   // 3. Drain: stop once all is sent and the received count stands still (or uclient exits).
   const total = (p: Proc) => p.clients * n;
   const drainDeadline = performance.now() + 6000 + 1000 * o.sendSeconds;
-  let lastRecv = -1, stillSince = performance.now();
+  let lastRecv = -1,
+    stillSince = performance.now();
   for (;;) {
     const allSent = procs.every((p) => p.exited || (p.samples[p.samples.length - 1]?.sent ?? 0) >= total(p));
     const recv = procs.reduce((a, p) => a + (p.final?.recv ?? p.samples[p.samples.length - 1]?.recv ?? 0), 0);
-    if (recv !== lastRecv) { lastRecv = recv; stillSince = performance.now(); }
+    if (recv !== lastRecv) {
+      lastRecv = recv;
+      stillSince = performance.now();
+    }
     if (procs.every((p) => p.exited)) break;
     // Two counter lines a second apart with the same count: nothing more is coming.
     if (allSent && performance.now() - stillSince > 1100) break;
-    if (performance.now() > drainDeadline) { notes.push('uclient did not finish sending in time; stopped'); break; }
+    if (performance.now() > drainDeadline) {
+      notes.push('uclient did not finish sending in time; stopped');
+      break;
+    }
     await sleep(100);
   }
   const dropCounts = drops();
   const otherPct = (100 * otherTicks(pStart, processTicks(), ours())) / CLK_TCK / ((performance.now() - start) / 1000);
   await Promise.all(procs.map((p) => stopServer({ proc: p.child.proc }, 500)));
 
-  let sent = 0, received = 0, sentPerS = 0, receivedPerS = 0;
+  let sent = 0,
+    received = 0,
+    sentPerS = 0,
+    receivedPerS = 0;
   for (const p of procs) {
     const last = p.final ?? p.samples[p.samples.length - 1];
     sent += last?.sent ?? 0;
     received += last?.recv ?? 0;
-    const a = countersAt(p, w0), b = countersAt(p, w1);
+    const a = countersAt(p, w0),
+      b = countersAt(p, w1);
     if (!a || !b) return fail(`no uclient counter lines around the full-rate window (${p.child.name})`);
     sentPerS += (b.sent - a.sent) / windowS;
     receivedPerS += (b.recv - a.recv) / windowS;
@@ -251,11 +342,25 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   const relayedPerS = 2 * receivedPerS;
   const serverCpuS = (k1 - k0) / CLK_TCK;
   return {
-    rate, clients, procs: procCount, messagesPerClient: n,
-    sent, received, runLossPct: sent ? (100 * Math.max(0, sent - received)) / sent : NaN,
-    windowS, sentPerS, receivedPerS, windowLossPct: sentPerS ? (100 * (sentPerS - receivedPerS)) / sentPerS : NaN,
-    relayedPerS, serverCpuPct: (100 * serverCpuS) / windowS, cpuUsPerPacket: relayedPerS ? (serverCpuS * 1e6) / windowS / relayedPerS : NaN,
-    genCpuPct: (100 * (u1 - u0)) / CLK_TCK / windowS, otherPct,
-    lossBySecond: lossBySecond(procs, start), ...dropCounts, failure: undefined, notes,
+    rate,
+    clients,
+    procs: procCount,
+    messagesPerClient: n,
+    sent,
+    received,
+    runLossPct: sent ? (100 * Math.max(0, sent - received)) / sent : NaN,
+    windowS,
+    sentPerS,
+    receivedPerS,
+    windowLossPct: sentPerS ? (100 * (sentPerS - receivedPerS)) / sentPerS : NaN,
+    relayedPerS,
+    serverCpuPct: (100 * serverCpuS) / windowS,
+    cpuUsPerPacket: relayedPerS ? (serverCpuS * 1e6) / windowS / relayedPerS : NaN,
+    genCpuPct: (100 * (u1 - u0)) / CLK_TCK / windowS,
+    otherPct,
+    lossBySecond: lossBySecond(procs, start),
+    ...dropCounts,
+    failure: undefined,
+    notes,
   };
 }

@@ -43,7 +43,7 @@ export interface OfferedTrack {
   /** The SSRC the server sends it with (primary, not RTX). */
   ssrc: number;
   /** The publishing peer's name, as given to `publish`, when the server reports it. */
-  publisher?: string;
+  publisher?: string | undefined;
 }
 
 export interface SessionEvents {

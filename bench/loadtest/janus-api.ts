@@ -15,7 +15,10 @@ import { WebSocket } from 'ws';
 import { TypedEmitter } from '../../src/util/TypedEmitter.js';
 import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
-export interface JanusJsep { type: 'offer' | 'answer'; sdp: string }
+export interface JanusJsep {
+  type: 'offer' | 'answer';
+  sdp: string;
+}
 
 /** One frame from Janus, reduced to the fields this client reads. */
 export interface JanusMessage {
@@ -41,7 +44,11 @@ const optString = (v: unknown): string | undefined => (typeof v === 'string' ? v
 /** A Janus API frame, or null when it is not JSON or lacks a string `janus` field. Never throws. */
 export function parseJanusMessage(text: string): JanusMessage | null {
   let v: unknown;
-  try { v = JSON.parse(text); } catch { return null; }
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
   if (!isObject(v) || typeof v.janus !== 'string') return null;
   const data = isObject(v.data) ? v.data : undefined;
   const plugindata = isObject(v.plugindata) && isObject(v.plugindata.data) ? v.plugindata.data : undefined;
@@ -71,7 +78,12 @@ function janusError(what: string, code: number, reason: string): SwitchboardErro
   return new SwitchboardError(InternalErrorCode.Unavailable, `janus ${what}: ${code} ${reason}`);
 }
 
-interface Pending { resolve(m: JanusMessage): void; reject(e: Error): void; timer: NodeJS.Timeout; what: string }
+interface Pending {
+  resolve(m: JanusMessage): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+  what: string;
+}
 
 /** Janus drops a session silent for session_timeout (60 s by default); keep well inside it. */
 const KEEPALIVE_MS = 15_000;
@@ -85,21 +97,32 @@ export class JanusConnection {
   private readonly sessions = new Set<JanusSession>();
   private closed = false;
 
-  private constructor(private readonly ws: WebSocket, readonly requestTimeoutMs: number) {
+  private constructor(
+    private readonly ws: WebSocket,
+    readonly requestTimeoutMs: number,
+  ) {
     // binaryType is ws's default ('nodebuffer'): every message arrives as one Buffer.
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const m = isBinary ? null : parseJanusMessage(data.toString());
-      if (!m) { this.malformed++; return; }
+      if (!m) {
+        this.malformed++;
+        return;
+      }
       this.dispatch(m);
     });
     ws.on('close', () => this.fail(new SwitchboardError(InternalErrorCode.Closed, 'janus: WebSocket closed')));
-    ws.on('error', () => { /* 'close' follows */ });
+    ws.on('error', () => {
+      /* 'close' follows */
+    });
   }
 
   static open(url: string, timeoutMs = 10_000, requestTimeoutMs = 15_000): Promise<JanusConnection> {
     const ws = new WebSocket(url, 'janus-protocol', { handshakeTimeout: timeoutMs });
     return new Promise((resolve, reject) => {
-      ws.once('open', () => { ws.off('error', reject); resolve(new JanusConnection(ws, requestTimeoutMs)); });
+      ws.once('open', () => {
+        ws.off('error', reject);
+        resolve(new JanusConnection(ws, requestTimeoutMs));
+      });
       ws.once('error', reject);
     });
   }
@@ -120,7 +143,8 @@ export class JanusConnection {
 
   /** A request whose reply only matters if it is an error (trickle, keepalive). */
   send(msg: Record<string, unknown>): void {
-    if (!this.closed && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ ...msg, transaction: randomBytes(9).toString('base64url') }));
+    if (!this.closed && this.ws.readyState === WebSocket.OPEN)
+      this.ws.send(JSON.stringify({ ...msg, transaction: randomBytes(9).toString('base64url') }));
   }
 
   async createSession(): Promise<JanusSession> {
@@ -141,11 +165,17 @@ export class JanusConnection {
   }
 
   /** @internal */
-  registerHandle(h: JanusHandle): void { this.handles.set(h.id, h); }
+  registerHandle(h: JanusHandle): void {
+    this.handles.set(h.id, h);
+  }
   /** @internal */
-  forgetHandle(h: JanusHandle): void { this.handles.delete(h.id); }
+  forgetHandle(h: JanusHandle): void {
+    this.handles.delete(h.id);
+  }
   /** @internal */
-  forgetSession(s: JanusSession): void { this.sessions.delete(s); }
+  forgetSession(s: JanusSession): void {
+    this.sessions.delete(s);
+  }
 
   private dispatch(m: JanusMessage): void {
     if (m.janus === 'ack') return;
@@ -162,7 +192,15 @@ export class JanusConnection {
 
   private fail(err: Error): void {
     this.closed = true;
-    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new SwitchboardError(err instanceof SwitchboardError ? err.code : InternalErrorCode.Unavailable, `${err.message} (during ${p.what})`)); }
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(
+        new SwitchboardError(
+          err instanceof SwitchboardError ? err.code : InternalErrorCode.Unavailable,
+          `${err.message} (during ${p.what})`,
+        ),
+      );
+    }
     this.pending.clear();
     for (const s of this.sessions) s.stopKeepalive();
   }
@@ -179,7 +217,10 @@ export class JanusSession {
   private readonly keepalive: NodeJS.Timeout;
   private destroyed = false;
 
-  constructor(readonly conn: JanusConnection, readonly id: number) {
+  constructor(
+    readonly conn: JanusConnection,
+    readonly id: number,
+  ) {
     this.keepalive = setInterval(() => conn.send({ janus: 'keepalive', session_id: id }), KEEPALIVE_MS);
     this.keepalive.unref();
   }
@@ -192,7 +233,9 @@ export class JanusSession {
     return h;
   }
 
-  stopKeepalive(): void { clearInterval(this.keepalive); }
+  stopKeepalive(): void {
+    clearInterval(this.keepalive);
+  }
 
   async destroy(): Promise<void> {
     if (this.destroyed) return;
@@ -214,7 +257,12 @@ export interface JanusHandleEvents {
 export class JanusHandle extends TypedEmitter<JanusHandleEvents> {
   webrtcUp = false;
 
-  constructor(readonly session: JanusSession, readonly id: number) { super(); }
+  constructor(
+    readonly session: JanusSession,
+    readonly id: number,
+  ) {
+    super();
+  }
 
   /**
    * A plugin request with an optional JSEP; resolves with the plugin's reply data and JSEP
@@ -243,8 +291,10 @@ export class JanusHandle extends TypedEmitter<JanusHandleEvents> {
 
   /** @internal */
   deliver(m: JanusMessage): void {
-    if (m.janus === 'webrtcup') { this.webrtcUp = true; this.emit('webrtcup'); }
-    else if (m.janus === 'hangup') this.emit('hangup', m.reason ?? 'hangup');
+    if (m.janus === 'webrtcup') {
+      this.webrtcUp = true;
+      this.emit('webrtcup');
+    } else if (m.janus === 'hangup') this.emit('hangup', m.reason ?? 'hangup');
     else if (m.janus === 'event' && m.pluginData) this.emit('event', m.pluginData, m.jsep);
   }
 }

@@ -14,9 +14,7 @@
  * Janus is a full ICE agent that does half-trickle: our candidates must be in the SDP we send,
  * and a trickle {completed: true} follows each SDP (as janus.js does when gathering ends).
  */
-import type {
-  DriverOptions, PublishSession, SessionEvents, SignalingDriver, SubscribeHandlers, SubscribeSession,
-} from './driver.js';
+import type { DriverOptions, PublishSession, SessionEvents, SignalingDriver, SubscribeHandlers, SubscribeSession } from './driver.js';
 import { JanusConnection, type JanusHandle, type JanusJsep, type JanusSession } from './janus-api.js';
 import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
@@ -31,7 +29,7 @@ export function janusRoomId(name: string): number {
     h ^= name.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return (h & 0x7fffffff) || 1;
+  return h & 0x7fffffff || 1;
 }
 
 /** The feeds (publisher ids) in a videoroom "publishers" list that are really sending. */
@@ -70,9 +68,14 @@ export class JanusVideoRoomDriver implements SignalingDriver {
       const h = await session.attach(PLUGIN);
       h.on('hangup', (reason) => events.onError?.(`janus hung up the publisher ${peerName}: ${reason}`));
       const joined = await h.message({ request: 'join', ptype: 'publisher', room: roomId, display: peerName });
-      if (joined.data.videoroom !== 'joined') throw new SwitchboardError(InternalErrorCode.Malformed, `janus join (publisher ${peerName}): unexpected reply ${JSON.stringify(joined.data)}`);
+      if (joined.data.videoroom !== 'joined')
+        throw new SwitchboardError(
+          InternalErrorCode.Malformed,
+          `janus join (publisher ${peerName}): unexpected reply ${JSON.stringify(joined.data)}`,
+        );
       const reply = await h.message({ request: 'publish', audio: true, video: true, data: false }, { type: 'offer', sdp: offerSdp });
-      if (reply.jsep?.type !== 'answer') throw new SwitchboardError(InternalErrorCode.Malformed, `janus publish (${peerName}): no answer in ${JSON.stringify(reply.data)}`);
+      if (reply.jsep?.type !== 'answer')
+        throw new SwitchboardError(InternalErrorCode.Malformed, `janus publish (${peerName}): no answer in ${JSON.stringify(reply.data)}`);
       h.trickleCompleted();
       return { answerSdp: reply.jsep.sdp, close: () => s.close() };
     } catch (e) {
@@ -112,20 +115,35 @@ export class JanusVideoRoomDriver implements SignalingDriver {
       observer.on('event', (data) => {
         const before = feeds.size;
         for (const f of feedsOf(data.publishers)) feeds.add(f);
-        if (feeds.size > before) { firstFeeds?.(); chain(addNewFeeds); }
+        if (feeds.size > before) {
+          firstFeeds?.();
+          chain(addNewFeeds);
+        }
       });
       const joined = await observer.message({ request: 'join', ptype: 'publisher', room: roomId, display: `${peerName} (observer)` });
       for (const f of feedsOf(joined.data.publishers)) feeds.add(f);
-      if (feeds.size === 0) await this.waitFor(new Promise<void>((r) => { firstFeeds = r; }), `publisher in room ${room} for ${peerName}`);
+      if (feeds.size === 0)
+        await this.waitFor(
+          new Promise<void>((r) => {
+            firstFeeds = r;
+          }),
+          `publisher in room ${room} for ${peerName}`,
+        );
 
       const h = await session.attach(PLUGIN);
       h.on('hangup', (reason) => handlers.onError?.(`janus hung up the subscriber ${peerName}: ${reason}`));
       // Renegotiations Janus starts itself (a feed went away): answered in order like the rest.
-      h.on('event', (_data, jsep) => { if (jsep?.type === 'offer') chain(() => answer(h, jsep)); });
+      h.on('event', (_data, jsep) => {
+        if (jsep?.type === 'offer') chain(() => answer(h, jsep));
+      });
       const initial = [...feeds];
       for (const f of initial) subscribed.add(f);
       const attached = await h.message({ request: 'join', ptype: 'subscriber', room: roomId, streams: initial.map((feed) => ({ feed })) });
-      if (attached.jsep?.type !== 'offer') throw new SwitchboardError(InternalErrorCode.Malformed, `janus join (subscriber ${peerName}): no offer in ${JSON.stringify(attached.data)}`);
+      if (attached.jsep?.type !== 'offer')
+        throw new SwitchboardError(
+          InternalErrorCode.Malformed,
+          `janus join (subscriber ${peerName}): no offer in ${JSON.stringify(attached.data)}`,
+        );
       await answer(h, attached.jsep);
       subscriber = h;
       // Feeds announced while the subscriber was joining.
@@ -180,8 +198,16 @@ export class JanusVideoRoomDriver implements SignalingDriver {
       if (exists.data.exists === true) return id;
       try {
         await h.message({
-          request: 'create', room: id, description: `switchboard loadtest ${id}`, is_private: true, permanent: false,
-          publishers: 100, bitrate: 0, audiocodec: 'opus', videocodec: 'vp8', notify_joining: false,
+          request: 'create',
+          room: id,
+          description: `switchboard loadtest ${id}`,
+          is_private: true,
+          permanent: false,
+          publishers: 100,
+          bitrate: 0,
+          audiocodec: 'opus',
+          videocodec: 'vp8',
+          notify_joining: false,
           ...this.opts.roomSettings,
         });
       } catch (e) {
@@ -197,7 +223,12 @@ export class JanusVideoRoomDriver implements SignalingDriver {
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
       p,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new SwitchboardError(InternalErrorCode.Unavailable, `janus: no ${what} within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new SwitchboardError(InternalErrorCode.Unavailable, `janus: no ${what} within ${this.opts.timeoutMs} ms`)),
+          this.opts.timeoutMs,
+        );
+      }),
     ]).finally(() => clearTimeout(timer));
   }
 }

@@ -35,10 +35,22 @@ async function closeAll(tracks: (Track | undefined)[], pc: PeerConnection): Prom
   // Every Track with a callback holds the Node event loop (a thread-safe function in the addon)
   // until it is closed itself: closing the PeerConnection is not enough.
   for (const t of tracks) {
-    try { t?.close(); } catch { /* already closed */ }
+    try {
+      t?.close();
+    } catch {
+      /* already closed */
+    }
   }
-  const closed = new Promise<void>((r) => pc.onStateChange((st) => { if (st === 'closed') r(); }));
-  try { pc.close(); } catch { /* already closed */ }
+  const closed = new Promise<void>((r) =>
+    pc.onStateChange((st) => {
+      if (st === 'closed') r();
+    }),
+  );
+  try {
+    pc.close();
+  } catch {
+    /* already closed */
+  }
   await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
 }
 
@@ -49,9 +61,14 @@ export class NdcPublisher implements PublisherPeer {
   private state = 'new';
   readonly replaysRecording = true;
 
-  constructor(private readonly ndc: NodeDataChannel, name: string) {
+  constructor(
+    private readonly ndc: NodeDataChannel,
+    name: string,
+  ) {
     this.pc = new ndc.PeerConnection(`${name}-publish`, CONFIG);
-    this.pc.onStateChange((s) => { this.state = s; });
+    this.pc.onStateChange((s) => {
+      this.state = s;
+    });
   }
 
   async createOffer(ssrcs: { audio: number; video: number }): Promise<string> {
@@ -64,7 +81,9 @@ export class NdcPublisher implements PublisherPeer {
     this.tracks.audio = this.pc.addTrack(audio);
     this.tracks.video = this.pc.addTrack(video);
     for (const t of [this.tracks.audio, this.tracks.video]) {
-      t.onMessage((msg) => { if (isRtcp(msg) && hasKeyframeRequest(msg)) this.keyframeCb(); });
+      t.onMessage((msg) => {
+        if (isRtcp(msg) && hasKeyframeRequest(msg)) this.keyframeCb();
+      });
     }
     this.pc.setLocalDescription('offer');
     const sdp = this.pc.localDescription()?.sdp;
@@ -92,7 +111,9 @@ export class NdcPublisher implements PublisherPeer {
     if (t?.isOpen()) t.sendMessageBinary(packet);
   }
 
-  onKeyframeRequest(cb: () => void): void { this.keyframeCb = cb; }
+  onKeyframeRequest(cb: () => void): void {
+    this.keyframeCb = cb;
+  }
 
   async close(): Promise<void> {
     await closeAll([this.tracks.audio, this.tracks.video], this.pc);
@@ -111,10 +132,18 @@ export class NdcSubscriber implements SubscriberPeer {
     this.pc = new ndc.PeerConnection(`${name}-subscribe`, { ...CONFIG, forceMediaTransport: true });
     this.pc.onTrack((track) => {
       this.tracks.push(track);
-      track.onMessage((msg) => { if (!isRtcp(msg)) this.rtpCb(msg); });
+      track.onMessage((msg) => {
+        if (!isRtcp(msg)) this.rtpCb(msg);
+      });
     });
     // Data channels the server opens are not measured; closing them keeps the loop free to exit.
-    this.pc.onDataChannel((dc) => { try { dc.close(); } catch { /* gone */ } });
+    this.pc.onDataChannel((dc) => {
+      try {
+        dc.close();
+      } catch {
+        /* gone */
+      }
+    });
   }
 
   async answer(offerSdp: string): Promise<string> {
@@ -125,7 +154,9 @@ export class NdcSubscriber implements SubscriberPeer {
     return answer.sdp;
   }
 
-  onRtp(cb: (packet: Buffer) => void): void { this.rtpCb = cb; }
+  onRtp(cb: (packet: Buffer) => void): void {
+    this.rtpCb = cb;
+  }
 
   async close(): Promise<void> {
     await closeAll(this.tracks, this.pc);

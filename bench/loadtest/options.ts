@@ -82,9 +82,17 @@ export function parseLoadtestArgs(args: string[], env: Record<string, string | u
     ({ values } = parseArgs({
       args,
       options: {
-        url: { type: 'string' }, rooms: { type: 'string' }, publishers: { type: 'string' }, subscribers: { type: 'string' },
-        duration: { type: 'string' }, 'video-bitrate': { type: 'string' }, peer: { type: 'string' }, json: { type: 'boolean' },
-        'allow-remote': { type: 'boolean' }, 'server-pid': { type: 'string' }, 'room-prefix': { type: 'string' },
+        url: { type: 'string' },
+        rooms: { type: 'string' },
+        publishers: { type: 'string' },
+        subscribers: { type: 'string' },
+        duration: { type: 'string' },
+        'video-bitrate': { type: 'string' },
+        peer: { type: 'string' },
+        json: { type: 'boolean' },
+        'allow-remote': { type: 'boolean' },
+        'server-pid': { type: 'string' },
+        'room-prefix': { type: 'string' },
         'join-timeout': { type: 'string' },
       },
       strict: true,
@@ -102,7 +110,8 @@ export function parseLoadtestArgs(args: string[], env: Record<string, string | u
   } catch {
     throw new UsageError(`--url is not a URL (got "${urlText}")`);
   }
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw new UsageError(`--url must be http(s):// or ws(s):// (got "${url.protocol}")`);
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
+    throw new UsageError(`--url must be http(s):// or ws(s):// (got "${url.protocol}")`);
   const rooms = integer('rooms', str('rooms'), 1, MAX_ROOMS);
   const publishers = integer('publishers', str('publishers'), 1, MAX_PEERS);
   const subscribers = integer('subscribers', str('subscribers'), 0, MAX_PEERS);
@@ -113,9 +122,16 @@ export function parseLoadtestArgs(args: string[], env: Record<string, string | u
   if (peer !== 'ndc' && peer !== 'wrtc') throw new UsageError(`--peer must be ndc or wrtc (got "${peer}")`);
   const pidText = str('server-pid');
   const roomPrefix = str('room-prefix') ?? 'loadtest';
-  if (!/^[A-Za-z0-9_-]{1,40}$/.test(roomPrefix)) throw new UsageError(`--room-prefix must be 1–40 letters, digits, _ or - (got "${roomPrefix}")`);
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(roomPrefix))
+    throw new UsageError(`--room-prefix must be 1–40 letters, digits, _ or - (got "${roomPrefix}")`);
   return {
-    url, rooms, publishers, subscribers, durationS, peer, roomPrefix,
+    url,
+    rooms,
+    publishers,
+    subscribers,
+    durationS,
+    peer,
+    roomPrefix,
     videoBitrate: str('video-bitrate') === undefined ? DEFAULT_VIDEO_BITRATE : parseBitrate(str('video-bitrate') as string),
     json: values.json === true,
     allowRemote: values['allow-remote'] === true,
@@ -148,6 +164,8 @@ export async function checkLoopback(url: URL, allowRemote: boolean): Promise<voi
   }
   const remote = addresses.filter((a) => !isLoopbackAddress(a));
   if (addresses.length === 0 || remote.length > 0) {
-    throw new UsageError(`refusing ${url.host}: it resolves to ${remote.join(', ') || 'nothing'}, not loopback (pass --allow-remote to load a remote server)`);
+    throw new UsageError(
+      `refusing ${url.host}: it resolves to ${remote.join(', ') || 'nothing'}, not loopback (pass --allow-remote to load a remote server)`,
+    );
   }
 }

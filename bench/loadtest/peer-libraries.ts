@@ -11,7 +11,10 @@ export async function loadNodeDataChannel(): Promise<NodeDataChannel> {
   try {
     return (await import('node-datachannel')).default;
   } catch (err) {
-    throw new SwitchboardError(InternalErrorCode.Unavailable, `--peer ndc needs the node-datachannel package (a devDependency of switchboard; npm install node-datachannel): ${(err as Error).message}`);
+    throw new SwitchboardError(
+      InternalErrorCode.Unavailable,
+      `--peer ndc needs the node-datachannel package (a devDependency of switchboard; npm install node-datachannel): ${(err as Error).message}`,
+    );
   }
 }
 
@@ -20,6 +23,9 @@ export async function loadWrtc(): Promise<unknown> {
   try {
     return (await import('@roamhq/wrtc')).default;
   } catch (err) {
-    throw new SwitchboardError(InternalErrorCode.Unavailable, `--peer wrtc needs the @roamhq/wrtc package (a devDependency of switchboard; npm install @roamhq/wrtc): ${(err as Error).message}`);
+    throw new SwitchboardError(
+      InternalErrorCode.Unavailable,
+      `--peer wrtc needs the @roamhq/wrtc package (a devDependency of switchboard; npm install @roamhq/wrtc): ${(err as Error).message}`,
+    );
   }
 }

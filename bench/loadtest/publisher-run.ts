@@ -33,9 +33,20 @@ export class PublisherRun {
   private sentByLibrary: SentTrack[] = [];
   private startedUs = NaN;
 
-  constructor(readonly index: number, readonly room: string, readonly name: string, readonly peer: PublisherPeer) {}
+  constructor(
+    readonly index: number,
+    readonly room: string,
+    readonly name: string,
+    readonly peer: PublisherPeer,
+  ) {}
 
-  async join(driver: SignalingDriver, media: RecordedMedia, videoBitrate: number, timeoutMs: number, onError: (m: string) => void): Promise<void> {
+  async join(
+    driver: SignalingDriver,
+    media: RecordedMedia,
+    videoBitrate: number,
+    timeoutMs: number,
+    onError: (m: string) => void,
+  ): Promise<void> {
     const start = nowUs();
     const ssrcs = { audio: random32(), video: random32() };
     const offer = await this.peer.createOffer(ssrcs);
@@ -50,11 +61,17 @@ export class PublisherRun {
     }
     for (const kind of ['video', 'audio'] as const) {
       const codec = PUBLISH_CODECS[kind];
-      this.replayers.push(new RtpReplayer(media[kind], {
-        kind, ssrc: ssrcs[kind], payloadType: codec.payloadType, clockRate: codec.clockRate,
-        send: (p) => this.peer.sendRtp(kind, p), trackId: trackIdOf(this.index, kind),
-        ...(kind === 'video' ? { targetBitrate: videoBitrate } : {}),
-      }));
+      this.replayers.push(
+        new RtpReplayer(media[kind], {
+          kind,
+          ssrc: ssrcs[kind],
+          payloadType: codec.payloadType,
+          clockRate: codec.clockRate,
+          send: (p) => this.peer.sendRtp(kind, p),
+          trackId: trackIdOf(this.index, kind),
+          ...(kind === 'video' ? { targetBitrate: videoBitrate } : {}),
+        }),
+      );
     }
     this.peer.onKeyframeRequest(() => this.replayers[0]?.requestKeyframe());
     for (const r of this.replayers) r.start();
@@ -72,7 +89,11 @@ export class PublisherRun {
     if (this.peer.sentStats && !Number.isNaN(this.startedUs)) {
       const stats = await this.peer.sentStats().catch(() => []);
       this.sentByLibrary = stats.map((s) => ({
-        kind: s.kind, trackId: -1 - s.ssrc, packets: s.packets, bytes: s.bytes, bitrate: s.seconds > 0 ? (s.bytes * 8) / s.seconds : 0,
+        kind: s.kind,
+        trackId: -1 - s.ssrc,
+        packets: s.packets,
+        bytes: s.bytes,
+        bitrate: s.seconds > 0 ? (s.bytes * 8) / s.seconds : 0,
       }));
     }
   }

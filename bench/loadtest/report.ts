@@ -27,9 +27,19 @@ export interface TrackRow {
   latencyP99Ms: number | null;
 }
 
-export interface JoinFigures { count: number; failed: number; p50Ms: number | null; p99Ms: number | null }
+export interface JoinFigures {
+  count: number;
+  failed: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
 
-export interface ServerCpu { source: string; cpuSeconds: number; wallSeconds: number; percentOfOneCore: number }
+export interface ServerCpu {
+  source: string;
+  cpuSeconds: number;
+  wallSeconds: number;
+  percentOfOneCore: number;
+}
 
 export interface LoadtestReport {
   driver: string;
@@ -85,8 +95,14 @@ function joinFigures(values: number[], count: number): JoinFigures {
 }
 
 export function buildReport(
-  opts: LoadtestOptions, driver: string, publishers: PublisherRun[], subscribers: SubscriberRun[], cpu: ServerCpu | null, errors: string[],
-  toolEventLoop: { p99Ms: number; maxMs: number; cpuPercentOfOneCore: number } | null = null, measuredSeconds = opts.durationS,
+  opts: LoadtestOptions,
+  driver: string,
+  publishers: PublisherRun[],
+  subscribers: SubscriberRun[],
+  cpu: ServerCpu | null,
+  errors: string[],
+  toolEventLoop: { p99Ms: number; maxMs: number; cpuPercentOfOneCore: number } | null = null,
+  measuredSeconds = opts.durationS,
 ): LoadtestReport {
   const sent: LoadtestReport['sent'] = [];
   const sentById = new Map<number, { bitrate: number; publisher: string }>();
@@ -120,9 +136,18 @@ export function buildReport(
       expected += s.expected;
       bitrateReceived += s.bitrate;
       tracks.push({
-        room: sub.room, publisher: from?.publisher ?? `ssrc ${t.ssrc}`, subscriber: sub.name, kind: t.kind,
-        packets: s.packets, bytes: s.bytes, bitrate: Math.round(s.bitrate), sentBitrate: from && Number.isFinite(from.bitrate) ? Math.round(from.bitrate) : null,
-        lost: s.lost, lossPercent: round(s.lossFraction * 100, 3), duplicates: s.duplicates, reordered: s.reordered,
+        room: sub.room,
+        publisher: from?.publisher ?? `ssrc ${t.ssrc}`,
+        subscriber: sub.name,
+        kind: t.kind,
+        packets: s.packets,
+        bytes: s.bytes,
+        bitrate: Math.round(s.bitrate),
+        sentBitrate: from && Number.isFinite(from.bitrate) ? Math.round(from.bitrate) : null,
+        lost: s.lost,
+        lossPercent: round(s.lossFraction * 100, 3),
+        duplicates: s.duplicates,
+        reordered: s.reordered,
         jitterMs: round(s.jitterMs, 3),
         latencyP50Ms: hasLatency ? round(s.latencyUs.percentile(50) / 1000, 3) : null,
         latencyP99Ms: hasLatency ? round(s.latencyUs.percentile(99) / 1000, 3) : null,
@@ -137,18 +162,31 @@ export function buildReport(
     driver,
     url: opts.url.href,
     config: {
-      rooms: opts.rooms, publishers: opts.publishers, subscribers: opts.subscribers, durationS: opts.durationS,
-      videoBitrate: opts.videoBitrate, peer: opts.peer,
+      rooms: opts.rooms,
+      publishers: opts.publishers,
+      subscribers: opts.subscribers,
+      durationS: opts.durationS,
+      videoBitrate: opts.videoBitrate,
+      peer: opts.peer,
     },
     joinTime: {
       definition: JOIN_TIME_DEFINITION,
-      publishers: joinFigures(publishers.map((p) => p.joinUs), publishers.length),
-      subscribers: joinFigures(subscribers.map((s) => s.joinUs), subscribers.length),
+      publishers: joinFigures(
+        publishers.map((p) => p.joinUs),
+        publishers.length,
+      ),
+      subscribers: joinFigures(
+        subscribers.map((s) => s.joinUs),
+        subscribers.length,
+      ),
     },
     sent,
     tracks,
     totals: {
-      tracks: tracks.length, packetsReceived, packetsLost, lossPercent: expected ? round((packetsLost / expected) * 100, 3) : 0,
+      tracks: tracks.length,
+      packetsReceived,
+      packetsLost,
+      lossPercent: expected ? round((packetsLost / expected) * 100, 3) : 0,
       bitrateReceived: Math.round(bitrateReceived),
       latencyP50Ms: latency.count ? round(latency.percentile(50) / 1000, 3) : null,
       latencyP99Ms: latency.count ? round(latency.percentile(99) / 1000, 3) : null,
@@ -159,7 +197,9 @@ export function buildReport(
     },
     serverCpu: cpu,
     toolEventLoop: toolEventLoop && {
-      p99Ms: round(toolEventLoop.p99Ms, 2), maxMs: round(toolEventLoop.maxMs, 2), cpuPercentOfOneCore: round(toolEventLoop.cpuPercentOfOneCore, 1),
+      p99Ms: round(toolEventLoop.p99Ms, 2),
+      maxMs: round(toolEventLoop.maxMs, 2),
+      cpuPercentOfOneCore: round(toolEventLoop.cpuPercentOfOneCore, 1),
     },
     errors: errors.slice(0, 50),
     errorCount: errors.length,
@@ -172,37 +212,67 @@ const MAX_TABLE_ROWS = 200;
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i < 4 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }
 
 export function formatReport(r: LoadtestReport): string {
   const out: string[] = [];
   const c = r.config;
-  out.push(`switchboard loadtest: ${r.driver} at ${r.url}, ${c.rooms} room(s) × (${c.publishers} publisher(s) + ${c.subscribers} subscriber(s)), ${c.durationS} s, video ${kbps(c.videoBitrate)} kbit/s, peers ${c.peer}`);
+  out.push(
+    `switchboard loadtest: ${r.driver} at ${r.url}, ${c.rooms} room(s) × (${c.publishers} publisher(s) + ${c.subscribers} subscriber(s)), ${c.durationS} s, video ${kbps(c.videoBitrate)} kbit/s, peers ${c.peer}`,
+  );
   out.push('');
-  const rows = r.tracks.slice(0, MAX_TABLE_ROWS).map((t) => [
-    t.room, `${t.publisher} → ${t.subscriber}`, t.kind, '', kbps(t.bitrate), kbps(t.sentBitrate), String(t.packets), String(t.lost),
-    t.lossPercent.toFixed(2), num(t.jitterMs, 2), num(t.latencyP50Ms, 2), num(t.latencyP99Ms, 2),
-  ]);
-  out.push(table(['room', 'track', 'kind', '', 'kbit/s', 'sent kbit/s', 'packets', 'lost', 'loss %', 'jitter ms', 'lat p50 ms', 'lat p99 ms'], rows));
+  const rows = r.tracks
+    .slice(0, MAX_TABLE_ROWS)
+    .map((t) => [
+      t.room,
+      `${t.publisher} → ${t.subscriber}`,
+      t.kind,
+      '',
+      kbps(t.bitrate),
+      kbps(t.sentBitrate),
+      String(t.packets),
+      String(t.lost),
+      t.lossPercent.toFixed(2),
+      num(t.jitterMs, 2),
+      num(t.latencyP50Ms, 2),
+      num(t.latencyP99Ms, 2),
+    ]);
+  out.push(
+    table(
+      ['room', 'track', 'kind', '', 'kbit/s', 'sent kbit/s', 'packets', 'lost', 'loss %', 'jitter ms', 'lat p50 ms', 'lat p99 ms'],
+      rows,
+    ),
+  );
   if (r.tracks.length > MAX_TABLE_ROWS) out.push(`… ${r.tracks.length - MAX_TABLE_ROWS} more tracks (see --json)`);
   out.push('');
   const j = r.joinTime;
-  out.push(`join time  publishers: p50 ${num(j.publishers.p50Ms)} ms, p99 ${num(j.publishers.p99Ms)} ms (${j.publishers.failed} of ${j.publishers.count} failed)`);
-  out.push(`           subscribers: p50 ${num(j.subscribers.p50Ms)} ms, p99 ${num(j.subscribers.p99Ms)} ms (${j.subscribers.failed} of ${j.subscribers.count} failed)`);
+  out.push(
+    `join time  publishers: p50 ${num(j.publishers.p50Ms)} ms, p99 ${num(j.publishers.p99Ms)} ms (${j.publishers.failed} of ${j.publishers.count} failed)`,
+  );
+  out.push(
+    `           subscribers: p50 ${num(j.subscribers.p50Ms)} ms, p99 ${num(j.subscribers.p99Ms)} ms (${j.subscribers.failed} of ${j.subscribers.count} failed)`,
+  );
   out.push(`           (${j.definition})`);
   const t = r.totals;
-  out.push(`totals     ${t.tracks} tracks received, ${t.missingTracks} missing, ${t.packetsReceived} packets, ${t.packetsLost} lost (${t.lossPercent.toFixed(3)} %), ` +
-    `${kbps(t.bitrateReceived)} kbit/s, latency p50 ${num(t.latencyP50Ms, 2)} ms, p99 ${num(t.latencyP99Ms, 2)} ms`);
+  out.push(
+    `totals     ${t.tracks} tracks received, ${t.missingTracks} missing, ${t.packetsReceived} packets, ${t.packetsLost} lost (${t.lossPercent.toFixed(3)} %), ` +
+      `${kbps(t.bitrateReceived)} kbit/s, latency p50 ${num(t.latencyP50Ms, 2)} ms, p99 ${num(t.latencyP99Ms, 2)} ms`,
+  );
   out.push(`           ${t.packetsPerSecond} packets/s forwarded over ${t.measuredSeconds.toFixed(1)} s`);
-  out.push(r.serverCpu
-    ? `server CPU ${r.serverCpu.cpuSeconds.toFixed(2)} s in ${r.serverCpu.wallSeconds.toFixed(1)} s = ${r.serverCpu.percentOfOneCore.toFixed(1)} % of one core, ` +
-      `${num(t.serverCpuUsPerPacket, 1)} µs per forwarded packet (${r.serverCpu.source})`
-    : 'server CPU unknown (no --server-pid and no /metrics)');
+  out.push(
+    r.serverCpu
+      ? `server CPU ${r.serverCpu.cpuSeconds.toFixed(2)} s in ${r.serverCpu.wallSeconds.toFixed(1)} s = ${r.serverCpu.percentOfOneCore.toFixed(1)} % of one core, ` +
+          `${num(t.serverCpuUsPerPacket, 1)} µs per forwarded packet (${r.serverCpu.source})`
+      : 'server CPU unknown (no --server-pid and no /metrics)',
+  );
   if (r.toolEventLoop) {
-    out.push(`load tool  CPU ${r.toolEventLoop.cpuPercentOfOneCore.toFixed(1)} % of one core, event-loop delay p99 ${r.toolEventLoop.p99Ms.toFixed(1)} ms, ` +
-      `max ${r.toolEventLoop.maxMs.toFixed(1)} ms (the tool's own queues and stalls count in its latency)`);
+    out.push(
+      `load tool  CPU ${r.toolEventLoop.cpuPercentOfOneCore.toFixed(1)} % of one core, event-loop delay p99 ${r.toolEventLoop.p99Ms.toFixed(1)} ms, ` +
+        `max ${r.toolEventLoop.maxMs.toFixed(1)} ms (the tool's own queues and stalls count in its latency)`,
+    );
   }
   if (r.errorCount) out.push(`errors (${r.errorCount}):`, ...r.errors.slice(0, 10).map((e) => `  ${e}`));
   return out.join('\n');

@@ -18,8 +18,16 @@
  * at the next frame boundary, as an encoder answers a PLI.
  */
 import {
-  RtpHeaderView, Vp8Descriptor, parseRtpHeader, parseVp8Descriptor, setMarker, setPayloadType, setSequenceNumber, setSsrc,
-  setTimestamp, writeVp8PictureId,
+  RtpHeaderView,
+  Vp8Descriptor,
+  parseRtpHeader,
+  parseVp8Descriptor,
+  setMarker,
+  setPayloadType,
+  setSequenceNumber,
+  setSsrc,
+  setTimestamp,
+  writeVp8PictureId,
 } from '../../src/rtc/rtp/index.js';
 import { TRAILER_LENGTH, nowUs, writeTrailer } from './media-trailer.js';
 import type { RecordedPacket } from './rtp-file.js';
@@ -81,13 +89,21 @@ export class RtpReplayer {
   lastSendUs = NaN;
   loops = 0;
 
-  constructor(private readonly packets: readonly RecordedPacket[], private readonly opts: ReplayOptions) {
+  constructor(
+    private readonly packets: readonly RecordedPacket[],
+    private readonly opts: ReplayOptions,
+  ) {
     const first = packets[0];
-    if (!first || !parseRtpHeader(first.packet, this.view)) throw new SwitchboardError(InternalErrorCode.Malformed, 'empty or malformed recording');
-    for (const p of packets) if (p.packet.length > MAX_RTP_PACKET) throw new SwitchboardError(InternalErrorCode.Malformed, `recorded packet of ${p.packet.length} bytes > ${MAX_RTP_PACKET}`);
+    if (!first || !parseRtpHeader(first.packet, this.view))
+      throw new SwitchboardError(InternalErrorCode.Malformed, 'empty or malformed recording');
+    for (const p of packets)
+      if (p.packet.length > MAX_RTP_PACKET)
+        throw new SwitchboardError(InternalErrorCode.Malformed, `recorded packet of ${p.packet.length} bytes > ${MAX_RTP_PACKET}`);
     this.firstTs = this.view.timestamp;
-    this.firstPid = opts.kind === 'video' && parseVp8Descriptor(first.packet, this.view.headerLength, this.view.payloadLength, this.vp8)
-      ? Math.max(0, this.vp8.pictureId) : 0;
+    this.firstPid =
+      opts.kind === 'video' && parseVp8Descriptor(first.packet, this.view.headerLength, this.view.payloadLength, this.vp8)
+        ? Math.max(0, this.vp8.pictureId)
+        : 0;
   }
 
   /** Average bit rate sent so far (RTP header + payload). */

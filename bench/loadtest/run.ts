@@ -34,7 +34,10 @@ export function mediaDir(): string {
   for (const candidate of [join(here, '../../../test/fixtures/media'), join(here, '../../test/fixtures/media')]) {
     if (existsSync(join(candidate, 'chromium-vp8.sbrtp'))) return candidate;
   }
-  throw new SwitchboardError(InternalErrorCode.Unavailable, 'the recorded media (test/fixtures/media/chromium-vp8.sbrtp, chromium-opus.sbrtp) are not found next to this installation');
+  throw new SwitchboardError(
+    InternalErrorCode.Unavailable,
+    'the recorded media (test/fixtures/media/chromium-vp8.sbrtp, chromium-opus.sbrtp) are not found next to this installation',
+  );
 }
 
 export function loadRecordedMedia(dir = mediaDir()): RecordedMedia {
@@ -51,7 +54,7 @@ interface PeerFactory {
 /** `--peer` picks the publishers' library; subscribers are always node-datachannel, which hands us raw RTP to measure. */
 async function peerFactory(peer: LoadtestOptions['peer']): Promise<PeerFactory> {
   const ndc = await loadNodeDataChannel();
-  const wrtc = peer === 'wrtc' ? (await loadWrtc()) as WrtcModule : null;
+  const wrtc = peer === 'wrtc' ? ((await loadWrtc()) as WrtcModule) : null;
   return {
     publisher: (name) => (wrtc ? new WrtcPublisher(wrtc, name) : new NdcPublisher(ndc, name)),
     subscriber: (name) => new NdcSubscriber(ndc, name),
@@ -84,10 +87,14 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
   await checkLoopback(opts.url, opts.allowRemote);
   const media = loadRecordedMedia();
   const peers = await peerFactory(opts.peer);
-  const driver: SignalingDriver = (hooks.driverFactory ?? ((o) => new SwitchboardDriver(o, opts.authSecret ? { authSecret: opts.authSecret } : {})))({ url: opts.url, timeoutMs: opts.joinTimeoutMs });
+  const driver: SignalingDriver = (
+    hooks.driverFactory ?? ((o) => new SwitchboardDriver(o, opts.authSecret ? { authSecret: opts.authSecret } : {}))
+  )({ url: opts.url, timeoutMs: opts.joinTimeoutMs });
   const cpuSource: CpuSource = opts.serverPid !== null ? procCpuSource(opts.serverPid) : metricsCpuSource(opts.url);
   const errors: string[] = [];
-  const onError = (m: string): void => { if (errors.length < 10_000) errors.push(m); };
+  const onError = (m: string): void => {
+    if (errors.length < 10_000) errors.push(m);
+  };
   const publishers: PublisherRun[] = [];
   const subscribers: SubscriberRun[] = [];
   const maxTracks = 2 * opts.publishers + 8;
@@ -106,13 +113,27 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
   try {
     const joinDeadline = performance.now() + JOIN_PHASE_LIMIT_MS;
     hooks.log(`joining ${publishers.length} publisher(s) through ${driver.name} at ${opts.url.href}`);
-    await inBatches(publishers.map((p) => async () => {
-      await p.join(driver, media, opts.videoBitrate, opts.joinTimeoutMs, onError).catch((err: Error) => { p.error = err.message; onError(`${p.name}: ${err.message}`); });
-    }), JOIN_CONCURRENCY, joinDeadline);
+    await inBatches(
+      publishers.map((p) => async () => {
+        await p.join(driver, media, opts.videoBitrate, opts.joinTimeoutMs, onError).catch((err: Error) => {
+          p.error = err.message;
+          onError(`${p.name}: ${err.message}`);
+        });
+      }),
+      JOIN_CONCURRENCY,
+      joinDeadline,
+    );
     hooks.log(`joining ${subscribers.length} subscriber(s)`);
-    await inBatches(subscribers.map((s) => async () => {
-      await s.join(driver, onError).catch((err: Error) => { s.error = err.message; onError(`${s.name}: ${err.message}`); });
-    }), JOIN_CONCURRENCY, joinDeadline);
+    await inBatches(
+      subscribers.map((s) => async () => {
+        await s.join(driver, onError).catch((err: Error) => {
+          s.error = err.message;
+          onError(`${s.name}: ${err.message}`);
+        });
+      }),
+      JOIN_CONCURRENCY,
+      joinDeadline,
+    );
     // Media reaches each subscriber a little after its join, video only from a keyframe: wait
     // (bounded) until each receives every track of its room, so the window measures forwarding.
     const mediaDeadline = performance.now() + opts.joinTimeoutMs;
@@ -127,15 +148,22 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     const toolCpuStart = process.cpuUsage();
-    const cpuStart = await cpuSource.read().catch((err: Error) => { onError(`server CPU: ${err.message}`); return NaN; });
+    const cpuStart = await cpuSource.read().catch((err: Error) => {
+      onError(`server CPU: ${err.message}`);
+      return NaN;
+    });
     const wallStart = performance.now();
     await new Promise((r) => setTimeout(r, opts.durationS * 1000));
-    const cpuEnd = await cpuSource.read().catch((err: Error) => { onError(`server CPU: ${err.message}`); return NaN; });
+    const cpuEnd = await cpuSource.read().catch((err: Error) => {
+      onError(`server CPU: ${err.message}`);
+      return NaN;
+    });
     const wallSeconds = (performance.now() - wallStart) / 1000;
     loopDelay.disable();
     const toolCpu = process.cpuUsage(toolCpuStart); // every thread of this process: JS and the peers' native threads
     const toolLoop = {
-      p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6,
+      p99Ms: loopDelay.percentile(99) / 1e6,
+      maxMs: loopDelay.max / 1e6,
       cpuPercentOfOneCore: ((toolCpu.user + toolCpu.system) / 1e6 / wallSeconds) * 100,
     };
     if (Number.isFinite(cpuStart) && Number.isFinite(cpuEnd)) {

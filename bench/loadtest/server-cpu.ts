@@ -29,10 +29,14 @@ function ticksPerSecond(): Promise<number> {
 export function parseProcStatCpuTicks(stat: string): number {
   const close = stat.lastIndexOf(')');
   if (close < 0) throw new SwitchboardError(InternalErrorCode.Malformed, 'not a /proc/PID/stat line');
-  const fields = stat.slice(close + 2).trim().split(/\s+/); // fields[0] is field 3 (state)
+  const fields = stat
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/); // fields[0] is field 3 (state)
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new SwitchboardError(InternalErrorCode.Malformed, 'no utime/stime in /proc/PID/stat');
+  if (!Number.isFinite(utime) || !Number.isFinite(stime))
+    throw new SwitchboardError(InternalErrorCode.Malformed, 'no utime/stime in /proc/PID/stat');
   return utime + stime;
 }
 

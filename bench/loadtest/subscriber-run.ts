@@ -33,7 +33,12 @@ export class SubscriberRun {
   overflow = 0;
   error = '';
 
-  constructor(readonly room: string, readonly name: string, readonly peer: SubscriberPeer, private readonly maxTracks: number) {
+  constructor(
+    readonly room: string,
+    readonly name: string,
+    readonly peer: SubscriberPeer,
+    private readonly maxTracks: number,
+  ) {
     peer.onRtp((p) => this.onRtp(p));
   }
 
@@ -45,7 +50,8 @@ export class SubscriberRun {
         return this.peer.answer(sdp);
       },
       onTracks: (tracks) => {
-        for (const t of tracks) if (t.publisher !== undefined && this.publisherBySsrc.size < 4 * this.maxTracks) this.publisherBySsrc.set(t.ssrc, t.publisher);
+        for (const t of tracks)
+          if (t.publisher !== undefined && this.publisherBySsrc.size < 4 * this.maxTracks) this.publisherBySsrc.set(t.ssrc, t.publisher);
       },
       onError,
     });
@@ -67,7 +73,9 @@ export class SubscriberRun {
         if (m.type !== 'audio' && m.type !== 'video') continue;
         for (const s of m.ssrcs ?? []) if (this.kinds.size < 4 * this.maxTracks) this.kinds.set(Number(s.id), m.type);
       }
-    } catch { /* the peer's answer reports a bad offer */ }
+    } catch {
+      /* the peer's answer reports a bad offer */
+    }
   }
 
   private onRtp(packet: Buffer): void {
@@ -85,7 +93,11 @@ export class SubscriberRun {
         this.overflow++;
         return;
       }
-      const kind: MediaKind = marked ? ((key & 1) === 1 ? 'video' : 'audio') : (this.kinds.get(view.ssrc) ?? (view.payloadType === PUBLISH_CODECS.audio.payloadType ? 'audio' : 'video'));
+      const kind: MediaKind = marked
+        ? (key & 1) === 1
+          ? 'video'
+          : 'audio'
+        : (this.kinds.get(view.ssrc) ?? (view.payloadType === PUBLISH_CODECS.audio.payloadType ? 'audio' : 'video'));
       track = { key, kind, ssrc: view.ssrc, stats: new TrackReceiveStats(PUBLISH_CODECS[kind].clockRate) };
       this.tracks.set(key, track);
     }

@@ -15,7 +15,13 @@ import { createAccessToken } from '../../src/signaling/auth.js';
 import { WebSocket } from 'ws';
 import type { ServerMessage, SfuServerOfferMsg } from '../../src/protocol/index.js';
 import type {
-  DriverOptions, OfferedTrack, PublishSession, SessionEvents, SignalingDriver, SubscribeHandlers, SubscribeSession,
+  DriverOptions,
+  OfferedTrack,
+  PublishSession,
+  SessionEvents,
+  SignalingDriver,
+  SubscribeHandlers,
+  SubscribeSession,
 } from './driver.js';
 import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
@@ -47,13 +53,27 @@ export function decodeServerFrame(text: string): ServerMessage | string {
   const o = m as Record<string, unknown>;
   if (typeof o.type !== 'string') return 'a message without a type';
   const isText = (v: unknown, max: number): boolean => typeof v === 'string' && v.length <= max;
-  const participantList = (v: unknown): boolean => Array.isArray(v) && v.length <= 10_000 &&
-    v.every((p) => typeof p === 'object' && p !== null && isText((p as { id?: unknown }).id, 256) && isText((p as { name?: unknown }).name, 1024));
+  const participantList = (v: unknown): boolean =>
+    Array.isArray(v) &&
+    v.length <= 10_000 &&
+    v.every(
+      (p) => typeof p === 'object' && p !== null && isText((p as { id?: unknown }).id, 256) && isText((p as { name?: unknown }).name, 1024),
+    );
   switch (o.type) {
     case 'sfu-offer':
-      if (!isText(o.sdp, 1_000_000) || !Number.isSafeInteger(o.revision) || !Array.isArray(o.tracks) || o.tracks.length > 10_000) return 'a malformed sfu-offer';
-      if (!o.tracks.every((t) => typeof t === 'object' && t !== null && isText((t as { mid?: unknown }).mid, 64) && isText((t as { participantId?: unknown }).participantId, 256) &&
-        ((t as { kind?: unknown }).kind === 'audio' || (t as { kind?: unknown }).kind === 'video'))) return 'a malformed sfu-offer track';
+      if (!isText(o.sdp, 1_000_000) || !Number.isSafeInteger(o.revision) || !Array.isArray(o.tracks) || o.tracks.length > 10_000)
+        return 'a malformed sfu-offer';
+      if (
+        !o.tracks.every(
+          (t) =>
+            typeof t === 'object' &&
+            t !== null &&
+            isText((t as { mid?: unknown }).mid, 64) &&
+            isText((t as { participantId?: unknown }).participantId, 256) &&
+            ((t as { kind?: unknown }).kind === 'audio' || (t as { kind?: unknown }).kind === 'video'),
+        )
+      )
+        return 'a malformed sfu-offer track';
       break;
     case 'sfu-answer':
       if (!isText(o.sdp, 1_000_000)) return 'a malformed sfu-answer';
@@ -85,7 +105,11 @@ class Connection {
   onSubscribeOffer: ((m: SfuServerOfferMsg) => Promise<void>) | null = null;
   onError: (message: string) => void = () => undefined;
 
-  constructor(readonly ws: WebSocket, readonly name: string, private readonly timeoutMs: number) {
+  constructor(
+    readonly ws: WebSocket,
+    readonly name: string,
+    private readonly timeoutMs: number,
+  ) {
     // binaryType is ws's default ('nodebuffer'): every message arrives as one Buffer.
     ws.on('message', (data: Buffer) => {
       const m = decodeServerFrame(data.toString());
@@ -96,16 +120,26 @@ class Connection {
       }
       this.onMessage(m);
     });
-    ws.on('close', (code) => { if (!this.closed) this.onError(`${name}: signaling closed (${code})`); this.waiter?.(); });
+    ws.on('close', (code) => {
+      if (!this.closed) this.onError(`${name}: signaling closed (${code})`);
+      this.waiter?.();
+    });
     ws.on('error', (err) => this.onError(`${name}: signaling ${err.message}`));
   }
 
   static async open(url: URL, name: string, timeoutMs: number): Promise<Connection> {
     const ws = new WebSocket(url);
-    await withTimeout(new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    }), timeoutMs, `${name}: WebSocket open`).catch((err: unknown) => { ws.terminate(); throw err; });
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      }),
+      timeoutMs,
+      `${name}: WebSocket open`,
+    ).catch((err: unknown) => {
+      ws.terminate();
+      throw err;
+    });
     return new Connection(ws, name, timeoutMs);
   }
 
@@ -126,13 +160,18 @@ class Connection {
       const i = this.inbox.findIndex((m) => m.type === type);
       if (i >= 0) return this.inbox.splice(i, 1)[0] as Extract<ServerMessage, { type: T }>;
       const err = this.inbox.find((m) => m.type === 'error');
-      if (err && err.type === 'error') throw new SwitchboardError(InternalErrorCode.Unavailable, `${this.name}: server error ${err.code}: ${err.message}`);
-      if (this.ws.readyState !== WebSocket.OPEN) throw new SwitchboardError(InternalErrorCode.Closed, `${this.name}: signaling closed while waiting for "${type}"`);
+      if (err && err.type === 'error')
+        throw new SwitchboardError(InternalErrorCode.Unavailable, `${this.name}: server error ${err.code}: ${err.message}`);
+      if (this.ws.readyState !== WebSocket.OPEN)
+        throw new SwitchboardError(InternalErrorCode.Closed, `${this.name}: signaling closed while waiting for "${type}"`);
       const left = deadline - performance.now();
       if (left <= 0) throw new SwitchboardError(InternalErrorCode.Unavailable, `${this.name}: no "${type}" within ${this.timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiter = () => { clearTimeout(t); resolve(); };
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
     }
   }
@@ -153,9 +192,11 @@ class Connection {
     if (m.type === 'sfu-offer') {
       const handle = this.onSubscribeOffer;
       if (!handle) return; // a publish session: never answered (see the file comment)
-      this.offers = this.offers.then(() => (this.closed ? undefined : handle(m))).catch((err: unknown) => {
-        this.onError(`${this.name}: subscribe offer ${m.revision}: ${errorText(err)}`);
-      });
+      this.offers = this.offers
+        .then(() => (this.closed ? undefined : handle(m)))
+        .catch((err: unknown) => {
+          this.onError(`${this.name}: subscribe offer ${m.revision}: ${errorText(err)}`);
+        });
       return;
     }
     if (m.type === 'error' && this.inbox.length > 200) return; // bounded: errors nobody waits for
@@ -177,7 +218,7 @@ function offeredTracks(m: SfuServerOfferMsg, names: ReadonlyMap<string, string>)
     const ssrc = fid ? Number(fid.ssrcs.split(' ')[0]) : Number(media.ssrcs?.[0]?.id);
     if (!track || !track.active || !Number.isInteger(ssrc)) continue;
     const publisher = names.get(track.participantId);
-    out.push({ mid: track.mid, kind: track.kind, ssrc, ...(publisher !== undefined ? { publisher } : {}) });
+    out.push({ mid: track.mid, kind: track.kind, ssrc, publisher });
   }
   return out;
 }
@@ -194,13 +235,22 @@ export class SwitchboardDriver implements SignalingDriver {
   /** Keeps identities of two runs against one server apart. */
   private readonly runId = randomBytes(4).toString('hex');
 
-  constructor(private readonly options: DriverOptions, private readonly own: SwitchboardDriverOptions = {}) {
+  constructor(
+    private readonly options: DriverOptions,
+    private readonly own: SwitchboardDriverOptions = {},
+  ) {
     this.ws = signalingUrl(options.url);
   }
 
   private async token(room: string, peerName: string): Promise<string | undefined> {
     if (!this.own.authSecret) return undefined;
-    return createAccessToken({ secret: this.own.authSecret, identity: `${peerName}.${this.runId}`, room, ttlSeconds: 3600, name: peerName });
+    return createAccessToken({
+      secret: this.own.authSecret,
+      identity: `${peerName}.${this.runId}`,
+      room,
+      ttlSeconds: 3600,
+      name: peerName,
+    });
   }
 
   async publish(room: string, peerName: string, offerSdp: string, events: SessionEvents = {}): Promise<PublishSession> {
@@ -219,7 +269,9 @@ export class SwitchboardDriver implements SignalingDriver {
   async subscribe(room: string, peerName: string, handlers: SubscribeHandlers): Promise<SubscribeSession> {
     const conn = await this.connect(peerName, handlers);
     let firstAnswered: () => void = () => undefined;
-    const first = new Promise<void>((r) => { firstAnswered = r; });
+    const first = new Promise<void>((r) => {
+      firstAnswered = r;
+    });
     conn.onSubscribeOffer = async (m) => {
       const answer = await handlers.onOffer(m.sdp);
       conn.send({ type: 'sfu-answer', transport: 'subscribe', sdp: answer, revision: m.revision });

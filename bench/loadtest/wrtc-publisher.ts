@@ -9,10 +9,19 @@ import type { MediaKind, PublisherPeer } from './peer.js';
 import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 /** The part of @roamhq/wrtc used here (its own typings lean on the DOM lib). */
-interface WrtcTrack { stop(): void }
-interface WrtcSender { getParameters(): { encodings?: { maxBitrate?: number }[] }; setParameters(p: unknown): Promise<void> }
-interface WrtcTransceiver { sender: WrtcSender }
-interface WrtcStats { forEach(cb: (s: Record<string, unknown>) => void): void }
+interface WrtcTrack {
+  stop(): void;
+}
+interface WrtcSender {
+  getParameters(): { encodings?: { maxBitrate?: number }[] };
+  setParameters(p: unknown): Promise<void>;
+}
+interface WrtcTransceiver {
+  sender: WrtcSender;
+}
+interface WrtcStats {
+  forEach(cb: (s: Record<string, unknown>) => void): void;
+}
 interface WrtcPc {
   addTransceiver(t: unknown, init: { direction: string; streams: unknown[] }): WrtcTransceiver;
   createOffer(): Promise<{ type: string; sdp: string }>;
@@ -27,7 +36,10 @@ export interface WrtcModule {
   RTCPeerConnection: new (config: { iceServers: unknown[] }) => WrtcPc;
   MediaStream: new (tracks: unknown[]) => unknown;
   nonstandard: {
-    RTCAudioSource: new () => { createTrack(): WrtcTrack; onData(d: { samples: Int16Array; sampleRate: number; bitsPerSample: number; channelCount: number; numberOfFrames: number }): void };
+    RTCAudioSource: new () => {
+      createTrack(): WrtcTrack;
+      onData(d: { samples: Int16Array; sampleRate: number; bitsPerSample: number; channelCount: number; numberOfFrames: number }): void;
+    };
     RTCVideoSource: new () => { createTrack(): WrtcTrack; onFrame(f: { width: number; height: number; data: Uint8Array }): void };
   };
 }
@@ -50,7 +62,10 @@ export class WrtcPublisher implements PublisherPeer {
   private baseline: { ssrc: number; packets: number; bytes: number }[] = [];
   private stoppedMs = NaN;
 
-  constructor(wrtc: WrtcModule, readonly name: string) {
+  constructor(
+    wrtc: WrtcModule,
+    readonly name: string,
+  ) {
     this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
     this.audioSource = new wrtc.nonstandard.RTCAudioSource();
     this.videoSource = new wrtc.nonstandard.RTCVideoSource();
@@ -82,11 +97,18 @@ export class WrtcPublisher implements PublisherPeer {
       if (s === 'failed' || s === 'closed') break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new SwitchboardError(InternalErrorCode.Unavailable, `wrtc publish connection not connected within ${timeoutMs} ms (${this.pc.connectionState})`);
+    throw new SwitchboardError(
+      InternalErrorCode.Unavailable,
+      `wrtc publish connection not connected within ${timeoutMs} ms (${this.pc.connectionState})`,
+    );
   }
 
-  sendRtp(): void { /* libwebrtc sends what it encodes */ }
-  onKeyframeRequest(): void { /* libwebrtc answers PLI/FIR itself */ }
+  sendRtp(): void {
+    /* libwebrtc sends what it encodes */
+  }
+  onKeyframeRequest(): void {
+    /* libwebrtc answers PLI/FIR itself */
+  }
 
   startMedia(videoBitrate: number): void {
     const video = this.transceivers[1]?.sender;
@@ -101,25 +123,31 @@ export class WrtcPublisher implements PublisherPeer {
     const noise = new Uint8Array(frameBytes * 2);
     let x = 0x12345678;
     for (let i = 0; i < noise.length; i++) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
       noise[i] = x & 0xff;
     }
     const frame = new Uint8Array(frameBytes);
     let n = 0;
-    this.timers.push(setInterval(() => {
-      const off = (n++ * 7919) % frameBytes;
-      frame.set(noise.subarray(off, off + frameBytes));
-      this.videoSource.onFrame({ width: WIDTH, height: HEIGHT, data: frame });
-    }, 1000 / FPS));
+    this.timers.push(
+      setInterval(() => {
+        const off = (n++ * 7919) % frameBytes;
+        frame.set(noise.subarray(off, off + frameBytes));
+        this.videoSource.onFrame({ width: WIDTH, height: HEIGHT, data: frame });
+      }, 1000 / FPS),
+    );
     const samples = new Int16Array(SAMPLES_PER_10MS);
     let phase = 0;
-    this.timers.push(setInterval(() => {
-      for (let i = 0; i < samples.length; i++) {
-        samples[i] = Math.round(8000 * Math.sin(phase));
-        phase += (2 * Math.PI * 440) / SAMPLE_RATE;
-      }
-      this.audioSource.onData({ samples, sampleRate: SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: SAMPLES_PER_10MS });
-    }, 10));
+    this.timers.push(
+      setInterval(() => {
+        for (let i = 0; i < samples.length; i++) {
+          samples[i] = Math.round(8000 * Math.sin(phase));
+          phase += (2 * Math.PI * 440) / SAMPLE_RATE;
+        }
+        this.audioSource.onData({ samples, sampleRate: SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: SAMPLES_PER_10MS });
+      }, 10),
+    );
     this.startedMs = performance.now();
   }
 
@@ -145,7 +173,12 @@ export class WrtcPublisher implements PublisherPeer {
     const report = await this.pc.getStats();
     report.forEach((s) => {
       if (s.type !== 'outbound-rtp' || (s.kind !== 'audio' && s.kind !== 'video')) return;
-      out.push({ kind: s.kind, ssrc: Number(s.ssrc), packets: Number(s.packetsSent ?? 0), bytes: Number(s.bytesSent ?? 0) + Number(s.headerBytesSent ?? 0) });
+      out.push({
+        kind: s.kind,
+        ssrc: Number(s.ssrc),
+        packets: Number(s.packetsSent ?? 0),
+        bytes: Number(s.bytesSent ?? 0) + Number(s.headerBytesSent ?? 0),
+      });
     });
     return out;
   }

@@ -35,7 +35,9 @@ function configFromArgs(args: string[]): ServerConfig {
   const options = { config: { type: 'string' as const }, ...configFlagOptions() };
   let values: Record<string, string | string[] | undefined>;
   try {
-    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as { values: Record<string, string | string[] | undefined> });
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as {
+      values: Record<string, string | string[] | undefined>;
+    });
   } catch (err) {
     fail(`${(err as Error).message}\n${USAGE}`);
   }
@@ -52,7 +54,10 @@ function onSignal(close: () => Promise<void>): void {
   const shutdown = (): void => {
     if (closing) return;
     closing = true;
-    close().then(() => process.exit(0), () => process.exit(1));
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
@@ -74,7 +79,10 @@ async function serve(args: string[]): Promise<void> {
   installProcessBackstop();
   const sb = await startSwitchboard(config).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
   const lines = [`Switchboard listening on ${sb.url}`, `  web app:   ${sb.url}/?room=demo&name=You`, `  signaling: ${sb.wsUrl}`];
-  if (sb.turn) lines.push(`  STUN/TURN: udp and tcp port ${sb.turn.port}${sb.turn.tlsPort ? `, tls port ${sb.turn.tlsPort}` : ''} on ${sb.turn.addresses.join(', ')}`);
+  if (sb.turn)
+    lines.push(
+      `  STUN/TURN: udp and tcp port ${sb.turn.port}${sb.turn.tlsPort ? `, tls port ${sb.turn.tlsPort}` : ''} on ${sb.turn.addresses.join(', ')}`,
+    );
   if (sb.rtc) lines.push(`  RTC media: udp${sb.rtc.port.tcpPort ? ' and tcp' : ''} port ${sb.rtc.port.udpPort}`);
   if (!config.authSecret) {
     lines.push(
@@ -94,9 +102,13 @@ async function turn(args: string[]): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { app: 'switchboard-turn' } });
   entryFaults.setLogger(logger);
   installProcessBackstop();
-  const server = await startTurnServer(configSections(config), config.turnSecret, logger).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
+  const server = await startTurnServer(configSections(config), config.turnSecret, logger).catch((err: Error) =>
+    fail(`cannot start: ${err.message}`, 1),
+  );
   const kinds = server.tlsPort ? `udp, tcp; tls on ${server.tlsPort}` : 'udp, tcp';
-  process.stdout.write(server.addresses.map((a) => `TURN listening on ${a.includes(':') ? `[${a}]` : a}:${server.port} (${kinds})`).join('\n') + '\n');
+  process.stdout.write(
+    server.addresses.map((a) => `TURN listening on ${a.includes(':') ? `[${a}]` : a}:${server.port} (${kinds})`).join('\n') + '\n',
+  );
   onSignal(() => server.close());
 }
 
@@ -105,7 +117,13 @@ async function token(args: string[]): Promise<void> {
   try {
     ({ values } = parseArgs({
       args,
-      options: { room: { type: 'string' }, identity: { type: 'string' }, ttl: { type: 'string' }, name: { type: 'string' }, secret: { type: 'string' } },
+      options: {
+        room: { type: 'string' },
+        identity: { type: 'string' },
+        ttl: { type: 'string' },
+        name: { type: 'string' },
+        secret: { type: 'string' },
+      },
       strict: true,
       allowPositionals: false,
     }) as { values: Record<string, string | undefined> });
@@ -118,7 +136,7 @@ async function token(args: string[]): Promise<void> {
   if (!values.identity || !/^[A-Za-z0-9_.:@-]{1,64}$/.test(values.identity)) fail('token: --identity is required (letters, digits, _.:@-)');
   const ttlSeconds = parseDuration(values.ttl ?? '1h');
   if (!ttlSeconds) fail(`token: --ttl must look like 30s, 10m, 1h or 2d (got "${values.ttl}")`);
-  const jwt = await createAccessToken({ secret, identity: values.identity, room: values.room, ttlSeconds, ...(values.name ? { name: values.name } : {}) });
+  const jwt = await createAccessToken({ secret, identity: values.identity, room: values.room, ttlSeconds, name: values.name });
   process.stdout.write(jwt + '\n');
 }
 
@@ -140,10 +158,15 @@ async function loadtest(args: string[]): Promise<void> {
   const { runLoadtest } = await import('../../bench/loadtest/run.js');
   const { formatReport } = await import('../../bench/loadtest/report.js');
   try {
-    const report = await runLoadtest(opts, { log: (line) => { if (!opts.json) process.stderr.write(`${line}\n`); } });
+    const report = await runLoadtest(opts, {
+      log: (line) => {
+        if (!opts.json) process.stderr.write(`${line}\n`);
+      },
+    });
     process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');
     // The report is printed either way; a run that measured nothing must not look like a success to a script.
-    if (report.tracks.length === 0 && opts.subscribers > 0) fail(`loadtest: nothing was measured (${report.errors[0] ?? 'no track reached a subscriber'})`, 1);
+    if (report.tracks.length === 0 && opts.subscribers > 0)
+      fail(`loadtest: nothing was measured (${report.errors[0] ?? 'no track reached a subscriber'})`, 1);
   } catch (err) {
     if (err instanceof UsageError) fail(`loadtest: ${err.message}`);
     fail(`loadtest: ${(err as Error).message}`, 1);
@@ -154,13 +177,26 @@ async function loadtest(args: string[]): Promise<void> {
 
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
-  case 'serve': await serve(rest); break;
-  case 'token': await token(rest); break;
-  case 'turn': await turn(rest); break;
-  case 'loadtest': await loadtest(rest); break;
-  case 'config': printConfigTable(rest); break;
+  case 'serve':
+    await serve(rest);
+    break;
+  case 'token':
+    await token(rest);
+    break;
+  case 'turn':
+    await turn(rest);
+    break;
+  case 'loadtest':
+    await loadtest(rest);
+    break;
+  case 'config':
+    printConfigTable(rest);
+    break;
   case undefined:
   case '-h':
-  case '--help': process.stdout.write(USAGE + '\n'); break;
-  default: fail(`unknown command "${command}"\n${USAGE}`);
+  case '--help':
+    process.stdout.write(USAGE + '\n');
+    break;
+  default:
+    fail(`unknown command "${command}"\n${USAGE}`);
 }

@@ -57,7 +57,10 @@ export class Mixer extends TypedEmitter<MixerEvents> {
   private readonly nameOf: (id: string) => string;
   closed = false;
 
-  constructor(readonly room: SfuRoom, opts: MixerOptions = {}) {
+  constructor(
+    readonly room: SfuRoom,
+    opts: MixerOptions = {},
+  ) {
     super();
     if (room.forward) throw new SwitchboardError('invalid-argument', 'a Mixer needs a room made with forward: false');
     this.audio = new AudioMixer(room.router, this.counters);
@@ -65,16 +68,22 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     this.speakers = new ActiveSpeakerObserver(opts.activeSpeaker);
     this.speakers.on('dominant-speaker', (s) => this.emit('dominant-speaker', s));
     this.speakers.start();
-    this.video = new VideoComposer({
-      width: opts.width ?? DEFAULT_MIXER_OPTIONS.width,
-      height: opts.height ?? DEFAULT_MIXER_OPTIONS.height,
-      fps: opts.fps ?? DEFAULT_MIXER_OPTIONS.fps,
-      tiers: opts.tiers ?? DEFAULT_MIXER_OPTIONS.tiers,
-    }, {
-      participants: () => this.order.map((id) => ({ id, name: this.nameOf(id) })),
-      activeSpeaker: () => this.speakers.activeSpeaker?.participantId ?? null,
-      publishTo: (id, producer) => this.room.publishTo(id, producer),
-    }, room.router, opts.defaultLayout ?? 'grid', this.counters);
+    this.video = new VideoComposer(
+      {
+        width: opts.width ?? DEFAULT_MIXER_OPTIONS.width,
+        height: opts.height ?? DEFAULT_MIXER_OPTIONS.height,
+        fps: opts.fps ?? DEFAULT_MIXER_OPTIONS.fps,
+        tiers: opts.tiers ?? DEFAULT_MIXER_OPTIONS.tiers,
+      },
+      {
+        participants: () => this.order.map((id) => ({ id, name: this.nameOf(id) })),
+        activeSpeaker: () => this.speakers.activeSpeaker?.participantId ?? null,
+        publishTo: (id, producer) => this.room.publishTo(id, producer),
+      },
+      room.router,
+      opts.defaultLayout ?? 'grid',
+      this.counters,
+    );
     for (const p of room.participants.values()) this.onJoin(p);
     for (const p of room.producers) this.onProducer(p);
     room.on('participant-joined', (p) => this.onJoin(p));
@@ -113,8 +122,14 @@ export class Mixer extends TypedEmitter<MixerEvents> {
     // lost, DTLS closed, the participant leaving) stops it. A closed transport does not reopen.
     const rtc = participant.subscribeRtc;
     if (rtc.state === 'connected') this.setReceiving(id, true);
-    rtc.on('connected', guarded('mcu.viewer.connected', () => this.setReceiving(id, true)));
-    rtc.on('closed', guarded('mcu.viewer.closed', () => this.setReceiving(id, false)));
+    rtc.on(
+      'connected',
+      guarded('mcu.viewer.connected', () => this.setReceiving(id, true)),
+    );
+    rtc.on(
+      'closed',
+      guarded('mcu.viewer.closed', () => this.setReceiving(id, false)),
+    );
   }
 
   private setReceiving(id: string, receiving: boolean): void {

@@ -23,7 +23,13 @@ export class MixerClock {
     readonly name = 'mcu.clock',
   ) {
     // After a fault the tick that threw is over (its time was already counted): schedule the next.
-    this.fire = guarded(name, () => this.run(), () => { if (this.timer) this.schedule(); });
+    this.fire = guarded(
+      name,
+      () => this.run(),
+      () => {
+        if (this.timer) this.schedule();
+      },
+    );
   }
 
   start(): void {
@@ -37,7 +43,9 @@ export class MixerClock {
     this.timer = null;
   }
 
-  get running(): boolean { return this.timer !== null; }
+  get running(): boolean {
+    return this.timer !== null;
+  }
 
   private schedule(): void {
     const wait = Math.max(0, this.next - performance.now());

@@ -13,21 +13,36 @@ import type { MediaKind } from '../protocol/media.js';
 
 /** Opus as every browser decodes it (RFC 7587: always `opus/48000/2` in SDP, mono inside is fine). */
 export const MIX_AUDIO_CODEC: CodecParameters = {
-  name: 'opus', payloadType: 111, clockRate: 48_000, channels: 2, fmtp: 'minptime=10;useinbandfec=1', rtcpFeedback: [],
+  name: 'opus',
+  payloadType: 111,
+  clockRate: 48_000,
+  channels: 2,
+  fmtp: 'minptime=10;useinbandfec=1',
+  rtcpFeedback: [],
 };
 /** VP8; no `nack` here: the producer would NACK our own encoder. Subscribers still NACK their consumer. */
 export const MIX_VIDEO_CODEC: CodecParameters = {
-  name: 'VP8', payloadType: 96, clockRate: 90_000, fmtp: '', rtcpFeedback: [{ type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
+  name: 'VP8',
+  payloadType: 96,
+  clockRate: 90_000,
+  fmtp: '',
+  rtcpFeedback: [
+    { type: 'nack', parameter: 'pli' },
+    { type: 'ccm', parameter: 'fir' },
+  ],
 };
 
-export function createMixProducer(router: Router, opts: {
-  id: string;
-  kind: MediaKind;
-  /** Quality tiers (video): one stream per rid, all bound to our own SSRCs. */
-  tiers?: { rid: string; ssrc: number; bitrate: number }[];
-  ssrc?: number;
-  onKeyframeRequest?: (mediaSsrc: number) => void;
-}): Producer {
+export function createMixProducer(
+  router: Router,
+  opts: {
+    id: string;
+    kind: MediaKind;
+    /** Quality tiers (video): one stream per rid, all bound to our own SSRCs. */
+    tiers?: { rid: string; ssrc: number; bitrate: number }[];
+    ssrc?: number;
+    onKeyframeRequest?: (mediaSsrc: number) => void;
+  },
+): Producer {
   const onKeyframe = opts.onKeyframeRequest;
   const producer = router.produce({
     id: opts.id,
@@ -35,7 +50,9 @@ export function createMixProducer(router: Router, opts: {
     ownerId: MCU_MIX_PARTICIPANT_ID,
     mid: opts.id,
     codec: opts.kind === 'audio' ? MIX_AUDIO_CODEC : MIX_VIDEO_CODEC,
-    ...(opts.tiers ? { rids: opts.tiers.map((t) => t.rid), encodedBitrates: opts.tiers.map((t) => t.bitrate) } : { ssrc: opts.ssrc ?? randomSsrc() }),
+    ...(opts.tiers
+      ? { rids: opts.tiers.map((t) => t.rid), encodedBitrates: opts.tiers.map((t) => t.bitrate) }
+      : { ssrc: opts.ssrc ?? randomSsrc() }),
     feedbackSsrc: randomSsrc(),
     feedback: {
       sendRtcp(packet: Buffer): void {

@@ -9,7 +9,10 @@ import type { Server } from 'node:net';
 export async function listenServer(server: Server, port: number, address: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host: address, ipv6Only: true }, () => { server.off('error', reject); resolve(); });
+    server.listen({ port, host: address, ipv6Only: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return (server.address() as { port: number }).port;
 }

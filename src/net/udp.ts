@@ -27,8 +27,8 @@ function literalLookup6(address: string, family: unknown, callback: (err: Error 
 export function createUdpSocket(address: string, bufferBytes: number): UdpSocket {
   const buffers = { recvBufferSize: bufferBytes, sendBufferSize: bufferBytes };
   return isIPv6(address)
-    ? createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup6 as never, ...buffers })
-    : createSocket({ type: 'udp4', lookup: literalLookup4 as never, ...buffers });
+    ? createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup6, ...buffers })
+    : createSocket({ type: 'udp4', lookup: literalLookup4, ...buffers });
 }
 
 /**
@@ -39,7 +39,10 @@ export async function bindUdp(socket: UdpSocket, port: number, address: string):
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(port, address, () => { socket.off('error', reject); resolve(); });
+      socket.bind(port, address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
     });
   } catch (err) {
     closeQuietly(socket);

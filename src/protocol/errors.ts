@@ -87,7 +87,11 @@ export type InternalErrorCode = (typeof InternalErrorCode)[keyof typeof Internal
 export class SwitchboardError extends Error {
   override readonly name = 'SwitchboardError';
 
-  constructor(readonly code: ErrorCode | InternalErrorCode, message: string, readonly field?: string) {
+  constructor(
+    readonly code: ErrorCode | InternalErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 

@@ -31,7 +31,6 @@ export const CALL_RING_SECONDS = 30;
 /** Largest render width or height a page may report (`sfu-video-size`), in device pixels. */
 export const MAX_VIDEO_DIMENSION = 16384;
 
-
 const ID_PATTERN = /^[A-Za-z0-9_.:@-]+$/;
 const ROOM_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
@@ -86,42 +85,118 @@ export interface HelloMsg extends Req {
   /** Display name. */
   name?: string;
 }
-export interface ResumeMsg extends Req { type: 'resume'; sessionToken: string }
-export interface JoinMsg extends Req { type: 'join'; room: string; topology?: Topology }
-export interface LeaveMsg extends Req { type: 'leave' }
-export interface OfferMsg extends Req { type: 'offer'; to: string; sdp: string; callId?: string }
-export interface AnswerMsg extends Req { type: 'answer'; to: string; sdp: string; callId?: string }
-export interface CandidateMsg extends Req { type: 'candidate'; to: string; candidate: IceCandidateInit; callId?: string }
-export interface EndOfCandidatesMsg extends Req { type: 'end-of-candidates'; to: string; callId?: string }
-export interface PingMsg extends Req { type: 'ping' }
+export interface ResumeMsg extends Req {
+  type: 'resume';
+  sessionToken: string;
+}
+export interface JoinMsg extends Req {
+  type: 'join';
+  room: string;
+  topology?: Topology;
+}
+export interface LeaveMsg extends Req {
+  type: 'leave';
+}
+export interface OfferMsg extends Req {
+  type: 'offer';
+  to: string;
+  sdp: string;
+  callId?: string;
+}
+export interface AnswerMsg extends Req {
+  type: 'answer';
+  to: string;
+  sdp: string;
+  callId?: string;
+}
+export interface CandidateMsg extends Req {
+  type: 'candidate';
+  to: string;
+  candidate: IceCandidateInit;
+  callId?: string;
+}
+export interface EndOfCandidatesMsg extends Req {
+  type: 'end-of-candidates';
+  to: string;
+  callId?: string;
+}
+export interface PingMsg extends Req {
+  type: 'ping';
+}
 /** SFU: the client's offer for its publish connection. */
-export interface SfuOfferMsg extends Req { type: 'sfu-offer'; transport: 'publish'; sdp: string }
+export interface SfuOfferMsg extends Req {
+  type: 'sfu-offer';
+  transport: 'publish';
+  sdp: string;
+}
 /** SFU: the client's answer to the server's subscribe offer `revision`. */
-export interface SfuAnswerMsg extends Req { type: 'sfu-answer'; transport: 'subscribe'; sdp: string; revision: number }
+export interface SfuAnswerMsg extends Req {
+  type: 'sfu-answer';
+  transport: 'subscribe';
+  sdp: string;
+  revision: number;
+}
 /**
  * SFU: the size (device pixels) this page renders a received video track at; 0 × 0 when it is
  * not shown. The server never forwards a layer larger than needed for it.
  */
-export interface SfuVideoSizeMsg extends Req { type: 'sfu-video-size'; trackId: string; width: number; height: number }
+export interface SfuVideoSizeMsg extends Req {
+  type: 'sfu-video-size';
+  trackId: string;
+  width: number;
+  height: number;
+}
 /** SFU: this page's published video is now its screen (or its camera again); a screen share is served first. */
-export interface SfuVideoSourceMsg extends Req { type: 'sfu-video-source'; source: 'camera' | 'screen' }
+export interface SfuVideoSourceMsg extends Req {
+  type: 'sfu-video-source';
+  source: 'camera' | 'screen';
+}
 /** In MCU rooms, the `participantId` of the mixed tracks in `sfu-offer` track lists (real ids start with `p-`). */
 export const MCU_MIX_PARTICIPANT_ID = 'mixer';
 /** MCU layouts a participant can ask the server to compose for them. */
 export const MCU_LAYOUTS = ['grid', 'speaker', 'presentation'] as const;
-export type McuLayout = typeof MCU_LAYOUTS[number];
+export type McuLayout = (typeof MCU_LAYOUTS)[number];
 /** MCU: compose this page's received video in another layout (it arrives as a new track). */
-export interface McuLayoutMsg extends Req { type: 'mcu-layout'; layout: McuLayout }
-export interface CallAcceptMsg extends Req { type: 'call-accept'; callId: string }
-export interface CallRejectMsg extends Req { type: 'call-reject'; callId: string }
-export interface CallCancelMsg extends Req { type: 'call-cancel'; callId: string }
-export interface CallHangupMsg extends Req { type: 'call-hangup'; callId: string }
+export interface McuLayoutMsg extends Req {
+  type: 'mcu-layout';
+  layout: McuLayout;
+}
+export interface CallAcceptMsg extends Req {
+  type: 'call-accept';
+  callId: string;
+}
+export interface CallRejectMsg extends Req {
+  type: 'call-reject';
+  callId: string;
+}
+export interface CallCancelMsg extends Req {
+  type: 'call-cancel';
+  callId: string;
+}
+export interface CallHangupMsg extends Req {
+  type: 'call-hangup';
+  callId: string;
+}
 
 export type ClientMessage =
-  | HelloMsg | ResumeMsg | JoinMsg | LeaveMsg
-  | OfferMsg | AnswerMsg | CandidateMsg | EndOfCandidatesMsg | PingMsg
-  | SfuOfferMsg | SfuAnswerMsg | SfuVideoSizeMsg | SfuVideoSourceMsg | McuLayoutMsg
-  | CallAcceptMsg | CallRejectMsg | CallCancelMsg | CallHangupMsg;
+  | HelloMsg
+  | ResumeMsg
+  | JoinMsg
+  | LeaveMsg
+  | OfferMsg
+  | AnswerMsg
+  | CandidateMsg
+  | EndOfCandidatesMsg
+  | PingMsg
+  | SfuOfferMsg
+  | SfuAnswerMsg
+  | SfuVideoSizeMsg
+  | SfuVideoSourceMsg
+  | McuLayoutMsg
+  | CallAcceptMsg
+  | CallRejectMsg
+  | CallCancelMsg
+  | CallHangupMsg;
 
 export type ClientMessageType = ClientMessage['type'];
 
@@ -148,7 +223,11 @@ export interface JoinedMsg {
   self: ParticipantInfo;
   participants: ParticipantInfo[];
 }
-export interface LeftMsg { type: 'left'; ref?: string | number; room: string }
+export interface LeftMsg {
+  type: 'left';
+  ref?: string | number;
+  room: string;
+}
 export interface ResumedMsg {
   type: 'resumed';
   ref?: string | number;
@@ -158,28 +237,78 @@ export interface ResumedMsg {
   room?: string;
   participants?: ParticipantInfo[];
 }
-export interface ParticipantJoinedMsg { type: 'participant-joined'; room: string; participant: ParticipantInfo }
-export interface ParticipantLeftMsg { type: 'participant-left'; room: string; participantId: string; reason: 'left' | 'disconnected' }
-export interface RelayedOfferMsg { type: 'offer'; from: string; sdp: string; callId?: string }
-export interface RelayedAnswerMsg { type: 'answer'; from: string; sdp: string; callId?: string }
-export interface RelayedCandidateMsg { type: 'candidate'; from: string; candidate: IceCandidateInit; callId?: string }
-export interface RelayedEndOfCandidatesMsg { type: 'end-of-candidates'; from: string; callId?: string }
-export interface PongMsg { type: 'pong'; ref?: string | number }
+export interface ParticipantJoinedMsg {
+  type: 'participant-joined';
+  room: string;
+  participant: ParticipantInfo;
+}
+export interface ParticipantLeftMsg {
+  type: 'participant-left';
+  room: string;
+  participantId: string;
+  reason: 'left' | 'disconnected';
+}
+export interface RelayedOfferMsg {
+  type: 'offer';
+  from: string;
+  sdp: string;
+  callId?: string;
+}
+export interface RelayedAnswerMsg {
+  type: 'answer';
+  from: string;
+  sdp: string;
+  callId?: string;
+}
+export interface RelayedCandidateMsg {
+  type: 'candidate';
+  from: string;
+  candidate: IceCandidateInit;
+  callId?: string;
+}
+export interface RelayedEndOfCandidatesMsg {
+  type: 'end-of-candidates';
+  from: string;
+  callId?: string;
+}
+export interface PongMsg {
+  type: 'pong';
+  ref?: string | number;
+}
 /** SFU: the server's offer for the subscribe connection; each revision replaces the last. */
-export interface SfuServerOfferMsg { type: 'sfu-offer'; transport: 'subscribe'; sdp: string; revision: number; tracks: SfuTrackInfo[] }
+export interface SfuServerOfferMsg {
+  type: 'sfu-offer';
+  transport: 'subscribe';
+  sdp: string;
+  revision: number;
+  tracks: SfuTrackInfo[];
+}
 /** SFU: the server's answer to the client's publish offer (`ref` = the offer's `id`). */
-export interface SfuServerAnswerMsg { type: 'sfu-answer'; ref?: string | number; transport: 'publish'; sdp: string }
+export interface SfuServerAnswerMsg {
+  type: 'sfu-answer';
+  ref?: string | number;
+  transport: 'publish';
+  sdp: string;
+}
 /**
  * SFU: which simulcast layers (rids) of the publish section `mid` someone receives; the page
  * keeps the others' encodings inactive (RTCRtpSender.setParameters) until they are needed.
  */
-export interface SfuLayersMsg { type: 'sfu-layers'; mid: string; active: string[] }
+export interface SfuLayersMsg {
+  type: 'sfu-layers';
+  mid: string;
+  active: string[];
+}
 /**
  * SFU: the room's active speaker changed (audio levels, RFC 6464), sent to every member and to a
  * newcomer on join; null when the last speaker left and nobody speaks. A silent room keeps its
  * last speaker.
  */
-export interface ActiveSpeakerMsg { type: 'active-speaker'; room: string; participantId: string | null }
+export interface ActiveSpeakerMsg {
+  type: 'active-speaker';
+  room: string;
+  participantId: string | null;
+}
 export interface ErrorMsg {
   type: 'error';
   code: ErrorCode;
@@ -192,31 +321,69 @@ export interface ErrorMsg {
   inReplyTo?: string;
 }
 
-export interface CallPeer { sessionId: string; identity: string; name: string }
+export interface CallPeer {
+  sessionId: string;
+  identity: string;
+  name: string;
+}
 export type CallEndReason = 'rejected' | 'cancelled' | 'timeout' | 'hangup' | 'busy' | 'disconnected';
 
-export interface CallIncomingMsg { type: 'call-incoming'; callId: string; from: CallPeer }
-export interface CallAcceptedMsg { type: 'call-accepted'; callId: string; peer: CallPeer }
-export interface CallEndedMsg { type: 'call-ended'; callId: string; reason: CallEndReason; by?: string }
+export interface CallIncomingMsg {
+  type: 'call-incoming';
+  callId: string;
+  from: CallPeer;
+}
+export interface CallAcceptedMsg {
+  type: 'call-accepted';
+  callId: string;
+  peer: CallPeer;
+}
+export interface CallEndedMsg {
+  type: 'call-ended';
+  callId: string;
+  reason: CallEndReason;
+  by?: string;
+}
 
 export type ServerMessage =
-  | WelcomeMsg | JoinedMsg | LeftMsg | ResumedMsg
-  | ParticipantJoinedMsg | ParticipantLeftMsg
-  | RelayedOfferMsg | RelayedAnswerMsg | RelayedCandidateMsg | RelayedEndOfCandidatesMsg
-  | PongMsg | ErrorMsg
-  | SfuServerOfferMsg | SfuServerAnswerMsg | SfuLayersMsg | ActiveSpeakerMsg
-  | CallIncomingMsg | CallAcceptedMsg | CallEndedMsg;
+  | WelcomeMsg
+  | JoinedMsg
+  | LeftMsg
+  | ResumedMsg
+  | ParticipantJoinedMsg
+  | ParticipantLeftMsg
+  | RelayedOfferMsg
+  | RelayedAnswerMsg
+  | RelayedCandidateMsg
+  | RelayedEndOfCandidatesMsg
+  | PongMsg
+  | ErrorMsg
+  | SfuServerOfferMsg
+  | SfuServerAnswerMsg
+  | SfuLayersMsg
+  | ActiveSpeakerMsg
+  | CallIncomingMsg
+  | CallAcceptedMsg
+  | CallEndedMsg;
 
 export type ServerMessageType = ServerMessage['type'];
 
 // ---- REST (1:1 calls) -----------------------------------------------------------------
 
 /** `POST /api/calls` body; the caller authenticates with `Authorization: Bearer <sessionToken>`. */
-export interface CreateCallRequest { to: string }
+export interface CreateCallRequest {
+  to: string;
+}
 /** 201 response. */
-export interface CreateCallResponse { callId: string; to: CallPeer; state: 'ringing' }
+export interface CreateCallResponse {
+  callId: string;
+  to: CallPeer;
+  state: 'ringing';
+}
 /** Non-2xx REST response body. */
-export interface RestError { error: { code: ErrorCode; message: string; field?: string } }
+export interface RestError {
+  error: { code: ErrorCode; message: string; field?: string };
+}
 
 // ---- validation ------------------------------------------------------------------------
 
@@ -232,14 +399,16 @@ const candidateSchema: Schema = {
 
 export const CLIENT_SCHEMAS: Readonly<Record<ClientMessageType, Schema>> = {
   hello: {
-    type: str({ max: 32 }), id: requestId,
+    type: str({ max: 32 }),
+    id: requestId,
     token: str({ max: 4096, optional: true }),
     identity: str({ max: 64, pattern: ID_PATTERN, optional: true }),
     name: str({ max: 64, optional: true }),
   },
   resume: { type: str({ max: 32 }), id: requestId, sessionToken: str({ max: 128, pattern: ID_PATTERN }) },
   join: {
-    type: str({ max: 32 }), id: requestId,
+    type: str({ max: 32 }),
+    id: requestId,
     room: str({ max: 64, pattern: ROOM_PATTERN }),
     topology: oneOf(TOPOLOGIES, true),
   },
@@ -251,12 +420,18 @@ export const CLIENT_SCHEMAS: Readonly<Record<ClientMessageType, Schema>> = {
   ping: { type: str({ max: 32 }), id: requestId },
   'sfu-offer': { type: str({ max: 32 }), id: requestId, transport: oneOf(['publish'] as const), sdp: str({ max: MAX_SDP_CHARS }) },
   'sfu-answer': {
-    type: str({ max: 32 }), id: requestId, transport: oneOf(['subscribe'] as const), sdp: str({ max: MAX_SDP_CHARS }),
+    type: str({ max: 32 }),
+    id: requestId,
+    transport: oneOf(['subscribe'] as const),
+    sdp: str({ max: MAX_SDP_CHARS }),
     revision: int({ min: 0, max: 2 ** 31 - 1 }),
   },
   'sfu-video-size': {
-    type: str({ max: 32 }), id: requestId, trackId: str({ max: 256, pattern: ID_PATTERN }),
-    width: int({ min: 0, max: MAX_VIDEO_DIMENSION }), height: int({ min: 0, max: MAX_VIDEO_DIMENSION }),
+    type: str({ max: 32 }),
+    id: requestId,
+    trackId: str({ max: 256, pattern: ID_PATTERN }),
+    width: int({ min: 0, max: MAX_VIDEO_DIMENSION }),
+    height: int({ min: 0, max: MAX_VIDEO_DIMENSION }),
   },
   'sfu-video-source': { type: str({ max: 32 }), id: requestId, source: oneOf(['camera', 'screen'] as const) },
   'mcu-layout': { type: str({ max: 32 }), id: requestId, layout: oneOf(MCU_LAYOUTS) },
@@ -270,7 +445,7 @@ export const CREATE_CALL_SCHEMA: Schema = { to: str({ max: 64, pattern: ID_PATTE
 
 export type ParseResult =
   | { ok: true; message: ClientMessage }
-  | { ok: false; code: ErrorCode; message: string; field?: string; ref?: string | number; inReplyTo?: string };
+  | { ok: false; code: ErrorCode; message: string; field?: string; ref?: string | number | undefined; inReplyTo?: string };
 
 function utf8Length(s: string): number {
   // Exact UTF-8 byte length without allocating (TextEncoder would copy the string).
@@ -279,8 +454,10 @@ function utf8Length(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) { n += 4; i++; }
-    else n += 3;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
   }
   return n;
 }
@@ -307,17 +484,19 @@ export function parseClientMessage(raw: string, byteLength = utf8Length(raw)): P
   if (typeof obj.type !== 'string') {
     return { ok: false, code: 'invalid-message', message: 'type: is required and must be a string', field: 'type', ref };
   }
-  const schema = Object.prototype.hasOwnProperty.call(CLIENT_SCHEMAS, obj.type)
-    ? CLIENT_SCHEMAS[obj.type as ClientMessageType]
-    : undefined;
+  const schema = Object.prototype.hasOwnProperty.call(CLIENT_SCHEMAS, obj.type) ? CLIENT_SCHEMAS[obj.type as ClientMessageType] : undefined;
   if (!schema) {
     return { ok: false, code: 'unknown-type', message: `unknown message type "${obj.type.slice(0, 32)}"`, field: 'type', ref };
   }
   const failure: ValidationFailure | undefined = validateObject(obj, schema, '');
   if (failure) {
     return {
-      ok: false, code: 'invalid-message', message: `${failure.field}: ${failure.problem}`,
-      field: failure.field, ref, inReplyTo: obj.type,
+      ok: false,
+      code: 'invalid-message',
+      message: `${failure.field}: ${failure.problem}`,
+      field: failure.field,
+      ref,
+      inReplyTo: obj.type,
     };
   }
   // Rebuilt from the schema's fields: nothing the validator did not look at travels on.
@@ -336,6 +515,7 @@ export function readActiveSpeaker(m: unknown): ActiveSpeakerMsg | null {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return null;
   const { type, room, participantId } = m as Record<string, unknown>;
   if (type !== 'active-speaker' || typeof room !== 'string' || room.length > 64 || !ROOM_PATTERN.test(room)) return null;
-  if (participantId !== null && (typeof participantId !== 'string' || participantId.length > 64 || !ID_PATTERN.test(participantId))) return null;
+  if (participantId !== null && (typeof participantId !== 'string' || participantId.length > 64 || !ID_PATTERN.test(participantId)))
+    return null;
   return { type, room, participantId };
 }

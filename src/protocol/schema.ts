@@ -19,7 +19,7 @@ export interface ValidationFailure {
 export function str(opts: { min?: number; max: number; pattern?: RegExp; optional?: boolean }): FieldRule {
   const min = opts.min ?? 1;
   return {
-    optional: opts.optional,
+    optional: opts.optional ?? false,
     check(v) {
       if (typeof v !== 'string') return 'must be a string';
       if (v.length < min) return `must be at least ${min} characters`;
@@ -32,7 +32,7 @@ export function str(opts: { min?: number; max: number; pattern?: RegExp; optiona
 
 export function int(opts: { min: number; max: number; optional?: boolean }): FieldRule {
   return {
-    optional: opts.optional,
+    optional: opts.optional ?? false,
     check(v) {
       if (typeof v !== 'number' || !Number.isInteger(v)) return 'must be an integer';
       if (v < opts.min || v > opts.max) return `must be between ${opts.min} and ${opts.max}`;
@@ -45,9 +45,7 @@ export function oneOf<T extends string>(values: readonly T[], optional = false):
   return {
     optional,
     check(v) {
-      return typeof v === 'string' && (values as readonly string[]).includes(v)
-        ? undefined
-        : `must be one of ${values.join(', ')}`;
+      return typeof v === 'string' && (values as readonly string[]).includes(v) ? undefined : `must be one of ${values.join(', ')}`;
     },
   };
 }

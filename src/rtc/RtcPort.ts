@@ -87,8 +87,20 @@ interface SessionEntry {
 
 export class RtcPort extends TypedEmitter<RtcPortEvents> {
   readonly stats: RtcPortStats = {
-    udpDatagrams: 0, tcpFrames: 0, stunRequests: 0, checksAccepted: 0, checksRejected: 0, unknownUfrag: 0,
-    unknownTuple: 0, malformed: 0, routedPackets: 0, tcpConnections: 0, tcpRefused: 0, tcpClosedGarbage: 0, tcpClosedUnbound: 0, tcpClosedSlow: 0,
+    udpDatagrams: 0,
+    tcpFrames: 0,
+    stunRequests: 0,
+    checksAccepted: 0,
+    checksRejected: 0,
+    unknownUfrag: 0,
+    unknownTuple: 0,
+    malformed: 0,
+    routedPackets: 0,
+    tcpConnections: 0,
+    tcpRefused: 0,
+    tcpClosedGarbage: 0,
+    tcpClosedUnbound: 0,
+    tcpClosedSlow: 0,
     sendQueueFull: 0,
   };
   private readonly listenAddresses: string[];
@@ -144,7 +156,8 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   addSession(session: IceLiteSession): void {
     if (session.closed) throw new SwitchboardError(InternalErrorCode.Closed, 'session is closed');
     const other = this.byUfrag.get(session.localUfrag);
-    if (other && other !== session) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `a session with ufrag ${session.localUfrag} is already on this port`);
+    if (other && other !== session)
+      throw new SwitchboardError(InternalErrorCode.InvalidArgument, `a session with ufrag ${session.localUfrag} is already on this port`);
     if (this.sessions.has(session)) return;
     const entry: SessionEntry = { tuples: new Set(), onClosed: () => this.removeSession(session) };
     this.sessions.set(session, entry);
@@ -187,8 +200,14 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     const socket = createUdpSocket(address, UDP_BUFFER_BYTES);
     const bound = await bindUdp(socket, port, address);
     const listener: UdpListener = { address, socket, tuples: new Map() };
-    socket.on('error', guarded('rtc.udp.error', (err: Error) => this.emit('socket-error', err)));
-    socket.on('message', guarded('rtc.udp.message', (msg: Buffer, rinfo: RemoteInfo) => this.onUdp(listener, msg, rinfo)));
+    socket.on(
+      'error',
+      guarded('rtc.udp.error', (err: Error) => this.emit('socket-error', err)),
+    );
+    socket.on(
+      'message',
+      guarded('rtc.udp.message', (msg: Buffer, rinfo: RemoteInfo) => this.onUdp(listener, msg, rinfo)),
+    );
     this.udp.push(listener);
     return {
       port: bound,
@@ -201,7 +220,14 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
   }
 
   private async bindTcp(address: string, port: number): Promise<BoundListener> {
-    const server = createServer({ noDelay: true }, guarded('rtc.tcp.connection', (sock: Socket) => this.onTcpConnection(sock), (_err, sock) => sock.destroy()));
+    const server = createServer(
+      { noDelay: true },
+      guarded(
+        'rtc.tcp.connection',
+        (sock: Socket) => this.onTcpConnection(sock),
+        (_err, sock) => sock.destroy(),
+      ),
+    );
     try {
       await listenServer(server, port, address);
     } catch (err) {
@@ -210,7 +236,10 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
       if (address === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) return { port, unbind: async () => undefined };
       throw err;
     }
-    server.on('error', guarded('rtc.tcp.listener-error', (err: Error) => this.emit('socket-error', err)));
+    server.on(
+      'error',
+      guarded('rtc.tcp.listener-error', (err: Error) => this.emit('socket-error', err)),
+    );
     this.servers.push(server);
     return {
       port,
@@ -282,30 +311,49 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     const tuple = new TcpTuple(`tcp:#${++this.tcpSeq}`, sock, ends.remoteAddress, ends.remotePort);
     const framer = new Rfc4571Framer();
     // RFC 6544 §7.2 leaves unproven connections to the agent: 10 s to send a valid check.
-    const drop = (): void => { sock.destroy(); };
-    const bindTimer = setTimeout(guarded('rtc.tcp.bind-timeout', () => {
-      if (tuple.owner) return;
-      this.stats.tcpClosedUnbound++;
+    const drop = (): void => {
       sock.destroy();
-    }, drop), this.tcpBindTimeoutMs);
+    };
+    const bindTimer = setTimeout(
+      guarded(
+        'rtc.tcp.bind-timeout',
+        () => {
+          if (tuple.owner) return;
+          this.stats.tcpClosedUnbound++;
+          sock.destroy();
+        },
+        drop,
+      ),
+      this.tcpBindTimeoutMs,
+    );
     bindTimer.unref();
     const onFrame = (frame: Buffer): boolean => this.onTcpFrame(tuple, frame);
-    sock.on('data', guarded('rtc.tcp.data', (chunk: Buffer) => {
-      if (framer.push(chunk, onFrame)) return;
-      this.stats.tcpClosedGarbage++;
-      sock.destroy();
-    }, drop));
+    sock.on(
+      'data',
+      guarded(
+        'rtc.tcp.data',
+        (chunk: Buffer) => {
+          if (framer.push(chunk, onFrame)) return;
+          this.stats.tcpClosedGarbage++;
+          sock.destroy();
+        },
+        drop,
+      ),
+    );
     sock.on('error', guarded('rtc.tcp.error', drop));
-    sock.on('close', guarded('rtc.tcp.close', () => {
-      clearTimeout(bindTimer);
-      if (tuple.closedSlow) this.stats.tcpClosedSlow++;
-      this.connections.delete(sock);
-      const owner = tuple.owner;
-      if (!owner) return;
-      tuple.owner = null;
-      this.sessions.get(owner)?.tuples.delete(tuple);
-      owner.forgetTuple(tuple);
-    }));
+    sock.on(
+      'close',
+      guarded('rtc.tcp.close', () => {
+        clearTimeout(bindTimer);
+        if (tuple.closedSlow) this.stats.tcpClosedSlow++;
+        this.connections.delete(sock);
+        const owner = tuple.owner;
+        if (!owner) return;
+        tuple.owner = null;
+        this.sessions.get(owner)?.tuples.delete(tuple);
+        owner.forgetTuple(tuple);
+      }),
+    );
   }
 
   /**
@@ -371,7 +419,7 @@ export class RtcPort extends TypedEmitter<RtcPortEvents> {
     entry.tuples.add(tuple);
     if (l && tuple instanceof UdpTuple) {
       let ports = l.tuples.get(tuple.remoteAddress);
-      if (!ports) l.tuples.set(tuple.remoteAddress, (ports = new Map()));
+      if (!ports) l.tuples.set(tuple.remoteAddress, (ports = new Map<number, UdpTuple>()));
       ports.set(tuple.remotePort, tuple);
     }
   }

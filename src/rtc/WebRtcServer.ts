@@ -15,7 +15,11 @@ export interface WebRtcServerOptions extends RtcPortOptions {
 export class WebRtcServer {
   private readonly transports = new Set<WebRtcTransport>();
 
-  private constructor(readonly port: RtcPort, readonly certificate: DtlsCertificate, private readonly opts: WebRtcServerOptions) {}
+  private constructor(
+    readonly port: RtcPort,
+    readonly certificate: DtlsCertificate,
+    private readonly opts: WebRtcServerOptions,
+  ) {}
 
   static async start(opts: WebRtcServerOptions): Promise<WebRtcServer> {
     const certificate = await DtlsCertificate.generate();
@@ -24,14 +28,16 @@ export class WebRtcServer {
     return new WebRtcServer(port, certificate, opts);
   }
 
-  get transportCount(): number { return this.transports.size; }
+  get transportCount(): number {
+    return this.transports.size;
+  }
 
   createTransport(opts: Omit<WebRtcTransportOptions, 'port' | 'certificate'>): WebRtcTransport {
     const t = new WebRtcTransport({
       ...opts,
       port: this.port,
       certificate: this.certificate,
-      ...(this.opts.consentTimeoutMs !== undefined && opts.consentTimeoutMs === undefined ? { consentTimeoutMs: this.opts.consentTimeoutMs } : {}),
+      consentTimeoutMs: opts.consentTimeoutMs ?? this.opts.consentTimeoutMs,
     });
     this.transports.add(t);
     t.on('closed', () => this.transports.delete(t));

@@ -24,7 +24,7 @@ export interface WebRtcTransportOptions {
   certificate: DtlsCertificate;
   /** Terminate SCTP (data channels) on this transport. */
   sctp: boolean;
-  consentTimeoutMs?: number;
+  consentTimeoutMs?: number | undefined;
 }
 
 /** From the remote SDP; `dtlsRole` is OUR role (the answer's a=setup decides it). */
@@ -95,26 +95,34 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
     this.port = opts.port;
     this.certificate = opts.certificate;
     this.wantSctp = opts.sctp;
-    this.ice = new IceLiteSession(opts.consentTimeoutMs !== undefined ? { consentTimeoutMs: opts.consentTimeoutMs } : {});
+    this.ice = new IceLiteSession({ consentTimeoutMs: opts.consentTimeoutMs });
     this.ice.setPacketReceiver((buf) => this.onPacket(buf));
     this.ice.on('consent-expired', () => {
       const t = this.ice.selectedTuple;
-      this.close(`ICE consent expired (RFC 7675): path ${t ? t.id : 'none'}, ${this.ice.tuples.size} known paths, checks ${JSON.stringify(this.ice.stats)}`);
+      this.close(
+        `ICE consent expired (RFC 7675): path ${t ? t.id : 'none'}, ${this.ice.tuples.size} known paths, checks ${JSON.stringify(this.ice.stats)}`,
+      );
     });
     this.port.addSession(this.ice);
   }
 
-  get state(): WebRtcTransportState { return this.stateValue; }
+  get state(): WebRtcTransportState {
+    return this.stateValue;
+  }
 
   /** Where decrypted RTP and RTCP go from now on. */
   setReceiver(receiver: MediaPacketReceiver): void {
     this.receiver = receiver;
   }
 
-  get packetReceiver(): MediaPacketReceiver { return this.receiver; }
+  get packetReceiver(): MediaPacketReceiver {
+    return this.receiver;
+  }
 
   /** Why the transport closed (null while open): for logs and diagnostics. */
-  get closeReason(): string | null { return this.closeReasonValue; }
+  get closeReason(): string | null {
+    return this.closeReasonValue;
+  }
 
   /** Our ICE credentials, DTLS fingerprint and candidates, for the SDP we send. */
   get localParameters(): LocalTransportParameters {
@@ -139,7 +147,11 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
       role: remote.dtlsRole,
       certificate: this.certificate,
       remoteFingerprints: remote.fingerprints,
-      link: { send: (buf) => { this.ice.send(buf); } },
+      link: {
+        send: (buf) => {
+          this.ice.send(buf);
+        },
+      },
     });
     this.dtls = dtls;
     dtls.on('connected', (info) => {
@@ -155,7 +167,10 @@ export class WebRtcTransport extends TypedEmitter<WebRtcTransportEvents> {
       this.stateValue = 'connected';
       this.emit('connected');
     });
-    dtls.on('data', guarded<Buffer>('sctp.packet', (buf) => this.sctp?.handle(buf)));
+    dtls.on(
+      'data',
+      guarded<Buffer>('sctp.packet', (buf) => this.sctp?.handle(buf)),
+    );
     dtls.on('failed', (reason) => this.close(`DTLS failed: ${reason}`));
     dtls.on('closed', () => this.close('DTLS closed by the remote'));
     if (remote.dtlsRole === 'client') {

@@ -50,13 +50,13 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
   const turn = config.turn.enabled ? await startTurnServer(config, turnSecret, logger) : undefined;
   const rtc = config.rtc.enabled
     ? await WebRtcServer.start({
-      port: config.rtc.port,
-      ...(config.rtc.host !== undefined ? { listenAddresses: [config.rtc.host] } : {}),
-      ...(config.rtc.announcedIps.length > 0 ? { announcedAddresses: config.rtc.announcedIps } : {}),
-    }).catch(async (err: unknown) => {
-      await turn?.close();
-      throw err;
-    })
+        port: config.rtc.port,
+        ...(config.rtc.host !== undefined ? { listenAddresses: [config.rtc.host] } : {}),
+        ...(config.rtc.announcedIps.length > 0 ? { announcedAddresses: config.rtc.announcedIps } : {}),
+      }).catch(async (err: unknown) => {
+        await turn?.close();
+        throw err;
+      })
     : undefined;
   // A client that can only use TURN may still reach the SFU on this host through a relay.
   if (turn && rtc) turn.allowOwnEndpoints(rtc.port.localCandidates());
@@ -66,15 +66,20 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     authSecret: config.auth.secret,
     iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
     observer: metrics.observer,
-    ...(sfu ? { media: sfu } : {}),
+    media: sfu,
     logger,
   });
   registerSignalingGauges(metrics, () => signaling.stats);
   if (turn) registerTurnGauges(metrics, turn);
   if (rtc && sfu) registerSfuGauges(metrics, rtc, sfu);
   const httpContext: HttpContext = {
-    signaling, metrics, webRoot: http.webRoot, startedAt: Date.now(), logger,
-    metricsToken: metricsConfig.token, metricsOnAppPort: metricsConfig.port === undefined,
+    signaling,
+    metrics,
+    webRoot: http.webRoot,
+    startedAt: Date.now(),
+    logger,
+    metricsToken: metricsConfig.token,
+    metricsOnAppPort: metricsConfig.port === undefined,
   };
   const handler = createRequestHandler(httpContext);
   const tls = tlsFiles.cert !== undefined && tlsFiles.key !== undefined;
@@ -96,8 +101,20 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
   const port = (server.address() as AddressInfo).port;
   const shownHost = urlHost(http.host);
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
-  const metricsUrl = metricsServer ? `http://${urlHost(metricsConfig.host ?? '127.0.0.1')}:${(metricsServer.address() as AddressInfo).port}` : undefined;
-  logger.info({ url, auth: config.auth.secret ? 'token' : 'open', tls, turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false, rtcPort: rtc?.port.udpPort ?? false, metrics: metricsUrl ?? 'app port' }, 'switchboard started');
+  const metricsUrl = metricsServer
+    ? `http://${urlHost(metricsConfig.host ?? '127.0.0.1')}:${(metricsServer.address() as AddressInfo).port}`
+    : undefined;
+  logger.info(
+    {
+      url,
+      auth: config.auth.secret ? 'token' : 'open',
+      tls,
+      turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false,
+      rtcPort: rtc?.port.udpPort ?? false,
+      metrics: metricsUrl ?? 'app port',
+    },
+    'switchboard started',
+  );
   return {
     config,
     url,

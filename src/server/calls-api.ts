@@ -22,8 +22,15 @@ const MAX_BODY_BYTES = 4096;
 
 /** The HTTP status of each refusal this API answers; any other error is a fault (500). */
 const STATUS: Partial<Record<ErrorCode, number>> = {
-  'malformed-json': 400, 'invalid-message': 400, unauthorized: 401, 'callee-not-found': 404, 'call-not-found': 404,
-  busy: 409, 'call-state-invalid': 409, 'message-too-large': 413, 'rate-limited': 429,
+  'malformed-json': 400,
+  'invalid-message': 400,
+  unauthorized: 401,
+  'callee-not-found': 404,
+  'call-not-found': 404,
+  busy: 409,
+  'call-state-invalid': 409,
+  'message-too-large': 413,
+  'rate-limited': 429,
 };
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -43,19 +50,37 @@ function readBody(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     // A fault in these callbacks fails this request (the handler answers 500), nothing else.
     const fault = (err: unknown): void => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on the fault guarded() caught, as it is
       reject(err);
       req.resume();
     };
-    req.on('data', guarded('http.calls.body.data', (c: Buffer) => {
-      size += c.length;
-      // Past the limit the rest is discarded unread; the 413 goes out with `connection: close`.
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    }, fault));
-    req.on('end', guarded('http.calls.body.end', () => {
-      if (size > MAX_BODY_BYTES) reject(new SwitchboardError('message-too-large', `body is larger than ${MAX_BODY_BYTES} bytes`));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    }, fault));
-    req.on('error', guarded('http.calls.body.error', (err: Error) => reject(err)));
+    req.on(
+      'data',
+      guarded(
+        'http.calls.body.data',
+        (c: Buffer) => {
+          size += c.length;
+          // Past the limit the rest is discarded unread; the 413 goes out with `connection: close`.
+          if (size <= MAX_BODY_BYTES) chunks.push(c);
+        },
+        fault,
+      ),
+    );
+    req.on(
+      'end',
+      guarded(
+        'http.calls.body.end',
+        () => {
+          if (size > MAX_BODY_BYTES) reject(new SwitchboardError('message-too-large', `body is larger than ${MAX_BODY_BYTES} bytes`));
+          else resolve(Buffer.concat(chunks).toString('utf8'));
+        },
+        fault,
+      ),
+    );
+    req.on(
+      'error',
+      guarded('http.calls.body.error', (err: Error) => reject(err)),
+    );
   });
 }
 
@@ -67,7 +92,12 @@ function authenticate(req: IncomingMessage, signaling: SignalingServer): Session
 }
 
 /** Handles /api/calls routes; returns false when the path is not one of them. */
-export async function handleCallsApi(req: IncomingMessage, res: ServerResponse, pathname: string, signaling: SignalingServer): Promise<boolean> {
+export async function handleCallsApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  signaling: SignalingServer,
+): Promise<boolean> {
   const m = /^\/api\/calls(?:\/([A-Za-z0-9_.:@-]{1,64}))?$/.exec(pathname);
   if (!m) return false;
   const callId = m[1];

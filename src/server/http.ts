@@ -23,23 +23,31 @@ export interface HttpContext {
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** An entry point for requests: a fault answers 500 (or drops the socket once headers are out). */
-function requestEntry(where: string, ctx: HttpContext, route: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<string>): Handler {
+function requestEntry(
+  where: string,
+  ctx: HttpContext,
+  route: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<string>,
+): Handler {
   const fault = (err: unknown, req: IncomingMessage, res: ServerResponse): void => {
     ctx.logger.error({ err, url: req.url }, 'http handler failed');
     if (!res.headersSent) sendError(res, 500, 'internal-error', 'internal error');
     else res.destroy();
   };
-  return guarded(where, async (req: IncomingMessage, res: ServerResponse) => {
-    let pathname: string;
-    try {
-      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    } catch {
-      sendError(res, 400, 'invalid-message', 'bad request URL');
-      return;
-    }
-    const label = await route(req, res, pathname);
-    ctx.metrics.httpRequests.inc({ route: label, status: String(res.statusCode) });
-  }, fault);
+  return guarded(
+    where,
+    async (req: IncomingMessage, res: ServerResponse) => {
+      let pathname: string;
+      try {
+        pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      } catch {
+        sendError(res, 400, 'invalid-message', 'bad request URL');
+        return;
+      }
+      const label = await route(req, res, pathname);
+      ctx.metrics.httpRequests.inc({ route: label, status: String(res.statusCode) });
+    },
+    fault,
+  );
 }
 
 export function createRequestHandler(ctx: HttpContext): Handler {
@@ -58,12 +66,21 @@ export function createMetricsRequestHandler(ctx: HttpContext): Handler {
 
 function healthz(ctx: HttpContext, res: ServerResponse): string {
   const s = ctx.signaling.stats;
-  sendJson(res, 200, { status: 'ok', uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000), rooms: s.rooms, participants: s.participants, connections: s.connections });
+  sendJson(res, 200, {
+    status: 'ok',
+    uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+    rooms: s.rooms,
+    participants: s.participants,
+    connections: s.connections,
+  });
   return 'healthz';
 }
 
 async function metrics(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, loopbackOnly: boolean): Promise<string> {
-  const access = checkMetricsAccess({ remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization }, { token: ctx.metricsToken, loopbackOnly });
+  const access = checkMetricsAccess(
+    { remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization },
+    { token: ctx.metricsToken, loopbackOnly },
+  );
   if (!access.ok) {
     if (access.status === 401) res.setHeader('www-authenticate', 'Bearer realm="switchboard-metrics"');
     sendError(res, access.status, access.status === 401 ? 'unauthorized' : 'forbidden', access.message);

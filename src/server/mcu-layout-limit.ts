@@ -23,7 +23,10 @@ export class LayoutChangeLimit {
   /** Changes dropped over the limit (answered or not). */
   dropped = 0;
 
-  constructor(readonly perSecond = LAYOUT_CHANGES_PER_SECOND, readonly burst = LAYOUT_CHANGE_BURST) {}
+  constructor(
+    readonly perSecond = LAYOUT_CHANGES_PER_SECOND,
+    readonly burst = LAYOUT_CHANGE_BURST,
+  ) {}
 
   /** 'allow': make the change; 'refuse': drop it and answer `rate-limited`; 'drop': drop it silently. */
   take(participantId: string, now = Date.now()): LayoutVerdict {
@@ -39,5 +42,7 @@ export class LayoutChangeLimit {
     this.byParticipant.delete(participantId);
   }
 
-  get tracked(): number { return this.byParticipant.size; }
+  get tracked(): number {
+    return this.byParticipant.size;
+  }
 }

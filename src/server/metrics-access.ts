@@ -10,9 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
-export type MetricsDecision =
-  | { ok: true }
-  | { ok: false; status: 401 | 403; message: string };
+export type MetricsDecision = { ok: true } | { ok: false; status: 401 | 403; message: string };
 
 export interface MetricsRequest {
   /** The TCP peer (`req.socket.remoteAddress`): the only address a client cannot forge. */
@@ -40,11 +38,16 @@ export function checkMetricsAccess(req: MetricsRequest, opts: { token: string | 
   if (opts.token !== undefined) {
     // The scheme name is case-insensitive (RFC 7235 §2.1); the token is compared whole.
     const m = /^Bearer ([\x21-\x7e]+)$/i.exec(req.authorization ?? '');
-    if (!m || !tokenMatches(m[1] as string, opts.token)) return { ok: false, status: 401, message: 'send "Authorization: Bearer <metricsToken>"' };
+    if (!m || !tokenMatches(m[1] as string, opts.token))
+      return { ok: false, status: 401, message: 'send "Authorization: Bearer <metricsToken>"' };
     return { ok: true };
   }
   if (opts.loopbackOnly && !isLoopbackAddress(req.remoteAddress)) {
-    return { ok: false, status: 403, message: '/metrics answers loopback clients only; set metricsToken or metricsPort to serve it elsewhere' };
+    return {
+      ok: false,
+      status: 403,
+      message: '/metrics answers loopback clients only; set metricsToken or metricsPort to serve it elsewhere',
+    };
   }
   return { ok: true };
 }

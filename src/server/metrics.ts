@@ -14,26 +14,79 @@ export interface Metrics {
   httpRequests: Counter<'route' | 'status'>;
 }
 
-export interface SignalingStats { connections: number; sessions: number; rooms: number; participants: number; calls: number; outboundBufferedBytes: number }
+export interface SignalingStats {
+  connections: number;
+  sessions: number;
+  rooms: number;
+  participants: number;
+  calls: number;
+  outboundBufferedBytes: number;
+}
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'switchboard_process_' });
-  const messages = new Counter({ name: 'switchboard_messages_total', help: 'Valid signaling messages received, by type', labelNames: ['type'], registers: [registry] });
-  const relayed = new Counter({ name: 'switchboard_relayed_total', help: 'Messages relayed to a peer, by type', labelNames: ['type'], registers: [registry] });
-  const errors = new Counter({ name: 'switchboard_errors_total', help: 'Errors answered or inputs dropped, by code', labelNames: ['code'], registers: [registry] });
-  const callsEnded = new Counter({ name: 'switchboard_calls_ended_total', help: '1:1 calls ended, by reason', labelNames: ['reason'], registers: [registry] });
-  const callsRefused = new Counter({ name: 'switchboard_calls_refused_total', help: 'Call attempts refused, by code (rate-limited: over the per-caller or per-callee limit)', labelNames: ['code'], registers: [registry] });
+  const messages = new Counter({
+    name: 'switchboard_messages_total',
+    help: 'Valid signaling messages received, by type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const relayed = new Counter({
+    name: 'switchboard_relayed_total',
+    help: 'Messages relayed to a peer, by type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'switchboard_errors_total',
+    help: 'Errors answered or inputs dropped, by code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const callsEnded = new Counter({
+    name: 'switchboard_calls_ended_total',
+    help: '1:1 calls ended, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const callsRefused = new Counter({
+    name: 'switchboard_calls_refused_total',
+    help: 'Call attempts refused, by code (rate-limited: over the per-caller or per-callee limit)',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   const serverCloses = new Counter({
-    name: 'switchboard_signaling_server_closes_total', labelNames: ['reason'], registers: [registry],
+    name: 'switchboard_signaling_server_closes_total',
+    labelNames: ['reason'],
+    registers: [registry],
     help: 'Signaling connections closed by the server, by reason (slow-reader: over maxOutboundBufferBytes; hello-timeout: no hello within helloTimeoutMs; fault: an exception of ours)',
   });
-  const upgradesRefused = new Counter({ name: 'switchboard_signaling_upgrades_refused_total', help: 'WebSocket upgrades refused, by reason (per-ip-limit: maxConnectionsPerIp reached, answered 429)', labelNames: ['reason'], registers: [registry] });
-  const resumeQueueDropped = new Counter({ name: 'switchboard_signaling_resume_queue_dropped_total', help: 'Frames dropped from a disconnected session\'s resume queue (256 frames or maxOutboundBufferBytes)', registers: [registry] });
-  const httpRequests = new Counter({ name: 'switchboard_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers: [registry] });
+  const upgradesRefused = new Counter({
+    name: 'switchboard_signaling_upgrades_refused_total',
+    help: 'WebSocket upgrades refused, by reason (per-ip-limit: maxConnectionsPerIp reached, answered 429)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const resumeQueueDropped = new Counter({
+    name: 'switchboard_signaling_resume_queue_dropped_total',
+    help: "Frames dropped from a disconnected session's resume queue (256 frames or maxOutboundBufferBytes)",
+    registers: [registry],
+  });
+  const httpRequests = new Counter({
+    name: 'switchboard_http_requests_total',
+    help: 'HTTP requests, by route and status',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+  });
   new Gauge({
-    name: 'switchboard_entry_faults_total', help: 'Exceptions caught at a network or timer entry point (the input was dropped), by entry point', labelNames: ['where'], registers: [registry],
-    collect() { for (const [where, n] of entryFaults.byEntryPoint()) this.set({ where }, n); },
+    name: 'switchboard_entry_faults_total',
+    help: 'Exceptions caught at a network or timer entry point (the input was dropped), by entry point',
+    labelNames: ['where'],
+    registers: [registry],
+    collect() {
+      for (const [where, n] of entryFaults.byEntryPoint()) this.set({ where }, n);
+    },
   });
   return {
     registry,
@@ -54,14 +107,25 @@ export function createMetrics(): Metrics {
 /** Gauges read the signaling state when scraped, not on every change. */
 export function registerSignalingGauges(metrics: Metrics, stats: () => SignalingStats): void {
   const gauge = (name: string, help: string, pick: (s: SignalingStats) => number): void => {
-    new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(pick(stats())); } });
+    new Gauge({
+      name,
+      help,
+      registers: [metrics.registry],
+      collect() {
+        this.set(pick(stats()));
+      },
+    });
   };
   gauge('switchboard_rooms', 'Rooms with at least one participant', (s) => s.rooms);
   gauge('switchboard_participants', 'Participants in rooms', (s) => s.participants);
   gauge('switchboard_sessions', 'Identified sessions, including those waiting for resume', (s) => s.sessions);
   gauge('switchboard_connections', 'Open signaling WebSockets', (s) => s.connections);
   gauge('switchboard_calls', 'Ringing or active 1:1 calls', (s) => s.calls);
-  gauge('switchboard_signaling_outbound_buffered_bytes', 'Bytes held for signaling connections that read slower than they are written to (each at most maxOutboundBufferBytes + one frame)', (s) => s.outboundBufferedBytes);
+  gauge(
+    'switchboard_signaling_outbound_buffered_bytes',
+    'Bytes held for signaling connections that read slower than they are written to (each at most maxOutboundBufferBytes + one frame)',
+    (s) => s.outboundBufferedBytes,
+  );
 }
 
 /**
@@ -72,41 +136,91 @@ export function registerSignalingGauges(metrics: Metrics, stats: () => Signaling
 export function registerTurnGauges(metrics: Metrics, turn: TurnServer): void {
   const c = turn.counters;
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [metrics.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   };
   new Gauge({
-    name: 'switchboard_turn_allocations', help: 'Live TURN allocations, by client transport', labelNames: ['transport'], registers: [metrics.registry],
-    collect() { for (const [transport, n] of Object.entries(turn.allocationsByTransport())) this.set({ transport }, n); },
+    name: 'switchboard_turn_allocations',
+    help: 'Live TURN allocations, by client transport',
+    labelNames: ['transport'],
+    registers: [metrics.registry],
+    collect() {
+      for (const [transport, n] of Object.entries(turn.allocationsByTransport())) this.set({ transport }, n);
+    },
   });
   gauge('switchboard_turn_allocations_created_total', 'TURN allocations created', () => c.allocationsCreated);
   gauge('switchboard_turn_binding_requests_total', 'STUN Binding requests answered', () => c.bindingRequests);
   gauge('switchboard_turn_dropped_total', 'Relay packets dropped (no permission or channel, over the bandwidth cap)', () => c.dropped);
-  gauge('switchboard_turn_malformed_total', 'Inputs that were not valid STUN/ChannelData (or came from port 0, or a reset connection)', () => c.malformed);
-  gauge('switchboard_turn_send_failures_total', 'UDP sends Node refused (closed socket, bad port): the packet was lost', () => c.sendFailures);
+  gauge(
+    'switchboard_turn_malformed_total',
+    'Inputs that were not valid STUN/ChannelData (or came from port 0, or a reset connection)',
+    () => c.malformed,
+  );
+  gauge(
+    'switchboard_turn_send_failures_total',
+    'UDP sends Node refused (closed socket, bad port): the packet was lost',
+    () => c.sendFailures,
+  );
   gauge('switchboard_turn_streams_timed_out_total', 'TCP/TLS connections closed at their allocate deadline', () => c.streamsTimedOut);
   gauge('switchboard_turn_reservations', 'Relay ports held for RESERVATION-TOKENs', () => turn.heldReservations);
   new Gauge({
-    name: 'switchboard_turn_slow_reader_total', help: 'TCP/TLS clients over their unread-bytes cap: media dropped, connections closed', labelNames: ['action'], registers: [metrics.registry],
-    collect() { this.set({ action: 'media_dropped' }, c.slowReaderDrops); this.set({ action: 'connection_closed' }, c.slowReaderCloses); },
+    name: 'switchboard_turn_slow_reader_total',
+    help: 'TCP/TLS clients over their unread-bytes cap: media dropped, connections closed',
+    labelNames: ['action'],
+    registers: [metrics.registry],
+    collect() {
+      this.set({ action: 'media_dropped' }, c.slowReaderDrops);
+      this.set({ action: 'connection_closed' }, c.slowReaderCloses);
+    },
   });
   new Gauge({
-    name: 'switchboard_turn_relayed_packets_total', help: 'Packets relayed, by direction', labelNames: ['direction'], registers: [metrics.registry],
-    collect() { this.set({ direction: 'to_peer' }, c.toPeerPackets); this.set({ direction: 'to_client' }, c.toClientPackets); },
+    name: 'switchboard_turn_relayed_packets_total',
+    help: 'Packets relayed, by direction',
+    labelNames: ['direction'],
+    registers: [metrics.registry],
+    collect() {
+      this.set({ direction: 'to_peer' }, c.toPeerPackets);
+      this.set({ direction: 'to_client' }, c.toClientPackets);
+    },
   });
   new Gauge({
-    name: 'switchboard_turn_relayed_bytes_total', help: 'Payload bytes relayed, by direction', labelNames: ['direction'], registers: [metrics.registry],
-    collect() { this.set({ direction: 'to_peer' }, c.toPeerBytes); this.set({ direction: 'to_client' }, c.toClientBytes); },
+    name: 'switchboard_turn_relayed_bytes_total',
+    help: 'Payload bytes relayed, by direction',
+    labelNames: ['direction'],
+    registers: [metrics.registry],
+    collect() {
+      this.set({ direction: 'to_peer' }, c.toPeerBytes);
+      this.set({ direction: 'to_client' }, c.toClientBytes);
+    },
   });
   new Gauge({
-    name: 'switchboard_turn_error_responses_total', help: 'TURN error responses, by code', labelNames: ['code'], registers: [metrics.registry],
-    collect() { for (const [code, n] of Object.entries(c.errors)) this.set({ code }, n); },
+    name: 'switchboard_turn_error_responses_total',
+    help: 'TURN error responses, by code',
+    labelNames: ['code'],
+    registers: [metrics.registry],
+    collect() {
+      for (const [code, n] of Object.entries(c.errors)) this.set({ code }, n);
+    },
   });
 }
 
 /** SFU: rooms, participants, tracks and the RTC port's counters (read at scrape time). */
 export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuRooms): void {
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [metrics.registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [metrics.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   };
   const count = (pick: (r: SfuRoom) => number): number => {
     let n = 0;
@@ -116,13 +230,24 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
   gauge('switchboard_sfu_rooms', 'SFU rooms with at least one participant', () => sfu.rooms.size);
   gauge('switchboard_sfu_participants', 'Participants in SFU rooms', () => count((r) => r.participants.size));
   gauge('switchboard_sfu_producers', 'Tracks received by the SFU', () => count((r) => r.producers.length));
-  gauge('switchboard_sfu_consumers', 'Tracks sent by the SFU', () => count((r) => r.producers.reduce((n, p) => n + r.router.consumersOf(p).size, 0)));
+  gauge('switchboard_sfu_consumers', 'Tracks sent by the SFU', () =>
+    count((r) => r.producers.reduce((n, p) => n + r.router.consumersOf(p).size, 0)),
+  );
   gauge('switchboard_rtc_transports', 'Live WebRTC transports on the RTC port', () => rtc.transportCount);
-  gauge('switchboard_sfu_data_messages_relayed_total', 'Data-channel messages relayed by live SFU rooms', () => count((r) => r.data.relayed));
-  gauge('switchboard_sfu_data_messages_dropped_total', 'Data-channel messages dropped (receiver too slow or not connected) by live SFU rooms', () => count((r) => r.data.dropped));
+  gauge('switchboard_sfu_data_messages_relayed_total', 'Data-channel messages relayed by live SFU rooms', () =>
+    count((r) => r.data.relayed),
+  );
+  gauge(
+    'switchboard_sfu_data_messages_dropped_total',
+    'Data-channel messages dropped (receiver too slow or not connected) by live SFU rooms',
+    () => count((r) => r.data.dropped),
+  );
   const s = rtc.port.stats;
   new Gauge({
-    name: 'switchboard_rtc_port_dropped_total', help: 'Packets dropped at the RTC port, by reason', labelNames: ['reason'], registers: [metrics.registry],
+    name: 'switchboard_rtc_port_dropped_total',
+    help: 'Packets dropped at the RTC port, by reason',
+    labelNames: ['reason'],
+    registers: [metrics.registry],
     collect() {
       this.set({ reason: 'unknown_ufrag' }, s.unknownUfrag);
       this.set({ reason: 'unknown_tuple' }, s.unknownTuple);
@@ -132,7 +257,10 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
     },
   });
   new Gauge({
-    name: 'switchboard_rtc_port_tcp_closed_total', help: 'ICE-TCP connections the RTC port closed, by reason', labelNames: ['reason'], registers: [metrics.registry],
+    name: 'switchboard_rtc_port_tcp_closed_total',
+    help: 'ICE-TCP connections the RTC port closed, by reason',
+    labelNames: ['reason'],
+    registers: [metrics.registry],
     collect() {
       this.set({ reason: 'garbage' }, s.tcpClosedGarbage);
       this.set({ reason: 'unbound' }, s.tcpClosedUnbound);
@@ -144,28 +272,66 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
     for (const r of sfu.rooms.values()) yield* r.participants.values();
   };
   new Histogram({
-    name: 'switchboard_sfu_subscriber_estimate_bps', help: 'Send-side bandwidth estimate toward each SFU subscriber (bit/s), at scrape time',
-    buckets: [50e3, 100e3, 200e3, 300e3, 500e3, 1e6, 1.5e6, 2.5e6, 5e6, 10e6, 20e6], registers: [metrics.registry],
+    name: 'switchboard_sfu_subscriber_estimate_bps',
+    help: 'Send-side bandwidth estimate toward each SFU subscriber (bit/s), at scrape time',
+    buckets: [50e3, 100e3, 200e3, 300e3, 500e3, 1e6, 1.5e6, 2.5e6, 5e6, 10e6, 20e6],
+    registers: [metrics.registry],
     collect() {
       this.reset();
       for (const p of subscribers()) this.observe(p.subscribe.estimateBps);
     },
   });
-  gauge('switchboard_sfu_transport_feedbacks_total', 'transport-cc feedback packets received from subscribers of live SFU rooms',
-    () => { let n = 0; for (const p of subscribers()) n += p.subscribe.bwe.counters.feedbacks; return n; });
-  gauge('switchboard_sfu_rtx_held_back_total', 'Retransmissions not sent because they would exceed the subscriber\'s estimate, in live SFU rooms',
-    () => { let n = 0; for (const p of subscribers()) n += p.subscribe.rtxBudget.dropped; return n; });
+  gauge('switchboard_sfu_transport_feedbacks_total', 'transport-cc feedback packets received from subscribers of live SFU rooms', () => {
+    let n = 0;
+    for (const p of subscribers()) n += p.subscribe.bwe.counters.feedbacks;
+    return n;
+  });
+  gauge(
+    'switchboard_sfu_rtx_held_back_total',
+    "Retransmissions not sent because they would exceed the subscriber's estimate, in live SFU rooms",
+    () => {
+      let n = 0;
+      for (const p of subscribers()) n += p.subscribe.rtxBudget.dropped;
+      return n;
+    },
+  );
   // MCU rooms: how many, and what they encode now (only for members whose connection is up).
   gauge('switchboard_mcu_rooms', 'MCU rooms with at least one participant', () => sfu.mixers.size);
-  gauge('switchboard_mcu_rooms_max', 'MCU rooms allowed at once (maxMcuRooms); -1 when unlimited', () => (Number.isFinite(sfu.maxMcuRooms) ? sfu.maxMcuRooms : -1));
-  gauge('switchboard_mcu_compositions_encoded', 'MCU compositions being composed and encoded now (at least one viewer connected)', () => sfu.mcuStats.compositionsEncoded);
+  gauge('switchboard_mcu_rooms_max', 'MCU rooms allowed at once (maxMcuRooms); -1 when unlimited', () =>
+    Number.isFinite(sfu.maxMcuRooms) ? sfu.maxMcuRooms : -1,
+  );
+  gauge(
+    'switchboard_mcu_compositions_encoded',
+    'MCU compositions being composed and encoded now (at least one viewer connected)',
+    () => sfu.mcuStats.compositionsEncoded,
+  );
   gauge('switchboard_mcu_mixes_encoded', 'MCU audio mixes being encoded now (one per connected listener)', () => sfu.mcuStats.mixesEncoded);
   gauge('switchboard_mcu_rooms_refused_total', 'Joins refused with mcu-capacity (maxMcuRooms reached)', () => sfu.mcuRoomsRefused);
-  gauge('switchboard_mcu_layout_changes_dropped_total', 'mcu-layout changes dropped over the per-participant rate limit', () => sfu.layoutLimit.dropped);
-  gauge('switchboard_mcu_video_encoders_opened_total', 'libvpx encoders opened by MCU compositions', () => sfu.mcuStats.counters.videoEncodersOpened);
-  gauge('switchboard_mcu_video_frames_encoded_total', 'Composite video frames encoded by MCU rooms (all tiers)', () => sfu.mcuStats.counters.videoFramesEncoded);
-  gauge('switchboard_mcu_video_frames_decoded_total', 'Participants\' video frames decoded by MCU rooms', () => sfu.mcuStats.counters.videoFramesDecoded);
-  gauge('switchboard_mcu_audio_frames_encoded_total', 'Opus frames encoded by MCU rooms (one per connected listener per 20 ms)', () => sfu.mcuStats.counters.audioFramesEncoded);
+  gauge(
+    'switchboard_mcu_layout_changes_dropped_total',
+    'mcu-layout changes dropped over the per-participant rate limit',
+    () => sfu.layoutLimit.dropped,
+  );
+  gauge(
+    'switchboard_mcu_video_encoders_opened_total',
+    'libvpx encoders opened by MCU compositions',
+    () => sfu.mcuStats.counters.videoEncodersOpened,
+  );
+  gauge(
+    'switchboard_mcu_video_frames_encoded_total',
+    'Composite video frames encoded by MCU rooms (all tiers)',
+    () => sfu.mcuStats.counters.videoFramesEncoded,
+  );
+  gauge(
+    'switchboard_mcu_video_frames_decoded_total',
+    "Participants' video frames decoded by MCU rooms",
+    () => sfu.mcuStats.counters.videoFramesDecoded,
+  );
+  gauge(
+    'switchboard_mcu_audio_frames_encoded_total',
+    'Opus frames encoded by MCU rooms (one per connected listener per 20 ms)',
+    () => sfu.mcuStats.counters.audioFramesEncoded,
+  );
   gauge('switchboard_rtc_port_udp_datagrams_total', 'UDP datagrams received on the RTC port', () => s.udpDatagrams);
   gauge('switchboard_rtc_port_tcp_frames_total', 'ICE-TCP frames received on the RTC port', () => s.tcpFrames);
 }

@@ -43,7 +43,11 @@ export class SfuRooms implements MediaRooms {
   mcuRoomsRefused = 0;
 
   /** `mcu`: the config's section, for every MCU room's composition and how many rooms may run. */
-  constructor(private readonly server: WebRtcServer, private readonly logger: Logger, mcu: ConfigSection<'mcu'>) {
+  constructor(
+    private readonly server: WebRtcServer,
+    private readonly logger: Logger,
+    mcu: ConfigSection<'mcu'>,
+  ) {
     this.mixerOptions = mixerOptionsOf(mcu);
     this.maxMcuRooms = mcu.maxMcuRooms;
   }
@@ -52,9 +56,12 @@ export class SfuRooms implements MediaRooms {
     if (topology !== 'mcu' || this.mixers.size < this.maxMcuRooms) return;
     this.mcuRoomsRefused++;
     this.logger.warn({ room, maxMcuRooms: this.maxMcuRooms }, 'MCU room refused: at capacity');
-    throw new SwitchboardError('mcu-capacity', this.maxMcuRooms === 0
-      ? 'this server runs no MCU rooms (maxMcuRooms is 0); use topology "sfu"'
-      : `this server already runs its maximum of ${this.maxMcuRooms} MCU rooms; join an existing room, use topology "sfu", or try again later`);
+    throw new SwitchboardError(
+      'mcu-capacity',
+      this.maxMcuRooms === 0
+        ? 'this server runs no MCU rooms (maxMcuRooms is 0); use topology "sfu"'
+        : `this server already runs its maximum of ${this.maxMcuRooms} MCU rooms; join an existing room, use topology "sfu", or try again later`,
+    );
   }
 
   /** MCU rooms, what they encode now, and their codec work so far (closed rooms included): for /metrics. */
@@ -76,14 +83,23 @@ export class SfuRooms implements MediaRooms {
     if (!sfuRoom) {
       sfuRoom = new SfuRoom(room, this.server, { forward: topology === 'sfu' });
       // Both come from network input (a transport failing) or a timer (the speaker observer).
-      sfuRoom.on('transport-closed', guarded('sfu.transport-closed', (id: string, transport: string, reason: string) => {
-        // A page closing its connection is routine; consent lost or DTLS failing is worth a warning.
-        const routine = reason === 'closed' || reason === 'server closing' || reason === 'DTLS closed by the remote';
-        this.logger[routine ? 'info' : 'warn']({ room, participant: id, name: this.names.get(id), transport, reason }, 'sfu transport closed');
-      }));
+      sfuRoom.on(
+        'transport-closed',
+        guarded('sfu.transport-closed', (id: string, transport: string, reason: string) => {
+          // A page closing its connection is routine; consent lost or DTLS failing is worth a warning.
+          const routine = reason === 'closed' || reason === 'server closing' || reason === 'DTLS closed by the remote';
+          this.logger[routine ? 'info' : 'warn'](
+            { room, participant: id, name: this.names.get(id), transport, reason },
+            'sfu transport closed',
+          );
+        }),
+      );
       const onSpeaker = guarded('sfu.active-speaker', (speaker: { participantId: string } | null): void => {
         const participantId = speaker?.participantId ?? null;
-        this.logger.debug({ room, participant: participantId, name: participantId ? this.names.get(participantId) : undefined }, 'active speaker');
+        this.logger.debug(
+          { room, participant: participantId, name: participantId ? this.names.get(participantId) : undefined },
+          'active speaker',
+        );
         for (const m of this.members.get(room)?.values() ?? []) m.send({ type: 'active-speaker', room, participantId });
       });
       if (topology === 'mcu') {
@@ -102,9 +118,14 @@ export class SfuRooms implements MediaRooms {
     const current = this.mixers.get(room)?.activeSpeaker ?? sfuRoom.activeSpeaker;
     if (current !== null) participant.send({ type: 'active-speaker', room, participantId: current });
     sfuRoom.join(participant.info.id, {
-      sendOffer: (offer) => participant.send({
-        type: 'sfu-offer', transport: 'subscribe', sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks,
-      }),
+      sendOffer: (offer) =>
+        participant.send({
+          type: 'sfu-offer',
+          transport: 'subscribe',
+          sdp: offer.sdp,
+          revision: offer.revision,
+          tracks: offer.tracks,
+        }),
       sendLayers: (mid, active) => participant.send({ type: 'sfu-layers', mid, active }),
     });
   }

@@ -53,8 +53,12 @@ export async function serveStatic(root: string, req: IncomingMessage, res: Serve
   }
   // A read that fails after the headers (a file that stat()s but cannot be read) ends this
   // response only: with .pipe() the stream's 'error' had no listener and stopped the process.
-  pipeline(createReadStream(file), res, guarded('http.static.read', (err?: NodeJS.ErrnoException | null) => {
-    if (err) res.destroy();
-  }));
+  pipeline(
+    createReadStream(file),
+    res,
+    guarded('http.static.read', (err?: NodeJS.ErrnoException | null) => {
+      if (err) res.destroy();
+    }),
+  );
   return true;
 }

@@ -87,7 +87,11 @@ export function turnUrlsFor(host: string, turn: TurnServer): { stun: string; tur
  * the host the client reached us by, or the external `turnUrls`, with a REST credential.
  */
 export function iceServersFor(
-  config: Pick<SwitchboardConfig, 'ice' | 'turn'>, secret: string | undefined, turn: TurnServer | undefined, identity: string, host: string | undefined,
+  config: Pick<SwitchboardConfig, 'ice' | 'turn'>,
+  secret: string | undefined,
+  turn: TurnServer | undefined,
+  identity: string,
+  host: string | undefined,
 ): IceServer[] {
   const out = [...config.ice.servers];
   if (!secret) return out;

@@ -45,7 +45,10 @@ export class DataRelay {
     const attach = (): void => {
       for (const { label, id } of RELAYED_CHANNELS) {
         const ch = transport.createDataChannel({ label, negotiatedId: id, ordered: true });
-        ch?.on('message', guarded<string | Buffer>('sfu.relay.message', (data) => this.fanOut(participantId, label, data)));
+        ch?.on(
+          'message',
+          guarded<string | Buffer>('sfu.relay.message', (data) => this.fanOut(participantId, label, data)),
+        );
       }
     };
     if (transport.state === 'connected') attach();

@@ -7,8 +7,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  answerKeepsRed, buildPublishAnswer, buildSubscribeOffer, checkSubscribeAnswer, HEADER_EXTENSION_URIS, OPUS_FMTP, parseRemoteSdp,
-  type AcceptedMedia, type RemoteDescription, type RtpCodecParameters,
+  answerKeepsRed,
+  buildPublishAnswer,
+  buildSubscribeOffer,
+  checkSubscribeAnswer,
+  HEADER_EXTENSION_URIS,
+  OPUS_FMTP,
+  parseRemoteSdp,
+  type AcceptedMedia,
+  type RemoteDescription,
+  type RtpCodecParameters,
 } from '../rtc/sdp/index.js';
 import { randomSsrc } from '../rtc/rtp/index.js';
 import { SwitchboardError } from '../protocol/errors.js';
@@ -39,7 +47,11 @@ export interface SubscribeOffer extends OutgoingOffer {
 const SUBSCRIBE_PT = { audio: 111, video: 96, rtx: 97, red: 63 } as const;
 /** transport-cc feedback drives the send-side estimate; goog-remb is its fallback (./bwe/). */
 const VIDEO_FEEDBACK = [
-  { type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }, { type: 'transport-cc' },
+  { type: 'nack' },
+  { type: 'nack', parameter: 'pli' },
+  { type: 'ccm', parameter: 'fir' },
+  { type: 'goog-remb' },
+  { type: 'transport-cc' },
 ];
 const AUDIO_FEEDBACK = [{ type: 'transport-cc' }];
 
@@ -68,9 +80,9 @@ export class SfuParticipant {
       /** An offer for our subscribe connection, to send to the page. */
       sendOffer(offer: SubscribeOffer): void;
       /** Which simulcast layers of our publish section `mid` someone receives (LayerPauser). */
-      sendLayers?(mid: string, activeRids: string[]): void;
+      sendLayers?: ((mid: string, activeRids: string[]) => void) | undefined;
       /** A forwarded track's rank in our bandwidth budget (PRIORITY); absent: no allocation. */
-      priorityOf?(producer: ProducerView): number;
+      priorityOf?: (producer: ProducerView) => number;
     },
   ) {
     this.publish = router.createTransport(`${id}/publish`);
@@ -87,9 +99,15 @@ export class SfuParticipant {
     });
   }
 
-  get publishRtc(): WebRtcTransport { return this.publish.media; }
-  get subscribeRtc(): WebRtcTransport { return this.subscribe.media; }
-  get producers(): IterableIterator<Producer> { return this.producersByMid.values(); }
+  get publishRtc(): WebRtcTransport {
+    return this.publish.media;
+  }
+  get subscribeRtc(): WebRtcTransport {
+    return this.subscribe.media;
+  }
+  get producers(): IterableIterator<Producer> {
+    return this.producersByMid.values();
+  }
 
   /** The page's publish offer → our answer. Producers follow the offer's sending sections. */
   handlePublishOffer(sdp: string): string {
@@ -97,7 +115,10 @@ export class SfuParticipant {
     if (!parsed.ok) throw sdpError(parsed.error);
     const offer = parsed.description;
     const rtc = this.publishRtc;
-    const answer = buildPublishAnswer(offer, rtc.localParameters, { sessionId: this.publishSessionId, sessionVersion: this.publishVersion++ });
+    const answer = buildPublishAnswer(offer, rtc.localParameters, {
+      sessionId: this.publishSessionId,
+      sessionVersion: this.publishVersion++,
+    });
     rtc.connect({ iceUfrag: offer.iceUfrag, icePwd: offer.icePwd, fingerprints: offer.fingerprints, dtlsRole: answer.dtlsRole });
     const twcc = answer.accepted.flatMap((m) => m.headerExtensions).find((e) => e.uri === HEADER_EXTENSION_URIS.transportCc);
     if (twcc) this.publish.enableTransportFeedback(twcc.id);
@@ -108,8 +129,13 @@ export class SfuParticipant {
       if (simulcast) this.learnRidExtensions(media);
       seen.add(media.mid);
       const existing = this.producersByMid.get(media.mid);
-      if (existing && existing.codec.payloadType === media.codec.payloadType && existing.codec.redPayloadType === media.codec.redPayloadType
-        && (simulcast ? sameRids(existing, media.rids) : !existing.simulcast && existing.ssrc === media.ssrc)) continue;
+      if (
+        existing &&
+        existing.codec.payloadType === media.codec.payloadType &&
+        existing.codec.redPayloadType === media.codec.redPayloadType &&
+        (simulcast ? sameRids(existing, media.rids) : !existing.simulcast && existing.ssrc === media.ssrc)
+      )
+        continue;
       existing?.close();
       this.createProducer(media);
     }
@@ -155,14 +181,21 @@ export class SfuParticipant {
     const answer: RemoteDescription = parsed.description;
     // RFC 8842 §5.3: the answer's setup says who is the DTLS client.
     this.subscribeRtc.connect({
-      iceUfrag: answer.iceUfrag, icePwd: answer.icePwd, fingerprints: answer.fingerprints,
+      iceUfrag: answer.iceUfrag,
+      icePwd: answer.icePwd,
+      fingerprints: answer.fingerprints,
       dtlsRole: answer.setup === 'passive' ? 'client' : 'server',
     });
     // The estimator needs the subscriber to read the transport-cc extension in every active section.
-    this.transportCcAnswered = offer.sections.filter((s) => s.active).every((s) => {
-      const a = answer.media.find((m) => m.mid === s.mid);
-      return a !== undefined && a.headerExtensions.some((e) => e.uri === HEADER_EXTENSION_URIS.transportCc && e.id === TRANSPORT_CC_EXTENSION_ID);
-    });
+    this.transportCcAnswered = offer.sections
+      .filter((s) => s.active)
+      .every((s) => {
+        const a = answer.media.find((m) => m.mid === s.mid);
+        return (
+          a !== undefined &&
+          a.headerExtensions.some((e) => e.uri === HEADER_EXTENSION_URIS.transportCc && e.id === TRANSPORT_CC_EXTENSION_ID)
+        );
+      });
     this.negotiation.answered(revision);
     // RED only where the browser kept it (Firefox may not decode RED); elsewhere the consumer sends the primary blocks.
     for (const s of this.negotiation.sections) {
@@ -214,9 +247,7 @@ export class SfuParticipant {
     const mid = id(HEADER_EXTENSION_URIS.mid);
     const rid = id(HEADER_EXTENSION_URIS.rid);
     const repairedRid = id(HEADER_EXTENSION_URIS.repairedRid);
-    this.publish.ridBinder.ids = {
-      ...(mid !== undefined ? { mid } : {}), ...(rid !== undefined ? { rid } : {}), ...(repairedRid !== undefined ? { repairedRid } : {}),
-    };
+    this.publish.ridBinder.ids = { mid, rid, repairedRid };
   }
 
   private createProducer(media: AcceptedMedia): void {
@@ -228,7 +259,7 @@ export class SfuParticipant {
       ownerId: this.id,
       mid: media.mid,
       ...(simulcast ? { rids: media.rids } : { ssrc: media.ssrc as number }),
-      ...(media.rtxSsrc !== undefined ? { rtxSsrc: media.rtxSsrc } : {}),
+      rtxSsrc: media.rtxSsrc,
       codec: media.codec,
       ...audioLevelId(media),
       transport: this.publish,

@@ -13,6 +13,7 @@ import { SwitchboardError } from '../protocol/errors.js';
 import type { WebRtcTransport } from '../rtc/WebRtcTransport.js';
 import { PRIORITY } from '../sfu/allocation/allocate.js';
 import type { Producer } from '../sfu/Producer.js';
+import type { ProducerView } from '../sfu/ProducerView.js';
 import { Router } from '../sfu/Router.js';
 import { ActiveSpeakerObserver, type ActiveSpeaker, type ActiveSpeakerOptions } from '../sfu/speaker/ActiveSpeakerObserver.js';
 import type { VideoSource } from '../sfu/types.js';
@@ -29,7 +30,7 @@ export interface WebRtcTransportSource {
 export interface ParticipantSignals {
   sendOffer(offer: SubscribeOffer): void;
   /** Simulcast layers (rids) of publish section `mid` that someone receives; the rest may stop. */
-  sendLayers?(mid: string, activeRids: string[]): void;
+  sendLayers?: (mid: string, activeRids: string[]) => void;
 }
 
 export interface SfuRoomEvents {
@@ -70,7 +71,11 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   private readonly allocation: boolean;
   readonly forward: boolean;
 
-  constructor(readonly name: string, transports: WebRtcTransportSource, opts: SfuRoomOptions = {}) {
+  constructor(
+    readonly name: string,
+    transports: WebRtcTransportSource,
+    opts: SfuRoomOptions = {},
+  ) {
     super();
     this.router = new Router(name, { createMediaTransport: (id) => transports.createTransport({ id, sctp: true }) });
     this.allocation = opts.allocation ?? true;
@@ -125,8 +130,8 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
         this.emit('producer', producer);
       },
       sendOffer: (offer) => s.sendOffer(offer),
-      ...(s.sendLayers ? { sendLayers: s.sendLayers } : {}),
-      ...(this.allocation ? { priorityOf: (producer: Producer) => this.priorityOf(producer) } : {}),
+      sendLayers: s.sendLayers,
+      ...(this.allocation ? { priorityOf: (producer: ProducerView) => this.priorityOf(producer) } : {}),
     });
     // Everything already published in the room, before the first offer goes out.
     if (this.forward) for (const producer of this.producers) participant.consume(producer);

@@ -28,7 +28,9 @@ export interface SubscribeSection {
  * Every subscribe section offers transport-wide sequence numbers, the one extension consumers
  * write (draft-holmer-rmcat-transport-wide-cc-extensions-01 §4), under the id they write it with.
  */
-export const SUBSCRIBE_HEADER_EXTENSIONS: readonly HeaderExtension[] = [{ id: TRANSPORT_CC_EXTENSION_ID, uri: HEADER_EXTENSION_URIS.transportCc }];
+export const SUBSCRIBE_HEADER_EXTENSIONS: readonly HeaderExtension[] = [
+  { id: TRANSPORT_CC_EXTENSION_ID, uri: HEADER_EXTENSION_URIS.transportCc },
+];
 
 export interface OutgoingOffer {
   revision: number;
@@ -92,7 +94,11 @@ export class SubscribeNegotiation {
       revision,
       sections: this.sections.map((s) => s.offered),
       tracks: this.sections.map((s) => ({
-        mid: s.mid, kind: s.kind, participantId: s.offered.streamId, trackId: s.offered.trackId, active: s.consumer !== null,
+        mid: s.mid,
+        kind: s.kind,
+        participantId: s.offered.streamId,
+        trackId: s.offered.trackId,
+        active: s.consumer !== null,
       })),
     };
   }

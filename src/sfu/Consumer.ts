@@ -13,7 +13,18 @@
  * The VP8 munger keeps PictureID/TL0PICIDX continuous across switches and temporal drops.
  */
 import { writeSenderReport, type NtpTime } from '../rtc/rtcp/index.js';
-import { RedBlocks, RtpHeaderView, Vp8Descriptor, parseRed, parseRtpHeader, parseVp8Descriptor, rewriteRedPayloadTypes, setMarker, writeRtpHeader, type RtpHeaderFields } from '../rtc/rtp/index.js';
+import {
+  RedBlocks,
+  RtpHeaderView,
+  Vp8Descriptor,
+  parseRed,
+  parseRtpHeader,
+  parseVp8Descriptor,
+  rewriteRedPayloadTypes,
+  setMarker,
+  writeRtpHeader,
+  type RtpHeaderFields,
+} from '../rtc/rtp/index.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { TRANSPORT_CC_SLOT } from './bwe/transport-cc-extension.js';
 import { ConsumerLayers } from './forward/ConsumerLayers.js';
@@ -140,15 +151,27 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink 
   }
 
   /** The layers being forwarded now (spatial −1 before the first keyframe or when paused). */
-  get currentLayers(): Layers { return this.selector?.current ?? { spatial: 0, temporal: 0 }; }
-  get preferredLayers(): Layers { return this.layers?.preferred ?? { spatial: 0, temporal: 0 }; }
-  get targetLayers(): Layers { return this.selector?.target ?? { spatial: 0, temporal: 0 }; }
+  get currentLayers(): Layers {
+    return this.selector?.current ?? { spatial: 0, temporal: 0 };
+  }
+  get preferredLayers(): Layers {
+    return this.layers?.preferred ?? { spatial: 0, temporal: 0 };
+  }
+  get targetLayers(): Layers {
+    return this.selector?.target ?? { spatial: 0, temporal: 0 };
+  }
 
   /** The allocator's limit (≤ preferred applies); spatial −1 pauses the consumer. */
-  setTargetLayers(limit: Layers): void { this.layers?.setLimit(limit); }
-  pause(): void { this.layers?.setLimit({ spatial: -1, temporal: 0 }); }
+  setTargetLayers(limit: Layers): void {
+    this.layers?.setLimit(limit);
+  }
+  pause(): void {
+    this.layers?.setLimit({ spatial: -1, temporal: 0 });
+  }
   /** The size the subscriber renders this track at (device pixels); 0 × 0 = unknown. */
-  setRenderSize(width: number, height: number): void { this.layers?.setRenderSize(width, height); }
+  setRenderSize(width: number, height: number): void {
+    this.layers?.setRenderSize(width, height);
+  }
 
   /** From the producer's FanOut: a plain RTP packet of `stream` parsed into `view`, described by `info`. */
   onRtp(packet: Buffer, view: RtpHeaderView, info: PacketInfo, _stream: ProducerStream, isRetransmission: boolean, now: number): void {
@@ -196,8 +219,11 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink 
       } else {
         // RFC 2198 §3: the primary block is the last; a subscriber without RED gets just that.
         const b = this.redBlocks;
-        if (!parseRed(packet, start, start + length, b) || b.payloadTypes[b.count - 1] !== this.producer.codec.payloadType
-          || b.lengths[b.count - 1] === 0) {
+        if (
+          !parseRed(packet, start, start + length, b) ||
+          b.payloadTypes[b.count - 1] !== this.producer.codec.payloadType ||
+          b.lengths[b.count - 1] === 0
+        ) {
           this.redDropped++;
           return;
         }
@@ -237,8 +263,13 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink 
     const clock = this.producer.codec.clockRate;
     const rtpTimestamp = (this.lastRtpTimestamp + Math.round(((now - this.lastSentAt) * clock) / 1000)) >>> 0;
     return writeSenderReport(out, off, {
-      ssrc: this.ssrc, ntpSec: ntp.sec, ntpFrac: ntp.frac, rtpTimestamp,
-      packetCount: this.packetsSent >>> 0, octetCount: this.octetsSent >>> 0, reports: NO_REPORTS,
+      ssrc: this.ssrc,
+      ntpSec: ntp.sec,
+      ntpFrac: ntp.frac,
+      rtpTimestamp,
+      packetCount: this.packetsSent >>> 0,
+      octetCount: this.octetsSent >>> 0,
+      reports: NO_REPORTS,
     });
   }
 
@@ -247,7 +278,9 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink 
     this.redActive = on && this.redPayloadType !== undefined;
   }
 
-  get sendsRed(): boolean { return this.redActive; }
+  get sendsRed(): boolean {
+    return this.redActive;
+  }
 
   /** The subscriber NACKed these (our) sequence numbers: resend what the cache still has. */
   handleNack(seqs: readonly number[]): void {
@@ -338,8 +371,14 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink 
    * not the subscriber's; an empty transport-cc slot the transport stamps), then the payload. As RTX, the payload is preceded by the OSN.
    */
   private writePacket(
-    packet: Buffer, view: RtpHeaderView, seq: number, ts: number, rtx = false,
-    payloadStart = view.headerLength, payloadLength = view.payloadLength, payloadType = this.payloadType,
+    packet: Buffer,
+    view: RtpHeaderView,
+    seq: number,
+    ts: number,
+    rtx = false,
+    payloadStart = view.headerLength,
+    payloadLength = view.payloadLength,
+    payloadType = this.payloadType,
   ): number {
     const h = this.header;
     h.marker = view.marker;
@@ -362,4 +401,3 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements MediaSink 
     return headerLength + extra + payloadLength;
   }
 }
-

@@ -21,7 +21,9 @@ export interface LayerDemandEvents {
 export class LayerDemand extends TypedEmitter<LayerDemandEvents> {
   private readonly receivers = new Set<LayeredReceiver>();
 
-  get size(): number { return this.receivers.size; }
+  get size(): number {
+    return this.receivers.size;
+  }
 
   add(receiver: LayeredReceiver): void {
     this.receivers.add(receiver);

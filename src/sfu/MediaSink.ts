@@ -24,7 +24,9 @@ export interface MediaSink {
 export class FanOut implements MediaSink {
   private readonly sinks: MediaSink[] = [];
 
-  get size(): number { return this.sinks.length; }
+  get size(): number {
+    return this.sinks.length;
+  }
 
   add(sink: MediaSink): void {
     if (!this.sinks.includes(sink)) this.sinks.push(sink);

@@ -35,7 +35,7 @@ export interface ProducerOptions {
   mid: string;
   /** The signalled SSRC of a plain track; absent for simulcast (`rids`). */
   ssrc?: number;
-  rtxSsrc?: number;
+  rtxSsrc?: number | undefined;
   /** RFC 8851 rids of a simulcast track, lowest layer first. */
   rids?: readonly string[];
   codec: CodecParameters;
@@ -112,29 +112,51 @@ export class Producer extends TypedEmitter<ProducerEvents> implements ProducerVi
     this.output = opts.output;
     const video = opts.kind === 'video';
     const common = {
-      codec: opts.codec, video, nack: video && hasFeedback(opts.codec, 'nack'), feedbackSsrc: opts.feedbackSsrc,
-      feedback: opts.feedback, cacheSize: opts.cacheSize ?? 1024, rtcpScratch: this.rtcpScratch,
+      codec: opts.codec,
+      video,
+      nack: video && hasFeedback(opts.codec, 'nack'),
+      feedbackSsrc: opts.feedbackSsrc,
+      feedback: opts.feedback,
+      cacheSize: opts.cacheSize ?? 1024,
+      rtcpScratch: this.rtcpScratch,
     };
     const rids = opts.rids ?? [];
     this.simulcast = rids.length > 0;
     this.streams = this.simulcast
       ? rids.map((rid, index) => new ProducerStream({ ...common, index, rid }))
-      : [new ProducerStream({
-        ...common, index: 0,
-        ...(opts.ssrc !== undefined ? { ssrc: opts.ssrc } : {}),
-        ...(opts.rtxSsrc !== undefined ? { rtxSsrc: opts.rtxSsrc } : {}),
-      })];
+      : [
+          new ProducerStream({
+            ...common,
+            index: 0,
+            ssrc: opts.ssrc,
+            rtxSsrc: opts.rtxSsrc,
+          }),
+        ];
     this.audioLevel = !video && opts.audioLevelExtensionId !== undefined ? new AudioLevelMeter(opts.audioLevelExtensionId) : null;
   }
 
   /** The first stream's SSRC (the only one of a plain track). */
-  get ssrc(): number { return this.first.ssrc; }
-  get rtxSsrc(): number | undefined { return this.first.rtxSsrc; }
-  get cache(): PacketCache | null { return this.first.cache; }
-  get stats(): ReceiveStats { return this.first.stats; }
-  get keyframes(): KeyframeRequester { return this.first.keyframes; }
-  get nacksSent(): number { return this.streams.reduce((n, s) => n + s.nacksSent, 0); }
-  private get first(): ProducerStream { return this.streams[0] as ProducerStream; }
+  get ssrc(): number {
+    return this.first.ssrc;
+  }
+  get rtxSsrc(): number | undefined {
+    return this.first.rtxSsrc;
+  }
+  get cache(): PacketCache | null {
+    return this.first.cache;
+  }
+  get stats(): ReceiveStats {
+    return this.first.stats;
+  }
+  get keyframes(): KeyframeRequester {
+    return this.first.keyframes;
+  }
+  get nacksSent(): number {
+    return this.streams.reduce((n, s) => n + s.nacksSent, 0);
+  }
+  private get first(): ProducerStream {
+    return this.streams[0] as ProducerStream;
+  }
 
   cacheOf(spatial: number): PacketCache | null {
     return this.simulcast ? (this.streams[spatial]?.cache ?? null) : this.first.cache;
@@ -155,7 +177,8 @@ export class Producer extends TypedEmitter<ProducerEvents> implements ProducerVi
       const s = this.streams[spatial];
       return { width: s?.width ?? 0, height: s?.height ?? 0 };
     }
-    if (this.codecKind === 'vp9' && this.svcWidths[spatial] !== undefined) return { width: this.svcWidths[spatial] as number, height: this.svcHeights[spatial] as number };
+    if (this.codecKind === 'vp9' && this.svcWidths[spatial] !== undefined)
+      return { width: this.svcWidths[spatial], height: this.svcHeights[spatial] as number };
     return { width: this.first.width, height: this.first.height };
   }
 

@@ -20,8 +20,8 @@ export interface ProducerStreamOptions {
   /** Spatial index among the producer's streams (0 = lowest). */
   index: number;
   rid?: string;
-  ssrc?: number;
-  rtxSsrc?: number;
+  ssrc?: number | undefined;
+  rtxSsrc?: number | undefined;
   codec: CodecParameters;
   video: boolean;
   nack: boolean;
@@ -61,7 +61,9 @@ export class ProducerStream {
     this.keyframes = new KeyframeRequester(() => this.sendPli());
   }
 
-  get bound(): boolean { return this.ssrc !== 0; }
+  get bound(): boolean {
+    return this.ssrc !== 0;
+  }
 
   /** The publisher's encoder started this layer on a new SSRC (or for the first time). */
   bind(ssrc: number): void {

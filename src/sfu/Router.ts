@@ -53,7 +53,10 @@ export class Router<T extends MediaTransport = MediaTransport> extends TypedEmit
   private readonly routes = new Map<string, ProducerRoute>();
   closed = false;
 
-  constructor(readonly name: string, private readonly opts: RouterOptions<T>) {
+  constructor(
+    readonly name: string,
+    private readonly opts: RouterOptions<T>,
+  ) {
     super();
   }
 
@@ -69,7 +72,8 @@ export class Router<T extends MediaTransport = MediaTransport> extends TypedEmit
 
   produce(opts: ProduceOptions<T>): Producer {
     this.assertOpen();
-    if (this.routes.has(opts.id)) throw new SwitchboardError('invalid-argument', `producer ${opts.id} already exists in router ${this.name}`);
+    if (this.routes.has(opts.id))
+      throw new SwitchboardError('invalid-argument', `producer ${opts.id} already exists in router ${this.name}`);
     const fanOut = new FanOut();
     const transport = 'transport' in opts ? opts.transport : null;
     const producer = new Producer({
@@ -124,7 +128,9 @@ export class Router<T extends MediaTransport = MediaTransport> extends TypedEmit
     return [...this.routes.values()].map((r) => r.producer).values();
   }
 
-  get producerCount(): number { return this.routes.size; }
+  get producerCount(): number {
+    return this.routes.size;
+  }
 
   get consumerCount(): number {
     let n = 0;
@@ -152,7 +158,8 @@ export class Router<T extends MediaTransport = MediaTransport> extends TypedEmit
 
   private route(producer: Producer): ProducerRoute {
     const route = this.routes.get(producer.id);
-    if (!route || route.producer !== producer) throw new SwitchboardError('invalid-argument', `producer ${producer.id} is not in router ${this.name}`);
+    if (!route || route.producer !== producer)
+      throw new SwitchboardError('invalid-argument', `producer ${producer.id} is not in router ${this.name}`);
     return route;
   }
 

@@ -51,43 +51,96 @@ export class SfuTransport<T extends MediaTransport = MediaTransport> extends Typ
   closed = false;
   malformedRtcp = 0;
 
-  constructor(readonly id: string, readonly media: T, bwe: BandwidthEstimatorOptions = {}) {
+  constructor(
+    readonly id: string,
+    readonly media: T,
+    bwe: BandwidthEstimatorOptions = {},
+  ) {
     super();
     this.receiver = new TransportReceiver(media, this.rtcpSsrc, () => this.close());
     this.sender = new TransportSender(media, bwe);
     this.sender.on('estimate', (bps) => this.emit('estimate', bps));
     media.setReceiver({ onRtp: (p) => this.receiver.onRtp(p), onRtcp: (p) => this.onRtcp(p) });
     media.on('closed', () => this.close());
-    this.reportTimer = setInterval(guarded('sfu.transport.report-timer', () => this.sendReports(), () => this.close()), REPORT_INTERVAL_MS);
+    this.reportTimer = setInterval(
+      guarded(
+        'sfu.transport.report-timer',
+        () => this.sendReports(),
+        () => this.close(),
+      ),
+      REPORT_INTERVAL_MS,
+    );
     this.reportTimer.unref();
   }
 
-  get producers(): ReadonlySet<Producer> { return this.receiver.producers; }
-  get consumers(): ReadonlySet<Consumer> { return this.sender.consumers; }
-  get bwe(): TransportSender['bwe'] { return this.sender.bwe; }
-  get rtxBudget(): TransportSender['rtxBudget'] { return this.sender.rtxBudget; }
-  get ridBinder(): TransportReceiver['ridBinder'] { return this.receiver.ridBinder; }
-  get rttMs(): number { return this.sender.rttMs; }
-  get estimateBps(): number { return this.sender.bwe.estimateBps; }
+  get producers(): ReadonlySet<Producer> {
+    return this.receiver.producers;
+  }
+  get consumers(): ReadonlySet<Consumer> {
+    return this.sender.consumers;
+  }
+  get bwe(): TransportSender['bwe'] {
+    return this.sender.bwe;
+  }
+  get rtxBudget(): TransportSender['rtxBudget'] {
+    return this.sender.rtxBudget;
+  }
+  get ridBinder(): TransportReceiver['ridBinder'] {
+    return this.receiver.ridBinder;
+  }
+  get rttMs(): number {
+    return this.sender.rttMs;
+  }
+  get estimateBps(): number {
+    return this.sender.bwe.estimateBps;
+  }
   /** Loss fraction of the estimator's last measurement window (0–1). */
-  get lossFraction(): number { return this.sender.bwe.lossFraction; }
+  get lossFraction(): number {
+    return this.sender.bwe.lossFraction;
+  }
   /** Measurement windows (≥ 1 s each) in a row that lost more than 10 %. */
-  get lossyWindows(): number { return this.sender.bwe.lossyWindows; }
+  get lossyWindows(): number {
+    return this.sender.bwe.lossyWindows;
+  }
   /** Whether the subscriber ever sent congestion feedback (transport-cc or REMB). */
-  get hasFeedback(): boolean { return this.sender.bwe.hasFeedback; }
-  get unknownSsrcPackets(): number { return this.receiver.unknownSsrcPackets; }
-  get malformedRtp(): number { return this.receiver.malformedRtp; }
-  get transportFeedbacksSent(): number { return this.receiver.transportFeedbacksSent; }
+  get hasFeedback(): boolean {
+    return this.sender.bwe.hasFeedback;
+  }
+  get unknownSsrcPackets(): number {
+    return this.receiver.unknownSsrcPackets;
+  }
+  get malformedRtp(): number {
+    return this.receiver.malformedRtp;
+  }
+  get transportFeedbacksSent(): number {
+    return this.receiver.transportFeedbacksSent;
+  }
 
-  sendRtp(packet: Buffer): void { this.sender.sendRtp(packet); }
-  sendRtx(packet: Buffer): void { this.sender.sendRtx(packet); }
-  sendRtcp(packet: Buffer): void { this.media.sendRtcp(packet); }
-  sendPadding(count: number, packetBytes: number): number { return this.sender.sendPadding(count, packetBytes); }
-  setProbeCluster(id: number): void { this.sender.setProbeCluster(id); }
-  enableTransportFeedback(extensionId: number): void { this.receiver.enableTransportFeedback(extensionId); }
+  sendRtp(packet: Buffer): void {
+    this.sender.sendRtp(packet);
+  }
+  sendRtx(packet: Buffer): void {
+    this.sender.sendRtx(packet);
+  }
+  sendRtcp(packet: Buffer): void {
+    this.media.sendRtcp(packet);
+  }
+  sendPadding(count: number, packetBytes: number): number {
+    return this.sender.sendPadding(count, packetBytes);
+  }
+  setProbeCluster(id: number): void {
+    this.sender.setProbeCluster(id);
+  }
+  enableTransportFeedback(extensionId: number): void {
+    this.receiver.enableTransportFeedback(extensionId);
+  }
 
-  addProducer(p: Producer): void { if (!this.closed) this.receiver.addProducer(p); }
-  addConsumer(c: Consumer): void { if (!this.closed) this.sender.addConsumer(c); }
+  addProducer(p: Producer): void {
+    if (!this.closed) this.receiver.addProducer(p);
+  }
+  addConsumer(c: Consumer): void {
+    if (!this.closed) this.sender.addConsumer(c);
+  }
 
   close(): void {
     if (this.closed) return;

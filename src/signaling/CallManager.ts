@@ -73,14 +73,25 @@ export class CallManager {
     }
     if (callee === caller) throw this.refused('invalid-message', 'to: cannot call yourself', 'to');
     // Offline, unknown and out of scope are one answer, word for word.
-    if (!callee || !callScopeAllows(caller, callee)) throw this.refused('callee-not-found', `no one is online as "${calleeIdentity}"`, 'to');
+    if (!callee || !callScopeAllows(caller, callee))
+      throw this.refused('callee-not-found', `no one is online as "${calleeIdentity}"`, 'to');
     if (caller.callId) throw this.refused('call-state-invalid', 'you are already in a call');
     if (callee.callId) throw this.refused('busy', `"${calleeIdentity}" is busy in another call`);
     if (!bucket(this.ringBuckets, callee, this.opts.ringsPer10s).take(now)) {
       throw this.refused('rate-limited', `"${calleeIdentity}" has been called too often; try again later`);
     }
-    const call: Call = { id: `c-${randomBytes(9).toString('base64url')}`, caller, callee, state: 'ringing', createdAt: now, ringTimer: null };
-    call.ringTimer = setTimeout(guarded('signaling.call.ring-timeout', () => this.end(call, 'timeout')), this.opts.ringMs);
+    const call: Call = {
+      id: `c-${randomBytes(9).toString('base64url')}`,
+      caller,
+      callee,
+      state: 'ringing',
+      createdAt: now,
+      ringTimer: null,
+    };
+    call.ringTimer = setTimeout(
+      guarded('signaling.call.ring-timeout', () => this.end(call, 'timeout')),
+      this.opts.ringMs,
+    );
     this.calls.set(call.id, call);
     caller.callId = call.id;
     callee.callId = call.id;

@@ -12,7 +12,10 @@ export interface RoomMember {
 export class Room<M extends RoomMember = RoomMember> {
   readonly members = new Map<string, M>();
 
-  constructor(readonly name: string, readonly topology: RoomTopology) {}
+  constructor(
+    readonly name: string,
+    readonly topology: RoomTopology,
+  ) {}
 
   participants(except?: M): ParticipantInfo[] {
     const out: ParticipantInfo[] = [];

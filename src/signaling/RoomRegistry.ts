@@ -21,7 +21,10 @@ export class RoomRegistry {
   private readonly rooms = new Map<string, Room<Session>>();
 
   /** `media`: the media server for SFU and MCU rooms; without it those topologies are refused. */
-  constructor(private readonly limits: RoomLimits, private readonly media: MediaRooms | undefined) {}
+  constructor(
+    private readonly limits: RoomLimits,
+    private readonly media: MediaRooms | undefined,
+  ) {}
 
   get size(): number {
     return this.rooms.size;
@@ -62,7 +65,12 @@ export class RoomRegistry {
     room.members.set(session.id, session);
     session.room = room;
     session.send({
-      type: 'joined', ...(ref !== undefined ? { ref } : {}), room: room.name, topology: room.topology, self: session.info, participants,
+      type: 'joined',
+      ...(ref !== undefined ? { ref } : {}),
+      room: room.name,
+      topology: room.topology,
+      self: session.info,
+      participants,
     });
     room.broadcast({ type: 'participant-joined', room: room.name, participant: session.info }, session);
     // After `joined`: the media server's first subscribe offer must find the page in SFU mode.

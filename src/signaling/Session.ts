@@ -64,7 +64,10 @@ export class Session {
     const bytes = Buffer.byteLength(frame);
     this.queue.push(frame);
     this.queuedBytes += bytes;
-    while (this.queue.length > MAX_QUEUED_WHILE_DISCONNECTED || (this.queuedBytes > this.outbound.maxBufferedBytes && this.queue.length > 0)) {
+    while (
+      this.queue.length > MAX_QUEUED_WHILE_DISCONNECTED ||
+      (this.queuedBytes > this.outbound.maxBufferedBytes && this.queue.length > 0)
+    ) {
       const dropped = this.queue.shift() as string;
       this.queuedBytes -= Buffer.byteLength(dropped);
       this.droppedWhileDisconnected++;

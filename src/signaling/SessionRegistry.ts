@@ -53,7 +53,8 @@ export class SessionRegistry {
    * token was being checked). Throws `identity-in-use` while another session has it.
    */
   open(socket: WebSocket, identity: string, name: string, grant: AccessGrant | undefined): Session | null {
-    if (this.byIdentity.has(identity)) throw new SwitchboardError('identity-in-use', `identity "${identity}" is already connected`, 'identity');
+    if (this.byIdentity.has(identity))
+      throw new SwitchboardError('identity-in-use', `identity "${identity}" is already connected`, 'identity');
     if (socket.readyState !== 1) return null;
     const id = `p-${randomBytes(9).toString('base64url')}`;
     const session = new Session(id, identity, name, randomBytes(32).toString('base64url'), grant, this.opts.outbound);
@@ -85,7 +86,10 @@ export class SessionRegistry {
       this.remove(session, 'left');
       return;
     }
-    session.graceTimer = setTimeout(guarded('signaling.resume-grace', () => this.remove(session, 'disconnected')), this.opts.resumeGraceMs);
+    session.graceTimer = setTimeout(
+      guarded('signaling.resume-grace', () => this.remove(session, 'disconnected')),
+      this.opts.resumeGraceMs,
+    );
     session.graceTimer.unref();
   }
 

@@ -25,7 +25,8 @@ import { SessionRegistry } from './SessionRegistry.js';
 import { nullObserver, type SignalingObserver } from './SignalingObserver.js';
 
 export interface SignalingOptions {
-  authSecret?: string;
+  /** Undefined when the server runs without authentication (config auth.secret unset). */
+  authSecret?: string | undefined;
   heartbeatMs: number;
   resumeGraceMs: number;
   callRingMs: number;
@@ -49,7 +50,7 @@ export interface SignalingOptions {
   iceServers: (identity: string, host: string | undefined) => IceServer[];
   observer?: SignalingObserver;
   /** The media server for SFU rooms; without it `topology: 'sfu'` is refused. */
-  media?: MediaRooms;
+  media?: MediaRooms | undefined;
   logger: Logger;
 }
 
@@ -87,7 +88,14 @@ export class SignalingServer {
     this.parts = { sessions: this.sessions, rooms: this.rooms, calls: this.calls, media: opts.media, observer, settings: opts };
   }
 
-  get stats(): { connections: number; sessions: number; rooms: number; participants: number; calls: number; outboundBufferedBytes: number } {
+  get stats(): {
+    connections: number;
+    sessions: number;
+    rooms: number;
+    participants: number;
+    calls: number;
+    outboundBufferedBytes: number;
+  } {
     return {
       connections: this.connections.size,
       sessions: this.sessions.size,

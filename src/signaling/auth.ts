@@ -25,7 +25,8 @@ export async function createAccessToken(opts: {
   identity: string;
   room: string;
   ttlSeconds: number;
-  name?: string;
+  /** Left out of the token when absent or empty. */
+  name?: string | undefined;
 }): Promise<string> {
   const jwt = new SignJWT({ room: opts.room, ...(opts.name ? { name: opts.name } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -23,10 +23,14 @@ export function prepUsername(s: string): string {
  * characters "commonly mapped to nothing" are removed, then NFKC.
  */
 export function prepPassword(password: string): string {
-  return password
-    .replace(NON_ASCII_SPACE, ' ')
-    .replace(/[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/g, '')
-    .normalize('NFKC');
+  return (
+    password
+      .replace(NON_ASCII_SPACE, ' ')
+      // RFC 4013 §2.2 / RFC 3454 B.1: these code points one by one (combining ones included) map to nothing.
+      // eslint-disable-next-line no-misleading-character-class -- each listed code point is meant alone, not as a sequence
+      .replace(/[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]/g, '')
+      .normalize('NFKC')
+  );
 }
 
 /**
@@ -35,10 +39,14 @@ export function prepPassword(password: string): string {
  * sent in USERNAME, which §14.3 requires to be prepared already.
  */
 export function longTermKey(username: string, realm: string, password: string, algorithm: 'md5' | 'sha256' = 'md5'): Buffer {
-  return createHash(algorithm).update(`${username}:${prepUsername(realm)}:${prepPassword(password)}`, 'utf8').digest();
+  return createHash(algorithm)
+    .update(`${username}:${prepUsername(realm)}:${prepPassword(password)}`, 'utf8')
+    .digest();
 }
 
 /** USERHASH value (§14.4): SHA-256(OpaqueString(username) ":" OpaqueString(realm)), 32 bytes. */
 export function userHash(username: string, realm: string): Buffer {
-  return createHash('sha256').update(`${prepUsername(username)}:${prepUsername(realm)}`, 'utf8').digest();
+  return createHash('sha256')
+    .update(`${prepUsername(username)}:${prepUsername(realm)}`, 'utf8')
+    .digest();
 }

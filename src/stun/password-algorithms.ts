@@ -24,7 +24,8 @@ function encodeEntry(entry: PasswordAlgorithmEntry, out: Buffer, off: number): n
 
 function entrySize(entry: PasswordAlgorithmEntry): number {
   const n = entry.params?.length ?? 0;
-  if (!Number.isInteger(entry.algorithm) || entry.algorithm < 0 || entry.algorithm > 0xffff) throw new RangeError(`not a password algorithm: ${entry.algorithm}`);
+  if (!Number.isInteger(entry.algorithm) || entry.algorithm < 0 || entry.algorithm > 0xffff)
+    throw new RangeError(`not a password algorithm: ${entry.algorithm}`);
   if (n > 0xffff) throw new RangeError('password algorithm parameters over 65535 bytes');
   return 4 + pad4(n);
 }

@@ -104,12 +104,16 @@ export class TurnServer {
     this.own = new OwnEndpoints(this.peerFilter, (port) => this.table.hasRelayPort(port));
     this.table = new AllocationTable({
       quotas: {
-        total: opts.maxAllocations, perIdentity: opts.maxAllocationsPerUser, perIp: opts.maxAllocationsPerIp ?? opts.maxAllocations,
+        total: opts.maxAllocations,
+        perIdentity: opts.maxAllocationsPerUser,
+        perIp: opts.maxAllocationsPerIp ?? opts.maxAllocations,
       },
       maxReservations: opts.maxReservations ?? DEFAULT_MAX_RESERVATIONS,
       maxBitrateKbps: opts.maxBitrateKbps,
       relayAddress: (link, family) => relayAddressFor(link.localAddress, family, this.addresses, opts.relayIp),
-      self: this.own, counters, logger,
+      self: this.own,
+      counters,
+      logger,
     });
     const ctx: TurnContext = {
       peerFilter: this.peerFilter,
@@ -121,7 +125,10 @@ export class TurnServer {
       release: (a, reason) => this.table.release(a, reason),
     };
     const dispatcher = new TurnDispatcher({
-      ctx, counters, logger, connectionIds: this.table.connectionIds,
+      ctx,
+      counters,
+      logger,
+      connectionIds: this.table.connectionIds,
       auth: new TurnAuthenticator(
         new CredentialStore(opts.realm, opts.users, opts.secret),
         new NonceIssuer((opts.nonceLifetimeS ?? 600) * 1000, nonceCookie(opts.users.length > 0)),
@@ -129,9 +136,13 @@ export class TurnServer {
     });
     this.udp = new UdpListeners({ dispatcher, allocations: this.table, counters, logger });
     this.streams = new StreamListeners({
-      tls: opts.tls, maxBuffered: opts.streamMaxBufferedBytes ?? STREAM_MAX_BUFFERED_BYTES,
+      tls: opts.tls,
+      maxBuffered: opts.streamMaxBufferedBytes ?? STREAM_MAX_BUFFERED_BYTES,
       allocateDeadlineMs: opts.allocateDeadlineMs ?? STREAM_ALLOCATE_DEADLINE_MS,
-      dispatcher, allocations: this.table, counters, logger,
+      dispatcher,
+      allocations: this.table,
+      counters,
+      logger,
     });
   }
 
@@ -164,7 +175,9 @@ export class TurnServer {
     this.addresses = addresses;
     // A client must not reach this server itself through a relay (peer-filter.ts).
     this.own.add([
-      ...addresses, ...(this.opts.relayIp ? [this.opts.relayIp] : []), ...(this.opts.externalIp ? [this.opts.externalIp] : []),
+      ...addresses,
+      ...(this.opts.relayIp ? [this.opts.relayIp] : []),
+      ...(this.opts.externalIp ? [this.opts.externalIp] : []),
       ...(this.opts.selfAddresses ?? []),
     ]);
     this.port = await bindSamePort(this.opts.port, {
@@ -180,7 +193,10 @@ export class TurnServer {
         rest: (port) => rest.map((a) => this.streams.listen(a, port, 'tls')),
       });
     }
-    this.sweepTimer = setInterval(guarded('turn.sweep', () => this.table.sweep(Date.now())), SWEEP_MS);
+    this.sweepTimer = setInterval(
+      guarded('turn.sweep', () => this.table.sweep(Date.now())),
+      SWEEP_MS,
+    );
     this.sweepTimer.unref();
   }
 

@@ -55,7 +55,10 @@ export class UdpLink implements ClientLink {
   readonly kind = 'udp';
 
   constructor(
-    private readonly socket: UdpSocket, readonly localAddress: string, readonly remoteAddress: string, readonly remotePort: number,
+    private readonly socket: UdpSocket,
+    readonly localAddress: string,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
     private readonly counters: LinkCounters,
   ) {}
 
@@ -69,7 +72,8 @@ export class UdpLink implements ClientLink {
 
   sendChannelData(channel: number, data: Buffer): void {
     // Gathered send: no copy of the payload into a new frame.
-    if (!sendDatagram(this.socket, [channelHeader(channel, data.length), data], this.remotePort, this.remoteAddress)) this.counters.sendFailures++;
+    if (!sendDatagram(this.socket, [channelHeader(channel, data.length), data], this.remotePort, this.remoteAddress))
+      this.counters.sendFailures++;
   }
 
   close(): void {}
@@ -77,10 +81,14 @@ export class UdpLink implements ClientLink {
 
 export class StreamLink implements ClientLink {
   constructor(
-    readonly kind: 'tcp' | 'tls', private readonly socket: Socket,
+    readonly kind: 'tcp' | 'tls',
+    private readonly socket: Socket,
     /** Read once when the connection was accepted (later reads may be undefined once it is reset). */
-    readonly remoteAddress: string, readonly remotePort: number, readonly localAddress: string,
-    private readonly maxBuffered: number, private readonly counters: LinkCounters,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+    readonly localAddress: string,
+    private readonly maxBuffered: number,
+    private readonly counters: LinkCounters,
   ) {}
 
   send(buf: Buffer): void {

@@ -27,8 +27,19 @@ export interface TurnCounters extends RelayCounters, LinkCounters {
 
 export function newTurnCounters(): TurnCounters {
   return {
-    toPeerPackets: 0, toPeerBytes: 0, toClientPackets: 0, toClientBytes: 0, dropped: 0, sendFailures: 0,
-    slowReaderDrops: 0, slowReaderCloses: 0,
-    bindingRequests: 0, allocationsCreated: 0, allocationsExpired: 0, errors: {}, malformed: 0, streamsTimedOut: 0,
+    toPeerPackets: 0,
+    toPeerBytes: 0,
+    toClientPackets: 0,
+    toClientBytes: 0,
+    dropped: 0,
+    sendFailures: 0,
+    slowReaderDrops: 0,
+    slowReaderCloses: 0,
+    bindingRequests: 0,
+    allocationsCreated: 0,
+    allocationsExpired: 0,
+    errors: {},
+    malformed: 0,
+    streamsTimedOut: 0,
   };
 }

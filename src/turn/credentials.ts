@@ -15,15 +15,24 @@ export class CredentialStore {
   /** USERHASH (§14.4) → username, for static users: REST usernames are not known in advance. */
   private readonly byHash = new Map<string, string>();
 
-  constructor(readonly realm: string, users: readonly string[], private readonly secret?: string) {
+  constructor(
+    readonly realm: string,
+    users: readonly string[],
+    private readonly secret?: string,
+  ) {
     for (const entry of users) {
       const i = entry.indexOf(':');
-      if (i <= 0 || i === entry.length - 1) throw new SwitchboardError(InternalErrorCode.InvalidConfig, `a TURN user must be name:password (got "${entry}")`, 'turnUsers');
+      if (i <= 0 || i === entry.length - 1)
+        throw new SwitchboardError(InternalErrorCode.InvalidConfig, `a TURN user must be name:password (got "${entry}")`, 'turnUsers');
       const name = entry.slice(0, i);
       this.users.set(name, entry.slice(i + 1));
       this.byHash.set(userHash(name, realm).toString('hex'), name);
     }
-    if (this.users.size === 0 && !secret) throw new SwitchboardError(InternalErrorCode.InvalidConfig, 'TURN needs credentials: a secret (--turn-secret) or users (--turn-user)');
+    if (this.users.size === 0 && !secret)
+      throw new SwitchboardError(
+        InternalErrorCode.InvalidConfig,
+        'TURN needs credentials: a secret (--turn-secret) or users (--turn-user)',
+      );
   }
 
   /**

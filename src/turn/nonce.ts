@@ -14,7 +14,11 @@ export class NonceIssuer {
   private readonly key: Buffer;
 
   /** `prefix`: RFC 8489 §9.2 nonce cookie announcing security features, or ''. */
-  constructor(private readonly lifetimeMs: number, private readonly prefix = '', key = randomBytes(32)) {
+  constructor(
+    private readonly lifetimeMs: number,
+    private readonly prefix = '',
+    key = randomBytes(32),
+  ) {
     this.key = key;
   }
 

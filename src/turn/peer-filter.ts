@@ -23,11 +23,16 @@ import { InternalErrorCode, SwitchboardError } from '../protocol/errors.js';
 
 const DENIED_V4 = [
   '0.0.0.0/8', // "this network", 0.0.0.0 reaches the local host
-  '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', // private (RFC 1918)
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16', // private (RFC 1918)
   '100.64.0.0/10', // carrier-grade NAT (RFC 6598)
   '127.0.0.0/8', // loopback
   '169.254.0.0/16', // link-local, cloud metadata services
-  '192.0.0.0/24', '192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', // IETF assignments, documentation
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '198.51.100.0/24',
+  '203.0.113.0/24', // IETF assignments, documentation
   '192.88.99.0/24', // the deprecated 6to4 relay anycast (RFC 7526)
   '198.18.0.0/15', // benchmarking (RFC 2544)
   '224.0.0.0/4', // multicast
@@ -40,7 +45,8 @@ const DENIED_V6 = [
   '2001::/23', // IETF protocol assignments: ORCHID, benchmarking, …
   '2001:db8::/32', // documentation
   'fc00::/7', // unique local
-  'fe80::/10', 'fec0::/10', // link-local, old site-local
+  'fe80::/10',
+  'fec0::/10', // link-local, old site-local
   'ff00::/8', // multicast
 ];
 
@@ -52,7 +58,8 @@ function addCidr(list: BlockList, cidr: string): void {
   if (!v4 && !isIPv6(net)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `not a CIDR: ${cidr}`);
   const max = v4 ? 32 : 128;
   const prefix = bits === undefined ? max : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `not a CIDR: ${cidr}`);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits)))
+    throw new SwitchboardError(InternalErrorCode.InvalidArgument, `not a CIDR: ${cidr}`);
   list.addSubnet(net, prefix, v4 ? 'ipv4' : 'ipv6');
 }
 

@@ -13,7 +13,12 @@ export class RateLimit {
   private readonly bucket: TokenBucket;
   private lastRefusedAt = -Infinity;
 
-  constructor(readonly perSecond: number, readonly burst: number, readonly answerIntervalMs: number, now = Date.now()) {
+  constructor(
+    readonly perSecond: number,
+    readonly burst: number,
+    readonly answerIntervalMs: number,
+    now = Date.now(),
+  ) {
     this.bucket = new TokenBucket(perSecond, burst, now);
   }
 

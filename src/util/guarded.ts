@@ -35,7 +35,11 @@ export class EntryFaults {
     }
     this.logged.add(cause);
     const stack = e.stack?.split('\n').slice(0, 8).join('\n');
-    if (this.logger) this.logger.error({ where, err: e.message, stack }, 'fault at a network entry point (input dropped; later faults of this cause are only counted)');
+    if (this.logger)
+      this.logger.error(
+        { where, err: e.message, stack },
+        'fault at a network entry point (input dropped; later faults of this cause are only counted)',
+      );
     else process.stderr.write(`switchboard: fault at ${where}: ${stack ?? e.message}\n`);
   }
 

@@ -20,7 +20,11 @@ before(async () => {
   server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', callRingMs: RING_MS });
   browser = await launchChromium();
   [alice, bob, carol] = await Promise.all([browser.newPage(), browser.newPage(), browser.newPage()]);
-  for (const [page, id] of [[alice, 'alice'], [bob, 'bob'], [carol, 'carol']] as const) {
+  for (const [page, id] of [
+    [alice, 'alice'],
+    [bob, 'bob'],
+    [carol, 'carol'],
+  ] as const) {
     await openPage(page, `http://localhost:${server.port}/?identity=${id}&name=${id}&video=${LOW_VIDEO}`);
   }
 });
@@ -31,16 +35,23 @@ after(async () => {
 });
 
 const callState = (p: TestPage): Promise<string> => p.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.callState);
-const endReason = (p: TestPage): Promise<string | null> => p.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.callEndReason);
-const statusText = (p: TestPage): Promise<string> => p.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('#call-status')?.textContent ?? '');
-const dialogOpen = (p: TestPage): Promise<boolean> => p.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('#incoming-call')?.open === true);
+const endReason = (p: TestPage): Promise<string | null> =>
+  p.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.callEndReason);
+const statusText = (p: TestPage): Promise<string> =>
+  p.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('#call-status')?.textContent ?? '');
+const dialogOpen = (p: TestPage): Promise<boolean> =>
+  p.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('#incoming-call')?.open === true);
 
 /** Places a call from `from` to identity `to`; resolves 'ok' or the CallError code. */
 function placeCall(from: TestPage, to: string): Promise<string> {
-  return from.evaluate((id) => (globalThis as unknown as PageGlobals).switchboard.call(id).then(
-    () => 'ok',
-    (err: { code?: string }) => err.code ?? String(err),
-  ), to);
+  return from.evaluate(
+    (id) =>
+      (globalThis as unknown as PageGlobals).switchboard.call(id).then(
+        () => 'ok',
+        (err: Error & { code?: string }) => err.code ?? String(err),
+      ),
+    to,
+  );
 }
 
 async function ringing(caller: TestPage, callee: TestPage, calleeId: string): Promise<void> {
@@ -50,26 +61,42 @@ async function ringing(caller: TestPage, callee: TestPage, calleeId: string): Pr
 }
 
 async function mediaFlows(page: TestPage, label: string): Promise<void> {
-  const first = await waitFor(`${label}: call media decoding`, async () => {
-    const s = await page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.callStats());
-    return s && s.connectionState === 'connected' && s.videoFramesDecoded > 0 && s.audioEnergy > 0 ? s : null;
-  }, 30_000, 500);
-  await waitFor(`${label}: call media rising`, async () => {
-    const s = await page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.callStats());
-    return s !== null && s.videoFramesDecoded > first.videoFramesDecoded + 5 && s.audioEnergy > first.audioEnergy;
-  }, 15_000, 500);
+  const first = await waitFor(
+    `${label}: call media decoding`,
+    async () => {
+      const s = await page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.callStats());
+      return s && s.connectionState === 'connected' && s.videoFramesDecoded > 0 && s.audioEnergy > 0 ? s : null;
+    },
+    30_000,
+    500,
+  );
+  await waitFor(
+    `${label}: call media rising`,
+    async () => {
+      const s = await page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.callStats());
+      return s !== null && s.videoFramesDecoded > first.videoFramesDecoded + 5 && s.audioEnergy > first.audioEnergy;
+    },
+    15_000,
+    500,
+  );
 }
 
 afterEach(async () => {
   // Leave no call behind for the next case.
   for (const p of [alice, bob, carol]) {
-    await p.evaluate(() => { const sb = (globalThis as unknown as PageGlobals).switchboard; if (sb.callState !== 'idle') sb.hangup(); });
+    await p.evaluate(() => {
+      const sb = (globalThis as unknown as PageGlobals).switchboard;
+      if (sb.callState !== 'idle') sb.hangup();
+    });
   }
   for (const p of [alice, bob, carol]) await waitFor('idle', async () => (await callState(p)) === 'idle', 10_000);
 });
 
 test('accept: media flows both ways, then hangup ends it for both', { timeout: 90_000 }, async () => {
-  const pages = [{ label: 'alice', page: alice }, { label: 'bob', page: bob }];
+  const pages = [
+    { label: 'alice', page: alice },
+    { label: 'bob', page: bob },
+  ];
   await diagnose(pages, async () => {
     await ringing(alice, bob, 'bob');
     await bob.click('#call-accept');
@@ -100,7 +127,11 @@ test('cancel: the callee stops ringing', { timeout: 30_000 }, async () => {
 test('timeout: an unanswered call ends for both after the ring time', { timeout: 30_000 }, async () => {
   const started = Date.now();
   await ringing(alice, bob, 'bob');
-  await waitFor('both see timeout', async () => (await endReason(alice)) === 'timeout' && (await endReason(bob)) === 'timeout', RING_MS + 10_000);
+  await waitFor(
+    'both see timeout',
+    async () => (await endReason(alice)) === 'timeout' && (await endReason(bob)) === 'timeout',
+    RING_MS + 10_000,
+  );
   assert.ok(Date.now() - started >= RING_MS - 200, 'not before the ring time');
   assert.match(await statusText(alice), /timed out/);
   assert.equal(await dialogOpen(bob), false);

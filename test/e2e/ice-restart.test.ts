@@ -18,7 +18,13 @@ let browser: TestBrowser;
 let a: TestPage;
 let b: TestPage;
 
-interface LinkView { port: number; address: string; protocol: string; restarts: number; allPorts: number[] }
+interface LinkView {
+  port: number;
+  address: string;
+  protocol: string;
+  restarts: number;
+  allPorts: number[];
+}
 
 /** The local port of the selected candidate pair and the restart count of the page's only peer link. */
 function linkView(page: TestPage): Promise<LinkView> {
@@ -36,19 +42,36 @@ function linkView(page: TestPage): Promise<LinkView> {
     });
     const pair = typeof pairId === 'string' ? stats.get(pairId) : undefined;
     const local = pair ? stats.get(String(pair.localCandidateId)) : undefined;
-    return { port: Number(local?.port ?? -1), address: String(local?.address ?? ''), protocol: String(local?.protocol ?? ''), restarts: p.peer.link.iceRestarts, allPorts };
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    return {
+      port: Number(local?.port ?? -1),
+      address: text(local?.address),
+      protocol: text(local?.protocol),
+      restarts: p.peer.link.iceRestarts,
+      allPorts,
+    };
   });
 }
 
 async function decoding(page: TestPage, label: string, timeoutMs: number): Promise<void> {
-  const first = await waitFor(`${label}: connected and decoding`, async () => {
-    const [s] = await remoteStats(page);
-    return s && s.connectionState === 'connected' && s.videoFramesDecoded > 0 ? s : null;
-  }, timeoutMs, 500);
-  await waitFor(`${label}: frames rising`, async () => {
-    const [s] = await remoteStats(page);
-    return s !== undefined && s.videoFramesDecoded > first.videoFramesDecoded + 10;
-  }, 15_000, 500);
+  const first = await waitFor(
+    `${label}: connected and decoding`,
+    async () => {
+      const [s] = await remoteStats(page);
+      return s && s.connectionState === 'connected' && s.videoFramesDecoded > 0 ? s : null;
+    },
+    timeoutMs,
+    500,
+  );
+  await waitFor(
+    `${label}: frames rising`,
+    async () => {
+      const [s] = await remoteStats(page);
+      return s !== undefined && s.videoFramesDecoded > first.videoFramesDecoded + 10;
+    },
+    15_000,
+    500,
+  );
 }
 
 before(async () => {
@@ -68,7 +91,10 @@ after(async () => {
 });
 
 test('a failed path is restarted and media comes back on new ports', { timeout: 120_000 }, async () => {
-  const pages = [{ label: 'a', page: a }, { label: 'b', page: b }];
+  const pages = [
+    { label: 'a', page: a },
+    { label: 'b', page: b },
+  ];
   await diagnose(pages, async () => {
     await decoding(a, 'a', 30_000);
     await decoding(b, 'b', 30_000);
@@ -89,15 +115,26 @@ test('a failed path is restarted and media comes back on new ports', { timeout: 
     chain.hook('OUTPUT');
 
     // The pages notice, restart ICE and reconnect over fresh candidates.
-    const recovered: LinkView[] = await waitFor('an ICE restart and both pages reconnected on new ports', async () => {
-      const [na, nb] = [await linkView(a), await linkView(b)];
-      const [sa] = await remoteStats(a);
-      const [sb] = await remoteStats(b);
-      // One side's restart is enough: its offer carries new credentials and restarts the other too.
-      const ok = na.restarts + nb.restarts > 0 && sa?.connectionState === 'connected' && sb?.connectionState === 'connected'
-        && na.port > 0 && !blocked.has(na.port) && nb.port > 0 && !blocked.has(nb.port);
-      return ok ? [na, nb] : null;
-    }, 60_000, 1000);
+    const recovered: LinkView[] = await waitFor(
+      'an ICE restart and both pages reconnected on new ports',
+      async () => {
+        const [na, nb] = [await linkView(a), await linkView(b)];
+        const [sa] = await remoteStats(a);
+        const [sb] = await remoteStats(b);
+        // One side's restart is enough: its offer carries new credentials and restarts the other too.
+        const ok =
+          na.restarts + nb.restarts > 0 &&
+          sa?.connectionState === 'connected' &&
+          sb?.connectionState === 'connected' &&
+          na.port > 0 &&
+          !blocked.has(na.port) &&
+          nb.port > 0 &&
+          !blocked.has(nb.port);
+        return ok ? [na, nb] : null;
+      },
+      60_000,
+      1000,
+    );
     assert.ok((recovered[0]?.restarts ?? 0) + (recovered[1]?.restarts ?? 0) >= 1, 'a restart happened');
     await decoding(a, 'a after restart', 20_000);
     await decoding(b, 'b after restart', 20_000);

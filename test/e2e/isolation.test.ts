@@ -31,12 +31,21 @@ after(async () => {
 
 test('a page in room B sees nothing of room A', { timeout: 60_000 }, async () => {
   // Room A is really live: connected and chatting.
-  await waitFor('room A connected', async () => {
-    const s = await remoteStats(a1);
-    return s.length === 1 && s[0]?.connectionState === 'connected' && s[0].videoFramesDecoded > 0;
-  }, 30_000, 500);
+  await waitFor(
+    'room A connected',
+    async () => {
+      const s = await remoteStats(a1);
+      return s.length === 1 && s[0]?.connectionState === 'connected' && s[0].videoFramesDecoded > 0;
+    },
+    30_000,
+    500,
+  );
   await a1.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.sendChat('secret of room A'));
-  await waitFor('chat within A', () => a2.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.chatLog.some((l) => l.text === 'secret of room A')), 10_000);
+  await waitFor(
+    'chat within A',
+    () => a2.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.chatLog.some((l) => l.text === 'secret of room A')),
+    10_000,
+  );
   await sleep(1000);
   assert.deepEqual(await remoteTileIds(b1), []);
   assert.deepEqual(await remoteStats(b1), []);

@@ -36,8 +36,13 @@ interface Inbound {
 
 function inbound(page: TestPage): Promise<Inbound> {
   return page.evaluate(async () => {
-    interface Pc { getStats(): Promise<{ forEach(cb: (r: Record<string, unknown>) => void): void }> }
-    interface Session { subscribePc: Pc | null; publishPc: Pc }
+    interface Pc {
+      getStats(): Promise<{ forEach(cb: (r: Record<string, unknown>) => void): void }>;
+    }
+    interface Session {
+      subscribePc: Pc | null;
+      publishPc: Pc;
+    }
     const g = globalThis as unknown as { switchboard: { room: { transport: Session } } };
     const session = g.switchboard.room.transport;
     const out: Inbound = { video: [], audio: [], micEnergy: 0, at: performance.now() };
@@ -45,7 +50,12 @@ function inbound(page: TestPage): Promise<Inbound> {
     if (pc) {
       (await pc.getStats()).forEach((r: Record<string, unknown>) => {
         if (r.type !== 'inbound-rtp') return;
-        if (r.kind === 'video') out.video.push({ width: Number(r.frameWidth ?? 0), height: Number(r.frameHeight ?? 0), framesDecoded: Number(r.framesDecoded ?? 0) });
+        if (r.kind === 'video')
+          out.video.push({
+            width: Number(r.frameWidth ?? 0),
+            height: Number(r.frameHeight ?? 0),
+            framesDecoded: Number(r.framesDecoded ?? 0),
+          });
         else out.audio.push({ energy: Number(r.totalAudioEnergy ?? 0), samples: Number(r.totalSamplesReceived ?? 0) });
       });
     }
@@ -58,23 +68,36 @@ function inbound(page: TestPage): Promise<Inbound> {
 
 /** The mix tile's current picture, drawn on a canvas and read back as luma, `w`×`h` samples. */
 function sampleMix(page: TestPage, w: number, h: number): Promise<number[] | null> {
-  return page.evaluate(({ w, h }) => {
-    interface Ctx { drawImage(v: unknown, x: number, y: number, w: number, h: number): void; getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } }
-    interface Canvas { width: number; height: number; getContext(k: '2d'): Ctx | null }
-    const g = globalThis as unknown as { document: { querySelector(s: string): { videoWidth: number } | null; createElement(t: 'canvas'): Canvas } };
-    const video = g.document.querySelector('.tile[data-mix] video');
-    if (!video || video.videoWidth === 0) return null;
-    const canvas = g.document.createElement('canvas');
-    canvas.width = w;
-    canvas.height = h;
-    const ctx = canvas.getContext('2d');
-    if (!ctx) return null;
-    ctx.drawImage(video, 0, 0, w, h);
-    const px = ctx.getImageData(0, 0, w, h).data;
-    const out: number[] = [];
-    for (let i = 0; i < w * h; i++) out.push(0.299 * (px[i * 4] as number) + 0.587 * (px[i * 4 + 1] as number) + 0.114 * (px[i * 4 + 2] as number));
-    return out;
-  }, { w, h });
+  return page.evaluate(
+    ({ w, h }) => {
+      interface Ctx {
+        drawImage(v: unknown, x: number, y: number, w: number, h: number): void;
+        getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+      }
+      interface Canvas {
+        width: number;
+        height: number;
+        getContext(k: '2d'): Ctx | null;
+      }
+      const g = globalThis as unknown as {
+        document: { querySelector(s: string): { videoWidth: number } | null; createElement(t: 'canvas'): Canvas };
+      };
+      const video = g.document.querySelector('.tile[data-mix] video');
+      if (!video || video.videoWidth === 0) return null;
+      const canvas = g.document.createElement('canvas');
+      canvas.width = w;
+      canvas.height = h;
+      const ctx = canvas.getContext('2d');
+      if (!ctx) return null;
+      ctx.drawImage(video, 0, 0, w, h);
+      const px = ctx.getImageData(0, 0, w, h).data;
+      const out: number[] = [];
+      for (let i = 0; i < w * h; i++)
+        out.push(0.299 * (px[i * 4] as number) + 0.587 * (px[i * 4 + 1] as number) + 0.114 * (px[i * 4 + 2] as number));
+      return out;
+    },
+    { w, h },
+  );
 }
 
 const mixer = (): Mixer => {
@@ -92,7 +115,12 @@ function expectedMask(kind: LayoutKind, w: number, h: number): Array<boolean | n
   const m = mixer();
   const order = pages.map((p) => p.id);
   const speaker = m.activeSpeaker;
-  const rects = computeLayout(kind, order.map((id) => ({ id, speaking: id === speaker })), WIDTH, HEIGHT);
+  const rects = computeLayout(
+    kind,
+    order.map((id) => ({ id, speaking: id === speaker })),
+    WIDTH,
+    HEIGHT,
+  );
   const content = rects.map((r) => {
     const input = m.video.inputs.get(r.id);
     return fitRect(input?.decoder.width ?? 0, input?.decoder.height ?? 0, r);
@@ -110,7 +138,10 @@ function expectedMask(kind: LayoutKind, w: number, h: number): Array<boolean | n
     for (let i = 0; i < w; i++) {
       const x = ((i + 0.5) * WIDTH) / w;
       const y = ((j + 0.5) * HEIGHT) / h;
-      if (labels.some((l) => near(x, y, l, margin))) { out.push(null); continue; }
+      if (labels.some((l) => near(x, y, l, margin))) {
+        out.push(null);
+        continue;
+      }
       const inside = content.some((c) => near(x, y, c, -margin));
       const edge = content.some((c) => near(x, y, c, margin)) && !inside;
       out.push(edge ? null : inside);
@@ -121,19 +152,29 @@ function expectedMask(kind: LayoutKind, w: number, h: number): Array<boolean | n
 
 /** How well a sampled picture matches a layout: picture where it expects one, background elsewhere. */
 function match(luma: readonly number[], mask: ReadonlyArray<boolean | null>): { agreement: number; picture: number; background: number } {
-  let pictureSum = 0, pictureN = 0, backgroundSum = 0, backgroundN = 0;
+  let pictureSum = 0,
+    pictureN = 0,
+    backgroundSum = 0,
+    backgroundN = 0;
   for (let i = 0; i < mask.length; i++) {
-    if (mask[i] === true) { pictureSum += luma[i] as number; pictureN++; }
-    if (mask[i] === false) { backgroundSum += luma[i] as number; backgroundN++; }
+    if (mask[i] === true) {
+      pictureSum += luma[i] as number;
+      pictureN++;
+    }
+    if (mask[i] === false) {
+      backgroundSum += luma[i] as number;
+      backgroundN++;
+    }
   }
   // Background is BACKGROUND_Y (32 → about 19 in RGB); a camera picture is far brighter.
   const threshold = 40;
-  let agree = 0, n = 0;
+  let agree = 0,
+    n = 0;
   for (let i = 0; i < mask.length; i++) {
     const m = mask[i];
     if (m === null || m === undefined) continue;
     n++;
-    if (((luma[i] as number) > threshold) === m) agree++;
+    if ((luma[i] as number) > threshold === m) agree++;
   }
   return { agreement: agree / n, picture: pictureSum / Math.max(1, pictureN), background: backgroundSum / Math.max(1, backgroundN) };
 }
@@ -154,7 +195,9 @@ before(async () => {
     browsers.push(b);
     const p = await b.newPage();
     await openPage(p, `http://localhost:${server.port}/?room=${ROOM}&name=${label}&topology=mcu&video=${LOW_VIDEO}`);
-    const id = await p.evaluate(() => (globalThis as unknown as { switchboard: { room: { self: { id: string } } } }).switchboard.room.self.id);
+    const id = await p.evaluate(
+      () => (globalThis as unknown as { switchboard: { room: { self: { id: string } } } }).switchboard.room.self.id,
+    );
     pages.push({ label, page: p, id });
   }
 });
@@ -169,84 +212,146 @@ after(async () => {
 function serverState(): string {
   const m = server.sfu?.mixers.get(ROOM);
   if (!m) return 'no mixer';
-  const inputs = [...m.video.inputs.values()].map((i) => `${i.ownerId}: ${i.framesDecoded} decoded ${i.decoder.width}x${i.decoder.height}, jitter out ${i.jitter.framesOut} dropped ${i.jitter.framesDropped}`);
-  const comps = [...m.video.compositions.values()].map((c) => `${c.kind}: ${c.framesComposed} frames, tiers ${c.activeTiers.join(',')}, viewers ${c.viewers.size}, ${Math.round(c.busyMs / Math.max(1, c.framesComposed))} ms/frame`);
-  const audio = [...m.audio.inputs.values()].map((i) => `${i.ownerId}: played ${i.jitter.framesPlayed} concealed ${i.jitter.framesConcealed}`);
+  const inputs = [...m.video.inputs.values()].map(
+    (i) =>
+      `${i.ownerId}: ${i.framesDecoded} decoded ${i.decoder.width}x${i.decoder.height}, jitter out ${i.jitter.framesOut} dropped ${i.jitter.framesDropped}`,
+  );
+  const comps = [...m.video.compositions.values()].map(
+    (c) =>
+      `${c.kind}: ${c.framesComposed} frames, tiers ${c.activeTiers.join(',')}, viewers ${c.viewers.size}, ${Math.round(c.busyMs / Math.max(1, c.framesComposed))} ms/frame`,
+  );
+  const audio = [...m.audio.inputs.values()].map(
+    (i) => `${i.ownerId}: played ${i.jitter.framesPlayed} concealed ${i.jitter.framesConcealed}`,
+  );
   return `video inputs: ${inputs.join('; ')}\ncompositions: ${comps.join('; ')}\naudio: ${audio.join('; ')}`;
 }
 
 test('each page receives one composed video (1280×720, ≥ 10 fps) and one mixed audio', { timeout: 120_000 }, async () => {
-  await diagnose(pages, async () => {
-    for (const { label, page: p } of pages) {
-      const first = await waitFor(`${label}: one 1280×720 video and one audio track decoding`, async () => {
-        const s = await inbound(p);
-        return s.video.length === 1 && s.video[0]?.width === WIDTH && s.video[0]?.height === HEIGHT && (s.video[0]?.framesDecoded ?? 0) > 0
-          && s.audio.length === 1 && (s.audio[0]?.samples ?? 0) > 0 ? s : null;
-      }, 60_000, 500);
-      await sleep(3000);
-      const second = await inbound(p);
-      assert.equal(second.video.length, 1, `${label}: exactly one inbound video`);
-      assert.equal(second.audio.length, 1, `${label}: exactly one inbound audio`);
-      const secs = (second.at - first.at) / 1000;
-      const fps = ((second.video[0]?.framesDecoded ?? 0) - (first.video[0]?.framesDecoded ?? 0)) / secs;
-      const energy = (second.audio[0]?.energy ?? 0) - (first.audio[0]?.energy ?? 0);
-      console.log(`# ${label}: composite decoded at ${fps.toFixed(1)} fps, mixed audio energy +${energy.toExponential(2)} in ${secs.toFixed(1)} s`);
-      assert.ok(fps >= 10, `${label}: ${fps.toFixed(1)} fps`);
-      assert.ok(energy > 0, `${label}: the mixed audio's energy rises`);
-    }
-  }, serverState);
+  await diagnose(
+    pages,
+    async () => {
+      for (const { label, page: p } of pages) {
+        const first = await waitFor(
+          `${label}: one 1280×720 video and one audio track decoding`,
+          async () => {
+            const s = await inbound(p);
+            return s.video.length === 1 &&
+              s.video[0]?.width === WIDTH &&
+              s.video[0]?.height === HEIGHT &&
+              (s.video[0]?.framesDecoded ?? 0) > 0 &&
+              s.audio.length === 1 &&
+              (s.audio[0]?.samples ?? 0) > 0
+              ? s
+              : null;
+          },
+          60_000,
+          500,
+        );
+        await sleep(3000);
+        const second = await inbound(p);
+        assert.equal(second.video.length, 1, `${label}: exactly one inbound video`);
+        assert.equal(second.audio.length, 1, `${label}: exactly one inbound audio`);
+        const secs = (second.at - first.at) / 1000;
+        const fps = ((second.video[0]?.framesDecoded ?? 0) - (first.video[0]?.framesDecoded ?? 0)) / secs;
+        const energy = (second.audio[0]?.energy ?? 0) - (first.audio[0]?.energy ?? 0);
+        console.log(
+          `# ${label}: composite decoded at ${fps.toFixed(1)} fps, mixed audio energy +${energy.toExponential(2)} in ${secs.toFixed(1)} s`,
+        );
+        assert.ok(fps >= 10, `${label}: ${fps.toFixed(1)} fps`);
+        assert.ok(energy > 0, `${label}: the mixed audio's energy rises`);
+      }
+    },
+    serverState,
+  );
 });
 
-test('a page never hears itself: with the others muted its mix falls silent while its microphone stays on', { timeout: 60_000 }, async () => {
-  const ada = page('ada');
-  await diagnose(pages, async () => {
-    for (const label of ['bob', 'cy']) await page(label).page.evaluate(() => (globalThis as unknown as { switchboard: { setMuted(k: string, m: boolean): void } }).switchboard.setMuted('audio', true));
-    // The mutes reach the mix within the jitter buffers' and the browsers' own delays.
-    await sleep(2000);
-    const a0 = await inbound(ada.page);
-    const b0 = await inbound(page('bob').page);
-    await sleep(3000);
-    const a1 = await inbound(ada.page);
-    const b1 = await inbound(page('bob').page);
-    const adaHears = (a1.audio[0]?.energy ?? 0) - (a0.audio[0]?.energy ?? 0);
-    const adaSays = a1.micEnergy - a0.micEnergy;
-    const bobHears = (b1.audio[0]?.energy ?? 0) - (b0.audio[0]?.energy ?? 0);
-    console.log(`# ada's microphone +${adaSays.toExponential(2)}; ada hears +${adaHears.toExponential(2)}; bob hears +${bobHears.toExponential(2)}`);
-    assert.ok(adaSays > 0.001, 'ada\'s microphone is on');
-    assert.ok(bobHears > 0.001, 'bob hears ada');
-    assert.ok(adaHears < bobHears / 1000, 'ada\'s own mix is silent');
-    // The only voice left: the mixer's active speaker (from decoded energy), on every page.
-    await waitFor('the mixer chooses ada as the active speaker', () => (mixer().activeSpeaker === ada.id ? true : null), 15_000, 250);
-    for (const { label, page: p } of pages) {
-      await waitFor(`${label}: told ada is speaking`, () => p.evaluate(() => (globalThis as unknown as { switchboard: { activeSpeaker: string | null } }).switchboard.activeSpeaker)
-        .then((id) => (id === ada.id ? id : null)), 5000, 250);
-    }
-  }, serverState);
-});
+test(
+  'a page never hears itself: with the others muted its mix falls silent while its microphone stays on',
+  { timeout: 60_000 },
+  async () => {
+    const ada = page('ada');
+    await diagnose(
+      pages,
+      async () => {
+        for (const label of ['bob', 'cy'])
+          await page(label).page.evaluate(() =>
+            (globalThis as unknown as { switchboard: { setMuted(k: string, m: boolean): void } }).switchboard.setMuted('audio', true),
+          );
+        // The mutes reach the mix within the jitter buffers' and the browsers' own delays.
+        await sleep(2000);
+        const a0 = await inbound(ada.page);
+        const b0 = await inbound(page('bob').page);
+        await sleep(3000);
+        const a1 = await inbound(ada.page);
+        const b1 = await inbound(page('bob').page);
+        const adaHears = (a1.audio[0]?.energy ?? 0) - (a0.audio[0]?.energy ?? 0);
+        const adaSays = a1.micEnergy - a0.micEnergy;
+        const bobHears = (b1.audio[0]?.energy ?? 0) - (b0.audio[0]?.energy ?? 0);
+        console.log(
+          `# ada's microphone +${adaSays.toExponential(2)}; ada hears +${adaHears.toExponential(2)}; bob hears +${bobHears.toExponential(2)}`,
+        );
+        assert.ok(adaSays > 0.001, "ada's microphone is on");
+        assert.ok(bobHears > 0.001, 'bob hears ada');
+        assert.ok(adaHears < bobHears / 1000, "ada's own mix is silent");
+        // The only voice left: the mixer's active speaker (from decoded energy), on every page.
+        await waitFor('the mixer chooses ada as the active speaker', () => (mixer().activeSpeaker === ada.id ? true : null), 15_000, 250);
+        for (const { label, page: p } of pages) {
+          await waitFor(
+            `${label}: told ada is speaking`,
+            () =>
+              p
+                .evaluate(() => (globalThis as unknown as { switchboard: { activeSpeaker: string | null } }).switchboard.activeSpeaker)
+                .then((id) => (id === ada.id ? id : null)),
+            5000,
+            250,
+          );
+        }
+      },
+      serverState,
+    );
+  },
+);
 
 test('asking for another layout changes what the received picture shows', { timeout: 60_000 }, async () => {
   const ada = page('ada');
   const W = 64;
   const H = 36;
-  const shows = (kind: LayoutKind) => waitFor(`ada: the picture shows the ${kind} layout`, async () => {
-    const luma = await sampleMix(ada.page, W, H);
-    if (!luma) return null;
-    const m = match(luma, expectedMask(kind, W, H));
-    return m.agreement > 0.9 ? m : null;
-  }, 20_000, 500);
-  await diagnose(pages, async () => {
-    const grid = await shows('grid');
-    const gridVsSpeaker = match((await sampleMix(ada.page, W, H)) ?? [], expectedMask('speaker', W, H));
-    console.log(`# grid picture: matches grid ${(grid.agreement * 100).toFixed(0)} % (picture luma ${grid.picture.toFixed(0)}, background ${grid.background.toFixed(0)}), speaker ${(gridVsSpeaker.agreement * 100).toFixed(0)} %`);
-    assert.ok(gridVsSpeaker.agreement < 0.8, 'the grid picture does not look like the speaker layout');
-    const t0 = Date.now();
-    await ada.page.evaluate(() => (globalThis as unknown as { switchboard: { setLayout(l: string): void } }).switchboard.setLayout('speaker'));
-    const speaker = await shows('speaker');
-    console.log(`# speaker layout shown ${Date.now() - t0} ms after the request: matches ${(speaker.agreement * 100).toFixed(0)} %`);
-    assert.equal(mixer().video.layoutOf(ada.id), 'speaker');
-    assert.equal(mixer().video.layoutOf(page('bob').id), 'grid', 'bob still views the grid');
-    // The new composition's video decodes at the composite's size.
-    const s = await inbound(ada.page);
-    assert.ok(s.video.some((v) => v.framesDecoded > 0 && v.width === WIDTH), 'the speaker layout decodes at 1280 wide');
-  }, serverState);
+  const shows = (kind: LayoutKind) =>
+    waitFor(
+      `ada: the picture shows the ${kind} layout`,
+      async () => {
+        const luma = await sampleMix(ada.page, W, H);
+        if (!luma) return null;
+        const m = match(luma, expectedMask(kind, W, H));
+        return m.agreement > 0.9 ? m : null;
+      },
+      20_000,
+      500,
+    );
+  await diagnose(
+    pages,
+    async () => {
+      const grid = await shows('grid');
+      const gridVsSpeaker = match((await sampleMix(ada.page, W, H)) ?? [], expectedMask('speaker', W, H));
+      console.log(
+        `# grid picture: matches grid ${(grid.agreement * 100).toFixed(0)} % (picture luma ${grid.picture.toFixed(0)}, background ${grid.background.toFixed(0)}), speaker ${(gridVsSpeaker.agreement * 100).toFixed(0)} %`,
+      );
+      assert.ok(gridVsSpeaker.agreement < 0.8, 'the grid picture does not look like the speaker layout');
+      const t0 = Date.now();
+      await ada.page.evaluate(() =>
+        (globalThis as unknown as { switchboard: { setLayout(l: string): void } }).switchboard.setLayout('speaker'),
+      );
+      const speaker = await shows('speaker');
+      console.log(`# speaker layout shown ${Date.now() - t0} ms after the request: matches ${(speaker.agreement * 100).toFixed(0)} %`);
+      assert.equal(mixer().video.layoutOf(ada.id), 'speaker');
+      assert.equal(mixer().video.layoutOf(page('bob').id), 'grid', 'bob still views the grid');
+      // The new composition's video decodes at the composite's size.
+      const s = await inbound(ada.page);
+      assert.ok(
+        s.video.some((v) => v.framesDecoded > 0 && v.width === WIDTH),
+        'the speaker layout decodes at 1280 wide',
+      );
+    },
+    serverState,
+  );
 });

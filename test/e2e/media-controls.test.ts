@@ -32,11 +32,24 @@ async function statOf(p: TestPage, name: string): Promise<RemoteStat | undefined
   return (await remoteStats(p)).find((s) => s.name === name);
 }
 
-interface Problem { kind: string; message: string }
+interface Problem {
+  kind: string;
+  message: string;
+}
 const problems = (p: TestPage): Promise<Problem[]> =>
-  p.evaluate(() => (globalThis as unknown as { switchboard: { mediaProblems: Problem[] } }).switchboard.mediaProblems.map((x) => ({ kind: x.kind, message: x.message })));
+  p.evaluate(() =>
+    (globalThis as unknown as { switchboard: { mediaProblems: Problem[] } }).switchboard.mediaProblems.map((x) => ({
+      kind: x.kind,
+      message: x.message,
+    })),
+  );
 const bannerText = (p: TestPage): Promise<string> =>
-  p.evaluate(() => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('#banners')?.textContent ?? '');
+  p.evaluate(
+    () =>
+      (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector(
+        '#banners',
+      )?.textContent ?? '',
+  );
 
 describe('receive-only when the camera cannot be used', () => {
   test('denied permission and missing devices are explained, and those pages still receive', { timeout: 90_000 }, async () => {
@@ -44,7 +57,11 @@ describe('receive-only when the camera cannot be used', () => {
     const sender = await page({}, `${url}&name=sender`);
     const denied = await page({ media: 'denied' }, `${url}&name=denied`);
     const none = await page({ media: 'none' }, `${url}&name=none`);
-    const all = [{ label: 'sender', page: sender }, { label: 'denied', page: denied }, { label: 'none', page: none }];
+    const all = [
+      { label: 'sender', page: sender },
+      { label: 'denied', page: denied },
+      { label: 'none', page: none },
+    ];
     await diagnose(all, async () => {
       const d = await problems(denied);
       assert.equal(d[0]?.kind, 'denied');
@@ -52,11 +69,19 @@ describe('receive-only when the camera cannot be used', () => {
       const n = await problems(none);
       assert.equal(n[0]?.kind, 'not-found');
       assert.match(await bannerText(none), /No .* found\. You joined receive-only/);
-      for (const [label, p] of [['denied', denied], ['none', none]] as const) {
-        await waitFor(`${label} decodes the sender`, async () => {
-          const s = await statOf(p, 'sender');
-          return s !== undefined && s.connectionState === 'connected' && s.videoFramesDecoded > 5 && s.audioEnergy > 0;
-        }, 30_000, 500);
+      for (const [label, p] of [
+        ['denied', denied],
+        ['none', none],
+      ] as const) {
+        await waitFor(
+          `${label} decodes the sender`,
+          async () => {
+            const s = await statOf(p, 'sender');
+            return s !== undefined && s.connectionState === 'connected' && s.videoFramesDecoded > 5 && s.audioEnergy > 0;
+          },
+          30_000,
+          500,
+        );
       }
       // The sender sees both as connected participants that send nothing.
       const fromSender = await remoteStats(sender);
@@ -78,24 +103,30 @@ describe('controls', () => {
   });
 
   /** Mean brightness (0-255) of alpha's tile as beta's page renders it. */
-  const alphaBrightness = (): Promise<number> => b.evaluate(() => {
-    const g = globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ querySelector(s: string): unknown }>; createElement(t: string): unknown } };
-    type Video = { videoWidth: number; videoHeight: number };
-    type Ctx = { drawImage(v: unknown, x: number, y: number, w: number, h: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
-    const tiles = Array.from(g.document.querySelectorAll('.tile[data-participant-id]'));
-    const tile = tiles.find((t) => (t.querySelector('.name') as { textContent: string }).textContent === 'alpha');
-    const video = tile?.querySelector('video') as Video | undefined;
-    if (!video || video.videoWidth === 0) return -1;
-    const canvas = g.document.createElement('canvas') as { width: number; height: number; getContext(t: string): Ctx };
-    canvas.width = 64;
-    canvas.height = 48;
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(video, 0, 0, 64, 48);
-    const px = ctx.getImageData(0, 0, 64, 48).data;
-    let sum = 0;
-    for (let i = 0; i < px.length; i += 4) sum += ((px[i] ?? 0) + (px[i + 1] ?? 0) + (px[i + 2] ?? 0)) / 3;
-    return sum / (px.length / 4);
-  });
+  const alphaBrightness = (): Promise<number> =>
+    b.evaluate(() => {
+      const g = globalThis as unknown as {
+        document: { querySelectorAll(s: string): ArrayLike<{ querySelector(s: string): unknown }>; createElement(t: string): unknown };
+      };
+      type Video = { videoWidth: number; videoHeight: number };
+      type Ctx = {
+        drawImage(v: unknown, x: number, y: number, w: number, h: number): void;
+        getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+      };
+      const tiles = Array.from(g.document.querySelectorAll('.tile[data-participant-id]'));
+      const tile = tiles.find((t) => (t.querySelector('.name') as { textContent: string }).textContent === 'alpha');
+      const video = tile?.querySelector('video') as Video | undefined;
+      if (!video || video.videoWidth === 0) return -1;
+      const canvas = g.document.createElement('canvas') as { width: number; height: number; getContext(t: string): Ctx };
+      canvas.width = 64;
+      canvas.height = 48;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(video, 0, 0, 64, 48);
+      const px = ctx.getImageData(0, 0, 64, 48).data;
+      let sum = 0;
+      for (let i = 0; i < px.length; i += 4) sum += ((px[i] ?? 0) + (px[i + 1] ?? 0) + (px[i + 2] ?? 0)) / 3;
+      return sum / (px.length / 4);
+    });
 
   async function energyDelta(ms: number): Promise<number> {
     const e0 = (await statOf(b, 'alpha'))?.audioEnergy ?? 0;
@@ -117,7 +148,14 @@ describe('controls', () => {
   test('turning the camera off shows black to the other side, and back on', { timeout: 40_000 }, async () => {
     await waitFor('alpha visible', async () => (await alphaBrightness()) > 20, 10_000);
     await a.click('#btn-cam');
-    await waitFor('alpha goes black', async () => { const v = await alphaBrightness(); return v >= 0 && v < 5; }, 10_000);
+    await waitFor(
+      'alpha goes black',
+      async () => {
+        const v = await alphaBrightness();
+        return v >= 0 && v < 5;
+      },
+      10_000,
+    );
     await a.click('#btn-cam');
     await waitFor('alpha visible again', async () => (await alphaBrightness()) > 20, 10_000);
   });
@@ -133,17 +171,31 @@ describe('controls', () => {
 
   test('the device picker switches to another camera without interrupting the call', { timeout: 40_000 }, async () => {
     await a.click('#btn-devices');
-    const label = (): Promise<string> => a.evaluate(() =>
-      (globalThis as unknown as { switchboard: { media: { cameraTrack: { label: string } | null } } }).switchboard.media.cameraTrack?.label ?? '');
+    const label = (): Promise<string> =>
+      a.evaluate(
+        () =>
+          (globalThis as unknown as { switchboard: { media: { cameraTrack: { label: string } | null } } }).switchboard.media.cameraTrack
+            ?.label ?? '',
+      );
     assert.equal(await label(), 'fake_device_0');
-    const options = await waitFor('camera options listed', () => a.evaluate(() => {
-      const sel = (globalThis as unknown as { document: { querySelector(s: string): { options: ArrayLike<{ value: string; text: string }> } } }).document.querySelector('#cam-select');
-      const opts = Array.from(sel.options).map((o) => o.text);
-      return opts.length === 3 ? opts : null;
-    }), 5_000);
+    const options = await waitFor(
+      'camera options listed',
+      () =>
+        a.evaluate(() => {
+          const sel = (
+            globalThis as unknown as { document: { querySelector(s: string): { options: ArrayLike<{ value: string; text: string }> } } }
+          ).document.querySelector('#cam-select');
+          const opts = Array.from(sel.options).map((o) => o.text);
+          return opts.length === 3 ? opts : null;
+        }),
+      5_000,
+    );
     assert.deepEqual(options, ['fake_device_0', 'fake_device_1', 'fake_device_2']);
     await a.evaluate(() => {
-      const g = globalThis as unknown as { document: { querySelector(s: string): { selectedIndex: number; dispatchEvent(e: unknown): void } }; Event: new (t: string) => unknown };
+      const g = globalThis as unknown as {
+        document: { querySelector(s: string): { selectedIndex: number; dispatchEvent(e: unknown): void } };
+        Event: new (t: string) => unknown;
+      };
       const sel = g.document.querySelector('#cam-select');
       sel.selectedIndex = 2;
       sel.dispatchEvent(new g.Event('change'));
@@ -154,14 +206,24 @@ describe('controls', () => {
   });
 
   test('tiles show the connection state, and the stats overlay shows codec, RTT and path', { timeout: 20_000 }, async () => {
-    const tileText = (): Promise<{ state: string; stats: string }> => b.evaluate(() => {
-      const g = globalThis as unknown as { document: { querySelector(s: string): { querySelector(s: string): { textContent: string | null } | null } | null } };
-      const t = g.document.querySelector('.tile[data-participant-id]');
-      return { state: t?.querySelector('.conn-state')?.textContent ?? '', stats: t?.querySelector('.stats-overlay')?.textContent ?? '' };
-    });
+    const tileText = (): Promise<{ state: string; stats: string }> =>
+      b.evaluate(() => {
+        const g = globalThis as unknown as {
+          document: { querySelector(s: string): { querySelector(s: string): { textContent: string | null } | null } | null };
+        };
+        const t = g.document.querySelector('.tile[data-participant-id]');
+        return { state: t?.querySelector('.conn-state')?.textContent ?? '', stats: t?.querySelector('.stats-overlay')?.textContent ?? '' };
+      });
     assert.equal((await tileText()).state, 'connected');
     await b.click('#btn-stats');
-    const stats = await waitFor('overlay filled', async () => { const t = await tileText(); return /rtt\s+\d+ ms/.test(t.stats) ? t.stats : null; }, 10_000);
+    const stats = await waitFor(
+      'overlay filled',
+      async () => {
+        const t = await tileText();
+        return /rtt\s+\d+ ms/.test(t.stats) ? t.stats : null;
+      },
+      10_000,
+    );
     assert.match(stats, /video\s+VP8 \d+×\d+/);
     assert.match(stats, /audio\s+opus/);
     assert.match(stats, /path\s+host ↔ host/);

@@ -19,7 +19,11 @@ before(async () => {
   server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   [chromium, firefox] = await Promise.all([launchChromium(), launchFirefox()]);
   // Pages open one after another: each newcomer offers to those already present.
-  const specs: Array<[string, TestBrowser]> = [['ada', chromium], ['bob', chromium], ['fox', firefox]];
+  const specs: Array<[string, TestBrowser]> = [
+    ['ada', chromium],
+    ['bob', chromium],
+    ['fox', firefox],
+  ];
   for (const [name, browser] of specs) {
     const page = await browser.newPage();
     pages.push({ label: name, page });
@@ -37,19 +41,31 @@ after(async () => {
 test('every page decodes video and audio from both others', { timeout: 90_000 }, async () => {
   await diagnose(pages, async () => {
     for (const { label, page } of pages) {
-      const first = await waitFor(`${label}: two remote peers connected and decoding`, async () => {
-        const s = await remoteStats(page);
-        return s.length === 2 && s.every((r) => r.connectionState === 'connected' && r.videoFramesDecoded > 0 && r.audioEnergy > 0) ? s : null;
-      }, 45_000, 500);
+      const first = await waitFor(
+        `${label}: two remote peers connected and decoding`,
+        async () => {
+          const s = await remoteStats(page);
+          return s.length === 2 && s.every((r) => r.connectionState === 'connected' && r.videoFramesDecoded > 0 && r.audioEnergy > 0)
+            ? s
+            : null;
+        },
+        45_000,
+        500,
+      );
       // Rising, not just non-zero: media keeps flowing.
-      const later = await waitFor(`${label}: frames and audio energy rising`, async () => {
-        const s = await remoteStats(page);
-        const rising = s.every((r) => {
-          const before = first.find((f) => f.participantId === r.participantId);
-          return before !== undefined && r.videoFramesDecoded > before.videoFramesDecoded + 5 && r.audioEnergy > before.audioEnergy;
-        });
-        return rising ? s : null;
-      }, 15_000, 500);
+      const later = await waitFor(
+        `${label}: frames and audio energy rising`,
+        async () => {
+          const s = await remoteStats(page);
+          const rising = s.every((r) => {
+            const before = first.find((f) => f.participantId === r.participantId);
+            return before !== undefined && r.videoFramesDecoded > before.videoFramesDecoded + 5 && r.audioEnergy > before.audioEnergy;
+          });
+          return rising ? s : null;
+        },
+        15_000,
+        500,
+      );
       for (const r of later) {
         assert.ok(r.videoWidth > 0 && r.videoHeight > 0, `${label} sees a video size from ${r.name}`);
         assert.equal(r.localCandidateType, 'host', `${label}: loopback call goes host to host`);
@@ -63,8 +79,15 @@ test('a chat line reaches both others', { timeout: 30_000 }, async () => {
   const text = `hello from fox ${Date.now()}`;
   await fox.evaluate((t) => (globalThis as unknown as PageGlobals).switchboard.sendChat(t), text);
   for (const page of [ada, bob]) {
-    await waitFor('chat line delivered', () => page.evaluate((t) =>
-      (globalThis as unknown as PageGlobals).switchboard.chatLog.some((l) => l.text === t && !l.local && l.name === 'fox'), text), 10_000);
+    await waitFor(
+      'chat line delivered',
+      () =>
+        page.evaluate(
+          (t) => (globalThis as unknown as PageGlobals).switchboard.chatLog.some((l) => l.text === t && !l.local && l.name === 'fox'),
+          text,
+        ),
+      10_000,
+    );
   }
 });
 
@@ -74,14 +97,22 @@ test('a 5 MB file arrives at both others with a matching SHA-256', { timeout: 90
   // The sender makes the bytes itself (5 MB through page.evaluate is slow); it reports their hash.
   const sent = await ada.evaluate(async (n) => {
     const bytes = new Uint8Array(n);
-    for (let i = 0; i < n; i += 65536) (globalThis as unknown as PageGlobals).crypto.getRandomValues(bytes.subarray(i, Math.min(n, i + 65536)));
+    for (let i = 0; i < n; i += 65536)
+      (globalThis as unknown as PageGlobals).crypto.getRandomValues(bytes.subarray(i, Math.min(n, i + 65536)));
     return (globalThis as unknown as PageGlobals).switchboard.sendFile('big.bin', bytes);
   }, size);
   assert.deepEqual(sent.failures, []);
   assert.match(sent.sha256, /^[0-9a-f]{64}$/);
-  for (const [label, page] of [['bob', bob], ['fox', fox]] as const) {
-    const got = await waitFor(`${label} receives big.bin`, () => page.evaluate(() =>
-      (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 60_000, 500);
+  for (const [label, page] of [
+    ['bob', bob],
+    ['fox', fox],
+  ] as const) {
+    const got = await waitFor(
+      `${label} receives big.bin`,
+      () => page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null),
+      60_000,
+      500,
+    );
     assert.equal(got.size, size, `${label}: size`);
     assert.equal(got.sha256, sent.sha256, `${label}: hash computed on arrival equals the sender's`);
     assert.equal(got.ok, true, `${label}: app reports the hash check passed`);
@@ -90,7 +121,11 @@ test('a 5 MB file arrives at both others with a matching SHA-256', { timeout: 90
   const probe = randomBytes(1000);
   const pageHash = await fox.evaluate(async (hex) => {
     const bytes = new Uint8Array(hex.match(/../g)!.map((b) => parseInt(b, 16)));
-    const d = new Uint8Array(await (globalThis as unknown as { crypto: { subtle: { digest(a: string, b: Uint8Array): Promise<ArrayBuffer> } } }).crypto.subtle.digest('SHA-256', bytes));
+    const d = new Uint8Array(
+      await (
+        globalThis as unknown as { crypto: { subtle: { digest(a: string, b: Uint8Array): Promise<ArrayBuffer> } } }
+      ).crypto.subtle.digest('SHA-256', bytes),
+    );
     return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
   }, probe.toString('hex'));
   assert.equal(pageHash, createHash('sha256').update(probe).digest('hex'));
@@ -105,11 +140,18 @@ test('a page that leaves disappears from the others', { timeout: 30_000 }, async
   const bobSelf = (await remoteStats(ada)).find((s) => s.name === 'bob')?.participantId;
   assert.ok(bobSelf);
   await bob.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.leave());
-  for (const [label, page] of [['ada', ada], ['fox', fox]] as const) {
-    const tiles: string[] = await waitFor(`${label} drops bob's tile`, async (): Promise<string[] | null> => {
-      const ids = await remoteTileIds(page);
-      return ids.length === 1 && !ids.includes(bobSelf) ? ids : null;
-    }, 5_000);
+  for (const [label, page] of [
+    ['ada', ada],
+    ['fox', fox],
+  ] as const) {
+    const tiles: string[] = await waitFor(
+      `${label} drops bob's tile`,
+      async (): Promise<string[] | null> => {
+        const ids = await remoteTileIds(page);
+        return ids.length === 1 && !ids.includes(bobSelf) ? ids : null;
+      },
+      5_000,
+    );
     assert.equal(tiles.length, 1);
   }
 });

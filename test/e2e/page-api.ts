@@ -83,7 +83,11 @@ export interface SwitchboardHandle {
   callStats(): Promise<CallStat | null>;
 }
 
-interface MiniElement { textContent: string | null; getAttribute(name: string): string | null; open?: boolean }
+interface MiniElement {
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  open?: boolean;
+}
 
 export interface PageGlobals {
   switchboard: SwitchboardHandle;
@@ -99,7 +103,11 @@ export const LOW_VIDEO = '320x240';
 
 export async function openPage(page: TestPage, url: string): Promise<void> {
   await page.goto(url);
-  await withTimeout(page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.ready), 20_000, `page ready (${url})`);
+  await withTimeout(
+    page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.ready),
+    20_000,
+    `page ready (${url})`,
+  );
 }
 
 export function remoteStats(page: TestPage): Promise<RemoteStat[]> {
@@ -114,7 +122,8 @@ export function publishStats(page: TestPage): Promise<PublishStat | null> {
 export function remoteTileIds(page: TestPage): Promise<string[]> {
   return page.evaluate(() => {
     const ids: string[] = [];
-    (globalThis as unknown as PageGlobals).document.querySelectorAll('.tile[data-participant-id]')
+    (globalThis as unknown as PageGlobals).document
+      .querySelectorAll('.tile[data-participant-id]')
       .forEach((el) => ids.push(el.getAttribute('data-participant-id') ?? ''));
     return ids;
   });
@@ -131,11 +140,17 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `fn`; on failure, appends the pages' recent console output to the error for diagnosis. */
-export async function diagnose<T>(pages: Array<{ label: string; page: TestPage }>, fn: () => Promise<T>, serverState?: () => string): Promise<T> {
+export async function diagnose<T>(
+  pages: Array<{ label: string; page: TestPage }>,
+  fn: () => Promise<T>,
+  serverState?: () => string,
+): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    const logs = pages.map(({ label, page }) => `--- ${label} (${page.engine}) console ---\n${page.consoleLines.slice(-25).join('\n')}`).join('\n');
+    const logs = pages
+      .map(({ label, page }) => `--- ${label} (${page.engine}) console ---\n${page.consoleLines.slice(-25).join('\n')}`)
+      .join('\n');
     if (err instanceof Error) err.message += `\n${logs}${serverState ? serverState() : ''}`;
     throw err;
   }

@@ -40,20 +40,34 @@ after(async () => {
 test('with UDP blocked, pages reach the SFU over ICE-TCP on the same port and decode', { timeout: 120_000 }, async () => {
   const rtcPort = server.rtc!.port.tcpPort;
   assert.equal(rtcPort, server.rtc!.port.udpPort, 'ICE-TCP shares the port number');
-  await diagnose(pages, async () => {
-    for (const { label, page } of pages) {
-      const first = await waitFor(`${label}: decoding over TCP`, async () => {
-        const [s] = await remoteStats(page);
-        return s && s.connectionState === 'connected' && s.videoFramesDecoded > 0 && s.audioEnergy > 0 ? s : null;
-      }, 60_000, 500);
-      await waitFor(`${label}: frames rising`, async () => {
-        const [s] = await remoteStats(page);
-        return s && s.videoFramesDecoded > first.videoFramesDecoded + 10 ? s : null;
-      }, 20_000, 500);
-      assert.equal(first.remoteCandidatePort, rtcPort);
-      assert.equal((await publishStats(page))?.remoteCandidatePort, rtcPort);
-    }
-  }, () => describeSfuRoom(server, ROOM));
+  await diagnose(
+    pages,
+    async () => {
+      for (const { label, page } of pages) {
+        const first = await waitFor(
+          `${label}: decoding over TCP`,
+          async () => {
+            const [s] = await remoteStats(page);
+            return s && s.connectionState === 'connected' && s.videoFramesDecoded > 0 && s.audioEnergy > 0 ? s : null;
+          },
+          60_000,
+          500,
+        );
+        await waitFor(
+          `${label}: frames rising`,
+          async () => {
+            const [s] = await remoteStats(page);
+            return s && s.videoFramesDecoded > first.videoFramesDecoded + 10 ? s : null;
+          },
+          20_000,
+          500,
+        );
+        assert.equal(first.remoteCandidatePort, rtcPort);
+        assert.equal((await publishStats(page))?.remoteCandidatePort, rtcPort);
+      }
+    },
+    () => describeSfuRoom(server, ROOM),
+  );
   const router = server.sfu?.rooms.get(ROOM);
   assert.ok(router);
   for (const p of router.participants.values()) {

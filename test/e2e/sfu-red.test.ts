@@ -32,7 +32,11 @@ function byLabel(label: string): { page: TestPage; id: string } {
 /** The SDP the page's SFU session applied from the server (reaching into the SDK's session: test only). */
 function remoteSdp(page: TestPage, which: 'publishPc' | 'subscribePc'): Promise<string> {
   return page.evaluate((w) => {
-    const sb = (globalThis as unknown as { switchboard: { room: { transport: Record<string, { currentRemoteDescription: { sdp: string } | null }> } } }).switchboard;
+    const sb = (
+      globalThis as unknown as {
+        switchboard: { room: { transport: Record<string, { currentRemoteDescription: { sdp: string } | null }> } };
+      }
+    ).switchboard;
     return sb.room.transport[w]?.currentRemoteDescription?.sdp ?? '';
   }, which);
 }
@@ -45,10 +49,16 @@ before(async () => {
   const pub = await launchChromium({ args: [`--use-file-for-fake-audio-capture=${voice}`] });
   const [sub, fox] = await Promise.all([launchChromium(), launchFirefox()]);
   browsers.push(pub, sub, fox);
-  for (const [label, b, extra] of [['pub', pub, ''], ['sub', sub, '&mute=audio'], ['fox', fox, '&mute=audio']] as const) {
+  for (const [label, b, extra] of [
+    ['pub', pub, ''],
+    ['sub', sub, '&mute=audio'],
+    ['fox', fox, '&mute=audio'],
+  ] as const) {
     const p = await b.newPage();
     await openPage(p, `http://localhost:${server.port}/?room=${ROOM}&name=${label}&topology=sfu&video=${LOW_VIDEO}${extra}`);
-    const id = await p.evaluate(() => (globalThis as unknown as { switchboard: { room: { self: { id: string } } } }).switchboard.room.self.id);
+    const id = await p.evaluate(
+      () => (globalThis as unknown as { switchboard: { room: { self: { id: string } } } }).switchboard.room.self.id,
+    );
     pages.push({ label, page: p, id });
   }
 });
@@ -70,10 +80,15 @@ function assertOpusFmtp(sdp: string, where: string): void {
 
 /** Two samples of a page's stats for `from`, `gapMs` apart, once it decodes audio from them. */
 async function audioFrom(page: TestPage, label: string, fromId: string, gapMs = 4000): Promise<{ first: RemoteStat; later: RemoteStat }> {
-  const first = await waitFor(`${label}: audio from the publisher`, async () => {
-    const s = (await remoteStats(page)).find((r) => r.participantId === fromId);
-    return s && s.connectionState === 'connected' && s.audioSamplesReceived > 48_000 ? s : null;
-  }, 60_000, 500);
+  const first = await waitFor(
+    `${label}: audio from the publisher`,
+    async () => {
+      const s = (await remoteStats(page)).find((r) => r.participantId === fromId);
+      return s && s.connectionState === 'connected' && s.audioSamplesReceived > 48_000 ? s : null;
+    },
+    60_000,
+    500,
+  );
   await sleep(gapMs);
   const later = (await remoteStats(page)).find((r) => r.participantId === fromId);
   assert.ok(later);
@@ -88,7 +103,7 @@ test('Chromium publishes RED; a Chromium subscriber receives RED and hears it; F
     assertOpusFmtp(publishAnswer, 'publish answer');
     const router = server.sfu?.rooms.get(ROOM);
     const producer = router?.producers.find((p) => p.ownerId === pub.id && p.kind === 'audio');
-    assert.ok(producer, 'the publisher\'s audio producer');
+    assert.ok(producer, "the publisher's audio producer");
     assert.equal(producer.codec.redPayloadType, 63);
     // The publisher sends RED (libwebrtc does once red precedes opus in the answer): every audio
     // packet the server receives is RED. Chromium's outbound-rtp codecId still names audio/opus,
@@ -114,11 +129,15 @@ test('Chromium publishes RED; a Chromium subscriber receives RED and hears it; F
       const consumer: Consumer | undefined = [...router!.router.consumersOf(producer)].find((c) => c.subscriberId === byLabel(label).id);
       assert.ok(consumer, `${label}: a consumer of the publisher's audio`);
       assert.equal(consumer.redDropped, 0);
-      report.push(`${label}: ${consumer.sendsRed ? 'RED' : 'opus (primary blocks)'}, codec ${later.audioCodec}, concealment ${(ratio * 100).toFixed(2)} %`);
+      report.push(
+        `${label}: ${consumer.sendsRed ? 'RED' : 'opus (primary blocks)'}, codec ${later.audioCodec}, concealment ${(ratio * 100).toFixed(2)} %`,
+      );
       // Chromium keeps RED in its answer; Firefox decides in its own. Either way it must hear the publisher (checked above).
       if (label === 'sub') assert.equal(consumer.sendsRed, true, 'Chromium keeps RED in its answer');
       assert.ok(consumer.packetsSent > 100, `${label}: ${consumer.packetsSent} audio packets forwarded`);
     }
-    console.log(`# pub: ${producer.redPacketsReceived}/${producer.packetsReceived} packets RED (its getStats says ${outCodec}); ${report.join('; ')}`);
+    console.log(
+      `# pub: ${producer.redPacketsReceived}/${producer.packetsReceived} packets RED (its getStats says ${outCodec}); ${report.join('; ')}`,
+    );
   });
 });

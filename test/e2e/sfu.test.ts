@@ -21,7 +21,12 @@ const ROOM = 'sfu1';
 before(async () => {
   server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   [chromium, firefox] = await Promise.all([launchChromium(), launchFirefox()]);
-  const specs: Array<[string, TestBrowser]> = [['ada', chromium], ['bob', chromium], ['cy', chromium], ['fox', firefox]];
+  const specs: Array<[string, TestBrowser]> = [
+    ['ada', chromium],
+    ['bob', chromium],
+    ['cy', chromium],
+    ['fox', firefox],
+  ];
   for (const [name, browser] of specs) {
     const page = await browser.newPage();
     pages.push({ label: name, page });
@@ -41,18 +46,32 @@ test('every page decodes video and audio from the three others, over connections
   await diagnose(pages, async () => {
     for (const { label, page } of pages) {
       assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.topology), 'sfu');
-      const first = await waitFor(`${label}: three remote participants decoding`, async () => {
-        const s = await remoteStats(page);
-        return s.length === 3 && s.every((r) => r.connectionState === 'connected' && r.videoFramesDecoded > 0 && r.audioEnergy > 0) ? s : null;
-      }, 60_000, 500);
-      const later = await waitFor(`${label}: frames and audio energy rising`, async () => {
-        const s = await remoteStats(page);
-        const rising = s.length === 3 && s.every((r) => {
-          const before = first.find((f) => f.participantId === r.participantId);
-          return before !== undefined && r.videoFramesDecoded > before.videoFramesDecoded + 5 && r.audioEnergy > before.audioEnergy;
-        });
-        return rising ? s : null;
-      }, 20_000, 500);
+      const first = await waitFor(
+        `${label}: three remote participants decoding`,
+        async () => {
+          const s = await remoteStats(page);
+          return s.length === 3 && s.every((r) => r.connectionState === 'connected' && r.videoFramesDecoded > 0 && r.audioEnergy > 0)
+            ? s
+            : null;
+        },
+        60_000,
+        500,
+      );
+      const later = await waitFor(
+        `${label}: frames and audio energy rising`,
+        async () => {
+          const s = await remoteStats(page);
+          const rising =
+            s.length === 3 &&
+            s.every((r) => {
+              const before = first.find((f) => f.participantId === r.participantId);
+              return before !== undefined && r.videoFramesDecoded > before.videoFramesDecoded + 5 && r.audioEnergy > before.audioEnergy;
+            });
+          return rising ? s : null;
+        },
+        20_000,
+        500,
+      );
       for (const r of later) {
         assert.ok(r.videoWidth > 0 && r.videoHeight > 0, `${label} sees a video size from ${r.name}`);
         assert.equal(r.remoteCandidatePort, rtcPort, `${label}: the subscribe connection ends at the RTC port (${r.name})`);
@@ -61,7 +80,12 @@ test('every page decodes video and audio from the three others, over connections
       assert.equal(pub?.remoteCandidatePort, rtcPort, `${label}: the publish connection ends at the RTC port`);
       // The server's RTCP: its receiver reports give the publisher an RTT (LSR/DLSR), its
       // sender reports reach every subscriber.
-      const rtt = await waitFor(`${label}: RTT from the server's receiver reports`, async () => (await publishStats(page))?.reportedRttMs ?? null, 10_000, 500);
+      const rtt = await waitFor(
+        `${label}: RTT from the server's receiver reports`,
+        async () => (await publishStats(page))?.reportedRttMs ?? null,
+        10_000,
+        500,
+      );
       assert.ok(rtt >= 0 && rtt < 1000, `${label}: RTT ${rtt} ms`);
       if (page.engine === 'chromium') {
         // The server's transport-cc feedback holds the browser's send-side estimate near or
@@ -71,17 +95,29 @@ test('every page decodes video and audio from the three others, over connections
         // browsers, it may dip to ~85 while every connection starts and then climbs past 150
         // (seen taking ~10 s in full `npm test` runs), hence the 30 s.
         const seen: number[] = [];
-        const estimate = await waitFor(`${label}: the publisher's bandwidth estimate above 150 kbit/s`, async () => {
-          const kbps = (await publishStats(page))?.availableOutgoingKbps ?? 0;
-          seen.push(kbps);
-          return kbps > 150 ? kbps : null;
-        }, 30_000, 500).catch((err: Error) => { throw new Error(`${err.message}; estimates seen: ${seen.join(' ')}`); });
+        const estimate = await waitFor(
+          `${label}: the publisher's bandwidth estimate above 150 kbit/s`,
+          async () => {
+            const kbps = (await publishStats(page))?.availableOutgoingKbps ?? 0;
+            seen.push(kbps);
+            return kbps > 150 ? kbps : null;
+          },
+          30_000,
+          500,
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}; estimates seen: ${seen.join(' ')}`);
+        });
         console.log(`${label}: publish estimate ${estimate} kbit/s`);
         // One SR per consumer and second: wait for each stream's first.
-        await waitFor(`${label}: sender reports received for every remote stream`, async () => {
-          const s = await remoteStats(page);
-          return s.length === 3 && s.every((r) => r.senderReportsReceived > 0) ? s : null;
-        }, 5_000, 250);
+        await waitFor(
+          `${label}: sender reports received for every remote stream`,
+          async () => {
+            const s = await remoteStats(page);
+            return s.length === 3 && s.every((r) => r.senderReportsReceived > 0) ? s : null;
+          },
+          5_000,
+          250,
+        );
       }
     }
   });
@@ -89,7 +125,8 @@ test('every page decodes video and audio from the three others, over connections
   const router = server.sfu?.rooms.get(ROOM);
   assert.ok(router);
   assert.equal(router.producers.length, 8);
-  for (const p of router.producers) assert.equal(router.router.consumersOf(p).size, 3, `producer ${p.id} has a consumer per other participant`);
+  for (const p of router.producers)
+    assert.equal(router.router.consumersOf(p).size, 3, `producer ${p.id} has a consumer per other participant`);
   for (const participant of router.participants.values()) {
     assert.ok(participant.publish.transportFeedbacksSent > 0, `${participant.id}: transport-cc feedback sent to the publisher`);
   }
@@ -104,8 +141,15 @@ test('a chat line from Firefox reaches the three others through the server', { t
   const text = `hello from fox ${Date.now()}`;
   await fox.evaluate((t) => (globalThis as unknown as PageGlobals).switchboard.sendChat(t), text);
   for (const { label, page } of pages.slice(0, 3)) {
-    await waitFor(`${label}: chat line delivered`, () => page.evaluate((t) =>
-      (globalThis as unknown as PageGlobals).switchboard.chatLog.some((l) => l.text === t && !l.local && l.name === 'fox'), text), 10_000);
+    await waitFor(
+      `${label}: chat line delivered`,
+      () =>
+        page.evaluate(
+          (t) => (globalThis as unknown as PageGlobals).switchboard.chatLog.some((l) => l.text === t && !l.local && l.name === 'fox'),
+          text,
+        ),
+      10_000,
+    );
   }
 });
 
@@ -121,49 +165,71 @@ test('a 5 MB file reaches the three others with a matching SHA-256', { timeout: 
   const t0 = performance.now();
   const sent = await ada.evaluate(async (n) => {
     const bytes = new Uint8Array(n);
-    for (let i = 0; i < n; i += 65536) (globalThis as unknown as PageGlobals).crypto.getRandomValues(bytes.subarray(i, Math.min(n, i + 65536)));
+    for (let i = 0; i < n; i += 65536)
+      (globalThis as unknown as PageGlobals).crypto.getRandomValues(bytes.subarray(i, Math.min(n, i + 65536)));
     return (globalThis as unknown as PageGlobals).switchboard.sendFile('big.bin', bytes);
   }, size);
   assert.deepEqual(sent.failures, []);
   try {
-  for (const { label, page } of pages.slice(1)) {
-    const got = await waitFor(`${label} receives big.bin`, () => page.evaluate(() =>
-      (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null), 150_000, 500)
-      .catch((err: Error) => {
+    for (const { label, page } of pages.slice(1)) {
+      const got = await waitFor(
+        `${label} receives big.bin`,
+        () =>
+          page.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.receivedFiles.find((f) => f.name === 'big.bin') ?? null),
+        150_000,
+        500,
+      ).catch((err: Error) => {
         // Where the bytes stopped: the server's SCTP toward each receiver.
         const router = server.sfu?.rooms.get(ROOM);
-        const lines = [...(router?.participants.values() ?? [])].map((p) =>
-          `${p.id}: subscribe ${p.subscribeRtc.state} sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.stats)} ${JSON.stringify(p.subscribeRtc.sctp?.sendState())}`);
+        const lines = [...(router?.participants.values() ?? [])].map(
+          (p) =>
+            `${p.id}: subscribe ${p.subscribeRtc.state} sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.stats)} ${JSON.stringify(p.subscribeRtc.sctp?.sendState())}`,
+        );
         err.message += `\nrelay relayed ${router?.data.relayed} dropped ${router?.data.dropped}\n${lines.join('\n')}`;
         throw err;
       });
-    assert.equal(got.size, size, `${label}: size`);
-    assert.equal(got.sha256, sent.sha256, `${label}: hash on arrival equals the sender's`);
-    assert.equal(got.ok, true, `${label}: the app's hash check passed`);
-  }
+      assert.equal(got.size, size, `${label}: size`);
+      assert.equal(got.sha256, sent.sha256, `${label}: hash on arrival equals the sender's`);
+      assert.equal(got.ok, true, `${label}: the app's hash check passed`);
+    }
   } finally {
     lag.disable();
-    console.log(`5 MB file: ${Math.round(performance.now() - t0)} ms to the last receiver; server event-loop delay p99 ${Math.round(lag.percentile(99) / 1e6)} ms, max ${Math.round(lag.max / 1e6)} ms`);
+    console.log(
+      `5 MB file: ${Math.round(performance.now() - t0)} ms to the last receiver; server event-loop delay p99 ${Math.round(lag.percentile(99) / 1e6)} ms, max ${Math.round(lag.max / 1e6)} ms`,
+    );
   }
 });
 
-test("a page that leaves loses its tile on the others within 2 s", { timeout: 30_000 }, async () => {
+test('a page that leaves loses its tile on the others within 2 s', { timeout: 30_000 }, async () => {
   const [ada, bob, cy, fox] = pages.map((p) => p.page) as [TestPage, TestPage, TestPage, TestPage];
   const bobId = (await remoteStats(ada)).find((s) => s.name === 'bob')?.participantId;
   assert.ok(bobId);
   await bob.evaluate(() => (globalThis as unknown as PageGlobals).switchboard.leave());
-  for (const [label, page] of [['ada', ada], ['cy', cy], ['fox', fox]] as const) {
-    await waitFor(`${label} drops bob's tile`, async () => {
-      const ids = await remoteTileIds(page);
-      return ids.length === 2 && !ids.includes(bobId) ? ids : null;
-    }, 2_000, 100);
+  for (const [label, page] of [
+    ['ada', ada],
+    ['cy', cy],
+    ['fox', fox],
+  ] as const) {
+    await waitFor(
+      `${label} drops bob's tile`,
+      async () => {
+        const ids = await remoteTileIds(page);
+        return ids.length === 2 && !ids.includes(bobId) ? ids : null;
+      },
+      2_000,
+      100,
+    );
   }
   // The server closed bob's producers and every consumer of them.
   const router = server.sfu?.rooms.get(ROOM);
-  await waitFor('bob is gone from the router', () => (router && !router.participants.has(bobId) && router.producers.length === 6 ? true : null), 2_000, 100)
-    .catch((err: Error) => {
-      err.message += ` (participants ${[...(router?.participants.keys() ?? [])].join(',')}; producers ${router?.producers.map((p) => `${p.id}/${p.kind}`).join(',')})`;
-      throw err;
-    });
+  await waitFor(
+    'bob is gone from the router',
+    () => (router && !router.participants.has(bobId) && router.producers.length === 6 ? true : null),
+    2_000,
+    100,
+  ).catch((err: Error) => {
+    err.message += ` (participants ${[...(router?.participants.keys() ?? [])].join(',')}; producers ${router?.producers.map((p) => `${p.id}/${p.kind}`).join(',')})`;
+    throw err;
+  });
   for (const p of router!.producers) assert.equal(router!.router.consumersOf(p).size, 2);
 });

@@ -19,7 +19,14 @@ let cert: TestCert;
 before(async () => {
   cert = makeTestCert();
   sb = await startSwitchboard({
-    port: 0, host: '127.0.0.1', logLevel: 'silent', turnPort: 0, rtcPort: 0, turnTlsPort: 0, turnTlsCert: cert.certFile, turnTlsKey: cert.keyFile,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    turnPort: 0,
+    rtcPort: 0,
+    turnTlsPort: 0,
+    turnTlsCert: cert.certFile,
+    turnTlsKey: cert.keyFile,
     turnAllowPeers: ['127.0.0.0/8'],
   });
   // The TURN server's certificate is self-signed for this test.
@@ -41,17 +48,31 @@ for (const transport of ['udp', 'tcp', 'tls'] as const) {
     try {
       await openPage(a, `${url}&name=a`);
       await openPage(b, `${url}&name=b`);
-      await diagnose([{ label: 'a', page: a }, { label: 'b', page: b }], async () => {
-        for (const [label, page] of [['a', a], ['b', b]] as const) {
-          const s = await waitFor(`${label} decodes through the relay`, async () => {
-            const [r] = await remoteStats(page);
-            return r && r.connectionState === 'connected' && r.videoFramesDecoded > 10 && r.audioEnergy > 0 ? r : null;
-          }, 45_000, 500);
-          assert.equal(s.localCandidateType, 'relay', `${label}: local candidate is a relay`);
-          assert.equal(s.remoteCandidateType, 'relay', `${label}: remote candidate is a relay`);
-          assert.equal(s.localRelayProtocol, transport, `${label}: reaches TURN over ${transport}`);
-        }
-      });
+      await diagnose(
+        [
+          { label: 'a', page: a },
+          { label: 'b', page: b },
+        ],
+        async () => {
+          for (const [label, page] of [
+            ['a', a],
+            ['b', b],
+          ] as const) {
+            const s = await waitFor(
+              `${label} decodes through the relay`,
+              async () => {
+                const [r] = await remoteStats(page);
+                return r && r.connectionState === 'connected' && r.videoFramesDecoded > 10 && r.audioEnergy > 0 ? r : null;
+              },
+              45_000,
+              500,
+            );
+            assert.equal(s.localCandidateType, 'relay', `${label}: local candidate is a relay`);
+            assert.equal(s.remoteCandidateType, 'relay', `${label}: remote candidate is a relay`);
+            assert.equal(s.localRelayProtocol, transport, `${label}: reaches TURN over ${transport}`);
+          }
+        },
+      );
       const kinds = turn.allocationsByTransport();
       assert.ok(kinds[transport] >= 2, `both pages allocated over ${transport} (${JSON.stringify(kinds)})`);
       // Media keeps flowing through the relay: audio alone is ~50 packets/s each way.

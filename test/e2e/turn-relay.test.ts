@@ -27,7 +27,15 @@ after(async () => {
 });
 
 async function relayRoom(secret: string, room: string): Promise<[TestPage, TestPage]> {
-  const sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', turnSecret: secret, turnUrls: [`turn:127.0.0.1:${coturn.port}?transport=udp`] });
+  const sb = await startSwitchboard({
+    port: 0,
+    turnPort: 0,
+    rtcPort: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    turnSecret: secret,
+    turnUrls: [`turn:127.0.0.1:${coturn.port}?transport=udp`],
+  });
   servers.push(sb);
   const url = `http://localhost:${sb.port}/?room=${room}&video=${LOW_VIDEO}&relay=1`;
   const a = await browser.newPage();
@@ -39,16 +47,30 @@ async function relayRoom(secret: string, room: string): Promise<[TestPage, TestP
 
 test('a relay-only call connects through TURN with the credentials from signaling', { timeout: 60_000 }, async () => {
   const [a, b] = await relayRoom(SECRET, 'relay-ok');
-  await diagnose([{ label: 'a', page: a }, { label: 'b', page: b }], async () => {
-    for (const [label, page] of [['a', a], ['b', b]] as const) {
-      const s = await waitFor(`${label} decodes through the relay`, async () => {
-        const [r] = await remoteStats(page);
-        return r && r.connectionState === 'connected' && r.videoFramesDecoded > 10 && r.audioEnergy > 0 ? r : null;
-      }, 30_000, 500);
-      assert.equal(s.localCandidateType, 'relay', `${label}: local side of the pair is a relay candidate`);
-      assert.equal(s.remoteCandidateType, 'relay', `${label}: remote side too`);
-    }
-  });
+  await diagnose(
+    [
+      { label: 'a', page: a },
+      { label: 'b', page: b },
+    ],
+    async () => {
+      for (const [label, page] of [
+        ['a', a],
+        ['b', b],
+      ] as const) {
+        const s = await waitFor(
+          `${label} decodes through the relay`,
+          async () => {
+            const [r] = await remoteStats(page);
+            return r && r.connectionState === 'connected' && r.videoFramesDecoded > 10 && r.audioEnergy > 0 ? r : null;
+          },
+          30_000,
+          500,
+        );
+        assert.equal(s.localCandidateType, 'relay', `${label}: local side of the pair is a relay candidate`);
+        assert.equal(s.remoteCandidateType, 'relay', `${label}: remote side too`);
+      }
+    },
+  );
 });
 
 test('with a secret the TURN server does not share, a relay-only call cannot connect', { timeout: 60_000 }, async () => {

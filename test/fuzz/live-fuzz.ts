@@ -71,8 +71,22 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
   const realm = 'fuzz';
   const server = await startServerChild({
     args: [
-      '--log-level', 'warn', '--turn-tls-port', '0', '--turn-tls-cert', cert.certFile, '--turn-tls-key', cert.keyFile,
-      '--turn-secret', secret, '--turn-realm', realm, '--turn-allow-peer', '127.0.0.1/32', '--announced-ip', '127.0.0.1',
+      '--log-level',
+      'warn',
+      '--turn-tls-port',
+      '0',
+      '--turn-tls-cert',
+      cert.certFile,
+      '--turn-tls-key',
+      cert.keyFile,
+      '--turn-secret',
+      secret,
+      '--turn-realm',
+      realm,
+      '--turn-allow-peer',
+      '127.0.0.1/32',
+      '--announced-ip',
+      '127.0.0.1',
     ],
   });
   const ports = { turn: server.turnPort, rtc: server.rtcPort };
@@ -92,8 +106,20 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
     { name: 'raw-port0-and-resets', run: (r) => rawBatch(r, ports) },
   ];
   const report: LiveFuzzReport = {
-    seed, inputsByTarget: {}, inputs: 0, batches: 0, durationMs: 0, unhealthy: [], exitCode: null, exitSignal: null,
-    faults: {}, rssStartBytes: 0, rssEndBytes: 0, fdsStart: 0, fdsEnd: 0, errorLogs: [],
+    seed,
+    inputsByTarget: {},
+    inputs: 0,
+    batches: 0,
+    durationMs: 0,
+    unhealthy: [],
+    exitCode: null,
+    exitSignal: null,
+    faults: {},
+    rssStartBytes: 0,
+    rssEndBytes: 0,
+    fdsStart: 0,
+    fdsEnd: 0,
+    errorLogs: [],
   };
   const started = Date.now();
   try {
@@ -119,8 +145,10 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
         report.fdsStart = countFds(server.pid);
       }
       if (i % batches.length === batches.length - 1) {
-        log(`${report.inputs} inputs, ${Math.round((Date.now() - started) / 1000)} s, rss ${(readRssBytes(server.pid) / 2 ** 20).toFixed(0)} MB, `
-          + `rtc sessions ${rtc.sessionsMade} (subscriber got ${rtc.subscriberRtp} RTP), relayed to our peer ${turn.received}`);
+        log(
+          `${report.inputs} inputs, ${Math.round((Date.now() - started) / 1000)} s, rss ${(readRssBytes(server.pid) / 2 ** 20).toFixed(0)} MB, ` +
+            `rtc sessions ${rtc.sessionsMade} (subscriber got ${rtc.subscriberRtp} RTP), relayed to our peer ${turn.received}`,
+        );
       }
     }
     turn.close();
@@ -153,9 +181,17 @@ export function formatReport(r: LiveFuzzReport): string {
   const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
   return [
     `live fuzz, seed ${r.seed}: ${r.inputs} inputs in ${r.batches} batches, ${(r.durationMs / 1000).toFixed(0)} s`,
-    `  by target: ${Object.entries(r.inputsByTarget).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  by target: ${Object.entries(r.inputsByTarget)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `  crashes: ${r.exitCode !== null || r.exitSignal !== null ? `1 (exit ${r.exitCode ?? r.exitSignal})` : 0}; failed health probes: ${r.unhealthy.length}`,
-    `  faults caught at entry points: ${Object.keys(r.faults).length === 0 ? 'none' : Object.entries(r.faults).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  faults caught at entry points: ${
+      Object.keys(r.faults).length === 0
+        ? 'none'
+        : Object.entries(r.faults)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')
+    }`,
     `  server RSS ${mb(r.rssStartBytes)} after the first round → ${mb(r.rssEndBytes)} at the end; fds ${r.fdsStart} → ${r.fdsEnd}`,
     `  error logs: ${r.errorLogs.length}`,
   ].join('\n');
@@ -163,7 +199,10 @@ export function formatReport(r: LiveFuzzReport): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const flag = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+  const flag = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
   const minutes = Number(flag('--minutes') ?? 0);
   const report = await runLiveFuzz({
     inputs: Number(flag('--inputs') ?? (minutes > 0 ? Infinity : 200_000)),
@@ -173,7 +212,8 @@ async function main(): Promise<void> {
   });
   process.stdout.write(formatReport(report) + '\n');
   for (const l of report.errorLogs.slice(0, 20)) process.stdout.write(`  ${l.slice(0, 300)}\n`);
-  const bad = report.exitCode !== null || report.exitSignal !== null || report.unhealthy.length > 0 || Object.keys(report.faults).length > 0;
+  const bad =
+    report.exitCode !== null || report.exitSignal !== null || report.unhealthy.length > 0 || Object.keys(report.faults).length > 0;
   process.exit(bad ? 1 : 0);
 }
 

@@ -78,7 +78,11 @@ export class RtcTarget {
   sessionsMade = 0;
   subscriberRtp = 0;
 
-  constructor(private readonly host: string, private readonly port: number, private readonly wsUrl: string) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly wsUrl: string,
+  ) {}
 
   async rawBatch(rand: Rand, n: number): Promise<number> {
     while (this.raw.length < 4) {
@@ -97,28 +101,34 @@ export class RtcTarget {
   /** ICE-TCP connections sending framed garbage, checks and media, some reset at once. */
   async tcpBatch(rand: Rand, connections: number): Promise<number> {
     let frames = 0;
-    await Promise.all(Array.from({ length: connections }, () => {
-      const parts: Buffer[] = [];
-      for (let f = 1 + int(rand, 8); f > 0; f--, frames++) {
-        const framed = frameRfc4571(anyDatagram(rand));
-        if (framed) parts.push(framed);
-      }
-      if (rand() < 0.2) parts.push(Buffer.from([0xff, 0xff, 1, 2])); // a frame that never completes
-      const data = Buffer.concat(parts);
-      const reset = rand() < 0.4;
-      return new Promise<void>((resolve) => {
-        const s = tcpConnect(this.port, this.host);
-        const done = (): void => { clearTimeout(timer); s.destroy(); resolve(); };
-        const timer = setTimeout(done, 2000);
-        s.on('error', done);
-        s.on('close', done);
-        s.once('connect', () => {
-          s.write(data);
-          if (reset) s.resetAndDestroy();
-          else s.end();
+    await Promise.all(
+      Array.from({ length: connections }, () => {
+        const parts: Buffer[] = [];
+        for (let f = 1 + int(rand, 8); f > 0; f--, frames++) {
+          const framed = frameRfc4571(anyDatagram(rand));
+          if (framed) parts.push(framed);
+        }
+        if (rand() < 0.2) parts.push(Buffer.from([0xff, 0xff, 1, 2])); // a frame that never completes
+        const data = Buffer.concat(parts);
+        const reset = rand() < 0.4;
+        return new Promise<void>((resolve) => {
+          const s = tcpConnect(this.port, this.host);
+          const done = (): void => {
+            clearTimeout(timer);
+            s.destroy();
+            resolve();
+          };
+          const timer = setTimeout(done, 2000);
+          s.on('error', done);
+          s.on('close', done);
+          s.once('connect', () => {
+            s.write(data);
+            if (reset) s.resetAndDestroy();
+            else s.end();
+          });
         });
-      });
-    }));
+      }),
+    );
     return frames;
   }
 
@@ -127,7 +137,11 @@ export class RtcTarget {
     if (this.session) return this.session;
     const certificate = await this.certificate;
     const room = `fuzz-rtc-${this.sessionsMade++}`;
-    const local = (p: HeadlessPeer): { iceUfrag: string; icePwd: string; fingerprint: DtlsCertificate['fingerprint'] } => ({ iceUfrag: p.iceUfrag, icePwd: p.icePwd, fingerprint: certificate.fingerprint });
+    const local = (p: HeadlessPeer): { iceUfrag: string; icePwd: string; fingerprint: DtlsCertificate['fingerprint'] } => ({
+      iceUfrag: p.iceUfrag,
+      icePwd: p.icePwd,
+      fingerprint: certificate.fingerprint,
+    });
     const [ws] = await TestClient.hello(this.wsUrl, { name: 'fuzz-pub' });
     ws.send({ type: 'join', room, topology: 'sfu' });
     await ws.next('joined');
@@ -139,7 +153,9 @@ export class RtcTarget {
     sub.send({ type: 'join', room, topology: 'sfu' });
     await sub.next('joined');
     const subscriber = await HeadlessPeer.open('fuzz-subscriber', certificate);
-    subscriber.onRtp = () => { this.subscriberRtp++; };
+    subscriber.onRtp = () => {
+      this.subscriberRtp++;
+    };
     const offer = await sub.next('sfu-offer', 10_000);
     sub.send({ type: 'sfu-answer', transport: 'subscribe', revision: offer.revision, sdp: subscribeAnswer(offer.sdp, local(subscriber)) });
     await subscriber.connect(serverEndpoint(offer.sdp), 10_000);

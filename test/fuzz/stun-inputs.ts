@@ -34,33 +34,88 @@ export function learnNonce(auth: TurnAuth, answer: Buffer): void {
   if (nonce) auth.nonce = nonce.value.toString();
 }
 
-const METHODS = [StunMethod.Binding, StunMethod.Allocate, StunMethod.Refresh, StunMethod.Send, StunMethod.CreatePermission,
-  StunMethod.ChannelBind, StunMethod.Connect, StunMethod.ConnectionBind, 0x0fff, 0x002];
-const PEER_IPS = ['127.0.0.1', '0.0.0.0', '255.255.255.255', '::1', '::', '::ffff:127.0.0.1', '::ffff:0:127.0.0.1', '192.88.99.1',
-  '198.18.0.1', '224.0.0.1', '169.254.169.254', '2002:7f00:1::1', 'fe80::1'];
+const METHODS = [
+  StunMethod.Binding,
+  StunMethod.Allocate,
+  StunMethod.Refresh,
+  StunMethod.Send,
+  StunMethod.CreatePermission,
+  StunMethod.ChannelBind,
+  StunMethod.Connect,
+  StunMethod.ConnectionBind,
+  0x0fff,
+  0x002,
+];
+const PEER_IPS = [
+  '127.0.0.1',
+  '0.0.0.0',
+  '255.255.255.255',
+  '::1',
+  '::',
+  '::ffff:127.0.0.1',
+  '::ffff:0:127.0.0.1',
+  '192.88.99.1',
+  '198.18.0.1',
+  '224.0.0.1',
+  '169.254.169.254',
+  '2002:7f00:1::1',
+  'fe80::1',
+];
 
-function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; }
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}
 
 function randomAttribute(rand: Rand, b: StunMessageBuilder, sink: { port: number }): void {
   switch (int(rand, 14)) {
-    case 0: b.add(Attr.Lifetime, u32(pick(rand, [0, 1, 600, 3600, 0xffffffff]))); break;
-    case 1: b.add(Attr.RequestedTransport, Buffer.from([pick(rand, [17, 6, 0, 255]), 0, 0, 0])); break;
+    case 0:
+      b.add(Attr.Lifetime, u32(pick(rand, [0, 1, 600, 3600, 0xffffffff])));
+      break;
+    case 1:
+      b.add(Attr.RequestedTransport, Buffer.from([pick(rand, [17, 6, 0, 255]), 0, 0, 0]));
+      break;
     case 2: {
       const port = pick(rand, [0, sink.port, 1, 65535, int(rand, 65536)]);
       b.add(Attr.XorPeerAddress, encodeXorAddress({ address: pick(rand, PEER_IPS), port }, b.transactionId));
       break;
     }
-    case 3: b.add(Attr.ChannelNumber, Buffer.from(rand() < 0.7 ? [0x40, int(rand, 4), 0, 0] : [pick(rand, [0x40, 0x7f, 0x00, 0x80, 0xff]), int(rand, 256), 0, 0])); break;
-    case 4: b.add(Attr.EvenPort, Buffer.from([pick(rand, [0x80, 0])])); break;
-    case 5: b.add(Attr.ReservationToken, randomBytes(rand, pick(rand, [8, 4, 0]))); break;
-    case 6: b.add(Attr.Data, randomBytes(rand, int(rand, 1200))); break;
-    case 7: b.add(Attr.DontFragment, Buffer.alloc(0)); break;
-    case 8: b.add(Attr.RequestedAddressFamily, Buffer.from([pick(rand, [1, 2, 3]), 0, 0, 0])); break;
-    case 9: b.add(Attr.ConnectionId, randomBytes(rand, 4)); break;
-    case 10: b.add(Attr.Priority, randomBytes(rand, 4)); break;
-    case 11: b.add(Attr.PasswordAlgorithm, Buffer.from([0, pick(rand, [1, 2, 9]), 0, 0])); break;
-    case 12: b.add(int(rand, 0x10000), randomBytes(rand, int(rand, 40))); break;
-    default: b.add(Attr.Username, randomBytes(rand, int(rand, 600)));
+    case 3:
+      b.add(
+        Attr.ChannelNumber,
+        Buffer.from(rand() < 0.7 ? [0x40, int(rand, 4), 0, 0] : [pick(rand, [0x40, 0x7f, 0x00, 0x80, 0xff]), int(rand, 256), 0, 0]),
+      );
+      break;
+    case 4:
+      b.add(Attr.EvenPort, Buffer.from([pick(rand, [0x80, 0])]));
+      break;
+    case 5:
+      b.add(Attr.ReservationToken, randomBytes(rand, pick(rand, [8, 4, 0])));
+      break;
+    case 6:
+      b.add(Attr.Data, randomBytes(rand, int(rand, 1200)));
+      break;
+    case 7:
+      b.add(Attr.DontFragment, Buffer.alloc(0));
+      break;
+    case 8:
+      b.add(Attr.RequestedAddressFamily, Buffer.from([pick(rand, [1, 2, 3]), 0, 0, 0]));
+      break;
+    case 9:
+      b.add(Attr.ConnectionId, randomBytes(rand, 4));
+      break;
+    case 10:
+      b.add(Attr.Priority, randomBytes(rand, 4));
+      break;
+    case 11:
+      b.add(Attr.PasswordAlgorithm, Buffer.from([0, pick(rand, [1, 2, 9]), 0, 0]));
+      break;
+    case 12:
+      b.add(int(rand, 0x10000), randomBytes(rand, int(rand, 40)));
+      break;
+    default:
+      b.add(Attr.Username, randomBytes(rand, int(rand, 600)));
   }
 }
 
@@ -114,22 +169,35 @@ export function streamFrame(rand: Rand, auth: TurnAuth, sink: { port: number }):
 export function turnScenario(rand: Rand, auth: TurnAuth, sink: { port: number }): Buffer[] {
   const signed = (method: number, add: (b: StunMessageBuilder) => void, cls: StunClass = StunClass.Request): Buffer => {
     const b = new StunMessageBuilder(method, cls);
-    if (cls === StunClass.Request) b.add(Attr.Username, Buffer.from(auth.username)).add(Attr.Realm, Buffer.from(auth.realm)).add(Attr.Nonce, Buffer.from(auth.nonce));
+    if (cls === StunClass.Request)
+      b.add(Attr.Username, Buffer.from(auth.username)).add(Attr.Realm, Buffer.from(auth.realm)).add(Attr.Nonce, Buffer.from(auth.nonce));
     add(b);
     if (cls === StunClass.Request) b.addIntegrity(auth.key);
     return b.addFingerprint().build();
   };
   const port = pick(rand, [0, 0, sink.port, 65535]);
   const channel = 0x4000 + int(rand, 4);
-  const peer = (b: StunMessageBuilder): void => { b.add(Attr.XorPeerAddress, encodeXorAddress({ address: '127.0.0.1', port }, b.transactionId)); };
+  const peer = (b: StunMessageBuilder): void => {
+    b.add(Attr.XorPeerAddress, encodeXorAddress({ address: '127.0.0.1', port }, b.transactionId));
+  };
   const cd = Buffer.alloc(4 + 8);
   cd.writeUInt16BE(channel, 0);
   cd.writeUInt16BE(8, 2);
   return [
     signed(StunMethod.Allocate, (b) => b.add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0]))),
     signed(StunMethod.CreatePermission, peer),
-    signed(StunMethod.ChannelBind, (b) => { b.add(Attr.ChannelNumber, Buffer.from([channel >> 8, channel & 0xff, 0, 0])); peer(b); }),
-    signed(StunMethod.Send, (b) => { peer(b); b.add(Attr.Data, randomBytes(rand, 16)); }, StunClass.Indication),
+    signed(StunMethod.ChannelBind, (b) => {
+      b.add(Attr.ChannelNumber, Buffer.from([channel >> 8, channel & 0xff, 0, 0]));
+      peer(b);
+    }),
+    signed(
+      StunMethod.Send,
+      (b) => {
+        peer(b);
+        b.add(Attr.Data, randomBytes(rand, 16));
+      },
+      StunClass.Indication,
+    ),
     cd,
   ];
 }

@@ -15,7 +15,13 @@ export class TurnTarget {
   private readonly sink: UdpSocket;
   received = 0;
 
-  private constructor(private readonly host: string, private readonly port: number, private readonly tlsPort: number, private readonly auth: TurnAuth, sink: UdpSocket) {
+  private constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly tlsPort: number,
+    private readonly auth: TurnAuth,
+    sink: UdpSocket,
+  ) {
     this.sink = sink;
   }
 
@@ -23,7 +29,9 @@ export class TurnTarget {
     const sink = createSocket('udp4');
     await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
     const t = new TurnTarget(host, port, tlsPort, restAuth(secret, `fuzz-${process.pid}`, realm), sink);
-    sink.on('message', () => { t.received++; });
+    sink.on('message', () => {
+      t.received++;
+    });
     for (let i = 0; i < 4; i++) {
       const s = createSocket('udp4');
       await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
@@ -33,7 +41,9 @@ export class TurnTarget {
     return t;
   }
 
-  private get sinkAddress(): { port: number } { return { port: this.sink.address().port }; }
+  private get sinkAddress(): { port: number } {
+    return { port: this.sink.address().port };
+  }
 
   /** `n` datagrams from a few client 5-tuples; returns how many were sent. */
   async udpBatch(rand: Rand, n: number): Promise<number> {
@@ -73,10 +83,13 @@ export class TurnTarget {
 
   private stream(kind: 'tcp' | 'tls', data: Buffer, cut: number, ending: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const s: Socket = kind === 'tls'
-        ? tlsConnect({ host: this.host, port: this.tlsPort, rejectUnauthorized: false })
-        : tcpConnect(this.port, this.host);
-      const done = (): void => { clearTimeout(timer); s.destroy(); resolve(); };
+      const s: Socket =
+        kind === 'tls' ? tlsConnect({ host: this.host, port: this.tlsPort, rejectUnauthorized: false }) : tcpConnect(this.port, this.host);
+      const done = (): void => {
+        clearTimeout(timer);
+        s.destroy();
+        resolve();
+      };
       const timer = setTimeout(done, 3000);
       s.on('error', done);
       s.on('close', done);
@@ -87,8 +100,10 @@ export class TurnTarget {
           if (s.destroyed) return;
           s.write(data.subarray(cut));
           // 0: reset at once (RST mid-stream), 1: clean end, 2: keep it until the server or the timer closes it.
-          if (ending === 0) { if (kind === 'tcp') s.resetAndDestroy(); else s.destroy(); }
-          else if (ending === 1) s.end();
+          if (ending === 0) {
+            if (kind === 'tcp') s.resetAndDestroy();
+            else s.destroy();
+          } else if (ending === 1) s.end();
         }, 5);
       });
     });

@@ -7,7 +7,7 @@
  * with the real writer (`writeTwccFeedback`), which the estimator gets back through the real
  * compound parser after the return-path delay — the same bytes a browser would send.
  */
-import { BandwidthEstimator } from '../../src/sfu/bwe/BandwidthEstimator.js';
+import { type BandwidthEstimator } from '../../src/sfu/bwe/BandwidthEstimator.js';
 import { parseRtcpCompound, writeTwccFeedback, type TwccArrival } from '../../src/rtc/rtcp/index.js';
 import { mulberry32 } from './random.js';
 
@@ -43,7 +43,10 @@ export interface BottleneckResult {
   feedbacks: number;
 }
 
-interface PendingFeedback { atMs: number; bytes: Buffer }
+interface PendingFeedback {
+  atMs: number;
+  bytes: Buffer;
+}
 
 export function runBottleneckLink(estimator: BandwidthEstimator, o: BottleneckLinkOptions): BottleneckResult {
   const bufferBytes = o.bufferBytes ?? 60_000;
@@ -74,7 +77,7 @@ export function runBottleneckLink(estimator: BandwidthEstimator, o: BottleneckLi
       const seq = estimator.onPacketSent(packetBytes, nextSendMs);
       result.sent++;
       const rate = o.linkBps(nextSendMs);
-      const backlogBytes = Math.max(0, linkFreeAtMs - nextSendMs) * rate / 8000;
+      const backlogBytes = (Math.max(0, linkFreeAtMs - nextSendMs) * rate) / 8000;
       if (backlogBytes + packetBytes > bufferBytes) {
         result.queueDrops++;
       } else {

@@ -78,7 +78,9 @@ const CHROMIUM_ARGS = [
 
 export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrowser> {
   const media = opts.media ?? 'fake';
-  const fakeDevice = opts.fakeDeviceCount ? `--use-fake-device-for-media-stream=device-count=${opts.fakeDeviceCount}` : '--use-fake-device-for-media-stream';
+  const fakeDevice = opts.fakeDeviceCount
+    ? `--use-fake-device-for-media-stream=device-count=${opts.fakeDeviceCount}`
+    : '--use-fake-device-for-media-stream';
   const mediaArgs = {
     fake: [fakeDevice, '--use-fake-ui-for-media-stream'],
     denied: [fakeDevice, '--deny-permission-prompts'],
@@ -97,11 +99,16 @@ export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrow
       const context = await browser.newContext({ permissions: media === 'denied' ? [] : ['camera', 'microphone'] });
       const page = await context.newPage();
       const wrapped = wrapPage('chromium', page);
-      const origClose = wrapped.close;
-      wrapped.close = async () => { await origClose(); await context.close().catch(() => undefined); };
+      const origClose = wrapped.close.bind(wrapped);
+      wrapped.close = async () => {
+        await origClose();
+        await context.close().catch(() => undefined);
+      };
       return wrapped;
     },
-    async close() { await browser.close().catch(() => undefined); },
+    async close() {
+      await browser.close().catch(() => undefined);
+    },
   };
 }
 
@@ -117,15 +124,23 @@ function wrapPage(engine: Engine, driverPage: PwPage | PpPage): TestPage {
   return {
     engine,
     consoleLines,
-    async goto(url) { await page.goto(url, { waitUntil: 'load' }); },
+    async goto(url) {
+      await page.goto(url, { waitUntil: 'load' });
+    },
     evaluate: (fn, arg) => page.evaluate(fn as never, arg as never) as never,
-    async click(selector) { await page.click(selector); },
+    async click(selector) {
+      await page.click(selector);
+    },
     async addInitScript(script) {
       if (engine === 'chromium') await page.addInitScript(script);
       else await (driverPage as PpPage).evaluateOnNewDocument(script);
     },
-    async screenshot(path) { await page.screenshot({ path }); },
-    async close() { await page.close().catch(() => undefined); },
+    async screenshot(path) {
+      await page.screenshot({ path });
+    },
+    async close() {
+      await page.close().catch(() => undefined);
+    },
   };
 }
 
@@ -166,8 +181,11 @@ export async function launchFirefox(opts: LaunchOptions = {}): Promise<TestBrows
       const context = await browser.createBrowserContext();
       const page = await context.newPage();
       const wrapped = wrapPage('firefox', page);
-      const origClose = wrapped.close;
-      wrapped.close = async () => { await origClose(); await context.close().catch(() => undefined); };
+      const origClose = wrapped.close.bind(wrapped);
+      wrapped.close = async () => {
+        await origClose();
+        await context.close().catch(() => undefined);
+      };
       return wrapped;
     },
     async close() {
@@ -184,7 +202,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
       last = v;
     } catch (err) {
       last = err;

@@ -78,18 +78,28 @@ export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
     shape(opts.limitKbit);
     uplink = attachToLab(lab, [home]);
     server = await startSwitchboard({
-      host: uplink.ip, port: 0, rtcHost: uplink.ip, rtcPort: 0, announcedIps: [uplink.ip], turnEnabled: false, logLevel: 'silent',
+      host: uplink.ip,
+      port: 0,
+      rtcHost: uplink.ip,
+      rtcPort: 0,
+      announcedIps: [uplink.ip],
+      turnEnabled: false,
+      logLevel: 'silent',
       metricsToken: LAB_METRICS_TOKEN,
     });
     const origin = `http://${uplink.ip}:${server.port}`;
-    const url = (name: string, video?: string, extra = ''): string => `${origin}/?room=${opts.room}&name=${name}&topology=${opts.topology ?? 'sfu'}${video ? `&video=${video}` : ''}${extra}`;
+    const url = (name: string, video?: string, extra = ''): string =>
+      `${origin}/?room=${opts.room}&name=${name}&topology=${opts.topology ?? 'sfu'}${video ? `&video=${video}` : ''}${extra}`;
     // Chromium's own fake camera compresses to a few hundred kbit/s; noise makes the publisher
     // send what its encoder is allowed to (its estimate, up to the resolution's maximum).
     // A simulcast publisher keeps Chromium's camera: noise in three layers would need far more
     // than the machine's encoder keeps up with.
     const noise = join(dir, 'noise.y4m');
     if (!opts.simulcast) writeNoiseY4m(noise, 640, 480, 15);
-    const local = await launchChromium({ insecureOriginAsSecure: origin, args: opts.simulcast ? [] : [`--use-file-for-fake-video-capture=${noise}`] });
+    const local = await launchChromium({
+      insecureOriginAsSecure: origin,
+      args: opts.simulcast ? [] : [`--use-file-for-fake-video-capture=${noise}`],
+    });
     browsers.push(local);
     const pub = await local.newPage();
     pages.push({ label: PUBLISHER, page: pub });
@@ -97,7 +107,10 @@ export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
     // The unlimited subscriber publishes Chromium's own fake camera too: with the noise camera
     // the limited page receives more than its 300 kbit/s even while the publishers' own
     // estimates are still climbing.
-    const second = await launchChromium({ insecureOriginAsSecure: origin, ...(opts.freePublishes === false ? { media: 'none' as const } : {}) });
+    const second = await launchChromium({
+      insecureOriginAsSecure: origin,
+      ...(opts.freePublishes === false ? { media: 'none' as const } : {}),
+    });
     browsers.push(second);
     const free = await second.newPage();
     pages.push({ label: UNLIMITED, page: free });
@@ -118,21 +131,35 @@ export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
       shape,
       close,
       async participant(name) {
-        const seen = (): string => [...(srv.sfu?.rooms.get(opts.room)?.participants.values() ?? [])]
-          .map((p) => `${p.id}: ${[...p.producers].length} producers, subscribe from ${p.subscribeRtc.ice.selectedTuple?.id ?? 'nowhere'}`).join('; ');
+        const seen = (): string =>
+          [...(srv.sfu?.rooms.get(opts.room)?.participants.values() ?? [])]
+            .map(
+              (p) => `${p.id}: ${[...p.producers].length} producers, subscribe from ${p.subscribeRtc.ice.selectedTuple?.id ?? 'nowhere'}`,
+            )
+            .join('; ');
         // The limited page reaches the server from its home's NAT address; of the two pages on
         // this machine the publisher joined first (the router keeps join order).
-        return waitFor(`the server's participant for ${name} (home NAT ${home.wanIp})`, async () => {
-          const here: SfuParticipant[] = [];
-          for (const p of srv.sfu?.rooms.get(opts.room)?.participants.values() ?? []) {
-            const from = p.subscribeRtc.ice.selectedTuple?.remoteAddress;
-            if (from === undefined) return null;
-            if (from === home.wanIp) { if (name === LIMITED) return p; } else here.push(p);
-          }
-          if (here.length !== 2) return null;
-          return name === PUBLISHER ? here[0]! : name === UNLIMITED ? here[1]! : null;
-          return null;
-        }, 30_000, 300).catch((err: Error) => { err.message += `; participants: ${seen()}`; throw err; });
+        return waitFor(
+          `the server's participant for ${name} (home NAT ${home.wanIp})`,
+          async () => {
+            const here: SfuParticipant[] = [];
+            for (const p of srv.sfu?.rooms.get(opts.room)?.participants.values() ?? []) {
+              const from = p.subscribeRtc.ice.selectedTuple?.remoteAddress;
+              if (from === undefined) return null;
+              if (from === home.wanIp) {
+                if (name === LIMITED) return p;
+              } else here.push(p);
+            }
+            if (here.length !== 2) return null;
+            return name === PUBLISHER ? here[0]! : name === UNLIMITED ? here[1]! : null;
+            return null;
+          },
+          30_000,
+          300,
+        ).catch((err: Error) => {
+          err.message += `; participants: ${seen()}`;
+          throw err;
+        });
       },
     };
   } catch (err) {

@@ -16,10 +16,12 @@ export interface Coturn {
 async function freePort(): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      }).on('error', reject);
+      const s = createServer()
+        .listen(0, '127.0.0.1', () => {
+          const p = (s.address() as { port: number }).port;
+          s.close(() => resolve(p));
+        })
+        .on('error', reject);
     });
     const udpFree = await new Promise<boolean>((resolve) => {
       const u = createSocket('udp4');
@@ -39,7 +41,10 @@ function bindingAnswered(port: number, timeoutMs: number): Promise<boolean> {
     req.writeUInt16BE(0x0001, 0);
     req.writeUInt32BE(0x2112a442, 4);
     randomBytes(12).copy(req, 8);
-    const t = setTimeout(() => { sock.close(); resolve(false); }, timeoutMs);
+    const t = setTimeout(() => {
+      sock.close();
+      resolve(false);
+    }, timeoutMs);
     sock.on('message', (m) => {
       if (m.length >= 20 && m.readUInt16BE(0) === 0x0101 && m.subarray(8, 20).equals(req.subarray(8, 20))) {
         clearTimeout(t);
@@ -53,13 +58,29 @@ function bindingAnswered(port: number, timeoutMs: number): Promise<boolean> {
 
 export async function startCoturn(secret: string): Promise<Coturn> {
   const port = await freePort();
-  const child: ChildProcess = spawn('turnserver', [
-    '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
-    '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=switchboard.test',
-    '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers', '--no-multicast-peers',
-    '--log-file=stdout', '--simple-log',
-  ], { stdio: 'ignore' });
-  const close = (): void => { child.kill('SIGKILL'); };
+  const child: ChildProcess = spawn(
+    'turnserver',
+    [
+      '-n',
+      '--listening-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      '--relay-ip=127.0.0.1',
+      '--use-auth-secret',
+      `--static-auth-secret=${secret}`,
+      '--realm=switchboard.test',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      '--allow-loopback-peers',
+      '--no-multicast-peers',
+      '--log-file=stdout',
+      '--simple-log',
+    ],
+    { stdio: 'ignore' },
+  );
+  const close = (): void => {
+    child.kill('SIGKILL');
+  };
   for (let i = 0; i < 50; i++) {
     if (await bindingAnswered(port, 200)) return { port, close };
     if (child.exitCode !== null) break;

@@ -1,6 +1,5 @@
 /** Bridges a DtlsTransport to a UDP socket on loopback, and pairs transports in process. */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import type { DatagramLink } from '../../src/rtc/dtls/index.js';
 
 export interface UdpBridge {
@@ -27,7 +26,7 @@ export async function openUdpBridge(onDatagram: (buf: Buffer) => void): Promise<
   });
   return {
     socket,
-    port: (socket.address() as AddressInfo).port,
+    port: socket.address().port,
     link: {
       send: (buf) => {
         if (peerPort !== undefined) socket.send(buf, peerPort, '127.0.0.1');
@@ -44,7 +43,7 @@ export async function openUdpBridge(onDatagram: (buf: Buffer) => void): Promise<
 export async function freeUdpPort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
+  const port = s.address().port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
 }

@@ -27,12 +27,18 @@ export class IptablesChain {
   remove(): void {
     for (const tool of TOOLS) {
       for (const hook of HOOKS) {
-        try { execFileSync(tool, ['-w', '-D', hook, '-j', this.name], { stdio: 'pipe' }); } catch { /* not hooked */ }
+        try {
+          execFileSync(tool, ['-w', '-D', hook, '-j', this.name], { stdio: 'pipe' });
+        } catch {
+          /* not hooked */
+        }
       }
       try {
         execFileSync(tool, ['-w', '-F', this.name], { stdio: 'pipe' });
         execFileSync(tool, ['-w', '-X', this.name], { stdio: 'pipe' });
-      } catch { /* not there */ }
+      } catch {
+        /* not there */
+      }
     }
   }
 }

@@ -38,7 +38,11 @@ export function addLoss(lab: NatLab, ns: string, dev: string, percent: number): 
       return { packets: Number(m[1]) + dropped, dropped };
     },
     remove() {
-      try { lab.exec(ns, 'tc', ['qdisc', 'del', 'dev', dev, 'root']); } catch { /* already gone */ }
+      try {
+        lab.exec(ns, 'tc', ['qdisc', 'del', 'dev', dev, 'root']);
+      } catch {
+        /* already gone */
+      }
     },
   };
 }
@@ -63,8 +67,17 @@ function iptablesLoss(lab: NatLab, ns: string, dev: string, percent: number): Li
       };
     },
     remove() {
-      try { ipt('-D', 'FORWARD', '-o', dev, '-j', chain); } catch { /* already gone */ }
-      try { ipt('-F', chain); ipt('-X', chain); } catch { /* already gone */ }
+      try {
+        ipt('-D', 'FORWARD', '-o', dev, '-j', chain);
+      } catch {
+        /* already gone */
+      }
+      try {
+        ipt('-F', chain);
+        ipt('-X', chain);
+      } catch {
+        /* already gone */
+      }
     },
   };
 }

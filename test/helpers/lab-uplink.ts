@@ -34,7 +34,11 @@ export function attachToLab(lab: NatLab, homes: readonly Home[]): LabUplink {
     if (!open) return;
     open = false;
     // Deleting one end of a veth pair deletes both; the namespace's end may already be gone.
-    try { ip('link', 'delete', here); } catch { /* gone with the lab */ }
+    try {
+      ip('link', 'delete', here);
+    } catch {
+      /* gone with the lab */
+    }
   };
   try {
     ip('link', 'add', here, 'type', 'veth', 'peer', 'name', there);

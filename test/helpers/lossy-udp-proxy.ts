@@ -14,7 +14,11 @@ export interface LossyUdpProxy {
   close(): void;
 }
 
-export async function startLossyUdpProxy(target: { address: string; port: number }, loss: number, random: () => number): Promise<LossyUdpProxy> {
+export async function startLossyUdpProxy(
+  target: { address: string; port: number },
+  loss: number,
+  random: () => number,
+): Promise<LossyUdpProxy> {
   if (target.address !== '127.0.0.1') throw new Error('loopback targets only');
   const counts = { up: 0, upDropped: 0, down: 0, downDropped: 0 };
   const front = createSocket('udp4');

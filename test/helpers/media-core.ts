@@ -15,7 +15,9 @@ let made = 0;
 /** A router whose transports the test never needs. */
 export function routerWithoutTransports(): Router {
   return new Router(`test-${++made}`, {
-    createMediaTransport: () => { throw new SwitchboardError('unavailable', 'this test router makes no network transports'); },
+    createMediaTransport: () => {
+      throw new SwitchboardError('unavailable', 'this test router makes no network transports');
+    },
   });
 }
 
@@ -52,11 +54,21 @@ export class MemoryTransport implements MediaTransport {
 
   constructor(readonly id: string) {}
 
-  setReceiver(receiver: MediaPacketReceiver): void { this.receiver = receiver; }
-  sendRtp(packet: Buffer): void { if (!this.closed) this.rtp.push(Buffer.from(packet)); }
-  sendRtcp(packet: Buffer): void { if (!this.closed) this.rtcp.push(Buffer.from(packet)); }
-  deliverRtp(packet: Buffer): void { this.receiver?.onRtp(packet); }
-  deliverRtcp(packet: Buffer): void { this.receiver?.onRtcp(packet); }
+  setReceiver(receiver: MediaPacketReceiver): void {
+    this.receiver = receiver;
+  }
+  sendRtp(packet: Buffer): void {
+    if (!this.closed) this.rtp.push(Buffer.from(packet));
+  }
+  sendRtcp(packet: Buffer): void {
+    if (!this.closed) this.rtcp.push(Buffer.from(packet));
+  }
+  deliverRtp(packet: Buffer): void {
+    this.receiver?.onRtp(packet);
+  }
+  deliverRtcp(packet: Buffer): void {
+    this.receiver?.onRtcp(packet);
+  }
 
   on(_event: 'closed', listener: (reason: string) => void): this {
     this.closedListeners.push(listener);

@@ -93,7 +93,11 @@ export function createNatLab(homes: HomeSpec[]): NatLab {
     destroy() {
       for (const c of children) c.kill('SIGKILL');
       for (const ns of created.reverse()) {
-        try { run('ip', ['netns', 'delete', ns]); } catch { /* already gone */ }
+        try {
+          run('ip', ['netns', 'delete', ns]);
+        } catch {
+          /* already gone */
+        }
         rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
       }
       created.length = 0;

@@ -22,8 +22,21 @@ export async function makeOpensslIdentity(): Promise<OpensslIdentity> {
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyPath, '-out', certPath, '-subj', '/CN=openssl-peer', '-days', '1',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-subj',
+    '/CN=openssl-peer',
+    '-days',
+    '1',
   ]);
   const certDer = new X509Certificate(readFileSync(certPath)).raw;
   return { dir, certPath, keyPath, certDer, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -73,20 +86,21 @@ export function startOpenssl(mode: 's_client' | 's_server', args: string[], time
       child.once('exit', onExit);
       check();
     });
-  const keyingMaterial = (): Promise<Buffer> => waitFor('Keying material: ', timeoutMs).then(async () => {
-    // The hex string ends with a newline; wait for it if it is still arriving.
-    const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-      let rounds = 0;
-      const poll = (): void => {
-        const m = text.match(/Keying material: ([0-9A-Fa-f]+)\r?\n/);
-        if (m) resolve(m);
-        else if (++rounds > 50) reject(new Error(`no keying material line:\n${text}`));
-        else setTimeout(poll, 20);
-      };
-      poll();
+  const keyingMaterial = (): Promise<Buffer> =>
+    waitFor('Keying material: ', timeoutMs).then(async () => {
+      // The hex string ends with a newline; wait for it if it is still arriving.
+      const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+        let rounds = 0;
+        const poll = (): void => {
+          const m = text.match(/Keying material: ([0-9A-Fa-f]+)\r?\n/);
+          if (m) resolve(m);
+          else if (++rounds > 50) reject(new Error(`no keying material line:\n${text}`));
+          else setTimeout(poll, 20);
+        };
+        poll();
+      });
+      return Buffer.from(match[1] ?? '', 'hex');
     });
-    return Buffer.from(match[1] ?? '', 'hex');
-  });
   return {
     child,
     keyingMaterial,

@@ -43,17 +43,33 @@ export async function sendRawUdp(o: RawUdp): Promise<void> {
   const destination = o.destination ?? '127.0.0.1';
   for (const a of [source, destination]) if (!/^127\.\d+\.\d+\.\d+$/.test(a)) throw new Error(`raw UDP is for loopback only (got ${a})`);
   const count = Math.min(Math.max(o.count ?? 1, 1), 10_000);
-  const args = ['-c', SCRIPT, source, destination, String(o.sourcePort), String(o.destinationPort), String(count), o.payload.toString('hex')];
+  const args = [
+    '-c',
+    SCRIPT,
+    source,
+    destination,
+    String(o.sourcePort),
+    String(o.destinationPort),
+    String(count),
+    o.payload.toString('hex'),
+  ];
   await new Promise<void>((resolve, reject) => {
     const child = spawn('python3', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('python3 raw UDP sender took over 10 s')); }, 10_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('python3 raw UDP sender took over 10 s'));
+    }, 10_000);
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(err.code === 'ENOENT'
-        ? new Error('python3 is required to send UDP from source port 0 (raw socket); install python3 (add it to .ci/run\'s apt list)')
-        : err);
+      reject(
+        err.code === 'ENOENT'
+          ? new Error("python3 is required to send UDP from source port 0 (raw socket); install python3 (add it to .ci/run's apt list)")
+          : err,
+      );
     });
     child.on('exit', (code) => {
       clearTimeout(timer);

@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     observePackets(p.subscribeRtc, {
       onRtcp: (buf: Buffer) => {
         const packets = parseRtcpCompound(buf);
-        if (packets?.some((x) => x.type === 'twcc' || x.type === 'remb' || x.type === 'rr')) rec.rtcp.push([ms(performance.now()), buf.toString('base64')]);
+        if (packets?.some((x) => x.type === 'twcc' || x.type === 'remb' || x.type === 'rr'))
+          rec.rtcp.push([ms(performance.now()), buf.toString('base64')]);
       },
     });
     await waitFor('feedback flowing', async () => (bwe.counters.feedbacks > 5 ? true : null), 60_000, 250);
@@ -68,12 +69,17 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, liftedS * 1000));
     const gz = gzipSync(JSON.stringify(rec), { level: 9 });
     writeFileSync(out, gz);
-    console.log(`${rec.sends.length} sends, ${rec.rtcp.length} RTCP compounds, lifted at ${rec.liftedAtMs} ms, ${gz.length} bytes → ${out}; live estimate ${Math.round(bwe.estimateBps / 1000)} kbit/s`);
+    console.log(
+      `${rec.sends.length} sends, ${rec.rtcp.length} RTCP compounds, lifted at ${rec.liftedAtMs} ms, ${gz.length} bytes → ${out}; live estimate ${Math.round(bwe.estimateBps / 1000)} kbit/s`,
+    );
   } finally {
     await lab.close();
   }
 }
 
 if (process.argv[1]?.endsWith('record-bwe-feedback.js')) {
-  main().catch((err: unknown) => { console.error(err); process.exitCode = 1; });
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

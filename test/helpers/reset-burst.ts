@@ -22,9 +22,12 @@ for _ in range(count):
 /** `count` (≤ 400: the listen backlog holds them) connect + write + RST to host:port, done before this returns. */
 export function resetBurst(host: string, port: number, count: number, payload: Buffer): void {
   if (host !== '127.0.0.1' && host !== '::1') throw new Error(`reset bursts are for loopback only (got ${host})`);
-  const r = spawnSync('python3', ['-c', SCRIPT, host, String(port), String(Math.min(count, 400)), payload.toString('hex')], { timeout: 20_000, encoding: 'utf8' });
+  const r = spawnSync('python3', ['-c', SCRIPT, host, String(port), String(Math.min(count, 400)), payload.toString('hex')], {
+    timeout: 20_000,
+    encoding: 'utf8',
+  });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error('python3 is required for the TCP reset burst; install python3 (add it to .ci/run\'s apt list)');
+    throw new Error("python3 is required for the TCP reset burst; install python3 (add it to .ci/run's apt list)");
   }
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`python3 reset burst failed (exit ${r.status}): ${r.stderr.trim()}`);

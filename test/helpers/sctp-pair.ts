@@ -26,18 +26,35 @@ export async function directSctpPair(timeoutMs: number): Promise<SctpPair> {
   let toClient: (b: Buffer) => void = () => undefined;
   const client = new SctpAssociation({
     role: 'client',
-    transport: { send: (b) => { const c = Buffer.from(b); setImmediate(() => toServer(c)); } },
+    transport: {
+      send: (b) => {
+        const c = Buffer.from(b);
+        setImmediate(() => toServer(c));
+      },
+    },
   });
   const server = new SctpAssociation({
     role: 'server',
-    transport: { send: (b) => { const c = Buffer.from(b); setImmediate(() => toClient(c)); } },
+    transport: {
+      send: (b) => {
+        const c = Buffer.from(b);
+        setImmediate(() => toClient(c));
+      },
+    },
   });
   toServer = (b) => server.handle(b);
   toClient = (b) => client.handle(b);
   server.start();
   client.start();
   await Promise.all([opened(client, timeoutMs), opened(server, timeoutMs)]);
-  return { client, server, close: () => { client.close(); server.close(); } };
+  return {
+    client,
+    server,
+    close: () => {
+      client.close();
+      server.close();
+    },
+  };
 }
 
 /** SCTP over two of our DtlsTransports (client ↔ server) on an in-process link. */
@@ -46,7 +63,10 @@ export async function dtlsSctpPair(timeoutMs: number): Promise<SctpPair & { dtls
   const links = pairLinks();
   const dtlsServer = new DtlsTransport({ role: 'server', certificate: certA, remoteFingerprints: [certB.fingerprint], link: links.a });
   const dtlsClient = new DtlsTransport({ role: 'client', certificate: certB, remoteFingerprints: [certA.fingerprint], link: links.b });
-  links.connect((b) => dtlsServer.handle(b), (b) => dtlsClient.handle(b));
+  links.connect(
+    (b) => dtlsServer.handle(b),
+    (b) => dtlsClient.handle(b),
+  );
   const server = new SctpAssociation({ role: 'server', transport: { send: (b) => dtlsServer.sendApplicationData(b) } });
   const client = new SctpAssociation({ role: 'client', transport: { send: (b) => dtlsClient.sendApplicationData(b) } });
   dtlsServer.on('data', (b) => server.handle(b));
@@ -98,7 +118,10 @@ export interface LossyLinkOptions {
  * lossy path does. The handshake crosses losslessly; loss starts once both sides are open.
  * `dropped` and `carried` count what the link did after that.
  */
-export async function lossySctpPair(timeoutMs: number, opts: LossyLinkOptions): Promise<SctpPair & { counts: { carried: number; dropped: number } }> {
+export async function lossySctpPair(
+  timeoutMs: number,
+  opts: LossyLinkOptions,
+): Promise<SctpPair & { counts: { carried: number; dropped: number } }> {
   const counts = { carried: 0, dropped: 0 };
   let lossy = false;
   const timers = new Set<NodeJS.Timeout>();

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { wsText } from './ws-text.js';
 
 /** dist/test/helpers → dist/src/cli/main.js */
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -48,17 +49,31 @@ export interface ServerChildOptions {
 }
 
 /** What the inspector writes to stderr by itself: not the server's output. */
-const INSPECTOR_NOTICE = /^(Debugger listening on |Debugger ending on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Waiting for the debugger to disconnect)/;
+const INSPECTOR_NOTICE =
+  /^(Debugger listening on |Debugger ending on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Waiting for the debugger to disconnect)/;
 
 export async function startServerChild(opts: ServerChildOptions, timeoutMs = 20_000): Promise<ServerChild> {
   const args = [
-    ...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []), MAIN, 'serve',
-    '--port', '0', '--turn-port', '0', '--rtc-port', '0', '--host', '127.0.0.1', '--rtc-host', '127.0.0.1',
+    ...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []),
+    MAIN,
+    'serve',
+    '--port',
+    '0',
+    '--turn-port',
+    '0',
+    '--rtc-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--rtc-host',
+    '127.0.0.1',
     ...opts.args,
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let exit: ServerChild['exit'] = null;
-  child.once('exit', (code, signal) => { exit = { code, signal }; });
+  child.once('exit', (code, signal) => {
+    exit = { code, signal };
+  });
   const logs: LogLine[] = [];
   const stderr: string[] = [];
   let inspectorUrl = '';
@@ -72,7 +87,9 @@ export async function startServerChild(opts: ServerChildOptions, timeoutMs = 20_
           logs.push({ level: j.level, msg: typeof j.msg === 'string' ? j.msg : '', raw: line });
           return;
         }
-      } catch { /* not a log line */ }
+      } catch {
+        /* not a log line */
+      }
     }
     banner.push(line);
   });
@@ -111,9 +128,12 @@ export async function startServerChild(opts: ServerChildOptions, timeoutMs = 20_
     rtcPort,
     logs,
     stderr,
-    get exit() { return exit; },
+    get exit() {
+      return exit;
+    },
     exited,
-    collectGarbage: () => (inspectorUrl ? inspectorCall(inspectorUrl, 'HeapProfiler.collectGarbage') : Promise.reject(new Error('started without inspect'))),
+    collectGarbage: () =>
+      inspectorUrl ? inspectorCall(inspectorUrl, 'HeapProfiler.collectGarbage') : Promise.reject(new Error('started without inspect')),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -130,10 +150,13 @@ async function inspectorCall(url: string, method: string, timeoutMs = 15_000): P
   try {
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`inspector ${method}: no answer in ${timeoutMs} ms`)), timeoutMs);
-      ws.once('error', (err) => { clearTimeout(t); reject(err); });
+      ws.once('error', (err) => {
+        clearTimeout(t);
+        reject(err);
+      });
       ws.once('open', () => ws.send(JSON.stringify({ id: 1, method })));
       ws.on('message', (data) => {
-        const m = JSON.parse(data.toString()) as { id?: number; error?: { message: string } };
+        const m = JSON.parse(wsText(data)) as { id?: number; error?: { message: string } };
         if (m.id !== 1) return;
         clearTimeout(t);
         if (m.error) reject(new Error(`inspector ${method}: ${m.error.message}`));

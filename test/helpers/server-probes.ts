@@ -14,7 +14,11 @@ export function countFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-export interface MetricSample { name: string; labels: string; value: number }
+export interface MetricSample {
+  name: string;
+  labels: string;
+  value: number;
+}
 
 /** Prometheus text → its samples (`labels` as written, e.g. `{where="x"}`, or ''). */
 export function parseMetricSamples(text: string): MetricSample[] {

@@ -32,7 +32,10 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
   private publishState = 'new';
 
   /** `rewriteSubscribeOffer`: applied to each subscribe offer before libdatachannel sees it (e.g. a proxy's candidates). */
-  constructor(name: string, private readonly rewriteSubscribeOffer: (sdp: string) => string = (sdp) => sdp) {
+  constructor(
+    name: string,
+    private readonly rewriteSubscribeOffer: (sdp: string) => string = (sdp) => sdp,
+  ) {
     const config = { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true };
     this.publish = new nodeDataChannel.PeerConnection(`${name}-publish`, config);
     // libdatachannel picks DTLS or DTLS-SRTP once, when the transport starts, from the
@@ -40,7 +43,9 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
     // channel (nobody publishes yet); media sections come in later revisions, and without
     // forceMediaTransport their SRTP would be dropped by a plain DTLS transport.
     this.subscribe = new nodeDataChannel.PeerConnection(`${name}-subscribe`, { ...config, forceMediaTransport: true });
-    this.publish.onStateChange((s) => { this.publishState = s; });
+    this.publish.onStateChange((s) => {
+      this.publishState = s;
+    });
     this.subscribe.onTrack((track) => {
       this.subscribeTracks.push(track);
       track.onMessage((msg) => this.rtpCb(msg));
@@ -57,7 +62,9 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
         try {
           const text = (JSON.parse(msg) as { text?: unknown }).text;
           if (typeof text === 'string') this.chatCb({ from, text });
-        } catch { /* not a chat line */ }
+        } catch {
+          /* not a chat line */
+        }
       });
     });
   }
@@ -72,7 +79,9 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
     this.tracks.audio = this.publish.addTrack(audio);
     this.tracks.video = this.publish.addTrack(video);
     for (const t of [this.tracks.audio, this.tracks.video]) {
-      t.onMessage((msg) => { if (isRtcp(msg) && hasKeyframeRequest(msg)) this.keyframeCb(); });
+      t.onMessage((msg) => {
+        if (isRtcp(msg) && hasKeyframeRequest(msg)) this.keyframeCb();
+      });
     }
     // The server's relay reads chat on the pre-negotiated stream id 0 (DataRelay.ts).
     this.chat = this.publish.createDataChannel('chat', { negotiated: true, id: 0 });
@@ -102,7 +111,9 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
     if (t?.isOpen()) t.sendMessageBinary(packet);
   }
 
-  onKeyframeRequest(cb: () => void): void { this.keyframeCb = cb; }
+  onKeyframeRequest(cb: () => void): void {
+    this.keyframeCb = cb;
+  }
 
   async answerSubscribeOffer(sdp: string): Promise<string> {
     this.subscribe.setRemoteDescription(this.rewriteSubscribeOffer(sdp), 'offer');
@@ -112,13 +123,17 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
     return answer.sdp;
   }
 
-  onSubscribeRtp(cb: (packet: Buffer) => void): void { this.rtpCb = cb; }
+  onSubscribeRtp(cb: (packet: Buffer) => void): void {
+    this.rtpCb = cb;
+  }
 
   sendChat(text: string): boolean {
     return this.chat?.isOpen() === true && this.chat.sendMessage(text);
   }
 
-  onChat(cb: (line: ChatLine) => void): void { this.chatCb = cb; }
+  onChat(cb: (line: ChatLine) => void): void {
+    this.chatCb = cb;
+  }
 
   /**
    * Sends `chunks` on the publish connection's `files` channel (id 1, relayed by the server),
@@ -141,7 +156,9 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
   }
 
   /** Messages on the `files` channels the server opened toward us: (sender id, data). */
-  onFiles(cb: (from: string, data: Buffer | string) => void): void { this.filesCb = cb; }
+  onFiles(cb: (from: string, data: Buffer | string) => void): void {
+    this.filesCb = cb;
+  }
 
   async close(): Promise<void> {
     // Every Track and DataChannel with a callback holds the Node event loop (a thread-safe
@@ -149,7 +166,11 @@ export class NodeDataChannelRtc implements SfuPeerRtc {
     for (const t of [this.tracks.audio, this.tracks.video, ...this.subscribeTracks]) t?.close();
     for (const dc of [this.chat, this.files, ...this.channels]) dc?.close();
     for (const pc of [this.publish, this.subscribe]) {
-      const closed = new Promise<void>((r) => pc.onStateChange((st) => { if (st === 'closed') r(); }));
+      const closed = new Promise<void>((r) =>
+        pc.onStateChange((st) => {
+          if (st === 'closed') r();
+        }),
+      );
       pc.close();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
     }

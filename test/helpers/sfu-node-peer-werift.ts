@@ -43,7 +43,9 @@ export class WeriftRtc implements SfuPeerRtc {
         try {
           const text = (JSON.parse(msg) as { text?: unknown }).text;
           if (typeof text === 'string') this.chatCb({ from: dc.protocol, text });
-        } catch { /* not a chat line */ }
+        } catch {
+          /* not a chat line */
+        }
       });
     });
   }
@@ -78,7 +80,9 @@ export class WeriftRtc implements SfuPeerRtc {
     this.tracks[kind].writeRtp(packet);
   }
 
-  onKeyframeRequest(cb: () => void): void { this.keyframeCb = cb; }
+  onKeyframeRequest(cb: () => void): void {
+    this.keyframeCb = cb;
+  }
 
   async answerSubscribeOffer(sdp: string): Promise<string> {
     await this.subscribe.setRemoteDescription({ type: 'offer', sdp });
@@ -88,7 +92,9 @@ export class WeriftRtc implements SfuPeerRtc {
     return answer;
   }
 
-  onSubscribeRtp(cb: (packet: Buffer) => void): void { this.rtpCb = cb; }
+  onSubscribeRtp(cb: (packet: Buffer) => void): void {
+    this.rtpCb = cb;
+  }
 
   sendChat(text: string): boolean {
     if (this.chat?.readyState !== 'open') return false;
@@ -96,7 +102,9 @@ export class WeriftRtc implements SfuPeerRtc {
     return true;
   }
 
-  onChat(cb: (line: ChatLine) => void): void { this.chatCb = cb; }
+  onChat(cb: (line: ChatLine) => void): void {
+    this.chatCb = cb;
+  }
 
   async close(): Promise<void> {
     await Promise.allSettled([this.publish.close(), this.subscribe.close()]);

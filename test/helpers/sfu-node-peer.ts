@@ -12,6 +12,7 @@ import sdpTransform from 'sdp-transform';
 import { WebSocket } from 'ws';
 import type { ServerMessage, SfuServerOfferMsg } from '../../src/protocol/index.js';
 import { RtpReceiveCounter, RtpReplayer, loadRecordedMedia, type ReceivedFrom } from './sfu-node-peer-media.js';
+import { wsText } from './ws-text.js';
 
 /** The recordings' codecs, as the peer offers them (payload types as Chromium's). */
 export const PUBLISH_CODECS = {
@@ -20,7 +21,10 @@ export const PUBLISH_CODECS = {
 } as const;
 
 /** A relayed chat line: who sent it (the channel's protocol) and its text. */
-export interface ChatLine { from: string; text: string }
+export interface ChatLine {
+  from: string;
+  text: string;
+}
 
 /** What a WebRTC library must do for the peer: two connections, raw RTP in and out, a chat channel. */
 export interface SfuPeerRtc {
@@ -59,8 +63,12 @@ export class SfuNodePeer {
   private publishAnswer: ((sdp: string) => void) | null = null;
   private closed = false;
 
-  private constructor(private readonly ws: WebSocket, readonly rtc: SfuPeerRtc, readonly name: string) {
-    ws.on('message', (data) => this.onMessage(JSON.parse(data.toString()) as ServerMessage));
+  private constructor(
+    private readonly ws: WebSocket,
+    readonly rtc: SfuPeerRtc,
+    readonly name: string,
+  ) {
+    ws.on('message', (data) => this.onMessage(JSON.parse(wsText(data)) as ServerMessage));
     rtc.onSubscribeRtp((p) => this.received.onPacket(p));
     rtc.onChat((line) => this.chatLog.push(line));
   }
@@ -69,12 +77,23 @@ export class SfuNodePeer {
    * Connects, joins `room` as an SFU participant (or creates it as an MCU room: the same two
    * connections, the mixer's tracks come back), publishes, and starts sending the recorded media.
    */
-  static async join(wsUrl: string, room: string, name: string, rtc: SfuPeerRtc, timeoutMs = 20_000, topology: 'sfu' | 'mcu' = 'sfu'): Promise<SfuNodePeer> {
+  static async join(
+    wsUrl: string,
+    room: string,
+    name: string,
+    rtc: SfuPeerRtc,
+    timeoutMs = 20_000,
+    topology: 'sfu' | 'mcu' = 'sfu',
+  ): Promise<SfuNodePeer> {
     const ws = new WebSocket(wsUrl);
-    await withTimeout(new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    }), timeoutMs, `${name}: WebSocket open`);
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      }),
+      timeoutMs,
+      `${name}: WebSocket open`,
+    );
     const peer = new SfuNodePeer(ws, rtc, name);
     try {
       await peer.start(room, timeoutMs, topology);
@@ -133,17 +152,24 @@ export class SfuNodePeer {
     const joined = await this.next('joined', timeoutMs);
     for (const p of joined.participants) this.names.set(p.id, p.name);
     const offer = await this.rtc.createPublishOffer(this.ssrcs);
-    const answer = new Promise<string>((resolve) => { this.publishAnswer = resolve; });
+    const answer = new Promise<string>((resolve) => {
+      this.publishAnswer = resolve;
+    });
     this.send({ type: 'sfu-offer', transport: 'publish', sdp: offer, id: 'publish' });
     await this.rtc.applyPublishAnswer(await withTimeout(answer, timeoutMs, `${this.name}: sfu-answer`));
     await withTimeout(this.rtc.publishConnected(), timeoutMs, `${this.name}: publish connection (${this.rtc.library})`);
     const media = loadRecordedMedia();
     for (const kind of ['video', 'audio'] as const) {
       const codec = PUBLISH_CODECS[kind];
-      this.replayers.push(new RtpReplayer(media[kind], {
-        kind, ssrc: this.ssrcs[kind], payloadType: codec.payloadType, clockRate: codec.clockRate,
-        send: (p) => this.rtc.sendRtp(kind, Buffer.from(p)), // the replayer reuses its buffer
-      }));
+      this.replayers.push(
+        new RtpReplayer(media[kind], {
+          kind,
+          ssrc: this.ssrcs[kind],
+          payloadType: codec.payloadType,
+          clockRate: codec.clockRate,
+          send: (p) => this.rtc.sendRtp(kind, Buffer.from(p)), // the replayer reuses its buffer
+        }),
+      );
     }
     this.rtc.onKeyframeRequest(() => this.replayers[0]?.requestKeyframe());
     for (const r of this.replayers) r.start();
@@ -156,9 +182,11 @@ export class SfuNodePeer {
 
   private onMessage(m: ServerMessage): void {
     if (m.type === 'sfu-offer') {
-      this.offers = this.offers.then(() => this.applySubscribeOffer(m)).catch((err: unknown) => {
-        this.errors.push(`subscribe offer ${m.revision}: ${errorText(err)}`);
-      });
+      this.offers = this.offers
+        .then(() => this.applySubscribeOffer(m))
+        .catch((err: unknown) => {
+          this.errors.push(`subscribe offer ${m.revision}: ${errorText(err)}`);
+        });
     } else if (m.type === 'sfu-answer') {
       this.publishAnswer?.(m.sdp);
     } else if (m.type === 'participant-joined') {
@@ -179,7 +207,10 @@ export class SfuNodePeer {
       if (left <= 0) throw new Error(`${this.name}: no "${type}" within ${timeoutMs} ms (errors: ${this.errors.join('; ')})`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiter = () => { clearTimeout(t); resolve(); };
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
     }
   }

@@ -15,14 +15,24 @@ export function allocatorTarget(p: SfuParticipant, c: Consumer): string {
 }
 
 function describeParticipant(p: SfuParticipant): string[] {
-  const transports = [p.publishRtc, p.subscribeRtc].map((t) =>
-    `${t.id}: ${t.state}${t.closeReason ? ` (${t.closeReason})` : ''}, path ${t.ice.selectedTuple?.id ?? 'none'}, ice ${JSON.stringify(t.ice.stats)}`);
-  const consumers = [...p.subscribe.consumers].filter((c) => c.kind === 'video').map((c) => {
-    return `  ← ${c.producer.ownerId}: allocator ${allocatorTarget(p, c)}, layers ${JSON.stringify(c.currentLayers)}→${JSON.stringify(c.targetLayers)}, ${c.packetsSent} sent, ${c.keyframeRequests} keyframe requests, producer got ${c.producer.packetsReceived}`;
-  });
-  const producers = [...p.producers].filter((x) => x.kind === 'video').map((x) =>
-    `  → ${x.id}: ${x.packetsReceived} packets, ${x.retransmissionsReceived} RTX, ${x.keyframesReceived} keyframes`);
-  return [...transports, ...producers, `  estimate ${Math.round(p.subscribe.estimateBps / 1000)} kbit/s (delay ${Math.round(p.subscribe.bwe.delayBasedBps / 1000)}, loss-based ${Math.round(p.subscribe.bwe.lossBasedBps / 1000)}, loss ${(100 * p.subscribe.lossFraction).toFixed(1)} % (${p.subscribe.lossyWindows} lossy windows), pause ${p.allocator?.pauseAllowed ? 'allowed' : 'not allowed'}), ${JSON.stringify(p.subscribe.bwe.counters)}`, ...consumers];
+  const transports = [p.publishRtc, p.subscribeRtc].map(
+    (t) =>
+      `${t.id}: ${t.state}${t.closeReason ? ` (${t.closeReason})` : ''}, path ${t.ice.selectedTuple?.id ?? 'none'}, ice ${JSON.stringify(t.ice.stats)}`,
+  );
+  const consumers = [...p.subscribe.consumers]
+    .filter((c) => c.kind === 'video')
+    .map((c) => {
+      return `  ← ${c.producer.ownerId}: allocator ${allocatorTarget(p, c)}, layers ${JSON.stringify(c.currentLayers)}→${JSON.stringify(c.targetLayers)}, ${c.packetsSent} sent, ${c.keyframeRequests} keyframe requests, producer got ${c.producer.packetsReceived}`;
+    });
+  const producers = [...p.producers]
+    .filter((x) => x.kind === 'video')
+    .map((x) => `  → ${x.id}: ${x.packetsReceived} packets, ${x.retransmissionsReceived} RTX, ${x.keyframesReceived} keyframes`);
+  return [
+    ...transports,
+    ...producers,
+    `  estimate ${Math.round(p.subscribe.estimateBps / 1000)} kbit/s (delay ${Math.round(p.subscribe.bwe.delayBasedBps / 1000)}, loss-based ${Math.round(p.subscribe.bwe.lossBasedBps / 1000)}, loss ${(100 * p.subscribe.lossFraction).toFixed(1)} % (${p.subscribe.lossyWindows} lossy windows), pause ${p.allocator?.pauseAllowed ? 'allowed' : 'not allowed'}), ${JSON.stringify(p.subscribe.bwe.counters)}`,
+    ...consumers,
+  ];
 }
 
 export function describeSfuRoom(server: Switchboard | undefined, room: string): string {

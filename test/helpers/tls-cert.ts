@@ -16,7 +16,34 @@ export function makeTestCert(commonName = 'localhost', altNames = 'DNS:localhost
   const dir = mkdtempSync(join(tmpdir(), 'sb-cert-'));
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${commonName}`,
-    '-addext', `subjectAltName=${altNames}`, '-days', '1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-  return { certFile, keyFile, cert: readFileSync(certFile), key: readFileSync(keyFile), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${commonName}`,
+      '-addext',
+      `subjectAltName=${altNames}`,
+      '-days',
+      '1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  return {
+    certFile,
+    keyFile,
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

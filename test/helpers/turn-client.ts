@@ -8,9 +8,21 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv6, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import {
-  Attr, StunClass, StunMessageBuilder, StunMethod, checkIntegrity, decodeChannelData, decodeErrorCode, decodeStun,
-  decodeXorAddress, encodeChannelData, encodeXorAddress, getAttribute, longTermKey,
-  type StunMessage, type TransportAddress,
+  Attr,
+  StunClass,
+  StunMessageBuilder,
+  StunMethod,
+  checkIntegrity,
+  decodeChannelData,
+  decodeErrorCode,
+  decodeStun,
+  decodeXorAddress,
+  encodeChannelData,
+  encodeXorAddress,
+  getAttribute,
+  longTermKey,
+  type StunMessage,
+  type TransportAddress,
 } from '../../src/stun/index.js';
 import { StreamFramer } from '../../src/turn/listeners/stream-framer.js';
 
@@ -51,25 +63,35 @@ export class TurnTestClient {
   private readonly pending = new Map<string, (m: StunMessage) => void>();
   private readonly channels = new Map<number, TransportAddress>();
 
-  private constructor(readonly transport: Transport, private readonly sendRaw: (b: Buffer) => void, private readonly closer: () => void) {}
+  private constructor(
+    readonly transport: Transport,
+    private readonly sendRaw: (b: Buffer) => void,
+    private readonly closer: () => void,
+  ) {}
 
   static async open(transport: Transport, host: string, port: number): Promise<TurnTestClient> {
     if (transport === 'udp') {
       const sock: UdpSocket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
       await new Promise<void>((r) => sock.bind(0, r));
-      const c = new TurnTestClient('udp', (b) => sock.send(b, port, host), () => sock.close());
+      const c = new TurnTestClient(
+        'udp',
+        (b) => sock.send(b, port, host),
+        () => sock.close(),
+      );
       c.server = { host, port };
       sock.on('message', (m) => c.onFrame(m));
       return c;
     }
-    const sock: Socket = transport === 'tls'
-      ? tlsConnect({ host, port, rejectUnauthorized: false })
-      : tcpConnect({ host, port });
+    const sock: Socket = transport === 'tls' ? tlsConnect({ host, port, rejectUnauthorized: false }) : tcpConnect({ host, port });
     await new Promise<void>((resolve, reject) => {
       sock.once(transport === 'tls' ? 'secureConnect' : 'connect', () => resolve());
       sock.once('error', reject);
     });
-    const c = new TurnTestClient(transport, (b) => sock.write(b), () => sock.destroy());
+    const c = new TurnTestClient(
+      transport,
+      (b) => sock.write(b),
+      () => sock.destroy(),
+    );
     c.server = { host, port };
     c.stream = sock;
     const framer = new StreamFramer();
@@ -120,12 +142,24 @@ export class TurnTestClient {
     const out = b.build();
     return new Promise((resolve, reject) => {
       let resend: NodeJS.Timeout | undefined;
-      const t = setTimeout(() => { clearTimeout(resend); this.pending.delete(key); reject(new Error(`no response (${this.transport})`)); }, timeoutMs);
-      this.pending.set(key, (m) => { clearTimeout(t); clearTimeout(resend); this.pending.delete(key); resolve(m); });
+      const t = setTimeout(() => {
+        clearTimeout(resend);
+        this.pending.delete(key);
+        reject(new Error(`no response (${this.transport})`));
+      }, timeoutMs);
+      this.pending.set(key, (m) => {
+        clearTimeout(t);
+        clearTimeout(resend);
+        this.pending.delete(key);
+        resolve(m);
+      });
       this.sendRaw(out);
       if (this.transport === 'udp' && this.udpRtoMs !== null) {
         const again = (rto: number): void => {
-          resend = setTimeout(() => { this.sendRaw(out); again(rto * 2); }, rto);
+          resend = setTimeout(() => {
+            this.sendRaw(out);
+            again(rto * 2);
+          }, rto);
         };
         again(this.udpRtoMs);
       }
@@ -196,7 +230,10 @@ export class TurnTestClient {
     const socket: Socket = tls
       ? tlsConnect({ host: this.server.host, port: this.server.port, rejectUnauthorized: false })
       : tcpConnect({ host: this.server.host, port: this.server.port });
-    await new Promise<void>((resolve, reject) => { socket.once(tls ? 'secureConnect' : 'connect', () => resolve()); socket.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+    });
     socket.on('error', () => undefined);
     const idAttr = Buffer.alloc(4);
     idAttr.writeUInt32BE(id, 0);
@@ -207,7 +244,10 @@ export class TurnTestClient {
       let done = false;
       const t = setTimeout(() => reject(new Error('no ConnectionBind response')), 2000);
       socket.on('data', (chunk: Buffer) => {
-        if (done) { received.push(chunk); return; }
+        if (done) {
+          received.push(chunk);
+          return;
+        }
         buf = Buffer.concat([buf, chunk]);
         if (buf.length < 20 || buf.length < 20 + buf.readUInt16BE(2)) return;
         const end = 20 + buf.readUInt16BE(2);

@@ -8,12 +8,45 @@ import { StunClass, StunMessageBuilder, StunMethod, Attr } from '../../src/stun/
 import { TurnServer } from '../../src/turn/TurnServer.js';
 import { TurnTestClient, errorCode } from './turn-client.js';
 
-const REFUSED_V4 = ['127.0.0.1', '10.0.0.1', '169.254.169.254', '0.0.0.0', '172.16.5.4', '192.168.1.1', '100.64.0.1', '224.0.0.1', '255.255.255.255', '198.18.0.1'];
-const REFUSED_V6 = ['::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '::ffff:0.0.0.0', '::1', '::', '::127.0.0.1', 'fe80::1', 'fd00::1', 'ff02::1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::1'];
+const REFUSED_V4 = [
+  '127.0.0.1',
+  '10.0.0.1',
+  '169.254.169.254',
+  '0.0.0.0',
+  '172.16.5.4',
+  '192.168.1.1',
+  '100.64.0.1',
+  '224.0.0.1',
+  '255.255.255.255',
+  '198.18.0.1',
+];
+const REFUSED_V6 = [
+  '::ffff:127.0.0.1',
+  '::ffff:10.0.0.1',
+  '::ffff:169.254.169.254',
+  '::ffff:0.0.0.0',
+  '::1',
+  '::',
+  '::127.0.0.1',
+  'fe80::1',
+  'fd00::1',
+  'ff02::1',
+  '64:ff9b::a9fe:a9fe',
+  '2002:7f00:1::1',
+];
 
 async function main(): Promise<void> {
   // '::' inside this namespace means its loopback addresses only: 127.0.0.1 and ::1.
-  const server = new TurnServer({ host: '::', port: 3478, realm: 'lab', users: ['eve:pw', 'zed:pw'], allowPeers: [], maxAllocations: 3, maxAllocationsPerUser: 2, maxBitrateKbps: 0 });
+  const server = new TurnServer({
+    host: '::',
+    port: 3478,
+    realm: 'lab',
+    users: ['eve:pw', 'zed:pw'],
+    allowPeers: [],
+    maxAllocations: 3,
+    maxAllocationsPerUser: 2,
+    maxBitrateKbps: 0,
+  });
   await server.listen();
   const open = async (host: string, user = 'eve'): Promise<TurnTestClient> => {
     const c = await TurnTestClient.open('udp', host, server.port);
@@ -24,7 +57,9 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = { addresses: server.addresses };
 
   const anon = await open('127.0.0.1');
-  const r401 = await anon.exchange(new StunMessageBuilder(StunMethod.Allocate, StunClass.Request).add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])));
+  const r401 = await anon.exchange(
+    new StunMessageBuilder(StunMethod.Allocate, StunClass.Request).add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])),
+  );
   out.unauthenticated = { code: errorCode(r401), allocationsAfter: server.activeAllocations, created: server.counters.allocationsCreated };
 
   const v4 = await open('127.0.0.1');
@@ -34,7 +69,10 @@ async function main(): Promise<void> {
   const permission: Record<string, number | undefined> = {};
   const channel: Record<string, number | undefined> = {};
   let ch = 0x4000;
-  for (const [c, list] of [[v4, REFUSED_V4], [v6, REFUSED_V6]] as const) {
+  for (const [c, list] of [
+    [v4, REFUSED_V4],
+    [v6, REFUSED_V6],
+  ] as const) {
     for (const address of list) {
       permission[address] = errorCode(await c.createPermission({ address, port: 5000 }));
       channel[address] = errorCode(await c.channelBind(ch++, { address, port: 5000 }));

@@ -14,17 +14,23 @@ let unsolicited = false;
 function ask(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer from ${host}:${port}`)), 3000);
-    sock.once('message', (m) => { clearTimeout(t); resolve(m.toString()); });
+    sock.once('message', (m) => {
+      clearTimeout(t);
+      resolve(m.toString());
+    });
     sock.send('hello', port, host);
   });
 }
 
-sock.bind(0, async () => {
+/** Prints the result and exits; every failure is caught and reported. */
+async function probe(): Promise<void> {
   try {
     mapped.push(await ask(Number(a)));
     mapped.push(await ask(Number(b)));
     const [ip, port] = (mapped[0] as string).split(':') as [string, string];
-    sock.on('message', (m) => { if (m.toString() === 'unsolicited') unsolicited = true; });
+    sock.on('message', (m) => {
+      if (m.toString() === 'unsolicited') unsolicited = true;
+    });
     sock.send(`poke ${ip} ${port}`, Number(a), host);
     await new Promise((r) => setTimeout(r, 700));
     process.stdout.write(JSON.stringify({ mapped, unsolicitedArrived: unsolicited }) + '\n');
@@ -33,4 +39,6 @@ sock.bind(0, async () => {
     process.stderr.write(String(err) + '\n');
     process.exit(1);
   }
-});
+}
+
+sock.bind(0, () => void probe());

@@ -12,7 +12,9 @@ const [host = '198.18.0.1', ...ports] = process.argv.slice(2);
 const [p1, p2, p3] = ports.map(Number) as [number, number, number];
 const third = createSocket('udp4');
 let bound = 0;
-const onBound = (): void => { if (++bound === 3) process.stdout.write('ready\n'); };
+const onBound = (): void => {
+  if (++bound === 3) process.stdout.write('ready\n');
+};
 third.bind(p3, host, onBound);
 for (const port of [p1, p2]) {
   const s = createSocket('udp4');

@@ -4,6 +4,7 @@
  */
 import { WebSocket, type ClientOptions } from 'ws';
 import type { ServerMessage, WelcomeMsg } from '../../src/protocol/index.js';
+import { wsText } from './ws-text.js';
 
 type Of<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
@@ -16,14 +17,16 @@ export class TestClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.received.push(JSON.parse(data.toString()) as ServerMessage);
+      this.received.push(JSON.parse(wsText(data)) as ServerMessage);
       for (const w of this.waiters.splice(0)) w();
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code) => {
-      this.closeCode = code;
-      for (const w of this.waiters.splice(0)) w();
-      resolve(code);
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code) => {
+        this.closeCode = code;
+        for (const w of this.waiters.splice(0)) w();
+        resolve(code);
+      }),
+    );
   }
 
   static async connect(url: string, opts: ClientOptions = {}): Promise<TestClient> {
@@ -63,7 +66,10 @@ export class TestClient {
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }

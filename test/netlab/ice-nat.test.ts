@@ -46,16 +46,22 @@ const browsers = new Set<TestBrowser>();
  */
 function waitForLine(child: ChildProcess, re: RegExp, what: string, timeoutMs = 15_000): Promise<void> {
   let out = '';
-  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   return new Promise((resolve, reject) => {
     const done = (err?: Error): void => {
       clearTimeout(timer);
       child.stdout!.off('data', onData);
       child.off('exit', onExit);
       child.stdout!.resume();
-      if (err) reject(err); else resolve();
+      if (err) reject(err);
+      else resolve();
     };
-    const onData = (b: Buffer): void => { out += b.toString(); if (re.test(out)) done(); };
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      if (re.test(out)) done();
+    };
     const onExit = (code: number | null): void => done(new Error(`${what} exited (${code}) before ready:\n${out}`));
     const timer = setTimeout(() => done(new Error(`${what} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
     child.stdout!.on('data', onData);
@@ -70,30 +76,85 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-icenat-'));
   const udpOut = ['-i', 'lan', '-p', 'udp', '-j', 'DROP'];
   lab = createNatLab([
-    { nat: 'cone' }, { nat: 'cone' },
-    { nat: 'symmetric' }, { nat: 'symmetric' },
+    { nat: 'cone' },
+    { nat: 'cone' },
+    { nat: 'symmetric' },
+    { nat: 'symmetric' },
     { nat: 'cone', forwardRules: [udpOut, ['-i', 'lan', '-p', 'tcp', '--dport', String(TURNS_PORT), '-j', 'DROP']] },
     { nat: 'cone', forwardRules: [udpOut, ['-i', 'lan', '-p', 'tcp', '--dport', String(TURN_PORT), '-j', 'DROP']] },
   ]);
   const ip = lab.inetIp;
 
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-subj', `/CN=${ip}`, '-addext', `subjectAltName=IP:${ip}`, '-days', '1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${ip}`,
+      '-addext',
+      `subjectAltName=IP:${ip}`,
+      '-days',
+      '1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const spkiDer = createPublicKey(readFileSync(join(dir, 'key.pem'))).export({ type: 'spki', format: 'der' });
   certSpki = createHash('sha256').update(spkiDer).digest('base64');
 
   // Our server with its embedded STUN/TURN (udp, tcp; tls with the certificate). Relaying to
   // reserved ranges is refused by default, and the lab lives in one of them.
-  const sb = lab.spawn(lab.inetNs, process.execPath, [CLI, 'serve', '--host', ip, '--port', String(HTTP_PORT), '--log-level', 'warn',
-    '--turn-port', String(TURN_PORT), '--turn-tls-port', String(TURNS_PORT),
-    '--turn-tls-cert', join(dir, 'cert.pem'), '--turn-tls-key', join(dir, 'key.pem'), '--turn-allow-peer', '198.18.0.0/15', '--rtc-port', '0']);
+  const sb = lab.spawn(lab.inetNs, process.execPath, [
+    CLI,
+    'serve',
+    '--host',
+    ip,
+    '--port',
+    String(HTTP_PORT),
+    '--log-level',
+    'warn',
+    '--turn-port',
+    String(TURN_PORT),
+    '--turn-tls-port',
+    String(TURNS_PORT),
+    '--turn-tls-cert',
+    join(dir, 'cert.pem'),
+    '--turn-tls-key',
+    join(dir, 'key.pem'),
+    '--turn-allow-peer',
+    '198.18.0.0/15',
+    '--rtc-port',
+    '0',
+  ]);
   const sbReady = waitForLine(sb, /listening/, 'switchboard serve');
 
   // STUN only (the first server's): no TURN of its own, no relay offered to the clients.
   writeFileSync(join(dir, 'stun-only.yaml'), `iceServers:\n  - urls: ['stun:${ip}:${TURN_PORT}']\n`);
-  const stunOnly = lab.spawn(lab.inetNs, process.execPath, [CLI, 'serve', '--config', join(dir, 'stun-only.yaml'),
-    '--host', ip, '--port', String(STUN_ONLY_PORT), '--log-level', 'warn', '--turn-enabled', 'false', '--rtc-enabled', 'false']);
+  const stunOnly = lab.spawn(lab.inetNs, process.execPath, [
+    CLI,
+    'serve',
+    '--config',
+    join(dir, 'stun-only.yaml'),
+    '--host',
+    ip,
+    '--port',
+    String(STUN_ONLY_PORT),
+    '--log-level',
+    'warn',
+    '--turn-enabled',
+    'false',
+    '--rtc-enabled',
+    'false',
+  ]);
   const stunOnlyReady = waitForLine(stunOnly, /listening/, 'switchboard serve (STUN only)');
 
   await Promise.all([sbReady, stunOnlyReady]);
@@ -129,14 +190,24 @@ interface Call {
 async function callBetween(homeA: number, homeB: number, room: string, port = HTTP_PORT): Promise<Call> {
   const [ba, bb] = await Promise.all([browserIn(lab!.homes[homeA]!, port), browserIn(lab!.homes[homeB]!, port)]);
   const close = async (): Promise<void> => {
-    for (const b of [ba, bb]) { await b.close(); browsers.delete(b); }
+    for (const b of [ba, bb]) {
+      await b.close();
+      browsers.delete(b);
+    }
   };
   try {
     const [a, b] = await Promise.all([ba.newPage(), bb.newPage()]);
     const url = `http://${lab!.inetIp}:${port}/?room=${room}&video=${LOW_VIDEO}`;
     await openPage(a, `${url}&name=a`);
     await openPage(b, `${url}&name=b`);
-    const check = <T>(fn: () => Promise<T>): Promise<T> => diagnose([{ label: 'a', page: a }, { label: 'b', page: b }], fn);
+    const check = <T>(fn: () => Promise<T>): Promise<T> =>
+      diagnose(
+        [
+          { label: 'a', page: a },
+          { label: 'b', page: b },
+        ],
+        fn,
+      );
     return { a, b, check, close };
   } catch (err) {
     await close();
@@ -150,17 +221,30 @@ async function callBetween(homeA: number, homeB: number, room: string, port = HT
  * not merely once. Returns the last sample (its candidate pair is the one carrying media).
  */
 async function mediaFlows(label: string, page: TestPage, timeoutMs = 45_000): Promise<RemoteStat> {
-  const first = await waitFor(`${label}: connected and decoding`, async () => {
-    const [r] = await remoteStats(page);
-    return r && r.connectionState === 'connected' && r.videoFramesDecoded > 10 && r.audioEnergy > 0 ? r : null;
-  }, timeoutMs, 500);
-  return waitFor(`${label}: frames and audio energy rising`, async () => {
-    const [r] = await remoteStats(page);
-    return r && r.connectionState === 'connected' && r.videoFramesDecoded > first.videoFramesDecoded && r.audioEnergy > first.audioEnergy ? r : null;
-  }, 15_000, 500);
+  const first = await waitFor(
+    `${label}: connected and decoding`,
+    async () => {
+      const [r] = await remoteStats(page);
+      return r && r.connectionState === 'connected' && r.videoFramesDecoded > 10 && r.audioEnergy > 0 ? r : null;
+    },
+    timeoutMs,
+    500,
+  );
+  return waitFor(
+    `${label}: frames and audio energy rising`,
+    async () => {
+      const [r] = await remoteStats(page);
+      return r && r.connectionState === 'connected' && r.videoFramesDecoded > first.videoFramesDecoded && r.audioEnergy > first.audioEnergy
+        ? r
+        : null;
+    },
+    15_000,
+    500,
+  );
 }
 
-const path = (s: RemoteStat): string => `${s.localCandidateType} ↔ ${s.remoteCandidateType}` + (s.localRelayProtocol ? ` (local relay over ${s.localRelayProtocol})` : '');
+const path = (s: RemoteStat): string =>
+  `${s.localCandidateType} ↔ ${s.remoteCandidateType}` + (s.localRelayProtocol ? ` (local relay over ${s.localRelayProtocol})` : '');
 
 test('two port-restricted cone NATs: the call connects srflx ↔ srflx, without the relay', { timeout: 120_000 }, async (t) => {
   const call = await callBetween(CONE_A, CONE_B, 'cone-cone');
@@ -168,9 +252,16 @@ test('two port-restricted cone NATs: the call connects srflx ↔ srflx, without 
     await call.check(async () => {
       // Our STUN/TURN, on the address the page reached signaling by, on every transport.
       const ip = lab!.inetIp;
-      assert.deepEqual(await welcomeUrls(call.a), [`stun:${ip}:${TURN_PORT}`, `turn:${ip}:${TURN_PORT}?transport=udp`,
-        `turn:${ip}:${TURN_PORT}?transport=tcp`, `turns:${ip}:${TURNS_PORT}?transport=tcp`]);
-      for (const [label, page] of [['a', call.a], ['b', call.b]] as const) {
+      assert.deepEqual(await welcomeUrls(call.a), [
+        `stun:${ip}:${TURN_PORT}`,
+        `turn:${ip}:${TURN_PORT}?transport=udp`,
+        `turn:${ip}:${TURN_PORT}?transport=tcp`,
+        `turns:${ip}:${TURNS_PORT}?transport=tcp`,
+      ]);
+      for (const [label, page] of [
+        ['a', call.a],
+        ['b', call.b],
+      ] as const) {
         const s = await mediaFlows(label, page);
         t.diagnostic(`${label}: ${path(s)}`);
         assert.equal(s.localCandidateType, 'srflx', `${label}: ${path(s)}`);
@@ -186,10 +277,16 @@ test('two symmetric NATs: the call connects through the relay', { timeout: 120_0
   const call = await callBetween(SYM_A, SYM_B, 'sym-sym');
   try {
     await call.check(async () => {
-      for (const [label, page] of [['a', call.a], ['b', call.b]] as const) {
+      for (const [label, page] of [
+        ['a', call.a],
+        ['b', call.b],
+      ] as const) {
         const s = await mediaFlows(label, page);
         t.diagnostic(`${label}: ${path(s)}`);
-        assert.ok(s.localCandidateType === 'relay' || s.remoteCandidateType === 'relay', `${label}: the pair goes through TURN (${path(s)})`);
+        assert.ok(
+          s.localCandidateType === 'relay' || s.remoteCandidateType === 'relay',
+          `${label}: the pair goes through TURN (${path(s)})`,
+        );
       }
     });
   } finally {
@@ -197,12 +294,15 @@ test('two symmetric NATs: the call connects through the relay', { timeout: 120_0
   }
 });
 
-test('two symmetric NATs with STUN only: the call does not connect', { timeout: 120_000 }, async (t) => {
+test('two symmetric NATs with STUN only: the call does not connect', { timeout: 120_000 }, async () => {
   const call = await callBetween(SYM_A, SYM_B, 'sym-sym-stun', STUN_ONLY_PORT);
   try {
     await call.check(async () => {
       // STUN itself works from there (so the failure below is the NATs', not a dead server).
-      for (const [label, page] of [['a', call.a], ['b', call.b]] as const) {
+      for (const [label, page] of [
+        ['a', call.a],
+        ['b', call.b],
+      ] as const) {
         const types = await gatheredTypes(page);
         assert.ok(types.includes('srflx'), `${label} gathers a server-reflexive candidate (got ${types.join(', ')})`);
         assert.ok(!types.includes('relay'), `${label} is offered no relay (got ${types.join(', ')})`);
@@ -212,8 +312,11 @@ test('two symmetric NATs with STUN only: the call does not connect', { timeout: 
       const deadline = Date.now() + 20_000;
       let last: RemoteStat[] = [];
       while (Date.now() < deadline) {
-        last = [...await remoteStats(call.a), ...await remoteStats(call.b)];
-        assert.ok(last.every((s) => s.connectionState !== 'connected'), `connected anyway: ${last.map(path).join('; ')}`);
+        last = [...(await remoteStats(call.a)), ...(await remoteStats(call.b))];
+        assert.ok(
+          last.every((s) => s.connectionState !== 'connected'),
+          `connected anyway: ${last.map(path).join('; ')}`,
+        );
         if (last.length === 2 && last.every((s) => s.connectionState === 'failed')) break;
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -251,7 +354,9 @@ for (const [label, home, protocol] of [
 /** Every ICE server URL the page got in `welcome`, in order. */
 function welcomeUrls(page: TestPage): Promise<string[]> {
   return page.evaluate(() => {
-    const g = globalThis as unknown as { switchboard: { signaling: { welcome: { iceServers?: Array<{ urls: string | string[] }> } | null } } };
+    const g = globalThis as unknown as {
+      switchboard: { signaling: { welcome: { iceServers?: Array<{ urls: string | string[] }> } | null } };
+    };
     return (g.switchboard.signaling.welcome?.iceServers ?? []).flatMap((s) => s.urls);
   });
 }
@@ -273,7 +378,10 @@ function gatheredTypes(page: TestPage): Promise<string[]> {
     const pc = new g.RTCPeerConnection({ iceServers: g.switchboard.signaling.welcome?.iceServers ?? [] });
     const types: string[] = [];
     const done = new Promise<void>((resolve) => {
-      pc.onicecandidate = (e) => { if (e.candidate) types.push(e.candidate.type ?? '?'); else resolve(); };
+      pc.onicecandidate = (e) => {
+        if (e.candidate) types.push(e.candidate.type ?? '?');
+        else resolve();
+      };
       setTimeout(resolve, 10_000);
     });
     pc.createDataChannel('probe');

@@ -22,7 +22,10 @@ before(async () => {
 after(() => lab?.destroy());
 
 function probe(ns: string): { mapped: string[]; unsolicitedArrived: boolean } {
-  return JSON.parse(lab.exec(ns, process.execPath, [helper('udp-probe.js'), lab.inetIp, '3478', '3479']));
+  return JSON.parse(lab.exec(ns, process.execPath, [helper('udp-probe.js'), lab.inetIp, '3478', '3479'])) as {
+    mapped: string[];
+    unsolicitedArrived: boolean;
+  };
 }
 
 test('a port-restricted cone NAT: one mapping for every destination, unsolicited traffic dropped', () => {

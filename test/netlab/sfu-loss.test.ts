@@ -54,7 +54,13 @@ before(async () => {
 
   // Only on the uplink address: nothing listens on the machine's own network.
   server = await startSwitchboard({
-    host: uplink.ip, port: 0, rtcHost: uplink.ip, rtcPort: 0, announcedIps: [uplink.ip], turnEnabled: false, logLevel: 'silent',
+    host: uplink.ip,
+    port: 0,
+    rtcHost: uplink.ip,
+    rtcPort: 0,
+    announcedIps: [uplink.ip],
+    turnEnabled: false,
+    logLevel: 'silent',
   });
   const origin = `http://${uplink.ip}:${server.port}`;
   const url = (name: string): string => `${origin}/?room=${ROOM}&name=${name}&topology=sfu&video=${LOW_VIDEO}`;
@@ -113,7 +119,7 @@ async function participantNamed(name: string, seenFrom: TestPage): Promise<SfuPa
 async function keepsDecoding(label: string, page: TestPage, from: readonly string[]): Promise<{ first: RemoteStat[]; last: RemoteStat[] }> {
   const pick = (stats: RemoteStat[]): RemoteStat[] | null => {
     const out = from.map((name) => stats.find((s) => s.name === name));
-    return out.every((s) => s && s.connectionState === 'connected' && s.videoFramesDecoded > 0) ? out as RemoteStat[] : null;
+    return out.every((s) => s && s.connectionState === 'connected' && s.videoFramesDecoded > 0) ? (out as RemoteStat[]) : null;
   };
   const first = await waitFor(`${label}: decoding video from ${from.join(', ')}`, async () => pick(await remoteStats(page)), 60_000, 500);
   let prev = first;
@@ -123,8 +129,10 @@ async function keepsDecoding(label: string, page: TestPage, from: readonly strin
     assert.ok(now, `${label}: still connected to ${from.join(', ')} after ${(i + 1) * SAMPLE_MS} ms`);
     now.forEach((s, k) => {
       const before = prev[k]!.videoFramesDecoded;
-      assert.ok(s.videoFramesDecoded > before,
-        `${label}: frames from ${s.name} rising at ${(i + 1) * SAMPLE_MS} ms (${before} → ${s.videoFramesDecoded}); ${JSON.stringify(s)}`);
+      assert.ok(
+        s.videoFramesDecoded > before,
+        `${label}: frames from ${s.name} rising at ${(i + 1) * SAMPLE_MS} ms (${before} → ${s.videoFramesDecoded}); ${JSON.stringify(s)}`,
+      );
     });
     prev = now;
   }
@@ -133,58 +141,89 @@ async function keepsDecoding(label: string, page: TestPage, from: readonly strin
 
 const fps = (a: RemoteStat, b: RemoteStat): string => ((b.videoFramesDecoded - a.videoFramesDecoded) / (WATCH_MS / 1000)).toFixed(1);
 
-test('downstream loss: the lossy page keeps decoding both publishers, NACKs, and gets RTX from the server\'s cache', { timeout: 150_000 }, async (t) => {
-  const lossy = pageOf('lossy');
-  await diagnose(pages, async () => {
-    const { first, last } = await keepsDecoding('lossy', lossy, PUBLISHERS);
-    for (const [k, s] of last.entries()) t.diagnostic(`lossy ← ${s.name}: ${fps(first[k]!, s)} frames/s decoded over ${WATCH_MS / 1000} s`);
+test(
+  "downstream loss: the lossy page keeps decoding both publishers, NACKs, and gets RTX from the server's cache",
+  { timeout: 150_000 },
+  async (t) => {
+    const lossy = pageOf('lossy');
+    await diagnose(
+      pages,
+      async () => {
+        const { first, last } = await keepsDecoding('lossy', lossy, PUBLISHERS);
+        for (const [k, s] of last.entries())
+          t.diagnostic(`lossy ← ${s.name}: ${fps(first[k]!, s)} frames/s decoded over ${WATCH_MS / 1000} s`);
 
-    // The page's own view (inbound-rtp): NACKs sent, retransmissions received, per publisher.
-    const repaired = await waitFor('lossy: NACKs sent and retransmissions received for each publisher', async () => {
-      const stats = (await remoteStats(lossy)).filter((s) => (PUBLISHERS as readonly string[]).includes(s.name));
-      return stats.length === PUBLISHERS.length && stats.every((s) => s.nackCount > 0 && (s.retransmittedPacketsReceived ?? 0) > 0) ? stats : null;
-    }, 20_000, 500);
-    for (const s of repaired) t.diagnostic(`lossy ← ${s.name}: nackCount ${s.nackCount}, retransmittedPacketsReceived ${s.retransmittedPacketsReceived}`);
+        // The page's own view (inbound-rtp): NACKs sent, retransmissions received, per publisher.
+        const repaired = await waitFor(
+          'lossy: NACKs sent and retransmissions received for each publisher',
+          async () => {
+            const stats = (await remoteStats(lossy)).filter((s) => (PUBLISHERS as readonly string[]).includes(s.name));
+            return stats.length === PUBLISHERS.length && stats.every((s) => s.nackCount > 0 && (s.retransmittedPacketsReceived ?? 0) > 0)
+              ? stats
+              : null;
+          },
+          20_000,
+          500,
+        );
+        for (const s of repaired)
+          t.diagnostic(`lossy ← ${s.name}: nackCount ${s.nackCount}, retransmittedPacketsReceived ${s.retransmittedPacketsReceived}`);
 
-    // The server's view: those NACKs reached the consumers toward the lossy page, which
-    // answered from the producer's cache (a miss is not counted) as RTX on the RTX SSRC.
-    const participant = await participantNamed('lossy', pageOf('ada'));
-    // Over ICE-TCP (also offered) TCP would hide the loss from RTP: the media must be on UDP.
-    assert.equal(participant.subscribeRtc.ice.selectedTuple?.protocol, 'udp', 'the subscribe connection runs over UDP');
-    assert.equal(participant.publishRtc.ice.selectedTuple?.protocol, 'udp', 'the publish connection runs over UDP');
-    const video = [...participant.subscribe.consumers].filter((c) => c.kind === 'video');
-    assert.equal(video.length, PUBLISHERS.length, 'one video consumer per publisher');
-    for (const c of video) {
-      t.diagnostic(`server → lossy, consumer of ${c.producer.ownerId}: ${c.nacksReceived} seqs NACKed, ${c.retransmitted} resent of ${c.packetsSent} packets`);
-      assert.notEqual(c.rtxSsrc, undefined, 'the subscribe offer negotiated RTX');
-      assert.ok(c.nacksReceived > 0, `consumer ${c.id} received NACKs`);
-      assert.ok(c.retransmitted > 0, `consumer ${c.id} resent from the cache`);
-    }
-  }, () => describeSfuRoom(server, ROOM));
-});
+        // The server's view: those NACKs reached the consumers toward the lossy page, which
+        // answered from the producer's cache (a miss is not counted) as RTX on the RTX SSRC.
+        const participant = await participantNamed('lossy', pageOf('ada'));
+        // Over ICE-TCP (also offered) TCP would hide the loss from RTP: the media must be on UDP.
+        assert.equal(participant.subscribeRtc.ice.selectedTuple?.protocol, 'udp', 'the subscribe connection runs over UDP');
+        assert.equal(participant.publishRtc.ice.selectedTuple?.protocol, 'udp', 'the publish connection runs over UDP');
+        const video = [...participant.subscribe.consumers].filter((c) => c.kind === 'video');
+        assert.equal(video.length, PUBLISHERS.length, 'one video consumer per publisher');
+        for (const c of video) {
+          t.diagnostic(
+            `server → lossy, consumer of ${c.producer.ownerId}: ${c.nacksReceived} seqs NACKed, ${c.retransmitted} resent of ${c.packetsSent} packets`,
+          );
+          assert.notEqual(c.rtxSsrc, undefined, 'the subscribe offer negotiated RTX');
+          assert.ok(c.nacksReceived > 0, `consumer ${c.id} received NACKs`);
+          assert.ok(c.retransmitted > 0, `consumer ${c.id} resent from the cache`);
+        }
+      },
+      () => describeSfuRoom(server, ROOM),
+    );
+  },
+);
 
-test('upstream loss: the server NACKs the lossy page\'s video, gets RTX, and the clean pages keep decoding it', { timeout: 150_000 }, async (t) => {
-  await diagnose(pages, async () => {
-    for (const name of PUBLISHERS) {
-      const { first, last } = await keepsDecoding(name, pageOf(name), ['lossy']);
-      t.diagnostic(`${name} ← lossy: ${fps(first[0]!, last[0]!)} frames/s decoded over ${WATCH_MS / 1000} s`);
-    }
-    const participant = await participantNamed('lossy', pageOf('ada'));
-    const video = [...participant.producers].filter((p) => p.kind === 'video');
-    assert.equal(video.length, 1, 'the lossy page publishes one video track');
-    const producer = video[0]!;
-    t.diagnostic(`lossy → server: ${producer.packetsReceived} packets, ${producer.nacksSent} seqs NACKed, ${producer.retransmissionsReceived} RTX received`);
-    assert.notEqual(producer.rtxSsrc, undefined, 'the publisher negotiated RTX');
-    assert.ok(producer.nacksSent > 0, 'the server NACKed missing packets');
-    assert.ok(producer.retransmissionsReceived > 0, 'the page resent them as RTX');
-  }, () => describeSfuRoom(server, ROOM));
-});
+test(
+  "upstream loss: the server NACKs the lossy page's video, gets RTX, and the clean pages keep decoding it",
+  { timeout: 150_000 },
+  async (t) => {
+    await diagnose(
+      pages,
+      async () => {
+        for (const name of PUBLISHERS) {
+          const { first, last } = await keepsDecoding(name, pageOf(name), ['lossy']);
+          t.diagnostic(`${name} ← lossy: ${fps(first[0]!, last[0]!)} frames/s decoded over ${WATCH_MS / 1000} s`);
+        }
+        const participant = await participantNamed('lossy', pageOf('ada'));
+        const video = [...participant.producers].filter((p) => p.kind === 'video');
+        assert.equal(video.length, 1, 'the lossy page publishes one video track');
+        const producer = video[0]!;
+        t.diagnostic(
+          `lossy → server: ${producer.packetsReceived} packets, ${producer.nacksSent} seqs NACKed, ${producer.retransmissionsReceived} RTX received`,
+        );
+        assert.notEqual(producer.rtxSsrc, undefined, 'the publisher negotiated RTX');
+        assert.ok(producer.nacksSent > 0, 'the server NACKed missing packets');
+        assert.ok(producer.retransmissionsReceived > 0, 'the page resent them as RTX');
+      },
+      () => describeSfuRoom(server, ROOM),
+    );
+  },
+);
 
 test('the loss was real: about 10 % of the packets each way were dropped', (t) => {
   for (const { label, loss } of losses) {
     const { packets, dropped } = loss.counts();
     // Bernoulli(0.1) over thousands of packets: well inside 5–15 % unless the loss is broken.
-    t.diagnostic(`${label} (${loss.method}): dropped ${dropped} of ${packets} packets (${((100 * dropped) / Math.max(1, packets)).toFixed(1)} %)`);
+    t.diagnostic(
+      `${label} (${loss.method}): dropped ${dropped} of ${packets} packets (${((100 * dropped) / Math.max(1, packets)).toFixed(1)} %)`,
+    );
     assert.ok(packets > 1000, `${label}: enough packets crossed the lossy link (${packets})`);
     const ratio = dropped / packets;
     assert.ok(ratio > 0.05 && ratio < 0.15, `${label}: loss ratio ${ratio.toFixed(3)}`);

@@ -24,7 +24,11 @@ before(() => {
 });
 
 after(() => {
-  try { execFileSync('ip', ['netns', 'delete', NS]); } catch { /* not created */ }
+  try {
+    execFileSync('ip', ['netns', 'delete', NS]);
+  } catch {
+    /* not created */
+  }
 });
 
 test('the namespace has no way out: loopback only, no route', () => {

@@ -1,7 +1,7 @@
 /** The 1:1 call flow: REST to start it, WebSocket for the rest, relay only once accepted. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { WelcomeMsg } from '../../src/protocol/index.js';
+import type { CreateCallResponse, RestError, WelcomeMsg } from '../../src/protocol/index.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -24,14 +24,26 @@ async function user(): Promise<[TestClient, WelcomeMsg]> {
   return r;
 }
 
-async function api(method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; json: any }> {
+/** GET /api/calls/:id */
+interface CallStatus {
+  callId: string;
+  state: string;
+}
+
+/** One request; `T` is the body the test expects (null when empty, as for 204). */
+async function api<T = CreateCallResponse>(
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
   const res = await fetch(`${sb.url}${path}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
+  return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
 }
 
 test('accept: both sides can relay, and hangup ends it for both', async () => {
@@ -47,12 +59,16 @@ test('accept: both sides can relay, and hangup ends it for both', async () => {
   // Not before accept: ringing is no licence to send SDP.
   assert.equal((await a.expectError({ type: 'offer', to: wb.sessionId, sdp: 'early', callId })).code, 'peer-not-found');
   b.send({ type: 'call-accept', callId });
-  assert.deepEqual(await a.next('call-accepted'), { type: 'call-accepted', callId, peer: { sessionId: wb.sessionId, identity: wb.identity, name: wb.name } });
+  assert.deepEqual(await a.next('call-accepted'), {
+    type: 'call-accepted',
+    callId,
+    peer: { sessionId: wb.sessionId, identity: wb.identity, name: wb.name },
+  });
   a.send({ type: 'offer', to: wb.sessionId, sdp: 'v=0 call offer', callId });
   assert.deepEqual(await b.next('offer'), { type: 'offer', from: wa.sessionId, sdp: 'v=0 call offer', callId });
   b.send({ type: 'answer', to: wa.sessionId, sdp: 'v=0 call answer', callId });
   assert.equal((await a.next('answer')).sdp, 'v=0 call answer');
-  assert.equal((await api('GET', `/api/calls/${callId}`, wb.sessionToken)).json.state, 'active');
+  assert.equal((await api<CallStatus>('GET', `/api/calls/${callId}`, wb.sessionToken)).json.state, 'active');
   b.send({ type: 'call-hangup', callId });
   const ended = { type: 'call-ended', callId, reason: 'hangup', by: wb.sessionId };
   assert.deepEqual(await a.next('call-ended'), ended);
@@ -102,24 +118,24 @@ test('busy, unknown callee, self-call, bad body and missing auth', async () => {
   const [, wc] = await user();
   const { json } = await api('POST', '/api/calls', wa.sessionToken, { to: wb.identity });
   await b.next('call-incoming');
-  const busy = await api('POST', '/api/calls', wc.sessionToken, { to: wb.identity });
+  const busy = await api<RestError>('POST', '/api/calls', wc.sessionToken, { to: wb.identity });
   assert.equal(busy.status, 409);
   assert.equal(busy.json.error.code, 'busy');
-  const caller = await api('POST', '/api/calls', wa.sessionToken, { to: wc.identity });
+  const caller = await api<RestError>('POST', '/api/calls', wa.sessionToken, { to: wc.identity });
   assert.deepEqual([caller.status, caller.json.error.code], [409, 'call-state-invalid']);
-  const nobody = await api('POST', '/api/calls', wc.sessionToken, { to: 'nobody-here' });
+  const nobody = await api<RestError>('POST', '/api/calls', wc.sessionToken, { to: 'nobody-here' });
   assert.deepEqual([nobody.status, nobody.json.error.code, nobody.json.error.field], [404, 'callee-not-found', 'to']);
-  const self = await api('POST', '/api/calls', wc.sessionToken, { to: wc.identity });
+  const self = await api<RestError>('POST', '/api/calls', wc.sessionToken, { to: wc.identity });
   assert.deepEqual([self.status, self.json.error.code], [400, 'invalid-message']);
-  const bad = await api('POST', '/api/calls', wc.sessionToken, { to: 42 });
+  const bad = await api<RestError>('POST', '/api/calls', wc.sessionToken, { to: 42 });
   assert.deepEqual([bad.status, bad.json.error.field, bad.json.error.message], [400, 'to', 'to: must be a string']);
-  const notJson = await api('POST', '/api/calls', wc.sessionToken, '{oops');
+  const notJson = await api<RestError>('POST', '/api/calls', wc.sessionToken, '{oops');
   assert.deepEqual([notJson.status, notJson.json.error.code], [400, 'malformed-json']);
-  const anon = await api('POST', '/api/calls', null, { to: wb.identity });
+  const anon = await api<RestError>('POST', '/api/calls', null, { to: wb.identity });
   assert.deepEqual([anon.status, anon.json.error.code], [401, 'unauthorized']);
   const wrong = await api('POST', '/api/calls', 'x'.repeat(43), { to: wb.identity });
   assert.equal(wrong.status, 401);
-  const stranger = await api('GET', `/api/calls/${json.callId}`, wc.sessionToken);
+  const stranger = await api<RestError>('GET', `/api/calls/${json.callId}`, wc.sessionToken);
   assert.deepEqual([stranger.status, stranger.json.error.code], [404, 'call-not-found']);
   const huge = await api('POST', '/api/calls', wc.sessionToken, { to: 'y'.repeat(10_000) });
   assert.equal(huge.status, 413);

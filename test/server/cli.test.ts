@@ -11,18 +11,29 @@ const run = promisify(execFile);
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
 test('a bad config value stops startup naming the key', async () => {
-  await assert.rejects(run('node', [CLI, 'serve', '--port', 'abc']), (err: { code: number; stderr: string }) =>
-    err.code === 1 && err.stderr.includes('invalid config: port must be an integer 0-65535 (got "abc")'));
-  await assert.rejects(run('node', [CLI, 'serve', '--prot', '1']), (err: { code: number; stderr: string }) =>
-    err.code === 2 && err.stderr.includes("Unknown option '--prot'"));
+  await assert.rejects(
+    run('node', [CLI, 'serve', '--port', 'abc']),
+    (err: { code: number; stderr: string }) =>
+      err.code === 1 && err.stderr.includes('invalid config: port must be an integer 0-65535 (got "abc")'),
+  );
+  await assert.rejects(
+    run('node', [CLI, 'serve', '--prot', '1']),
+    (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes("Unknown option '--prot'"),
+  );
 });
 
 test('a repeated --mcu-tier keeps every value; the usage lists every flag by section', async () => {
   // 700 then 300 does not rise: the error shows that both values were kept (not only the last).
-  await assert.rejects(run('node', [CLI, 'serve', '--mcu-tier', '700', '--mcu-tier', '300'], { timeout: 10_000 }), (err: { code: number; stderr: string }) =>
-    err.code === 1 && err.stderr.includes('invalid config: mcuTiersKbps must rise from the lowest tier to the highest (got [700,300])'));
-  await assert.rejects(run('node', [CLI, 'serve', '--mcu-fps', '0']), (err: { code: number; stderr: string }) =>
-    err.code === 1 && err.stderr.includes('invalid config: mcuFps must be an integer 1-30 (got 0)'));
+  await assert.rejects(
+    run('node', [CLI, 'serve', '--mcu-tier', '700', '--mcu-tier', '300'], { timeout: 10_000 }),
+    (err: { code: number; stderr: string }) =>
+      err.code === 1 && err.stderr.includes('invalid config: mcuTiersKbps must rise from the lowest tier to the highest (got [700,300])'),
+  );
+  await assert.rejects(
+    run('node', [CLI, 'serve', '--mcu-fps', '0']),
+    (err: { code: number; stderr: string }) =>
+      err.code === 1 && err.stderr.includes('invalid config: mcuFps must be an integer 1-30 (got 0)'),
+  );
   const { stdout } = await run('node', [CLI, '--help']);
   const serve = stdout.slice(stdout.indexOf('switchboard serve'), stdout.indexOf('switchboard turn'));
   for (const [key, entry] of Object.entries(CONFIG_SCHEMA)) {
@@ -30,7 +41,11 @@ test('a repeated --mcu-tier keeps every value; the usage lists every flag by sec
     const line = serve.split('\n').findIndex((l) => l.includes(`[--${entry.flag} `));
     assert.ok(line > 0, `serve usage lists --${entry.flag} (${key})`);
     // Under its section's label: the nearest label above it.
-    const label = serve.split('\n').slice(0, line + 1).reverse().find((l) => /^ {4}\w+:/.test(l));
+    const label = serve
+      .split('\n')
+      .slice(0, line + 1)
+      .reverse()
+      .find((l) => /^ {4}\w+:/.test(l));
     assert.equal(label?.trim().split(':')[0], entry.section, `--${entry.flag} under ${entry.section}`);
     if ('repeatable' in entry) assert.ok(serve.includes(`[--${entry.flag} ${entry.meta}]...`), `--${entry.flag} shown as repeatable`);
   }
@@ -41,11 +56,18 @@ test('switchboard config --markdown prints the README table', async () => {
   const { stdout } = await run('node', [CLI, 'config', '--markdown']);
   const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
   assert.equal(stdout.trim(), readmeTable(readme));
-  await assert.rejects(run('node', [CLI, 'config']), (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('only --markdown'));
+  await assert.rejects(
+    run('node', [CLI, 'config']),
+    (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('only --markdown'),
+  );
 });
 
 test('serve prints where it listens and the open-mode banner, answers health, stops on SIGTERM', async () => {
-  const child = spawn('node', [CLI, 'serve', '--port', '0', '--turn-port', '0', '--rtc-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'node',
+    [CLI, 'serve', '--port', '0', '--turn-port', '0', '--rtc-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   try {
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -53,16 +75,22 @@ test('serve prints where it listens and the open-mode banner, answers health, st
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
         const m = /Switchboard listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m && out.includes('OPEN MODE') && out.includes('STUN/TURN: udp and tcp port') && /RTC media: .*\n/.test(out)) { clearTimeout(t); resolve(m[1] as string); }
+        if (m && out.includes('OPEN MODE') && out.includes('STUN/TURN: udp and tcp port') && /RTC media: .*\n/.test(out)) {
+          clearTimeout(t);
+          resolve(m[1] as string);
+        }
       });
     });
-    const health = await (await fetch(`${url}/healthz`)).json() as { status: string };
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { status: string };
     assert.equal(health.status, 'ok');
     // The RTC port it names (asked for with --rtc-port 0) is the one it listens on: ICE-TCP accepts there.
     const rtcPort = Number(/RTC media: udp and tcp port (\d+)\n/.exec(out)?.[1]);
     assert.ok(rtcPort > 0, `the banner names the RTC port: ${out}`);
     await new Promise<void>((resolve, reject) => {
-      const socket = connect(rtcPort, '127.0.0.1', () => { socket.destroy(); resolve(); });
+      const socket = connect(rtcPort, '127.0.0.1', () => {
+        socket.destroy();
+        resolve();
+      });
       socket.once('error', reject);
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -74,14 +102,25 @@ test('serve prints where it listens and the open-mode banner, answers health, st
 });
 
 test('with an auth secret there is no open-mode banner', async () => {
-  const child = spawn('node', [CLI, 'serve', '--port', '0', '--turn-port', '0', '--rtc-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHBOARD_AUTH_SECRET: 'x'.repeat(32) },
-  });
+  const child = spawn(
+    'node',
+    [CLI, 'serve', '--port', '0', '--turn-port', '0', '--rtc-port', '0', '--host', '127.0.0.1', '--log-level', 'silent'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SWITCHBOARD_AUTH_SECRET: 'x'.repeat(32) },
+    },
+  );
   try {
     let out = '';
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no banner: ${out}`)), 10_000);
-      child.stdout.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('signaling:')) { clearTimeout(t); resolve(); } });
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('signaling:')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
     });
     assert.doesNotMatch(out, /OPEN MODE/);
   } finally {
@@ -90,9 +129,13 @@ test('with an auth secret there is no open-mode banner', async () => {
 });
 
 test('switchboard turn: refuses to run open, runs alone with a static user and answers STUN', async () => {
-  await assert.rejects(run('node', [CLI, 'turn', '--turn-port', '0']), (err: { code: number; stderr: string }) =>
-    err.code === 1 && err.stderr.includes('--turn-secret or --turn-user is required'));
-  const child = spawn('node', [CLI, 'turn', '--host', '127.0.0.1', '--turn-port', '0', '--turn-user', 'ops:pw', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await assert.rejects(
+    run('node', [CLI, 'turn', '--turn-port', '0']),
+    (err: { code: number; stderr: string }) => err.code === 1 && err.stderr.includes('--turn-secret or --turn-user is required'),
+  );
+  const child = spawn('node', [CLI, 'turn', '--host', '127.0.0.1', '--turn-port', '0', '--turn-user', 'ops:pw', '--log-level', 'silent'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     let out = '';
     const port = await new Promise<string>((resolve, reject) => {
@@ -100,7 +143,10 @@ test('switchboard turn: refuses to run open, runs alone with a static user and a
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
         const m = /TURN listening on 127\.0\.0\.1:(\d+) \(udp, tcp\)/.exec(out);
-        if (m) { clearTimeout(t); resolve(m[1] as string); }
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1] as string);
+        }
       });
     });
     const { stdout } = await run('turnutils_stunclient', ['-p', port, '127.0.0.1']);

@@ -79,10 +79,25 @@ for (const profile of [0x0001, 0x0007]) {
     });
     transport.start();
     const outcome = waitState(transport);
-    const peer = startOpenssl('s_client', [
-      '-dtls1_2', '-connect', `127.0.0.1:${bridge.port}`, '-cert', theirs.certPath, '-key', theirs.keyPath,
-      '-use_srtp', name, '-keymatexport', LABEL, '-keymatexportlen', String(length),
-    ], STEP_MS);
+    const peer = startOpenssl(
+      's_client',
+      [
+        '-dtls1_2',
+        '-connect',
+        `127.0.0.1:${bridge.port}`,
+        '-cert',
+        theirs.certPath,
+        '-key',
+        theirs.keyPath,
+        '-use_srtp',
+        name,
+        '-keymatexport',
+        LABEL,
+        '-keymatexportlen',
+        String(length),
+      ],
+      STEP_MS,
+    );
     try {
       const result = await outcome;
       assert.ok('connected' in result, `failed: ${'failed' in result ? result.failed : ''}\n${peer.output()}`);
@@ -111,10 +126,27 @@ for (const profile of [0x0001, 0x0007]) {
 
   test(`our client ↔ openssl s_server, ${name}: same keying material; our close_notify ends their session`, async () => {
     const port = await freeUdpPort();
-    const peer = startOpenssl('s_server', [
-      '-dtls1_2', '-accept', `127.0.0.1:${port}`, '-cert', theirs.certPath, '-key', theirs.keyPath,
-      '-verify', '1', '-use_srtp', name, '-keymatexport', LABEL, '-keymatexportlen', String(length),
-    ], STEP_MS);
+    const peer = startOpenssl(
+      's_server',
+      [
+        '-dtls1_2',
+        '-accept',
+        `127.0.0.1:${port}`,
+        '-cert',
+        theirs.certPath,
+        '-key',
+        theirs.keyPath,
+        '-verify',
+        '1',
+        '-use_srtp',
+        name,
+        '-keymatexport',
+        LABEL,
+        '-keymatexportlen',
+        String(length),
+      ],
+      STEP_MS,
+    );
     let transport: DtlsTransport | undefined;
     const bridge = await openUdpBridge((buf) => transport?.handle(buf));
     try {
@@ -167,10 +199,21 @@ test('a certificate that does not match the SDP fingerprint fails and exports no
   });
   transport.start();
   const outcome = waitState(transport);
-  const peer = startOpenssl('s_client', [
-    '-dtls1_2', '-connect', `127.0.0.1:${bridge.port}`, '-cert', theirs.certPath, '-key', theirs.keyPath,
-    '-use_srtp', 'SRTP_AES128_CM_SHA1_80',
-  ], STEP_MS);
+  const peer = startOpenssl(
+    's_client',
+    [
+      '-dtls1_2',
+      '-connect',
+      `127.0.0.1:${bridge.port}`,
+      '-cert',
+      theirs.certPath,
+      '-key',
+      theirs.keyPath,
+      '-use_srtp',
+      'SRTP_AES128_CM_SHA1_80',
+    ],
+    STEP_MS,
+  );
   try {
     const result = await outcome;
     assert.ok('failed' in result);
@@ -199,9 +242,11 @@ test('a client that sends no certificate never reaches connected: failed, nothin
   });
   transport.start();
   const outcome = waitState(transport);
-  const peer = startOpenssl('s_client', [
-    '-dtls1_2', '-connect', `127.0.0.1:${bridge.port}`, '-use_srtp', 'SRTP_AES128_CM_SHA1_80',
-  ], STEP_MS);
+  const peer = startOpenssl(
+    's_client',
+    ['-dtls1_2', '-connect', `127.0.0.1:${bridge.port}`, '-use_srtp', 'SRTP_AES128_CM_SHA1_80'],
+    STEP_MS,
+  );
   try {
     const result = await outcome;
     assert.ok('failed' in result);

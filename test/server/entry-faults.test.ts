@@ -17,19 +17,22 @@ let sb: Switchboard;
 before(async () => {
   sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', rtcHost: '127.0.0.1', logLevel: 'silent' });
 });
-after(async () => { await sb.close(); });
+after(async () => {
+  await sb.close();
+});
 
 function faults(where: string): number {
   return entryFaults.byEntryPoint().get(where) ?? 0;
 }
-
 
 /** Replaces a private method of a live object for the length of `body`. */
 async function throwingIn<T extends object>(obj: T, method: string, body: () => Promise<void>): Promise<void> {
   const o = obj as unknown as Record<string, unknown>;
   const original = o[method];
   assert.equal(typeof original, 'function', `${method} exists`);
-  o[method] = () => { throw new Error(`injected fault in ${method}`); };
+  o[method] = () => {
+    throw new Error(`injected fault in ${method}`);
+  };
   try {
     await body();
   } finally {

@@ -7,6 +7,7 @@ import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { RestError } from '../../src/protocol/index.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -16,7 +17,9 @@ function rawGet(port: number, path: string): Promise<{ status: number; type: str
     const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
     });
     req.on('error', reject);
@@ -47,7 +50,7 @@ describe('plain HTTP', () => {
     await c.join('h1');
     const res = await fetch(`${sb.url}/healthz`);
     assert.equal(res.status, 200);
-    const body = await res.json() as Record<string, unknown>;
+    const body = (await res.json()) as Record<string, unknown>;
     assert.equal(body.status, 'ok');
     assert.equal(body.rooms, 1);
     assert.equal(body.participants, 1);
@@ -78,7 +81,7 @@ describe('plain HTTP', () => {
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/%00', '/nope.html']) {
       const res = await rawGet(sb.port, path);
       assert.equal(res.status, 404, path);
-      assert.equal(JSON.parse(res.body).error.code, 'not-found', path);
+      assert.equal((JSON.parse(res.body) as RestError).error.code, 'not-found', path);
       assert.doesNotMatch(res.body, /outside the web root/);
     }
     assert.equal((await rawGet(sb.port, '/api/unknown')).status, 404);
@@ -88,7 +91,10 @@ describe('plain HTTP', () => {
     for (let i = 0; i < 3; i++) {
       // Headers are not out when the read fails: the client sees its connection end, not a hang.
       const outcome = await Promise.race([
-        rawGet(sb.port, '/unreadable.bin').then(() => 'answered', () => 'connection ended'),
+        rawGet(sb.port, '/unreadable.bin').then(
+          () => 'answered',
+          () => 'connection ended',
+        ),
         new Promise((resolve) => setTimeout(() => resolve('no answer within 3 s'), 3000)),
       ]);
       assert.equal(outcome, 'connection ended');
@@ -107,9 +113,35 @@ describe('HTTPS', () => {
   let dir: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sb-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem'), turnTlsPort: 0 });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    sb = await startSwitchboard({
+      port: 0,
+      turnPort: 0,
+      rtcPort: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      tlsCert: join(dir, 'cert.pem'),
+      tlsKey: join(dir, 'key.pem'),
+      turnTlsPort: 0,
+    });
   });
   after(async () => {
     await sb.close();
@@ -125,11 +157,13 @@ describe('HTTPS', () => {
     const health = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       httpsGet({ host: '127.0.0.1', port: sb.port, path: '/healthz', rejectUnauthorized: false }, (res) => {
         let body = '';
-        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       }).on('error', reject);
     });
     assert.equal(health.status, 200);
-    assert.equal(JSON.parse(health.body).status, 'ok');
+    assert.equal((JSON.parse(health.body) as { status: string }).status, 'ok');
   });
 });

@@ -10,7 +10,15 @@ describe('heartbeat and resume', () => {
   let sb: Switchboard;
   const clients: TestClient[] = [];
   before(async () => {
-    sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', heartbeatMs: 200, resumeGraceMs: 1500 });
+    sb = await startSwitchboard({
+      port: 0,
+      turnPort: 0,
+      rtcPort: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      heartbeatMs: 200,
+      resumeGraceMs: 1500,
+    });
   });
   after(async () => {
     for (const c of clients) c.terminate();
@@ -62,13 +70,20 @@ describe('heartbeat and resume', () => {
     assert.equal(r.sessionId, jbId);
     assert.equal(r.identity, welcomeB.identity);
     assert.equal(r.room, 'resume1');
-    assert.deepEqual(r.participants?.map((p) => p.identity), [wa.identity]);
+    assert.deepEqual(
+      r.participants?.map((p) => p.identity),
+      [wa.identity],
+    );
     assert.deepEqual(await b2.next('offer'), { type: 'offer', from: ja.self.id, sdp: 'sent while b was away' });
     // And the relay works both ways on the new socket.
     b2.send({ type: 'answer', to: ja.self.id, sdp: 'back' });
     await a.next('answer');
     await sleep(1700); // past the grace: nothing may fire for the resumed session
-    assert.deepEqual(a.received.slice(seen).map((m) => m.type), ['answer'], 'no leave/join seen by others');
+    assert.deepEqual(
+      a.received.slice(seen).map((m) => m.type),
+      ['answer'],
+      'no leave/join seen by others',
+    );
   });
 
   test('after the grace, resume fails and the room is told the participant disconnected', async () => {
@@ -120,17 +135,29 @@ describe('access tokens', () => {
   }
 
   test('missing, forged, expired, unsigned and wrong-secret tokens are refused', async () => {
-    assert.deepEqual(await helloError({ identity: 'x' }), { type: 'error', code: 'token-required', message: 'this server requires an access token', field: 'token', inReplyTo: 'hello' });
+    assert.deepEqual(await helloError({ identity: 'x' }), {
+      type: 'error',
+      code: 'token-required',
+      message: 'this server requires an access token',
+      field: 'token',
+      inReplyTo: 'hello',
+    });
     const good = await createAccessToken({ secret, identity: 'ivy', room: 'r1', ttlSeconds: 60 });
     const [h, p] = good.split('.') as [string, string, string];
-    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), room: '*' })).toString('base64url');
+    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), room: '*' })).toString(
+      'base64url',
+    );
     assert.equal((await helloError({ token: `${h}.${forgedPayload}.${good.split('.')[2]}` })).code, 'token-invalid');
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`;
     assert.equal((await helloError({ token: none })).code, 'token-invalid');
     const other = await createAccessToken({ secret: 'another-secret-abcdef', identity: 'ivy', room: 'r1', ttlSeconds: 60 });
     assert.equal((await helloError({ token: other })).code, 'token-invalid');
-    const expired = await new SignJWT({ room: 'r1' }).setProtectedHeader({ alg: 'HS256' }).setSubject('ivy').setIssuer('switchboard')
-      .setExpirationTime(Math.floor(Date.now() / 1000) - 10).sign(new TextEncoder().encode(secret));
+    const expired = await new SignJWT({ room: 'r1' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ivy')
+      .setIssuer('switchboard')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 10)
+      .sign(new TextEncoder().encode(secret));
     assert.equal((await helloError({ token: expired })).code, 'token-expired');
     assert.equal((await helloError({ token: 'not.a.jwt' })).code, 'token-invalid');
   });

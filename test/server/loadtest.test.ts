@@ -37,9 +37,11 @@ async function usageError(args: string[]): Promise<string> {
 }
 
 test('1 publisher, 3 subscribers for 5 s: every track at the sent rate, no loss, join times, latency, server CPU', async () => {
-  const { stdout } = await run('node', [
-    CLI, 'loadtest', '--url', server.url, '--rooms', '1', '--publishers', '1', '--subscribers', '3', '--duration', '5', '--json',
-  ], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(
+    'node',
+    [CLI, 'loadtest', '--url', server.url, '--rooms', '1', '--publishers', '1', '--subscribers', '3', '--duration', '5', '--json'],
+    { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+  );
   const report = JSON.parse(stdout) as LoadtestReport;
   assert.equal(report.driver, 'switchboard');
   assert.deepEqual(report.errors, []);
@@ -69,17 +71,38 @@ test('1 publisher, 3 subscribers for 5 s: every track at the sent rate, no loss,
   assert.equal(j.subscribers.failed, 0);
   assert.equal(j.subscribers.count, 3);
   assert.ok(j.publishers.p50Ms !== null && j.publishers.p50Ms > 0);
-  assert.ok(j.subscribers.p50Ms !== null && j.subscribers.p50Ms > 0 && j.subscribers.p99Ms !== null && j.subscribers.p99Ms >= j.subscribers.p50Ms);
+  assert.ok(
+    j.subscribers.p50Ms !== null && j.subscribers.p50Ms > 0 && j.subscribers.p99Ms !== null && j.subscribers.p99Ms >= j.subscribers.p50Ms,
+  );
   assert.ok(report.serverCpu, 'server CPU measured');
   assert.match(report.serverCpu.source, /\/metrics$/);
   assert.ok(report.serverCpu.cpuSeconds > 0, `server CPU ${report.serverCpu.cpuSeconds} s`);
 });
 
 test('--peer wrtc: a libwebrtc publisher encoding synthetic frames reaches a subscriber', async () => {
-  const { stdout } = await run('node', [
-    CLI, 'loadtest', '--url', server.url, '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '4', '--peer', 'wrtc',
-    '--room-prefix', 'wrtc', '--json',
-  ], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(
+    'node',
+    [
+      CLI,
+      'loadtest',
+      '--url',
+      server.url,
+      '--rooms',
+      '1',
+      '--publishers',
+      '1',
+      '--subscribers',
+      '1',
+      '--duration',
+      '4',
+      '--peer',
+      'wrtc',
+      '--room-prefix',
+      'wrtc',
+      '--json',
+    ],
+    { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+  );
   const report = JSON.parse(stdout) as LoadtestReport;
   assert.deepEqual(report.errors, []);
   for (const kind of ['audio', 'video'] as const) {
@@ -98,15 +121,41 @@ test('a server with an auth secret: peers join with tokens minted from SWITCHBOA
   const secret = 'loadtest-secret-'.padEnd(40, 'x');
   const guarded = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', authSecret: secret });
   try {
-    const args = [CLI, 'loadtest', '--url', guarded.url, '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '2', '--join-timeout', '10', '--json'];
-    const { stdout } = await run('node', args, { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, SWITCHBOARD_AUTH_SECRET: secret } });
+    const args = [
+      CLI,
+      'loadtest',
+      '--url',
+      guarded.url,
+      '--rooms',
+      '1',
+      '--publishers',
+      '1',
+      '--subscribers',
+      '1',
+      '--duration',
+      '2',
+      '--join-timeout',
+      '10',
+      '--json',
+    ];
+    const { stdout } = await run('node', args, {
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, SWITCHBOARD_AUTH_SECRET: secret },
+    });
     const report = JSON.parse(stdout) as LoadtestReport;
     assert.deepEqual(report.errors, []);
     assert.equal(report.tracks.length, 2);
     const env = { ...process.env };
     delete env.SWITCHBOARD_AUTH_SECRET;
-    await assert.rejects(run('node', args, { timeout: 120_000, env }), (err: { code: number; stderr: string }) =>
-      err.code === 1 && err.stderr.startsWith('switchboard: loadtest: nothing was measured (pub-0-0: server error token-required: this server requires an access token'));
+    await assert.rejects(
+      run('node', args, { timeout: 120_000, env }),
+      (err: { code: number; stderr: string }) =>
+        err.code === 1 &&
+        err.stderr.startsWith(
+          'switchboard: loadtest: nothing was measured (pub-0-0: server error token-required: this server requires an access token',
+        ),
+    );
   } finally {
     await guarded.close();
   }
@@ -126,7 +175,27 @@ test('refuses a server that is not on loopback, before any traffic', async () =>
 test('a server that is not there: the report names why, and the exit code says nothing was measured', async () => {
   // Port 9 on loopback: nothing listens there, so the connection is refused at once.
   await assert.rejects(
-    run('node', [CLI, 'loadtest', '--url', 'http://127.0.0.1:9', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '1', '--join-timeout', '3', '--json'], { timeout: 60_000 }),
+    run(
+      'node',
+      [
+        CLI,
+        'loadtest',
+        '--url',
+        'http://127.0.0.1:9',
+        '--rooms',
+        '1',
+        '--publishers',
+        '1',
+        '--subscribers',
+        '1',
+        '--duration',
+        '1',
+        '--join-timeout',
+        '3',
+        '--json',
+      ],
+      { timeout: 60_000 },
+    ),
     (err: { code: number; stderr: string; stdout: string }) => {
       assert.equal(err.code, 1);
       assert.equal(err.stderr.trim(), 'switchboard: loadtest: nothing was measured (pub-0-0: connect ECONNREFUSED 127.0.0.1:9)');
@@ -143,17 +212,24 @@ test('argument errors are exact, caps included', async () => {
   const withArg = (name: string, value: string): string[] => {
     const args = [...base];
     const i = args.indexOf(name);
-    if (i >= 0) args[i + 1] = value; else args.push(name, value);
+    if (i >= 0) args[i + 1] = value;
+    else args.push(name, value);
     return args;
   };
   const cases: [string[], string][] = [
     [withArg('--rooms', 'two'), '--rooms must be a whole number (got "two")'],
     [withArg('--rooms', '0'), '--rooms must be between 1 and 500 (got 0)'],
-    [[...base.filter((a, i) => a !== '--publishers' && base[i - 1] !== '--publishers'), '--publishers=-1'], '--publishers must be a whole number (got "-1")'],
+    [
+      [...base.filter((a, i) => a !== '--publishers' && base[i - 1] !== '--publishers'), '--publishers=-1'],
+      '--publishers must be a whole number (got "-1")',
+    ],
     [withArg('--publishers', '1e3'), '--publishers must be a whole number (got "1e3")'],
     [withArg('--duration', '601'), '--duration must be between 1 and 600 (got 601)'],
     [withArg('--duration', '1.5'), '--duration must be a whole number (got "1.5")'],
-    [[...withArg('--rooms', '10'), '--publishers', '100', '--subscribers', '101'], 'at most 2000 peers in all (--rooms × (--publishers + --subscribers) = 2010)'],
+    [
+      [...withArg('--rooms', '10'), '--publishers', '100', '--subscribers', '101'],
+      'at most 2000 peers in all (--rooms × (--publishers + --subscribers) = 2010)',
+    ],
     [withArg('--video-bitrate', 'fast'), '--video-bitrate must be bits per second like 1500000, 1500k or 1.5M (got "fast")'],
     [withArg('--video-bitrate', '30M'), '--video-bitrate must be between 50000 and 20000000 bit/s (got 30000000)'],
     [withArg('--peer', 'werift'), '--peer must be ndc or wrtc (got "werift")'],

@@ -18,7 +18,14 @@ import { WeriftRtc } from '../helpers/sfu-node-peer-werift.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 
 const BASE: Partial<ServerConfig> = {
-  port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', rtcHost: '127.0.0.1', announcedIps: ['127.0.0.1'], turnEnabled: false, logLevel: 'silent',
+  port: 0,
+  turnPort: 0,
+  rtcPort: 0,
+  host: '127.0.0.1',
+  rtcHost: '127.0.0.1',
+  announcedIps: ['127.0.0.1'],
+  turnEnabled: false,
+  logLevel: 'silent',
 };
 let sb: Switchboard;
 const clients: TestClient[] = [];
@@ -120,15 +127,17 @@ test('a connected headless viewer gets the composite and its mix; an unanswered 
   const [, idleId] = await idleMember(sb, room);
   const peer = await SfuNodePeer.join(sb.wsUrl, room, 'viewer', new WeriftRtc(), 20_000, 'mcu');
   peers.push(peer);
-  await until(() => peer.receivedFrom('mixer').videoKeyframes > 0 && peer.receivedFrom('mixer').audioPackets > 20,
-    'the viewer receives a composite keyframe and its audio mix');
+  await until(
+    () => peer.receivedFrom('mixer').videoKeyframes > 0 && peer.receivedFrom('mixer').audioPackets > 20,
+    'the viewer receives a composite keyframe and its audio mix',
+  );
   const m = mixerOf(room);
   assert.equal(m.audio.outputs.get(idleId)?.framesSent, 0, 'nothing is encoded for the member who never answered');
   assert.ok((m.audio.outputs.get(peer.id)?.framesSent ?? 0) > 20);
   assert.ok(m.counters.videoEncodersOpened > 0 && m.counters.videoFramesEncoded > 0, 'the composite is encoded');
   assert.equal(m.video.encodedCompositions, 1);
-  assert.equal(m.audio.listening, 1, 'one mix is encoded: the viewer\'s');
-  await until(() => m.counters.videoFramesDecoded > 0, 'the viewer\'s own camera is decoded into the composite');
+  assert.equal(m.audio.listening, 1, "one mix is encoded: the viewer's");
+  await until(() => m.counters.videoFramesDecoded > 0, "the viewer's own camera is decoded into the composite");
   assert.equal(await metric(sb, 'switchboard_mcu_compositions_encoded'), 1);
   assert.equal(await metric(sb, 'switchboard_mcu_mixes_encoded'), 1);
   assert.deepEqual(peer.errors, []);
@@ -205,7 +214,10 @@ test('mcu-layout changes are rate-limited per participant (one rate-limited erro
   // what may go through is the burst plus the refill over the time it took.
   const seconds = (performance.now() - started) / 1000;
   const errors = a.received.filter((x) => x.type === 'error');
-  assert.ok(errors.length >= 1 && errors.length <= 1 + Math.floor(seconds), `at most one error per second of the burst: ${JSON.stringify(errors)}`);
+  assert.ok(
+    errors.length >= 1 && errors.length <= 1 + Math.floor(seconds),
+    `at most one error per second of the burst: ${JSON.stringify(errors)}`,
+  );
   const e = errors[0];
   assert.ok(e && e.type === 'error');
   assert.equal(e.code, 'rate-limited');
@@ -217,10 +229,13 @@ test('mcu-layout changes are rate-limited per participant (one rate-limited erro
   // from how many tokens there were, between the burst and the burst plus the refill.
   const drops: number[] = [];
   for (let t = limit.burst; t <= limit.burst + Math.ceil(limit.perSecond * seconds); t++) drops.push(dropsWith(t, 'grid', sent));
-  assert.ok(dropped >= Math.min(...drops) && dropped <= Math.max(...drops), `the excess was dropped (${dropped} of 20 in ${seconds.toFixed(2)} s; expected ${drops.join(' or ')})`);
+  assert.ok(
+    dropped >= Math.min(...drops) && dropped <= Math.max(...drops),
+    `the excess was dropped (${dropped} of 20 in ${seconds.toFixed(2)} s; expected ${drops.join(' or ')})`,
+  );
   assert.ok(sent.includes(m.video.layoutOf(aId) ?? ''), 'a views one of the layouts asked for');
   assert.notEqual(m.video.layoutOf(aId), 'grid', 'the first changes went through');
-  assert.equal(m.video.layoutOf(bId), 'grid', 'b is not affected by a\'s limit');
+  assert.equal(m.video.layoutOf(bId), 'grid', "b is not affected by a's limit");
   // The layout already viewed: no error, nothing dropped, nothing changed, even with an empty bucket.
   const viewed = m.video.layoutOf(aId);
   for (let i = 0; i < 10; i++) a.send({ type: 'mcu-layout', layout: viewed });
@@ -237,6 +252,9 @@ test('mcu-layout changes are rate-limited per participant (one rate-limited erro
   a.send({ type: 'ping', id: 'after-second-burst' });
   await a.next('pong');
   const more = a.received.filter((x) => x.type === 'error').slice(errors.length);
-  assert.ok(more.length >= 1 && more.every((x) => x.type === 'error' && x.code === 'rate-limited'), 'a new rate-limited error for the second burst');
-  assert.ok(await metric(sb, 'switchboard_mcu_layout_changes_dropped_total') >= dropped);
+  assert.ok(
+    more.length >= 1 && more.every((x) => x.type === 'error' && x.code === 'rate-limited'),
+    'a new rate-limited error for the second burst',
+  );
+  assert.ok((await metric(sb, 'switchboard_mcu_layout_changes_dropped_total')) >= dropped);
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
+import type { RestError } from '../../src/protocol/index.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import type { ServerConfig } from '../../src/server/config.js';
 
@@ -15,15 +16,19 @@ async function get(url: string, authorization?: string): Promise<{ status: numbe
 
 describe('metricsToken', () => {
   let sb: Switchboard;
-  before(async () => { sb = await startSwitchboard({ ...BASE, metricsToken: TOKEN }); });
-  after(async () => { await sb.close(); });
+  before(async () => {
+    sb = await startSwitchboard({ ...BASE, metricsToken: TOKEN });
+  });
+  after(async () => {
+    await sb.close();
+  });
 
   test('/metrics needs the bearer token, even from loopback', async () => {
     for (const auth of [undefined, `Bearer ${TOKEN}-wrong`, `Basic ${TOKEN}`]) {
       const r = await get(`${sb.url}/metrics`, auth);
       assert.equal(r.status, 401, String(auth));
       assert.equal(r.wwwAuthenticate, 'Bearer realm="switchboard-metrics"');
-      assert.equal(JSON.parse(r.body).error.code, 'unauthorized');
+      assert.equal((JSON.parse(r.body) as RestError).error.code, 'unauthorized');
       assert.doesNotMatch(r.body, /switchboard_/);
     }
     const ok = await get(`${sb.url}/metrics`, `Bearer ${TOKEN}`);
@@ -36,8 +41,12 @@ describe('metricsToken', () => {
 
 describe('metricsPort: a separate listener', () => {
   let sb: Switchboard;
-  before(async () => { sb = await startSwitchboard({ ...BASE, metricsPort: 0 }); });
-  after(async () => { await sb.close(); });
+  before(async () => {
+    sb = await startSwitchboard({ ...BASE, metricsPort: 0 });
+  });
+  after(async () => {
+    await sb.close();
+  });
 
   test('serves /metrics and /healthz only; the app port no longer serves /metrics', async () => {
     const base = sb.metricsUrl as string;
@@ -46,7 +55,7 @@ describe('metricsPort: a separate listener', () => {
     const m = await get(`${base}/metrics`);
     assert.equal(m.status, 200);
     assert.match(m.body, /^switchboard_connections \d+$/m);
-    assert.equal(JSON.parse((await get(`${base}/healthz`)).body).status, 'ok');
+    assert.equal((JSON.parse((await get(`${base}/healthz`)).body) as { status: string }).status, 'ok');
     for (const path of ['/', '/api/calls', '/index.html']) assert.equal((await get(`${base}${path}`)).status, 404, path);
     const app = await get(`${sb.url}/metrics`);
     assert.equal(app.status, 404);
@@ -54,7 +63,10 @@ describe('metricsPort: a separate listener', () => {
     // No signaling on the metrics listener.
     const upgraded = await new Promise<string>((resolve) => {
       const ws = new WebSocket(`${base.replace('http', 'ws')}/ws`);
-      ws.on('open', () => { resolve('open'); ws.terminate(); });
+      ws.on('open', () => {
+        resolve('open');
+        ws.terminate();
+      });
       ws.on('error', () => resolve('refused'));
     });
     assert.equal(upgraded, 'refused');
@@ -63,8 +75,12 @@ describe('metricsPort: a separate listener', () => {
 
 describe('metricsPort with metricsToken', () => {
   let sb: Switchboard;
-  before(async () => { sb = await startSwitchboard({ ...BASE, metricsPort: 0, metricsToken: TOKEN }); });
-  after(async () => { await sb.close(); });
+  before(async () => {
+    sb = await startSwitchboard({ ...BASE, metricsPort: 0, metricsToken: TOKEN });
+  });
+  after(async () => {
+    await sb.close();
+  });
 
   test('the separate listener needs the token too', async () => {
     assert.equal((await get(`${sb.metricsUrl}/metrics`)).status, 401);
@@ -74,8 +90,12 @@ describe('metricsPort with metricsToken', () => {
 
 describe('default: no token, no separate listener', () => {
   let sb: Switchboard;
-  before(async () => { sb = await startSwitchboard(BASE); });
-  after(async () => { await sb.close(); });
+  before(async () => {
+    sb = await startSwitchboard(BASE);
+  });
+  after(async () => {
+    await sb.close();
+  });
 
   test('/metrics on the app port answers a loopback client (others get 403: test/unit/metrics-access)', async () => {
     assert.equal(sb.metricsUrl, undefined);

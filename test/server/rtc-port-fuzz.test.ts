@@ -70,8 +70,15 @@ async function udpSocket(): Promise<UdpSocket> {
 
 async function exchange(s: UdpSocket, buf: Buffer): Promise<Buffer | null> {
   const got = new Promise<Buffer | null>((resolve) => {
-    const t = setTimeout(() => { s.off('message', on); resolve(null); }, 1000);
-    const on = (m: Buffer): void => { clearTimeout(t); s.off('message', on); resolve(m); };
+    const t = setTimeout(() => {
+      s.off('message', on);
+      resolve(null);
+    }, 1000);
+    const on = (m: Buffer): void => {
+      clearTimeout(t);
+      s.off('message', on);
+      resolve(m);
+    };
     s.on('message', on);
   });
   s.send(buf, port.udpPort, HOST);
@@ -100,8 +107,13 @@ test('UDP: 200,000 random/mutated datagrams from a validated and a stranger sock
     const received = port.stats.udpDatagrams - before;
     assert.ok(received > TOTAL * 0.5, `the port saw ${received} of ${TOTAL}`);
     assert.ok(delivered.length > 0, 'media-looking datagrams from the validated socket were delivered');
-    assert.ok(delivered.every(([, t]) => t.remotePort === validatedPort), 'nothing from the stranger was delivered');
-    assert.ok(delivered.every(([b]) => (b[0] as number) >= 20 && ((b[0] as number) <= 63 || (b[0] as number) >= 128) && (b[0] as number) <= 191));
+    assert.ok(
+      delivered.every(([, t]) => t.remotePort === validatedPort),
+      'nothing from the stranger was delivered',
+    );
+    assert.ok(
+      delivered.every(([b]) => (b[0] as number) >= 20 && ((b[0] as number) <= 63 || (b[0] as number) >= 128) && (b[0] as number) <= 191),
+    );
     assert.equal(session.stats.packetsFromUnknownTuple, 0);
     const res = await exchange(stranger, buildCheck());
     assert.ok(res && decodeStun(res).ok, 'still answers a valid check');
@@ -115,11 +127,18 @@ test('TCP: 100,000 random frames on a validated connection: media delivered exac
   const rand = rng(7);
   const sock: Socket = connect({ port: port.tcpPort, host: HOST });
   try {
-    await new Promise<void>((r, j) => { sock.once('connect', () => r()); sock.once('error', j); });
+    await new Promise<void>((r, j) => {
+      sock.once('connect', () => r());
+      sock.once('error', j);
+    });
     let closed = false;
-    sock.on('close', () => { closed = true; });
+    sock.on('close', () => {
+      closed = true;
+    });
     let replies = 0;
-    sock.on('data', () => { replies++; });
+    sock.on('data', () => {
+      replies++;
+    });
     sock.write(frameRfc4571(buildCheck()) as Buffer);
     for (let i = 0; i < 100 && replies === 0; i++) await wait(10);
     assert.ok(replies > 0, 'validated');

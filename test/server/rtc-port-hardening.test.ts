@@ -60,7 +60,8 @@ async function udpClient(): Promise<{ sock: UdpSocket; got: Buffer[]; exchange(b
   const got: Buffer[] = [];
   sock.on('message', (m) => got.push(m));
   return {
-    sock, got,
+    sock,
+    got,
     async exchange(b: Buffer): Promise<Buffer | null> {
       const n = got.length;
       sock.send(b, port.udpPort, HOST);
@@ -128,7 +129,9 @@ test('finding 6: an ICE-TCP peer that sends checks and never reads is closed onc
   await new Promise<void>((r) => sock.once('connect', () => r()));
   sock.pause();
   let closed = false;
-  sock.once('close', () => { closed = true; });
+  sock.once('close', () => {
+    closed = true;
+  });
   const frame = frameRfc4571(check(s)) as Buffer;
   const batch = Buffer.concat(Array.from({ length: 500 }, () => frame));
   const before = port.stats.tcpClosedSlow;

@@ -25,11 +25,23 @@ function answerSdp(offer: string, session: IceLiteSession, candidate: string): s
   // A syntactically valid fingerprint: DTLS never completes here, so its value does not matter.
   const fingerprint = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).toUpperCase().padStart(2, '0')).join(':');
   return [
-    'v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', `a=group:BUNDLE ${mid}`, 'a=ice-lite',
-    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 127.0.0.1', `a=mid:${mid}`,
-    `a=ice-ufrag:${session.localUfrag}`, `a=ice-pwd:${session.localPassword}`,
-    `a=fingerprint:sha-256 ${fingerprint}`, 'a=setup:passive', 'a=sctp-port:5000',
-    `a=${candidate}`, 'a=end-of-candidates', '',
+    'v=0',
+    'o=- 1 1 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    `a=group:BUNDLE ${mid}`,
+    'a=ice-lite',
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 127.0.0.1',
+    `a=mid:${mid}`,
+    `a=ice-ufrag:${session.localUfrag}`,
+    `a=ice-pwd:${session.localPassword}`,
+    `a=fingerprint:sha-256 ${fingerprint}`,
+    'a=setup:passive',
+    'a=sctp-port:5000',
+    `a=${candidate}`,
+    'a=end-of-candidates',
+    '',
   ].join('\r\n');
 }
 
@@ -46,10 +58,19 @@ test('libjuice (node-datachannel) reaches ICE connected against our ICE-lite ses
   const states: string[] = [];
   pc.onIceStateChange((s) => states.push(s));
   try {
-    const offer = new Promise<string>((resolve) => pc.onLocalDescription((sdp, type) => { if (type === 'offer') resolve(sdp); }));
+    const offer = new Promise<string>((resolve) =>
+      pc.onLocalDescription((sdp, type) => {
+        if (type === 'offer') resolve(sdp);
+      }),
+    );
     pc.createDataChannel('probe');
     let timer: NodeJS.Timeout | undefined;
-    const sdp = await Promise.race([offer, new Promise<string>((r) => { timer = setTimeout(() => r(''), 5000); })]);
+    const sdp = await Promise.race([
+      offer,
+      new Promise<string>((r) => {
+        timer = setTimeout(() => r(''), 5000);
+      }),
+    ]);
     clearTimeout(timer);
     assert.ok(sdp, 'node-datachannel produced an offer');
     const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
@@ -68,7 +89,11 @@ test('libjuice (node-datachannel) reaches ICE connected against our ICE-lite ses
     for (let i = 0; i < 100 && packets.length === 0; i++) await wait(20);
     assert.ok(packets.length > 0 && (packets[0]?.[0] as number) === 22, 'a DTLS handshake record was routed to the session');
   } finally {
-    const closed = new Promise<void>((r) => pc.onStateChange((st) => { if (st === 'closed') r(); }));
+    const closed = new Promise<void>((r) =>
+      pc.onStateChange((st) => {
+        if (st === 'closed') r();
+      }),
+    );
     pc.close();
     await Promise.race([closed, wait(1000)]);
     session.close();

@@ -8,7 +8,15 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { after, afterEach, before, test } from 'node:test';
 import {
-  Attr, StunClass, StunMessageBuilder, StunMethod, checkIntegrity, decodeErrorCode, decodeStun, decodeXorAddress, getAttribute,
+  Attr,
+  StunClass,
+  StunMessageBuilder,
+  StunMethod,
+  checkIntegrity,
+  decodeErrorCode,
+  decodeStun,
+  decodeXorAddress,
+  getAttribute,
   type StunMessage,
 } from '../../src/stun/index.js';
 import { IceLiteSession } from '../../src/rtc/ice/IceLiteSession.js';
@@ -37,13 +45,19 @@ function buildCheck(s: IceLiteSession, o: { password?: string; useCandidate?: bo
     .add(Attr.Priority, Buffer.from([0x6e, 0, 1, 0xff]))
     .add(Attr.IceControlling, Buffer.alloc(8, 5));
   if (o.useCandidate) b.add(Attr.UseCandidate, Buffer.alloc(0));
-  return b.addIntegrity(Buffer.from(o.password ?? s.localPassword)).addFingerprint().build();
+  return b
+    .addIntegrity(Buffer.from(o.password ?? s.localPassword))
+    .addFingerprint()
+    .build();
 }
 
 /** A UDP client on loopback that keeps what it receives. */
 class UdpClient {
   readonly received: Buffer[] = [];
-  private constructor(readonly socket: UdpSocket, readonly host: string) {
+  private constructor(
+    readonly socket: UdpSocket,
+    readonly host: string,
+  ) {
     socket.on('message', (m) => this.received.push(m));
   }
   static async open(host = HOST): Promise<UdpClient> {
@@ -87,7 +101,11 @@ function decode(buf: Buffer | null): StunMessage {
   return r.message;
 }
 
-function newSession(opts: ConstructorParameters<typeof IceLiteSession>[0] = {}): { s: IceLiteSession; packets: Array<[Buffer, RtcTuple]>; selected: RtcTuple[] } {
+function newSession(opts: ConstructorParameters<typeof IceLiteSession>[0] = {}): {
+  s: IceLiteSession;
+  packets: Array<[Buffer, RtcTuple]>;
+  selected: RtcTuple[];
+} {
   const s = new IceLiteSession(opts);
   const packets: Array<[Buffer, RtcTuple]> = [];
   const selected: RtcTuple[] = [];
@@ -103,7 +121,10 @@ test('listens on one port number for UDP and TCP and lists host candidates for i
   assert.equal(port.tcpPort, port.udpPort);
   const c = port.localCandidates();
   assert.deepEqual(c.map((x) => `${x.transport} ${x.ip} ${x.port}`).sort(), [
-    `tcp 127.0.0.1 ${port.udpPort}`, `tcp ::1 ${port.udpPort}`, `udp 127.0.0.1 ${port.udpPort}`, `udp ::1 ${port.udpPort}`,
+    `tcp 127.0.0.1 ${port.udpPort}`,
+    `tcp ::1 ${port.udpPort}`,
+    `udp 127.0.0.1 ${port.udpPort}`,
+    `udp ::1 ${port.udpPort}`,
   ]);
 });
 
@@ -113,7 +134,11 @@ test('UDP: a valid check gets a signed success with the client address; the tupl
   const res = decode(await client.exchange(buildCheck(s)));
   assert.deepEqual([res.method, res.cls], [StunMethod.Binding, StunClass.Success]);
   assert.equal(checkIntegrity(res, Buffer.from(s.localPassword)), true);
-  assert.deepEqual(decodeXorAddress(getAttribute(res, Attr.XorMappedAddress) as Buffer, res.transactionId), { family: 4, address: HOST, port: client.localPort });
+  assert.deepEqual(decodeXorAddress(getAttribute(res, Attr.XorMappedAddress) as Buffer, res.transactionId), {
+    family: 4,
+    address: HOST,
+    port: client.localPort,
+  });
   assert.equal(selected.length, 1);
   assert.equal(selected[0]?.id, `udp:${HOST}:${client.localPort}`);
   const rtp = Buffer.from([0x80, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0xaa]);
@@ -121,7 +146,10 @@ test('UDP: a valid check gets a signed success with the client address; the tupl
   client.send(rtp);
   client.send(dtls);
   await until(() => packets.length >= 2);
-  assert.deepEqual(packets.map(([b]) => b), [rtp, dtls]);
+  assert.deepEqual(
+    packets.map(([b]) => b),
+    [rtp, dtls],
+  );
   assert.equal(packets[0]?.[1], selected[0]);
   // And back: the session sends on the selected tuple.
   const n = client.received.length;
@@ -166,7 +194,10 @@ test('UDP: USE-CANDIDATE selects; a second tuple nominated later takes over send
   assert.equal(s.selectedTuple?.id, `udp:${HOST}:${b.localPort}`);
   decode(await a.exchange(buildCheck(s, { useCandidate: true })));
   assert.equal(s.selectedTuple?.id, `udp:${HOST}:${a.localPort}`);
-  assert.deepEqual(selected.map((t) => t.remotePort), [a.localPort, b.localPort, a.localPort]);
+  assert.deepEqual(
+    selected.map((t) => t.remotePort),
+    [a.localPort, b.localPort, a.localPort],
+  );
   const na = a.received.length;
   const nb = b.received.length;
   s.send(Buffer.from([0x80, 0x62]));
@@ -183,7 +214,11 @@ test('UDP over ::1 works the same', async () => {
   const { s, packets } = newSession();
   const client = await UdpClient.open('::1');
   const res = decode(await client.exchange(buildCheck(s, { useCandidate: true })));
-  assert.deepEqual(decodeXorAddress(getAttribute(res, Attr.XorMappedAddress) as Buffer, res.transactionId), { family: 6, address: '::1', port: client.localPort });
+  assert.deepEqual(decodeXorAddress(getAttribute(res, Attr.XorMappedAddress) as Buffer, res.transactionId), {
+    family: 6,
+    address: '::1',
+    port: client.localPort,
+  });
   assert.equal(s.selectedTuple?.id, `udp:[::1]:${client.localPort}`);
   client.send(Buffer.from([0x81, 0xc8, 0, 1]));
   await until(() => packets.length > 0);
@@ -192,7 +227,7 @@ test('UDP over ::1 works the same', async () => {
   s.close();
 });
 
-test('two sessions on one port never receive each other\'s packets', async () => {
+test("two sessions on one port never receive each other's packets", async () => {
   const one = newSession();
   const two = newSession();
   const c1 = await UdpClient.open();
@@ -250,13 +285,23 @@ class TcpClient {
   closed = false;
   private readonly framer = new Rfc4571Framer();
   private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => this.framer.push(d, (f) => { this.frames.push(Buffer.from(f)); return true; }));
-    socket.on('close', () => { this.closed = true; });
+    socket.on('data', (d: Buffer) =>
+      this.framer.push(d, (f) => {
+        this.frames.push(Buffer.from(f));
+        return true;
+      }),
+    );
+    socket.on('close', () => {
+      this.closed = true;
+    });
     socket.on('error', () => undefined);
   }
   static async open(): Promise<TcpClient> {
     const s = connect({ port: port.tcpPort, host: HOST });
-    await new Promise<void>((r, j) => { s.once('connect', () => r()); s.once('error', j); });
+    await new Promise<void>((r, j) => {
+      s.once('connect', () => r());
+      s.once('error', j);
+    });
     const c = new TcpClient(s);
     openedThisTest.push({ close: () => s.destroy() });
     return c;
@@ -319,11 +364,16 @@ test('TCP: garbage before a check, silence, or too many connections close the co
   const small = new RtcPort({ port: 0, listenAddresses: [HOST], maxTcpConnections: 2 });
   openedThisTest.push({ close: () => void small.close() });
   await small.listen();
-  const socks = await Promise.all([0, 1, 2].map(() => new Promise<Socket>((r) => {
-    const s = connect({ port: small.tcpPort, host: HOST }, () => r(s));
-    openedThisTest.push({ close: () => s.destroy() });
-    s.on('error', () => undefined);
-  })));
+  const socks = await Promise.all(
+    [0, 1, 2].map(
+      () =>
+        new Promise<Socket>((r) => {
+          const s = connect({ port: small.tcpPort, host: HOST }, () => r(s));
+          openedThisTest.push({ close: () => s.destroy() });
+          s.on('error', () => undefined);
+        }),
+    ),
+  );
   await until(() => small.stats.tcpRefused === 1);
   assert.equal(small.stats.tcpRefused, 1);
   assert.equal(small.stats.tcpConnections, 2);

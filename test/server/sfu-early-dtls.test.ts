@@ -34,7 +34,11 @@ test('a ClientHello that arrives before the answer is kept and used when the ans
   const joined = await client.next('joined');
   const offer = await client.next('sfu-offer');
   pc = new nodeDataChannel.PeerConnection('early', { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
-  const dtlsUp = new Promise<void>((resolve) => pc!.onStateChange((s) => { if (s === 'connected') resolve(); }));
+  const dtlsUp = new Promise<void>((resolve) =>
+    pc!.onStateChange((s) => {
+      if (s === 'connected') resolve();
+    }),
+  );
   pc.setRemoteDescription(offer.sdp, 'offer');
   pc.setLocalDescription('answer');
   const answer = pc.localDescription();

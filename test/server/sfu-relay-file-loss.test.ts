@@ -56,28 +56,39 @@ test('a 2 MB file reaches a receiver behind a path losing 10 % each way, SHA-256
   const router = server.sfu?.rooms.get(ROOM);
   const participant = () => [...(router?.participants.values() ?? [])].find((p) => p.id === receiver.peer.id);
   // The subscribe connection, its DTLS and SCTP handshakes all cross the lossy hop first.
-  const sctp = await waitFor('the server SCTP toward the lossy receiver is open', () => {
-    const a = participant()?.subscribeRtc.sctp;
-    return a?.state === 'open' ? a : null;
-  }, 60_000, 100).catch((err: Error) => {
+  const sctp = await waitFor(
+    'the server SCTP toward the lossy receiver is open',
+    () => {
+      const a = participant()?.subscribeRtc.sctp;
+      return a?.state === 'open' ? a : null;
+    },
+    60_000,
+    100,
+  ).catch((err: Error) => {
     err.message += `; participants ${[...(router?.participants.keys() ?? [])].join(',')} receiver ${receiver.peer.id} subscribe ${participant()?.subscribeRtc.state}; proxy ${JSON.stringify(proxy.counts)}`;
     throw err;
   });
   const before = { ...proxy.counts };
   const start = performance.now();
   await sender.rtc.sendFileChunks(chunks, 1024 * 1024, 100_000);
-  await waitFor('the lossy receiver has the whole file', () => (bytes >= FILE_BYTES ? true : null), 120_000, 200)
-    .catch((err: Error) => {
-      err.message += `\nreceived ${bytes} of ${FILE_BYTES}; proxy ${JSON.stringify(proxy.counts)}; relay dropped ${router?.data.dropped}; server SCTP ${JSON.stringify(sctp.sendState())}`;
-      throw err;
-    });
+  await waitFor('the lossy receiver has the whole file', () => (bytes >= FILE_BYTES ? true : null), 120_000, 200).catch((err: Error) => {
+    err.message += `\nreceived ${bytes} of ${FILE_BYTES}; proxy ${JSON.stringify(proxy.counts)}; relay dropped ${router?.data.dropped}; server SCTP ${JSON.stringify(sctp.sendState())}`;
+    throw err;
+  });
   const ms = Math.round(performance.now() - start);
   const c = proxy.counts;
   const down = c.down - before.down;
   const downDropped = c.downDropped - before.downDropped;
-  console.log(`2 MB behind ${LOSS * 100} % loss: ${ms} ms; server→receiver ${downDropped} of ${down} datagrams dropped, receiver→server ${c.upDropped - before.upDropped} of ${c.up - before.up}; server SCTP ${JSON.stringify(sctp.sendState())}`);
+  console.log(
+    `2 MB behind ${LOSS * 100} % loss: ${ms} ms; server→receiver ${downDropped} of ${down} datagrams dropped, receiver→server ${c.upDropped - before.upDropped} of ${c.up - before.up}; server SCTP ${JSON.stringify(sctp.sendState())}`,
+  );
   assert.equal(hash.digest('hex'), createHash('sha256').update(file).digest('hex'), 'SHA-256 of what arrived');
   assert.ok(downDropped > 100, `the path really lost packets toward the receiver (${downDropped})`);
   assert.equal(router?.data.dropped, 0, 'the relay dropped nothing');
-  await waitFor('the server SCTP toward the receiver is idle', () => (sctp.sendState().flightSize === 0 && sctp.sendState().sentChunks === 0 ? true : null), 20_000, 100);
+  await waitFor(
+    'the server SCTP toward the receiver is idle',
+    () => (sctp.sendState().flightSize === 0 && sctp.sendState().sentChunks === 0 ? true : null),
+    20_000,
+    100,
+  );
 });

@@ -36,32 +36,36 @@ after(async () => {
 
 function relayState(): string {
   const router = server.sfu?.rooms.get(ROOM);
-  const lines = [...(router?.participants.values() ?? [])].map((p) =>
-    `${p.id}: sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.sendState())}`);
+  const lines = [...(router?.participants.values() ?? [])].map(
+    (p) => `${p.id}: sctp ${p.subscribeRtc.sctp?.state} ${JSON.stringify(p.subscribeRtc.sctp?.sendState())}`,
+  );
   return `relay relayed ${router?.data.relayed} dropped ${router?.data.dropped}\n${lines.join('\n')}`;
 }
 
 test('a 5 MB file reaches three headless receivers through the relay with a matching SHA-256', { timeout: 120_000 }, async () => {
-  const [sender, ...receivers] = peers as [typeof peers[0], ...typeof peers];
+  const [sender, ...receivers] = peers as [(typeof peers)[0], ...typeof peers];
   const file = randomBytes(FILE_BYTES);
   const sha = createHash('sha256').update(file).digest('hex');
   const got = receivers.map(() => ({ hash: createHash('sha256'), bytes: 0, done: 0 }));
-  receivers.forEach(({ rtc }, i) => rtc.onFiles((from, data) => {
-    const g = got[i]!;
-    if (from !== sender.peer.id || typeof data === 'string') return;
-    g.hash.update(data);
-    g.bytes += data.length;
-    if (g.bytes === FILE_BYTES) g.done = performance.now();
-  }));
+  receivers.forEach(({ rtc }, i) =>
+    rtc.onFiles((from, data) => {
+      const g = got[i]!;
+      if (from !== sender.peer.id || typeof data === 'string') return;
+      g.hash.update(data);
+      g.bytes += data.length;
+      if (g.bytes === FILE_BYTES) g.done = performance.now();
+    }),
+  );
   const chunks: Buffer[] = [];
   for (let off = 0; off < FILE_BYTES; off += CHUNK_BYTES) chunks.push(file.subarray(off, off + CHUNK_BYTES));
   const start = performance.now();
   await sender.rtc.sendFileChunks(chunks, 1024 * 1024, 60_000);
-  await waitFor('every receiver has the whole file', () => (got.every((g) => g.bytes >= FILE_BYTES) ? true : null), 60_000, 100)
-    .catch((err: Error) => {
+  await waitFor('every receiver has the whole file', () => (got.every((g) => g.bytes >= FILE_BYTES) ? true : null), 60_000, 100).catch(
+    (err: Error) => {
       err.message += `\nreceived ${got.map((g) => g.bytes).join(', ')} of ${FILE_BYTES}\n${relayState()}`;
       throw err;
-    });
+    },
+  );
   console.log(`5 MB to 3 receivers: ${got.map((g) => `${Math.round(g.done - start)} ms`).join(', ')}`);
   for (const [i, g] of got.entries()) assert.equal(g.hash.digest('hex'), sha, `receiver ${i + 1}: SHA-256`);
   assert.equal(server.sfu?.rooms.get(ROOM)?.data.dropped, 0, 'nothing dropped by the relay');

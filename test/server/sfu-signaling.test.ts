@@ -46,7 +46,10 @@ test('joining an SFU room brings a subscribe offer: ICE-lite, the announced addr
   assert.equal(parsed.description.media[0]?.kind, 'application');
   const port = sb.rtc?.port.udpPort;
   assert.match(offer.sdp, new RegExp(`^a=candidate:\\S+ 1 udp \\d+ ${ANNOUNCED.replace(/\./g, '\\.')} ${port} typ host`, 'm'));
-  assert.match(offer.sdp, new RegExp(`^a=candidate:\\S+ 1 tcp \\d+ ${ANNOUNCED.replace(/\./g, '\\.')} ${port} typ host tcptype passive`, 'm'));
+  assert.match(
+    offer.sdp,
+    new RegExp(`^a=candidate:\\S+ 1 tcp \\d+ ${ANNOUNCED.replace(/\./g, '\\.')} ${port} typ host tcptype passive`, 'm'),
+  );
 });
 
 test("a publish offer is answered, and its tracks reach the other participant's next subscribe offer", async () => {
@@ -124,7 +127,7 @@ test('a later member joins the room as it is; leaving closes their producers and
   await a.next('sfu-answer');
   const router = sb.sfu?.rooms.get('s4');
   assert.equal(router?.producers.length, 2);
-  const producers = router!.producers;
+  const producers = router.producers;
   a.send({ type: 'leave' });
   await a.next('left');
   assert.ok(producers.every((p) => p.closed));
@@ -133,7 +136,7 @@ test('a later member joins the room as it is; leaving closes their producers and
 
 test('an MCU room: each member is offered exactly its own mix (one audio, one video, owned by the mixer); nothing of the others is forwarded; layout requests are checked', async () => {
   const a = await member('mcu1', 'mcu');
-  const b = await member('mcu1', 'sfu'); // later members join the room as it is
+  await member('mcu1', 'sfu'); // b: later members join the room as it is
   const [aId, bId] = [...sb.sfu!.rooms.get('mcu1')!.participants.keys()] as [string, string];
   a.send({ type: 'sfu-offer', transport: 'publish', sdp: loadFixture('chromium-offer.sdp') });
   await a.next('sfu-answer');
@@ -141,15 +144,18 @@ test('an MCU room: each member is offered exactly its own mix (one audio, one vi
   assert.equal(router?.forward, false);
   const mixer = sb.sfu?.mixers.get('mcu1');
   assert.ok(mixer, 'the room has a mixer');
-  assert.equal(mixer.audio.inputs.size, 1, 'a\'s microphone goes to the mixer');
-  assert.equal(mixer.video.inputs.size, 1, 'a\'s camera goes to the mixer');
+  assert.equal(mixer.audio.inputs.size, 1, "a's microphone goes to the mixer");
+  assert.equal(mixer.video.inputs.size, 1, "a's camera goes to the mixer");
   for (const id of [aId, bId]) {
-    const p: SfuParticipant | undefined = router!.participants.get(id);
+    const p: SfuParticipant | undefined = router.participants.get(id);
     if (!p) throw new Error(`no participant ${id}`);
     const consumed: Consumer[] = [...p.subscribe.consumers];
     assert.deepEqual(consumed.map((x) => x.kind).sort(), ['audio', 'video']);
-    assert.ok(consumed.every((x) => x.producer.ownerId === 'mixer'), 'only the mixer\'s tracks');
-    assert.equal(consumed.find((x) => x.kind === 'audio')?.producer.id, `mix-audio-${id}`, 'an audio mix of one\'s own');
+    assert.ok(
+      consumed.every((x) => x.producer.ownerId === 'mixer'),
+      "only the mixer's tracks",
+    );
+    assert.equal(consumed.find((x) => x.kind === 'audio')?.producer.id, `mix-audio-${id}`, "an audio mix of one's own");
   }
   const bad = await a.expectError({ type: 'mcu-layout', layout: 'mosaic' });
   assert.equal(bad.code, 'invalid-message');

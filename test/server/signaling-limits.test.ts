@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import type { WelcomeMsg } from '../../src/protocol/index.js';
+import type { CreateCallResponse, RestError, WelcomeMsg } from '../../src/protocol/index.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { createAccessToken } from '../../src/signaling/auth.js';
@@ -18,12 +18,20 @@ const BASE: Partial<ServerConfig> = { port: 0, host: '127.0.0.1', logLevel: 'sil
 function serverFor(overrides: Partial<ServerConfig>): { sb: () => Switchboard; track: (c: TestClient) => TestClient } {
   let sb: Switchboard;
   const clients: TestClient[] = [];
-  before(async () => { sb = await startSwitchboard({ ...BASE, ...overrides }); });
+  before(async () => {
+    sb = await startSwitchboard({ ...BASE, ...overrides });
+  });
   after(async () => {
     for (const c of clients) c.terminate();
     await sb.close();
   });
-  return { sb: () => sb, track: (c) => { clients.push(c); return c; } };
+  return {
+    sb: () => sb,
+    track: (c) => {
+      clients.push(c);
+      return c;
+    },
+  };
 }
 
 async function metricsText(sb: Switchboard): Promise<string> {
@@ -68,13 +76,19 @@ describe('a client that stops reading', () => {
       maxHeld = Math.max(maxHeld, sb().signaling.stats.outboundBufferedBytes ?? 0);
       maxGrowth = Math.max(maxGrowth, process.memoryUsage().arrayBuffers - baseline);
     }
-    assert.equal(sb().signaling.stats.connections, 2,
-      `the slow reader is still connected after ${sent} offers (${(sent * 48 / 1024).toFixed(1)} MiB); this process's buffers grew ${(maxGrowth / 1048576).toFixed(1)} MiB`);
+    assert.equal(
+      sb().signaling.stats.connections,
+      2,
+      `the slow reader is still connected after ${sent} offers (${((sent * 48) / 1024).toFixed(1)} MiB); this process's buffers grew ${(maxGrowth / 1048576).toFixed(1)} MiB`,
+    );
     t.diagnostic(`closed after ${sent} offers of 48 KiB; the server held at most ${maxHeld} bytes for it`);
     assert.ok(maxHeld <= CAP + 64 * 1024, `the server held ${maxHeld} bytes for one connection; the bound is ${CAP} + one frame`);
     assert.match(await metricsText(sb()), /^switchboard_signaling_server_closes_total\{reason="slow-reader"\} 1$/m);
     // The flooder was within its rate and heard no complaint; the bystander still gets relays.
-    assert.deepEqual(a.received.filter((m) => m.type === 'error'), []);
+    assert.deepEqual(
+      a.received.filter((m) => m.type === 'error'),
+      [],
+    );
     a.send({ type: 'offer', to: jc.self.id, sdp: 'v=0\r\n' });
     assert.deepEqual(await c.next('offer'), { type: 'offer', from: ja.self.id, sdp: 'v=0\r\n' });
     // B's session is in its resume grace, not gone: nobody was told it left; frames for it are queued.
@@ -82,7 +96,10 @@ describe('a client that stops reading', () => {
     a.send({ type: 'offer', to: jb.self.id, sdp: 'v=0\r\nqueued-1' });
     a.send({ type: 'offer', to: jb.self.id, sdp: 'v=0\r\nqueued-2' });
     await sleep(100);
-    assert.equal(c.received.some((m) => m.type === 'participant-left'), false);
+    assert.equal(
+      c.received.some((m) => m.type === 'participant-left'),
+      false,
+    );
     const b2 = track(await TestClient.connect(sb().wsUrl));
     b2.send({ type: 'resume', sessionToken: wb.sessionToken });
     const resumed = await b2.next('resumed');
@@ -130,7 +147,9 @@ describe('a connection that never says hello', () => {
 
   test('is closed with 1008 at the hello deadline; an identified one stays', async () => {
     const silent = track(await TestClient.connect(sb().wsUrl));
-    const closed = new Promise<[number, string]>((resolve) => silent.ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+    const closed = new Promise<[number, string]>((resolve) =>
+      silent.ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
     const [talker] = await TestClient.hello(sb().wsUrl);
     track(talker);
     const outcome = await Promise.race([closed, sleep(5000).then(() => 'still open after 5 s' as const)]);
@@ -187,9 +206,14 @@ describe('call attempts', () => {
     track(r[0]);
     return r;
   }
-  async function post(token: string, to: string): Promise<{ status: number; json: any }> {
-    const res = await fetch(`${sb().url}/api/calls`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ to }) });
-    return { status: res.status, json: await res.json() };
+  /** The body is a CreateCallResponse when the status is 201, a RestError otherwise. */
+  async function post(token: string, to: string): Promise<{ status: number; json: CreateCallResponse & RestError }> {
+    const res = await fetch(`${sb().url}/api/calls`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to }),
+    });
+    return { status: res.status, json: (await res.json()) as CreateCallResponse & RestError };
   }
   /**
    * 5 accepted, then refused; a bucket refills at 5 per 10 s, so on a machine slow enough to
@@ -198,9 +222,16 @@ describe('call attempts', () => {
   function assertLimited(statuses: number[], startedAt: number): void {
     const refilled = Math.floor(((Date.now() - startedAt) / 1000) * 0.5);
     const accepted = statuses.filter((x) => x === 201).length;
-    if (refilled === 0) assert.deepEqual(statuses, statuses.map((_, i) => (i < 5 ? 201 : 429)));
+    if (refilled === 0)
+      assert.deepEqual(
+        statuses,
+        statuses.map((_, i) => (i < 5 ? 201 : 429)),
+      );
     assert.ok(accepted >= 5 && accepted <= 5 + refilled, `${accepted} calls rang: ${JSON.stringify(statuses)}`);
-    assert.ok(statuses.slice(0, 5).every((x) => x === 201), JSON.stringify(statuses));
+    assert.ok(
+      statuses.slice(0, 5).every((x) => x === 201),
+      JSON.stringify(statuses),
+    );
   }
 
   test('a ring-and-cancel loop is limited per caller (cancelling over REST and WebSocket)', async () => {
@@ -217,7 +248,10 @@ describe('call attempts', () => {
       }
       await callee.next('call-incoming');
       if (i % 2 === 0) {
-        const del = await fetch(`${sb().url}/api/calls/${r.json.callId}`, { method: 'DELETE', headers: { authorization: `Bearer ${wc.sessionToken}` } });
+        const del = await fetch(`${sb().url}/api/calls/${r.json.callId}`, {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${wc.sessionToken}` },
+        });
         assert.equal(del.status, 204);
       } else {
         caller.send({ type: 'call-cancel', callId: r.json.callId });
@@ -240,7 +274,10 @@ describe('call attempts', () => {
         statuses.push(r.status);
         if (r.status !== 201) {
           // The callee's bucket, not the caller's (each caller tries twice).
-          assert.deepEqual([r.status, r.json.error.code, r.json.error.message], [429, 'rate-limited', `"${we.identity}" has been called too often; try again later`]);
+          assert.deepEqual(
+            [r.status, r.json.error.code, r.json.error.message],
+            [429, 'rate-limited', `"${we.identity}" has been called too often; try again later`],
+          );
           continue;
         }
         await callee.next('call-incoming');
@@ -265,7 +302,11 @@ describe('calls from a room-scoped token', () => {
     return r;
   }
   async function post(token: string, to: string): Promise<{ status: number; text: string }> {
-    const res = await fetch(`${sb().url}/api/calls`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ to }) });
+    const res = await fetch(`${sb().url}/api/calls`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to }),
+    });
     return { status: res.status, text: await res.text() };
   }
 
@@ -279,7 +320,9 @@ describe('calls from a room-scoped token', () => {
     const [, wAdmin] = await as('admin', '*');
     const unknown = await post(wScoped.sessionToken, 'ghost');
     assert.equal(unknown.status, 404);
-    assert.deepEqual(JSON.parse(unknown.text), { error: { code: 'callee-not-found', message: 'no one is online as "ghost"', field: 'to' } });
+    assert.deepEqual(JSON.parse(unknown.text), {
+      error: { code: 'callee-not-found', message: 'no one is online as "ghost"', field: 'to' },
+    });
     const sameAsUnknown = (identity: string): string => unknown.text.replace('ghost', identity);
     for (const who of ['stranger', 'idle']) {
       const r = await post(wScoped.sessionToken, who);
@@ -290,8 +333,14 @@ describe('calls from a room-scoped token', () => {
     assert.equal(byAdmin.status, 201, byAdmin.text);
     const busy = await post(wScoped.sessionToken, 'stranger');
     assert.deepEqual([busy.status, busy.text], [404, sameAsUnknown('stranger')]);
-    assert.deepEqual(stranger.received.filter((m) => m.type === 'call-incoming').map((m) => m.type === 'call-incoming' && m.from.identity), ['admin']);
-    assert.equal(idle.received.some((m) => m.type === 'call-incoming'), false);
+    assert.deepEqual(
+      stranger.received.filter((m) => m.type === 'call-incoming').map((m) => m.type === 'call-incoming' && m.from.identity),
+      ['admin'],
+    );
+    assert.equal(
+      idle.received.some((m) => m.type === 'call-incoming'),
+      false,
+    );
     // In the room: rings.
     const inRoom = await post(wScoped.sessionToken, 'mate');
     assert.equal(inRoom.status, 201, inRoom.text);

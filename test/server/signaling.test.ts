@@ -14,7 +14,15 @@ async function hello(fields: Record<string, unknown> = {}): Promise<TestClient> 
 }
 
 before(async () => {
-  sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', rateLimit: { perSecond: 20, burst: 40 }, maxRoomParticipants: 3 });
+  sb = await startSwitchboard({
+    port: 0,
+    turnPort: 0,
+    rtcPort: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    rateLimit: { perSecond: 20, burst: 40 },
+    maxRoomParticipants: 3,
+  });
 });
 after(async () => {
   for (const c of clients) c.terminate();
@@ -72,7 +80,11 @@ describe('session and rooms', () => {
     assert.equal(closed, 4000, 'the old connection no longer speaks for the session');
     peer.send({ type: 'offer', to: j.self.id, sdp: 'to the new connection' });
     assert.equal((await second.next('offer')).sdp, 'to the new connection');
-    assert.equal(peer.received.some((m) => m.type === 'participant-left'), false, 'a takeover is no departure');
+    assert.equal(
+      peer.received.some((m) => m.type === 'participant-left'),
+      false,
+      'a takeover is no departure',
+    );
   });
 
   test('messages before hello are refused', async () => {
@@ -89,7 +101,10 @@ describe('session and rooms', () => {
     assert.equal(ja.topology, 'mesh');
     assert.deepEqual(ja.participants, []);
     const jb = await b.join('lobby1');
-    assert.deepEqual(jb.participants.map((p) => p.name), ['a']);
+    assert.deepEqual(
+      jb.participants.map((p) => p.name),
+      ['a'],
+    );
     const pj = await a.next('participant-joined');
     assert.equal(pj.participant.id, jb.self.id);
     const again = await b.expectError({ type: 'join', room: 'other' });
@@ -141,7 +156,12 @@ describe('relay and isolation', () => {
     const b = await hello();
     const ja = await a.join('relay1');
     const jb = await b.join('relay1');
-    const cand = { candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'abcd' };
+    const cand = {
+      candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host',
+      sdpMid: '0',
+      sdpMLineIndex: 0,
+      usernameFragment: 'abcd',
+    };
     a.send({ type: 'offer', to: jb.self.id, sdp: 'v=0 offer' });
     b.send({ type: 'answer', to: ja.self.id, sdp: 'v=0 answer' });
     a.send({ type: 'candidate', to: jb.self.id, candidate: cand });

@@ -5,14 +5,31 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import {
-  Attr, StunClass, StunMessageBuilder, StunMethod, checkFingerprint, decodeErrorCode, decodeStun, decodeXorAddress, getAttribute,
+  Attr,
+  StunClass,
+  StunMessageBuilder,
+  StunMethod,
+  checkFingerprint,
+  decodeErrorCode,
+  decodeStun,
+  decodeXorAddress,
+  getAttribute,
   type StunMessage,
 } from '../../src/stun/index.js';
 import { TurnServer } from '../../src/turn/TurnServer.js';
 
 let server: TurnServer;
 before(async () => {
-  server = new TurnServer({ host: '127.0.0.1', port: 0, realm: 'test', users: ['u:p'], allowPeers: [], maxAllocations: 10, maxAllocationsPerUser: 10, maxBitrateKbps: 0 });
+  server = new TurnServer({
+    host: '127.0.0.1',
+    port: 0,
+    realm: 'test',
+    users: ['u:p'],
+    allowPeers: [],
+    maxAllocations: 10,
+    maxAllocationsPerUser: 10,
+    maxBitrateKbps: 0,
+  });
   await server.listen();
 });
 after(() => server.close());
@@ -20,7 +37,10 @@ after(() => server.close());
 function udpExchange(req: Buffer): Promise<{ res: StunMessage | null; localPort: number }> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
-    const t = setTimeout(() => { sock.close(); resolve({ res: null, localPort: 0 }); }, 500);
+    const t = setTimeout(() => {
+      sock.close();
+      resolve({ res: null, localPort: 0 });
+    }, 500);
     sock.on('message', (m) => {
       clearTimeout(t);
       const r = decodeStun(m);
@@ -35,7 +55,9 @@ function udpExchange(req: Buffer): Promise<{ res: StunMessage | null; localPort:
 test("coturn's turnutils_stunclient gets its reflexive address", async () => {
   const c = spawn('turnutils_stunclient', ['-p', String(server.port), '127.0.0.1']);
   let out = '';
-  c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  c.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const code = await new Promise<number | null>((r) => c.on('exit', r));
   assert.equal(code, 0);
   assert.match(out, /UDP reflexive addr: 127\.0\.0\.1:\d+/);
@@ -47,7 +69,11 @@ test('UDP Binding: XOR-MAPPED-ADDRESS is the sender, with SOFTWARE and a valid F
   assert.ok(res);
   assert.deepEqual([res.method, res.cls], [StunMethod.Binding, StunClass.Success]);
   assert.deepEqual(res.transactionId, req.subarray(8, 20));
-  assert.deepEqual(decodeXorAddress(getAttribute(res, Attr.XorMappedAddress) as Buffer, res.transactionId), { family: 4, address: '127.0.0.1', port: localPort });
+  assert.deepEqual(decodeXorAddress(getAttribute(res, Attr.XorMappedAddress) as Buffer, res.transactionId), {
+    family: 4,
+    address: '127.0.0.1',
+    port: localPort,
+  });
   assert.equal(getAttribute(res, Attr.Software)?.toString(), 'switchboard');
   assert.equal(checkFingerprint(res), true);
 });
@@ -84,11 +110,17 @@ test('TCP Binding: two requests in one segment, both answered in order', async (
         const r = decodeStun(got.subarray(0, len));
         if (r.ok) {
           ids.push(r.message.transactionId.toString('hex'));
-          assert.equal(decodeXorAddress(getAttribute(r.message, Attr.XorMappedAddress) as Buffer, r.message.transactionId)?.port, sock.localPort);
+          assert.equal(
+            decodeXorAddress(getAttribute(r.message, Attr.XorMappedAddress) as Buffer, r.message.transactionId)?.port,
+            sock.localPort,
+          );
         }
         got = got.subarray(len);
       }
-      if (ids.length === 2) { clearTimeout(t); resolve(); }
+      if (ids.length === 2) {
+        clearTimeout(t);
+        resolve();
+      }
     });
   });
   assert.deepEqual(ids, [a.subarray(8, 20).toString('hex'), b.subarray(8, 20).toString('hex')]);

@@ -21,9 +21,17 @@ let cert: TestCert;
 before(async () => {
   cert = makeTestCert();
   server = new TurnServer({
-    host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key: cert.key, port: 0 }, realm: 'switchboard.test', users: [], secret: SECRET,
+    host: '127.0.0.1',
+    port: 0,
+    tls: { cert: cert.cert, key: cert.key, port: 0 },
+    realm: 'switchboard.test',
+    users: [],
+    secret: SECRET,
     // turnutils_peer listens on loopback: allowed here on purpose (refused by default).
-    allowPeers: ['127.0.0.0/8'], maxAllocations: 100, maxAllocationsPerUser: 100, maxBitrateKbps: 0,
+    allowPeers: ['127.0.0.0/8'],
+    maxAllocations: 100,
+    maxAllocationsPerUser: 100,
+    maxBitrateKbps: 0,
   });
   await server.listen();
   peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(PEER_PORT)], { stdio: 'ignore' });
@@ -36,18 +44,33 @@ after(async () => {
   cert?.remove();
 });
 
-interface UclientResult { code: number | null; output: string; sent: number; received: number; lost: number | null }
+interface UclientResult {
+  code: number | null;
+  output: string;
+  sent: number;
+  received: number;
+  lost: number | null;
+}
 
 function uclient(args: string[], timeoutMs = 30_000): Promise<UclientResult> {
   return new Promise((resolve) => {
     const c = spawn('turnutils_uclient', args);
     let output = '';
-    c.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    c.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    c.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
     c.on('exit', (code) => {
       clearTimeout(t);
-      const totals = /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/m.exec(output.split('\n').filter((l) => /start_mclient: tot_send_msgs/.test(l)).pop() ?? '');
+      const totals = /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/m.exec(
+        output
+          .split('\n')
+          .filter((l) => /start_mclient: tot_send_msgs/.test(l))
+          .pop() ?? '',
+      );
       const lost = /Total lost packets (\d+)/.exec(output);
       resolve({ code, output, sent: Number(totals?.[1] ?? 0), received: Number(totals?.[2] ?? 0), lost: lost ? Number(lost[1]) : null });
     });
@@ -72,13 +95,33 @@ for (const [label, flags, tls] of [
   });
 }
 
-test('turnutils_uclient with a wrong REST secret cannot allocate; the server answered 401 and kept nothing', { timeout: 60_000 }, async () => {
-  const before401 = server.counters.errors[401] ?? 0;
-  const created = server.counters.allocationsCreated;
-  const r = await uclient(['-W', 'not-the-secret', '-u', 'ada', '-e', '127.0.0.1', '-r', String(PEER_PORT), '-n', '5', '-m', '1', '-p', String(server.port), '127.0.0.1']);
-  assert.notEqual(r.code, 0);
-  assert.match(r.output, /Cannot complete Allocation/);
-  assert.equal(r.received, 0);
-  assert.ok((server.counters.errors[401] ?? 0) > before401);
-  assert.equal(server.counters.allocationsCreated, created);
-});
+test(
+  'turnutils_uclient with a wrong REST secret cannot allocate; the server answered 401 and kept nothing',
+  { timeout: 60_000 },
+  async () => {
+    const before401 = server.counters.errors[401] ?? 0;
+    const created = server.counters.allocationsCreated;
+    const r = await uclient([
+      '-W',
+      'not-the-secret',
+      '-u',
+      'ada',
+      '-e',
+      '127.0.0.1',
+      '-r',
+      String(PEER_PORT),
+      '-n',
+      '5',
+      '-m',
+      '1',
+      '-p',
+      String(server.port),
+      '127.0.0.1',
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /Cannot complete Allocation/);
+    assert.equal(r.received, 0);
+    assert.ok((server.counters.errors[401] ?? 0) > before401);
+    assert.equal(server.counters.allocationsCreated, created);
+  },
+);

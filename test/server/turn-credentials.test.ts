@@ -9,7 +9,11 @@ const SECRET = 'shared-with-the-turn-server';
 let sb: Switchboard;
 before(async () => {
   sb = await startSwitchboard({
-    port: 0, host: '127.0.0.1', logLevel: 'silent', turnSecret: SECRET, turnCredentialTtlSeconds: 600,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    turnSecret: SECRET,
+    turnCredentialTtlSeconds: 600,
     turnUrls: ['turn:turn.example:3478?transport=udp', 'turns:turn.example:5349'],
     iceServers: [{ urls: ['stun:stun.example:3478'] }],
   });
@@ -19,7 +23,10 @@ after(() => sb.close());
 test('welcome lists the static servers and a TURN entry with a valid credential', async () => {
   const [a, wa] = await TestClient.hello(sb.wsUrl, { identity: 'ann' });
   const [b, wb] = await TestClient.hello(sb.wsUrl, { identity: 'ben' });
-  for (const [w, who] of [[wa, 'ann'], [wb, 'ben']] as const) {
+  for (const [w, who] of [
+    [wa, 'ann'],
+    [wb, 'ben'],
+  ] as const) {
     assert.deepEqual(w.iceServers[0], { urls: ['stun:stun.example:3478'] });
     const turn = w.iceServers[1];
     assert.deepEqual(turn?.urls, ['turn:turn.example:3478?transport=udp', 'turns:turn.example:5349']);

@@ -10,17 +10,24 @@ import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
-  Attr, StunClass, StunMessageBuilder, StunMethod, decodeStun, encodeXorAddress, getAttribute, longTermKey,
+  Attr,
+  StunClass,
+  StunMessageBuilder,
+  StunMethod,
+  decodeStun,
+  encodeXorAddress,
+  getAttribute,
+  longTermKey,
   type StunMessage,
 } from '../../src/stun/index.js';
 import { UdpLink } from '../../src/turn/client-link.js';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { type TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { entryFaults } from '../../src/util/guarded.js';
 import { sendRawUdp } from '../helpers/raw-udp.js';
 import { resetBurst } from '../helpers/reset-burst.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
-import { TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
+import { type TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
 import { until } from '../helpers/until.js';
 import { udpPeer } from '../helpers/udp-peer.js';
 
@@ -36,8 +43,6 @@ async function startServer(o: Partial<TurnServerOptions> = {}): Promise<TurnServ
 
 const client = (s: TurnServer, transport: Transport = 'udp'): Promise<TurnTestClient> => testTurnClient(s, transport);
 
-
-
 const bindingRequest = (): Buffer => new StunMessageBuilder(StunMethod.Binding, StunClass.Request).build();
 
 /** A UDP Binding from an ordinary socket: the server's answer, or null within 1 s. */
@@ -47,7 +52,11 @@ async function udpBinding(s: TurnServer): Promise<StunMessage | null> {
   try {
     return await new Promise((resolve) => {
       const t = setTimeout(() => resolve(null), 1000);
-      sock.on('message', (m) => { clearTimeout(t); const r = decodeStun(m); resolve(r.ok ? r.message : null); });
+      sock.on('message', (m) => {
+        clearTimeout(t);
+        const r = decodeStun(m);
+        resolve(r.ok ? r.message : null);
+      });
       sock.send(bindingRequest(), s.port, '127.0.0.1');
     });
   } finally {
@@ -62,7 +71,9 @@ function turnFaults(): number {
   return n;
 }
 
-before(() => { cert = makeTestCert(); });
+before(() => {
+  cert = makeTestCert();
+});
 after(async () => {
   for (const s of servers) await s.close();
   cert.remove();
@@ -104,7 +115,10 @@ describe('finding 2: TCP connections reset at once', () => {
     for (let i = 0; i < 200; i++) {
       const sock = connect(s.port, '127.0.0.1');
       sock.on('error', () => undefined);
-      await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+      await new Promise<void>((resolve, reject) => {
+        sock.once('connect', resolve);
+        sock.once('error', reject);
+      });
       sock.write(bindingRequest());
       sock.resetAndDestroy();
     }
@@ -146,7 +160,12 @@ describe('finding 3: peers on port 0', () => {
 
 describe('finding 4: attributes after MESSAGE-INTEGRITY', () => {
   /** A request signed like the client signs, then `extra` appended after MESSAGE-INTEGRITY (and a valid FINGERPRINT). */
-  function signedThenAppended(c: TurnTestClient, method: number, attrs: (b: StunMessageBuilder) => void, extra: (b: StunMessageBuilder) => void): StunMessageBuilder {
+  function signedThenAppended(
+    c: TurnTestClient,
+    method: number,
+    attrs: (b: StunMessageBuilder) => void,
+    extra: (b: StunMessageBuilder) => void,
+  ): StunMessageBuilder {
     const b = new StunMessageBuilder(method, StunClass.Request);
     attrs(b);
     b.add(Attr.Username, Buffer.from(c.username)).add(Attr.Realm, Buffer.from(c.realm)).add(Attr.Nonce, Buffer.from(c.nonce));
@@ -162,16 +181,23 @@ describe('finding 4: attributes after MESSAGE-INTEGRITY', () => {
     assert.ok(relay);
     const a = await udpPeer('127.0.0.1');
     const b = await udpPeer('127.0.0.2');
-    const req = signedThenAppended(c, StunMethod.CreatePermission,
+    const req = signedThenAppended(
+      c,
+      StunMethod.CreatePermission,
       (m) => m.add(Attr.XorPeerAddress, encodeXorAddress({ address: '127.0.0.1', port: a.port }, m.transactionId)),
-      (m) => m.add(Attr.XorPeerAddress, encodeXorAddress({ address: '127.0.0.2', port: b.port }, m.transactionId)));
+      (m) => m.add(Attr.XorPeerAddress, encodeXorAddress({ address: '127.0.0.2', port: b.port }, m.transactionId)),
+    );
     const res = await c.exchange(req);
     assert.equal(res.cls, StunClass.Success);
     b.sock.send('from b', relay.port, relay.address);
     a.sock.send('from a', relay.port, relay.address);
     await until('the permitted peer arrives', () => c.received.length >= 1);
     await sleep(200);
-    assert.deepEqual(c.received.map((r) => r.data.toString()), ['from a'], 'the appended peer has no permission');
+    assert.deepEqual(
+      c.received.map((r) => r.data.toString()),
+      ['from a'],
+      'the appended peer has no permission',
+    );
     a.sock.close();
     b.sock.close();
     c.close();
@@ -182,7 +208,14 @@ describe('finding 4: attributes after MESSAGE-INTEGRITY', () => {
     const c = await client(s);
     assert.equal((await c.allocate()).cls, StunClass.Success);
     const zero = Buffer.alloc(4);
-    const res = await c.exchange(signedThenAppended(c, StunMethod.Refresh, () => undefined, (m) => m.add(Attr.Lifetime, zero)));
+    const res = await c.exchange(
+      signedThenAppended(
+        c,
+        StunMethod.Refresh,
+        () => undefined,
+        (m) => m.add(Attr.Lifetime, zero),
+      ),
+    );
     assert.equal(res.cls, StunClass.Success);
     assert.equal(getAttribute(res, Attr.Lifetime)?.readUInt32BE(0), 600, 'the signed request asked for the default lifetime');
     assert.equal(s.activeAllocations, 1);
@@ -200,7 +233,9 @@ describe('finding 6: clients that do not read', () => {
     // Never read: no 'data' listener, and paused, so the kernel buffers fill and then ours would.
     sock.pause();
     let closed = false;
-    sock.once('close', () => { closed = true; });
+    sock.once('close', () => {
+      closed = true;
+    });
     const batch = Buffer.concat(Array.from({ length: 1000 }, () => bindingRequest()));
     const heapBefore = process.memoryUsage().arrayBuffers;
     let sent = 0;
@@ -249,7 +284,9 @@ describe('finding 11: TCP connections that never allocate', () => {
     const c = await client(s, 'tcp');
     let closed = false;
     const opened = Date.now();
-    c.onClose(() => { closed = true; });
+    c.onClose(() => {
+      closed = true;
+    });
     for (let i = 0; i < 20 && !closed; i++) {
       await c.exchange(new StunMessageBuilder(StunMethod.Binding, StunClass.Request)).catch(() => undefined);
       await sleep(150);
@@ -293,7 +330,11 @@ describe("finding 11: the server's own addresses", () => {
     assert.ok(relayA && relayB);
     assert.equal(errorCode(await a.channelBind(0x4000, { address: '127.0.0.1', port: s.port })), 403, 'the TURN port itself');
     assert.equal(errorCode(await a.createPermission({ address: '127.0.0.1', port: 9 })), 403, 'another port');
-    assert.equal(errorCode(await a.createPermission({ address: '127.0.0.2', port: relayB.port })), 403, 'loopback that is not ours stays refused');
+    assert.equal(
+      errorCode(await a.createPermission({ address: '127.0.0.2', port: relayB.port })),
+      403,
+      'loopback that is not ours stays refused',
+    );
     // Relay to relay: two clients of this server.
     assert.equal((await a.channelBind(0x4001, { address: '127.0.0.1', port: relayB.port })).cls, StunClass.Success);
     assert.equal((await b.createPermission({ address: '127.0.0.1', port: relayA.port })).cls, StunClass.Success);
@@ -311,7 +352,10 @@ describe("finding 11: the server's own addresses", () => {
     assert.equal((await a.channelBind(0x4002, { address: '127.0.0.1', port: service.port })).cls, StunClass.Success);
     a.sendChannelData(0x4002, Buffer.from('to the media port'));
     await until('the media port receives', () => service.got.length === 1);
-    assert.deepEqual(service.got.map((m) => m.toString()), ['to the media port']);
+    assert.deepEqual(
+      service.got.map((m) => m.toString()),
+      ['to the media port'],
+    );
     service.sock.close();
     a.close();
     b.close();

@@ -14,10 +14,10 @@ import { configSections, defaultConfig, mergeConfig } from '../../src/server/con
 import { startTurnServer, turnUrlsFor } from '../../src/server/turn.js';
 import { turnRestCredential } from '../../src/turn/rest-credentials.js';
 import { MAX_CHANNELS_PER_ALLOCATION, MAX_PERMISSIONS_PER_ALLOCATION } from '../../src/turn/allocations/Allocation.js';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { type TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
-import { TurnTestClient, errorCode, type Transport } from '../helpers/turn-client.js';
+import { type TurnTestClient, errorCode, type Transport } from '../helpers/turn-client.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 const servers: TurnServer[] = [];
@@ -48,7 +48,9 @@ const EVEN_PORT_R = Buffer.from([0x80]);
 /** The default of maxMeshParticipants. */
 const DEFAULT_MESH = 8;
 
-before(() => { cert = makeTestCert(); });
+before(() => {
+  cert = makeTestCert();
+});
 after(async () => {
   for (const c of clients) c.close();
   for (const s of servers) await s.close();
@@ -58,7 +60,8 @@ after(async () => {
 describe('quotas', () => {
   test('the per-identity quota holds across REST usernames of one identity (a new expiry each second)', async () => {
     const s = await startServer({ maxAllocationsPerUser: 3 });
-    for (let i = 0; i < 3; i++) assert.equal((await (await restClient(s, 'mallory', i)).allocate()).cls, StunClass.Success, `allocation ${i + 1}`);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await (await restClient(s, 'mallory', i)).allocate()).cls, StunClass.Success, `allocation ${i + 1}`);
     assert.equal(errorCode(await (await restClient(s, 'mallory', 3)).allocate()), 486, 'a fourth under a fresh username');
     assert.equal((await (await restClient(s, 'trudy', 0)).allocate()).cls, StunClass.Success, 'another identity is not affected');
   });
@@ -79,11 +82,16 @@ describe('quotas', () => {
     assert.equal(s.heldReservations, 2);
 
     const capped = await startServer({ maxReservations: 2 });
-    for (let i = 0; i < 2; i++) assert.equal((await (await userClient(capped)).allocate([[Attr.EvenPort, EVEN_PORT_R]])).cls, StunClass.Success);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await (await userClient(capped)).allocate([[Attr.EvenPort, EVEN_PORT_R]])).cls, StunClass.Success);
     const third = await (await userClient(capped)).allocate([[Attr.EvenPort, EVEN_PORT_R]]);
     assert.equal(errorCode(third), 508, 'a third held port');
     assert.equal(capped.heldReservations, 2);
-    assert.equal((await (await userClient(capped)).allocate([[Attr.EvenPort, Buffer.from([0])]])).cls, StunClass.Success, 'EVEN-PORT without R holds nothing');
+    assert.equal(
+      (await (await userClient(capped)).allocate([[Attr.EvenPort, Buffer.from([0])]])).cls,
+      StunClass.Success,
+      'EVEN-PORT without R holds nothing',
+    );
   });
 
   test(`permissions per allocation are bounded at ${MAX_PERMISSIONS_PER_ALLOCATION} peer IPs (508); refreshing one still works`, async () => {
@@ -99,7 +107,11 @@ describe('quotas', () => {
     }
     const left = MAX_PERMISSIONS_PER_ALLOCATION - i;
     assert.equal(errorCode(await c.createPermission(...Array.from({ length: left + 1 }, (_, k) => ip(i + k)))), 508, 'one past the bound');
-    assert.equal((await c.createPermission(...Array.from({ length: left }, (_, k) => ip(i + k)))).cls, StunClass.Success, 'up to the bound');
+    assert.equal(
+      (await c.createPermission(...Array.from({ length: left }, (_, k) => ip(i + k)))).cls,
+      StunClass.Success,
+      'up to the bound',
+    );
     assert.equal((await c.createPermission(ip(0), ip(1))).cls, StunClass.Success, 'a refresh adds nothing');
     assert.equal(errorCode(await c.createPermission(ip(1000))), 508);
   });
@@ -113,7 +125,11 @@ describe('quotas', () => {
       assert.equal(res.cls, StunClass.Success, `channel ${n}`);
     }
     assert.equal(errorCode(await c.channelBind(0x4000 + MAX_CHANNELS_PER_ALLOCATION, { address: '127.0.0.1', port: 20_000 })), 508);
-    assert.equal((await c.channelBind(0x4000, { address: '127.0.0.1', port: 10_000 })).cls, StunClass.Success, 'refreshing a bound channel');
+    assert.equal(
+      (await c.channelBind(0x4000, { address: '127.0.0.1', port: 10_000 })).cls,
+      StunClass.Success,
+      'refreshing a bound channel',
+    );
   });
 });
 

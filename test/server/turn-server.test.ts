@@ -10,11 +10,19 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
-  Attr, PasswordAlgorithm, StunClass, StunMessageBuilder, StunMethod, checkIntegrity, encodePasswordAlgorithm,
-  getAttribute, longTermKey, userHash,
+  Attr,
+  PasswordAlgorithm,
+  StunClass,
+  StunMessageBuilder,
+  StunMethod,
+  checkIntegrity,
+  encodePasswordAlgorithm,
+  getAttribute,
+  longTermKey,
+  userHash,
 } from '../../src/stun/index.js';
 import { turnRestCredential } from '../../src/turn/rest-credentials.js';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { type TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
 import { TurnTestClient, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
@@ -37,7 +45,9 @@ async function startServer(o: Partial<TurnServerOptions> = {}): Promise<TurnServ
 const client = (s: TurnServer, transport: Transport = 'udp', user = 'alice', password = 'wonderland'): Promise<TurnTestClient> =>
   testTurnClient(s, transport, user, password);
 
-before(() => { cert = makeTestCert(); });
+before(() => {
+  cert = makeTestCert();
+});
 after(async () => {
   for (const s of servers) await s.close();
   cert.remove();
@@ -45,13 +55,20 @@ after(async () => {
 
 describe('authentication', () => {
   let s: TurnServer;
-  before(async () => { s = await startServer(); });
+  before(async () => {
+    s = await startServer();
+  });
 
   test('an unauthenticated Allocate gets 401 with REALM, NONCE and PASSWORD-ALGORITHMS only, and leaves no state', async () => {
     const c = await client(s);
-    const res = await c.exchange(new StunMessageBuilder(StunMethod.Allocate, StunClass.Request).add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])));
+    const res = await c.exchange(
+      new StunMessageBuilder(StunMethod.Allocate, StunClass.Request).add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])),
+    );
     assert.equal(errorCode(res), 401);
-    assert.deepEqual(res.attributes.map((a) => a.type), [Attr.ErrorCode, Attr.Realm, Attr.Nonce, Attr.PasswordAlgorithms]);
+    assert.deepEqual(
+      res.attributes.map((a) => a.type),
+      [Attr.ErrorCode, Attr.Realm, Attr.Nonce, Attr.PasswordAlgorithms],
+    );
     assert.equal(getAttribute(res, Attr.Realm)?.toString(), 'test.realm');
     assert.match(getAttribute(res, Attr.Nonce)?.toString() ?? '', /^obMatJos2/, 'nonce cookie announces RFC 8489 security features');
     assert.ok((c.rawResponses[0]?.length ?? 0) <= 120, `a 401 is small (${c.rawResponses[0]?.length} bytes)`);
@@ -60,7 +77,10 @@ describe('authentication', () => {
   });
 
   test('a wrong password and an unknown user get 401; no allocation is made', async () => {
-    for (const [user, pass] of [['alice', 'not-her-password'], ['mallory', 'anything']] as const) {
+    for (const [user, pass] of [
+      ['alice', 'not-her-password'],
+      ['mallory', 'anything'],
+    ] as const) {
       const c = await client(s, 'udp', user, pass);
       assert.equal(errorCode(await c.allocate()), 401, `${user}`);
       c.close();
@@ -87,8 +107,10 @@ describe('authentication', () => {
 
   test('a request with integrity but no NONCE is 400', async () => {
     const c = await client(s);
-    const b = new StunMessageBuilder(StunMethod.Allocate, StunClass.Request).add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0]))
-      .add(Attr.Username, Buffer.from('alice')).add(Attr.Realm, Buffer.from('test.realm'))
+    const b = new StunMessageBuilder(StunMethod.Allocate, StunClass.Request)
+      .add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0]))
+      .add(Attr.Username, Buffer.from('alice'))
+      .add(Attr.Realm, Buffer.from('test.realm'))
       .addIntegrity(longTermKey('alice', 'test.realm', 'wonderland'));
     assert.equal(errorCode(await c.exchange(b)), 400);
     c.close();
@@ -108,17 +130,21 @@ describe('authentication', () => {
 
   test('RFC 8489: SHA-256 password algorithm with USERHASH; a downgraded PASSWORD-ALGORITHMS is 400', async () => {
     const c = await client(s);
-    const challenge = await c.exchange(new StunMessageBuilder(StunMethod.Allocate, StunClass.Request).add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])));
+    const challenge = await c.exchange(
+      new StunMessageBuilder(StunMethod.Allocate, StunClass.Request).add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])),
+    );
     c.learn(challenge);
     const offered = getAttribute(challenge, Attr.PasswordAlgorithms) as Buffer;
     const key = longTermKey('alice', 'test.realm', 'wonderland', 'sha256');
-    const build = (algorithms: Buffer): StunMessageBuilder => new StunMessageBuilder(StunMethod.Allocate, StunClass.Request)
-      .add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0]))
-      .add(Attr.Userhash, userHash('alice', 'test.realm'))
-      .add(Attr.Realm, Buffer.from(c.realm)).add(Attr.Nonce, Buffer.from(c.nonce))
-      .add(Attr.PasswordAlgorithms, algorithms)
-      .add(Attr.PasswordAlgorithm, encodePasswordAlgorithm({ algorithm: PasswordAlgorithm.SHA256 }))
-      .addIntegrity(key, true);
+    const build = (algorithms: Buffer): StunMessageBuilder =>
+      new StunMessageBuilder(StunMethod.Allocate, StunClass.Request)
+        .add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0]))
+        .add(Attr.Userhash, userHash('alice', 'test.realm'))
+        .add(Attr.Realm, Buffer.from(c.realm))
+        .add(Attr.Nonce, Buffer.from(c.nonce))
+        .add(Attr.PasswordAlgorithms, algorithms)
+        .add(Attr.PasswordAlgorithm, encodePasswordAlgorithm({ algorithm: PasswordAlgorithm.SHA256 }))
+        .addIntegrity(key, true);
     const downgraded = Buffer.from(offered.subarray(offered.length - 4)); // only the last (MD5) entry
     assert.equal(errorCode(await c.exchange(build(downgraded))), 400);
     const res = await c.exchange(build(offered));
@@ -130,7 +156,9 @@ describe('authentication', () => {
 
 describe('relaying', () => {
   let s: TurnServer;
-  before(async () => { s = await startServer(); });
+  before(async () => {
+    s = await startServer();
+  });
 
   for (const transport of ['udp', 'tcp', 'tls'] as const) {
     test(`${transport}: permission, Send/Data indications and ChannelData both ways; nothing passes without a permission`, async () => {
@@ -142,7 +170,7 @@ describe('relaying', () => {
       const peer = await udpPeer();
       const dropped0 = s.counters.dropped;
       // No permission: the peer's packet is dropped, and the client's Send too.
-      peer.sock.send(Buffer.from('unsolicited'), relay!.port, '127.0.0.1');
+      peer.sock.send(Buffer.from('unsolicited'), relay.port, '127.0.0.1');
       c.sendIndication({ address: '127.0.0.1', port: peer.port }, Buffer.from('too early'));
       await until('both drops counted', () => s.counters.dropped >= dropped0 + 2);
       assert.equal(c.received.length, 0);
@@ -152,9 +180,13 @@ describe('relaying', () => {
       c.sendIndication({ address: '127.0.0.1', port: peer.port }, Buffer.from('via send'));
       await until('peer receives the Send data', () => peer.got.length === 1);
       assert.equal(peer.got[0]?.toString(), 'via send');
-      peer.sock.send(Buffer.from('back as data'), relay!.port, '127.0.0.1');
+      peer.sock.send(Buffer.from('back as data'), relay.port, '127.0.0.1');
       await until('client receives a Data indication', () => c.received.length === 1);
-      assert.deepEqual(c.received[0], { peer: { family: 4, address: '127.0.0.1', port: peer.port }, data: Buffer.from('back as data'), via: 'indication' });
+      assert.deepEqual(c.received[0], {
+        peer: { family: 4, address: '127.0.0.1', port: peer.port },
+        data: Buffer.from('back as data'),
+        via: 'indication',
+      });
 
       // 0x7ffe: above RFC 8656's 0x4fff, as libwebrtc picks (RFC 5766 range).
       for (const channel of [0x4001, 0x7ffe]) {
@@ -165,7 +197,7 @@ describe('relaying', () => {
         await until('peer receives channel data', () => p2.got.length === before + 1);
         assert.equal(p2.got.at(-1)?.toString(), `odd-${channel}`);
         const n = c.received.length;
-        p2.sock.send(Buffer.from(`reply-${channel}`), relay!.port, '127.0.0.1');
+        p2.sock.send(Buffer.from(`reply-${channel}`), relay.port, '127.0.0.1');
         await until('client receives ChannelData', () => c.received.length === n + 1);
         assert.equal(c.received.at(-1)?.via, 'channel');
         assert.equal(c.received.at(-1)?.data.toString(), `reply-${channel}`);
@@ -186,7 +218,10 @@ describe('relaying', () => {
     // Same transaction id as the successful one: rebuild that request exactly.
     const okTid = c.rawResponses.find((r) => r.readUInt16BE(0) === 0x0103)?.subarray(8, 20);
     assert.ok(okTid && !okTid.equals(raw.subarray(8, 20)));
-    const retransmit = new StunMessageBuilder(StunMethod.Allocate, StunClass.Request, Buffer.from(okTid)).add(Attr.RequestedTransport, Buffer.from([17, 0, 0, 0]));
+    const retransmit = new StunMessageBuilder(StunMethod.Allocate, StunClass.Request, Buffer.from(okTid)).add(
+      Attr.RequestedTransport,
+      Buffer.from([17, 0, 0, 0]),
+    );
     const res = await c.exchange(c.sign(retransmit));
     assert.equal(res.cls, StunClass.Success);
     assert.equal(s.activeAllocations >= 1, true);
@@ -204,7 +239,10 @@ describe('relaying', () => {
     assert.equal(errorCode(await c.createPermission({ address: '127.0.0.1', port: 9 })), 437);
     // The relayed port is free again: the server no longer holds it.
     const probe = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => { probe.once('error', reject); probe.bind(relay.port, '127.0.0.1', resolve); });
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.bind(relay.port, '127.0.0.1', resolve);
+    });
     probe.close();
     c.close();
   });
@@ -240,10 +278,10 @@ describe('relaying', () => {
     const token = getAttribute(r1, Attr.ReservationToken);
     assert.equal(token?.length, 8);
     const c2 = await client(s);
-    const r2 = await c2.allocate([[Attr.ReservationToken, token!]]);
+    const r2 = await c2.allocate([[Attr.ReservationToken, token]]);
     assert.equal(relayedAddress(r2)?.port, p1 + 1);
     const c3 = await client(s);
-    assert.equal(errorCode(await c3.allocate([[Attr.ReservationToken, token!]])), 508, 'a token is good once');
+    assert.equal(errorCode(await c3.allocate([[Attr.ReservationToken, token]])), 508, 'a token is good once');
     for (const c of [c1, c2, c3]) c.close();
   });
 });
@@ -343,7 +381,10 @@ describe('robustness', () => {
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
     let x = 12345;
-    const rnd = (n: number): number => { x = (x * 1103515245 + 12345) & 0x7fffffff; return x % n; };
+    const rnd = (n: number): number => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x % n;
+    };
     for (let i = 0; i < 20_000; i++) {
       let m: Buffer;
       if (i % 2 === 0) {

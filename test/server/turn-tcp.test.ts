@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Attr, StunClass, StunMethod, encodeXorAddress } from '../../src/stun/index.js';
-import { TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
+import { type TurnServer, type TurnServerOptions } from '../../src/turn/TurnServer.js';
 import { MAX_PENDING_PER_ALLOCATION } from '../../src/turn/allocations/tcp-relay.js';
 import { makeTestCert, type TestCert } from '../helpers/tls-cert.js';
 import { startTestTurnServer, testTurnClient } from '../helpers/turn-server.js';
-import { TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
+import { type TurnTestClient, connectionId, errorCode, relayedAddress, type Transport } from '../helpers/turn-client.js';
 import { until } from '../helpers/until.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -35,16 +35,24 @@ async function client(s: TurnServer, transport: Transport = 'tcp', user = 'alice
 /** A TCP peer on loopback that echoes, and remembers its connections. */
 async function echoPeer(): Promise<{ server: Server; port: number; sockets: Socket[] }> {
   const sockets: Socket[] = [];
-  const server = createServer((s) => { sockets.push(s); s.on('error', () => undefined); s.pipe(s); });
+  const server = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    s.pipe(s);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(() => { for (const s of sockets) s.destroy(); server.close(); });
+  cleanup.push(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
   return { server, port: (server.address() as { port: number }).port, sockets };
 }
 
-
 const joined = (parts: Buffer[]): string => Buffer.concat(parts).toString();
 
-before(() => { cert = makeTestCert(); });
+before(() => {
+  cert = makeTestCert();
+});
 after(async () => {
   for (const f of cleanup) f();
   for (const s of servers) await s.close();
@@ -53,7 +61,9 @@ after(async () => {
 
 describe('Allocate (§5.1)', () => {
   let s: TurnServer;
-  before(async () => { s = await startServer(); });
+  before(async () => {
+    s = await startServer();
+  });
 
   test('TCP over a UDP control connection is 400; another protocol is still 442; EVEN-PORT with TCP is 400', async () => {
     const u = await client(s, 'udp');
@@ -70,8 +80,11 @@ describe('Allocate (§5.1)', () => {
     assert.equal(res.cls, StunClass.Success);
     const relayed = relayedAddress(res);
     assert.equal(relayed?.address, '127.0.0.1');
-    const probe = connect({ host: '127.0.0.1', port: relayed!.port });
-    await new Promise<void>((resolve, reject) => { probe.once('connect', () => resolve()); probe.once('error', reject); });
+    const probe = connect({ host: '127.0.0.1', port: relayed.port });
+    await new Promise<void>((resolve, reject) => {
+      probe.once('connect', () => resolve());
+      probe.once('error', reject);
+    });
     // No permission for 127.0.0.1 yet: §5.3 says close it.
     await new Promise<void>((r) => probe.once('close', () => r()));
     assert.equal(c.connectionAttempts.length, 0);
@@ -118,40 +131,41 @@ describe('Connect (§5.2) and ConnectionBind (§5.4)', () => {
     none.socket.destroy();
   });
 
-  for (const transport of ['tcp', 'tls'] as const) test(`${transport}: Connect + ConnectionBind to a TCP echo peer: raw bytes both ways, 446 for a second Connect, closing ends both sides`, async () => {
-    const s = await startServer();
-    const peer = await echoPeer();
-    const c = await client(s, transport);
-    await c.allocateTcp();
-    const res = await c.connect({ address: '127.0.0.1', port: peer.port });
-    assert.equal(res.cls, StunClass.Success, `Connect: ${errorCode(res)}`);
-    assert.ok(c.verify(res));
-    const id = connectionId(res);
-    assert.ok(id !== undefined);
-    assert.equal(peer.sockets.length, 1);
-    assert.equal(errorCode(await c.connect({ address: '127.0.0.1', port: peer.port })), 446);
-    const before = s.counters.toPeerBytes;
-    const data = await c.bindData(id!);
-    assert.equal(data.response.cls, StunClass.Success);
-    assert.ok(c.verify(data.response));
-    // The id is used up: a second bind is 400.
-    const again = await c.bindData(id!);
-    assert.equal(errorCode(again.response), 400);
-    again.socket.destroy();
-    const big = Buffer.alloc(200_000, 'x');
-    data.socket.write('hello, peer;');
-    data.socket.write(big);
-    await until('the echo', () => Buffer.concat(data.received).length === 12 + big.length);
-    assert.equal(joined(data.received).slice(0, 12), 'hello, peer;');
-    assert.ok(s.counters.toPeerBytes - before >= 12 + big.length);
-    assert.ok(s.counters.toClientBytes >= 12 + big.length);
-    // The client closes its data connection: the peer's connection closes too.
-    data.socket.end();
-    await until('the peer connection closes', () => peer.sockets[0]!.destroyed || peer.sockets[0]!.readableEnded);
-    // Now the peer may be connected again.
-    const res2 = await c.connect({ address: '127.0.0.1', port: peer.port });
-    assert.equal(res2.cls, StunClass.Success);
-  });
+  for (const transport of ['tcp', 'tls'] as const)
+    test(`${transport}: Connect + ConnectionBind to a TCP echo peer: raw bytes both ways, 446 for a second Connect, closing ends both sides`, async () => {
+      const s = await startServer();
+      const peer = await echoPeer();
+      const c = await client(s, transport);
+      await c.allocateTcp();
+      const res = await c.connect({ address: '127.0.0.1', port: peer.port });
+      assert.equal(res.cls, StunClass.Success, `Connect: ${errorCode(res)}`);
+      assert.ok(c.verify(res));
+      const id = connectionId(res);
+      assert.ok(id !== undefined);
+      assert.equal(peer.sockets.length, 1);
+      assert.equal(errorCode(await c.connect({ address: '127.0.0.1', port: peer.port })), 446);
+      const before = s.counters.toPeerBytes;
+      const data = await c.bindData(id);
+      assert.equal(data.response.cls, StunClass.Success);
+      assert.ok(c.verify(data.response));
+      // The id is used up: a second bind is 400.
+      const again = await c.bindData(id);
+      assert.equal(errorCode(again.response), 400);
+      again.socket.destroy();
+      const big = Buffer.alloc(200_000, 'x');
+      data.socket.write('hello, peer;');
+      data.socket.write(big);
+      await until('the echo', () => Buffer.concat(data.received).length === 12 + big.length);
+      assert.equal(joined(data.received).slice(0, 12), 'hello, peer;');
+      assert.ok(s.counters.toPeerBytes - before >= 12 + big.length);
+      assert.ok(s.counters.toClientBytes >= 12 + big.length);
+      // The client closes its data connection: the peer's connection closes too.
+      data.socket.end();
+      await until('the peer connection closes', () => peer.sockets[0]!.destroyed || peer.sockets[0]!.readableEnded);
+      // Now the peer may be connected again.
+      const res2 = await c.connect({ address: '127.0.0.1', port: peer.port });
+      assert.equal(res2.cls, StunClass.Success);
+    });
 
   test('the control connection closing ends the allocation, its peer and data connections', async () => {
     const s = await startServer();
@@ -162,7 +176,9 @@ describe('Connect (§5.2) and ConnectionBind (§5.4)', () => {
     const data = await c.bindData(id!);
     assert.equal(data.response.cls, StunClass.Success);
     let dataClosed = false;
-    data.socket.on('close', () => { dataClosed = true; });
+    data.socket.on('close', () => {
+      dataClosed = true;
+    });
     c.close();
     await until('the allocation is released', () => s.activeAllocations === 0);
     await until('the data connection closes', () => dataClosed);
@@ -209,7 +225,9 @@ describe('incoming peer connections (§5.3)', () => {
     await until('later bytes', () => joined(data.received) === 'early bytes;later');
     // The peer closes: so does the data connection.
     let dataClosed = false;
-    data.socket.on('close', () => { dataClosed = true; });
+    data.socket.on('close', () => {
+      dataClosed = true;
+    });
     peer.end();
     await until('the data connection closes', () => dataClosed);
   });
@@ -223,9 +241,13 @@ describe('incoming peer connections (§5.3)', () => {
     const peer = connect({ host: '127.0.0.1', port: relayed.port });
     peer.on('error', () => undefined);
     let closed = false;
-    peer.on('close', () => { closed = true; });
+    peer.on('close', () => {
+      closed = true;
+    });
     // Real time cannot be waited for with setTimeout mocked: poll on the event loop instead.
-    const spin = async (cond: () => boolean): Promise<void> => { for (let i = 0; i < 100_000 && !cond(); i++) await new Promise((r) => setImmediate(r)); };
+    const spin = async (cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 100_000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+    };
     await spin(() => c.connectionAttempts.length === 1);
     assert.equal(c.connectionAttempts.length, 1);
     t.mock.timers.tick(29_000);

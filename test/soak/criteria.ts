@@ -40,21 +40,57 @@ export const MARGINS = {
  */
 export const EXPECTED_LOGS: Array<{ test: (l: LogLine) => boolean; why: string }> = [];
 
-export interface Verdict { name: string; ok: boolean; detail: string }
+export interface Verdict {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 /** `firstHalf`: samples taken in the first half of the churn (after a forced GC each). */
-export function judge(start: Sample, end: Sample, firstHalf: Sample[], logs: LogLine[], stderr: string[], healthFailures: string[], workloadFailures: string[]): { verdicts: Verdict[]; unexpectedLogs: LogLine[] } {
+export function judge(
+  start: Sample,
+  end: Sample,
+  firstHalf: Sample[],
+  logs: LogLine[],
+  stderr: string[],
+  healthFailures: string[],
+  workloadFailures: string[],
+): { verdicts: Verdict[]; unexpectedLogs: LogLine[] } {
   const verdicts: Verdict[] = [];
   const live = LIVE_GAUGES.map((g) => `${g}=${end.live[g]}`);
-  verdicts.push({ name: 'live gauges back to 0', ok: LIVE_GAUGES.every((g) => end.live[g] === 0), detail: live.filter((l) => !l.endsWith('=0')).join(', ') || 'all 0' });
-  verdicts.push({ name: `fds within ±${MARGINS.fds}`, ok: Math.abs(end.fds - start.fds) <= MARGINS.fds, detail: `${start.fds} → ${end.fds}` });
-  verdicts.push({ name: `active handles within ±${MARGINS.handles}`, ok: Math.abs(end.activeHandles - start.activeHandles) <= MARGINS.handles, detail: `${start.activeHandles} → ${end.activeHandles}` });
-  verdicts.push({ name: `active resources (timers too) within ±${MARGINS.resources}`, ok: Math.abs(end.activeResources - start.activeResources) <= MARGINS.resources, detail: `${start.activeResources} → ${end.activeResources}` });
+  verdicts.push({
+    name: 'live gauges back to 0',
+    ok: LIVE_GAUGES.every((g) => end.live[g] === 0),
+    detail: live.filter((l) => !l.endsWith('=0')).join(', ') || 'all 0',
+  });
+  verdicts.push({
+    name: `fds within ±${MARGINS.fds}`,
+    ok: Math.abs(end.fds - start.fds) <= MARGINS.fds,
+    detail: `${start.fds} → ${end.fds}`,
+  });
+  verdicts.push({
+    name: `active handles within ±${MARGINS.handles}`,
+    ok: Math.abs(end.activeHandles - start.activeHandles) <= MARGINS.handles,
+    detail: `${start.activeHandles} → ${end.activeHandles}`,
+  });
+  verdicts.push({
+    name: `active resources (timers too) within ±${MARGINS.resources}`,
+    ok: Math.abs(end.activeResources - start.activeResources) <= MARGINS.resources,
+    detail: `${start.activeResources} → ${end.activeResources}`,
+  });
   const heapGrowth = end.heapUsedBytes - start.heapUsedBytes;
-  verdicts.push({ name: `heap used within +${mb(MARGINS.heapBytes)}`, ok: heapGrowth <= MARGINS.heapBytes, detail: `${mb(start.heapUsedBytes)} → ${mb(end.heapUsedBytes)} (${signedMb(heapGrowth)})` });
+  verdicts.push({
+    name: `heap used within +${mb(MARGINS.heapBytes)}`,
+    ok: heapGrowth <= MARGINS.heapBytes,
+    detail: `${mb(start.heapUsedBytes)} → ${mb(end.heapUsedBytes)} (${signedMb(heapGrowth)})`,
+  });
   const rssAllowed = start.rssBytes * MARGINS.rssFraction;
   const rssGrowth = end.rssBytes - start.rssBytes;
-  verdicts.push({ name: `RSS within +${Math.round(MARGINS.rssFraction * 100)} % of the warm start`, ok: rssGrowth <= rssAllowed, detail: `${mb(start.rssBytes)} → ${mb(end.rssBytes)} (${signedMb(rssGrowth)}; allowed +${mb(rssAllowed)})` });
+  verdicts.push({
+    name: `RSS within +${Math.round(MARGINS.rssFraction * 100)} % of the warm start`,
+    ok: rssGrowth <= rssAllowed,
+    detail: `${mb(start.rssBytes)} → ${mb(end.rssBytes)} (${signedMb(rssGrowth)}; allowed +${mb(rssAllowed)})`,
+  });
   if (firstHalf.length > 0) {
     const plateau = Math.max(...firstHalf.map((s) => s.rssBytes));
     verdicts.push({
@@ -67,7 +103,11 @@ export function judge(start: Sample, end: Sample, firstHalf: Sample[], logs: Log
   }
   verdicts.push({ name: 'no entry-point faults', ok: end.entryFaults === 0, detail: String(end.entryFaults) });
   const unexpectedLogs = logs.filter((l) => l.level >= 40 && !EXPECTED_LOGS.some((e) => e.test(l)));
-  verdicts.push({ name: 'no unexpected warn/error logs', ok: unexpectedLogs.length === 0, detail: `${logs.filter((l) => l.level >= 40).length} warn+ lines, ${unexpectedLogs.length} unexpected` });
+  verdicts.push({
+    name: 'no unexpected warn/error logs',
+    ok: unexpectedLogs.length === 0,
+    detail: `${logs.filter((l) => l.level >= 40).length} warn+ lines, ${unexpectedLogs.length} unexpected`,
+  });
   verdicts.push({ name: 'no stderr output', ok: stderr.length === 0, detail: `${stderr.length} lines` });
   verdicts.push({ name: 'every /healthz probe answered', ok: healthFailures.length === 0, detail: `${healthFailures.length} failed` });
   verdicts.push({ name: 'every workload succeeded', ok: workloadFailures.length === 0, detail: `${workloadFailures.length} failed` });

@@ -34,14 +34,20 @@ export class P2pLink {
 
   constructor(private readonly opts: P2pLinkOptions) {
     this.pc = new nodeDataChannel.PeerConnection(opts.name, { bindAddress: '127.0.0.1', iceServers: [] });
-    this.pc.onStateChange((s) => { this.states.push(`${s}@${Date.now() - this.createdAt}`); });
+    this.pc.onStateChange((s) => {
+      this.states.push(`${s}@${Date.now() - this.createdAt}`);
+    });
     this.pc.onLocalDescription((sdp, type) => {
       this.sentFingerprints.push(fingerprintOf(sdp));
       this.send({ type: type === 'offer' ? 'offer' : 'answer', to: opts.peerId, sdp });
     });
-    this.pc.onLocalCandidate((candidate, mid) => this.send({
-      type: 'candidate', to: opts.peerId, candidate: { candidate: candidate.replace(/^a=/, ''), sdpMid: mid },
-    }));
+    this.pc.onLocalCandidate((candidate, mid) =>
+      this.send({
+        type: 'candidate',
+        to: opts.peerId,
+        candidate: { candidate: candidate.replace(/^a=/, ''), sdpMid: mid },
+      }),
+    );
     this.pc.onDataChannel((dc) => this.adopt(dc));
     this.onWs = (data) => this.onSignal(JSON.parse(data.toString()) as ServerMessage);
     opts.client.ws.on('message', this.onWs);
@@ -71,7 +77,9 @@ export class P2pLink {
 
   private adopt(dc: DataChannel): void {
     this.channel = dc;
-    dc.onMessage((msg) => { if (typeof msg === 'string') this.received.push(msg); });
+    dc.onMessage((msg) => {
+      if (typeof msg === 'string') this.received.push(msg);
+    });
   }
 
   private onSignal(m: ServerMessage): void {

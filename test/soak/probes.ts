@@ -8,9 +8,17 @@ import { countFds, fetchText, parseMetricSums, readRssBytes } from '../helpers/s
 
 /** Gauges that count live things: every one must be back to 0 when everyone has left. */
 export const LIVE_GAUGES = [
-  'switchboard_rooms', 'switchboard_participants', 'switchboard_sessions', 'switchboard_connections', 'switchboard_calls',
-  'switchboard_turn_allocations', 'switchboard_sfu_rooms', 'switchboard_sfu_participants', 'switchboard_sfu_producers',
-  'switchboard_sfu_consumers', 'switchboard_rtc_transports',
+  'switchboard_rooms',
+  'switchboard_participants',
+  'switchboard_sessions',
+  'switchboard_connections',
+  'switchboard_calls',
+  'switchboard_turn_allocations',
+  'switchboard_sfu_rooms',
+  'switchboard_sfu_participants',
+  'switchboard_sfu_producers',
+  'switchboard_sfu_consumers',
+  'switchboard_rtc_transports',
 ] as const;
 
 export interface Sample {
@@ -56,10 +64,15 @@ export class HealthProber {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> = Promise.resolve();
 
-  constructor(private readonly httpUrl: string, private readonly intervalMs = 5000) {}
+  constructor(
+    private readonly httpUrl: string,
+    private readonly intervalMs = 5000,
+  ) {}
 
   start(): void {
-    this.timer = setInterval(() => { this.inFlight = this.probe(); }, this.intervalMs);
+    this.timer = setInterval(() => {
+      this.inFlight = this.probe();
+    }, this.intervalMs);
   }
 
   async stop(): Promise<void> {
@@ -72,7 +85,8 @@ export class HealthProber {
     this.probes++;
     try {
       const { status, text } = await fetchText(`${this.httpUrl}/healthz`);
-      if (status !== 200 || (JSON.parse(text) as { status?: unknown }).status !== 'ok') this.failures.push(`${new Date().toISOString()} HTTP ${status}: ${text.slice(0, 200)}`);
+      if (status !== 200 || (JSON.parse(text) as { status?: unknown }).status !== 'ok')
+        this.failures.push(`${new Date().toISOString()} HTTP ${status}: ${text.slice(0, 200)}`);
     } catch (err) {
       this.failures.push(`${new Date().toISOString()} ${(err as Error).message}`);
     }

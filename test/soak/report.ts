@@ -30,8 +30,19 @@ export function formatSoakReport(r: SoakResult): string {
     `warn+ log lines         ${r.warnLogs.length} (${r.unexpectedLogs.length} unexpected)`,
     '',
     `                  start       end         peak during churn (samples every ${o.sampleEverySeconds} s, each after a forced GC)`,
-    ...rows.map(([name, a, b], i) => `${name.padEnd(19)}${a.padEnd(12)}${b.padEnd(12)}${
-      [mb(peak((s) => s.rssBytes)), mb(peak((s) => s.heapUsedBytes)), mb(peak((s) => s.externalBytes)), String(peak((s) => s.fds)), String(peak((s) => s.activeHandles)), String(peak((s) => s.activeResources))][i]}`),
+    ...rows.map(
+      ([name, a, b], i) =>
+        `${name.padEnd(19)}${a.padEnd(12)}${b.padEnd(12)}${
+          [
+            mb(peak((s) => s.rssBytes)),
+            mb(peak((s) => s.heapUsedBytes)),
+            mb(peak((s) => s.externalBytes)),
+            String(peak((s) => s.fds)),
+            String(peak((s) => s.activeHandles)),
+            String(peak((s) => s.activeResources)),
+          ][i]
+        }`,
+    ),
     `(end after ${r.settleRounds} forced GC${r.settleRounds > 1 ? 's' : ''}; start after the warm-up cycle and a forced GC)`,
     '',
     ...r.verdicts.map((v) => `${v.ok ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`),

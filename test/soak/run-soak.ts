@@ -22,7 +22,14 @@ export interface SoakOptions {
 }
 
 export const DEFAULT_SOAK: Omit<SoakOptions, 'log'> = {
-  minutes: 2, sfuRooms: 2, mcuRooms: 1, meshRooms: 2, roomSize: 3, holdMs: 5000, sampleEverySeconds: 15, resumeGraceMs: 3000,
+  minutes: 2,
+  sfuRooms: 2,
+  mcuRooms: 1,
+  meshRooms: 2,
+  roomSize: 3,
+  holdMs: 5000,
+  sampleEverySeconds: 15,
+  resumeGraceMs: 3000,
 };
 
 export interface SoakResult {
@@ -50,8 +57,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** One cycle: every workload at once; a failure is recorded, never thrown. */
 async function cycle(t: SoakTarget, o: SoakOptions, tally: Tally, n: number): Promise<void> {
   const jobs: Array<[string, () => Promise<void>]> = [];
-  for (let i = 0; i < o.sfuRooms; i++) jobs.push([`sfu${i}`, () => mediaRoom(t, tally, `soak-sfu${i}-c${n}`, 'sfu', o.roomSize, o.holdMs, (n + i) % 2 === 0)]);
-  for (let i = 0; i < o.mcuRooms; i++) jobs.push([`mcu${i}`, () => mediaRoom(t, tally, `soak-mcu${i}-c${n}`, 'mcu', o.roomSize, o.holdMs, (n + i) % 2 === 1)]);
+  for (let i = 0; i < o.sfuRooms; i++)
+    jobs.push([`sfu${i}`, () => mediaRoom(t, tally, `soak-sfu${i}-c${n}`, 'sfu', o.roomSize, o.holdMs, (n + i) % 2 === 0)]);
+  for (let i = 0; i < o.mcuRooms; i++)
+    jobs.push([`mcu${i}`, () => mediaRoom(t, tally, `soak-mcu${i}-c${n}`, 'mcu', o.roomSize, o.holdMs, (n + i) % 2 === 1)]);
   for (let i = 0; i < o.meshRooms; i++) jobs.push([`mesh${i}`, () => meshRoom(t, tally, `soak-mesh${i}-c${n}`, (n + i) % 2 === 0)]);
   jobs.push(['call', () => oneToOneCall(t, tally, `soak-call-c${n}`)]);
   jobs.push(['turn', () => turnPair(t, tally, `soak-turn-c${n}`)]);
@@ -75,11 +84,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const server = await startServerChild({
     inspect: true,
     args: [
-      '--log-level', 'info', '--resume-grace-ms', String(o.resumeGraceMs),
+      '--log-level',
+      'info',
+      '--resume-grace-ms',
+      String(o.resumeGraceMs),
       // The soak's TURN clients relay to each other's relay addresses on loopback (refused by default).
-      '--turn-allow-peer', '127.0.0.1/32',
+      '--turn-allow-peer',
+      '127.0.0.1/32',
       // A small MCU canvas and one tier: the soak checks lifecycles, not the encoder's throughput, on a shared 2-core machine.
-      '--mcu-width', '320', '--mcu-height', '240', '--mcu-fps', '10', '--mcu-tier', '200',
+      '--mcu-width',
+      '320',
+      '--mcu-height',
+      '240',
+      '--mcu-fps',
+      '10',
+      '--mcu-tier',
+      '200',
     ],
   });
   const t: SoakTarget = { httpUrl: server.httpUrl, wsUrl: server.wsUrl, turnPort: server.turnPort };
@@ -102,8 +122,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
     // Samples during churn follow a forced GC too: the heap they show is what is retained.
     sampler = setInterval(() => {
-      server.collectGarbage().then(() => takeSample(server.pid, server.httpUrl, 'churn'))
-        .then((s) => { samples.push(s); o.log(`sample: ${describe(s)}`); }, (err: Error) => o.log(`sample failed: ${err.message}`));
+      server
+        .collectGarbage()
+        .then(() => takeSample(server.pid, server.httpUrl, 'churn'))
+        .then(
+          (s) => {
+            samples.push(s);
+            o.log(`sample: ${describe(s)}`);
+          },
+          (err: Error) => o.log(`sample failed: ${err.message}`),
+        );
     }, o.sampleEverySeconds * 1000);
     const churnStart = Date.now();
     const deadline = churnStart + o.minutes * 60_000;
@@ -111,7 +139,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     while (Date.now() < deadline) {
       cycles++;
       await cycle(t, o, tally, cycles);
-      o.log(`cycle ${cycles} done at ${((Date.now() - churnStart) / 1000).toFixed(0)} s: ${tally.participantsJoined} joined, ${tally.failures.length} failures`);
+      o.log(
+        `cycle ${cycles} done at ${((Date.now() - churnStart) / 1000).toFixed(0)} s: ${tally.participantsJoined} joined, ${tally.failures.length} failures`,
+      );
     }
     const churnSeconds = (Date.now() - churnStart) / 1000;
     clearInterval(sampler);
@@ -127,7 +157,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await server.collectGarbage();
       await sleep(1000);
       end = await takeSample(server.pid, server.httpUrl, 'end');
-      if (end.heapUsedBytes <= start.heapUsedBytes + 2 * 1024 * 1024 && end.fds <= start.fds && end.activeResources <= start.activeResources) break;
+      if (
+        end.heapUsedBytes <= start.heapUsedBytes + 2 * 1024 * 1024 &&
+        end.fds <= start.fds &&
+        end.activeResources <= start.activeResources
+      )
+        break;
       await sleep(5000);
     }
     samples.push(end);
@@ -139,10 +174,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     verdicts.push({ name: 'server exits 0 on SIGTERM', ok: exitCode === 0, detail: String(exitCode) });
     const { log: _log, ...options } = o;
     return {
-      options, churnSeconds, cycles, tally, start, end, samples, settleRounds: settleRounds + 1,
-      healthProbes: prober.probes, healthFailures: prober.failures,
-      warnLogs: server.logs.filter((l) => l.level >= 40), unexpectedLogs, stderr: server.stderr, exitCode,
-      verdicts, passed: verdicts.every((v) => v.ok),
+      options,
+      churnSeconds,
+      cycles,
+      tally,
+      start,
+      end,
+      samples,
+      settleRounds: settleRounds + 1,
+      healthProbes: prober.probes,
+      healthFailures: prober.failures,
+      warnLogs: server.logs.filter((l) => l.level >= 40),
+      unexpectedLogs,
+      stderr: server.stderr,
+      exitCode,
+      verdicts,
+      passed: verdicts.every((v) => v.ok),
     };
   } finally {
     if (sampler) clearInterval(sampler);

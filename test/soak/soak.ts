@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { formatSoakReport } from './report.js';
 import { DEFAULT_SOAK, runSoak, type SoakOptions } from './run-soak.js';
 
-const USAGE = 'usage: soak [--minutes N] [--rooms sfu=2,mcu=1,mesh=2] [--room-size 3] [--hold-seconds 5] [--sample-seconds 15] [--resume-grace-ms 3000] [--json]';
+const USAGE =
+  'usage: soak [--minutes N] [--rooms sfu=2,mcu=1,mesh=2] [--room-size 3] [--hold-seconds 5] [--sample-seconds 15] [--resume-grace-ms 3000] [--json]';
 
 function fail(message: string): never {
   process.stderr.write(`soak: ${message}\n${USAGE}\n`);
@@ -39,10 +40,16 @@ const { values } = (() => {
   try {
     return parseArgs({
       options: {
-        minutes: { type: 'string' }, rooms: { type: 'string' }, 'room-size': { type: 'string' }, 'hold-seconds': { type: 'string' },
-        'sample-seconds': { type: 'string' }, 'resume-grace-ms': { type: 'string' }, json: { type: 'boolean' },
+        minutes: { type: 'string' },
+        rooms: { type: 'string' },
+        'room-size': { type: 'string' },
+        'hold-seconds': { type: 'string' },
+        'sample-seconds': { type: 'string' },
+        'resume-grace-ms': { type: 'string' },
+        json: { type: 'boolean' },
       },
-      strict: true, allowPositionals: false,
+      strict: true,
+      allowPositionals: false,
     });
   } catch (err) {
     return fail((err as Error).message);

@@ -14,7 +14,11 @@ import { TestClient } from '../helpers/ws-client.js';
 import type { IceServer } from '../../src/protocol/index.js';
 import { P2pLink } from './p2p-link.js';
 
-export interface SoakTarget { httpUrl: string; wsUrl: string; turnPort: number }
+export interface SoakTarget {
+  httpUrl: string;
+  wsUrl: string;
+  turnPort: number;
+}
 
 /** What the cycles did, summed over the run. */
 export interface Tally {
@@ -34,7 +38,17 @@ export interface Tally {
 }
 
 export const newTally = (): Tally => ({
-  participantsJoined: 0, leftCleanly: 0, dropped: 0, mediaChecks: 0, chatChecks: 0, meshLinks: 0, calls: 0, turnAllocations: 0, mixBytesPerPacket: [], clientRetries: [], failures: [],
+  participantsJoined: 0,
+  leftCleanly: 0,
+  dropped: 0,
+  mediaChecks: 0,
+  chatChecks: 0,
+  meshLinks: 0,
+  calls: 0,
+  turnAllocations: 0,
+  mixBytesPerPacket: [],
+  clientRetries: [],
+  failures: [],
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -64,7 +78,15 @@ const MIX_MIN_AUDIO_BYTES_PER_PACKET = 45;
  * (SFU) or its own mix carrying sound (MCU), and a chat line through the data relay; then all
  * leave, the last one by dropping its socket when `dropLast`.
  */
-export async function mediaRoom(t: SoakTarget, tally: Tally, room: string, topology: 'sfu' | 'mcu', size: number, holdMs: number, dropLast: boolean): Promise<void> {
+export async function mediaRoom(
+  t: SoakTarget,
+  tally: Tally,
+  room: string,
+  topology: 'sfu' | 'mcu',
+  size: number,
+  holdMs: number,
+  dropLast: boolean,
+): Promise<void> {
   const peers: SfuNodePeer[] = [];
   try {
     for (let i = 0; i < size; i++) {
@@ -74,11 +96,22 @@ export async function mediaRoom(t: SoakTarget, tally: Tally, room: string, topol
     }
     for (const peer of peers) {
       const sources = topology === 'mcu' ? [MCU_MIX_PARTICIPANT_ID] : peers.filter((p) => p !== peer).map((p) => p.id);
-      await waitUntil(`${peer.name}: media from ${topology === 'mcu' ? 'the mix' : sources.length + ' others'}`, () => sources.every((id) => {
-        const r = peer.receivedFrom(id);
-        return r.audioPackets >= MEDIA_MIN.audioPackets && r.videoPackets >= MEDIA_MIN.videoPackets && r.videoKeyframes >= MEDIA_MIN.videoKeyframes;
-      }), 30_000).catch((err: Error) => {
-        throw new Error(`${err.message}; received ${JSON.stringify(Object.fromEntries(peer.received.byParticipant))}; errors ${peer.errors.join('; ') || 'none'}`);
+      await waitUntil(
+        `${peer.name}: media from ${topology === 'mcu' ? 'the mix' : sources.length + ' others'}`,
+        () =>
+          sources.every((id) => {
+            const r = peer.receivedFrom(id);
+            return (
+              r.audioPackets >= MEDIA_MIN.audioPackets &&
+              r.videoPackets >= MEDIA_MIN.videoPackets &&
+              r.videoKeyframes >= MEDIA_MIN.videoKeyframes
+            );
+          }),
+        30_000,
+      ).catch((err: Error) => {
+        throw new Error(
+          `${err.message}; received ${JSON.stringify(Object.fromEntries(peer.received.byParticipant))}; errors ${peer.errors.join('; ') || 'none'}`,
+        );
       });
       if (topology === 'mcu') await checkMixHasSound(peer, tally);
       if (peer.errors.length > 0) throw new Error(`${peer.name}: ${peer.errors.join('; ')}`);
@@ -88,7 +121,11 @@ export async function mediaRoom(t: SoakTarget, tally: Tally, room: string, topol
     const sender = peers[0] as SfuNodePeer;
     await waitUntil(`${sender.name}: chat channel open`, () => sender.sendChat(line), 10_000);
     for (const peer of peers.slice(1)) {
-      await waitUntil(`${peer.name}: chat line from ${sender.name}`, () => peer.chatLog.some((l) => l.text === line && l.from === sender.id), 10_000);
+      await waitUntil(
+        `${peer.name}: chat line from ${sender.name}`,
+        () => peer.chatLog.some((l) => l.text === line && l.from === sender.id),
+        10_000,
+      );
       tally.chatChecks++;
     }
     await sleep(holdMs);
@@ -116,7 +153,12 @@ async function checkMixHasSound(peer: SfuNodePeer, tally: Tally): Promise<void> 
   const seen: string[] = [];
   for (let window = 0; window < 5; window++) {
     const before = { ...peer.receivedFrom(MCU_MIX_PARTICIPANT_ID) };
-    await waitUntil(`${peer.name}: ${PACKETS} more mix packets`, () => peer.receivedFrom(MCU_MIX_PARTICIPANT_ID).audioPackets >= before.audioPackets + PACKETS, 10_000, 50);
+    await waitUntil(
+      `${peer.name}: ${PACKETS} more mix packets`,
+      () => peer.receivedFrom(MCU_MIX_PARTICIPANT_ID).audioPackets >= before.audioPackets + PACKETS,
+      10_000,
+      50,
+    );
     const now = peer.receivedFrom(MCU_MIX_PARTICIPANT_ID);
     const perPacket = (now.audioPayloadBytes - before.audioPayloadBytes) / (now.audioPackets - before.audioPackets);
     if (perPacket >= MIX_MIN_AUDIO_BYTES_PER_PACKET) {
@@ -151,15 +193,21 @@ export async function meshRoom(t: SoakTarget, tally: Tally, room: string, dropSe
     const aId = joinedB.participants[0]?.id;
     if (aId !== welcomeA.sessionId) throw new Error(`${room}: b was told of ${JSON.stringify(joinedB.participants)}`);
     const bJoined = await a.next('participant-joined', 5000);
-    links = await linkPair(tally, room, (n) => [
-      new P2pLink({ name: `${room}-a${n}`, client: a, peerId: bJoined.participant.id, offerer: false }),
-      new P2pLink({ name: `${room}-b${n}`, client: b, peerId: aId, offerer: true }),
-    ], 20_000);
+    links = await linkPair(
+      tally,
+      room,
+      (n) => [
+        new P2pLink({ name: `${room}-a${n}`, client: a, peerId: bJoined.participant.id, offerer: false }),
+        new P2pLink({ name: `${room}-b${n}`, client: b, peerId: aId, offerer: true }),
+      ],
+      20_000,
+    );
     tally.meshLinks++;
     a.send({ type: 'leave' });
     await a.next('left', 5000);
     const left = await b.next('participant-left', 5000);
-    if (left.participantId !== welcomeA.sessionId || left.reason !== 'left') throw new Error(`${room}: participant-left ${JSON.stringify(left)}`);
+    if (left.participantId !== welcomeA.sessionId || left.reason !== 'left')
+      throw new Error(`${room}: participant-left ${JSON.stringify(left)}`);
   } finally {
     for (const l of links) l.close();
     for (const [i, c] of clients.entries()) {
@@ -192,7 +240,10 @@ async function linkPair(tally: Tally, tag: string, make: (attempt: number) => P2
     } catch (err) {
       for (const l of links) l.close();
       const [x, y] = links as [P2pLink, P2pLink];
-      const intact = x.sentFingerprints.join() === y.receivedFingerprints.join() && y.sentFingerprints.join() === x.receivedFingerprints.join() && x.sentFingerprints.length > 0;
+      const intact =
+        x.sentFingerprints.join() === y.receivedFingerprints.join() &&
+        y.sentFingerprints.join() === x.receivedFingerprints.join() &&
+        x.sentFingerprints.length > 0;
       if (attempt >= 2 || !intact || !links.some((l) => l.failed)) throw err;
       tally.clientRetries.push(`${tag}: ${(err as Error).message}`);
     }
@@ -203,9 +254,13 @@ async function exchangeLines(links: P2pLink[], tag: string, timeoutMs: number): 
   const lines = links.map((_, i) => `${tag} line ${i} ${Date.now()}`);
   await waitUntil(`${tag}: data channels open`, () => links.every((l) => l.open) || links.some((l) => l.failed), timeoutMs);
   if (!links.every((l) => l.open)) {
-    throw new Error(`${tag}: data channels not open (states ${links.map((l) => l.states.join('→')).join(', ')}; errors ${links.flatMap((l) => l.errors).join('; ') || 'none'})`);
+    throw new Error(
+      `${tag}: data channels not open (states ${links.map((l) => l.states.join('→')).join(', ')}; errors ${links.flatMap((l) => l.errors).join('; ') || 'none'})`,
+    );
   }
-  links.forEach((l, i) => { if (!l.sendLine(lines[i] as string)) throw new Error(`${tag}: link ${i} could not send`); });
+  links.forEach((l, i) => {
+    if (!l.sendLine(lines[i] as string)) throw new Error(`${tag}: link ${i} could not send`);
+  });
   await waitUntil(`${tag}: lines crossed`, () => links.every((l, i) => l.received.includes(lines[1 - i] as string)), 10_000);
 }
 
@@ -220,22 +275,35 @@ function turnCredentialOf(iceServers: IceServer[]): { username: string; credenti
 /** POST/DELETE/GET on the REST API with a session token, no keep-alive. */
 function api(httpUrl: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  return withTimeout(new Promise((resolve, reject) => {
-    const req = httpRequest(`${httpUrl}${path}`, {
-      method, agent: false,
-      headers: { authorization: `Bearer ${token}`, connection: 'close', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) as unknown : undefined });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  }), 5000, `${method} ${path}`);
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const req = httpRequest(
+        `${httpUrl}${path}`,
+        {
+          method,
+          agent: false,
+          headers: {
+            authorization: `Bearer ${token}`,
+            connection: 'close',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as unknown) : undefined });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    }),
+    5000,
+    `${method} ${path}`,
+  );
 }
 
 /**
@@ -255,14 +323,20 @@ export async function oneToOneCall(t: SoakTarget, tally: Tally, tag: string): Pr
     const call = created.json as { callId: string; to: { sessionId: string } };
     if (created.status !== 201) throw new Error(`${tag}: POST /api/calls → ${created.status} ${JSON.stringify(created.json)}`);
     const incoming = await callee.next('call-incoming', 5000);
-    if (incoming.callId !== call.callId || incoming.from.sessionId !== welcomeCaller.sessionId) throw new Error(`${tag}: call-incoming ${JSON.stringify(incoming)}`);
+    if (incoming.callId !== call.callId || incoming.from.sessionId !== welcomeCaller.sessionId)
+      throw new Error(`${tag}: call-incoming ${JSON.stringify(incoming)}`);
     callee.send({ type: 'call-accept', callId: call.callId });
     await caller.next('call-accepted', 5000);
     if (call.to.sessionId !== welcomeCallee.sessionId) throw new Error(`${tag}: the call went to ${JSON.stringify(call.to)}`);
-    links = await linkPair(tally, tag, (n) => [
-      new P2pLink({ name: `${tag}-caller${n}`, client: caller, peerId: welcomeCallee.sessionId, offerer: true, callId: call.callId }),
-      new P2pLink({ name: `${tag}-callee${n}`, client: callee, peerId: welcomeCaller.sessionId, offerer: false, callId: call.callId }),
-    ], 20_000);
+    links = await linkPair(
+      tally,
+      tag,
+      (n) => [
+        new P2pLink({ name: `${tag}-caller${n}`, client: caller, peerId: welcomeCallee.sessionId, offerer: true, callId: call.callId }),
+        new P2pLink({ name: `${tag}-callee${n}`, client: callee, peerId: welcomeCaller.sessionId, offerer: false, callId: call.callId }),
+      ],
+      20_000,
+    );
     const hangup = await api(t.httpUrl, 'DELETE', `/api/calls/${call.callId}`, welcomeCaller.sessionToken);
     if (hangup.status !== 204) throw new Error(`${tag}: DELETE → ${hangup.status} ${JSON.stringify(hangup.json)}`);
     for (const c of [caller, callee]) {
@@ -301,13 +375,17 @@ export async function turnPair(t: SoakTarget, tally: Tally, tag: string): Promis
       c.password = route.credential;
       const res = await c.allocate();
       const relay = relayedAddress(res);
-      if (res.cls !== StunClass.Success || !relay) throw new Error(`${tag}: ${transport} Allocate → ${errorCode(res) ?? 'no relayed address'}`);
+      if (res.cls !== StunClass.Success || !relay)
+        throw new Error(`${tag}: ${transport} Allocate → ${errorCode(res) ?? 'no relayed address'}`);
       relays.push(relay);
       tally.turnAllocations++;
     }
     const [a, b] = clients as [TurnTestClient, TurnTestClient];
     const [relayA, relayB] = relays as [TransportAddress, TransportAddress];
-    for (const [c, peer] of [[a, relayB], [b, relayA]] as const) {
+    for (const [c, peer] of [
+      [a, relayB],
+      [b, relayA],
+    ] as const) {
       const res = await c.createPermission(peer);
       if (res.cls !== StunClass.Success) throw new Error(`${tag}: CreatePermission → ${errorCode(res)}`);
     }

@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import { RtpHeaderView, parseRtpHeader, writeRtpHeader } from '../../src/rtc/rtp/index.js';
 import { ActiveSpeakerObserver, type ActiveSpeaker } from '../../src/sfu/speaker/ActiveSpeakerObserver.js';
 import { AudioLevelMeter } from '../../src/sfu/receive/AudioLevelMeter.js';
-import type { Producer } from '../../src/sfu/Producer.js';
 import { loadRecordedMedia } from '../helpers/sfu-node-peer-media.js';
 import { testProducer } from '../helpers/media-core.js';
 
@@ -19,7 +18,11 @@ const LOUD = 25;
 const VOICE = 35;
 const NOISE = 85;
 
-interface FakeProducer { id: string; ownerId: string; audioLevel: AudioLevelMeter }
+interface FakeProducer {
+  id: string;
+  ownerId: string;
+  audioLevel: AudioLevelMeter;
+}
 
 function producer(owner: string): FakeProducer {
   return { id: `${owner}-audio`, ownerId: owner, audioLevel: new AudioLevelMeter(1) };
@@ -42,7 +45,9 @@ class Scene {
     }
   }
 
-  get active(): string | null { return this.observer.activeSpeaker?.participantId ?? null; }
+  get active(): string | null {
+    return this.observer.activeSpeaker?.participantId ?? null;
+  }
 }
 
 function room(...owners: string[]): { scene: Scene; ps: FakeProducer[] } {
@@ -55,20 +60,52 @@ function room(...owners: string[]): { scene: Scene; ps: FakeProducer[] } {
 const levels = (entries: Array<[FakeProducer, number | null]>): Map<FakeProducer, number | null> => new Map(entries);
 
 test('a silent room has no active speaker; neither does room noise', () => {
-  const { scene, ps: [a, b, c] } = room('a', 'b', 'c');
-  scene.run(5000, levels([[a!, SILENCE], [b!, SILENCE], [c!, null]]));
+  const {
+    scene,
+    ps: [a, b, c],
+  } = room('a', 'b', 'c');
+  scene.run(
+    5000,
+    levels([
+      [a!, SILENCE],
+      [b!, SILENCE],
+      [c!, null],
+    ]),
+  );
   assert.equal(scene.active, null);
-  scene.run(5000, levels([[a!, NOISE], [b!, NOISE + 5], [c!, SILENCE]]));
+  scene.run(
+    5000,
+    levels([
+      [a!, NOISE],
+      [b!, NOISE + 5],
+      [c!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, null);
   assert.equal(scene.events.length, 0);
 });
 
 test('the one who speaks becomes active after the activation time, not before', () => {
-  const { scene, ps: [a, b] } = room('a', 'b');
+  const {
+    scene,
+    ps: [a, b],
+  } = room('a', 'b');
   const start = scene.now;
-  scene.run(400, levels([[a!, VOICE], [b!, SILENCE]]));
+  scene.run(
+    400,
+    levels([
+      [a!, VOICE],
+      [b!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, null, 'not after 400 ms');
-  scene.run(1000, levels([[a!, VOICE], [b!, SILENCE]]));
+  scene.run(
+    1000,
+    levels([
+      [a!, VOICE],
+      [b!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, 'a');
   assert.equal(scene.events.length, 1);
   const after = (scene.events[0]?.at ?? 0) - start;
@@ -77,53 +114,146 @@ test('the one who speaks becomes active after the activation time, not before', 
 });
 
 test('hysteresis: a brief louder interjection does not switch; sustained louder speech does', () => {
-  const { scene, ps: [a, b] } = room('a', 'b');
-  scene.run(2000, levels([[a!, VOICE], [b!, SILENCE]]));
+  const {
+    scene,
+    ps: [a, b],
+  } = room('a', 'b');
+  scene.run(
+    2000,
+    levels([
+      [a!, VOICE],
+      [b!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, 'a');
   // b interjects, much louder, for 400 ms while a keeps talking.
-  scene.run(400, levels([[a!, VOICE], [b!, LOUD]]));
-  scene.run(2000, levels([[a!, VOICE], [b!, SILENCE]]));
+  scene.run(
+    400,
+    levels([
+      [a!, VOICE],
+      [b!, LOUD],
+    ]),
+  );
+  scene.run(
+    2000,
+    levels([
+      [a!, VOICE],
+      [b!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, 'a', 'interjection ignored');
   assert.equal(scene.events.length, 1);
   // b keeps talking louder: takes over, after the switch time.
   const start = scene.now;
-  scene.run(3000, levels([[a!, VOICE], [b!, LOUD]]));
+  scene.run(
+    3000,
+    levels([
+      [a!, VOICE],
+      [b!, LOUD],
+    ]),
+  );
   assert.equal(scene.active, 'b');
   const took = (scene.events.at(-1)?.at ?? 0) - start;
   assert.ok(took >= 1000 && took <= 2000, `switched after ${took} ms`);
 });
 
 test('two voices at about the same level: the active one holds (margin)', () => {
-  const { scene, ps: [a, b] } = room('a', 'b');
-  scene.run(2000, levels([[a!, VOICE], [b!, SILENCE]]));
-  scene.run(5000, levels([[a!, VOICE], [b!, VOICE - 3]]));
+  const {
+    scene,
+    ps: [a, b],
+  } = room('a', 'b');
+  scene.run(
+    2000,
+    levels([
+      [a!, VOICE],
+      [b!, SILENCE],
+    ]),
+  );
+  scene.run(
+    5000,
+    levels([
+      [a!, VOICE],
+      [b!, VOICE - 3],
+    ]),
+  );
   assert.equal(scene.active, 'a');
   assert.equal(scene.events.length, 1);
 });
 
 test('the speaker stops and another speaks: it switches; a silent room then keeps the last speaker', () => {
-  const { scene, ps: [a, b, c] } = room('a', 'b', 'c');
-  scene.run(2000, levels([[a!, VOICE], [b!, SILENCE], [c!, SILENCE]]));
+  const {
+    scene,
+    ps: [a, b, c],
+  } = room('a', 'b', 'c');
+  scene.run(
+    2000,
+    levels([
+      [a!, VOICE],
+      [b!, SILENCE],
+      [c!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, 'a');
-  scene.run(3000, levels([[a!, SILENCE], [b!, VOICE], [c!, SILENCE]]));
+  scene.run(
+    3000,
+    levels([
+      [a!, SILENCE],
+      [b!, VOICE],
+      [c!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, 'b');
-  scene.run(10_000, levels([[a!, SILENCE], [b!, SILENCE], [c!, SILENCE]]));
+  scene.run(
+    10_000,
+    levels([
+      [a!, SILENCE],
+      [b!, SILENCE],
+      [c!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, 'b', 'kept through silence');
-  assert.deepEqual(scene.events.map((e) => e.speaker?.participantId), ['a', 'b']);
+  assert.deepEqual(
+    scene.events.map((e) => e.speaker?.participantId),
+    ['a', 'b'],
+  );
 });
 
 test('DTX: a speaker whose packets stop counts as silent', () => {
-  const { scene, ps: [a, b] } = room('a', 'b');
-  scene.run(2000, levels([[a!, LOUD], [b!, SILENCE]]));
+  const {
+    scene,
+    ps: [a, b],
+  } = room('a', 'b');
+  scene.run(
+    2000,
+    levels([
+      [a!, LOUD],
+      [b!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, 'a');
   // a's encoder goes to DTX (no packets at all); b talks quietly.
-  scene.run(3000, levels([[a!, null], [b!, VOICE + 10]]));
+  scene.run(
+    3000,
+    levels([
+      [a!, null],
+      [b!, VOICE + 10],
+    ]),
+  );
   assert.equal(scene.active, 'b');
 });
 
 test('the active speaker leaves: cleared at once (event null), then the next speaker is chosen', () => {
-  const { scene, ps: [a, b] } = room('a', 'b');
-  scene.run(2000, levels([[a!, VOICE], [b!, SILENCE]]));
+  const {
+    scene,
+    ps: [a, b],
+  } = room('a', 'b');
+  scene.run(
+    2000,
+    levels([
+      [a!, VOICE],
+      [b!, SILENCE],
+    ]),
+  );
   assert.equal(scene.active, 'a');
   scene.observer.removeProducer(a!.id);
   assert.equal(scene.active, null);
@@ -148,9 +278,15 @@ test('Producer reads the RFC 6464 level of each packet (one- and two-byte extens
   for (const form of ['one-byte', 'two-byte'] as const) {
     const id = form === 'one-byte' ? 5 : 20;
     const p = testProducer({
-      id: 'p', kind: 'audio', ownerId: 'o', mid: '0', ssrc: 1234,
+      id: 'p',
+      kind: 'audio',
+      ownerId: 'o',
+      mid: '0',
+      ssrc: 1234,
       codec: { name: 'opus', payloadType: 111, clockRate: 48000, channels: 2, fmtp: '', rtcpFeedback: [], redPayloadType: 63 },
-      feedbackSsrc: 1, feedback: { sendRtcp: () => undefined }, audioLevelExtensionId: id,
+      feedbackSsrc: 1,
+      feedback: { sendRtcp: () => undefined },
+      audioLevelExtensionId: id,
     });
     const view = new RtpHeaderView();
     const out = Buffer.alloc(1500);
@@ -160,9 +296,17 @@ test('Producer reads the RFC 6464 level of each packet (one- and two-byte extens
       assert.ok(parseRtpHeader(r.packet, src));
       const level = i % 2 === 0 ? 30 : 90;
       expectedSum += 127 - level;
-      const exts = [{ id, value: Buffer.from([0x80 | level]) }, { id: 3, value: Buffer.from([1, 2]) }];
+      const exts = [
+        { id, value: Buffer.from([0x80 | level]) },
+        { id: 3, value: Buffer.from([1, 2]) },
+      ];
       // Every other packet as RED (RFC 2198): the level is read from the RTP header either way.
-      const n = writeRtpHeader(out, 0, { marker: false, payloadType: i % 2 ? 63 : 111, sequenceNumber: i, timestamp: i * 960, ssrc: 1234 }, exts);
+      const n = writeRtpHeader(
+        out,
+        0,
+        { marker: false, payloadType: i % 2 ? 63 : 111, sequenceNumber: i, timestamp: i * 960, ssrc: 1234 },
+        exts,
+      );
       const payload = r.packet.subarray(src.headerLength, src.headerLength + src.payloadLength);
       payload.copy(out, n);
       const pkt = Buffer.from(out.subarray(0, n + payload.length));

@@ -11,17 +11,26 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  AudioLevel, RedBlocks, RtpHeaderView, findHeaderExtension, parseRed, parseRtpHeader, readAudioLevel, rewriteRedPayloadTypes,
+  AudioLevel,
+  RedBlocks,
+  RtpHeaderView,
+  findHeaderExtension,
+  parseRed,
+  parseRtpHeader,
+  readAudioLevel,
+  rewriteRedPayloadTypes,
 } from '../../src/rtc/rtp/index.js';
 import { ActiveSpeakerObserver } from '../../src/sfu/speaker/ActiveSpeakerObserver.js';
-import type { Consumer } from '../../src/sfu/Consumer.js';
 import type { Producer } from '../../src/sfu/Producer.js';
 import { readRtpFile, type RecordedPacket } from '../fixtures/media/rtp-file.js';
 import { testProducer, testConsumer } from '../helpers/media-core.js';
 
 const MEDIA_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/media');
 const meta = JSON.parse(readFileSync(join(MEDIA_DIR, 'recording-red.json'), 'utf8')) as {
-  opusPayloadType: number; redPayloadType: number; audioLevelExtensionId: number; seconds: number;
+  opusPayloadType: number;
+  redPayloadType: number;
+  audioLevelExtensionId: number;
+  seconds: number;
 };
 const packets: RecordedPacket[] = readRtpFile(join(MEDIA_DIR, 'chromium-opus-red.sbrtp'));
 const HALF_US = (meta.seconds / 2) * 1e6;
@@ -30,9 +39,23 @@ function producer(): Producer {
   const first = new RtpHeaderView();
   assert.ok(parseRtpHeader((packets[0] as RecordedPacket).packet, first));
   return testProducer({
-    id: 'chromium-audio', kind: 'audio', ownerId: 'chromium', mid: '0', ssrc: first.ssrc,
-    codec: { name: 'opus', payloadType: meta.opusPayloadType, clockRate: 48000, channels: 2, fmtp: '', rtcpFeedback: [], redPayloadType: meta.redPayloadType },
-    feedbackSsrc: 1, feedback: { sendRtcp: () => undefined }, audioLevelExtensionId: meta.audioLevelExtensionId,
+    id: 'chromium-audio',
+    kind: 'audio',
+    ownerId: 'chromium',
+    mid: '0',
+    ssrc: first.ssrc,
+    codec: {
+      name: 'opus',
+      payloadType: meta.opusPayloadType,
+      clockRate: 48000,
+      channels: 2,
+      fmtp: '',
+      rtcpFeedback: [],
+      redPayloadType: meta.redPayloadType,
+    },
+    feedbackSsrc: 1,
+    feedback: { sendRtcp: () => undefined },
+    audioLevelExtensionId: meta.audioLevelExtensionId,
   });
 }
 
@@ -49,10 +72,17 @@ test('the recording: every packet is RED, parses, and its redundant block repeat
     assert.ok(parseRed(packet, view.headerLength, view.headerLength + view.payloadLength, blocks), `seq ${view.sequenceNumber}`);
     for (let i = 0; i < blocks.count; i++) assert.equal(blocks.payloadTypes[i], meta.opusPayloadType);
     const last = blocks.count - 1;
-    const primary = packet.subarray(blocks.offsets[last] as number, (blocks.offsets[last] as number) + (blocks.lengths[last] as number));
+    const start = blocks.offsets[last] as number;
+    const primary = packet.subarray(start, start + (blocks.lengths[last] as number));
     // RFC 2198 §3: one packet later, a 20 ms frame comes back as redundancy 960 ticks earlier.
-    if (blocks.count === 2 && blocks.timestampOffsets[0] === 960 && previousPrimary && view.sequenceNumber === ((previousSeq + 1) & 0xffff)) {
-      const redundant = packet.subarray(blocks.offsets[0] as number, (blocks.offsets[0] as number) + (blocks.lengths[0] as number));
+    if (
+      blocks.count === 2 &&
+      blocks.timestampOffsets[0] === 960 &&
+      previousPrimary &&
+      view.sequenceNumber === ((previousSeq + 1) & 0xffff)
+    ) {
+      const first = blocks.offsets[0] as number;
+      const redundant = packet.subarray(first, first + (blocks.lengths[0] as number));
       assert.deepEqual(redundant, previousPrimary);
       chained++;
     }
@@ -76,8 +106,14 @@ test('the recording: audio levels read per packet — a voice first, digital sil
     else if (arrivalUs > HALF_US + 300_000) muted.push(level.level);
   }
   assert.ok(voice.length > 50 && muted.length > 3, `${voice.length} voiced, ${muted.length} muted packets`);
-  assert.ok(voice.every((l) => l < 60), `voice levels ${Math.min(...voice)}–${Math.max(...voice)} −dBov`);
-  assert.ok(muted.every((l) => l === 127), 'muted: 127 −dBov');
+  assert.ok(
+    voice.every((l) => l < 60),
+    `voice levels ${Math.min(...voice)}–${Math.max(...voice)} −dBov`,
+  );
+  assert.ok(
+    muted.every((l) => l === 127),
+    'muted: 127 −dBov',
+  );
   // DTX: the muted half has far fewer packets than the voiced half.
   assert.ok(muted.length < voice.length / 4);
 });
@@ -89,9 +125,14 @@ test('the recording through a Producer and the observer: the voice becomes the a
   const view = new RtpHeaderView();
   let next = 200_000;
   let chosenAtUs = -1;
-  observer.on('dominant-speaker', () => { if (chosenAtUs < 0) chosenAtUs = next; });
+  observer.on('dominant-speaker', () => {
+    if (chosenAtUs < 0) chosenAtUs = next;
+  });
   for (const { arrivalUs, packet } of packets) {
-    while (arrivalUs >= next) { observer.tick(next / 1000); next += 200_000; }
+    while (arrivalUs >= next) {
+      observer.tick(next / 1000);
+      next += 200_000;
+    }
     assert.ok(parseRtpHeader(packet, view));
     p.receive(packet, view, arrivalUs / 1000);
   }
@@ -108,7 +149,12 @@ test('the recording through a Consumer: RED kept with our payload types, or redu
     const p = producer();
     const sent: Buffer[] = [];
     const c = testConsumer({
-      id: 'c', producer: p, subscriberId: 's', ssrc: 7, payloadType: 100, redPayloadType: 101,
+      id: 'c',
+      producer: p,
+      subscriberId: 's',
+      ssrc: 7,
+      payloadType: 100,
+      redPayloadType: 101,
       transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => undefined },
     });
     c.useRed(red);
@@ -120,7 +166,9 @@ test('the recording through a Consumer: RED kept with our payload types, or redu
       assert.ok(parseRed(packet, view.headerLength, view.headerLength + view.payloadLength, blocks));
       const last = blocks.count - 1;
       if ((blocks.lengths[last] as number) > 0) {
-        primaries.push(Buffer.from(packet.subarray(blocks.offsets[last] as number, (blocks.offsets[last] as number) + (blocks.lengths[last] as number))));
+        primaries.push(
+          Buffer.from(packet.subarray(blocks.offsets[last] as number, (blocks.offsets[last] as number) + (blocks.lengths[last] as number))),
+        );
       }
       p.receive(packet, view, 0);
     }
@@ -137,11 +185,14 @@ test('the recording through a Consumer: RED kept with our payload types, or redu
         assert.ok(rewriteRedPayloadTypes(b, out.headerLength, out.headerLength + out.payloadLength, 100, meta.opusPayloadType));
       }
     } else {
-      assert.deepEqual(sent.map((b) => {
-        assert.ok(parseRtpHeader(b, out));
-        assert.equal(out.payloadType, 100);
-        return b.subarray(out.headerLength, out.headerLength + out.payloadLength);
-      }), primaries);
+      assert.deepEqual(
+        sent.map((b) => {
+          assert.ok(parseRtpHeader(b, out));
+          assert.equal(out.payloadType, 100);
+          return b.subarray(out.headerLength, out.headerLength + out.payloadLength);
+        }),
+        primaries,
+      );
     }
     p.close();
   }

@@ -28,7 +28,16 @@ test('verification refuses what it must', async () => {
 });
 
 test('durations', () => {
-  assert.deepEqual(['30s', '10m', '1h', '2d', '45', 'x', '1w', ''].map(parseDuration), [30, 600, 3600, 172800, 45, undefined, undefined, undefined]);
+  assert.deepEqual(['30s', '10m', '1h', '2d', '45', 'x', '1w', ''].map(parseDuration), [
+    30,
+    600,
+    3600,
+    172800,
+    45,
+    undefined,
+    undefined,
+    undefined,
+  ]);
 });
 
 test('switchboard token prints a verifiable JWT', async () => {
@@ -36,12 +45,18 @@ test('switchboard token prints a verifiable JWT', async () => {
   const g = await verifyAccessToken(stdout.trim(), 'cli-secret');
   assert.deepEqual([g.identity, g.room], ['I', 'R']);
   assert.ok(Math.abs(g.expiresAt - (Date.now() / 1000 + 3600)) < 10);
-  const viaEnv = await run('node', [CLI, 'token', '--room', '*', '--identity', 'J'], { env: { ...process.env, SWITCHBOARD_AUTH_SECRET: 'env-secret' } });
+  const viaEnv = await run('node', [CLI, 'token', '--room', '*', '--identity', 'J'], {
+    env: { ...process.env, SWITCHBOARD_AUTH_SECRET: 'env-secret' },
+  });
   assert.equal((await verifyAccessToken(viaEnv.stdout.trim(), 'env-secret')).room, '*');
   const env = { ...process.env };
   delete env.SWITCHBOARD_AUTH_SECRET;
-  await assert.rejects(run('node', [CLI, 'token', '--room', 'R', '--identity', 'I'], { env }), (err: { code: number; stderr: string }) =>
-    err.code === 2 && /--secret or SWITCHBOARD_AUTH_SECRET is required/.test(err.stderr));
-  await assert.rejects(run('node', [CLI, 'token', '--room', 'R', '--identity', 'I', '--secret', 's', '--ttl', 'soon']), (err: { code: number; stderr: string }) =>
-    err.code === 2 && /--ttl must look like/.test(err.stderr));
+  await assert.rejects(
+    run('node', [CLI, 'token', '--room', 'R', '--identity', 'I'], { env }),
+    (err: { code: number; stderr: string }) => err.code === 2 && /--secret or SWITCHBOARD_AUTH_SECRET is required/.test(err.stderr),
+  );
+  await assert.rejects(
+    run('node', [CLI, 'token', '--room', 'R', '--identity', 'I', '--secret', 's', '--ttl', 'soon']),
+    (err: { code: number; stderr: string }) => err.code === 2 && /--ttl must look like/.test(err.stderr),
+  );
 });

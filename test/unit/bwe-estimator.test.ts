@@ -43,7 +43,10 @@ test('step-down: the link halves and the estimate follows within a few seconds',
 test('loss burst: 30 % random loss for 3 s drops the estimate, which then recovers', () => {
   const e = new BandwidthEstimator({ startBps: MBIT });
   const r = runBottleneckLink(e, {
-    durationMs: 50_000, linkBps: () => 2 * MBIT, seed: 7, lossRate: (t) => (t >= 20_000 && t < 23_000 ? 0.3 : 0),
+    durationMs: 50_000,
+    linkBps: () => 2 * MBIT,
+    seed: 7,
+    lossRate: (t) => (t >= 20_000 && t < 23_000 ? 0.3 : 0),
   });
   const before = mean(between(r.samples, 12_000, 20_000));
   const during = min(between(r.samples, 20_000, 25_000));
@@ -148,6 +151,8 @@ test('transport-cc slot: a consumer-style header carries it first, the transport
   assert.equal(transportCcSlot(plain), -1);
   assert.equal(transportCcSlot(Buffer.alloc(5)), -1);
   const other = Buffer.alloc(60);
-  writeRtpHeader(other, 0, { marker: false, payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 1 }, [{ id: 5, value: new Uint8Array(1) }]);
+  writeRtpHeader(other, 0, { marker: false, payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 1 }, [
+    { id: 5, value: new Uint8Array(1) },
+  ]);
   assert.equal(transportCcSlot(other), -1, 'another extension first');
 });

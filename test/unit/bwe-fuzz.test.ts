@@ -45,7 +45,15 @@ test('estimator fuzz: random feedback sequences never throw and keep the estimat
     }
     const jump = rnd(10);
     reference = jump === 0 ? rnd(0x1000000) - 0x800000 : ((reference + rnd(4) + 0x800000) % 0x1000000) - 0x800000;
-    const len = writeTransportFeedback(out, 0, { senderSsrc: 1, mediaSsrc: 2, baseSeq: base, packetStatusCount: count, referenceTime: reference, fbPktCount: round & 0xff, packets });
+    const len = writeTransportFeedback(out, 0, {
+      senderSsrc: 1,
+      mediaSsrc: 2,
+      baseSeq: base,
+      packetStatusCount: count,
+      referenceTime: reference,
+      fbPktCount: round & 0xff,
+      packets,
+    });
     const parsed = parseRtcpCompound(out.subarray(0, len));
     assert.ok(parsed);
     for (const p of parsed) {
@@ -72,7 +80,9 @@ test('estimator fuzz: random bytes through the RTCP parser into the estimator', 
     const len = 8 + rnd(590);
     for (let i = 0; i < len; i++) buf[i] = rnd(256);
     // A plausible RTPFB/15 header, so that the body reaches the TWCC parser most of the time.
-    buf[0] = 0x8f; buf[1] = 205; buf.writeUInt16BE((len >> 2) - 1, 2);
+    buf[0] = 0x8f;
+    buf[1] = 205;
+    buf.writeUInt16BE((len >> 2) - 1, 2);
     const parsed = parseRtcpCompound(buf.subarray(0, len & ~3));
     for (const p of parsed ?? []) {
       if (p.type === 'twcc') e.onTransportFeedback(p, round);

@@ -21,7 +21,10 @@ class LinkRun {
   private readonly pending: { seq: number; arrivalMs: number }[] = [];
   private readonly out = Buffer.alloc(1500);
 
-  constructor(readonly bwe: BandwidthEstimator, readonly linkBps: number) {}
+  constructor(
+    readonly bwe: BandwidthEstimator,
+    readonly linkBps: number,
+  ) {}
 
   send(bps: number, ms: number, cluster = 0): void {
     const gap = (PACKET * 8 * 1000) / bps;
@@ -82,7 +85,7 @@ test('a probe into a saturated link never lifts the estimate above the link', ()
   assert.ok(bwe.estimateBps < 800_000, `capped near the 700k link: ${Math.round(bwe.estimateBps)}`);
 });
 
-test('a cluster says nothing until it has 10 packets sent over at least 250 ms (a token bucket\'s burst is then a small part)', () => {
+test("a cluster says nothing until it has 10 packets sent over at least 250 ms (a token bucket's burst is then a small part)", () => {
   const p = new ProbeBitrateEstimator();
   for (let i = 0; i < 8; i++) p.onPacketAcked(3, i * 30, 1000 + i * 30, 1200, 100);
   assert.equal(p.result(100), 0, '8 packets');

@@ -14,7 +14,12 @@ import type { BweRecording } from '../helpers/record-bwe-feedback.js';
 
 const FIXTURE = new URL('../../../test/fixtures/bwe/chromium-tbf-300k.json.gz', import.meta.url);
 
-interface Sample { t: number; estimate: number; loss: number; acked: number | null }
+interface Sample {
+  t: number;
+  estimate: number;
+  loss: number;
+  acked: number | null;
+}
 
 function replay(rec: BweRecording): { e: BandwidthEstimator; samples: Sample[]; firstFeedbackMs: number } {
   const e = new BandwidthEstimator();
@@ -50,13 +55,22 @@ test('recorded Chromium feedback behind 300 kbit/s: the estimate falls under 400
   assert.ok(e.counters.unknownPackets < e.counters.packetsAcked / 10, `few unknown numbers (${e.counters.unknownPackets})`);
   const shaped = samples.filter((x) => x.t < rec.liftedAtMs);
   const fell = shaped.find((x) => x.estimate < 400_000);
-  assert.ok(fell && fell.t - firstFeedbackMs < 10_000, `under 400 kbit/s ${fell ? fell.t - firstFeedbackMs : 'never'} ms after the first feedback`);
+  assert.ok(
+    fell && fell.t - firstFeedbackMs < 10_000,
+    `under 400 kbit/s ${fell ? fell.t - firstFeedbackMs : 'never'} ms after the first feedback`,
+  );
   const settled = shaped.filter((x) => x.t > firstFeedbackMs + 10_000);
-  assert.ok(settled.every((x) => x.estimate < 450_000), `stays near the 300 kbit/s link while shaped (max ${Math.max(...settled.map((x) => x.estimate))})`);
+  assert.ok(
+    settled.every((x) => x.estimate < 450_000),
+    `stays near the 300 kbit/s link while shaped (max ${Math.max(...settled.map((x) => x.estimate))})`,
+  );
   const low = Math.min(...shaped.map((x) => x.estimate));
   const lifted = samples.filter((x) => x.t > rec.liftedAtMs + 5000);
   assert.ok(lifted.length > 0);
-  assert.ok(lifted.every((x) => x.loss < 0.05), 'no loss once unshaped');
+  assert.ok(
+    lifted.every((x) => x.loss < 0.05),
+    'no loss once unshaped',
+  );
   const end = (lifted[lifted.length - 1] as Sample).estimate;
   assert.ok(end > 1.5 * low, `climbs from its low ${low} to ${end} once unshaped (without probing, only as far as what is sent)`);
 });

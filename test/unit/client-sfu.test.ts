@@ -22,14 +22,26 @@ describe('chat line', () => {
 
   it('truncates to MAX_CHAT_CHARS on both ends', () => {
     const long = 'x'.repeat(MAX_CHAT_CHARS + 10);
-    assert.equal(JSON.parse(encodeChatLine(long)).text.length, MAX_CHAT_CHARS);
+    assert.equal((JSON.parse(encodeChatLine(long)) as { text: string }).text.length, MAX_CHAT_CHARS);
     assert.equal(parseChatLine(JSON.stringify({ text: 'y'.repeat(MAX_CHAT_CHARS + 5) }))?.length, MAX_CHAT_CHARS);
   });
 
   it('returns null for everything that is not a line', () => {
     const junk: unknown[] = [
-      new ArrayBuffer(4), null, 42, '', 'not json', '{"text":', 'null', '42', '"text"', '[]', '{}',
-      '{"text":42}', '{"text":null}', JSON.stringify({ text: 'z' }).padEnd(MAX_CHAT_CHARS * 2 + 65, ' '),
+      new ArrayBuffer(4),
+      null,
+      42,
+      '',
+      'not json',
+      '{"text":',
+      'null',
+      '42',
+      '"text"',
+      '[]',
+      '{}',
+      '{"text":42}',
+      '{"text":null}',
+      JSON.stringify({ text: 'z' }).padEnd(MAX_CHAT_CHARS * 2 + 65, ' '),
     ];
     for (const j of junk) assert.equal(parseChatLine(j), null, `input ${String(j).slice(0, 40)}`);
   });
@@ -47,12 +59,21 @@ describe('chat line', () => {
   });
 });
 
-const track = (mid: string, participantId: string, kind: 'audio' | 'video', active = true): SfuTrackInfo =>
-  ({ mid, kind, participantId, trackId: `t-${participantId}-${kind}`, active });
+const track = (mid: string, participantId: string, kind: 'audio' | 'video', active = true): SfuTrackInfo => ({
+  mid,
+  kind,
+  participantId,
+  trackId: `t-${participantId}-${kind}`,
+  active,
+});
 
 const offer = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  type: 'sfu-offer', transport: 'subscribe', sdp: 'v=0\r\n', revision: 3,
-  tracks: [track('0', 'alice', 'audio'), track('1', 'alice', 'video', false)], ...extra,
+  type: 'sfu-offer',
+  transport: 'subscribe',
+  sdp: 'v=0\r\n',
+  revision: 3,
+  tracks: [track('0', 'alice', 'audio'), track('1', 'alice', 'video', false)],
+  ...extra,
 });
 
 describe('server SFU messages', () => {
@@ -67,9 +88,19 @@ describe('server SFU messages', () => {
 
   it('refuses malformed subscribe offers', () => {
     const bad: unknown[] = [
-      null, 'sfu-offer', [], offer({ type: 'offer' }), offer({ transport: 'publish' }), offer({ sdp: '' }), offer({ sdp: 5 }),
-      offer({ revision: -1 }), offer({ revision: 1.5 }), offer({ revision: '3' }), offer({ revision: Number.MAX_VALUE }),
-      offer({ tracks: null }), offer({ tracks: {} }),
+      null,
+      'sfu-offer',
+      [],
+      offer({ type: 'offer' }),
+      offer({ transport: 'publish' }),
+      offer({ sdp: '' }),
+      offer({ sdp: 5 }),
+      offer({ revision: -1 }),
+      offer({ revision: 1.5 }),
+      offer({ revision: '3' }),
+      offer({ revision: Number.MAX_VALUE }),
+      offer({ tracks: null }),
+      offer({ tracks: {} }),
       offer({ tracks: [{ ...track('0', 'a', 'audio'), kind: 'data' }] }),
       offer({ tracks: [{ ...track('0', 'a', 'audio'), active: 'yes' }] }),
       offer({ tracks: [{ ...track('', 'a', 'audio') }] }),
@@ -109,10 +140,18 @@ describe('server SFU messages', () => {
   });
 
   it('reads the publish answer and refuses anything else', () => {
-    assert.deepEqual(readPublishAnswer({ type: 'sfu-answer', ref: 4, transport: 'publish', sdp: 'v=0' }),
-      { type: 'sfu-answer', transport: 'publish', sdp: 'v=0' });
-    for (const b of [null, { type: 'joined' }, { type: 'sfu-answer', transport: 'subscribe', sdp: 'v=0' },
-      { type: 'sfu-answer', transport: 'publish' }, { type: 'sfu-answer', transport: 'publish', sdp: '' }]) {
+    assert.deepEqual(readPublishAnswer({ type: 'sfu-answer', ref: 4, transport: 'publish', sdp: 'v=0' }), {
+      type: 'sfu-answer',
+      transport: 'publish',
+      sdp: 'v=0',
+    });
+    for (const b of [
+      null,
+      { type: 'joined' },
+      { type: 'sfu-answer', transport: 'subscribe', sdp: 'v=0' },
+      { type: 'sfu-answer', transport: 'publish' },
+      { type: 'sfu-answer', transport: 'publish', sdp: '' },
+    ]) {
       assert.equal(readPublishAnswer(b), null);
     }
   });
@@ -132,10 +171,27 @@ describe('SFU track table', () => {
 
   it('groups active sections by participant and skips inactive and unknown mids', () => {
     const t = new SfuTrackTable();
-    t.replace(1, [track('0', 'alice', 'audio'), track('1', 'alice', 'video'), track('2', 'bob', 'audio'), track('3', 'bob', 'video', false), track('9', 'carol', 'video')]);
-    const receivers = new Map([['0', 'rA0'], ['1', 'rV1'], ['2', 'rA2'], ['3', 'rV3']]);
+    t.replace(1, [
+      track('0', 'alice', 'audio'),
+      track('1', 'alice', 'video'),
+      track('2', 'bob', 'audio'),
+      track('3', 'bob', 'video', false),
+      track('9', 'carol', 'video'),
+    ]);
+    const receivers = new Map([
+      ['0', 'rA0'],
+      ['1', 'rV1'],
+      ['2', 'rA2'],
+      ['3', 'rV3'],
+    ]);
     const plan = t.plan((mid) => receivers.get(mid));
-    assert.deepEqual([...plan.entries()], [['alice', ['rA0', 'rV1']], ['bob', ['rA2']]]);
+    assert.deepEqual(
+      [...plan.entries()],
+      [
+        ['alice', ['rA0', 'rV1']],
+        ['bob', ['rA2']],
+      ],
+    );
     assert.equal(t.get('3')?.participantId, 'bob');
     assert.equal(t.get(null), undefined);
   });
@@ -153,7 +209,10 @@ describe('SFU track table', () => {
   });
 });
 
-const entry = (id: string, type: string, fields: Record<string, unknown>): [string, StatsEntry] => [id, { id, type, timestamp: 1, ...fields }];
+const entry = (id: string, type: string, fields: Record<string, unknown>): [string, StatsEntry] => [
+  id,
+  { id, type, timestamp: 1, ...fields },
+];
 
 describe('stats summary', () => {
   it('Chromium shape: selected pair through the transport, remote address/port, NACKs and retransmissions', () => {
@@ -165,7 +224,16 @@ describe('stats summary', () => {
       entry('R1', 'remote-candidate', { candidateType: 'host', address: '127.0.0.1', port: 40000 }),
       entry('R0', 'remote-candidate', { candidateType: 'srflx', address: '203.0.113.9', port: 1 }),
       entry('CV', 'codec', { mimeType: 'video/VP8' }),
-      entry('IV', 'inbound-rtp', { kind: 'video', codecId: 'CV', bytesReceived: 1000, framesDecoded: 30, frameWidth: 320, frameHeight: 240, nackCount: 4, retransmittedPacketsReceived: 3 }),
+      entry('IV', 'inbound-rtp', {
+        kind: 'video',
+        codecId: 'CV',
+        bytesReceived: 1000,
+        framesDecoded: 30,
+        frameWidth: 320,
+        frameHeight: 240,
+        nackCount: 4,
+        retransmittedPacketsReceived: 3,
+      }),
       entry('IA', 'inbound-rtp', { kind: 'audio', bytesReceived: 500, totalAudioEnergy: 0.5, nackCount: 99 }),
     ]);
     const { stats, inBytes, outBytes } = summarizeStats(reports);
@@ -200,20 +268,24 @@ describe('stats summary', () => {
   });
 
   it('without a selected pair (or with wrongly typed fields) the pair fields stay null and counters 0', () => {
-    const { stats } = summarizeStats(new Map([
-      entry('p', 'candidate-pair', { localCandidateId: 'l', remoteCandidateId: 'r', nominated: true, state: 'in-progress' }),
-      entry('r', 'remote-candidate', { address: '127.0.0.1', port: 9 }),
-      entry('iv', 'inbound-rtp', { kind: 'video', nackCount: 'many', framesDecoded: Number.NaN }),
-    ]));
+    const { stats } = summarizeStats(
+      new Map([
+        entry('p', 'candidate-pair', { localCandidateId: 'l', remoteCandidateId: 'r', nominated: true, state: 'in-progress' }),
+        entry('r', 'remote-candidate', { address: '127.0.0.1', port: 9 }),
+        entry('iv', 'inbound-rtp', { kind: 'video', nackCount: 'many', framesDecoded: Number.NaN }),
+      ]),
+    );
     assert.equal(stats.remoteCandidateAddress, null);
     assert.equal(stats.remoteCandidatePort, null);
     assert.equal(stats.nackCount, 0);
     assert.equal(stats.videoFramesDecoded, 0);
-    const withPort = summarizeStats(new Map([
-      entry('T', 'transport', { selectedCandidatePairId: 'p' }),
-      entry('p', 'candidate-pair', { remoteCandidateId: 'r' }),
-      entry('r', 'remote-candidate', { address: 7, port: '9' }),
-    ])).stats;
+    const withPort = summarizeStats(
+      new Map([
+        entry('T', 'transport', { selectedCandidatePairId: 'p' }),
+        entry('p', 'candidate-pair', { remoteCandidateId: 'r' }),
+        entry('r', 'remote-candidate', { address: 7, port: '9' }),
+      ]),
+    ).stats;
     assert.equal(withPort.remoteCandidateAddress, null);
     assert.equal(withPort.remoteCandidatePort, null);
   });
@@ -237,7 +309,13 @@ describe('SFU render sizes and layer messages', () => {
 
   it('sfu-layers messages are checked before use', () => {
     assert.deepEqual(readLayersMessage({ type: 'sfu-layers', mid: '1', active: ['q', 'h'] }), { mid: '1', active: ['q', 'h'] });
-    for (const bad of [null, { type: 'sfu-layers', mid: '', active: [] }, { type: 'sfu-layers', mid: '1', active: 'q' }, { type: 'sfu-layers', mid: '1', active: [1] }, { type: 'x', mid: '1', active: [] }]) {
+    for (const bad of [
+      null,
+      { type: 'sfu-layers', mid: '', active: [] },
+      { type: 'sfu-layers', mid: '1', active: 'q' },
+      { type: 'sfu-layers', mid: '1', active: [1] },
+      { type: 'x', mid: '1', active: [] },
+    ]) {
       assert.equal(readLayersMessage(bad), null, JSON.stringify(bad));
     }
   });

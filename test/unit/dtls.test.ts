@@ -56,10 +56,14 @@ function once<T>(register: (resolve: (v: T) => void) => void): Promise<T> {
  * Our server and client over an in-process link. `toServer` (default: hand it on) sees every
  * datagram the client sends, with a `deliver` to pass it (or anything else) to the server.
  */
-function makePair(opts: {
-  serverProfiles?: number[]; clientProfiles?: number[]; serverExpects?: DtlsCertificate;
-  toServer?: (datagram: Buffer, deliver: (buf: Buffer) => void) => void;
-} = {}) {
+function makePair(
+  opts: {
+    serverProfiles?: number[];
+    clientProfiles?: number[];
+    serverExpects?: DtlsCertificate;
+    toServer?: (datagram: Buffer, deliver: (buf: Buffer) => void) => void;
+  } = {},
+) {
   const links = pairLinks();
   const server = new DtlsTransport({
     role: 'server',
@@ -290,7 +294,10 @@ function splitHandshakes(datagram: Buffer): Buffer[] {
       out.push(datagram.subarray(at, next));
     } else {
       const half = length >> 1;
-      for (const [from, to] of [[0, half], [half, length]] as const) {
+      for (const [from, to] of [
+        [0, half],
+        [half, length],
+      ] as const) {
         const header = Buffer.from(datagram.subarray(at, at + 13));
         const hs = Buffer.from(body.subarray(0, 12));
         hs.writeUIntBE(from, 6, 3);
@@ -313,7 +320,10 @@ test('fragmented ClientHellos, one fragment lost and a stale one arriving amid t
     toServer: (datagram, deliver) => {
       const pieces = splitHandshakes(datagram);
       const isHello = readRecordHeader(datagram, 0, view) > 0 && view.contentType === 22 && view.epoch === 0 && datagram[13] === 1;
-      if (!isHello) { for (const p of pieces) deliver(p); return; }
+      if (!isHello) {
+        for (const p of pieces) deliver(p);
+        return;
+      }
       hellos++;
       if (hellos === 1) {
         // The first hello's second fragment is "lost" (kept back); the client will retransmit.
@@ -338,7 +348,7 @@ test('fragmented ClientHellos, one fragment lost and a stale one arriving amid t
   pair.client.close();
 });
 
-test('the client\'s flight 5 arriving twice (a retransmission) is handled once; the handshake completes', async () => {
+test("the client's flight 5 arriving twice (a retransmission) is handled once; the handshake completes", async () => {
   const view = createRecordView();
   let repeated = 0;
   const pair = makePair({
@@ -391,9 +401,17 @@ test('handshake reassembler: 100,000 random fragments never throw; out-of-order 
   assert.deepEqual([whole.readUIntBE(19, 3), whole.readUIntBE(22, 3)], [0, body.length], 'handed on unfragmented');
   for (let i = 0; i < 100_000; i++) {
     const rec = randomBytes(13 + (i % 60));
-    rec[0] = 22; rec[1] = 254; rec[2] = 253; rec[3] = 0; rec[4] = 0;
+    rec[0] = 22;
+    rec[1] = 254;
+    rec[2] = 253;
+    rec[3] = 0;
+    rec[4] = 0;
     rec.writeUInt16BE(rec.length - 13, 11);
-    if (i % 3 === 0 && rec.length >= 25) { rec.writeUIntBE(i % 5000, 14, 3); rec.writeUIntBE(i % 4000, 19, 3); rec.writeUIntBE(rec.length - 25, 22, 3); }
+    if (i % 3 === 0 && rec.length >= 25) {
+      rec.writeUIntBE(i % 5000, 14, 3);
+      rec.writeUIntBE(i % 4000, 19, 3);
+      rec.writeUIntBE(rec.length - 25, 22, 3);
+    }
     feed(rec);
   }
   assert.ok(r.stats.badFragments > 0);
@@ -401,14 +419,19 @@ test('handshake reassembler: 100,000 random fragments never throw; out-of-order 
 
 test('cookie-less ClientHello reader: a real hello of each kind, and 100,000 random records never throw', () => {
   const view = createRecordView();
-  const record = (body: number[]): Buffer => Buffer.from([22, 254, 255, 0, 0, 0, 0, 0, 0, 0, 0, body.length >> 8, body.length & 0xff, ...body]);
+  const record = (body: number[]): Buffer =>
+    Buffer.from([22, 254, 255, 0, 0, 0, 0, 0, 0, 0, 0, body.length >> 8, body.length & 0xff, ...body]);
   // msg_type 1, length, message_seq, fragment_offset 0, fragment_length; version, random, session id, cookie.
   const hello = (cookie: number[]): number[] => {
     const body = [254, 253, ...new Array<number>(32).fill(7), 0, cookie.length, ...cookie, 0, 2, 0xc0, 0x2b, 1, 0];
     const n = body.length;
     return [1, 0, n >> 8, n & 0xff, 0, 0, 0, 0, 0, 0, n >> 8, n & 0xff, ...body];
   };
-  for (const [body, want] of [[hello([]), true], [hello([1, 2, 3]), false], [hello([]).slice(0, 40), false]] as const) {
+  for (const [body, want] of [
+    [hello([]), true],
+    [hello([1, 2, 3]), false],
+    [hello([]).slice(0, 40), false],
+  ] as const) {
     const buf = record([...body]);
     assert.ok(readRecordHeader(buf, 0, view) > 0);
     assert.equal(isCookielessClientHello(buf, view), want);
@@ -477,7 +500,10 @@ test('proof of possession: a real transcript verifies; another key, a forged Fin
     });
   const server = make('server', serverCert, links.a);
   const client = make('client', clientCert, links.b);
-  links.connect((b) => server.feedRecord(b), (b) => client.feedRecord(b));
+  links.connect(
+    (b) => server.feedRecord(b),
+    (b) => client.feedRecord(b),
+  );
   await client.connect();
   for (let i = 0; i < 500 && !(serverUp && clientUp); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(serverUp && clientUp);

@@ -45,13 +45,20 @@ function isGuarded(node: ts.Expression, checker: ts.TypeChecker): boolean {
   if (isGuardedCall(node)) return true;
   if (ts.isIdentifier(node) || ts.isPropertyAccessExpression(node)) {
     const decl = checker.getSymbolAtLocation(node)?.valueDeclaration;
-    if (decl && (ts.isVariableDeclaration(decl) || ts.isPropertyDeclaration(decl)) && decl.initializer) return isGuardedCall(decl.initializer);
+    if (decl && (ts.isVariableDeclaration(decl) || ts.isPropertyDeclaration(decl)) && decl.initializer)
+      return isGuardedCall(decl.initializer);
     // A field assigned in the constructor: `this.fire = guarded(...)`, and only so.
     if (decl && ts.isPropertyDeclaration(decl) && ts.isClassLike(decl.parent)) {
       const values: ts.Expression[] = [];
       const collect = (n: ts.Node): void => {
-        if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(n.left)
-          && n.left.expression.kind === ts.SyntaxKind.ThisKeyword && n.left.name.text === decl.name.getText()) values.push(n.right);
+        if (
+          ts.isBinaryExpression(n) &&
+          n.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+          ts.isPropertyAccessExpression(n.left) &&
+          n.left.expression.kind === ts.SyntaxKind.ThisKeyword &&
+          n.left.name.text === decl.name.getText()
+        )
+          values.push(n.right);
         ts.forEachChild(n, collect);
       };
       collect(decl.parent);
@@ -85,15 +92,28 @@ function declaredIn(type: ts.Type | undefined, pattern: RegExp): boolean {
 }
 
 function isFunctionArg(node: ts.Expression): boolean {
-  return ts.isArrowFunction(node) || ts.isFunctionExpression(node) || ts.isIdentifier(node) || ts.isPropertyAccessExpression(node) || ts.isCallExpression(node);
+  return (
+    ts.isArrowFunction(node) ||
+    ts.isFunctionExpression(node) ||
+    ts.isIdentifier(node) ||
+    ts.isPropertyAccessExpression(node) ||
+    ts.isCallExpression(node)
+  );
 }
 
 /** Every unguarded entry point in the server's sources, as "file:line: what". */
 function unguardedEntryPoints(): string[] {
-  const files = sourceFiles(join(ROOT, 'src')).filter((f) => !OUTSIDE_SERVER.some((o) => relative(ROOT, f).split(sep).join('/').startsWith(o)));
+  const files = sourceFiles(join(ROOT, 'src')).filter(
+    (f) => !OUTSIDE_SERVER.some((o) => relative(ROOT, f).split(sep).join('/').startsWith(o)),
+  );
   const program = ts.createProgram(files, {
-    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    strict: true, skipLibCheck: true, noEmit: true, types: ['node'],
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    types: ['node'],
   });
   const checker = program.getTypeChecker();
   const found: string[] = [];
@@ -109,19 +129,26 @@ function unguardedEntryPoints(): string[] {
         if (ts.isIdentifier(callee) && TIMERS.has(callee.text)) {
           const cb = node.arguments[0];
           if (cb && !isGuarded(cb, checker) && !isSettler(cb)) report(node, `${callee.text} callback`);
-        } else if (ts.isPropertyAccessExpression(callee) && LISTEN_METHODS.has(callee.name.text)
-          && declaredIn(checker.getTypeAtLocation(callee.expression), IO_MODULES)) {
+        } else if (
+          ts.isPropertyAccessExpression(callee) &&
+          LISTEN_METHODS.has(callee.name.text) &&
+          declaredIn(checker.getTypeAtLocation(callee.expression), IO_MODULES)
+        ) {
           const cb = node.arguments[node.arguments.length - 1];
           if (cb && isFunctionArg(cb) && !isGuarded(cb, checker) && !isSettler(cb)) {
             const event = node.arguments[0] && ts.isStringLiteral(node.arguments[0]) ? ` '${node.arguments[0].text}'` : '';
             report(node, `${callee.name.text}${event} listener`);
           }
-        } else if ((ts.isIdentifier(callee) && FACTORIES.has(callee.text)) || (ts.isPropertyAccessExpression(callee) && FACTORIES.has(callee.name.text))) {
+        } else if (
+          (ts.isIdentifier(callee) && FACTORIES.has(callee.text)) ||
+          (ts.isPropertyAccessExpression(callee) && FACTORIES.has(callee.name.text))
+        ) {
           // Factories that take a listener: net/tls/http createServer, dgram createSocket.
           const decl = checker.getResolvedSignature(node)?.getDeclaration();
           if (decl && IO_MODULES.test(decl.getSourceFile().fileName)) {
             for (const arg of node.arguments) {
-              if ((ts.isArrowFunction(arg) || ts.isFunctionExpression(arg)) && !isSettler(arg)) report(arg, 'listener given to a socket factory');
+              if ((ts.isArrowFunction(arg) || ts.isFunctionExpression(arg)) && !isSettler(arg))
+                report(arg, 'listener given to a socket factory');
             }
           }
         }

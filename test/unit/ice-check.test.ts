@@ -6,13 +6,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Attr, StunClass, StunMessageBuilder, StunMethod, checkFingerprint, checkIntegrity, decodeErrorCode, decodeStun,
-  decodeXorAddress, getAttribute, type StunMessage,
+  Attr,
+  StunClass,
+  StunMessageBuilder,
+  StunMethod,
+  checkFingerprint,
+  checkIntegrity,
+  decodeErrorCode,
+  decodeStun,
+  decodeXorAddress,
+  getAttribute,
+  type StunMessage,
 } from '../../src/stun/index.js';
 import { answerCheck, localUfragOf, type CheckCredentials } from '../../src/rtc/ice/check.js';
 import { isValidPassword, isValidUfrag, randomIceString } from '../../src/rtc/ice/credentials.js';
 import { RFC5769_PASSWORD, RFC5769_REQUEST, hex } from '../fixtures/rfc5769.js';
-
 
 /** RFC 5769 §2.2: the XOR-MAPPED-ADDRESS value of 192.0.2.1:32853 for that transaction. */
 const RFC5769_XOR_MAPPED = hex('00 01 a1 47 e1 12 a6 43');
@@ -21,7 +29,11 @@ const LOCAL_UFRAG = 'srvUfrag';
 const LOCAL_PASSWORD = 'serverPasswordOf24chars+';
 const REMOTE_UFRAG = 'brws';
 const FROM = { address: '127.0.0.1', port: 50000 };
-const creds = (remoteUfrag: string | null = REMOTE_UFRAG): CheckCredentials => ({ localUfrag: LOCAL_UFRAG, localKey: Buffer.from(LOCAL_PASSWORD), remoteUfrag });
+const creds = (remoteUfrag: string | null = REMOTE_UFRAG): CheckCredentials => ({
+  localUfrag: LOCAL_UFRAG,
+  localKey: Buffer.from(LOCAL_PASSWORD),
+  remoteUfrag,
+});
 
 interface CheckOptions {
   username?: string | null;
@@ -57,7 +69,11 @@ function decode(buf: Buffer): StunMessage {
 test('RFC 5769 §2.1 sample request: integrity verifies with its password, ICE-CONTROLLED → 487 signed (§7.3.1.1)', () => {
   const req = decode(RFC5769_REQUEST);
   assert.equal(localUfragOf(req), 'evtj');
-  const v = answerCheck(req, { address: '192.0.2.1', port: 32853 }, { localUfrag: 'evtj', localKey: Buffer.from(RFC5769_PASSWORD), remoteUfrag: 'h6vY' });
+  const v = answerCheck(
+    req,
+    { address: '192.0.2.1', port: 32853 },
+    { localUfrag: 'evtj', localKey: Buffer.from(RFC5769_PASSWORD), remoteUfrag: 'h6vY' },
+  );
   assert.equal(v.kind, 'reject');
   assert.ok(v.kind === 'reject');
   assert.equal(v.reason, 'role-conflict', 'integrity passed, then the role conflict was found');
@@ -67,7 +83,11 @@ test('RFC 5769 §2.1 sample request: integrity verifies with its password, ICE-C
   assert.equal(checkIntegrity(res, Buffer.from(RFC5769_PASSWORD)), true);
   assert.equal(checkFingerprint(res), true);
   // The same request with a wrong password is refused with an unsigned 401.
-  const wrong = answerCheck(req, { address: '192.0.2.1', port: 32853 }, { localUfrag: 'evtj', localKey: Buffer.from('not the password at all'), remoteUfrag: 'h6vY' });
+  const wrong = answerCheck(
+    req,
+    { address: '192.0.2.1', port: 32853 },
+    { localUfrag: 'evtj', localKey: Buffer.from('not the password at all'), remoteUfrag: 'h6vY' },
+  );
   assert.ok(wrong.kind === 'reject' && wrong.reason === 'bad-integrity');
   const r401 = decode(wrong.response);
   assert.equal(decodeErrorCode(getAttribute(r401, Attr.ErrorCode) as Buffer)?.code, 401);
@@ -84,7 +104,11 @@ test('RFC 5769 §2.2: our success response carries the XOR-MAPPED-ADDRESS bytes 
     .addIntegrity(Buffer.from(RFC5769_PASSWORD))
     .addFingerprint()
     .build();
-  const v = answerCheck(decode(req), { address: '192.0.2.1', port: 32853 }, { localUfrag: 'evtj', localKey: Buffer.from(RFC5769_PASSWORD), remoteUfrag: null });
+  const v = answerCheck(
+    decode(req),
+    { address: '192.0.2.1', port: 32853 },
+    { localUfrag: 'evtj', localKey: Buffer.from(RFC5769_PASSWORD), remoteUfrag: null },
+  );
   assert.ok(v.kind === 'accept');
   const res = decode(v.response);
   assert.deepEqual(getAttribute(res, Attr.XorMappedAddress), RFC5769_XOR_MAPPED);
@@ -98,7 +122,10 @@ test('valid check → success: XOR-MAPPED-ADDRESS = source, integrity with the l
     assert.equal(v.useCandidate, false);
     const res = decode(v.response);
     assert.deepEqual([res.method, res.cls], [StunMethod.Binding, StunClass.Success]);
-    assert.deepEqual(decodeXorAddress(getAttribute(res, Attr.XorMappedAddress) as Buffer, res.transactionId), { family: from.address.includes(':') ? 6 : 4, ...from });
+    assert.deepEqual(decodeXorAddress(getAttribute(res, Attr.XorMappedAddress) as Buffer, res.transactionId), {
+      family: from.address.includes(':') ? 6 : 4,
+      ...from,
+    });
     assert.equal(checkIntegrity(res, Buffer.from(LOCAL_PASSWORD)), true);
     assert.equal(checkIntegrity(res, Buffer.from('someone elses password!!')), false);
     assert.equal(checkFingerprint(res), true);

@@ -30,7 +30,13 @@ test('frames split at random points and coalesced arrive intact and in order', (
     while (off < stream.length) {
       // Cuts anywhere: inside a length prefix, one byte at a time, or many frames at once.
       const n = rand() < 0.2 ? 1 : 1 + Math.floor(rand() * 70000);
-      assert.equal(framer.push(stream.subarray(off, off + n), (f) => { got.push(Buffer.from(f)); return true; }), true);
+      assert.equal(
+        framer.push(stream.subarray(off, off + n), (f) => {
+          got.push(Buffer.from(f));
+          return true;
+        }),
+        true,
+      );
       off += n;
     }
     assert.equal(got.length, frames.length, `round ${round}`);
@@ -41,14 +47,34 @@ test('frames split at random points and coalesced arrive intact and in order', (
 
 test('over-size frames and a refusing receiver end the stream; zero-length frames are skipped', () => {
   const small = new Rfc4571Framer(1500);
-  assert.equal(small.push(Buffer.from([0x05, 0xdd]), () => true), false, '1501 > 1500');
+  assert.equal(
+    small.push(Buffer.from([0x05, 0xdd]), () => true),
+    false,
+    '1501 > 1500',
+  );
   const edge = new Rfc4571Framer(1500);
-  assert.equal(edge.push(Buffer.from([0x05]), () => true), true);
-  assert.equal(edge.push(Buffer.from([0xdc]), () => true), true, 'exactly 1500 is fine');
+  assert.equal(
+    edge.push(Buffer.from([0x05]), () => true),
+    true,
+  );
+  assert.equal(
+    edge.push(Buffer.from([0xdc]), () => true),
+    true,
+    'exactly 1500 is fine',
+  );
   const refusing = new Rfc4571Framer();
-  assert.equal(refusing.push(Buffer.from([0, 1, 9, 0, 1, 9]), () => false), false);
+  assert.equal(
+    refusing.push(Buffer.from([0, 1, 9, 0, 1, 9]), () => false),
+    false,
+  );
   const got: Buffer[] = [];
-  assert.equal(new Rfc4571Framer().push(Buffer.from([0, 0, 0, 0, 0, 2, 7, 8]), (f) => { got.push(f); return true; }), true);
+  assert.equal(
+    new Rfc4571Framer().push(Buffer.from([0, 0, 0, 0, 0, 2, 7, 8]), (f) => {
+      got.push(f);
+      return true;
+    }),
+    true,
+  );
   assert.deepEqual(got, [Buffer.from([7, 8])]);
   assert.equal(frameRfc4571(Buffer.alloc(65536)), null, 'cannot frame more than 65535 bytes');
 });

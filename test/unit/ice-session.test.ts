@@ -11,7 +11,11 @@ import type { RtcTuple } from '../../src/rtc/ice/RtcTuple.js';
 class FakeTuple implements RtcTuple {
   readonly id: string;
   readonly sent: Buffer[] = [];
-  constructor(readonly remoteAddress: string, readonly remotePort: number, readonly protocol: 'udp' | 'tcp' = 'udp') {
+  constructor(
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+    readonly protocol: 'udp' | 'tcp' = 'udp',
+  ) {
     this.id = `${protocol}:${remoteAddress}:${remotePort}`;
   }
   send(buf: Buffer): void {
@@ -19,7 +23,10 @@ class FakeTuple implements RtcTuple {
   }
 }
 
-function check(s: IceLiteSession, o: { password?: string; useCandidate?: boolean; remoteUfrag?: string; priority?: number } = {}): StunMessage {
+function check(
+  s: IceLiteSession,
+  o: { password?: string; useCandidate?: boolean; remoteUfrag?: string; priority?: number } = {},
+): StunMessage {
   const priority = Buffer.alloc(4);
   priority.writeUInt32BE(o.priority ?? 0x6e0001ff);
   const b = new StunMessageBuilder(StunMethod.Binding, StunClass.Request)
@@ -27,7 +34,12 @@ function check(s: IceLiteSession, o: { password?: string; useCandidate?: boolean
     .add(Attr.Priority, priority)
     .add(Attr.IceControlling, Buffer.alloc(8, 3));
   if (o.useCandidate) b.add(Attr.UseCandidate, Buffer.alloc(0));
-  const r = decodeStun(b.addIntegrity(Buffer.from(o.password ?? s.localPassword)).addFingerprint().build());
+  const r = decodeStun(
+    b
+      .addIntegrity(Buffer.from(o.password ?? s.localPassword))
+      .addFingerprint()
+      .build(),
+  );
   assert.ok(r.ok);
   return r.message;
 }

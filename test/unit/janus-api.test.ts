@@ -9,7 +9,10 @@ import { janusRoomId } from '../../bench/loadtest/janus-driver.js';
 import { xorshift32 } from '../helpers/random.js';
 
 const EVENT = JSON.stringify({
-  janus: 'event', session_id: 123, sender: 456, transaction: 'tx1',
+  janus: 'event',
+  session_id: 123,
+  sender: 456,
+  transaction: 'tx1',
   plugindata: { plugin: 'janus.plugin.videoroom', data: { videoroom: 'event', configured: 'ok' } },
   jsep: { type: 'answer', sdp: 'v=0\r\n' },
 });
@@ -27,12 +30,24 @@ test('parseJanusMessage reads an event with its plugin data and JSEP', () => {
 
 test('parseJanusMessage reads success ids, errors and hangup reasons', () => {
   assert.equal(parseJanusMessage('{"janus":"success","transaction":"t","data":{"id":987654321}}')?.id, 987654321);
-  assert.deepEqual(parseJanusMessage('{"janus":"error","error":{"code":458,"reason":"No such session"}}')?.error, { code: 458, reason: 'No such session' });
+  assert.deepEqual(parseJanusMessage('{"janus":"error","error":{"code":458,"reason":"No such session"}}')?.error, {
+    code: 458,
+    reason: 'No such session',
+  });
   assert.equal(parseJanusMessage('{"janus":"hangup","sender":1,"reason":"DTLS alert"}')?.reason, 'DTLS alert');
 });
 
 test('parseJanusMessage refuses what is not a Janus frame', () => {
-  for (const bad of ['', 'null', '[]', '{}', '{"janus":5}', 'not json', '{"janus":"event","jsep":{"type":"pranswer","sdp":"x"}}', '{"janus":"event","jsep":{"type":"offer"}}']) {
+  for (const bad of [
+    '',
+    'null',
+    '[]',
+    '{}',
+    '{"janus":5}',
+    'not json',
+    '{"janus":"event","jsep":{"type":"pranswer","sdp":"x"}}',
+    '{"janus":"event","jsep":{"type":"offer"}}',
+  ]) {
     assert.equal(parseJanusMessage(bad), null, bad);
   }
   // Wrong types are left out, not trusted.

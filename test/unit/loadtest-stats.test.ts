@@ -82,7 +82,12 @@ test('jitter: RFC 3550 §6.4.1 J += (|D| − J)/16, worked by hand', () => {
   assert.equal(s.jitterMs, 0.60546875);
   // 90 kHz: the same arrivals in µs, timestamps × 90; J in units, ms unchanged.
   const v = new TrackReceiveStats(90_000);
-  [[0, 0], [900, 10_000], [1800, 25_000], [2700, 30_000]].forEach(([ts, at], i) => v.onPacket(i, ts as number, 100, at as number, NaN));
+  [
+    [0, 0],
+    [900, 10_000],
+    [1800, 25_000],
+    [2700, 30_000],
+  ].forEach(([ts, at], i) => v.onPacket(i, ts as number, 100, at as number, NaN));
   assert.ok(Math.abs(v.jitter - 0.60546875 * 90) < 1e-9);
   assert.ok(Math.abs(v.jitterMs - 0.60546875) < 1e-9);
   // Across the 32-bit timestamp wrap: 0xfffffff6 → 0 is 10 units later.
@@ -196,7 +201,10 @@ test('loopback: what counts, and names that resolve to it', async () => {
   for (const a of ['10.0.0.1', '198.18.0.1', '::', '0.0.0.0', '::ffff:198.18.0.1', 'fe80::1']) assert.ok(!isLoopbackAddress(a), a);
   await checkLoopback(new URL('http://localhost:1/'), false);
   await checkLoopback(new URL('ws://[::1]:1/ws'), false);
-  await assert.rejects(checkLoopback(new URL('http://198.18.0.1/'), false), /refusing 198\.18\.0\.1: it resolves to 198\.18\.0\.1, not loopback/);
+  await assert.rejects(
+    checkLoopback(new URL('http://198.18.0.1/'), false),
+    /refusing 198\.18\.0\.1: it resolves to 198\.18\.0\.1, not loopback/,
+  );
   await checkLoopback(new URL('http://198.18.0.1/'), true); // allowed, and nothing is resolved or sent
 });
 
@@ -204,7 +212,15 @@ test('replayer: grows VP8 to the target rate with valid continuation packets, ev
   const media = loadRecordedMedia();
   const sent: Buffer[] = [];
   const target = 1_000_000;
-  const r = new RtpReplayer(media.video, { kind: 'video', ssrc: 0x1234, payloadType: 96, clockRate: 90000, send: (p) => sent.push(Buffer.from(p)), targetBitrate: target, trackId: 7 });
+  const r = new RtpReplayer(media.video, {
+    kind: 'video',
+    ssrc: 0x1234,
+    payloadType: 96,
+    clockRate: 90000,
+    send: (p) => sent.push(Buffer.from(p)),
+    targetBitrate: target,
+    trackId: 7,
+  });
   r.start();
   await new Promise((resolve) => setTimeout(resolve, 1500));
   r.stop();
@@ -234,7 +250,13 @@ test('replayer: grows VP8 to the target rate with valid continuation packets, ev
 });
 
 test('driver: server frames are checked before use; random and mutated frames never throw', () => {
-  const offer = { type: 'sfu-offer', transport: 'subscribe', sdp: 'v=0\r\n', revision: 3, tracks: [{ mid: '0', kind: 'video', participantId: 'p1', trackId: 't', active: true }] };
+  const offer = {
+    type: 'sfu-offer',
+    transport: 'subscribe',
+    sdp: 'v=0\r\n',
+    revision: 3,
+    tracks: [{ mid: '0', kind: 'video', participantId: 'p1', trackId: 't', active: true }],
+  };
   assert.equal(typeof decodeServerFrame(JSON.stringify(offer)), 'object');
   assert.equal(decodeServerFrame('{"type":"sfu-offer","sdp":"v=0","revision":"3","tracks":[]}'), 'a malformed sfu-offer');
   assert.equal(decodeServerFrame('{"type":"sfu-offer","sdp":"v=0","revision":3,"tracks":[{"mid":0}]}'), 'a malformed sfu-offer track');
@@ -243,8 +265,12 @@ test('driver: server frames are checked before use; random and mutated frames ne
   assert.equal(decodeServerFrame('{"type":7}'), 'a message without a type');
   assert.equal(decodeServerFrame('nope'), 'a frame that is not JSON');
   const samples = [
-    JSON.stringify(offer), '{"type":"sfu-answer","sdp":"v=0"}', '{"type":"joined","participants":[{"id":"a","name":"b"}]}',
-    '{"type":"participant-joined","participant":{"id":"a","name":"b"}}', '{"type":"error","code":"x","message":"y"}', '{"type":"welcome"}',
+    JSON.stringify(offer),
+    '{"type":"sfu-answer","sdp":"v=0"}',
+    '{"type":"joined","participants":[{"id":"a","name":"b"}]}',
+    '{"type":"participant-joined","participant":{"id":"a","name":"b"}}',
+    '{"type":"error","code":"x","message":"y"}',
+    '{"type":"welcome"}',
   ];
   const rand = xorshift32(0xd21e7);
   const junk = '{}[]":,0123456789.-eEtruefalsnul sfu-offer tracks mid kind video';

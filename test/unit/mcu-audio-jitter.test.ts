@@ -18,7 +18,11 @@ const gc = vm.runInNewContext('gc') as () => void;
 class Sender {
   /** Reused for every packet, as a receive loop would: the buffer must copy. */
   private readonly scratch = new Uint8Array(8);
-  constructor(readonly jb: AudioJitterBuffer, readonly seq0 = 1000, readonly ts0 = 123_456) {}
+  constructor(
+    readonly jb: AudioJitterBuffer,
+    readonly seq0 = 1000,
+    readonly ts0 = 123_456,
+  ) {}
 
   send(...frames: number[]): void {
     for (const k of frames) {
@@ -170,7 +174,11 @@ test('jitter: a sender with a fast clock overflows maxDepth; the oldest frames a
   assert.ok(jb.overflowDrops > 0);
   assert.equal(jb.framesPlayed + jb.overflowDrops + jb.depth, k, 'every frame played, dropped or still buffered');
   const played = out.filter((x) => x.startsWith('f')).map((x) => Number(x.slice(1)));
-  assert.deepEqual(played, [...played].sort((a, b) => a - b), 'still in order');
+  assert.deepEqual(
+    played,
+    [...played].sort((a, b) => a - b),
+    'still in order',
+  );
   assert.ok(!out.includes('lost'));
 });
 

@@ -61,7 +61,10 @@ test('mix: each listener hears exactly the sum of the others (constants and sine
     mix.mixExcluding(NO_INPUT, out, norms[3] as LevelNormaliser);
     assert.deepEqual([...out], sumOf(sines), `pure listener, frame ${frame}`);
   }
-  assert.deepEqual(norms.map((n) => [n.gain, n.clamps, n.limitedFrames]), norms.map(() => [1, 0, 0]));
+  assert.deepEqual(
+    norms.map((n) => [n.gain, n.clamps, n.limitedFrames]),
+    norms.map(() => [1, 0, 0]),
+  );
 });
 
 test('mix: a listener never hears itself; inputs without a frame this tick are left out', () => {
@@ -72,7 +75,10 @@ test('mix: a listener never hears itself; inputs without a frame this tick are l
   mix.setFrame(1, sine(440, 20_000, 0));
   mix.setFrame(5, null);
   mix.mixExcluding(1, out, n);
-  assert.ok(out.every((s) => s === 0), 'only its own input is non-zero: it hears silence');
+  assert.ok(
+    out.every((s) => s === 0),
+    'only its own input is non-zero: it hears silence',
+  );
   mix.mixExcluding(0, out, n);
   assert.deepEqual([...out], [...sine(440, 20_000, 0)]);
   // Setting a slot again in the same tick replaces its frame in the total.
@@ -120,8 +126,10 @@ test('mix: 4 full-scale in-phase sines are scaled under the ceiling, never clipp
     if (frame === 10) {
       // The attack: the gain falls within the frame (monotonically) rather than jumping at its start.
       const ratios: number[] = [];
-      for (let i = 0; i < FRAME_SAMPLES; i++) if (Math.abs(wide[i] as number) > 20_000) ratios.push((out[i] as number) / (wide[i] as number));
-      for (let k = 1; k < ratios.length; k++) assert.ok((ratios[k] as number) <= (ratios[k - 1] as number) + 1e-3, `gain rose inside the attack at ${k}`);
+      for (let i = 0; i < FRAME_SAMPLES; i++)
+        if (Math.abs(wide[i] as number) > 20_000) ratios.push((out[i] as number) / (wide[i] as number));
+      for (let k = 1; k < ratios.length; k++)
+        assert.ok((ratios[k] as number) <= (ratios[k - 1] as number) + 1e-3, `gain rose inside the attack at ${k}`);
       assert.ok((ratios[0] as number) > (ratios.at(-1) as number) + 0.1, 'the attack is spread over the frame');
     }
     if (loud && frame > 10) assert.ok(peak >= CEILING - 100, `frame ${frame}: the loud part stays near the ceiling (${peak})`);
@@ -144,7 +152,8 @@ test('mix: a loud onset in the middle of a frame stays under the ceiling; the ga
   wide[501] = 0;
   const out = new Int16Array(FRAME_SAMPLES);
   n.process(wide, out);
-  for (let i = 0; i < FRAME_SAMPLES; i++) assert.ok(Math.abs(out[i] as number) <= CEILING && Math.sign(out[i] as number) === Math.sign(wide[i] as number));
+  for (let i = 0; i < FRAME_SAMPLES; i++)
+    assert.ok(Math.abs(out[i] as number) <= CEILING && Math.sign(out[i] as number) === Math.sign(wide[i] as number));
   assert.equal(out[500], CEILING);
   // Linear from the previous gain (1) toward the new one (0.9 · 32767 / 120000) across the frame: no step at the start.
   assert.equal(out[0], 999);

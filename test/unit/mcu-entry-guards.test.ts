@@ -21,10 +21,15 @@ async function until(check: () => boolean, what: string, ms = 5000): Promise<voi
 
 test('a mixer clock whose tick throws: the fault is counted under its name and the ticks go on', async () => {
   let calls = 0;
-  const clock = new MixerClock(5, () => {
-    calls++;
-    if (calls === 1 || calls === 3) throw new Error(`tick ${calls} failed`);
-  }, 2, 'mcu.audio.tick');
+  const clock = new MixerClock(
+    5,
+    () => {
+      calls++;
+      if (calls === 1 || calls === 3) throw new Error(`tick ${calls} failed`);
+    },
+    2,
+    'mcu.audio.tick',
+  );
   const before = faults('mcu.audio.tick');
   clock.start();
   try {
@@ -55,6 +60,9 @@ test('a pacer whose send throws in a step: the fault is counted and the packets 
   } finally {
     pacer.close();
   }
-  assert.deepEqual(sent, Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 10));
+  assert.deepEqual(
+    sent,
+    Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 10),
+  );
   assert.equal(faults('mcu.pacer.step') - before, 1);
 });

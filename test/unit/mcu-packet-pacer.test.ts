@@ -15,7 +15,10 @@ test('40 packets of 1,000 bytes at 800 kbit/s leave in order over about 400 ms, 
   assert.ok(sent.length <= 2, `at most a step's budget goes out at once (${sent.length})`);
   while (sent.length < 40) await new Promise((r) => setTimeout(r, 20));
   const span = (sent.at(-1)?.at ?? 0) - t0;
-  assert.deepEqual(sent.map((s) => s.id), Array.from({ length: 40 }, (_, i) => i));
+  assert.deepEqual(
+    sent.map((s) => s.id),
+    Array.from({ length: 40 }, (_, i) => i),
+  );
   // 40,000 bytes at 100,000 bytes/s = 400 ms; timers only fire late, never early.
   assert.ok(span >= 340, `spread over ${span.toFixed(0)} ms`);
   pacer.close();
@@ -31,7 +34,11 @@ test('a full ring sends its oldest packet at once instead of growing; close drop
   }
   assert.equal(pacer.queued, 256);
   assert.equal(pacer.overflows, 300 - 256 - 1); // the first packet went out at once (the step's minimum)
-  assert.deepEqual(sent, Array.from({ length: sent.length }, (_, i) => i), 'still in order');
+  assert.deepEqual(
+    sent,
+    Array.from({ length: sent.length }, (_, i) => i),
+    'still in order',
+  );
   pacer.close();
   assert.equal(pacer.queued, 0);
   pacer.push(packet);

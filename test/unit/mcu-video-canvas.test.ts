@@ -31,7 +31,11 @@ function pattern(width: number, height: number): I420Image {
   const cw = chromaSize(width);
   const ch = chromaSize(height);
   const img: I420Image = {
-    width, height, strideY: width + 4, strideU: cw + 2, strideV: cw + 3,
+    width,
+    height,
+    strideY: width + 4,
+    strideU: cw + 2,
+    strideV: cw + 3,
     y: new Uint8Array((width + 4) * height).fill(PAD_BYTE),
     u: new Uint8Array((cw + 2) * ch).fill(PAD_BYTE),
     v: new Uint8Array((cw + 3) * ch).fill(PAD_BYTE),
@@ -83,8 +87,14 @@ test('blit: a padded-stride pattern lands exactly at its offset, background arou
 
   // A destination with padded strides too: its padding is left alone.
   const img: I420Image = {
-    width: 32, height: 16, strideY: 40, strideU: 24, strideV: 20,
-    y: new Uint8Array(40 * 16), u: new Uint8Array(24 * 8), v: new Uint8Array(20 * 8),
+    width: 32,
+    height: 16,
+    strideY: 40,
+    strideU: 24,
+    strideV: 20,
+    y: new Uint8Array(40 * 16),
+    u: new Uint8Array(24 * 8),
+    v: new Uint8Array(20 * 8),
   };
   const padded = new I420Canvas(img);
   padded.fill(BG.y, BG.u, BG.v);
@@ -100,15 +110,33 @@ test('blit: a padded-stride pattern lands exactly at its offset, background arou
 
 test('blit: clipped at every edge; wholly outside changes nothing', () => {
   const src = pattern(7, 5); // odd: 4×3 chroma
-  for (const [x, y] of [[-2, -2], [-4, 6], [28, 12], [26, -4], [0, 0], [25 + 1, 11 + 1], [-6, -4]] as const) {
+  for (const [x, y] of [
+    [-2, -2],
+    [-4, 6],
+    [28, 12],
+    [26, -4],
+    [0, 0],
+    [25 + 1, 11 + 1],
+    [-6, -4],
+  ] as const) {
     const canvas = filled(32, 16);
     canvas.blit(src, x, y);
     assertBlitted(canvas, src, x, y);
   }
-  for (const [x, y] of [[32, 0], [-8, 0], [0, 16], [0, -6], [100, 100]] as const) {
+  for (const [x, y] of [
+    [32, 0],
+    [-8, 0],
+    [0, 16],
+    [0, -6],
+    [100, 100],
+  ] as const) {
     const canvas = filled(32, 16);
     canvas.blit(src, x, y);
-    for (const p of PLANES) assert.ok(canvas.image[p].every((b) => b === BG[p]), `${p} changed by blit at (${x},${y})`);
+    for (const p of PLANES)
+      assert.ok(
+        canvas.image[p].every((b) => b === BG[p]),
+        `${p} changed by blit at (${x},${y})`,
+      );
   }
   // A source larger than the canvas is cropped to it.
   const big = pattern(40, 20);
@@ -123,9 +151,10 @@ test('fillRect and darken: only their rect (clipped), darken towards black 16', 
   for (const p of PLANES) {
     const [w, h] = planeSize(canvas.image, p);
     const [x0, y1, v] = p === 'y' ? [26, 4, 200] : [13, 2, p === 'u' ? 30 : 40];
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      assert.equal(at(canvas.image, p, x, y), x >= x0 && y < y1 ? v : BG[p], `${p}(${x},${y})`);
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        assert.equal(at(canvas.image, p, x, y), x >= x0 && y < y1 ? v : BG[p], `${p}(${x},${y})`);
+      }
   }
   const d = filled(32, 16);
   d.image.y[0] = 10; // below black: kept
@@ -133,9 +162,10 @@ test('fillRect and darken: only their rect (clipped), darken towards black 16', 
   d.darken({ x: 0, y: 0, width: 2, height: 1 }, 0.5);
   assert.deepEqual([...d.image.y.subarray(0, 3)], [10, 116, BG.y]);
   d.darken({ x: -10, y: 14, width: 12, height: 10 }, 0);
-  for (let y = 0; y < 16; y++) for (let x = 0; x < 32; x++) {
-    assert.equal(at(d.image, 'y', x, y), x < 2 && y >= 14 ? 16 : x < 2 && y === 0 ? [10, 116][x] : BG.y, `y(${x},${y})`);
-  }
+  for (let y = 0; y < 16; y++)
+    for (let x = 0; x < 32; x++) {
+      assert.equal(at(d.image, 'y', x, y), x < 2 && y >= 14 ? 16 : x < 2 && y === 0 ? [10, 116][x] : BG.y, `y(${x},${y})`);
+    }
   assert.ok(d.image.u.every((b) => b === BG.u) && d.image.v.every((b) => b === BG.v), 'darken touched chroma');
 });
 
@@ -156,14 +186,15 @@ function assertLabelOnly(after: I420Canvas, before: I420Canvas, box: Rect): numb
   for (const p of PLANES) {
     const [w, h] = planeSize(after.image, p);
     const k = p === 'y' ? 1 : 2;
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const was = at(before.image, p, x, y);
-      const is = at(after.image, p, x, y);
-      if (!inRect(box, x * k, y * k)) assert.equal(is, was, `${p}(${x},${y}) outside the box changed`);
-      else if (p !== 'y') assert.equal(is, 128, `${p}(${x},${y}) in the box not neutral`);
-      else if (is === LABEL_TEXT_Y) white++;
-      else assert.equal(is, darkened(was), `y(${x},${y}) in the box neither text nor darkened`);
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const was = at(before.image, p, x, y);
+        const is = at(after.image, p, x, y);
+        if (!inRect(box, x * k, y * k)) assert.equal(is, was, `${p}(${x},${y}) outside the box changed`);
+        else if (p !== 'y') assert.equal(is, 128, `${p}(${x},${y}) in the box not neutral`);
+        else if (is === LABEL_TEXT_Y) white++;
+        else assert.equal(is, darkened(was), `y(${x},${y}) in the box neither text nor darkened`);
+      }
   }
   return white;
 }
@@ -218,16 +249,17 @@ test('label: cut to the maximum width with a final "…"; nothing when not even 
   drawLabel(plain, 'AlexanQ', 0, 0, 2);
   // The first six glyphs as drawn uncut, the seventh cell holds the ellipsis.
   const cell = (2 + 6 * 6) * 2;
-  for (let y = 0; y < 60; y++) for (let x = 0; x < 200; x++) {
-    const fontX = (x - cell) >> 1;
-    const fontY = (y - 4) >> 1;
-    if (x >= cell && fontX < GLYPH_WIDTH && fontY >= 0 && fontY < GLYPH_HEIGHT) {
-      const on = (((GLYPH_ROWS[ELLIPSIS * GLYPH_HEIGHT + fontY] as number) >> (GLYPH_WIDTH - 1 - fontX)) & 1) === 1;
-      assert.equal(at(cut.image, 'y', x, y) === LABEL_TEXT_Y, on, `ellipsis (${x},${y})`);
-    } else {
-      assert.equal(at(cut.image, 'y', x, y), at(plain.image, 'y', x, y), `(${x},${y})`);
+  for (let y = 0; y < 60; y++)
+    for (let x = 0; x < 200; x++) {
+      const fontX = (x - cell) >> 1;
+      const fontY = (y - 4) >> 1;
+      if (x >= cell && fontX < GLYPH_WIDTH && fontY >= 0 && fontY < GLYPH_HEIGHT) {
+        const on = (((GLYPH_ROWS[ELLIPSIS * GLYPH_HEIGHT + fontY] as number) >> (GLYPH_WIDTH - 1 - fontX)) & 1) === 1;
+        assert.equal(at(cut.image, 'y', x, y) === LABEL_TEXT_Y, on, `ellipsis (${x},${y})`);
+      } else {
+        assert.equal(at(cut.image, 'y', x, y), at(plain.image, 'y', x, y), `(${x},${y})`);
+      }
     }
-  }
   assert.deepEqual(labelSize(name, 2, 16), { width: 0, height: 0 });
   const none = picture();
   assert.equal(drawLabel(none, name, 0, 0, 2, 16).width, 0);
@@ -236,7 +268,11 @@ test('label: cut to the maximum width with a final "…"; nothing when not even 
 
 test('label: clipped at the canvas edges', () => {
   const before = picture();
-  for (const [x, y] of [[180, 50], [-20, -10], [190, -16]] as const) {
+  for (const [x, y] of [
+    [180, 50],
+    [-20, -10],
+    [190, -16],
+  ] as const) {
     const canvas = picture();
     const box = drawLabel(canvas, 'Hello', x, y, 2);
     assert.deepEqual([box.x, box.y], [x, y]);

@@ -10,7 +10,12 @@ import { VideoJitterBuffer } from '../../src/mcu/video/VideoJitterBuffer.js';
 import { Vp8Packetizer, VP8_MAX_PAYLOAD } from '../../src/mcu/video/Vp8Packetizer.js';
 import { mulberry32 } from '../helpers/random.js';
 
-interface Pkt { seq: number; ts: number; marker: boolean; payload: Buffer }
+interface Pkt {
+  seq: number;
+  ts: number;
+  marker: boolean;
+  payload: Buffer;
+}
 
 /** A VP8 frame body: first byte's P bit (bit 0) is 0 on a keyframe (RFC 7741 §4.3); then a marker pattern. */
 function frameBody(index: number, keyframe: boolean, size: number): Buffer {
@@ -31,19 +36,30 @@ function packetsOf(n: number, size: number, gop = 1000, startSeq?: number): { pa
     bodies.push(body);
     p.packetize(body, f * 6000, (pkt) => {
       assert.ok(parseRtpHeader(pkt, view));
-      packets.push({ seq: view.sequenceNumber, ts: view.timestamp, marker: view.marker, payload: Buffer.from(pkt.subarray(view.headerLength, view.headerLength + view.payloadLength)) });
+      packets.push({
+        seq: view.sequenceNumber,
+        ts: view.timestamp,
+        marker: view.marker,
+        payload: Buffer.from(pkt.subarray(view.headerLength, view.headerLength + view.payloadLength)),
+      });
     });
   }
   return { packets, bodies };
 }
 
-function buffer(opts: { maxWaitMs?: number } = {}): { jb: VideoJitterBuffer; frames: Array<{ data: Buffer; key: boolean; ts: number }>; keyframeRequests: () => number } {
+function buffer(opts: { maxWaitMs?: number } = {}): {
+  jb: VideoJitterBuffer;
+  frames: Array<{ data: Buffer; key: boolean; ts: number }>;
+  keyframeRequests: () => number;
+} {
   const frames: Array<{ data: Buffer; key: boolean; ts: number }> = [];
   let requests = 0;
   const jb = new VideoJitterBuffer({
     ...opts,
     onFrame: (data, key, ts) => frames.push({ data: Buffer.from(data), key, ts }),
-    onKeyframeNeeded: () => { requests++; },
+    onKeyframeNeeded: () => {
+      requests++;
+    },
   });
   return { jb, frames, keyframeRequests: () => requests };
 }
@@ -70,19 +86,31 @@ test('reordered packets within a frame and across frames: frames still whole and
   for (let i = 0; i + 1 < shuffled.length; i += 2) [shuffled[i], shuffled[i + 1]] = [shuffled[i + 1] as Pkt, shuffled[i] as Pkt];
   const { jb, frames } = buffer();
   for (const p of shuffled) push(jb, p);
-  assert.deepEqual(frames.map((f) => f.data), bodies);
+  assert.deepEqual(
+    frames.map((f) => f.data),
+    bodies,
+  );
 });
 
 test('a lost packet: its frame and the ones after it are held, given up after the wait, then a keyframe restarts', () => {
   const { packets, bodies } = packetsOf(8, 2000, 5); // keyframes at 0 and 5
   const lost = packets.findIndex((p) => p.ts === 2 * 6000); // first packet of frame 2
   const { jb, frames, keyframeRequests } = buffer({ maxWaitMs: 100 });
-  packets.forEach((p, i) => { if (i !== lost) push(jb, p, i); });
+  packets.forEach((p, i) => {
+    if (i !== lost) push(jb, p, i);
+  });
   // Frames 0, 1 out; 2 is incomplete; 3, 4 wait behind it; keyframe 5 waits too until the wait is over.
-  assert.deepEqual(frames.map((f) => f.ts / 6000), [0, 1]);
+  assert.deepEqual(
+    frames.map((f) => f.ts / 6000),
+    [0, 1],
+  );
   jb.poll(1000);
   assert.equal(keyframeRequests(), 1, 'a keyframe was asked for');
-  assert.deepEqual(frames.map((f) => f.ts / 6000), [0, 1, 5, 6, 7], 'frames 2–4 skipped, the keyframe and its followers out');
+  assert.deepEqual(
+    frames.map((f) => f.ts / 6000),
+    [0, 1, 5, 6, 7],
+    'frames 2–4 skipped, the keyframe and its followers out',
+  );
   assert.deepEqual(frames.at(-1)?.data, bodies[7]);
   assert.equal(jb.framesDropped, 1);
 });
@@ -91,18 +119,29 @@ test('a retransmission arriving within the wait completes the frame: nothing los
   const { packets, bodies } = packetsOf(4, 2000);
   const late = 3;
   const { jb, frames, keyframeRequests } = buffer({ maxWaitMs: 200 });
-  packets.forEach((p, i) => { if (i !== late) push(jb, p, i * 10); });
+  packets.forEach((p, i) => {
+    if (i !== late) push(jb, p, i * 10);
+  });
   push(jb, packets[late] as Pkt, 150);
-  assert.deepEqual(frames.map((f) => f.data), bodies);
+  assert.deepEqual(
+    frames.map((f) => f.data),
+    bodies,
+  );
   assert.equal(keyframeRequests(), 0);
 });
 
 test('duplicates and packets older than what was played are dropped', () => {
   const { packets, bodies } = packetsOf(3, 1500);
   const { jb, frames } = buffer();
-  for (const p of packets) { push(jb, p); push(jb, p); }
+  for (const p of packets) {
+    push(jb, p);
+    push(jb, p);
+  }
   push(jb, packets[0] as Pkt);
-  assert.deepEqual(frames.map((f) => f.data), bodies);
+  assert.deepEqual(
+    frames.map((f) => f.data),
+    bodies,
+  );
   assert.ok(jb.latePackets >= 1);
 });
 
@@ -111,14 +150,20 @@ test('sequence numbers wrapping 65535 → 0 inside a frame', () => {
   assert.ok(packets.some((p) => p.seq === 65535) && packets.some((p) => p.seq === 0));
   const { jb, frames } = buffer();
   for (const p of packets) push(jb, p);
-  assert.deepEqual(frames.map((f) => f.data), bodies);
+  assert.deepEqual(
+    frames.map((f) => f.data),
+    bodies,
+  );
 });
 
 test('a stream that starts mid-GOP: nothing until a keyframe', () => {
   const { packets, bodies } = packetsOf(7, 1000, 4); // keyframes 0 and 4
   const { jb, frames } = buffer();
   for (const p of packets.filter((p) => p.ts >= 2 * 6000)) push(jb, p);
-  assert.deepEqual(frames.map((f) => f.ts / 6000), [4, 5, 6]);
+  assert.deepEqual(
+    frames.map((f) => f.ts / 6000),
+    [4, 5, 6],
+  );
   assert.deepEqual(frames[0]?.data, bodies[4]);
 });
 
@@ -148,7 +193,14 @@ test('fuzz: real packets in random order mixed with junk never throw; frames sta
 test('fuzz: random bytes as VP9 payloads (RFC 9628 descriptors) never throw', () => {
   const rnd = mulberry32(11);
   let out = 0;
-  const jb = new VideoJitterBuffer({ codec: 'vp9', maxWaitMs: 30, onFrame: () => { out++; }, onKeyframeNeeded: () => undefined });
+  const jb = new VideoJitterBuffer({
+    codec: 'vp9',
+    maxWaitMs: 30,
+    onFrame: () => {
+      out++;
+    },
+    onKeyframeNeeded: () => undefined,
+  });
   let now = 0;
   for (let i = 0; i < 50_000; i++) {
     now += rnd() * 3;

@@ -7,14 +7,21 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Rect } from '../../src/mcu/video/i420.js';
 import {
-  GRID_MAX_TILES, LAYOUT_GAP, STRIP_MAX_TILES, computeLayout, fitRect, type LayoutInput, type LayoutKind, type TileRect,
+  GRID_MAX_TILES,
+  LAYOUT_GAP,
+  STRIP_MAX_TILES,
+  computeLayout,
+  fitRect,
+  type LayoutInput,
+  type LayoutKind,
+  type TileRect,
 } from '../../src/mcu/video/layout.js';
 
 const W = 1280;
 const H = 720;
 
 /** Participants a, b, c, … in join order; `speaking` and `screen` name one of them. */
-function people(n: number, opts: { speaking?: string; screen?: string } = {}): LayoutInput[] {
+function people(n: number, opts: { speaking?: string | undefined; screen?: string } = {}): LayoutInput[] {
   return Array.from({ length: n }, (_, i) => {
     const id = String.fromCharCode(97 + i);
     const t: LayoutInput = { id };
@@ -24,13 +31,21 @@ function people(n: number, opts: { speaking?: string; screen?: string } = {}): L
   });
 }
 
-const tile = (id: string, x: number, y: number, width: number, height: number, main = false): TileRect => ({ id, x, y, width, height, main });
+const tile = (id: string, x: number, y: number, width: number, height: number, main = false): TileRect => ({
+  id,
+  x,
+  y,
+  width,
+  height,
+  main,
+});
 const area = (r: Rect): number => r.width * r.height;
 
 /** Even, non-empty, inside the canvas, and no two tiles closer than the gap. */
 function assertValid(rects: TileRect[], width = W, height = H): void {
   for (const r of rects) {
-    for (const v of [r.x, r.y, r.width, r.height]) assert.ok(Number.isInteger(v) && v % 2 === 0, `${r.id}: ${v} not even (${JSON.stringify(r)})`);
+    for (const v of [r.x, r.y, r.width, r.height])
+      assert.ok(Number.isInteger(v) && v % 2 === 0, `${r.id}: ${v} not even (${JSON.stringify(r)})`);
     assert.ok(r.width >= 2 && r.height >= 2, `${r.id} empty`);
     assert.ok(r.x >= 0 && r.y >= 0 && r.x + r.width <= width && r.y + r.height <= height, `${r.id} outside: ${JSON.stringify(r)}`);
   }
@@ -38,8 +53,11 @@ function assertValid(rects: TileRect[], width = W, height = H): void {
     for (let j = i + 1; j < rects.length; j++) {
       const a = rects[i] as TileRect;
       const b = rects[j] as TileRect;
-      const apart = a.x + a.width + LAYOUT_GAP <= b.x || b.x + b.width + LAYOUT_GAP <= a.x
-        || a.y + a.height + LAYOUT_GAP <= b.y || b.y + b.height + LAYOUT_GAP <= a.y;
+      const apart =
+        a.x + a.width + LAYOUT_GAP <= b.x ||
+        b.x + b.width + LAYOUT_GAP <= a.x ||
+        a.y + a.height + LAYOUT_GAP <= b.y ||
+        b.y + b.height + LAYOUT_GAP <= a.y;
       assert.ok(apart, `${a.id} and ${b.id} overlap or touch: ${JSON.stringify(a)} ${JSON.stringify(b)}`);
     }
   }
@@ -50,14 +68,22 @@ test('grid: exact rects for 1, 2, 4 and 9 participants at 1280×720', () => {
   assert.deepEqual(computeLayout('grid', people(1), W, H), [tile('a', 0, 0, 1280, 720)]);
   assert.deepEqual(computeLayout('grid', people(2), W, H), [tile('a', 0, 0, 638, 720), tile('b', 642, 0, 638, 720)]);
   assert.deepEqual(computeLayout('grid', people(4), W, H), [
-    tile('a', 0, 0, 638, 358), tile('b', 642, 0, 638, 358),
-    tile('c', 0, 362, 638, 358), tile('d', 642, 362, 638, 358),
+    tile('a', 0, 0, 638, 358),
+    tile('b', 642, 0, 638, 358),
+    tile('c', 0, 362, 638, 358),
+    tile('d', 642, 362, 638, 358),
   ]);
   // (720 − 2 gaps) / 3 = 237.3 → 236; the 716 px block is centred (2 px above and below).
   assert.deepEqual(computeLayout('grid', people(9), W, H), [
-    tile('a', 0, 2, 424, 236), tile('b', 428, 2, 424, 236), tile('c', 856, 2, 424, 236),
-    tile('d', 0, 242, 424, 236), tile('e', 428, 242, 424, 236), tile('f', 856, 242, 424, 236),
-    tile('g', 0, 482, 424, 236), tile('h', 428, 482, 424, 236), tile('i', 856, 482, 424, 236),
+    tile('a', 0, 2, 424, 236),
+    tile('b', 428, 2, 424, 236),
+    tile('c', 856, 2, 424, 236),
+    tile('d', 0, 242, 424, 236),
+    tile('e', 428, 242, 424, 236),
+    tile('f', 856, 242, 424, 236),
+    tile('g', 0, 482, 424, 236),
+    tile('h', 428, 482, 424, 236),
+    tile('i', 856, 482, 424, 236),
   ]);
 });
 
@@ -65,9 +91,15 @@ test('grid: 1..9 participants — count, join order, even, inside, apart, equal 
   for (let n = 1; n <= 9; n++) {
     const rects = computeLayout('grid', people(n), W, H);
     assert.equal(rects.length, n, `n=${n}`);
-    assert.deepEqual(rects.map((r) => r.id), people(n).map((p) => p.id));
+    assert.deepEqual(
+      rects.map((r) => r.id),
+      people(n).map((p) => p.id),
+    );
     assertValid(rects);
-    assert.ok(rects.every((r) => !r.main), `n=${n}: main in grid`);
+    assert.ok(
+      rects.every((r) => !r.main),
+      `n=${n}: main in grid`,
+    );
     const first = rects[0] as TileRect;
     for (const r of rects) assert.deepEqual([r.width, r.height], [first.width, first.height], `n=${n}: unequal cells`);
     const cols = n === 1 ? 1 : n <= 4 ? 2 : 3;
@@ -91,18 +123,27 @@ test('grid: 1..9 participants — count, join order, even, inside, apart, equal 
 
 test('grid with more than nine: the first nine, the active speaker taking the ninth place', () => {
   const plain = computeLayout('grid', people(12), W, H);
-  assert.deepEqual(plain.map((r) => r.id), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+  assert.deepEqual(
+    plain.map((r) => r.id),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'],
+  );
   assert.deepEqual(plain, computeLayout('grid', people(9), W, H));
 
   const late = computeLayout('grid', people(12, { speaking: 'l' }), W, H);
   assert.equal(late.length, GRID_MAX_TILES);
-  assert.deepEqual(late.map((r) => r.id), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'l']);
+  assert.deepEqual(
+    late.map((r) => r.id),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'l'],
+  );
   assertValid(late);
   // The first eight do not move when the speaker is swapped in.
   assert.deepEqual(late.slice(0, 8), plain.slice(0, 8));
 
   const early = computeLayout('grid', people(12, { speaking: 'c' }), W, H);
-  assert.deepEqual(early.map((r) => r.id), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+  assert.deepEqual(
+    early.map((r) => r.id),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'],
+  );
 });
 
 test('speaker: the active speaker large above a strip of equal thumbnails; it follows the speaker', () => {
@@ -113,7 +154,12 @@ test('speaker: the active speaker large above a strip of equal thumbnails; it fo
     const [main, ...thumbs] = rects as [TileRect, ...TileRect[]];
     assert.equal(main.main, true);
     assert.equal(main.id, n >= 3 ? 'c' : 'a', `n=${n}`);
-    assert.deepEqual(thumbs.map((t) => t.id), people(n).map((p) => p.id).filter((id) => id !== main.id));
+    assert.deepEqual(
+      thumbs.map((t) => t.id),
+      people(n)
+        .map((p) => p.id)
+        .filter((id) => id !== main.id),
+    );
     for (const t of thumbs) {
       assert.equal(t.main, false);
       assert.ok(area(t) * 4 < area(main), `n=${n}: thumbnail ${t.id} too large`);
@@ -124,11 +170,21 @@ test('speaker: the active speaker large above a strip of equal thumbnails; it fo
     }
   }
   assert.deepEqual(computeLayout('speaker', people(3, { speaking: 'c' }), W, H), [
-    tile('c', 0, 0, 1280, 572, true), tile('a', 382, 576, 256, 144), tile('b', 642, 576, 256, 144),
+    tile('c', 0, 0, 1280, 572, true),
+    tile('a', 382, 576, 256, 144),
+    tile('b', 642, 576, 256, 144),
   ]);
   // Another speaks: the main tile changes hands, the previous speaker joins the strip in join order.
   const next = computeLayout('speaker', people(4, { speaking: 'b' }), W, H);
-  assert.deepEqual(next.map((r) => [r.id, r.main]), [['b', true], ['a', false], ['c', false], ['d', false]]);
+  assert.deepEqual(
+    next.map((r) => [r.id, r.main]),
+    [
+      ['b', true],
+      ['a', false],
+      ['c', false],
+      ['d', false],
+    ],
+  );
   // Nobody speaking: the first participant.
   assert.equal(computeLayout('speaker', people(4), W, H)[0]?.id, 'a');
   // Alone: the whole canvas, like grid.
@@ -138,10 +194,16 @@ test('speaker: the active speaker large above a strip of equal thumbnails; it fo
 test('speaker: a large room shows six thumbnails, including the last to join when it speaks', () => {
   const rects = computeLayout('speaker', people(12, { speaking: 'f' }), W, H);
   assertValid(rects);
-  assert.deepEqual(rects.map((r) => r.id), ['f', 'a', 'b', 'c', 'd', 'e', 'g']);
+  assert.deepEqual(
+    rects.map((r) => r.id),
+    ['f', 'a', 'b', 'c', 'd', 'e', 'g'],
+  );
   assert.equal(rects.length, 1 + STRIP_MAX_TILES);
   // Nobody speaking: the first is main, the next six in the strip.
-  assert.deepEqual(computeLayout('speaker', people(12), W, H).map((r) => r.id), ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  assert.deepEqual(
+    computeLayout('speaker', people(12), W, H).map((r) => r.id),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
+  );
 });
 
 test('presentation: the screen sharer large, the others in a column on the right; without a share, speaker layout', () => {
@@ -166,7 +228,10 @@ test('presentation: the screen sharer large, the others in a column on the right
   }
   // Overflowing column: the active speaker is kept.
   const big = computeLayout('presentation', people(12, { screen: 'a', speaking: 'k' }), W, H);
-  assert.deepEqual(big.map((r) => r.id), ['a', 'b', 'c', 'd', 'e', 'f', 'k']);
+  assert.deepEqual(
+    big.map((r) => r.id),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'k'],
+  );
 
   for (const n of [1, 3, 8]) {
     const input = people(n, { speaking: 'b' });
@@ -182,7 +247,13 @@ test('presentation: the screen sharer large, the others in a column on the right
 
 test('every layout holds its invariants at other canvas sizes; bad canvases are refused', () => {
   const kinds: LayoutKind[] = ['grid', 'speaker', 'presentation'];
-  for (const [w, h] of [[640, 360], [1920, 1080], [854, 480], [64, 64], [720, 1280]] as const) {
+  for (const [w, h] of [
+    [640, 360],
+    [1920, 1080],
+    [854, 480],
+    [64, 64],
+    [720, 1280],
+  ] as const) {
     for (const kind of kinds) {
       for (let n = 0; n <= 11; n++) {
         const rects = computeLayout(kind, people(n, { speaking: 'e', screen: 'c' }), w, h);

@@ -36,7 +36,12 @@ function vp9Frames(count: number, key: (i: number) => boolean): Array<{ data: Bu
   return out;
 }
 
-interface Rtp { seq: number; ts: number; marker: boolean; payload: Buffer }
+interface Rtp {
+  seq: number;
+  ts: number;
+  marker: boolean;
+  payload: Buffer;
+}
 
 /** RFC 9628 non-flexible mode, one spatial layer: I=1 (15-bit PictureID), P on inter frames, B/E. */
 function packetize(frames: Array<{ data: Buffer; keyframe: boolean }>, mtu = 500): Rtp[] {
@@ -63,8 +68,12 @@ function pipeline(): { jb: VideoJitterBuffer; decoded: Array<{ w: number; h: num
   const jb = new VideoJitterBuffer({
     codec: 'vp9',
     maxWaitMs: 50,
-    onFrame: (data, key) => { if (decoder.decode(data)) decoded.push({ w: decoder.width, h: decoder.height, key }); },
-    onKeyframeNeeded: () => { requests++; },
+    onFrame: (data, key) => {
+      if (decoder.decode(data)) decoded.push({ w: decoder.width, h: decoder.height, key });
+    },
+    onKeyframeNeeded: () => {
+      requests++;
+    },
   });
   return { jb, decoded, requests: () => requests };
 }
@@ -88,7 +97,9 @@ test('VP9: a lost packet stops decoding until the next keyframe, which is asked 
   const packets = packetize(frames);
   const lostAt = packets.findIndex((p) => p.ts === 5 * 3000);
   const { jb, decoded, requests } = pipeline();
-  packets.forEach((p, i) => { if (i !== lostAt) jb.push(p.seq, p.ts, p.marker, p.payload, i); });
+  packets.forEach((p, i) => {
+    if (i !== lostAt) jb.push(p.seq, p.ts, p.marker, p.payload, i);
+  });
   jb.poll(10_000);
   assert.equal(requests(), 1);
   assert.equal(decoded.length, 5 + 8, 'frames 0–4, then 12–19 from the keyframe on');

@@ -10,7 +10,18 @@ test('no token, app port: loopback clients only, 403 for anyone else', () => {
   for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1']) {
     assert.deepEqual(checkMetricsAccess({ remoteAddress: a, authorization: undefined }, app), { ok: true }, a);
   }
-  for (const a of ['198.18.0.7', '10.0.0.1', '::ffff:198.18.0.7', '2001:db8::1', '::', '0.0.0.0', '128.0.0.1', 'localhost', '', undefined]) {
+  for (const a of [
+    '198.18.0.7',
+    '10.0.0.1',
+    '::ffff:198.18.0.7',
+    '2001:db8::1',
+    '::',
+    '0.0.0.0',
+    '128.0.0.1',
+    'localhost',
+    '',
+    undefined,
+  ]) {
     const d = checkMetricsAccess({ remoteAddress: a, authorization: undefined }, app);
     assert.equal(d.ok ? 200 : d.status, 403, String(a));
   }
@@ -25,7 +36,15 @@ test('with a token: the bearer token is needed from everywhere, loopback too', (
       assert.deepEqual(checkMetricsAccess({ remoteAddress, authorization: `Bearer ${TOKEN}` }, opts), { ok: true });
       // RFC 7235 §2.1: the scheme name is case-insensitive.
       assert.deepEqual(checkMetricsAccess({ remoteAddress, authorization: `bearer ${TOKEN}` }, opts), { ok: true });
-      for (const authorization of [undefined, '', `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Basic ${TOKEN}`, `Bearer  ${TOKEN}`, TOKEN]) {
+      for (const authorization of [
+        undefined,
+        '',
+        `Bearer ${TOKEN}x`,
+        `Bearer ${TOKEN.slice(1)}`,
+        `Basic ${TOKEN}`,
+        `Bearer  ${TOKEN}`,
+        TOKEN,
+      ]) {
         const d = checkMetricsAccess({ remoteAddress, authorization }, opts);
         assert.equal(d.ok ? 200 : d.status, 401, `${remoteAddress} ${String(authorization)}`);
       }
@@ -34,5 +53,8 @@ test('with a token: the bearer token is needed from everywhere, loopback too', (
 });
 
 test('no token, separate listener: open to whoever reaches it', () => {
-  assert.deepEqual(checkMetricsAccess({ remoteAddress: '198.18.0.7', authorization: undefined }, { token: undefined, loopbackOnly: false }), { ok: true });
+  assert.deepEqual(
+    checkMetricsAccess({ remoteAddress: '198.18.0.7', authorization: undefined }, { token: undefined, loopbackOnly: false }),
+    { ok: true },
+  );
 });

@@ -17,7 +17,13 @@ async function udpListener(address: string, port: number, open: Set<UdpSocket>):
   const socket = createUdpSocket(address, 1 << 16);
   const bound = await bindUdp(socket, port, address);
   open.add(socket);
-  return { port: bound, unbind: () => { open.delete(socket); return closeUdp(socket); } };
+  return {
+    port: bound,
+    unbind: () => {
+      open.delete(socket);
+      return closeUdp(socket);
+    },
+  };
 }
 
 /** Whether `port` can be bound on `address` right now. */
@@ -35,7 +41,10 @@ async function free(address: string, port: number): Promise<boolean> {
 /** A socket holding a port on `address`. */
 async function blocker(address: string, port = 0): Promise<UdpSocket> {
   const s = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(port, address, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(port, address, () => resolve());
+  });
   return s;
 }
 
@@ -46,7 +55,10 @@ test('bindSamePort: port 0 gives one number on every address', async () => {
     rest: (p) => [udpListener(B, p, open)],
   });
   assert.ok(port > 0);
-  assert.deepEqual([...open].map((s) => s.address().port), [port, port]);
+  assert.deepEqual(
+    [...open].map((s) => s.address().port),
+    [port, port],
+  );
   await Promise.all([...open].map(closeUdp));
 });
 
@@ -63,8 +75,8 @@ test('bindSamePort: a number taken on another address is given back everywhere a
   });
   assert.equal(attempts, 2);
   assert.notEqual(port, takenPort);
-  assert.equal(open.size, 2, 'only the second attempt\'s listeners are open');
-  assert.ok(await free(A, takenPort), 'the first attempt\'s listener on A was closed');
+  assert.equal(open.size, 2, "only the second attempt's listeners are open");
+  assert.ok(await free(A, takenPort), "the first attempt's listener on A was closed");
   await Promise.all([...open].map(closeUdp));
   taken.close();
 });
@@ -73,10 +85,13 @@ test('bindSamePort: a fixed port taken on one address rejects with the bind erro
   const taken = await blocker(B);
   const port = taken.address().port;
   const open = new Set<UdpSocket>();
-  await assert.rejects(bindSamePort(port, {
-    first: (p) => udpListener(A, p, open),
-    rest: (p) => [udpListener(B, p, open)],
-  }), { code: 'EADDRINUSE' });
+  await assert.rejects(
+    bindSamePort(port, {
+      first: (p) => udpListener(A, p, open),
+      rest: (p) => [udpListener(B, p, open)],
+    }),
+    { code: 'EADDRINUSE' },
+  );
   assert.equal(open.size, 0);
   assert.ok(await free(A, port), 'the listener on A was closed');
   taken.close();

@@ -25,15 +25,31 @@ function packet(seq: number, payload: Buffer): Buffer {
 
 test('a packet received twice (two RTX answers, or doubled on the way) is forwarded once', () => {
   const producer = testProducer({
-    id: 'p', kind: 'video', ownerId: 'pub', mid: '1', ssrc: SSRC, rtxSsrc: RTX_SSRC,
+    id: 'p',
+    kind: 'video',
+    ownerId: 'pub',
+    mid: '1',
+    ssrc: SSRC,
+    rtxSsrc: RTX_SSRC,
     codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [{ type: 'nack' }], rtxPayloadType: 97 },
-    feedbackSsrc: 1, feedback: { sendRtcp: () => undefined },
+    feedbackSsrc: 1,
+    feedback: { sendRtcp: () => undefined },
   });
   const sent: number[] = [];
   const out = new RtpHeaderView();
   const consumer = testConsumer({
-    id: 'c', producer, subscriberId: 'sub', ssrc: 0x5555, payloadType: 96,
-    transport: { sendRtp: (p) => { assert.ok(parseRtpHeader(p, out)); sent.push(out.sequenceNumber); }, sendRtcp: () => undefined },
+    id: 'c',
+    producer,
+    subscriberId: 'sub',
+    ssrc: 0x5555,
+    payloadType: 96,
+    transport: {
+      sendRtp: (p) => {
+        assert.ok(parseRtpHeader(p, out));
+        sent.push(out.sequenceNumber);
+      },
+      sendRtcp: () => undefined,
+    },
   });
   consumer.requestKeyframe();
   const view = new RtpHeaderView();

@@ -1,7 +1,14 @@
 /** Every client message type, valid and invalid, through the shared validator. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLIENT_SCHEMAS, MAX_MESSAGE_BYTES, parseClientMessage, readActiveSpeaker, validateCreateCall, type ClientMessageType } from '../../src/protocol/index.js';
+import {
+  CLIENT_SCHEMAS,
+  MAX_MESSAGE_BYTES,
+  parseClientMessage,
+  readActiveSpeaker,
+  validateCreateCall,
+  type ClientMessageType,
+} from '../../src/protocol/index.js';
 
 const cand = { candidate: 'candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: null };
 
@@ -141,13 +148,18 @@ test('REST call body', () => {
 test('a random-input run never throws', () => {
   // Cheap fuzz: mutated valid messages and random bytes. Each must give a result, not throw.
   let seed = 12345;
-  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
   const bases = Object.values(VALID).map((m) => JSON.stringify(m));
   for (let i = 0; i < 50_000; i++) {
     const base = bases[rnd(bases.length)] as string;
     const chars = base.split('');
     for (let k = 0; k < 1 + rnd(4); k++) chars[rnd(chars.length)] = String.fromCharCode(rnd(128));
-    const r = parseClientMessage(i % 10 === 0 ? Array.from({ length: rnd(64) }, () => String.fromCharCode(rnd(65536))).join('') : chars.join(''));
+    const r = parseClientMessage(
+      i % 10 === 0 ? Array.from({ length: rnd(64) }, () => String.fromCharCode(rnd(65536))).join('') : chars.join(''),
+    );
     assert.equal(typeof r.ok, 'boolean');
   }
 });
@@ -170,17 +182,36 @@ test('sfu-video-size: exact errors for bad sizes and track ids', () => {
 });
 
 test('readActiveSpeaker: accepts the server message, refuses malformed ones (never throws)', () => {
-  assert.deepEqual(readActiveSpeaker({ type: 'active-speaker', room: 'r1', participantId: 'p-abc_1' }), { type: 'active-speaker', room: 'r1', participantId: 'p-abc_1' });
-  assert.deepEqual(readActiveSpeaker({ type: 'active-speaker', room: 'r1', participantId: null }), { type: 'active-speaker', room: 'r1', participantId: null });
+  assert.deepEqual(readActiveSpeaker({ type: 'active-speaker', room: 'r1', participantId: 'p-abc_1' }), {
+    type: 'active-speaker',
+    room: 'r1',
+    participantId: 'p-abc_1',
+  });
+  assert.deepEqual(readActiveSpeaker({ type: 'active-speaker', room: 'r1', participantId: null }), {
+    type: 'active-speaker',
+    room: 'r1',
+    participantId: null,
+  });
   const bad: unknown[] = [
-    null, 1, 'x', [], {}, { type: 'active-speaker', room: 'r1' }, { type: 'active-speaker', room: 'r 1', participantId: 'a' },
-    { type: 'active-speaker', room: 'r1', participantId: 'a b' }, { type: 'active-speaker', room: 'r1', participantId: 'x'.repeat(65) },
-    { type: 'active-speaker', room: 'r1', participantId: 7 }, { type: 'participant-left', room: 'r1', participantId: 'a' },
+    null,
+    1,
+    'x',
+    [],
+    {},
+    { type: 'active-speaker', room: 'r1' },
+    { type: 'active-speaker', room: 'r 1', participantId: 'a' },
+    { type: 'active-speaker', room: 'r1', participantId: 'a b' },
+    { type: 'active-speaker', room: 'r1', participantId: 'x'.repeat(65) },
+    { type: 'active-speaker', room: 'r1', participantId: 7 },
+    { type: 'participant-left', room: 'r1', participantId: 'a' },
   ];
   for (const b of bad) assert.equal(readActiveSpeaker(b), null, JSON.stringify(b));
   // Random JSON-ish values: never throws.
   let seed = 7;
-  const r = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  const r = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
   const atoms: unknown[] = [null, true, 0, -1, '', 'r1', 'active-speaker', 'p', {}, [], 'x'.repeat(100)];
   for (let i = 0; i < 20_000; i++) {
     const m: Record<string, unknown> = {};

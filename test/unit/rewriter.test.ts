@@ -11,7 +11,11 @@ const OUT_SSRC = 0xabcdef01;
 const view = new RtpHeaderView();
 const buf = Buffer.alloc(64);
 
-interface Out { seq: number; ts: number; ssrc: number }
+interface Out {
+  seq: number;
+  ts: number;
+  ssrc: number;
+}
 
 /** Builds a packet, runs it through the rewriter; the rewritten header, or null when refused. */
 function send(rw: RtpStreamRewriter, seq: number, ts: number, nowMs: number, ssrc = 0x1111): Out | null {
@@ -33,8 +37,10 @@ test('first packet sets the base; SSRC rewritten; seq and timestamp cross 65535 
   const rw = new RtpStreamRewriter({ ssrc: OUT_SSRC, clockRate: 90000, initialSeq: 65534, initialTimestamp: 2 ** 32 - 3000 });
   const outs = [500, 501, 502, 503].map((s, i) => send(rw, s, 1_000_000 + 3000 * i, 33 * i));
   assert.deepEqual(outs, [
-    { seq: 65534, ts: 2 ** 32 - 3000, ssrc: OUT_SSRC }, { seq: 65535, ts: 0, ssrc: OUT_SSRC },
-    { seq: 0, ts: 3000, ssrc: OUT_SSRC }, { seq: 1, ts: 6000, ssrc: OUT_SSRC },
+    { seq: 65534, ts: 2 ** 32 - 3000, ssrc: OUT_SSRC },
+    { seq: 65535, ts: 0, ssrc: OUT_SSRC },
+    { seq: 0, ts: 3000, ssrc: OUT_SSRC },
+    { seq: 1, ts: 6000, ssrc: OUT_SSRC },
   ]);
   assert.equal(rw.lastOutputSeq, 1);
   assert.equal(rw.lastOutputTimestamp, 6000);
@@ -43,7 +49,10 @@ test('first packet sets the base; SSRC rewritten; seq and timestamp cross 65535 
 test('input wraparound keeps the offset; without initial values the input numbering is kept', () => {
   const rw = new RtpStreamRewriter({ ssrc: OUT_SSRC, clockRate: 48000 });
   const seqs = [65533, 65534, 65535, 0, 1];
-  assert.deepEqual(seqs.map((s, i) => send(rw, s, 2 ** 32 - 960 * 2 + 960 * i, 20 * i)?.seq), seqs);
+  assert.deepEqual(
+    seqs.map((s, i) => send(rw, s, 2 ** 32 - 960 * 2 + 960 * i, 20 * i)?.seq),
+    seqs,
+  );
   assert.equal(send(rw, 2, 960 * 3, 100)?.ts, 960 * 3);
 });
 
@@ -92,7 +101,10 @@ test('drops across the seq wrap and drops folded out of the window keep numberin
   let expected = 0;
   // Drop every third packet for well past the reorder window: outputs stay consecutive.
   for (let s = 2; s < 2 + 3 * REORDER_WINDOW; s++) {
-    if (s % 3 === 0) { drop(rw, s & 0xffff, 0, 0); continue; }
+    if (s % 3 === 0) {
+      drop(rw, s & 0xffff, 0, 0);
+      continue;
+    }
     expected = (expected + 1) & 0xffff;
     assert.equal(send(rw, s & 0xffff, 0, 0)?.seq, expected, `input ${s}`);
   }
@@ -126,7 +138,10 @@ test('mapSeqBack inverts the mapping for the current source, across drops and th
   const forwarded = new Map<number, number>();
   for (let s = 65000; s < 65000 + 1200; s++) {
     const input = s & 0xffff;
-    if (s % 7 === 0 || s % 11 === 0) { drop(rw, input, 0, 0); continue; }
+    if (s % 7 === 0 || s % 11 === 0) {
+      drop(rw, input, 0, 0);
+      continue;
+    }
     const out = send(rw, input, 0, 0);
     assert.ok(out);
     forwarded.set(out.seq, input);

@@ -31,7 +31,10 @@ test('parseRed: RFC 2198 §3 layout with one redundant block', () => {
   assert.equal(out.timestampOffsets[0], 960);
   assert.deepEqual([out.offsets[0], out.lengths[0]], [5, 5]);
   assert.deepEqual([out.offsets[1], out.lengths[1]], [10, 7]);
-  assert.equal(payload.subarray(out.offsets[1] as number, (out.offsets[1] as number) + (out.lengths[1] as number)).toString('hex'), 'bbbbbbbbbbbbbb');
+  assert.equal(
+    payload.subarray(out.offsets[1] as number, (out.offsets[1] as number) + (out.lengths[1] as number)).toString('hex'),
+    'bbbbbbbbbbbbbb',
+  );
 });
 
 test('parseRed: primary only (RED with no redundancy), inside a larger buffer', () => {
@@ -43,7 +46,13 @@ test('parseRed: primary only (RED with no redundancy), inside a larger buffer', 
 });
 
 test('parseRed: two redundant blocks of different payload types; an empty redundant block', () => {
-  const payload = Buffer.concat([redundantHeader(13, 1920, 0), redundantHeader(111, 960, 2), Buffer.from([111]), Buffer.from([9, 9]), Buffer.from([7])]);
+  const payload = Buffer.concat([
+    redundantHeader(13, 1920, 0),
+    redundantHeader(111, 960, 2),
+    Buffer.from([111]),
+    Buffer.from([9, 9]),
+    Buffer.from([7]),
+  ]);
   const out = new RedBlocks();
   assert.equal(parseRed(payload, 0, payload.length, out), true);
   assert.equal(out.count, 3);
@@ -68,7 +77,12 @@ test('parseRed: malformed payloads are refused', () => {
 });
 
 test('rewriteRedPayloadTypes: maps the publisher opus PT to ours in every block header, nothing else', () => {
-  const payload = Buffer.concat([redundantHeader(109, 960, 1), redundantHeader(13, 960, 1), Buffer.from([109]), Buffer.from([109, 109, 109])]);
+  const payload = Buffer.concat([
+    redundantHeader(109, 960, 1),
+    redundantHeader(13, 960, 1),
+    Buffer.from([109]),
+    Buffer.from([109, 109, 109]),
+  ]);
   const before = Buffer.from(payload);
   assert.equal(rewriteRedPayloadTypes(payload, 0, payload.length, 109, 111), true);
   const out = new RedBlocks();
@@ -90,7 +104,11 @@ test('rewriteRedPayloadTypes: a malformed payload is left exactly as it was', ()
 
 test('RED fuzz: 300,000 mutated and random payloads never throw; parse and rewrite agree on validity', () => {
   const r = xorshift32(0x2198);
-  const seeds = [chromiumLike(), chromiumLike(109), Buffer.concat([redundantHeader(13, 1920, 0), redundantHeader(111, 960, 2), Buffer.from([111, 9, 9, 7])])];
+  const seeds = [
+    chromiumLike(),
+    chromiumLike(109),
+    Buffer.concat([redundantHeader(13, 1920, 0), redundantHeader(111, 960, 2), Buffer.from([111, 9, 9, 7])]),
+  ];
   const out = new RedBlocks();
   let valid = 0;
   for (let i = 0; i < 300_000; i++) {

@@ -6,11 +6,37 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RtpHeader, RtpPacket, Vp8RtpPayload, unwrapRtx as weriftUnwrapRtx, wrapRtx as weriftWrapRtx } from 'werift';
 import {
-  AudioLevel, RtpHeaderView, SeqUnwrapper, Vp8Descriptor, absSendTimeFromMs, absSendTimeToSeconds, findHeaderExtension,
-  isSeqNewer, isVp8Keyframe, parseRtpHeader, parseVp8Descriptor, readAbsSendTime, readAudioLevel, readSdesIdentifier,
-  readTransportSequence, rtpHeaderLength, sdesIdentifierEquals, seqDelta, setMarker, setPayloadType, setSequenceNumber,
-  setSsrc, setTimestamp, unwrapRtx, wrapRtx, writeAbsSendTime, writeAudioLevel, writeRtpHeader, writeSdesIdentifier,
-  writeTransportSequence, writeVp8PictureId,
+  AudioLevel,
+  RtpHeaderView,
+  SeqUnwrapper,
+  Vp8Descriptor,
+  absSendTimeFromMs,
+  absSendTimeToSeconds,
+  findHeaderExtension,
+  isSeqNewer,
+  isVp8Keyframe,
+  parseRtpHeader,
+  parseVp8Descriptor,
+  readAbsSendTime,
+  readAudioLevel,
+  readSdesIdentifier,
+  readTransportSequence,
+  rtpHeaderLength,
+  sdesIdentifierEquals,
+  seqDelta,
+  setMarker,
+  setPayloadType,
+  setSequenceNumber,
+  setSsrc,
+  setTimestamp,
+  unwrapRtx,
+  wrapRtx,
+  writeAbsSendTime,
+  writeAudioLevel,
+  writeRtpHeader,
+  writeSdesIdentifier,
+  writeTransportSequence,
+  writeVp8PictureId,
 } from '../../src/rtc/rtp/index.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -96,18 +122,42 @@ test('an unknown extension profile has no elements', () => {
 test('writer chooses the one-byte form when all elements fit, else two-byte; werift reads both', () => {
   const out = Buffer.alloc(200);
   const v = new RtpHeaderView();
-  const oneByte = [{ id: 1, value: Buffer.from('0') }, { id: 3, value: Buffer.from([0x12, 0x34]) }, { id: 14, value: Buffer.alloc(16, 7) }];
-  const n1 = writeRtpHeader(out, 0, { marker: true, payloadType: 111, sequenceNumber: 70000, timestamp: 2 ** 32 + 5, ssrc: 0xfedcba98 }, oneByte);
+  const oneByte = [
+    { id: 1, value: Buffer.from('0') },
+    { id: 3, value: Buffer.from([0x12, 0x34]) },
+    { id: 14, value: Buffer.alloc(16, 7) },
+  ];
+  const n1 = writeRtpHeader(
+    out,
+    0,
+    { marker: true, payloadType: 111, sequenceNumber: 70000, timestamp: 2 ** 32 + 5, ssrc: 0xfedcba98 },
+    oneByte,
+  );
   assert.equal(n1, rtpHeaderLength(0, oneByte));
   assert.equal(n1, 12 + 4 + 24); // 2 + 3 + 17 = 22 bytes of elements, padded to 24
   const pkt1 = Buffer.concat([out.subarray(0, n1), Buffer.from('pay')]);
   assert.equal(parseRtpHeader(pkt1, v), true);
-  assert.deepEqual([v.extensionProfile, v.marker, v.payloadType, v.sequenceNumber, v.timestamp, v.ssrc, v.payloadLength], [0xbede, true, 111, 70000 - 65536, 5, 0xfedcba98, 3]);
+  assert.deepEqual(
+    [v.extensionProfile, v.marker, v.payloadType, v.sequenceNumber, v.timestamp, v.ssrc, v.payloadLength],
+    [0xbede, true, 111, 70000 - 65536, 5, 0xfedcba98, 3],
+  );
   const w1 = RtpPacket.deSerialize(pkt1);
-  assert.deepEqual(w1.header.extensions.map((e) => [e.id, e.payload.toString('hex')]), oneByte.map((e) => [e.id, e.value.toString('hex')]));
+  assert.deepEqual(
+    w1.header.extensions.map((e) => [e.id, e.payload.toString('hex')]),
+    oneByte.map((e) => [e.id, e.value.toString('hex')]),
+  );
 
-  const twoByte = [{ id: 1, value: Buffer.from('mid') }, { id: 20, value: Buffer.alloc(0) }, { id: 2, value: Buffer.alloc(17, 9) }];
-  const n2 = writeRtpHeader(out, 4, { marker: false, payloadType: 96, sequenceNumber: 1, timestamp: 2, ssrc: 3, csrcs: [0xaabbccdd] }, twoByte);
+  const twoByte = [
+    { id: 1, value: Buffer.from('mid') },
+    { id: 20, value: Buffer.alloc(0) },
+    { id: 2, value: Buffer.alloc(17, 9) },
+  ];
+  const n2 = writeRtpHeader(
+    out,
+    4,
+    { marker: false, payloadType: 96, sequenceNumber: 1, timestamp: 2, ssrc: 3, csrcs: [0xaabbccdd] },
+    twoByte,
+  );
   assert.equal(n2, 12 + 4 + 4 + 28); // 5 + 2 + 19 = 26, padded to 28
   const pkt2 = Buffer.from(out.subarray(4, 4 + n2));
   assert.equal(parseRtpHeader(pkt2, v), true);
@@ -119,21 +169,55 @@ test('writer chooses the one-byte form when all elements fit, else two-byte; wer
     assert.deepEqual(pkt2.subarray(at, at + v.extensionElementLength), e.value);
   }
   const w2 = RtpPacket.deSerialize(pkt2);
-  assert.deepEqual(w2.header.extensions.map((e) => [e.id, e.payload.length]), [[1, 3], [20, 0], [2, 17]]);
+  assert.deepEqual(
+    w2.header.extensions.map((e) => [e.id, e.payload.length]),
+    [
+      [1, 3],
+      [20, 0],
+      [2, 17],
+    ],
+  );
   assert.deepEqual(w2.header.csrc, [0xaabbccdd]);
-  assert.throws(() => writeRtpHeader(Buffer.alloc(20), 0, { marker: false, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0 }, twoByte), RangeError);
+  assert.throws(
+    () => writeRtpHeader(Buffer.alloc(20), 0, { marker: false, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0 }, twoByte),
+    RangeError,
+  );
 });
 
 test('werift-serialized packets parse the same, one-byte and two-byte', () => {
   const v = new RtpHeaderView();
   for (const [profile, exts] of [
-    [0xbede, [{ id: 2, payload: Buffer.from([0x01, 0x02, 0x03]) }, { id: 5, payload: Buffer.from('q') }]],
-    [0x1000, [{ id: 1, payload: Buffer.from('ab') }, { id: 20, payload: Buffer.alloc(0) }]],
+    [
+      0xbede,
+      [
+        { id: 2, payload: Buffer.from([0x01, 0x02, 0x03]) },
+        { id: 5, payload: Buffer.from('q') },
+      ],
+    ],
+    [
+      0x1000,
+      [
+        { id: 1, payload: Buffer.from('ab') },
+        { id: 20, payload: Buffer.alloc(0) },
+      ],
+    ],
   ] as const) {
-    const header = new RtpHeader({ payloadType: 100, sequenceNumber: 4242, timestamp: 0x89abcdef, ssrc: 77, marker: true, extension: true, extensionProfile: profile, extensions: [...exts] });
+    const header = new RtpHeader({
+      payloadType: 100,
+      sequenceNumber: 4242,
+      timestamp: 0x89abcdef,
+      ssrc: 77,
+      marker: true,
+      extension: true,
+      extensionProfile: profile,
+      extensions: [...exts],
+    });
     const buf = new RtpPacket(header, Buffer.from('payload!')).serialize();
     assert.equal(parseRtpHeader(buf, v), true);
-    assert.deepEqual([v.payloadType, v.sequenceNumber, v.timestamp, v.ssrc, v.marker, v.extensionProfile], [100, 4242, 0x89abcdef, 77, true, profile]);
+    assert.deepEqual(
+      [v.payloadType, v.sequenceNumber, v.timestamp, v.ssrc, v.marker, v.extensionProfile],
+      [100, 4242, 0x89abcdef, 77, true, profile],
+    );
     assert.equal(buf.subarray(v.headerLength, v.headerLength + v.payloadLength).toString(), 'payload!');
     for (const e of exts) {
       const at = findHeaderExtension(buf, v, e.id);
@@ -152,7 +236,10 @@ test('in-place setters touch only their field', () => {
   setMarker(buf, false);
   const v = new RtpHeaderView();
   assert.equal(parseRtpHeader(buf, v), true);
-  assert.deepEqual([v.sequenceNumber, v.timestamp, v.ssrc, v.payloadType, v.marker, v.extension], [7, 0xffffffff, 0x01020304, 0x7f, false, true]);
+  assert.deepEqual(
+    [v.sequenceNumber, v.timestamp, v.ssrc, v.payloadType, v.marker, v.extension],
+    [7, 0xffffffff, 0x01020304, 0x7f, false, true],
+  );
   setMarker(buf, true);
   setPayloadType(buf, 5);
   assert.equal(buf[1], 0x85);
@@ -199,7 +286,19 @@ test('transport-wide sequence number and audio level (RFC 6464 §3)', () => {
 });
 
 test('RTX wrap and unwrap (RFC 4588 §4), byte-equal to werift and in place', () => {
-  const original = new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: 1000, timestamp: 555, ssrc: 0x1111, marker: true, extension: true, extensionProfile: 0xbede, extensions: [{ id: 3, payload: Buffer.from([0, 9]) }] }), Buffer.from('frame data')).serialize();
+  const original = new RtpPacket(
+    new RtpHeader({
+      payloadType: 96,
+      sequenceNumber: 1000,
+      timestamp: 555,
+      ssrc: 0x1111,
+      marker: true,
+      extension: true,
+      extensionProfile: 0xbede,
+      extensions: [{ id: 3, payload: Buffer.from([0, 9]) }],
+    }),
+    Buffer.from('frame data'),
+  ).serialize();
   const v = new RtpHeaderView();
   assert.equal(parseRtpHeader(original, v), true);
   const out = Buffer.alloc(100);
@@ -214,7 +313,10 @@ test('RTX wrap and unwrap (RFC 4588 §4), byte-equal to werift and in place', ()
   // werift's unwrap drops the header extension; the fields and payload must still agree.
   const theirs = weriftUnwrapRtx(RtpPacket.deSerialize(Buffer.from(rtx)), 96, 0x1111);
   assert.equal(parseRtpHeader(back.subarray(0, m), v), true);
-  assert.deepEqual([v.sequenceNumber, v.ssrc, v.payloadType, v.timestamp], [theirs.header.sequenceNumber, theirs.header.ssrc, theirs.header.payloadType, theirs.header.timestamp]);
+  assert.deepEqual(
+    [v.sequenceNumber, v.ssrc, v.payloadType, v.timestamp],
+    [theirs.header.sequenceNumber, theirs.header.ssrc, theirs.header.payloadType, theirs.header.timestamp],
+  );
   assert.deepEqual(back.subarray(v.headerLength, m), theirs.payload);
   // In place both ways: wrap needs 2 spare bytes after the packet.
   const room = Buffer.alloc(original.length + 2);
@@ -246,7 +348,10 @@ test('VP8 descriptor (RFC 7741 §4.2): keyframes, PictureID widths, TL0PICIDX, T
   const key = hex('90 e0 92 34 05 a0 10 02 00 9d 01 2a');
   assert.equal(parseVp8Descriptor(key, 0, key.length, d), true);
   assert.deepEqual([d.startOfPartition, d.partitionId, d.pictureId, d.pictureIdLength, d.pictureIdOffset], [true, 0, 0x1234, 2, 2]);
-  assert.deepEqual([d.tl0PicIdx, d.tl0PicIdxOffset, d.tid, d.layerSync, d.tidOffset, d.keyIdx, d.descriptorLength], [5, 4, 2, true, 5, -1, 6]);
+  assert.deepEqual(
+    [d.tl0PicIdx, d.tl0PicIdxOffset, d.tid, d.layerSync, d.tidOffset, d.keyIdx, d.descriptorLength],
+    [5, 4, 2, true, 5, -1, 6],
+  );
   assert.equal(isVp8Keyframe(key), true);
   const w = Vp8RtpPayload.deSerialize(key);
   assert.deepEqual([w.pictureId, w.isKeyframe], [0x1234, true]);
@@ -274,5 +379,8 @@ test('sequence number arithmetic across the 65535 → 0 wrap', () => {
   assert.equal(seqDelta(2, 65534), 4);
   assert.equal(seqDelta(65534, 2), -4);
   const u = new SeqUnwrapper();
-  assert.deepEqual([65534, 65535, 0, 65533, 1, 2].map((s) => u.unwrap(s)), [131070, 131071, 131072, 131069, 131073, 131074]);
+  assert.deepEqual(
+    [65534, 65535, 0, 65533, 1, 2].map((s) => u.unwrap(s)),
+    [131070, 131071, 131072, 131069, 131073, 131074],
+  );
 });

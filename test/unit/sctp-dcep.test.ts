@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeDcepOpen, parseDcep, type DcepOpen } from '../../src/rtc/sctp/index.js';
 
-const base: Omit<DcepOpen, 'type'> = { ordered: true, maxRetransmits: null, maxPacketLifeTime: null, priority: 0, label: 'chat', protocol: '' };
+const base: Omit<DcepOpen, 'type'> = {
+  ordered: true,
+  maxRetransmits: null,
+  maxPacketLifeTime: null,
+  priority: 0,
+  label: 'chat',
+  protocol: '',
+};
 
 test('DATA_CHANNEL_OPEN bytes follow RFC 8832 §5.1', () => {
   const buf = encodeDcepOpen({ ...base, ordered: false, maxRetransmits: 5, priority: 256, protocol: 'p' });
@@ -14,7 +21,12 @@ test('DATA_CHANNEL_OPEN bytes follow RFC 8832 §5.1', () => {
     '03' + '81' + '0100' + '00000005' + '0004' + '0001' + Buffer.from('chatp').toString('hex'),
   );
   // channel type 02 (timed, ordered), priority 0, reliability 1000 ms
-  assert.equal(encodeDcepOpen({ ...base, maxPacketLifeTime: 1000 })?.subarray(0, 8).toString('hex'), '03' + '02' + '0000' + '000003e8');
+  assert.equal(
+    encodeDcepOpen({ ...base, maxPacketLifeTime: 1000 })
+      ?.subarray(0, 8)
+      .toString('hex'),
+    '03' + '02' + '0000' + '000003e8',
+  );
 });
 
 test('round trips for every channel type; ACK is one byte', () => {

@@ -172,14 +172,18 @@ async function transfer(pair: { client: SctpAssociation; server: SctpAssociation
   const hash = createHash('sha256');
   let received = 0;
   const started = performance.now();
-  const done = waitFor<void>((d) => {
-    receiver.on('message', (m) => {
-      assert.ok(Buffer.isBuffer(m));
-      hash.update(m);
-      received += m.length;
-      if (received >= total) d();
-    });
-  }, `${total} bytes`, 60_000);
+  const done = waitFor<void>(
+    (d) => {
+      receiver.on('message', (m) => {
+        assert.ok(Buffer.isBuffer(m));
+        hash.update(m);
+        received += m.length;
+        if (received >= total) d();
+      });
+    },
+    `${total} bytes`,
+    60_000,
+  );
   let lowEvents = 0;
   let maxBuffered = 0;
   for (let offset = 0; offset < total; offset += CHUNK) {
@@ -202,7 +206,9 @@ test('5 MB as 16 KiB messages with back-pressure, direct link: all of it, in ord
   try {
     const r = await transfer(pair, 5 * 1024 * 1024);
     assert.ok(r.lowEvents > 0, 'back-pressure was exercised');
-    t.diagnostic(`direct: 5 MiB in ${r.ms.toFixed(0)} ms (${((5 * 8) / (r.ms / 1000)).toFixed(1)} Mbit/s), ${r.lowEvents} bufferedamountlow waits, max bufferedAmount ${r.maxBuffered}`);
+    t.diagnostic(
+      `direct: 5 MiB in ${r.ms.toFixed(0)} ms (${((5 * 8) / (r.ms / 1000)).toFixed(1)} Mbit/s), ${r.lowEvents} bufferedamountlow waits, max bufferedAmount ${r.maxBuffered}`,
+    );
   } finally {
     pair.close();
   }
@@ -213,7 +219,9 @@ test('5 MB as 16 KiB messages with back-pressure, over our DTLS pair: all of it,
   try {
     const r = await transfer(pair, 5 * 1024 * 1024);
     assert.ok(r.lowEvents > 0, 'back-pressure was exercised');
-    t.diagnostic(`over DTLS: 5 MiB in ${r.ms.toFixed(0)} ms (${((5 * 8) / (r.ms / 1000)).toFixed(1)} Mbit/s), ${r.lowEvents} bufferedamountlow waits`);
+    t.diagnostic(
+      `over DTLS: 5 MiB in ${r.ms.toFixed(0)} ms (${((5 * 8) / (r.ms / 1000)).toFixed(1)} Mbit/s), ${r.lowEvents} bufferedamountlow waits`,
+    );
   } finally {
     pair.close();
   }

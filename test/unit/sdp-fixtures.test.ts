@@ -66,9 +66,14 @@ for (const name of FIXTURES) {
     assert.equal(d.fingerprints.length, 1);
     assert.equal(d.fingerprints[0]?.algorithm, 'sha-256');
     assert.deepEqual(d.bundleMids, ['0', '1', '2']);
-    assert.deepEqual(d.media.map((m) => [m.mid, m.kind, m.direction, m.rejected]), [
-      ['0', 'audio', 'sendonly', false], ['1', 'video', 'sendonly', false], ['2', 'application', 'sendrecv', false],
-    ]);
+    assert.deepEqual(
+      d.media.map((m) => [m.mid, m.kind, m.direction, m.rejected]),
+      [
+        ['0', 'audio', 'sendonly', false],
+        ['1', 'video', 'sendonly', false],
+        ['2', 'application', 'sendrecv', false],
+      ],
+    );
     assert.equal(d.media[2]?.sctpPort, 5000);
     // rtx entries are folded into their original codec, never listed as codecs.
     for (const m of d.media) assert.ok(m.codecs.every((c) => c.name.toLowerCase() !== 'rtx'));
@@ -85,14 +90,20 @@ for (const name of FIXTURES) {
     assert.equal(audio?.codec.channels, 2);
     assert.equal(audio?.codec.rtxPayloadType, undefined);
     assert.equal(audio?.codec.redPayloadType, want.audio.red);
-    assert.deepEqual(audio?.headerExtensions.map((e) => e.id), want.audio.ext);
+    assert.deepEqual(
+      audio?.headerExtensions.map((e) => e.id),
+      want.audio.ext,
+    );
     assert.equal(audio?.ssrc, want.audio.ssrc);
 
     assert.equal(video?.kind, 'video');
     assert.equal(video?.codec.name.toUpperCase(), 'VP8');
     assert.equal(video?.codec.payloadType, want.video.pt);
     assert.equal(video?.codec.rtxPayloadType, want.video.rtx);
-    assert.deepEqual(video?.headerExtensions.map((e) => e.id), want.video.ext);
+    assert.deepEqual(
+      video?.headerExtensions.map((e) => e.id),
+      want.video.ext,
+    );
     assert.equal(video?.ssrc, want.video.ssrc);
     assert.equal(video?.rtxSsrc, want.video.rtxSsrc);
     assert.deepEqual(video?.rids, want.video.rids);
@@ -107,22 +118,39 @@ for (const name of FIXTURES) {
     assert.equal(d.iceUfrag, TEST_LOCAL.iceUfrag);
     assert.equal(d.setup, 'passive');
     assert.deepEqual(d.bundleMids, ['0', '1', '2']);
-    assert.deepEqual(d.media.map((m) => [m.mid, m.direction, m.rejected]), [['0', 'recvonly', false], ['1', 'recvonly', false], ['2', 'sendrecv', false]]);
+    assert.deepEqual(
+      d.media.map((m) => [m.mid, m.direction, m.rejected]),
+      [
+        ['0', 'recvonly', false],
+        ['1', 'recvonly', false],
+        ['2', 'sendrecv', false],
+      ],
+    );
     // RED first when taken: libwebrtc sends RED only when red precedes opus in the negotiated list.
-    assert.deepEqual(d.media[0]?.codecs.map((c) => c.payloadType), want.audio.red !== undefined ? [want.audio.red, want.audio.pt] : [want.audio.pt]);
+    assert.deepEqual(
+      d.media[0]?.codecs.map((c) => c.payloadType),
+      want.audio.red !== undefined ? [want.audio.red, want.audio.pt] : [want.audio.pt],
+    );
     if (want.audio.red !== undefined) {
       assert.equal(d.media[0]?.codecs[0]?.fmtp, `${want.audio.pt}/${want.audio.pt}`);
       assert.match(answer.sdp, new RegExp(`\\r\\na=rtpmap:${want.audio.red} red/48000/2\\r\\n`));
     }
     assert.equal(d.media[0]?.codecs.find((c) => c.name === 'opus')?.fmtp, 'minptime=10;useinbandfec=1;usedtx=1');
-    assert.deepEqual(d.media[1]?.codecs.map((c) => [c.payloadType, c.rtxPayloadType]), [[want.video.pt, want.video.rtx]]);
+    assert.deepEqual(
+      d.media[1]?.codecs.map((c) => [c.payloadType, c.rtxPayloadType]),
+      [[want.video.pt, want.video.rtx]],
+    );
     assert.equal(d.media[2]?.sctpPort, 5000);
     assert.equal(d.media[2]?.maxMessageSize, 262144);
     assert.match(answer.sdp, /\r\na=ice-lite\r\n/);
     assert.equal(answer.sdp.match(/^a=end-of-candidates$/gm)?.length, 3);
     if (want.video.rids.length > 0) {
       assert.match(answer.sdp, /\r\na=simulcast:recv q;h;f\r\n/);
-      assert.deepEqual(d.media[1]?.rids, [{ id: 'q', direction: 'recv' }, { id: 'h', direction: 'recv' }, { id: 'f', direction: 'recv' }]);
+      assert.deepEqual(d.media[1]?.rids, [
+        { id: 'q', direction: 'recv' },
+        { id: 'h', direction: 'recv' },
+        { id: 'f', direction: 'recv' },
+      ]);
     }
   });
 }

@@ -37,7 +37,10 @@ test('size limits: 60 KiB, 64 m-sections, 32 payload types, 64 SSRCs', () => {
   ok(many(61));
   refused(many(62), /more than 64 m-sections/);
   const pts = Array.from({ length: 33 }, (_, i) => 96 + i).join(' ');
-  refused(edit(CHROME, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF .*$/, `m=audio 9 UDP/TLS/RTP/SAVPF ${pts}`), /m-section 0: more than 32 payload types/);
+  refused(
+    edit(CHROME, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF .*$/, `m=audio 9 UDP/TLS/RTP/SAVPF ${pts}`),
+    /m-section 0: more than 32 payload types/,
+  );
   const ssrcs = Array.from({ length: 65 }, (_, i) => `a=ssrc:${i + 1} cname:x`).join('\r\n');
   refused(edit(CHROME, /^a=ssrc:3409496613 cname:(\S+)$/, ssrcs), /m-section 0: more than 64 SSRCs/);
 });
@@ -61,7 +64,10 @@ test('fingerprints: at least one, hash name and length must agree (RFC 8122 §5)
   // Several fingerprints (RFC 8122 §5) are all kept; lower case hex is normalised.
   const sha1 = 'a=fingerprint:sha-1 ' + Array.from({ length: 20 }, () => 'ab').join(':');
   const d = ok(edit(CHROME, /^(a=fingerprint:.*)$/, `$1\r\n${sha1}`));
-  assert.deepEqual(d.fingerprints.map((f) => f.algorithm), ['sha-256', 'sha-1']);
+  assert.deepEqual(
+    d.fingerprints.map((f) => f.algorithm),
+    ['sha-256', 'sha-1'],
+  );
   assert.equal(d.fingerprints[1]?.value, Array.from({ length: 20 }, () => 'AB').join(':'));
 });
 
@@ -101,7 +107,10 @@ test('other refusals: not SDP, unknown media type, bad SSRC, bad rid, bad msid',
   refused(edit(CHROME, /^m=audio /, 'm=text '), /m-section 0: unsupported media type/);
   refused(edit(CHROME, /^a=ssrc:3409496613 cname/, 'a=ssrc:4294967296 cname'), /a=ssrc not a 32-bit number/);
   refused(edit(CHROME, /^a=ssrc-group:FID 3027500940 /, 'a=ssrc-group:FID 99999999999 '), /SSRC not a 32-bit number/);
-  refused(edit(loadFixture('chromium-simulcast-offer.sdp'), /^a=rid:q send$/, 'a=rid:q sideways'), /a=rid:q direction must be send or recv/);
+  refused(
+    edit(loadFixture('chromium-simulcast-offer.sdp'), /^a=rid:q send$/, 'a=rid:q sideways'),
+    /a=rid:q direction must be send or recv/,
+  );
   refused(edit(CHROME, /^a=msid:(\S+) (\S+)$/, `a=msid:${'s'.repeat(65)} t`), /bad a=msid/);
   refused(null as unknown as string, /not a string/);
 });
@@ -115,7 +124,7 @@ test('Firefox layout: ICE at media level, fingerprint at session level, braces i
   assert.ok(d.extmapAllowMixed, 'media-level a=extmap-allow-mixed counts');
 });
 
-test('the BUNDLE transport is the tagged section\'s (RFC 8843 §7), session level otherwise', () => {
+test("the BUNDLE transport is the tagged section's (RFC 8843 §7), session level otherwise", () => {
   // Only section 1 carries different credentials: the tag (mid 0) wins.
   const other = CHROME.replace(/a=ice-ufrag:(\S+)\r\n(a=ice-pwd:\S+\r\n(?:.*\r\n){3}a=mid:1)/, 'a=ice-ufrag:other\r\n$2');
   assert.equal(ok(other).media[1]?.iceUfrag, 'other');
@@ -127,18 +136,39 @@ test('the BUNDLE transport is the tagged section\'s (RFC 8843 §7), session leve
 
 test('rejected sections: port 0, unless a=bundle-only (RFC 8843 §6)', () => {
   const zero = CHROME.replace('m=video 9 ', 'm=video 0 ');
-  assert.deepEqual(ok(zero).media.map((m) => m.rejected), [false, true, false]);
+  assert.deepEqual(
+    ok(zero).media.map((m) => m.rejected),
+    [false, true, false],
+  );
   const bundleOnly = zero.replace('a=mid:1\r\n', 'a=mid:1\r\na=bundle-only\r\n');
-  assert.deepEqual(ok(bundleOnly).media.map((m) => m.rejected), [false, false, false]);
+  assert.deepEqual(
+    ok(bundleOnly).media.map((m) => m.rejected),
+    [false, false, false],
+  );
 });
 
 test('codecs: rtx folded by apt (RFC 4588 §8.6), rtcp-fb * applies to all, fmtp kept raw', () => {
   const d = ok(CHROME);
   const video = d.media[1];
-  assert.deepEqual(video?.codecs.slice(0, 3).map((c) => [c.name, c.payloadType, c.rtxPayloadType]), [['VP8', 96, 97], ['H264', 102, 103], ['H264', 104, 107]]);
-  assert.equal(video?.codecs.find((c) => c.payloadType === 102)?.fmtp, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f');
+  assert.deepEqual(
+    video?.codecs.slice(0, 3).map((c) => [c.name, c.payloadType, c.rtxPayloadType]),
+    [
+      ['VP8', 96, 97],
+      ['H264', 102, 103],
+      ['H264', 104, 107],
+    ],
+  );
+  assert.equal(
+    video?.codecs.find((c) => c.payloadType === 102)?.fmtp,
+    'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f',
+  );
   assert.deepEqual(d.media[0]?.codecs[0], {
-    payloadType: 111, name: 'opus', clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1', rtcpFeedback: [{ type: 'transport-cc' }],
+    payloadType: 111,
+    name: 'opus',
+    clockRate: 48000,
+    channels: 2,
+    fmtp: 'minptime=10;useinbandfec=1',
+    rtcpFeedback: [{ type: 'transport-cc' }],
   });
   const star = ok(edit(CHROME, /^a=rtcp-fb:111 transport-cc$/, 'a=rtcp-fb:* nack'));
   assert.ok(star.media[0]?.codecs.every((c) => c.rtcpFeedback.some((f) => f.type === 'nack')));

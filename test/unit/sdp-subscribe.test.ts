@@ -5,18 +5,57 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildSubscribeOffer, checkSubscribeAnswer, parseRemoteSdp, type OfferedSection, type RemoteDescription } from '../../src/rtc/sdp/index.js';
+import {
+  buildSubscribeOffer,
+  checkSubscribeAnswer,
+  parseRemoteSdp,
+  type OfferedSection,
+  type RemoteDescription,
+} from '../../src/rtc/sdp/index.js';
 import { TEST_LOCAL } from '../fixtures/sdp/fixtures.js';
 
 const AUDIO: OfferedSection = {
-  mid: 'a0', kind: 'audio', active: true, ssrc: 1111, cname: 'sfu-cname', streamId: 'alice', trackId: 'alice-mic',
-  codec: { payloadType: 111, name: 'opus', clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1', rtcpFeedback: [{ type: 'transport-cc' }] },
-  headerExtensions: [{ id: 1, uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' }, { id: 5, uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' }],
+  mid: 'a0',
+  kind: 'audio',
+  active: true,
+  ssrc: 1111,
+  cname: 'sfu-cname',
+  streamId: 'alice',
+  trackId: 'alice-mic',
+  codec: {
+    payloadType: 111,
+    name: 'opus',
+    clockRate: 48000,
+    channels: 2,
+    fmtp: 'minptime=10;useinbandfec=1',
+    rtcpFeedback: [{ type: 'transport-cc' }],
+  },
+  headerExtensions: [
+    { id: 1, uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' },
+    { id: 5, uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' },
+  ],
 };
 const VIDEO: OfferedSection = {
-  mid: 'v0', kind: 'video', active: true, ssrc: 2222, rtxSsrc: 3333, cname: 'sfu-cname', streamId: 'alice', trackId: 'alice-cam',
-  codec: { payloadType: 96, name: 'VP8', clockRate: 90000, fmtp: '', rtxPayloadType: 97, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] },
-  headerExtensions: [{ id: 1, uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' }, { id: 3, uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' }],
+  mid: 'v0',
+  kind: 'video',
+  active: true,
+  ssrc: 2222,
+  rtxSsrc: 3333,
+  cname: 'sfu-cname',
+  streamId: 'alice',
+  trackId: 'alice-cam',
+  codec: {
+    payloadType: 96,
+    name: 'VP8',
+    clockRate: 90000,
+    fmtp: '',
+    rtxPayloadType: 97,
+    rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+  },
+  headerExtensions: [
+    { id: 1, uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' },
+    { id: 3, uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' },
+  ],
 };
 const ENDED: OfferedSection = { ...VIDEO, mid: 'v1', active: false, ssrc: 4444, rtxSsrc: 5555 };
 
@@ -47,9 +86,15 @@ test('the offer: ice-lite, BUNDLE of every mid with data first, actpass, candida
   assert.equal(d.setup, 'actpass');
   assert.equal(d.iceUfrag, TEST_LOCAL.iceUfrag);
   assert.deepEqual(d.fingerprints, [TEST_LOCAL.fingerprint]);
-  assert.deepEqual(d.media.map((m) => [m.mid, m.kind, m.direction, m.rtcpMux]), [
-    ['data', 'application', 'sendrecv', false], ['a0', 'audio', 'sendonly', true], ['v0', 'video', 'sendonly', true], ['v1', 'video', 'inactive', true],
-  ]);
+  assert.deepEqual(
+    d.media.map((m) => [m.mid, m.kind, m.direction, m.rtcpMux]),
+    [
+      ['data', 'application', 'sendrecv', false],
+      ['a0', 'audio', 'sendonly', true],
+      ['v0', 'video', 'sendonly', true],
+      ['v1', 'video', 'inactive', true],
+    ],
+  );
   assert.equal(d.media[0]?.sctpPort, 5000);
   assert.equal(sdp.match(/^a=end-of-candidates$/gm)?.length, 4);
   assert.equal(sdp.match(/^a=candidate:/gm)?.length, 8);
@@ -64,7 +109,13 @@ test('active sections carry msid, cname and the FID group; inactive ones keep co
   assert.deepEqual(audio?.codecs, [AUDIO.codec]);
   assert.deepEqual(audio?.headerExtensions, AUDIO.headerExtensions);
   assert.deepEqual(video?.ssrcGroups, [{ semantics: 'FID', ssrcs: [2222, 3333] }]);
-  assert.deepEqual(video?.ssrcs.map((s) => [s.ssrc, s.cname, s.msid]), [[2222, 'sfu-cname', 'alice alice-cam'], [3333, 'sfu-cname', 'alice alice-cam']]);
+  assert.deepEqual(
+    video?.ssrcs.map((s) => [s.ssrc, s.cname, s.msid]),
+    [
+      [2222, 'sfu-cname', 'alice alice-cam'],
+      [3333, 'sfu-cname', 'alice alice-cam'],
+    ],
+  );
   assert.deepEqual(video?.codecs, [VIDEO.codec]);
   assert.deepEqual(ended?.codecs, [VIDEO.codec]);
   assert.deepEqual([ended?.ssrcs, ended?.ssrcGroups, ended?.msid], [[], [], undefined]);
@@ -72,10 +123,14 @@ test('active sections carry msid, cname and the FID group; inactive ones keep co
 });
 
 test('without data there is no m=application; without an rtx payload type there is no FID group', () => {
-  const noRtx: OfferedSection = { ...VIDEO, codec: { ...VIDEO.codec, rtxPayloadType: undefined } };
+  const { rtxPayloadType: _rtx, ...codec } = VIDEO.codec;
+  const noRtx: OfferedSection = { ...VIDEO, codec };
   const d = parse(offerSdp([noRtx], false), 'offer');
   assert.deepEqual(d.bundleMids, ['v0']);
-  assert.deepEqual(d.media[0]?.ssrcs.map((s) => s.ssrc), [2222]);
+  assert.deepEqual(
+    d.media[0]?.ssrcs.map((s) => s.ssrc),
+    [2222],
+  );
   assert.deepEqual(d.media[0]?.ssrcGroups, []);
 });
 
@@ -91,13 +146,43 @@ test('checkSubscribeAnswer names what the browser changed', () => {
   const good = browserAnswer(offerSdp(sections));
   const cases: Array<[string, string, RegExp]> = [
     ['rejected', good.replace(/^m=video (\d+) /m, 'm=video 0 '), /mid v0: rejected by the browser/],
-    ['refused to receive', good.replace(/(a=mid:v0\r\n(?:a=extmap.*\r\n)*)a=recvonly/, '$1a=inactive'), /mid v0: direction inactive, expected recvonly/],
-    ['receives on inactive', good.replace(/(a=mid:v1\r\n(?:a=extmap.*\r\n)*)a=inactive/, '$1a=recvonly'), /mid v1: direction recvonly, expected inactive/],
+    [
+      'refused to receive',
+      good.replace(/(a=mid:v0\r\n(?:a=extmap.*\r\n)*)a=recvonly/, '$1a=inactive'),
+      /mid v0: direction inactive, expected recvonly/,
+    ],
+    [
+      'receives on inactive',
+      good.replace(/(a=mid:v1\r\n(?:a=extmap.*\r\n)*)a=inactive/, '$1a=recvonly'),
+      /mid v1: direction recvonly, expected inactive/,
+    ],
     ['codec renamed', good.replace('a=rtpmap:96 VP8/90000', 'a=rtpmap:96 VP9/90000'), /payload type 96 changed to VP9\/90000/],
-    ['codec missing', good.replace(/^m=audio (\d+) UDP\/TLS\/RTP\/SAVPF 111$/m, 'm=audio $1 UDP/TLS/RTP/SAVPF 0').replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:0 PCMU/8000'), /mid a0: codec opus\/111 missing/],
-    ['extra codec', good.replace(/^m=audio (\d+) UDP\/TLS\/RTP\/SAVPF 111$/m, 'm=audio $1 UDP/TLS/RTP/SAVPF 111 0').replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000'), /mid a0: answer adds payload type 0/],
-    ['rtx moved', good.replace(/^m=video (\d+) UDP\/TLS\/RTP\/SAVPF 96 97$/m, 'm=video $1 UDP/TLS/RTP/SAVPF 96 98').replace('a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96', 'a=rtpmap:98 rtx/90000\r\na=fmtp:98 apt=96'), /mid v0: rtx payload type 98 was not offered/],
-    ['extension renumbered', good.replace('a=extmap:5 urn:ietf:params:rtp-hdrext:ssrc-audio-level', 'a=extmap:6 urn:ietf:params:rtp-hdrext:ssrc-audio-level'), /mid a0: header extension 6 .* was not offered/],
+    [
+      'codec missing',
+      good
+        .replace(/^m=audio (\d+) UDP\/TLS\/RTP\/SAVPF 111$/m, 'm=audio $1 UDP/TLS/RTP/SAVPF 0')
+        .replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:0 PCMU/8000'),
+      /mid a0: codec opus\/111 missing/,
+    ],
+    [
+      'extra codec',
+      good
+        .replace(/^m=audio (\d+) UDP\/TLS\/RTP\/SAVPF 111$/m, 'm=audio $1 UDP/TLS/RTP/SAVPF 111 0')
+        .replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000'),
+      /mid a0: answer adds payload type 0/,
+    ],
+    [
+      'rtx moved',
+      good
+        .replace(/^m=video (\d+) UDP\/TLS\/RTP\/SAVPF 96 97$/m, 'm=video $1 UDP/TLS/RTP/SAVPF 96 98')
+        .replace('a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96', 'a=rtpmap:98 rtx/90000\r\na=fmtp:98 apt=96'),
+      /mid v0: rtx payload type 98 was not offered/,
+    ],
+    [
+      'extension renumbered',
+      good.replace('a=extmap:5 urn:ietf:params:rtp-hdrext:ssrc-audio-level', 'a=extmap:6 urn:ietf:params:rtp-hdrext:ssrc-audio-level'),
+      /mid a0: header extension 6 .* was not offered/,
+    ],
     ['not bundled', good.replace('a=group:BUNDLE data a0 v0 v1', 'a=group:BUNDLE data a0 v1'), /mid v0: not in the answer's BUNDLE group/],
     ['no rtcp-mux', good.replace(/(a=mid:a0\r\n(?:.*\r\n)*?)a=rtcp-mux\r\n/, '$1'), /mid a0: no rtcp-mux/],
   ];

@@ -7,8 +7,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  RtpHeaderView, Vp8Descriptor, Vp8FrameSize, Vp9Descriptor, isVp9Keyframe, parseRtpHeader, parseVp8Descriptor, parseVp9Descriptor,
-  readVp8KeyframeSize, writeRtpHeader,
+  RtpHeaderView,
+  Vp8Descriptor,
+  Vp8FrameSize,
+  Vp9Descriptor,
+  isVp9Keyframe,
+  parseRtpHeader,
+  parseVp8Descriptor,
+  parseVp9Descriptor,
+  readVp8KeyframeSize,
+  writeRtpHeader,
 } from '../../src/rtc/rtp/index.js';
 import { LayerPauser } from '../../src/sfu/forward/LayerPauser.js';
 import { LayerSelector, PacketLayers, Verdict } from '../../src/sfu/forward/LayerSelector.js';
@@ -34,7 +42,12 @@ function read(buf: Buffer): Vp8Descriptor {
 test('VP8 munger: continuous PictureID / TL0PICIDX across temporal drops and a stream switch (15-bit)', () => {
   const m = new Vp8Munger();
   const outs: [number, number][] = [];
-  const pass = (b: Buffer): void => { const d = read(b); m.rewrite(b, 0, d); const r = read(b); outs.push([r.pictureId, r.tl0PicIdx]); };
+  const pass = (b: Buffer): void => {
+    const d = read(b);
+    m.rewrite(b, 0, d);
+    const r = read(b);
+    outs.push([r.pictureId, r.tl0PicIdx]);
+  };
   // Stream A: pictures 100..107, temporal pattern 0,2,1,2; layer 2 dropped.
   const tids = [0, 2, 1, 2];
   let tl0 = 50;
@@ -45,7 +58,12 @@ test('VP8 munger: continuous PictureID / TL0PICIDX across temporal drops and a s
     if (tid === 2) m.drop(read(b));
     else pass(b);
   }
-  assert.deepEqual(outs, [[100, 50], [101, 50], [102, 51], [103, 51]]);
+  assert.deepEqual(outs, [
+    [100, 50],
+    [101, 50],
+    [102, 51],
+    [103, 51],
+  ]);
   // A retransmission of picture 102 (input) gets 101 again.
   const again = vp8(102, 50, 1, false);
   m.rewrite(again, 0, read(again));
@@ -56,7 +74,11 @@ test('VP8 munger: continuous PictureID / TL0PICIDX across temporal drops and a s
   pass(vp8(0x7ffe, 200, 0, true));
   pass(vp8(0x7fff, 200, 1, false));
   pass(vp8(0, 201, 0, false));
-  assert.deepEqual(outs, [[104, 52], [105, 52], [106, 53]]);
+  assert.deepEqual(outs, [
+    [104, 52],
+    [105, 52],
+    [106, 53],
+  ]);
 });
 
 test('VP8 munger: 7-bit picture ids wrap continuously', () => {
@@ -65,7 +87,10 @@ test('VP8 munger: 7-bit picture ids wrap continuously', () => {
   for (let i = 0; i < 6; i++) {
     const id = (125 + i) & 0x7f;
     const b = vp8(id, 1, i % 2, false, false);
-    if (i % 2 === 1 && i < 4) { m.drop(read(b)); continue; }
+    if (i % 2 === 1 && i < 4) {
+      m.drop(read(b));
+      continue;
+    }
     m.rewrite(b, 0, read(b));
     got.push(read(b).pictureId);
   }
@@ -87,10 +112,29 @@ test('VP9 descriptor: non-flexible mode with layer indices and scalability struc
   // I P L F B E V Z = 1 0 1 0 1 0 1 0; 15-bit picture id 0x1234; TID=2 U=1 SID=1 D=1; TL0PICIDX 7;
   // SS: N_S=2 (3 layers), Y=1, G=1; 320x180, 640x360, 1280x720; N_G=1: TID 0 U 0 R 1, P_DIFF 1.
   const b = Buffer.from([
-    0xaa, 0x92, 0x34, (2 << 5) | 0x10 | (1 << 1) | 1, 7,
-    (2 << 5) | 0x10 | 0x08, 0x01, 0x40, 0x00, 0xb4, 0x02, 0x80, 0x01, 0x68, 0x05, 0x00, 0x02, 0xd0,
-    1, (0 << 5) | (1 << 2), 1,
-    0xde, 0xad,
+    0xaa,
+    0x92,
+    0x34,
+    (2 << 5) | 0x10 | (1 << 1) | 1,
+    7,
+    (2 << 5) | 0x10 | 0x08,
+    0x01,
+    0x40,
+    0x00,
+    0xb4,
+    0x02,
+    0x80,
+    0x01,
+    0x68,
+    0x05,
+    0x00,
+    0x02,
+    0xd0,
+    1,
+    (0 << 5) | (1 << 2),
+    1,
+    0xde,
+    0xad,
   ]);
   const d = new Vp9Descriptor();
   assert.ok(parseVp9Descriptor(b, 0, b.length, d));
@@ -142,7 +186,10 @@ test('VP9 descriptor fuzz: 200,000 mutated and random inputs never throw and sta
       for (let k = 0; k < b.length; k++) b[k] = rng(256);
     } else {
       b = Buffer.from(seeds[i % seeds.length] as Buffer);
-      for (let f = rng(4); f >= 0; f--) { const k = rng(b.length); b[k] = (b[k] as number) ^ (1 << rng(8)); }
+      for (let f = rng(4); f >= 0; f--) {
+        const k = rng(b.length);
+        b[k] = (b[k] as number) ^ (1 << rng(8));
+      }
       if (rng(3) === 0) b = b.subarray(0, rng(b.length + 1));
     }
     const off = b.length > 0 ? rng(2) : 0;
@@ -158,7 +205,10 @@ test('packet description fuzz: 200,000 VP8/VP9 payloads (keyframe headers, descr
   const info = new PacketInfo();
   const view = new RtpHeaderView();
   const seeds = [
-    Buffer.concat([Buffer.from([0x90, 0xe0, 0x80, 0x01, 0x05, 0x20]), Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x00, 0x05, 0xd0, 0x02])]),
+    Buffer.concat([
+      Buffer.from([0x90, 0xe0, 0x80, 0x01, 0x05, 0x20]),
+      Buffer.from([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x00, 0x05, 0xd0, 0x02]),
+    ]),
     Buffer.from([0xaa, 0x92, 0x34, 0x53, 7, 0x58, 0x01, 0x40, 0x00, 0xb4, 0x02, 0x80, 0x01, 0x68, 0x05, 0x00, 0x02, 0xd0, 1, 4, 1, 0xde]),
   ];
   const packet = Buffer.alloc(12 + 64);
@@ -167,7 +217,10 @@ test('packet description fuzz: 200,000 VP8/VP9 payloads (keyframe headers, descr
     const len = rng(3) === 0 ? rng(64) : Math.min(64, seed.length);
     seed.copy(packet, 12, 0, len);
     for (let k = 12 + seed.length; k < 12 + len; k++) packet[k] = rng(256);
-    for (let f = rng(5); f > 0; f--) { const k = 12 + rng(Math.max(1, len)); packet[k] = (packet[k] as number) ^ (1 << rng(8)); }
+    for (let f = rng(5); f > 0; f--) {
+      const k = 12 + rng(Math.max(1, len));
+      packet[k] = (packet[k] as number) ^ (1 << rng(8));
+    }
     writeRtpHeader(packet, 0, { marker: rng(2) === 1, payloadType: 96, sequenceNumber: i & 0xffff, timestamp: i, ssrc: 1 }, []);
     const b = packet.subarray(0, 12 + len);
     if (!parseRtpHeader(b, view)) continue;
@@ -212,10 +265,11 @@ test('layer selector (simulcast): spatial switches only on keyframes of the targ
 test('layer selector (SVC): drops upper layers, switches up only on a keyframe, marker on the last forwarded layer', () => {
   const s = new LayerSelector('svc', 2, 2);
   s.setTarget(1, 2);
-  const pic = (key: boolean): Verdict[] => [0, 1, 2].map((sid) => {
-    const v = s.select(layers(sid, 0, { keyframe: key && sid === 0, endOfFrame: true }));
-    return v === Verdict.Forward && s.setMarker ? (9 as Verdict) : v;
-  });
+  const pic = (key: boolean): Verdict[] =>
+    [0, 1, 2].map((sid) => {
+      const v = s.select(layers(sid, 0, { keyframe: key && sid === 0, endOfFrame: true }));
+      return v === Verdict.Forward && s.setMarker ? (9 as Verdict) : v;
+    });
   assert.deepEqual(pic(false), [Verdict.Skip, Verdict.Skip, Verdict.Skip], 'waits for a keyframe');
   // Switch, then layer 1 forwarded with the marker (9), layer 2 dropped.
   assert.deepEqual(pic(true), [Verdict.Switch, 9, Verdict.Drop]);
@@ -228,9 +282,14 @@ test('layer selector (SVC): drops upper layers, switches up only on a keyframe, 
 
 test('rid binding: media and repaired-rid SSRCs; unknown mid or rid dropped and counted', () => {
   const producer = testProducer({
-    id: 'p', kind: 'video', ownerId: 'o', mid: '1', rids: ['q', 'h', 'f'],
+    id: 'p',
+    kind: 'video',
+    ownerId: 'o',
+    mid: '1',
+    rids: ['q', 'h', 'f'],
     codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [{ type: 'nack' }], rtxPayloadType: 97 },
-    feedbackSsrc: 1, feedback: { sendRtcp: () => {} },
+    feedbackSsrc: 1,
+    feedback: { sendRtcp: () => {} },
   });
   const binder = new RidBinder();
   binder.ids = { mid: 4, rid: 10, repairedRid: 11 };
@@ -253,7 +312,17 @@ test('rid binding: media and repaired-rid SSRCs; unknown mid or rid dropped and 
   // Hostile / stray packets.
   assert.equal(binder.bind(packet(0x3333, [mid, { id: 10, value: Buffer.from('zz') }]), view, [producer]), null);
   assert.equal(binder.unknownRid, 1);
-  assert.equal(binder.bind(packet(0x4444, [{ id: 4, value: Buffer.from('7') }, { id: 10, value: Buffer.from('q') }]), view, [producer]), null);
+  assert.equal(
+    binder.bind(
+      packet(0x4444, [
+        { id: 4, value: Buffer.from('7') },
+        { id: 10, value: Buffer.from('q') },
+      ]),
+      view,
+      [producer],
+    ),
+    null,
+  );
   assert.equal(binder.unknownMid, 1);
   assert.equal(binder.bind(packet(0x5555, []), view, [producer]), null);
   assert.equal(binder.bind(packet(0x5556, [mid]), view, [producer]), null);
@@ -264,12 +333,16 @@ test('rid binding: media and repaired-rid SSRCs; unknown mid or rid dropped and 
 
 // ---- consumers of a simulcast producer: preferred layer from render size, pausing unused layers ----
 
-
 function simulcastProducer(): Producer {
   return testProducer({
-    id: 'p', kind: 'video', ownerId: 'o', mid: '1', rids: ['q', 'h', 'f'],
+    id: 'p',
+    kind: 'video',
+    ownerId: 'o',
+    mid: '1',
+    rids: ['q', 'h', 'f'],
     codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [{ type: 'nack' }] },
-    feedbackSsrc: 1, feedback: { sendRtcp: () => {} },
+    feedbackSsrc: 1,
+    feedback: { sendRtcp: () => {} },
   });
 }
 
@@ -282,11 +355,22 @@ function keyframePacket(ssrc: number, seq: number, width: number, height: number
   return out;
 }
 
-test('consumer: the preferred layer is the smallest covering the render size; switches on that layer\'s keyframe', () => {
+test("consumer: the preferred layer is the smallest covering the render size; switches on that layer's keyframe", () => {
   const producer = simulcastProducer();
   const sent: Buffer[] = [];
-  const consumer = testConsumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
-  const sizes = [[320, 180], [640, 360], [1280, 720]] as const;
+  const consumer = testConsumer({
+    id: 'c',
+    producer,
+    subscriberId: 's',
+    transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} },
+    ssrc: 9,
+    payloadType: 96,
+  });
+  const sizes = [
+    [320, 180],
+    [640, 360],
+    [1280, 720],
+  ] as const;
   producer.streams.forEach((s, i) => s.bind(100 + i));
   const view = new RtpHeaderView();
   let seq = 1;
@@ -320,12 +404,22 @@ test('layer pauser: unused layers pause after the delay, resume at once, the low
   const producer = simulcastProducer();
   const messages: string[][] = [];
   const pauser = new LayerPauser(producer, routerOf(producer).demandOf(producer), (_mid, rids) => messages.push(rids), 1000);
-  const consumer = testConsumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: () => {}, sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
+  const consumer = testConsumer({
+    id: 'c',
+    producer,
+    subscriberId: 's',
+    transport: { sendRtp: () => {}, sendRtcp: () => {} },
+    ssrc: 9,
+    payloadType: 96,
+  });
   consumer.setTargetLayers({ spatial: 1, temporal: 7 });
   pauser.update(0);
   pauser.update(2000);
   assert.deepEqual(messages, [], 'a layer of unknown size is never paused');
-  producer.streams.forEach((s, i) => { s.width = 320 << i; s.height = 180 << i; });
+  producer.streams.forEach((s, i) => {
+    s.width = 320 << i;
+    s.height = 180 << i;
+  });
   pauser.update(0);
   pauser.update(500);
   assert.deepEqual(messages, [], 'not before the delay');
@@ -348,12 +442,24 @@ test('layer pauser: unused layers pause after the delay, resume at once, the low
 
 test('consumer: temporal layers above the target are dropped with sequence numbers and PictureIDs kept continuous', () => {
   const producer = testProducer({
-    id: 'p', kind: 'video', ownerId: 'o', mid: '1', ssrc: 0x77,
+    id: 'p',
+    kind: 'video',
+    ownerId: 'o',
+    mid: '1',
+    ssrc: 0x77,
     codec: { name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '', rtcpFeedback: [] },
-    feedbackSsrc: 1, feedback: { sendRtcp: () => {} },
+    feedbackSsrc: 1,
+    feedback: { sendRtcp: () => {} },
   });
   const sent: Buffer[] = [];
-  const consumer = testConsumer({ id: 'c', producer, subscriberId: 's', transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} }, ssrc: 9, payloadType: 96 });
+  const consumer = testConsumer({
+    id: 'c',
+    producer,
+    subscriberId: 's',
+    transport: { sendRtp: (b) => sent.push(Buffer.from(b)), sendRtcp: () => {} },
+    ssrc: 9,
+    payloadType: 96,
+  });
   consumer.setTargetLayers({ spatial: 0, temporal: 1 });
   const view = new RtpHeaderView();
   const tids = [0, 2, 1, 2];
@@ -385,9 +491,14 @@ test('consumer: temporal layers above the target are dropped with sequence numbe
 
 test('SVC producer: each spatial layer priced with the layers below it, not as the whole stream', () => {
   const producer = testProducer({
-    id: 'svc', kind: 'video', ownerId: 'o', mid: '1', ssrc: 0x99,
+    id: 'svc',
+    kind: 'video',
+    ownerId: 'o',
+    mid: '1',
+    ssrc: 0x99,
     codec: { name: 'VP9', payloadType: 98, clockRate: 90000, fmtp: 'profile-id=0', rtcpFeedback: [] },
-    feedbackSsrc: 1, feedback: { sendRtcp: () => {} },
+    feedbackSsrc: 1,
+    feedback: { sendRtcp: () => {} },
   });
   const view = new RtpHeaderView();
   const sizes = [100, 300, 900];

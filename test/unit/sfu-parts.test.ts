@@ -73,7 +73,9 @@ test('receive stats: loss, fraction lost, extended highest sequence across the w
 
 test('keyframe requester: at most one request per interval; a request inside it is sent when it ends', async () => {
   let sent = 0;
-  const k = new KeyframeRequester(() => { sent++; }, 200);
+  const k = new KeyframeRequester(() => {
+    sent++;
+  }, 200);
   k.request();
   k.request();
   k.request();

@@ -17,15 +17,25 @@ const PUB_RED = 120;
 
 function makeProducer(): Producer {
   return testProducer({
-    id: 'p', kind: 'audio', ownerId: 'pub', mid: '0', ssrc: 0xabc,
+    id: 'p',
+    kind: 'audio',
+    ownerId: 'pub',
+    mid: '0',
+    ssrc: 0xabc,
     codec: { name: 'opus', payloadType: PUB_OPUS, clockRate: 48000, channels: 2, fmtp: '', rtcpFeedback: [], redPayloadType: PUB_RED },
-    feedbackSsrc: 1, feedback: { sendRtcp: () => undefined },
+    feedbackSsrc: 1,
+    feedback: { sendRtcp: () => undefined },
   });
 }
 
 function makeConsumer(producer: Producer, sent: Buffer[], red: boolean): Consumer {
   const c = testConsumer({
-    id: `c${red}`, producer, subscriberId: 'sub', ssrc: 0x5555, payloadType: 111, redPayloadType: 63,
+    id: `c${red}`,
+    producer,
+    subscriberId: 'sub',
+    ssrc: 0x5555,
+    payloadType: 111,
+    redPayloadType: 63,
     transport: { sendRtp: (p) => sent.push(Buffer.from(p)), sendRtcp: () => undefined },
   });
   c.useRed(red);
@@ -68,8 +78,12 @@ test('RED kept by the subscriber: our RED payload type, block payload types mapp
   const blocks = new RedBlocks();
   assert.ok(parseRed(sent[0]!, view.headerLength, view.headerLength + view.payloadLength, blocks));
   assert.deepEqual([blocks.count, blocks.payloadTypes[0], blocks.payloadTypes[1]], [2, 111, 111]);
-  assert.equal(sent[0]!.subarray(blocks.offsets[0]!, blocks.offsets[0]! + blocks.lengths[0]!).toString(), 'frame-0');
-  assert.equal(sent[0]!.subarray(blocks.offsets[1]!, blocks.offsets[1]! + blocks.lengths[1]!).toString(), 'frame-1');
+  const block = (i: number): string => {
+    const start = blocks.offsets[i]!;
+    return sent[0]!.subarray(start, start + blocks.lengths[i]!).toString();
+  };
+  assert.equal(block(0), 'frame-0');
+  assert.equal(block(1), 'frame-1');
   assert.equal(blocks.timestampOffsets[0], 960);
   // Plain opus stays plain, with our opus payload type.
   assert.ok(parseRtpHeader(sent[1]!, view));
@@ -83,12 +97,23 @@ test('RED dropped by the subscriber: only the primary block goes out, as opus, w
   const producer = makeProducer();
   const sent: Buffer[] = [];
   const consumer = makeConsumer(producer, sent, false);
-  feed(producer, [0, 1, 2, 3].map((i) => packet(100 + i, PUB_RED, redPayload(Buffer.from(`f${i - 1}`), Buffer.from(`frame-${i}`)))));
-  assert.deepEqual(sent.map((p) => {
-    const v = new RtpHeaderView();
-    assert.ok(parseRtpHeader(p, v));
-    return [v.payloadType, p.subarray(v.headerLength).toString()];
-  }), [[111, 'frame-0'], [111, 'frame-1'], [111, 'frame-2'], [111, 'frame-3']]);
+  feed(
+    producer,
+    [0, 1, 2, 3].map((i) => packet(100 + i, PUB_RED, redPayload(Buffer.from(`f${i - 1}`), Buffer.from(`frame-${i}`)))),
+  );
+  assert.deepEqual(
+    sent.map((p) => {
+      const v = new RtpHeaderView();
+      assert.ok(parseRtpHeader(p, v));
+      return [v.payloadType, p.subarray(v.headerLength).toString()];
+    }),
+    [
+      [111, 'frame-0'],
+      [111, 'frame-1'],
+      [111, 'frame-2'],
+      [111, 'frame-3'],
+    ],
+  );
   const seqs = sent.map((p) => p.readUInt16BE(2));
   for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff);
   assert.equal(consumer.sendsRed, false);

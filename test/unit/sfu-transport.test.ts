@@ -12,7 +12,13 @@ import type { CodecParameters } from '../../src/sfu/types.js';
 import { routerInMemory } from '../helpers/media-core.js';
 
 const OPUS: CodecParameters = { name: 'opus', payloadType: 111, clockRate: 48_000, channels: 2, fmtp: '', rtcpFeedback: [] };
-const VP8: CodecParameters = { name: 'VP8', payloadType: 96, clockRate: 90_000, fmtp: '', rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] };
+const VP8: CodecParameters = {
+  name: 'VP8',
+  payloadType: 96,
+  clockRate: 90_000,
+  fmtp: '',
+  rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+};
 
 function rtp(ssrc: number, pt: number, seq: number, payload: Buffer): Buffer {
   const out = Buffer.alloc(12 + payload.length);
@@ -29,7 +35,15 @@ test('a router over in-memory transports forwards RTP and each transport half re
   const router = routerInMemory();
   const pub = router.createTransport('alice/publish');
   const sub = router.createTransport('bob/subscribe');
-  const producer = router.produce({ id: 'alice-audio', kind: 'audio', ownerId: 'alice', mid: '0', ssrc: 0x1111, codec: OPUS, transport: pub });
+  const producer = router.produce({
+    id: 'alice-audio',
+    kind: 'audio',
+    ownerId: 'alice',
+    mid: '0',
+    ssrc: 0x1111,
+    codec: OPUS,
+    transport: pub,
+  });
   const consumer = router.consume(producer, sub, { id: 'alice-audio>bob', subscriberId: 'bob', ssrc: 0x2222, payloadType: 111 });
   assert.deepEqual([...router.consumersOf(producer)], [consumer]);
 
@@ -49,13 +63,17 @@ test('a router over in-memory transports forwards RTP and each transport half re
   const rr = rtcpOf(pub.media.rtcp).find((p) => p.type === 'rr');
   assert.ok(rr && rr.type === 'rr', 'an RR toward the publisher');
   assert.equal(rr.reports[0]?.ssrc, 0x1111);
-  assert.ok(rtcpOf(sub.media.rtcp).some((p) => p.type === 'sdes'), 'each compound ends with our CNAME');
+  assert.ok(
+    rtcpOf(sub.media.rtcp).some((p) => p.type === 'sdes'),
+    'each compound ends with our CNAME',
+  );
 
   // The subscriber's RR about our SR: a round trip of about the delay since (LSR − DLSR = 0).
   const out = Buffer.alloc(200);
   const lsr = ntpMiddle32(Date.now() - 40);
   const len = writeReceiverReport(out, 0, {
-    ssrc: 0x9999, reports: [{ ssrc: 0x2222, fractionLost: 0, cumulativeLost: 0, highestSeq: 5, jitter: 0, lsr, dlsr: 0 }],
+    ssrc: 0x9999,
+    reports: [{ ssrc: 0x2222, fractionLost: 0, cumulativeLost: 0, highestSeq: 5, jitter: 0, lsr, dlsr: 0 }],
   });
   sub.media.deliverRtcp(out.subarray(0, len));
   assert.ok(sub.rttMs >= 30 && sub.rttMs < 1_000, `rtt ${sub.rttMs} ms`);
@@ -69,7 +87,15 @@ test("a subscriber's PLI reaches the publisher as a PLI for the producer's SSRC"
   const router = routerInMemory();
   const pub = router.createTransport('alice/publish');
   const sub = router.createTransport('bob/subscribe');
-  const producer = router.produce({ id: 'alice-video', kind: 'video', ownerId: 'alice', mid: '1', ssrc: 0x3333, codec: VP8, transport: pub });
+  const producer = router.produce({
+    id: 'alice-video',
+    kind: 'video',
+    ownerId: 'alice',
+    mid: '1',
+    ssrc: 0x3333,
+    codec: VP8,
+    transport: pub,
+  });
   router.consume(producer, sub, { id: 'alice-video>bob', subscriberId: 'bob', ssrc: 0x4444, payloadType: 96 });
   const plis = (): number => rtcpOf(pub.media.rtcp).filter((p) => p.type === 'pli' && p.mediaSsrc === 0x3333).length;
   assert.equal(plis(), 1, 'a new video consumer asks for a keyframe at once');

@@ -6,8 +6,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  DTLS_SRTP_EXPORTER_LABEL, SRTP_PROFILE_IDS, SrtpContext, deriveSessionKeys, splitDtlsSrtpKeyingMaterial,
-  srtpKeyLengths, srtpProfileById, type SrtpSessionKeys,
+  DTLS_SRTP_EXPORTER_LABEL,
+  SRTP_PROFILE_IDS,
+  SrtpContext,
+  deriveSessionKeys,
+  splitDtlsSrtpKeyingMaterial,
+  srtpKeyLengths,
+  srtpProfileById,
+  type SrtpSessionKeys,
 } from '../../src/rtc/srtp/index.js';
 import { AesGcmTransform } from '../../src/rtc/srtp/aes-gcm.js';
 import { KdfLabel, srtpKdf } from '../../src/rtc/srtp/kdf.js';
@@ -26,10 +32,13 @@ test('RFC 3711 B.2: AES-CM keystream for SSRC 0, index 0', () => {
   const zeros = Buffer.alloc(48);
   const srtp = context.protectRtp(Buffer.concat([header, zeros]));
   // Encrypting zeros yields the keystream: blocks for counters F0F1…FD0000, …0001, …0002.
-  assert.deepEqual(srtp.subarray(12, 60), hex(`
+  assert.deepEqual(
+    srtp.subarray(12, 60),
+    hex(`
     E03EAD0935C95E80E166B16DD92B4EB4
     D23513162B02D0F72A43A2FE4A5F97AB
-    41E95B3BB0A2E8DD477901E4FCA894C0`));
+    41E95B3BB0A2E8DD477901E4FCA894C0`),
+  );
   assert.deepEqual(srtp.subarray(0, 12), header);
   assert.equal(srtp.length, 12 + 48 + 10);
 });
@@ -39,17 +48,19 @@ test('RFC 3711 B.3: key derivation (encryption key, salt, authentication key)', 
   const masterSalt = hex('0EC675AD498AFEEBB6960B3AABE6');
   assert.deepEqual(srtpKdf(masterKey, masterSalt, KdfLabel.RtpEncryption, 16), hex('C61E7A93744F39EE10734AFE3FF7A087'));
   assert.deepEqual(srtpKdf(masterKey, masterSalt, KdfLabel.RtpSalt, 14), hex('30CBBC08863D8C85D49DB34A9AE1'));
-  assert.deepEqual(srtpKdf(masterKey, masterSalt, KdfLabel.RtpAuthentication, 20),
-    hex('CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4'));
+  assert.deepEqual(srtpKdf(masterKey, masterSalt, KdfLabel.RtpAuthentication, 20), hex('CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4'));
   const all = deriveSessionKeys('AES_CM_128_HMAC_SHA1_80', { key: masterKey, salt: masterSalt });
   assert.deepEqual(all.rtpKey, hex('C61E7A93744F39EE10734AFE3FF7A087'));
   assert.deepEqual(all.rtpSalt, hex('30CBBC08863D8C85D49DB34A9AE1'));
   assert.deepEqual(all.rtpAuth, hex('CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4'));
   // SRTCP keys use labels 3..5: different from the SRTP ones, same sizes.
-  assert.equal(all.rtcpKey.length, 16); assert.equal(all.rtcpSalt.length, 14); assert.equal(all.rtcpAuth.length, 20);
+  assert.equal(all.rtcpKey.length, 16);
+  assert.equal(all.rtcpSalt.length, 14);
+  assert.equal(all.rtcpAuth.length, 20);
   assert.notDeepEqual(all.rtcpKey, all.rtpKey);
   const gcm = deriveSessionKeys('AEAD_AES_128_GCM', { key: masterKey, salt: masterSalt.subarray(0, 12) });
-  assert.equal(gcm.rtpSalt.length, 12); assert.equal(gcm.rtpAuth.length, 0);
+  assert.equal(gcm.rtpSalt.length, 12);
+  assert.equal(gcm.rtpAuth.length, 0);
 });
 
 // RFC 7714 §16.1 / §17.1: key and salt are the session keys; SSRC 0x5501a0b2 SEQ 0xf17b ROC 0;
@@ -92,8 +103,10 @@ test('RFC 5764 §4.2: keying material is client key | server key | client salt |
     const { key, salt } = srtpKeyLengths(profile);
     const material = Buffer.alloc(2 * (key + salt));
     for (let i = 0; i < material.length; i++) material[i] = i;
-    const clientKey = material.subarray(0, key), serverKey = material.subarray(key, 2 * key);
-    const clientSalt = material.subarray(2 * key, 2 * key + salt), serverSalt = material.subarray(2 * key + salt);
+    const clientKey = material.subarray(0, key),
+      serverKey = material.subarray(key, 2 * key);
+    const clientSalt = material.subarray(2 * key, 2 * key + salt),
+      serverSalt = material.subarray(2 * key + salt);
     const asClient = splitDtlsSrtpKeyingMaterial(material, profile, true);
     assert.deepEqual(asClient.local, { key: clientKey, salt: clientSalt });
     assert.deepEqual(asClient.remote, { key: serverKey, salt: serverSalt });

@@ -24,11 +24,21 @@ function pair(profile: SrtpProfileName): { sender: SrtpContext; receiver: SrtpCo
   return { sender: new SrtpContext(profile, keys), receiver: new SrtpContext(profile, keys) };
 }
 
-interface RtpOptions { seq: number; ssrc?: number; payload?: number; csrcs?: number; extensionWords?: number; padding?: number }
+interface RtpOptions {
+  seq: number;
+  ssrc?: number;
+  payload?: number;
+  csrcs?: number;
+  extensionWords?: number | undefined;
+  padding?: number;
+}
 
 /** A plain RTP packet; the payload bytes are a function of seq so mix-ups show. */
 function rtp(o: RtpOptions): Buffer {
-  const csrcs = o.csrcs ?? 0, ext = o.extensionWords, pad = o.padding ?? 0, payload = o.payload ?? 160;
+  const csrcs = o.csrcs ?? 0,
+    ext = o.extensionWords,
+    pad = o.padding ?? 0,
+    payload = o.payload ?? 160;
   const header = 12 + 4 * csrcs + (ext === undefined ? 0 : 4 + 4 * ext);
   const p = Buffer.alloc(header + payload + pad);
   p[0] = 0x80 | (pad > 0 ? 0x20 : 0) | (ext === undefined ? 0 : 0x10) | csrcs;
@@ -51,8 +61,12 @@ function rtp(o: RtpOptions): Buffer {
 /** An RTCP receiver report from `ssrc` with one report block. */
 function rtcp(ssrc: number, n: number): Buffer {
   const p = Buffer.alloc(32);
-  p[0] = 0x81; p[1] = 201; p.writeUInt16BE(7, 2); p.writeUInt32BE(ssrc, 4);
-  p.writeUInt32BE(0x55667788, 8); p.writeUInt32BE(n, 12);
+  p[0] = 0x81;
+  p[1] = 201;
+  p.writeUInt16BE(7, 2);
+  p.writeUInt32BE(ssrc, 4);
+  p.writeUInt32BE(0x55667788, 8);
+  p.writeUInt32BE(n, 12);
   return p;
 }
 
@@ -60,8 +74,14 @@ for (const profile of PROFILES) {
   test(`${profile}: round trip with CSRCs, header extension, padding and empty payload`, () => {
     const { sender, receiver } = pair(profile);
     const cases: RtpOptions[] = [
-      { seq: 1 }, { seq: 2, csrcs: 3 }, { seq: 3, extensionWords: 2 }, { seq: 4, csrcs: 15, extensionWords: 1 },
-      { seq: 5, padding: 4 }, { seq: 6, payload: 0 }, { seq: 7, payload: 1200 }, { seq: 8, payload: 3000 },
+      { seq: 1 },
+      { seq: 2, csrcs: 3 },
+      { seq: 3, extensionWords: 2 },
+      { seq: 4, csrcs: 15, extensionWords: 1 },
+      { seq: 5, padding: 4 },
+      { seq: 6, payload: 0 },
+      { seq: 7, payload: 1200 },
+      { seq: 8, payload: 3000 },
     ];
     for (const c of cases) {
       const plain = rtp(c);
@@ -134,7 +154,6 @@ for (const profile of PROFILES) {
     const { sender, receiver } = pair(profile);
     const plain = rtp({ seq: 1000, csrcs: 1, extensionWords: 1, payload: 40 });
     const srtp = Buffer.from(sender.protectRtp(plain));
-    let failures = 0, malformed = 0;
     for (let i = 0; i < srtp.length; i++) {
       for (const mask of [0x01, 0x80]) {
         const bad = Buffer.from(srtp);
@@ -145,7 +164,8 @@ for (const profile of PROFILES) {
       }
     }
     for (let n = 0; n < srtp.length; n++) assert.equal(receiver.unprotectRtp(Buffer.from(srtp.subarray(0, n))), null, `truncated to ${n}`);
-    failures = receiver.stats.authFailures; malformed = receiver.stats.malformed;
+    const failures = receiver.stats.authFailures,
+      malformed = receiver.stats.malformed;
     assert.equal(failures + malformed + receiver.stats.replays, 2 * srtp.length + srtp.length);
     assert.ok(failures > 0 && malformed > 0);
     // None of that created state or moved the window: the genuine packet still goes through once.
@@ -186,7 +206,11 @@ test('RFC 3711 Appendix A index estimation', () => {
 });
 
 /** werift's session API: one session per direction pair; we only use one direction each. */
-function weriftSessions(profile: SrtpProfileName, local: SrtpMasterKeys, remote: SrtpMasterKeys): { srtp: SrtpSession; srtcp: SrtcpSession } {
+function weriftSessions(
+  profile: SrtpProfileName,
+  local: SrtpMasterKeys,
+  remote: SrtpMasterKeys,
+): { srtp: SrtpSession; srtcp: SrtcpSession } {
   const config = {
     keys: { localMasterKey: local.key, localMasterSalt: local.salt, remoteMasterKey: remote.key, remoteMasterSalt: remote.salt },
     profile: SRTP_PROFILE_IDS[profile],
@@ -196,7 +220,8 @@ function weriftSessions(profile: SrtpProfileName, local: SrtpMasterKeys, remote:
 
 for (const profile of PROFILES) {
   test(`${profile}: byte-identical to werift and mutually decryptable, RTP across a wrap and RTCP`, () => {
-    const ours = masterKeys(profile), theirs = masterKeys(profile);
+    const ours = masterKeys(profile),
+      theirs = masterKeys(profile);
     const us = { tx: new SrtpContext(profile, ours), rx: new SrtpContext(profile, theirs) };
     const werift = weriftSessions(profile, theirs, ours); // werift sends with `theirs`, receives with `ours`
     const weriftTwin = weriftSessions(profile, ours, theirs); // encrypts with our keys for the byte comparison

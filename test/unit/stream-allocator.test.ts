@@ -18,7 +18,13 @@ const SIMULCAST: LayerOption[] = [
   { spatial: 1, temporal: 0, bps: 500_000 },
   { spatial: 2, temporal: 0, bps: 1_500_000 },
 ];
-const video = (id: string, priority: number = PRIORITY.normal, options = SIMULCAST): AllocationTrack => ({ id, kind: 'video', priority, options, bps: 0 });
+const video = (id: string, priority: number = PRIORITY.normal, options = SIMULCAST): AllocationTrack => ({
+  id,
+  kind: 'video',
+  priority,
+  options,
+  bps: 0,
+});
 const audio = (id: string, bps = 40_000): AllocationTrack => ({ id, kind: 'audio', priority: PRIORITY.normal, options: [], bps });
 
 test('enough for everything: every video track gets its best option', () => {
@@ -36,7 +42,7 @@ test('tight budget: every track keeps its lowest layer before any is raised; pri
   assert.equal(r.targets.get('speaker'), 0);
   assert.equal(r.targets.get('rest'), 0);
   assert.equal(r.usedBps, 800_000);
-  assert.equal(r.deficitBps, (1_500_000 - 500_000) + 2 * (1_500_000 - 150_000));
+  assert.equal(r.deficitBps, 1_500_000 - 500_000 + 2 * (1_500_000 - 150_000));
 });
 
 test('video is paused before audio is touched, lowest priority first', () => {
@@ -146,14 +152,21 @@ class Estimate extends TypedEmitter<{ estimate: [bps: number] }> {
   estimateBps = 2_500_000;
   lossyWindows = 0;
   hasFeedback = true;
-  set(bps: number, lossyWindows = this.lossyWindows): void { this.estimateBps = bps; this.lossyWindows = lossyWindows; this.emit('estimate', bps); }
+  set(bps: number, lossyWindows = this.lossyWindows): void {
+    this.estimateBps = bps;
+    this.lossyWindows = lossyWindows;
+    this.emit('estimate', bps);
+  }
 }
 
 test('StreamAllocator applies targets to its tracks and follows the estimate', async () => {
   const estimate = new Estimate();
   const applied = new Map<string, LayerOption | null>();
   const track = (id: string, priority: number): AllocatedTrack => ({
-    ...video(id, priority), apply: (o) => { applied.set(id, o); },
+    ...video(id, priority),
+    apply: (o) => {
+      applied.set(id, o);
+    },
   });
   const allocator = new StreamAllocator(estimate, new CountingPadding());
   allocator.add(track('speaker', PRIORITY.speaker));
@@ -180,7 +193,7 @@ test('StreamAllocator applies targets to its tracks and follows the estimate', a
   assert.ok(allocator.deficitBps > 0);
   allocator.remove('speaker');
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(applied.get('rest'), SIMULCAST[0], 'the speaker\'s share goes to the other track');
+  assert.deepEqual(applied.get('rest'), SIMULCAST[0], "the speaker's share goes to the other track");
   estimate.set(1_000_000);
   assert.deepEqual(applied.get('rest'), SIMULCAST[1], 'and it climbs with the estimate');
   assert.ok(allocator.allocations >= 4);
@@ -194,8 +207,18 @@ test('a subscriber that never sent congestion feedback gets its preferred layers
   const applied = new Map<string, LayerOption | null>();
   const padding = new CountingPadding();
   const allocator = new StreamAllocator(estimate, padding, { intervalMs: 20 });
-  allocator.add({ ...video('v'), apply: (o) => { applied.set('v', o); } });
-  allocator.add({ ...video('waiting', PRIORITY.normal, []), apply: (o) => { applied.set('waiting', o); } });
+  allocator.add({
+    ...video('v'),
+    apply: (o) => {
+      applied.set('v', o);
+    },
+  });
+  allocator.add({
+    ...video('waiting', PRIORITY.normal, []),
+    apply: (o) => {
+      applied.set('waiting', o);
+    },
+  });
   await new Promise((r) => setTimeout(r, 120));
   assert.deepEqual(applied.get('v'), SIMULCAST[2]);
   assert.equal(applied.has('waiting'), false, 'a track with nothing measured is left alone');

@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Attr, StunClass, StunMessageBuilder, StunMethod, checkFingerprint, checkIntegrity, decodeStun, getAttribute } from '../../src/stun/index.js';
+import {
+  Attr,
+  StunClass,
+  StunMessageBuilder,
+  StunMethod,
+  checkFingerprint,
+  checkIntegrity,
+  decodeStun,
+  getAttribute,
+} from '../../src/stun/index.js';
 
 const key = Buffer.from('key');
 
@@ -20,7 +29,10 @@ test('attributes after MESSAGE-INTEGRITY are ignored; MESSAGE-INTEGRITY-SHA256 a
     .build();
   const r = decodeStun(raw);
   assert.ok(r.ok);
-  assert.deepEqual(r.message.attributes.map((a) => a.type), [Attr.Username, Attr.MessageIntegrity, Attr.MessageIntegritySha256, Attr.Fingerprint]);
+  assert.deepEqual(
+    r.message.attributes.map((a) => a.type),
+    [Attr.Username, Attr.MessageIntegrity, Attr.MessageIntegritySha256, Attr.Fingerprint],
+  );
   assert.equal(r.message.ignoredAfterIntegrity, 2);
   assert.equal(getAttribute(r.message, Attr.Lifetime), undefined);
   assert.equal(checkFingerprint(r.message), true);
@@ -35,12 +47,19 @@ test('after MESSAGE-INTEGRITY-SHA256 only FINGERPRINT counts (a later MESSAGE-IN
     .build();
   const r = decodeStun(raw);
   assert.ok(r.ok);
-  assert.deepEqual(r.message.attributes.map((a) => a.type), [Attr.MessageIntegritySha256]);
+  assert.deepEqual(
+    r.message.attributes.map((a) => a.type),
+    [Attr.MessageIntegritySha256],
+  );
   assert.equal(checkIntegrity(r.message, key, true), true);
 });
 
 test('a message without integrity keeps every attribute', () => {
-  const raw = new StunMessageBuilder(StunMethod.Binding, StunClass.Request).add(Attr.Software, Buffer.from('x')).add(Attr.Priority, Buffer.alloc(4)).addFingerprint().build();
+  const raw = new StunMessageBuilder(StunMethod.Binding, StunClass.Request)
+    .add(Attr.Software, Buffer.from('x'))
+    .add(Attr.Priority, Buffer.alloc(4))
+    .addFingerprint()
+    .build();
   const r = decodeStun(raw);
   assert.ok(r.ok);
   assert.equal(r.message.attributes.length, 3);

@@ -6,9 +6,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Attr, PasswordAlgorithm, StunClass, StunMethod, decodePasswordAlgorithm, decodePasswordAlgorithms,
-  encodeNonceCookie, encodePasswordAlgorithm, encodePasswordAlgorithms, longTermKey, messageType,
-  parseNonceCookie, prepUsername, splitMessageType, userHash,
+  Attr,
+  PasswordAlgorithm,
+  StunClass,
+  StunMethod,
+  decodePasswordAlgorithm,
+  decodePasswordAlgorithms,
+  encodeNonceCookie,
+  encodePasswordAlgorithm,
+  encodePasswordAlgorithms,
+  longTermKey,
+  messageType,
+  parseNonceCookie,
+  prepUsername,
+  splitMessageType,
+  userHash,
 } from '../../src/stun/index.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[^0-9a-f]/gi, ''), 'hex');
@@ -22,8 +34,10 @@ test('prepUsername is OpaqueString: spaces mapped, NFC but not NFKC', () => {
 
 test('userHash is SHA-256 of the prepared "username:realm" (§14.4)', () => {
   // Value from RFC 8489 Appendix B.1.
-  assert.equal(userHash('\u30de\u30c8\u30ea\u30c3\u30af\u30b9', 'example.org').toString('hex'),
-    '4a3cf38fef6992bda952c6780417da0f24819415569e60b205c46e41407f1704');
+  assert.equal(
+    userHash('\u30de\u30c8\u30ea\u30c3\u30af\u30b9', 'example.org').toString('hex'),
+    '4a3cf38fef6992bda952c6780417da0f24819415569e60b205c46e41407f1704',
+  );
   assert.deepEqual(userHash('jose\u0301', 'r\u00a01'), userHash('jos\u00e9', 'r 1'));
   assert.notDeepEqual(userHash('user', 'realm'), userHash('User', 'realm'), 'no case folding');
   assert.equal(userHash('', '').length, 32);
@@ -48,7 +62,16 @@ test('PASSWORD-ALGORITHMS round-trips and pads parameters inside the attribute',
 });
 
 test('PASSWORD-ALGORITHMS: malformed values are undefined', () => {
-  for (const bad of ['', '00', '000100', '0001 0000 00', '0001 0004 000000', '0001 0005 0102030405', '0001 0005 0102030405 0000', '0001 0000 0002 0001 aa']) {
+  for (const bad of [
+    '',
+    '00',
+    '000100',
+    '0001 0000 00',
+    '0001 0004 000000',
+    '0001 0005 0102030405',
+    '0001 0005 0102030405 0000',
+    '0001 0000 0002 0001 aa',
+  ]) {
     assert.equal(decodePasswordAlgorithms(hex(bad)), undefined, bad || '(empty)');
   }
 });
@@ -86,7 +109,18 @@ test('nonce cookie: the RFC 8489 B.1 nonce sets only bit 22, which is unassigned
 });
 
 test('nonce cookie: nonces without one are undefined', () => {
-  for (const bad of ['', 'f//499k954d6OL34oL9FSTvy64sA', 'obMatJos2', 'obMatJos2AAA', 'obMatJos2AA-A', 'obMatJos2AA_A', 'obMatJos2AA=A', 'obMatJos2AA A', 'OBMATJOS2AAAA', 'xobMatJos2AAAA']) {
+  for (const bad of [
+    '',
+    'f//499k954d6OL34oL9FSTvy64sA',
+    'obMatJos2',
+    'obMatJos2AAA',
+    'obMatJos2AA-A',
+    'obMatJos2AA_A',
+    'obMatJos2AA=A',
+    'obMatJos2AA A',
+    'OBMATJOS2AAAA',
+    'xobMatJos2AAAA',
+  ]) {
     assert.equal(parseNonceCookie(bad), undefined, bad || '(empty)');
   }
 });

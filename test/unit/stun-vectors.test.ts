@@ -6,13 +6,35 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import {
-  Attr, PasswordAlgorithm, StunClass, StunMessageBuilder, StunMethod, checkFingerprint, checkIntegrity, classifyPacket, crc32,
-  decodeChannelData, decodeErrorCode, decodePasswordAlgorithm, decodeStun, decodeXorAddress, encodeChannelData,
-  encodeErrorCode, encodePasswordAlgorithm, encodeXorAddress, getAttribute, longTermKey, messageType, parseNonceCookie,
-  prepPassword, prepUsername, splitMessageType, userHash, type StunMessage,
+  Attr,
+  PasswordAlgorithm,
+  StunClass,
+  StunMessageBuilder,
+  StunMethod,
+  checkFingerprint,
+  checkIntegrity,
+  classifyPacket,
+  crc32,
+  decodeChannelData,
+  decodeErrorCode,
+  decodePasswordAlgorithm,
+  decodeStun,
+  decodeXorAddress,
+  encodeChannelData,
+  encodeErrorCode,
+  encodePasswordAlgorithm,
+  encodeXorAddress,
+  getAttribute,
+  longTermKey,
+  messageType,
+  parseNonceCookie,
+  prepPassword,
+  prepUsername,
+  splitMessageType,
+  userHash,
+  type StunMessage,
 } from '../../src/stun/index.js';
 import { RFC5769_PASSWORD, RFC5769_REQUEST as SAMPLE_REQUEST, hex } from '../fixtures/rfc5769.js';
-
 
 /** §2.2 Sample IPv4 Response. */
 const IPV4_RESPONSE = hex(`
@@ -80,11 +102,17 @@ test('RFC 5769 §2.1 sample request: attributes, integrity, fingerprint, byte-ex
   assert.equal(checkIntegrity(m, Buffer.from('wrong')), false);
   assert.equal(checkFingerprint(m), true);
   // USERNAME is padded with spaces in the RFC's bytes.
-  assert.deepEqual(reencode(m, (t) => (t === Attr.Username ? 0x20 : 0)), SAMPLE_REQUEST);
+  assert.deepEqual(
+    reencode(m, (t) => (t === Attr.Username ? 0x20 : 0)),
+    SAMPLE_REQUEST,
+  );
 });
 
 test('RFC 5769 §2.2/§2.3 responses: XOR-MAPPED-ADDRESS v4 and v6, and the builder reproduces them', () => {
-  for (const [bytes, address, family] of [[IPV4_RESPONSE, '192.0.2.1', 4], [IPV6_RESPONSE, '2001:db8:1234:5678:11:2233:4455:6677', 6]] as const) {
+  for (const [bytes, address, family] of [
+    [IPV4_RESPONSE, '192.0.2.1', 4],
+    [IPV6_RESPONSE, '2001:db8:1234:5678:11:2233:4455:6677', 6],
+  ] as const) {
     const m = decode(bytes);
     assert.deepEqual([m.method, m.cls], [StunMethod.Binding, StunClass.Success]);
     assert.equal(checkIntegrity(m, SHORT_TERM_KEY), true);
@@ -111,15 +139,20 @@ test('RFC 5769 §2.4 long-term credentials with SASLprep', () => {
   assert.equal(prepPassword('The\u00adM\u00aatr\u2168'), 'TheMatrIX');
   assert.equal(checkIntegrity(m, longTermKey(username, 'example.org', 'The\u00adM\u00aatr\u2168')), true);
   assert.equal(checkIntegrity(m, longTermKey(username, 'example.org', 'TheMatrix')), false);
-  assert.deepEqual(reencode(m, () => 0), LONG_TERM_REQUEST);
+  assert.deepEqual(
+    reencode(m, () => 0),
+    LONG_TERM_REQUEST,
+  );
 });
 
 test('RFC 8489 B.1 (erratum 6268): USERHASH, PASSWORD-ALGORITHM and MESSAGE-INTEGRITY-SHA256', () => {
   const m = decode(SHA256_USERHASH_REQUEST);
   assert.deepEqual([m.method, m.cls], [StunMethod.Binding, StunClass.Request]);
   assert.equal(m.transactionId.toString('hex'), '78ad3433c6ad72c029da412e');
-  assert.deepEqual(m.attributes.map((a) => a.type),
-    [Attr.Userhash, Attr.Nonce, Attr.Realm, Attr.PasswordAlgorithm, Attr.MessageIntegritySha256]);
+  assert.deepEqual(
+    m.attributes.map((a) => a.type),
+    [Attr.Userhash, Attr.Nonce, Attr.Realm, Attr.PasswordAlgorithm, Attr.MessageIntegritySha256],
+  );
   const username = '\u30de\u30c8\u30ea\u30c3\u30af\u30b9';
   const realm = getAttribute(m, Attr.Realm)?.toString('utf8') as string;
   const nonce = getAttribute(m, Attr.Nonce)?.toString('utf8') as string;
@@ -145,7 +178,10 @@ test('RFC 8489 B.1 (erratum 6268): USERHASH, PASSWORD-ALGORITHM and MESSAGE-INTE
   assert.equal(checkIntegrity(m, key), false, 'no MESSAGE-INTEGRITY (SHA-1) in this message');
 
   // The builder writes the same bytes, from the decoded attributes and from scratch (zero padding).
-  assert.deepEqual(reencode(m, () => 0), SHA256_USERHASH_REQUEST);
+  assert.deepEqual(
+    reencode(m, () => 0),
+    SHA256_USERHASH_REQUEST,
+  );
   const built = new StunMessageBuilder(StunMethod.Binding, StunClass.Request, Buffer.from(m.transactionId))
     .add(Attr.Userhash, userHash(username, realm))
     .add(Attr.Nonce, Buffer.from(nonce))
@@ -199,11 +235,16 @@ test('malformed input is refused with a reason, never thrown', () => {
 
 test('message types interleave method and class bits (RFC 8489 §5, RFC 8656)', () => {
   const cases: Array<[number, StunClass, number]> = [
-    [StunMethod.Binding, StunClass.Request, 0x0001], [StunMethod.Binding, StunClass.Success, 0x0101],
-    [StunMethod.Binding, StunClass.Error, 0x0111], [StunMethod.Allocate, StunClass.Request, 0x0003],
-    [StunMethod.Allocate, StunClass.Error, 0x0113], [StunMethod.Refresh, StunClass.Request, 0x0004],
-    [StunMethod.Send, StunClass.Indication, 0x0016], [StunMethod.Data, StunClass.Indication, 0x0017],
-    [StunMethod.CreatePermission, StunClass.Request, 0x0008], [StunMethod.ChannelBind, StunClass.Success, 0x0109],
+    [StunMethod.Binding, StunClass.Request, 0x0001],
+    [StunMethod.Binding, StunClass.Success, 0x0101],
+    [StunMethod.Binding, StunClass.Error, 0x0111],
+    [StunMethod.Allocate, StunClass.Request, 0x0003],
+    [StunMethod.Allocate, StunClass.Error, 0x0113],
+    [StunMethod.Refresh, StunClass.Request, 0x0004],
+    [StunMethod.Send, StunClass.Indication, 0x0016],
+    [StunMethod.Data, StunClass.Indication, 0x0017],
+    [StunMethod.CreatePermission, StunClass.Request, 0x0008],
+    [StunMethod.ChannelBind, StunClass.Success, 0x0109],
   ];
   for (const [method, cls, type] of cases) {
     assert.equal(messageType(method, cls), type);
@@ -213,7 +254,12 @@ test('message types interleave method and class bits (RFC 8489 §5, RFC 8656)', 
 
 test('XOR addresses, error codes and ChannelData round-trip', () => {
   const tid = Buffer.alloc(12, 7);
-  for (const a of [{ address: '198.18.0.1', port: 3478 }, { address: '2001:db8::1', port: 443 }, { address: '::', port: 1 }, { address: 'fe80::1:2:3:4', port: 65535 }]) {
+  for (const a of [
+    { address: '198.18.0.1', port: 3478 },
+    { address: '2001:db8::1', port: 443 },
+    { address: '::', port: 1 },
+    { address: 'fe80::1:2:3:4', port: 65535 },
+  ]) {
     const back = decodeXorAddress(encodeXorAddress(a, tid), tid);
     assert.equal(back?.address, a.address);
     assert.equal(back?.port, a.port);
@@ -233,9 +279,17 @@ test('XOR addresses, error codes and ChannelData round-trip', () => {
 test('RFC 7983 demultiplexing by first byte', () => {
   const kind = (...bytes: number[]): string => classifyPacket(Buffer.from(bytes));
   assert.equal(classifyPacket(SAMPLE_REQUEST), 'stun');
-  assert.deepEqual([kind(0), kind(3), kind(16), kind(19), kind(20), kind(63), kind(64), kind(79)],
-    ['stun', 'stun', 'zrtp', 'zrtp', 'dtls', 'dtls', 'turn-channel', 'turn-channel']);
-  assert.deepEqual([kind(0x80, 96), kind(0x80, 0xe0), kind(0x81, 200), kind(0x80, 223), kind(191, 111)], ['rtp', 'rtp', 'rtcp', 'rtcp', 'rtp']);
-  assert.deepEqual([kind(4), kind(15), kind(80), kind(127), kind(192), kind(255), kind(0x80)], ['unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown']);
+  assert.deepEqual(
+    [kind(0), kind(3), kind(16), kind(19), kind(20), kind(63), kind(64), kind(79)],
+    ['stun', 'stun', 'zrtp', 'zrtp', 'dtls', 'dtls', 'turn-channel', 'turn-channel'],
+  );
+  assert.deepEqual(
+    [kind(0x80, 96), kind(0x80, 0xe0), kind(0x81, 200), kind(0x80, 223), kind(191, 111)],
+    ['rtp', 'rtp', 'rtcp', 'rtcp', 'rtp'],
+  );
+  assert.deepEqual(
+    [kind(4), kind(15), kind(80), kind(127), kind(192), kind(255), kind(0x80)],
+    ['unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown'],
+  );
   assert.equal(classifyPacket(Buffer.alloc(0)), 'unknown');
 });

@@ -11,16 +11,25 @@ import { PeerAddressFilter } from '../../src/turn/peer-filter.js';
 import { StreamFramer } from '../../src/turn/listeners/stream-framer.js';
 
 let seed = 7;
-const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
-const bytes = (n: number): Buffer => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = rnd(256); return b; };
+const rnd = (n: number): number => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+};
+const bytes = (n: number): Buffer => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = rnd(256);
+  return b;
+};
 
 test('StreamFramer: 2,000 streams of STUN and padded ChannelData, cut at random points, come out whole and in order', () => {
   for (let s = 0; s < 2000; s++) {
     const frames: Buffer[] = [];
     for (let i = 0; i < 1 + rnd(8); i++) {
-      frames.push(rnd(2) === 0
-        ? new StunMessageBuilder(StunMethod.Binding, StunClass.Request).add(0x8022, bytes(rnd(40))).build()
-        : encodeChannelData(0x4000 + rnd(0x4000), bytes(rnd(300)), true));
+      frames.push(
+        rnd(2) === 0
+          ? new StunMessageBuilder(StunMethod.Binding, StunClass.Request).add(0x8022, bytes(rnd(40))).build()
+          : encodeChannelData(0x4000 + rnd(0x4000), bytes(rnd(300)), true),
+      );
     }
     const stream = Buffer.concat(frames);
     const framer = new StreamFramer();
@@ -28,7 +37,12 @@ test('StreamFramer: 2,000 streams of STUN and padded ChannelData, cut at random 
     let at = 0;
     while (at < stream.length) {
       const n = 1 + rnd(Math.min(200, stream.length - at));
-      assert.equal(framer.push(stream.subarray(at, at + n), (f) => { out.push(Buffer.from(f)); }), true);
+      assert.equal(
+        framer.push(stream.subarray(at, at + n), (f) => {
+          out.push(Buffer.from(f));
+        }),
+        true,
+      );
       at += n;
     }
     assert.equal(out.length, frames.length);
@@ -44,8 +58,13 @@ test('StreamFramer, nonce check and peer filter: 200,000 random inputs never thr
   let frames = 0;
   for (let i = 0; i < 200_000; i++) {
     const framer = new StreamFramer();
-    framer.push(bytes(1 + rnd(64)), () => { frames++; });
-    const s = rnd(2) === 0 ? valid.slice(0, rnd(valid.length + 1)) + bytes(rnd(4)).toString('latin1') : bytes(rnd(40)).toString(rnd(2) ? 'utf8' : 'base64url');
+    framer.push(bytes(1 + rnd(64)), () => {
+      frames++;
+    });
+    const s =
+      rnd(2) === 0
+        ? valid.slice(0, rnd(valid.length + 1)) + bytes(rnd(4)).toString('latin1')
+        : bytes(rnd(40)).toString(rnd(2) ? 'utf8' : 'base64url');
     if (s !== valid) assert.notEqual(nonces.check(s, '198.18.0.5'), 'valid');
     filter.check(rnd(2) ? s : `${rnd(300)}.${rnd(300)}.${rnd(300)}.${rnd(300)}`);
   }

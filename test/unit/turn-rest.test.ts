@@ -4,13 +4,16 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { turnRestCredential, turnRestPassword, verifyTurnRestCredential } from '../../src/turn/rest-credentials.js';
 
-test('username is expiry:identity and the password matches openssl\'s HMAC-SHA1', () => {
+test("username is expiry:identity and the password matches openssl's HMAC-SHA1", () => {
   const now = Date.UTC(2026, 0, 1);
   const c = turnRestCredential('north-wind', 'alice', 3600, now);
   assert.equal(c.username, `${now / 1000 + 3600}:alice`);
   assert.equal(c.expiresAt, now / 1000 + 3600);
   // An independent implementation of the same formula.
-  const hex = execFileSync('openssl', ['dgst', '-sha1', '-hmac', 'north-wind', '-hex'], { input: c.username, encoding: 'utf8' }).trim().split(' ').pop() as string;
+  const hex = execFileSync('openssl', ['dgst', '-sha1', '-hmac', 'north-wind', '-hex'], { input: c.username, encoding: 'utf8' })
+    .trim()
+    .split(' ')
+    .pop() as string;
   assert.equal(c.credential, Buffer.from(hex, 'hex').toString('base64'));
 });
 

@@ -50,7 +50,16 @@ test('gaps are reported lost; a late arrival is reported received in the next fe
   const r = new TwccRecorder();
   for (const s of [1, 2, 4, 5]) r.onPacket(s, 100 + s);
   const [first] = drain(r);
-  assert.deepEqual(first?.packets.map((p) => [p.seq, p.received]), [[1, true], [2, true], [3, false], [4, true], [5, true]]);
+  assert.deepEqual(
+    first?.packets.map((p) => [p.seq, p.received]),
+    [
+      [1, true],
+      [2, true],
+      [3, false],
+      [4, true],
+      [5, true],
+    ],
+  );
   r.onPacket(3, 120);
   r.onPacket(6, 121);
   const [second] = drain(r);
@@ -67,7 +76,10 @@ test('losses before the next arrival start the report (base = first unreported n
   r.onPacket(14, 2);
   const [fb] = drain(r);
   assert.equal(fb?.baseSeq, 11);
-  assert.deepEqual(fb?.packets.map((p) => p.received), [false, false, false, true]);
+  assert.deepEqual(
+    fb?.packets.map((p) => p.received),
+    [false, false, false, true],
+  );
 });
 
 test('wrap across 65535 → 0, duplicates counted once, backlog split into several feedbacks', () => {
@@ -82,7 +94,10 @@ test('wrap across 65535 → 0, duplicates counted once, backlog split into sever
   const seqs = fbs.flatMap((fb) => twccArrivalTimesUs(fb).map((a) => a.seq));
   assert.equal(seqs.length, 1000);
   for (let i = 0; i < 1000; i++) assert.equal(seqs[i], (65000 + i) & 0xffff);
-  assert.deepEqual(fbs.map((f) => f.fbPktCount), fbs.map((_, i) => i));
+  assert.deepEqual(
+    fbs.map((f) => f.fbPktCount),
+    fbs.map((_, i) => i),
+  );
 });
 
 test('werift reads our feedback the same way', () => {

@@ -11,7 +11,10 @@ import { UDP_MAX_SEND_QUEUE, UdpTuple } from '../../src/rtc/port/udp-tuple.js';
 test('a datagram is dropped and counted while the send queue is over its bound, sent otherwise', async () => {
   const rx = createSocket('udp4');
   const tx = createSocket('udp4');
-  await Promise.all([new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r())), new Promise<void>((r) => tx.bind(0, '127.0.0.1', () => r()))]);
+  await Promise.all([
+    new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r())),
+    new Promise<void>((r) => tx.bind(0, '127.0.0.1', () => r())),
+  ]);
   const got: Buffer[] = [];
   rx.on('message', (m) => got.push(m));
   const drops = { sendQueueFull: 0 };
@@ -23,7 +26,10 @@ test('a datagram is dropped and counted while the send queue is over its bound, 
   queued = UDP_MAX_SEND_QUEUE;
   tuple.send(Buffer.from('on time'));
   for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.deepEqual(got.map((b) => b.toString()), ['on time']);
+  assert.deepEqual(
+    got.map((b) => b.toString()),
+    ['on time'],
+  );
   assert.equal(drops.sendQueueFull, 1);
   rx.close();
   tx.close();

@@ -35,10 +35,17 @@ export class AudioInput implements MediaSink {
   private readonly take = guarded('mcu.audio.rtp', (packet: Buffer, view: RtpHeaderView) => this.takePacket(packet, view));
 
   /** The mixer connects it to the producer (Router.addSink) and disconnects it in `onClose`. */
-  constructor(readonly producer: ProducerView, private readonly onClose: (input: AudioInput) => void) {}
+  constructor(
+    readonly producer: ProducerView,
+    private readonly onClose: (input: AudioInput) => void,
+  ) {}
 
-  get id(): string { return this.producer.id; }
-  get ownerId(): string { return this.producer.ownerId; }
+  get id(): string {
+    return this.producer.id;
+  }
+  get ownerId(): string {
+    return this.producer.ownerId;
+  }
 
   onRtp(packet: Buffer, view: RtpHeaderView): void {
     this.take(packet, view);
@@ -62,7 +69,8 @@ export class AudioInput implements MediaSink {
     for (let i = 0; i < red.count; i++) {
       if (red.payloadTypes[i] !== codecPt || red.lengths[i] === 0) continue;
       const offset = red.timestampOffsets[i] as number;
-      const data = packet.subarray(red.offsets[i] as number, (red.offsets[i] as number) + (red.lengths[i] as number));
+      const start = red.offsets[i] as number;
+      const data = packet.subarray(start, start + (red.lengths[i] as number));
       // A redundant block has no sequence number of its own: one packet back per frame of offset.
       const seq = (view.sequenceNumber - Math.round(offset / RTP_TICKS_PER_FRAME)) & 0xffff;
       const before = this.jitter.depth;

@@ -45,9 +45,7 @@ export const MAX_AUDIO_PAYLOAD = 1500;
  * storage) is valid until the next `pop` or `push`.
  */
 export type JitterFrame =
-  | { readonly kind: 'frame'; readonly payload: Uint8Array }
-  | { readonly kind: 'lost' }
-  | { readonly kind: 'silent' };
+  { readonly kind: 'frame'; readonly payload: Uint8Array } | { readonly kind: 'lost' } | { readonly kind: 'silent' };
 
 type Mode = 'idle' | 'buffering' | 'playing';
 
@@ -97,14 +95,22 @@ export class AudioJitterBuffer {
 
   constructor(options: Partial<AudioJitterBufferOptions> = {}) {
     const o = { ...DEFAULT_JITTER_OPTIONS, ...options };
-    if (!(o.targetDepth >= 1 && o.targetDepth <= o.maxDepth && o.maxDepth <= JITTER_SLOTS && o.maxConcealed >= 0 && o.maxJump >= o.maxDepth)) {
+    if (!(
+      o.targetDepth >= 1 &&
+      o.targetDepth <= o.maxDepth &&
+      o.maxDepth <= JITTER_SLOTS &&
+      o.maxConcealed >= 0 &&
+      o.maxJump >= o.maxDepth
+    )) {
       throw new RangeError(`AudioJitterBuffer: need 1 ≤ targetDepth ≤ maxDepth ≤ ${JITTER_SLOTS}, maxJump ≥ maxDepth, maxConcealed ≥ 0`);
     }
     this.opts = o;
     for (let i = 0; i < JITTER_SLOTS; i++) this.views.push(this.storage.subarray(i * MAX_AUDIO_PAYLOAD, i * MAX_AUDIO_PAYLOAD));
   }
 
-  get options(): Readonly<AudioJitterBufferOptions> { return this.opts; }
+  get options(): Readonly<AudioJitterBufferOptions> {
+    return this.opts;
+  }
 
   /** Frames from the play-out point to the newest buffered one (0 when idle). */
   get depth(): number {
@@ -233,7 +239,8 @@ export class AudioJitterBuffer {
     }
     const offset = slot * MAX_AUDIO_PAYLOAD;
     this.storage.set(payload, offset);
-    if ((this.views[slot] as Uint8Array).length !== payload.length) this.views[slot] = this.storage.subarray(offset, offset + payload.length);
+    if ((this.views[slot] as Uint8Array).length !== payload.length)
+      this.views[slot] = this.storage.subarray(offset, offset + payload.length);
     this.slotIndex[slot] = index;
     if (index > this.newestIndex) {
       this.newestIndex = index;
@@ -245,6 +252,6 @@ export class AudioJitterBuffer {
   private output(kind: JitterFrame['kind'], payload: Uint8Array): JitterFrame {
     this.result.kind = kind;
     this.result.payload = payload;
-    return this.result as JitterFrame;
+    return this.result;
   }
 }

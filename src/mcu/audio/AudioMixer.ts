@@ -28,7 +28,10 @@ export class AudioMixer {
   busyMs = 0;
 
   /** `router`: the room's media core, which connects inputs to producers and carries the mixes. */
-  constructor(private readonly router: Router, readonly counters = new McuCounters()) {}
+  constructor(
+    private readonly router: Router,
+    readonly counters = new McuCounters(),
+  ) {}
 
   /** A participant's microphone. */
   addInput(producer: Producer): AudioInput {

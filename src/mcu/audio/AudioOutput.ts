@@ -22,14 +22,20 @@ export class AudioOutput {
   listening = false;
   /** RFC 3550 §5.1: random first sequence number and timestamp. */
   private readonly header: RtpHeaderFields = {
-    marker: false, payloadType: MIX_AUDIO_CODEC.payloadType, ssrc: randomSsrc(),
-    sequenceNumber: Math.floor(Math.random() * 0x10000), timestamp: Math.floor(Math.random() * 0x100000000),
+    marker: false,
+    payloadType: MIX_AUDIO_CODEC.payloadType,
+    ssrc: randomSsrc(),
+    sequenceNumber: Math.floor(Math.random() * 0x10000),
+    timestamp: Math.floor(Math.random() * 0x100000000),
   };
   private readonly packet = Buffer.allocUnsafe(1500);
   private readonly view = new RtpHeaderView();
   framesSent = 0;
 
-  constructor(readonly listenerId: string, router: Router) {
+  constructor(
+    readonly listenerId: string,
+    router: Router,
+  ) {
     this.producer = createMixProducer(router, { id: `mix-audio-${listenerId}`, kind: 'audio', ssrc: this.header.ssrc });
   }
 

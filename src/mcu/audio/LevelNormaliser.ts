@@ -42,7 +42,8 @@ export class LevelNormaliser {
 
   constructor(options: Partial<LevelNormaliserOptions> = {}) {
     const o = { ...DEFAULT_NORMALISER_OPTIONS, ...options };
-    if (!(o.ceiling > 0 && o.ceiling <= 1 && o.releaseDbPerSecond >= 0)) throw new RangeError('LevelNormaliser: need 0 < ceiling ≤ 1, releaseDbPerSecond ≥ 0');
+    if (!(o.ceiling > 0 && o.ceiling <= 1 && o.releaseDbPerSecond >= 0))
+      throw new RangeError('LevelNormaliser: need 0 < ceiling ≤ 1, releaseDbPerSecond ≥ 0');
     this.ceilingAbs = o.ceiling * FULL_SCALE;
     this.releasePerFrame = 10 ** ((o.releaseDbPerSecond * FRAME_MS) / 1000 / 20);
   }

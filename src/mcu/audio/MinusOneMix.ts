@@ -33,7 +33,9 @@ export class MinusOneMix {
   }
 
   /** Inputs with a frame this tick. */
-  get activeInputs(): number { return this.inputs; }
+  get activeInputs(): number {
+    return this.inputs;
+  }
 
   /** Starts a new tick: nobody has a frame. */
   clear(): void {
@@ -46,7 +48,8 @@ export class MinusOneMix {
   /** Input `slot`'s decoded frame for this tick (FRAME_SAMPLES long), or null for none (same as not calling). */
   setFrame(slot: number, pcm: Int16Array | null): void {
     if (!Number.isInteger(slot) || slot < 0) throw new RangeError(`MinusOneMix: bad slot ${slot}`);
-    if (pcm !== null && pcm.length !== FRAME_SAMPLES) throw new RangeError(`MinusOneMix: frame of ${pcm.length} samples, expected ${FRAME_SAMPLES}`);
+    if (pcm !== null && pcm.length !== FRAME_SAMPLES)
+      throw new RangeError(`MinusOneMix: frame of ${pcm.length} samples, expected ${FRAME_SAMPLES}`);
     if (slot >= this.frames.length) this.grow(Math.max(slot + 1, this.frames.length * 2));
     const total = this.total;
     const own = this.frames[slot] as Int16Array;

@@ -9,8 +9,6 @@ import { AV_PIX_FMT_YUV420P, SWS_BILINEAR } from 'node-av/constants';
 import type { I420Image, Rect } from '../video/i420.js';
 import { SwitchboardError } from '../../protocol/errors.js';
 
-
-
 export class TileScaler {
   private ctx: SoftwareScaleContext | null = null;
   private key = '';
@@ -70,7 +68,10 @@ export class ImageScaler {
   private readonly srcStrides: number[];
   private readonly dstStrides: number[];
 
-  constructor(private readonly from: I420Image, readonly to: I420Image) {
+  constructor(
+    private readonly from: I420Image,
+    readonly to: I420Image,
+  ) {
     this.ctx.getContext(from.width, from.height, AV_PIX_FMT_YUV420P, to.width, to.height, AV_PIX_FMT_YUV420P, SWS_BILINEAR);
     if (this.ctx.initContext() < 0) throw new SwitchboardError('unavailable', `sws_scale: cannot scale ${from.width}x${from.height} to ${to.width}x${to.height}`);
     this.src = [asBuffer(from.y), asBuffer(from.u), asBuffer(from.v)];

@@ -44,8 +44,12 @@ export class VideoFrameDecoder {
     return this.hasFrame;
   }
 
-  get width(): number { return this.hasFrame ? this.frame.width : 0; }
-  get height(): number { return this.hasFrame ? this.frame.height : 0; }
+  get width(): number {
+    return this.hasFrame ? this.frame.width : 0;
+  }
+  get height(): number {
+    return this.hasFrame ? this.frame.height : 0;
+  }
 
   close(): void {
     this.ctx.freeContext();

@@ -4,7 +4,13 @@
  * frames are decoded by video-decoder.ts).
  */
 import { Codec, CodecContext, Frame, Packet, Rational } from 'node-av/lib';
-import { AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBVPX_VP9 } from 'node-av/constants';
+import {
+  AV_PICTURE_TYPE_I,
+  AV_PICTURE_TYPE_NONE,
+  AV_PIX_FMT_YUV420P,
+  FF_ENCODER_LIBVPX_VP8,
+  FF_ENCODER_LIBVPX_VP9,
+} from 'node-av/constants';
 import { quietFfmpegLog } from './ffmpeg-log.js';
 import type { DecodedCodec } from '../video/frame-bits.js';
 import type { I420Image } from '../video/i420.js';
@@ -64,8 +70,14 @@ export class VideoFrameEncoder {
     // (a full-size keyframe on a slow link is lost, asked for again, and floods it), overshoot
     // held to 15 %, a 1 s rate-control buffer.
     const options: Array<[string, string]> = [
-      ['deadline', 'realtime'], ['cpu-used', String(opts.cpuUsed ?? 8)], ['lag-in-frames', '0'], ['error-resilient', '1'], ['static-thresh', '0'],
-      ['max-intra-rate', '300'], ['undershoot-pct', '100'], ['overshoot-pct', '15'],
+      ['deadline', 'realtime'],
+      ['cpu-used', String(opts.cpuUsed ?? 8)],
+      ['lag-in-frames', '0'],
+      ['error-resilient', '1'],
+      ['static-thresh', '0'],
+      ['max-intra-rate', '300'],
+      ['undershoot-pct', '100'],
+      ['overshoot-pct', '15'],
     ];
     ctx.rcBufferSize = Math.round(opts.bitrate);
     for (const [name, value] of options) {

@@ -70,7 +70,14 @@ class Tier {
   readonly packetizer: Vp8Packetizer;
   active = true;
   keyframeWanted = true;
-  constructor(readonly index: number, readonly rid: string, readonly ssrc: number, readonly bitrate: number, readonly width: number, readonly height: number) {
+  constructor(
+    readonly index: number,
+    readonly rid: string,
+    readonly ssrc: number,
+    readonly bitrate: number,
+    readonly width: number,
+    readonly height: number,
+  ) {
     this.packetizer = new Vp8Packetizer(ssrc, MIX_VIDEO_CODEC.payloadType);
   }
 
@@ -107,7 +114,12 @@ export class Composition {
   encoding = false;
   closed = false;
 
-  constructor(readonly kind: LayoutKind, private readonly opts: CompositionOptions, router: Router, private readonly counters = new McuCounters()) {
+  constructor(
+    readonly kind: LayoutKind,
+    private readonly opts: CompositionOptions,
+    router: Router,
+    private readonly counters = new McuCounters(),
+  ) {
     this.canvas = I420Canvas.alloc(opts.width, opts.height);
     this.tiers = opts.tiers.map((bitrate, i) => {
       const size = tierSize(bitrate, opts.width, opts.height, opts.fps);
@@ -123,7 +135,11 @@ export class Composition {
       }),
     });
     // Tiers nobody receives stop being encoded (and restart with a keyframe when wanted).
-    new LayerPauser(this.producer, router.demandOf(this.producer), guarded('mcu.tiers', (_mid: string, rids: string[]) => this.setActiveTiers(rids)));
+    new LayerPauser(
+      this.producer,
+      router.demandOf(this.producer),
+      guarded('mcu.tiers', (_mid: string, rids: string[]) => this.setActiveTiers(rids)),
+    );
   }
 
   /**
@@ -151,10 +167,23 @@ export class Composition {
   }
 
   /** Each tier's encoder counts (zero while it is not encoded): for diagnostics and stats. */
-  get tierStats(): Array<{ rid: string; width: number; height: number; active: boolean; frames: number; keyframes: number; bytes: number }> {
+  get tierStats(): Array<{
+    rid: string;
+    width: number;
+    height: number;
+    active: boolean;
+    frames: number;
+    keyframes: number;
+    bytes: number;
+  }> {
     return this.tiers.map((t) => ({
-      rid: t.rid, width: t.width, height: t.height, active: t.active,
-      frames: t.encoder?.framesEncoded ?? 0, keyframes: t.encoder?.keyframesEncoded ?? 0, bytes: t.encoder?.bytesEncoded ?? 0,
+      rid: t.rid,
+      width: t.width,
+      height: t.height,
+      active: t.active,
+      frames: t.encoder?.framesEncoded ?? 0,
+      keyframes: t.encoder?.keyframesEncoded ?? 0,
+      bytes: t.encoder?.bytesEncoded ?? 0,
     }));
   }
 
@@ -193,9 +222,9 @@ export class Composition {
       this.counters.videoFramesEncoded++;
       const stream = this.producer.streams[tier.index];
       if (!stream) continue;
-      const pacer = tier.pacer ??= new PacketPacer(tier.bitrate * PACING_FACTOR, (packet, at) => {
+      const pacer = (tier.pacer ??= new PacketPacer(tier.bitrate * PACING_FACTOR, (packet, at) => {
         if (!this.closed && parseRtpHeader(packet, this.view)) this.producer.receive(packet, this.view, at, stream);
-      });
+      }));
       tier.packetizer.packetize(encoded.data, timestamp, (packet) => pacer.push(packet));
     }
     this.framesComposed++;
@@ -222,7 +251,15 @@ export class Composition {
         canvas.fillRect(rect, EMPTY_TILE_Y, 128, 128);
       }
       const size = labelSize(tile.name, LABEL_SCALE, rect.width - 2 * LABEL_MARGIN);
-      if (size.width > 0) drawLabel(canvas, tile.name, rect.x + LABEL_MARGIN, rect.y + rect.height - size.height - LABEL_MARGIN, LABEL_SCALE, rect.width - 2 * LABEL_MARGIN);
+      if (size.width > 0)
+        drawLabel(
+          canvas,
+          tile.name,
+          rect.x + LABEL_MARGIN,
+          rect.y + rect.height - size.height - LABEL_MARGIN,
+          LABEL_SCALE,
+          rect.width - 2 * LABEL_MARGIN,
+        );
     }
     // Scalers of participants who left.
     if (this.scalers.size > tiles.length) {

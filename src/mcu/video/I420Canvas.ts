@@ -116,8 +116,16 @@ function fillRows(plane: Uint8Array, stride: number, x0: number, y0: number, x1:
 
 /** Copies [x0, x1) × [y0, y1) of `dst` from `src`, whose pixel (sx, sy) lands on (x0, y0). */
 function copyRows(
-  src: Uint8Array, srcStride: number, sx: number, sy: number,
-  dst: Uint8Array, dstStride: number, x0: number, y0: number, x1: number, y1: number,
+  src: Uint8Array,
+  srcStride: number,
+  sx: number,
+  sy: number,
+  dst: Uint8Array,
+  dstStride: number,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
 ): void {
   const w = x1 - x0;
   for (let row = 0; row < y1 - y0; row++) {

@@ -33,19 +33,28 @@ export class PacketPacer {
   private budgetBytes = 0;
   private lastAt = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly step = guarded('mcu.pacer.step', () => this.drain(), () => this.stepLater());
+  private readonly step = guarded(
+    'mcu.pacer.step',
+    () => this.drain(),
+    () => this.stepLater(),
+  );
   /** Packets sent before their turn because the ring was full. */
   overflows = 0;
   closed = false;
 
-  constructor(private rateBps: number, private readonly send: (packet: Buffer, now: number) => void) {}
+  constructor(
+    private rateBps: number,
+    private readonly send: (packet: Buffer, now: number) => void,
+  ) {}
 
   /** Bits per second packets leave at. */
   setRate(bps: number): void {
     this.rateBps = bps;
   }
 
-  get queued(): number { return this.count; }
+  get queued(): number {
+    return this.count;
+  }
 
   /** Queues a copy of `packet` (the caller may reuse its buffer). */
   push(packet: Buffer): void {
@@ -99,6 +108,6 @@ export class PacketPacer {
     const i = this.head;
     this.head = (this.head + 1) % SLOTS;
     this.count--;
-    this.send((this.slots[i] as Buffer).subarray(0, this.lengths[i] as number), now);
+    this.send((this.slots[i] as Buffer).subarray(0, this.lengths[i]), now);
   }
 }

@@ -61,10 +61,16 @@ export class VideoComposer {
       return null;
     }
     this.inputs.get(producer.ownerId)?.close();
-    const input = new VideoInput(producer, codec, (closed) => {
-      this.router.removeSink(producer, closed);
-      if (this.inputs.get(closed.ownerId) === closed) this.inputs.delete(closed.ownerId);
-    }, this.counters, this.clock.running);
+    const input = new VideoInput(
+      producer,
+      codec,
+      (closed) => {
+        this.router.removeSink(producer, closed);
+        if (this.inputs.get(closed.ownerId) === closed) this.inputs.delete(closed.ownerId);
+      },
+      this.counters,
+      this.clock.running,
+    );
     this.inputs.set(producer.ownerId, input);
     this.router.addSink(producer, input);
     return input;
@@ -142,7 +148,11 @@ export class VideoComposer {
     let any = false;
     for (const c of this.compositions.values()) {
       let received = false;
-      for (const v of c.viewers) if (this.receiving.has(v)) { received = true; break; }
+      for (const v of c.viewers)
+        if (this.receiving.has(v)) {
+          received = true;
+          break;
+        }
       c.setEncoding(received);
       any ||= received;
     }

@@ -53,16 +53,28 @@ export class VideoInput implements MediaSink {
       },
       onKeyframeNeeded: () => producer.requestKeyframe(this.streamIndex),
     });
-    this.take = guarded('mcu.video.rtp', (payload: Buffer, view: RtpHeaderView, now: number) => {
-      this.jitter.push(view.sequenceNumber, view.timestamp, view.marker, payload, now);
-    }, () => this.startOver());
+    this.take = guarded(
+      'mcu.video.rtp',
+      (payload: Buffer, view: RtpHeaderView, now: number) => {
+        this.jitter.push(view.sequenceNumber, view.timestamp, view.marker, payload, now);
+      },
+      () => this.startOver(),
+    );
     this.setDecoding(decoding);
   }
 
-  get id(): string { return this.producer.id; }
-  get ownerId(): string { return this.producer.ownerId; }
-  get screen(): boolean { return this.producer.source === 'screen'; }
-  get hasPicture(): boolean { return this.decoder.hasFrame; }
+  get id(): string {
+    return this.producer.id;
+  }
+  get ownerId(): string {
+    return this.producer.ownerId;
+  }
+  get screen(): boolean {
+    return this.producer.source === 'screen';
+  }
+  get hasPicture(): boolean {
+    return this.decoder.hasFrame;
+  }
 
   /** Decode from now on (from the next keyframe, asked for) or stop decoding. */
   setDecoding(decoding: boolean): void {

@@ -160,7 +160,7 @@ export class VideoJitterBuffer {
     let off = 0;
     for (let s = start; ; s = (s + 1) & 0xffff) {
       const i = s & MASK;
-      off += (this.slots[i] as Buffer).copy(this.frame, off, 0, this.lengths[i] as number);
+      off += (this.slots[i] as Buffer).copy(this.frame, off, 0, this.lengths[i]);
       this.seqs[i] = -1;
       if (s === end) break;
     }

@@ -18,7 +18,11 @@ export class Vp8Packetizer {
   packetsSent = 0;
 
   /** The first sequence number is random (RFC 3550 §5.1) unless given. */
-  constructor(readonly ssrc: number, readonly payloadType: number, firstSequenceNumber = Math.floor(Math.random() * 0x10000)) {
+  constructor(
+    readonly ssrc: number,
+    readonly payloadType: number,
+    firstSequenceNumber = Math.floor(Math.random() * 0x10000),
+  ) {
     this.header = { marker: false, payloadType, sequenceNumber: firstSequenceNumber & 0xffff, timestamp: 0, ssrc };
   }
 

@@ -36,8 +36,13 @@ export function allocI420(width: number, height: number): I420Image {
   const cw = chromaSize(width);
   const ch = chromaSize(height);
   return {
-    width, height,
-    y: new Uint8Array(width * height), u: new Uint8Array(cw * ch), v: new Uint8Array(cw * ch),
-    strideY: width, strideU: cw, strideV: cw,
+    width,
+    height,
+    y: new Uint8Array(width * height),
+    u: new Uint8Array(cw * ch),
+    v: new Uint8Array(cw * ch),
+    strideY: width,
+    strideU: cw,
+    strideV: cw,
   };
 }

@@ -80,10 +80,10 @@ export function fitRect(srcWidth: number, srcHeight: number, tile: Rect): Rect {
   // Compare aspect ratios by cross-multiplying: no rounding decides which side limits.
   if (srcWidth * maxH >= srcHeight * maxW) {
     w = maxW;
-    h = clampEven(maxW * srcHeight / srcWidth, maxH);
+    h = clampEven((maxW * srcHeight) / srcWidth, maxH);
   } else {
     h = maxH;
-    w = clampEven(maxH * srcWidth / srcHeight, maxW);
+    w = clampEven((maxH * srcWidth) / srcHeight, maxW);
   }
   return { x: evenFloor(tile.x + (tile.width - w) / 2), y: evenFloor(tile.y + (tile.height - h) / 2), width: w, height: h };
 }
@@ -112,10 +112,13 @@ function speaker(tiles: readonly LayoutInput[], width: number, height: number): 
   const mainIndex = Math.max(0, speakerIndex(tiles));
   const main = tiles[mainIndex] as LayoutInput;
   if (tiles.length === 1) return [whole(main, width, height)];
-  const others = pickVisible(tiles.filter((_, i) => i !== mainIndex), STRIP_MAX_TILES);
+  const others = pickVisible(
+    tiles.filter((_, i) => i !== mainIndex),
+    STRIP_MAX_TILES,
+  );
   const stripH = evenFloor(height / 5);
   // 16:9 thumbnails unless that many do not fit across.
-  const thumbW = Math.min(evenFloor(stripH * 16 / 9), evenFloor((width - (others.length - 1) * LAYOUT_GAP) / others.length));
+  const thumbW = Math.min(evenFloor((stripH * 16) / 9), evenFloor((width - (others.length - 1) * LAYOUT_GAP) / others.length));
   const x0 = evenFloor((width - span(others.length, thumbW)) / 2);
   const out: TileRect[] = [{ id: main.id, x: 0, y: 0, width, height: height - stripH - LAYOUT_GAP, main: true }];
   others.forEach((t, i) => {
@@ -129,9 +132,12 @@ function presentation(tiles: readonly LayoutInput[], width: number, height: numb
   if (mainIndex < 0) return speaker(tiles, width, height);
   const main = tiles[mainIndex] as LayoutInput;
   if (tiles.length === 1) return [whole(main, width, height)];
-  const others = pickVisible(tiles.filter((_, i) => i !== mainIndex), STRIP_MAX_TILES);
+  const others = pickVisible(
+    tiles.filter((_, i) => i !== mainIndex),
+    STRIP_MAX_TILES,
+  );
   const colW = evenFloor(width / 6);
-  const thumbH = Math.min(evenFloor(colW * 9 / 16), evenFloor((height - (others.length - 1) * LAYOUT_GAP) / others.length));
+  const thumbH = Math.min(evenFloor((colW * 9) / 16), evenFloor((height - (others.length - 1) * LAYOUT_GAP) / others.length));
   const y0 = evenFloor((height - span(others.length, thumbH)) / 2);
   const out: TileRect[] = [{ id: main.id, x: 0, y: 0, width: width - colW - LAYOUT_GAP, height, main: true }];
   others.forEach((t, i) => {

@@ -12,12 +12,7 @@ import {
   createRecordView,
   readRecordHeader,
 } from './record-header.js';
-import {
-  DEFAULT_SRTP_PROFILE_IDS,
-  DTLS_SRTP_EXPORTER_LABEL,
-  isSupportedSrtpProfile,
-  srtpKeyingMaterialLength,
-} from './srtp-profiles.js';
+import { DEFAULT_SRTP_PROFILE_IDS, DTLS_SRTP_EXPORTER_LABEL, isSupportedSrtpProfile, srtpKeyingMaterialLength } from './srtp-profiles.js';
 import { TypedEmitter } from '../../util/TypedEmitter.js';
 import { WeriftSession } from './werift-session.js';
 import { guarded } from '../../util/guarded.js';
@@ -50,8 +45,8 @@ export interface DtlsTransportOptions {
   certificate: DtlsCertificate;
   remoteFingerprints: CertificateFingerprint[];
   link: DatagramLink;
-  /** Preference order; default AEAD_AES_128_GCM then AES_CM_128_HMAC_SHA1_80. */
-  srtpProfileIds?: number[];
+  /** Preference order; absent or undefined: AEAD_AES_128_GCM then AES_CM_128_HMAC_SHA1_80. */
+  srtpProfileIds?: number[] | undefined;
   handshakeTimeoutMs?: number;
 }
 
@@ -156,10 +151,13 @@ export class DtlsTransport extends TypedEmitter<DtlsTransportEvents> {
   start(): void {
     if (this.currentState !== 'new') return;
     this.currentState = 'connecting';
-    this.handshakeTimer = setTimeout(guarded('rtc.dtls.handshake-timer', () => {
-      const detail = this.lastHandshakeError ? ` (last error: ${this.lastHandshakeError})` : '';
-      this.fail(`handshake timeout after ${this.handshakeTimeoutMs} ms${detail}`);
-    }), this.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(
+      guarded('rtc.dtls.handshake-timer', () => {
+        const detail = this.lastHandshakeError ? ` (last error: ${this.lastHandshakeError})` : '';
+        this.fail(`handshake timeout after ${this.handshakeTimeoutMs} ms${detail}`);
+      }),
+      this.handshakeTimeoutMs,
+    );
     if (this.srtpProfileIds.length === 0) {
       this.fail('no supported SRTP profile configured');
       return;

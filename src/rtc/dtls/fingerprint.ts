@@ -36,10 +36,7 @@ export function computeFingerprint(der: Buffer, algorithm: string): CertificateF
  * case-insensitively; fingerprints with unknown hash functions are ignored, and if
  * none is usable the certificate is refused.
  */
-export function certificateMatchesFingerprints(
-  der: Buffer,
-  fingerprints: readonly CertificateFingerprint[],
-): boolean {
+export function certificateMatchesFingerprints(der: Buffer, fingerprints: readonly CertificateFingerprint[]): boolean {
   for (const [sdpName] of HASHES) {
     const offered = fingerprints.filter((f) => f.algorithm.toLowerCase() === sdpName);
     if (offered.length === 0) continue;

@@ -43,15 +43,22 @@ export class HandshakeReassembler {
    * completed (possibly none). Never throws.
    */
   push(buf: Buffer, view: RecordView): Buffer[] {
-    if (view.contentType !== CONTENT_HANDSHAKE || view.epoch !== 0) return [buf.subarray(view.bodyOffset - RECORD_HEADER_LENGTH, view.bodyOffset + view.bodyLength)];
+    if (view.contentType !== CONTENT_HANDSHAKE || view.epoch !== 0)
+      return [buf.subarray(view.bodyOffset - RECORD_HEADER_LENGTH, view.bodyOffset + view.bodyLength)];
     const end = view.bodyOffset + view.bodyLength;
     let whole = true;
     for (let at = view.bodyOffset; at < end;) {
-      if (end - at < HANDSHAKE_HEADER_LENGTH) { this.stats.badFragments++; return []; }
+      if (end - at < HANDSHAKE_HEADER_LENGTH) {
+        this.stats.badFragments++;
+        return [];
+      }
       const length = buf.readUIntBE(at + 1, 3);
       const offset = buf.readUIntBE(at + 6, 3);
       const fragmentLength = buf.readUIntBE(at + 9, 3);
-      if (at + HANDSHAKE_HEADER_LENGTH + fragmentLength > end || offset + fragmentLength > length) { this.stats.badFragments++; return []; }
+      if (at + HANDSHAKE_HEADER_LENGTH + fragmentLength > end || offset + fragmentLength > length) {
+        this.stats.badFragments++;
+        return [];
+      }
       if (offset !== 0 || fragmentLength !== length) whole = false;
       at += HANDSHAKE_HEADER_LENGTH + fragmentLength;
     }
@@ -73,7 +80,10 @@ export class HandshakeReassembler {
     const seq = buf.readUInt16BE(at + 4);
     const offset = buf.readUIntBE(at + 6, 3);
     const fragmentLength = buf.readUIntBE(at + 9, 3);
-    if (length > MAX_MESSAGE_LENGTH) { this.stats.badFragments++; return null; }
+    if (length > MAX_MESSAGE_LENGTH) {
+      this.stats.badFragments++;
+      return null;
+    }
     let m = this.pending.get(seq);
     if (m && (m.msgType !== msgType || m.length !== length)) {
       // RFC 6347 §4.2.2: a retransmission carries the same message; a different one under the

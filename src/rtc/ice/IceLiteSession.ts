@@ -34,7 +34,7 @@ export interface IceLiteSessionOptions {
   localPassword?: string;
   remoteUfrag?: string;
   remotePassword?: string;
-  consentTimeoutMs?: number;
+  consentTimeoutMs?: number | undefined;
   /** How long the selected pair may go without checks before another nominated pair takes over. */
   quietPairMs?: number;
 }
@@ -61,7 +61,12 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
   readonly consentTimeoutMs: number;
   private readonly quietPairMs: number;
   readonly stats: IceSessionStats = {
-    checksAccepted: 0, checksRejected: 0, checksDropped: 0, packetsIn: 0, packetsOut: 0, packetsFromUnknownTuple: 0,
+    checksAccepted: 0,
+    checksRejected: 0,
+    checksDropped: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    packetsFromUnknownTuple: 0,
   };
   private readonly creds: CheckCredentials;
   private remotePasswordValue: string | null;
@@ -86,8 +91,10 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
     super();
     this.localUfrag = opts.localUfrag ?? randomIceString(UFRAG_CHARS);
     this.localPassword = opts.localPassword ?? randomIceString(PASSWORD_CHARS);
-    if (!isValidUfrag(this.localUfrag)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, 'localUfrag must be 4–256 ice-chars (RFC 8839 §5.4)');
-    if (!isValidPassword(this.localPassword)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, 'localPassword must be 22–256 ice-chars (RFC 8839 §5.4)');
+    if (!isValidUfrag(this.localUfrag))
+      throw new SwitchboardError(InternalErrorCode.InvalidArgument, 'localUfrag must be 4–256 ice-chars (RFC 8839 §5.4)');
+    if (!isValidPassword(this.localPassword))
+      throw new SwitchboardError(InternalErrorCode.InvalidArgument, 'localPassword must be 22–256 ice-chars (RFC 8839 §5.4)');
     this.consentTimeoutMs = opts.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
     this.quietPairMs = opts.quietPairMs ?? QUIET_PAIR_MS;
     this.creds = { localUfrag: this.localUfrag, localKey: Buffer.from(this.localPassword, 'utf8'), remoteUfrag: opts.remoteUfrag ?? null };
@@ -215,8 +222,8 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
     const quiet = now - this.lastConsentAt > this.quietPairMs;
     if (useCandidate) {
       this.nominatedTuples.add(tuple);
-      const better = this.selected === null || !this.nominated
-        || rank(tuple, priority) >= rank(this.selected, this.selectedPriority) || quiet;
+      const better =
+        this.selected === null || !this.nominated || rank(tuple, priority) >= rank(this.selected, this.selectedPriority) || quiet;
       this.nominated = true;
       if (better) this.select(tuple, priority);
     } else if (!this.nominated && this.selected === null) {
@@ -240,7 +247,14 @@ export class IceLiteSession extends TypedEmitter<IceLiteSessionEvents> {
 
   private startConsentTimer(): void {
     if (this.consentTimer) return;
-    this.consentTimer = setInterval(guarded('rtc.ice.consent-timer', () => this.checkConsent(Date.now()), () => this.close()), Math.min(CONSENT_TICK_MS, this.consentTimeoutMs));
+    this.consentTimer = setInterval(
+      guarded(
+        'rtc.ice.consent-timer',
+        () => this.checkConsent(Date.now()),
+        () => this.close(),
+      ),
+      Math.min(CONSENT_TICK_MS, this.consentTimeoutMs),
+    );
     this.consentTimer.unref();
   }
 

@@ -16,8 +16,14 @@ import { checkFingerprint, checkIntegrity } from '../../stun/integrity.js';
 import { getAttribute, type StunMessage } from '../../stun/message.js';
 
 export type CheckFailure =
-  | 'not-binding-request' | 'no-fingerprint' | 'bad-fingerprint' | 'bad-request'
-  | 'wrong-username' | 'bad-integrity' | 'unknown-attribute' | 'role-conflict';
+  | 'not-binding-request'
+  | 'no-fingerprint'
+  | 'bad-fingerprint'
+  | 'bad-request'
+  | 'wrong-username'
+  | 'bad-integrity'
+  | 'unknown-attribute'
+  | 'role-conflict';
 
 export type CheckVerdict =
   | { kind: 'accept'; response: Buffer; useCandidate: boolean }
@@ -39,7 +45,11 @@ export interface CheckSource {
 
 /** Comprehension-required attributes (type < 0x8000) a check may carry. */
 const KNOWN_REQUIRED: ReadonlySet<number> = new Set([
-  Attr.Username, Attr.MessageIntegrity, Attr.MessageIntegritySha256, Attr.Priority, Attr.UseCandidate,
+  Attr.Username,
+  Attr.MessageIntegrity,
+  Attr.MessageIntegritySha256,
+  Attr.Priority,
+  Attr.UseCandidate,
 ]);
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 420: 'Unknown Attribute', 487: 'Role Conflict' };
@@ -98,8 +108,10 @@ function usernameMatches(username: Buffer, creds: CheckCredentials): boolean {
 }
 
 function reject(req: StunMessage, code: 400 | 401 | 420 | 487, reason: CheckFailure, key?: Buffer, unknownList?: Buffer): CheckVerdict {
-  const b = new StunMessageBuilder(StunMethod.Binding, StunClass.Error, req.transactionId)
-    .add(Attr.ErrorCode, encodeErrorCode(code, REASONS[code] ?? ''));
+  const b = new StunMessageBuilder(StunMethod.Binding, StunClass.Error, req.transactionId).add(
+    Attr.ErrorCode,
+    encodeErrorCode(code, REASONS[code] ?? ''),
+  );
   if (unknownList) b.add(Attr.UnknownAttributes, unknownList);
   if (key) b.addIntegrity(key);
   return { kind: 'reject', response: b.addFingerprint().build(), reason };

@@ -11,7 +11,9 @@ import { expandWildcard, interfaceAddresses, isWildcard } from '../../net/addres
  */
 export function defaultAnnouncedAddresses(listenAddresses: readonly string[]): string[] {
   const out: string[] = [];
-  const add = (a: string): void => { if (!out.includes(a)) out.push(a); };
+  const add = (a: string): void => {
+    if (!out.includes(a)) out.push(a);
+  };
   for (const listen of listenAddresses) {
     if (!isWildcard(listen)) {
       add(listen);

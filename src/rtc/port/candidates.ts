@@ -42,14 +42,24 @@ export function hostCandidates(addresses: readonly string[], udpPort: number, tc
     const rank = Math.max(0, 99 - index);
     // §5.1.1.3: one foundation per (type, base address, transport).
     out.push({
-      foundation: String(index * 2 + 1), component: COMPONENT, transport: 'udp',
-      priority: candidatePriority(UDP_HOST_TYPE_PREFERENCE, precedence * 1000 + rank), ip, port: udpPort, type: 'host',
+      foundation: String(index * 2 + 1),
+      component: COMPONENT,
+      transport: 'udp',
+      priority: candidatePriority(UDP_HOST_TYPE_PREFERENCE, precedence * 1000 + rank),
+      ip,
+      port: udpPort,
+      type: 'host',
     });
     if (tcpPort !== null) {
       out.push({
-        foundation: String(index * 2 + 2), component: COMPONENT, transport: 'tcp',
+        foundation: String(index * 2 + 2),
+        component: COMPONENT,
+        transport: 'tcp',
         priority: candidatePriority(TCP_HOST_TYPE_PREFERENCE, TCP_PASSIVE_DIRECTION_PREF * 2 ** 13 + precedence * 100 + rank),
-        ip, port: tcpPort, type: 'host', tcptype: 'passive',
+        ip,
+        port: tcpPort,
+        type: 'host',
+        tcptype: 'passive',
       });
     }
   });

@@ -22,7 +22,13 @@ export class TcpTuple implements RtcTuple {
   closedSlow = false;
 
   /** The remote address and port are read when the connection is accepted (RtcPort). */
-  constructor(readonly id: string, readonly socket: Socket, remoteAddress: string, remotePort: number, readonly maxBuffered = TCP_MAX_BUFFERED_BYTES) {
+  constructor(
+    readonly id: string,
+    readonly socket: Socket,
+    remoteAddress: string,
+    remotePort: number,
+    readonly maxBuffered = TCP_MAX_BUFFERED_BYTES,
+  ) {
     this.remoteAddress = remoteAddress;
     this.remotePort = remotePort;
   }

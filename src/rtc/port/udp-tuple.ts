@@ -17,7 +17,12 @@ export class UdpTuple implements RtcTuple {
   /** The session whose valid check bound this tuple; null until then. */
   owner: IceLiteSession | null = null;
   /** `drops.sendQueueFull` counts datagrams dropped because the socket's user-space send queue was full (shared by the port). */
-  constructor(private readonly socket: UdpSocket, readonly remoteAddress: string, readonly remotePort: number, private readonly drops: { sendQueueFull: number }) {
+  constructor(
+    private readonly socket: UdpSocket,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+    private readonly drops: { sendQueueFull: number },
+  ) {
     this.id = remoteAddress.includes(':') ? `udp:[${remoteAddress}]:${remotePort}` : `udp:${remoteAddress}:${remotePort}`;
   }
 

@@ -22,10 +22,14 @@ export const MAX_COMPOUND_PACKETS = 64;
 
 function parseBody(buf: Buffer, start: number, end: number, pt: number, count: number): RtcpPacket | null {
   switch (pt) {
-    case RtcpType.SR: return parseSenderReport(buf, start, end, count);
-    case RtcpType.RR: return parseReceiverReport(buf, start, end, count);
-    case RtcpType.SDES: return parseSourceDescription(buf, start, end, count);
-    case RtcpType.BYE: return parseBye(buf, start, end, count);
+    case RtcpType.SR:
+      return parseSenderReport(buf, start, end, count);
+    case RtcpType.RR:
+      return parseReceiverReport(buf, start, end, count);
+    case RtcpType.SDES:
+      return parseSourceDescription(buf, start, end, count);
+    case RtcpType.BYE:
+      return parseBye(buf, start, end, count);
     case RtcpType.RTPFB:
       if (count === RtpfbFormat.NACK || count === RtpfbFormat.TWCC) {
         if (start + FEEDBACK_HEADER_LENGTH > end) return null;
@@ -62,7 +66,9 @@ export function parseRtcpCompound(buf: Buffer, counters?: RtcpParseCounters): Rt
       end -= padding;
     }
     const packet = parseBody(buf, off, end, buf[off + 1] as number, b0 & 0x1f);
-    if (packet === null) { if (counters) counters.packetsSkipped++; } else packets.push(packet);
+    if (packet === null) {
+      if (counters) counters.packetsSkipped++;
+    } else packets.push(packet);
     off = next;
   }
   if (n === 0) return reject(counters);
@@ -80,16 +86,26 @@ function reject(counters: RtcpParseCounters | undefined): null {
  */
 export function writeRtcpPacket(out: Buffer, offset: number, p: RtcpPacket): number {
   switch (p.type) {
-    case 'sr': return writeSenderReport(out, offset, p);
-    case 'rr': return writeReceiverReport(out, offset, p);
-    case 'sdes': return writeSourceDescription(out, offset, p);
-    case 'bye': return writeBye(out, offset, p);
-    case 'nack': return writeNack(out, offset, p);
-    case 'pli': return writePli(out, offset, p);
-    case 'fir': return writeFir(out, offset, p);
-    case 'remb': return writeRemb(out, offset, p);
-    case 'twcc': return writeTransportFeedback(out, offset, p);
-    case 'unknown': throw new RangeError(`cannot write an unknown RTCP packet (PT ${p.pt})`);
+    case 'sr':
+      return writeSenderReport(out, offset, p);
+    case 'rr':
+      return writeReceiverReport(out, offset, p);
+    case 'sdes':
+      return writeSourceDescription(out, offset, p);
+    case 'bye':
+      return writeBye(out, offset, p);
+    case 'nack':
+      return writeNack(out, offset, p);
+    case 'pli':
+      return writePli(out, offset, p);
+    case 'fir':
+      return writeFir(out, offset, p);
+    case 'remb':
+      return writeRemb(out, offset, p);
+    case 'twcc':
+      return writeTransportFeedback(out, offset, p);
+    case 'unknown':
+      throw new RangeError(`cannot write an unknown RTCP packet (PT ${p.pt})`);
   }
 }
 

@@ -54,7 +54,10 @@ export function writeNack(out: Buffer, offset: number, nack: Omit<RtcpNack, 'typ
     const seq = s & 0xffff;
     const d = pid < 0 ? 0 : (seq - pid) & 0xffff;
     if (pid >= 0 && d === 0) continue; // duplicate of the PID
-    if (pid >= 0 && d <= 16) { blp |= 1 << (d - 1); continue; }
+    if (pid >= 0 && d <= 16) {
+      blp |= 1 << (d - 1);
+      continue;
+    }
     if (pid >= 0) out.writeUInt16BE(blp, off + 2);
     off += 4;
     pid = seq;

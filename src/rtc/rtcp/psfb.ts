@@ -86,7 +86,10 @@ export function writeRemb(out: Buffer, offset: number, remb: Omit<RtcpRemb, 'typ
   out.writeUInt32BE(0, offset + 8); // media source SSRC: 0 (draft §2.2)
   let exp = 0;
   let bitrate = Math.floor(remb.bitrate);
-  while (bitrate > REMB_MAX_MANTISSA && exp < 63) { bitrate = Math.floor(bitrate / 2); exp++; }
+  while (bitrate > REMB_MAX_MANTISSA && exp < 63) {
+    bitrate = Math.floor(bitrate / 2);
+    exp++;
+  }
   const mantissa = Math.min(bitrate, REMB_MAX_MANTISSA);
   const off = offset + FEEDBACK_HEADER_LENGTH;
   out.writeUInt32BE(REMB_IDENTIFIER, off);

@@ -80,7 +80,10 @@ export function writeSenderReport(out: Buffer, offset: number, sr: Omit<RtcpSend
   out.writeUInt32BE(sr.packetCount >>> 0, off + 16);
   out.writeUInt32BE(sr.octetCount >>> 0, off + 20);
   off += 4 + SENDER_INFO_LENGTH;
-  for (const r of sr.reports) { writeReportBlock(out, off, r); off += REPORT_BLOCK_LENGTH; }
+  for (const r of sr.reports) {
+    writeReportBlock(out, off, r);
+    off += REPORT_BLOCK_LENGTH;
+  }
   return length;
 }
 
@@ -95,6 +98,9 @@ export function writeReceiverReport(out: Buffer, offset: number, rr: Omit<RtcpRe
   writeRtcpHeader(out, offset, rr.reports.length, RtcpType.RR, length);
   out.writeUInt32BE(rr.ssrc >>> 0, offset + RTCP_HEADER_LENGTH);
   let off = offset + RTCP_HEADER_LENGTH + 4;
-  for (const r of rr.reports) { writeReportBlock(out, off, r); off += REPORT_BLOCK_LENGTH; }
+  for (const r of rr.reports) {
+    writeReportBlock(out, off, r);
+    off += REPORT_BLOCK_LENGTH;
+  }
   return length;
 }

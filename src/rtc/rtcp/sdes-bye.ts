@@ -94,7 +94,10 @@ export function writeBye(out: Buffer, offset: number, bye: Omit<RtcpBye, 'type'>
   ensureRoom(out, offset, length);
   writeRtcpHeader(out, offset, bye.ssrcs.length, RtcpType.BYE, length);
   let off = offset + RTCP_HEADER_LENGTH;
-  for (const ssrc of bye.ssrcs) { out.writeUInt32BE(ssrc >>> 0, off); off += 4; }
+  for (const ssrc of bye.ssrcs) {
+    out.writeUInt32BE(ssrc >>> 0, off);
+    off += 4;
+  }
   if (bye.reason !== undefined) {
     const len = Buffer.byteLength(bye.reason, 'utf8');
     if (len > 255) throw new RangeError('BYE reason at most 255 bytes');

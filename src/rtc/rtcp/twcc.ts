@@ -67,7 +67,16 @@ export function parseTransportFeedback(buf: Buffer, start: number, end: number):
       return null; // status 3 is reserved
     }
   }
-  return { type: 'twcc', senderSsrc: buf.readUInt32BE(start + 4), mediaSsrc: buf.readUInt32BE(start + 8), baseSeq, packetStatusCount: count, referenceTime, fbPktCount, packets };
+  return {
+    type: 'twcc',
+    senderSsrc: buf.readUInt32BE(start + 4),
+    mediaSsrc: buf.readUInt32BE(start + 8),
+    baseSeq,
+    packetStatusCount: count,
+    referenceTime,
+    fbPktCount,
+    packets,
+  };
 }
 
 /** Absolute receive times (µs in the sender's time base) of a parsed feedback's received packets, in order. */
@@ -103,7 +112,11 @@ function encodeChunks(count: number): number {
     }
     const n = Math.min(ONE_BIT_SYMBOLS, count - i);
     let oneBit = true;
-    for (let k = 0; k < n; k++) if ((statuses[i + k] as number) > SMALL_DELTA) { oneBit = false; break; }
+    for (let k = 0; k < n; k++)
+      if ((statuses[i + k] as number) > SMALL_DELTA) {
+        oneBit = false;
+        break;
+      }
     if (oneBit) {
       let chunk = 0x8000;
       for (let k = 0; k < n; k++) chunk |= (statuses[i + k] as number) << (13 - k);
@@ -154,7 +167,10 @@ function writeEncoded(out: Buffer, offset: number, ids: FeedbackIds, baseSeq: nu
   for (let i = 0; i < count; i++) {
     const s = statuses[i] as number;
     if (s === SMALL_DELTA) out[off++] = deltaTicks[d++] as number;
-    else if (s === LARGE_DELTA) { out.writeInt16BE(deltaTicks[d++] as number, off); off += 2; }
+    else if (s === LARGE_DELTA) {
+      out.writeInt16BE(deltaTicks[d++] as number, off);
+      off += 2;
+    }
   }
   if (length > unpadded) {
     // Padding with the P bit, its count in the last octet (RFC 3550 §6.4.1), as libwebrtc sends it.
@@ -236,7 +252,10 @@ export function writeTransportFeedback(out: Buffer, offset: number, fb: Omit<Rtc
   let d = 0;
   for (let i = 0; i < count; i++) {
     const p = fb.packets[i] as TwccPacketStatus;
-    if (!p.received) { statuses[i] = NOT_RECEIVED; continue; }
+    if (!p.received) {
+      statuses[i] = NOT_RECEIVED;
+      continue;
+    }
     const ticks = Math.round((p.deltaUs ?? 0) / TWCC_DELTA_UNIT_US);
     statuses[i] = statusFor(ticks);
     deltaTicks[d++] = ticks;

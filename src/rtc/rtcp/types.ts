@@ -142,8 +142,16 @@ export interface RtcpUnknown {
 }
 
 export type RtcpPacket =
-  | RtcpSenderReport | RtcpReceiverReport | RtcpSourceDescription | RtcpBye
-  | RtcpNack | RtcpPli | RtcpFir | RtcpRemb | RtcpTransportFeedback | RtcpUnknown;
+  | RtcpSenderReport
+  | RtcpReceiverReport
+  | RtcpSourceDescription
+  | RtcpBye
+  | RtcpNack
+  | RtcpPli
+  | RtcpFir
+  | RtcpRemb
+  | RtcpTransportFeedback
+  | RtcpUnknown;
 
 /** What the parser rejected, for metrics. */
 export class RtcpParseCounters {

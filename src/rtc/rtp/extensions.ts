@@ -29,12 +29,18 @@ export function findHeaderExtension(buf: Buffer, view: RtpHeaderView, id: number
     while (off < end) {
       const b = buf[off] as number;
       const elementId = b >>> 4;
-      if (elementId === 0) { off++; continue; } // padding byte (its length nibble must be 0)
+      if (elementId === 0) {
+        off++;
+        continue;
+      } // padding byte (its length nibble must be 0)
       if (elementId === ONE_BYTE_RESERVED_ID) return -1;
       const length = (b & 0x0f) + 1;
       const data = off + 1;
       if (data + length > end) return -1;
-      if (elementId === id) { view.extensionElementLength = length; return data; }
+      if (elementId === id) {
+        view.extensionElementLength = length;
+        return data;
+      }
       off = data + length;
     }
     return -1;
@@ -43,12 +49,18 @@ export function findHeaderExtension(buf: Buffer, view: RtpHeaderView, id: number
     if (id > 255) return -1;
     while (off < end) {
       const elementId = buf[off] as number;
-      if (elementId === 0) { off++; continue; } // padding byte
+      if (elementId === 0) {
+        off++;
+        continue;
+      } // padding byte
       if (off + 2 > end) return -1;
       const length = buf[off + 1] as number;
       const data = off + 2;
       if (data + length > end) return -1;
-      if (elementId === id) { view.extensionElementLength = length; return data; }
+      if (elementId === id) {
+        view.extensionElementLength = length;
+        return data;
+      }
       off = data + length;
     }
   }
@@ -93,7 +105,12 @@ export function rtpHeaderLength(csrcCount: number, extensions: readonly RtpHeade
  * offset of the payload relative to `offset`. The extension block is zero-padded to 32 bits
  * (RFC 8285 §4.1). Throws RangeError for a caller error (bad ID or length, buffer too small).
  */
-export function writeRtpHeader(out: Buffer, offset: number, header: RtpHeaderFields, extensions: readonly RtpHeaderExtensionEntry[]): number {
+export function writeRtpHeader(
+  out: Buffer,
+  offset: number,
+  header: RtpHeaderFields,
+  extensions: readonly RtpHeaderExtensionEntry[],
+): number {
   const csrcs = header.csrcs;
   const csrcCount = csrcs === undefined ? 0 : csrcs.length;
   if (csrcCount > 15) throw new RangeError('at most 15 CSRCs');
@@ -106,7 +123,7 @@ export function writeRtpHeader(out: Buffer, offset: number, header: RtpHeaderFie
   out.writeUInt32BE(header.timestamp >>> 0, offset + 4);
   out.writeUInt32BE(header.ssrc >>> 0, offset + 8);
   let off = offset + RTP_FIXED_HEADER_LENGTH;
-  for (let i = 0; i < csrcCount; i++, off += 4) out.writeUInt32BE((csrcs as readonly number[])[i] as number >>> 0, off);
+  for (let i = 0; i < csrcCount; i++, off += 4) out.writeUInt32BE(((csrcs as readonly number[])[i] as number) >>> 0, off);
   if (!hasExtension) return total;
   const oneByte = fitsOneByteForm(extensions);
   const blockEnd = offset + total;

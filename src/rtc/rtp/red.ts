@@ -37,7 +37,11 @@ export function parseRed(buf: Buffer, start: number, end: number, out: RedBlocks
     if (n >= MAX_RED_BLOCKS || off >= end) return false;
     const b = buf[off] as number;
     out.payloadTypes[n] = b & 0x7f;
-    if ((b & 0x80) === 0) { off += 1; n++; break; } // primary block header (RFC 2198 §3: F=0)
+    if ((b & 0x80) === 0) {
+      off += 1;
+      n++;
+      break;
+    } // primary block header (RFC 2198 §3: F=0)
     if (off + 4 > end) return false;
     const rest = buf.readUIntBE(off + 1, 3);
     out.timestampOffsets[n] = rest >>> 10;

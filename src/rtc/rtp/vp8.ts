@@ -37,27 +37,39 @@ export function parseVp8Descriptor(buf: Buffer, offset: number, length: number, 
   out.startOfPartition = (b0 & 0x10) !== 0;
   out.partitionId = b0 & 0x07;
   out.nonReference = (b0 & 0x20) !== 0;
-  out.pictureIdOffset = -1; out.pictureIdLength = 0; out.pictureId = -1;
-  out.tl0PicIdxOffset = -1; out.tl0PicIdx = -1;
-  out.tidOffset = -1; out.tid = -1; out.layerSync = false; out.keyIdx = -1;
+  out.pictureIdOffset = -1;
+  out.pictureIdLength = 0;
+  out.pictureId = -1;
+  out.tl0PicIdxOffset = -1;
+  out.tl0PicIdx = -1;
+  out.tidOffset = -1;
+  out.tid = -1;
+  out.layerSync = false;
+  out.keyIdx = -1;
   let off = offset + 1;
   if ((b0 & 0x80) !== 0) {
     if (off >= end) return false;
     const x = buf[off++] as number;
-    if ((x & 0x80) !== 0) { // I
+    if ((x & 0x80) !== 0) {
+      // I
       off = readPictureId(buf, off, end, offset, out);
       if (off < 0) return false;
     }
-    if ((x & 0x40) !== 0) { // L
+    if ((x & 0x40) !== 0) {
+      // L
       if (off >= end) return false;
       out.tl0PicIdxOffset = off - offset;
       out.tl0PicIdx = buf[off++] as number;
     }
-    if ((x & 0x30) !== 0) { // T or K
+    if ((x & 0x30) !== 0) {
+      // T or K
       if (off >= end) return false;
       const t = buf[off] as number;
       out.tidOffset = off - offset;
-      if ((x & 0x20) !== 0) { out.tid = t >>> 6; out.layerSync = (t & 0x20) !== 0; }
+      if ((x & 0x20) !== 0) {
+        out.tid = t >>> 6;
+        out.layerSync = (t & 0x20) !== 0;
+      }
       if ((x & 0x10) !== 0) out.keyIdx = t & 0x1f;
       off++;
     }

@@ -76,11 +76,20 @@ export function parseVp9Descriptor(buf: Buffer, offset: number, length: number, 
   out.endOfFrame = (b0 & 0x04) !== 0;
   out.hasScalabilityStructure = (b0 & 0x02) !== 0;
   out.notUpperReference = (b0 & 0x01) !== 0;
-  out.pictureIdOffset = -1; out.pictureIdLength = 0; out.pictureId = -1;
-  out.hasLayerIndices = l; out.temporalId = 0; out.switchingUp = false; out.spatialId = 0; out.interLayerDependency = false;
-  out.tl0PicIdxOffset = -1; out.tl0PicIdx = -1;
+  out.pictureIdOffset = -1;
+  out.pictureIdLength = 0;
+  out.pictureId = -1;
+  out.hasLayerIndices = l;
+  out.temporalId = 0;
+  out.switchingUp = false;
+  out.spatialId = 0;
+  out.interLayerDependency = false;
+  out.tl0PicIdxOffset = -1;
+  out.tl0PicIdx = -1;
   out.pDiffCount = 0;
-  out.spatialLayers = 0; out.hasResolutions = false; out.pictureGroupSize = 0;
+  out.spatialLayers = 0;
+  out.hasResolutions = false;
+  out.pictureGroupSize = 0;
   let off = offset + 1;
   if (i) {
     off = readPictureId(buf, off, end, offset, out);

@@ -140,7 +140,9 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
     // werift calls these from its packet handling and timers: each is an entry point.
     this.sctp.stateChanged.connected.subscribe(guarded('sctp.state', () => this.onAssociationUp()));
     this.sctp.stateChanged.closed.subscribe(guarded('sctp.state', () => this.onAssociationDown()));
-    this.sctp.onReceive.subscribe(guarded('sctp.message', (streamId: number, ppid: number, data: Buffer) => this.onMessage(streamId, ppid, data)));
+    this.sctp.onReceive.subscribe(
+      guarded('sctp.message', (streamId: number, ppid: number, data: Buffer) => this.onMessage(streamId, ppid, data)),
+    );
     this.sctp.onReconfigStreams.subscribe(guarded('sctp.reconfig', (ids: number[]) => this.onStreamsReset(ids)));
     this.sctp.flush.subscribe(guarded('sctp.flush', () => this.schedulePump()));
     this.sctp.onSackReceived = async () => this.schedulePump();
@@ -176,7 +178,8 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
     const negotiated = opts.negotiatedId !== undefined;
     const id = negotiated ? (opts.negotiatedId as number) : this.allocateStreamId();
     if (!Number.isInteger(id) || id < 0 || id > MAX_STREAM_ID) throw new RangeError(`bad stream id ${id}`);
-    if (this.channels.has(id) || this.draining.has(id)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `stream ${id} in use or still resetting`);
+    if (this.channels.has(id) || this.draining.has(id))
+      throw new SwitchboardError(InternalErrorCode.InvalidArgument, `stream ${id} in use or still resetting`);
     if (opts.maxRetransmits !== undefined && opts.maxPacketLifeTime !== undefined) {
       throw new TypeError('maxRetransmits and maxPacketLifeTime are exclusive'); // W3C RTCDataChannelInit
     }
@@ -369,7 +372,10 @@ export class SctpAssociation extends TypedEmitter<SctpAssociationEvents> impleme
     if (this.channels.get(id) === entry) {
       this.channels.delete(id);
       if (oneDirectionReset) {
-        const timer = setTimeout(guarded('sctp.reset-drain', () => this.draining.delete(id)), RESET_DRAIN_MS);
+        const timer = setTimeout(
+          guarded('sctp.reset-drain', () => this.draining.delete(id)),
+          RESET_DRAIN_MS,
+        );
         timer.unref();
         this.draining.set(id, timer);
       }

@@ -75,10 +75,10 @@ interface WeriftSenderInternals {
   sentQueue: SentChunk[];
   outboundQueue: SentChunk[];
   lastSackedTsn: number;
-  fastRecoveryExit?: number;
+  fastRecoveryExit?: number | undefined;
   fastRecoveryTransmit: boolean;
   forwardTsnChunk?: unknown;
-  timer3Handle?: NodeJS.Timeout;
+  timer3Handle?: NodeJS.Timeout | undefined;
   readonly isStopped: boolean;
   flush: { execute(): void };
   onSackReceived(): Promise<void>;
@@ -298,7 +298,8 @@ export class Rfc9260Sender {
     const now = Date.now() / 1000;
     for (const c of s.sentQueue) {
       if (!c.retransmit) continue;
-      if (s.fastRecoveryTransmit) s.fastRecoveryTransmit = false; // §7.2.4 (3): one packet regardless of cwnd
+      if (s.fastRecoveryTransmit)
+        s.fastRecoveryTransmit = false; // §7.2.4 (3): one packet regardless of cwnd
       else if (s.flightSize >= limit) break;
       if (this.maybeAbandon(c)) continue;
       c.retransmit = false;
@@ -310,7 +311,8 @@ export class Rfc9260Sender {
       this.counters.retransmittedChunks++;
       const earliest = c === s.sentQueue[0];
       await s.sendChunk(c).catch(() => undefined);
-      if (earliest) s.timer3Restart(); // §7.2.4 (4)
+      if (earliest)
+        s.timer3Restart(); // §7.2.4 (4)
       else if (!s.timer3Handle) s.timer3Start(); // §6.3.2 R1
     }
     s.updateAdvancedPeerAckPoint();
@@ -378,4 +380,3 @@ export class Rfc9260Sender {
     return true;
   }
 }
-

@@ -14,7 +14,7 @@ export type WeriftSctp = RTCSctpTransport['sctp'];
 
 /** The packet pipe werift's SCTP sends on and installs its receive handler into. */
 export interface WeriftSctpPipe {
-  onData?: (buf: Buffer) => void;
+  onData?: ((buf: Buffer) => void) | undefined;
   send: (buf: Buffer) => Promise<void>;
   close: () => void;
 }

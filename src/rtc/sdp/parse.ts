@@ -6,11 +6,30 @@
 import sdpTransform, { type MediaDescription, type SharedAttributes } from 'sdp-transform';
 import { scanRawLines, type RawSectionLines } from './raw-lines.js';
 import {
-  SDP_LIMITS, asDirection, asSetup, isExtensionId, isIcePwd, isIceUfrag, isMid, isPayloadType, isRid, isUint32, parseFingerprint,
+  SDP_LIMITS,
+  asDirection,
+  asSetup,
+  isExtensionId,
+  isIcePwd,
+  isIceUfrag,
+  isMid,
+  isPayloadType,
+  isRid,
+  isUint32,
+  parseFingerprint,
 } from './tokens.js';
 import type {
-  Fingerprint, HeaderExtension, Msid, RemoteDescription, RemoteMediaSection, RidDescription, RtpCodecParameters, SectionKind,
-  SetupRole, SsrcDescription, SsrcGroup,
+  Fingerprint,
+  HeaderExtension,
+  Msid,
+  RemoteDescription,
+  RemoteMediaSection,
+  RidDescription,
+  RtpCodecParameters,
+  SectionKind,
+  SetupRole,
+  SsrcDescription,
+  SsrcGroup,
 } from './types.js';
 import { SwitchboardError } from '../../protocol/errors.js';
 
@@ -46,7 +65,8 @@ export function parseRemoteSdp(sdp: string, type: 'offer' | 'answer'): ParseResu
 function parseOrThrow(sdp: string, type: 'offer' | 'answer'): RemoteDescription {
   if (typeof sdp !== 'string') fail('SDP is not a string');
   if (type !== 'offer' && type !== 'answer') fail('type must be offer or answer');
-  if (sdp.length > SDP_LIMITS.maxBytes || Buffer.byteLength(sdp) > SDP_LIMITS.maxBytes) fail(`SDP larger than ${SDP_LIMITS.maxBytes} bytes`);
+  if (sdp.length > SDP_LIMITS.maxBytes || Buffer.byteLength(sdp) > SDP_LIMITS.maxBytes)
+    fail(`SDP larger than ${SDP_LIMITS.maxBytes} bytes`);
   const raw = scanRawLines(sdp, SDP_LIMITS.maxMediaSections);
   if (raw.firstLine !== 'v=0') fail('SDP does not start with v=0');
   if (raw.mediaCount === 0) fail('no m-section');
@@ -132,7 +152,12 @@ function sectionKind(type: unknown, where: string): SectionKind {
   fail(`${where}: unsupported media type`);
 }
 
-function parseSection(m: MediaDescription, index: number, raw: RawSectionLines | undefined, sessionDirection: string | undefined): RemoteMediaSection {
+function parseSection(
+  m: MediaDescription,
+  index: number,
+  raw: RawSectionLines | undefined,
+  sessionDirection: string | undefined,
+): RemoteMediaSection {
   const where = `m-section ${index}`;
   const kind = sectionKind(m.type, where);
   const port = num(m.port);
@@ -146,7 +171,9 @@ function parseSection(m: MediaDescription, index: number, raw: RawSectionLines |
   if (!direction) fail(`${where}: bad direction`);
   const transport = parseTransportAttributes(m, raw, where);
   const section: RemoteMediaSection = {
-    index, mid, kind,
+    index,
+    mid,
+    kind,
     // RFC 8843 §6: port 0 with a=bundle-only is a bundled section, not a rejected one.
     rejected: port === 0 && m.bundleOnly === undefined,
     direction,
@@ -184,7 +211,10 @@ function parseSection(m: MediaDescription, index: number, raw: RawSectionLines |
 
 /** RFC 8830 §2: msid-id [SP msid-appdata], each 1*64 token-char (RFC 4566 §9). */
 function parseMsid(value: string, where: string): Msid {
-  const m = /^([\x21\x23-\x27\x2A\x2B\x2D\x2E\x30-\x39\x41-\x5A\x5E-\x7E]{1,64})(?: ([\x21\x23-\x27\x2A\x2B\x2D\x2E\x30-\x39\x41-\x5A\x5E-\x7E]{1,64}))?\s*$/.exec(value);
+  const m =
+    /^([\x21\x23-\x27\x2A\x2B\x2D\x2E\x30-\x39\x41-\x5A\x5E-\x7E]{1,64})(?: ([\x21\x23-\x27\x2A\x2B\x2D\x2E\x30-\x39\x41-\x5A\x5E-\x7E]{1,64}))?\s*$/.exec(
+      value,
+    );
   if (!m) fail(`${where}: bad a=msid`);
   return { streamId: m[1] ?? '', trackId: m[2] ?? '' };
 }

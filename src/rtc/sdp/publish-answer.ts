@@ -6,8 +6,25 @@
 import { assertLocalTransport } from './local-params.js';
 import { acceptedExtensions, chooseCodec, commonFeedback } from './server-codecs.js';
 import { reverseDirection } from './tokens.js';
-import type { AcceptedMedia, Direction, LocalTransportParameters, MediaKind, RemoteDescription, RemoteMediaSection, RtpCodecParameters } from './types.js';
-import { codecLines, defaultDestination, extensionLines, joinSdp, newSessionId, payloadList, sessionLines, transportLines } from './write-lines.js';
+import type {
+  AcceptedMedia,
+  Direction,
+  LocalTransportParameters,
+  MediaKind,
+  RemoteDescription,
+  RemoteMediaSection,
+  RtpCodecParameters,
+} from './types.js';
+import {
+  codecLines,
+  defaultDestination,
+  extensionLines,
+  joinSdp,
+  newSessionId,
+  payloadList,
+  sessionLines,
+  transportLines,
+} from './write-lines.js';
 
 /** RFC 8841 §5: the port the server's SCTP stack uses, and the largest message it takes. */
 export const SERVER_SCTP_PORT = 5000;
@@ -42,7 +59,9 @@ export function buildPublishAnswer(
       continue;
     }
     bundle.push(section.mid);
-    body.push(`m=${section.kind} ${destination.port} ${plan.codec ? 'UDP/TLS/RTP/SAVPF' : 'UDP/DTLS/SCTP'} ${plan.codec ? payloadList(plan.codec, true) : 'webrtc-datachannel'}`);
+    body.push(
+      `m=${section.kind} ${destination.port} ${plan.codec ? 'UDP/TLS/RTP/SAVPF' : 'UDP/DTLS/SCTP'} ${plan.codec ? payloadList(plan.codec, true) : 'webrtc-datachannel'}`,
+    );
     body.push(destination.connection, ...transportLines(local, setup), `a=mid:${section.mid}`);
     if (!plan.codec || !plan.media) {
       body.push(`a=sctp-port:${SERVER_SCTP_PORT}`, `a=max-message-size:${SERVER_MAX_MESSAGE_SIZE}`);
@@ -96,7 +115,13 @@ function planSection(section: RemoteMediaSection): SectionPlan | null {
   // Rids without a usable a=simulcast line are not simulcast: the SSRCs identify the stream then.
   const simulcastRecv = sendRids.length > 0 ? simulcastSendList(section.simulcast, sendRids) : undefined;
   const rids = simulcastRecv ? sendRids : [];
-  const media: AcceptedMedia = { mid: section.mid, kind, codec, headerExtensions: acceptedExtensions(kind, section.headerExtensions), rids };
+  const media: AcceptedMedia = {
+    mid: section.mid,
+    kind,
+    codec,
+    headerExtensions: acceptedExtensions(kind, section.headerExtensions),
+    rids,
+  };
   if (rids.length === 0) Object.assign(media, primarySsrc(section));
   const cname = section.ssrcs.find((s) => s.cname !== undefined)?.cname;
   if (cname !== undefined) media.cname = cname;
@@ -113,16 +138,22 @@ function planSection(section: RemoteMediaSection): SectionPlan | null {
  */
 function redFor(primary: RtpCodecParameters, offered: readonly RtpCodecParameters[]): number | undefined {
   const pt = String(primary.payloadType);
-  const red = offered.find((c) => c.name.toLowerCase() === 'red' && c.clockRate === primary.clockRate
-    && (c.channels ?? 1) === (primary.channels ?? 1)
-    && c.fmtp.length > 0 && c.fmtp.split('/').every((b) => b.trim() === pt));
+  const red = offered.find(
+    (c) =>
+      c.name.toLowerCase() === 'red' &&
+      c.clockRate === primary.clockRate &&
+      (c.channels ?? 1) === (primary.channels ?? 1) &&
+      c.fmtp.length > 0 &&
+      c.fmtp.split('/').every((b) => b.trim() === pt),
+  );
   return red?.payloadType;
 }
 
 /** Chrome and libwebrtc list the FID group first; Firefox lists the group after the SSRCs. Either way the group says which is which. */
 function primarySsrc(section: RemoteMediaSection): { ssrc?: number; rtxSsrc?: number } {
   const fid = section.ssrcGroups.find((g) => g.semantics === 'FID' && g.ssrcs.length === 2);
-  if (fid) return { ssrc: fid.ssrcs[0], rtxSsrc: fid.ssrcs[1] };
+  const [ssrc, rtxSsrc] = fid?.ssrcs ?? [];
+  if (ssrc !== undefined && rtxSsrc !== undefined) return { ssrc, rtxSsrc };
   const first = section.ssrcs[0];
   return first ? { ssrc: first.ssrc } : {};
 }
@@ -150,8 +181,9 @@ function simulcastSendList(simulcast: string | undefined, rids: readonly string[
 
 /** RFC 8829 §5.3.1: a rejected section keeps its mid, with port 0. */
 function rejectedLines(section: RemoteMediaSection): string[] {
-  const mLine = section.kind === 'application'
-    ? 'm=application 0 UDP/DTLS/SCTP webrtc-datachannel'
-    : `m=${section.kind} 0 UDP/TLS/RTP/SAVPF ${section.codecs[0]?.payloadType ?? 0}`;
+  const mLine =
+    section.kind === 'application'
+      ? 'm=application 0 UDP/DTLS/SCTP webrtc-datachannel'
+      : `m=${section.kind} 0 UDP/TLS/RTP/SAVPF ${section.codecs[0]?.payloadType ?? 0}`;
   return [mLine, 'c=IN IP4 0.0.0.0', `a=mid:${section.mid}`, 'a=inactive'];
 }

@@ -31,19 +31,48 @@ export const SERVER_CODECS: readonly ServerCodec[] = [
   {
     // RFC 7587 §7: these are receiver preferences — useinbandfec=1 asks the sender to add in-band
     // FEC, usedtx=1 lets it stop sending during silence (DTX). Both pass through to subscribers.
-    kind: 'audio', name: 'opus', clockRate: 48000, channels: 2, fmtp: OPUS_FMTP,
-    rtcpFeedback: [{ type: 'transport-cc' }], rtx: false, red: true, payloadType: 111,
+    kind: 'audio',
+    name: 'opus',
+    clockRate: 48000,
+    channels: 2,
+    fmtp: OPUS_FMTP,
+    rtcpFeedback: [{ type: 'transport-cc' }],
+    rtx: false,
+    red: true,
+    payloadType: 111,
   },
   {
-    kind: 'video', name: 'VP8', clockRate: 90000, fmtp: '',
-    rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }, { type: 'transport-cc' }],
-    rtx: true, payloadType: 96, rtxPayloadType: 97,
+    kind: 'video',
+    name: 'VP8',
+    clockRate: 90000,
+    fmtp: '',
+    rtcpFeedback: [
+      { type: 'nack' },
+      { type: 'nack', parameter: 'pli' },
+      { type: 'ccm', parameter: 'fir' },
+      { type: 'goog-remb' },
+      { type: 'transport-cc' },
+    ],
+    rtx: true,
+    payloadType: 96,
+    rtxPayloadType: 97,
   },
   {
     // RFC 9628 §6: profile-id 0 (8-bit 4:2:0) is the one every WebRTC browser decodes; absent means 0.
-    kind: 'video', name: 'VP9', clockRate: 90000, fmtp: 'profile-id=0',
-    rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }, { type: 'transport-cc' }],
-    rtx: true, payloadType: 98, rtxPayloadType: 99,
+    kind: 'video',
+    name: 'VP9',
+    clockRate: 90000,
+    fmtp: 'profile-id=0',
+    rtcpFeedback: [
+      { type: 'nack' },
+      { type: 'nack', parameter: 'pli' },
+      { type: 'ccm', parameter: 'fir' },
+      { type: 'goog-remb' },
+      { type: 'transport-cc' },
+    ],
+    rtx: true,
+    payloadType: 98,
+    rtxPayloadType: 99,
     acceptsFmtp: (fmtp) => !/(^|;)\s*profile-id=/.test(fmtp) || /(^|;)\s*profile-id=0(\s*;|\s*$)/.test(fmtp),
   },
 ];
@@ -59,24 +88,38 @@ export const HEADER_EXTENSION_URIS = {
 
 /** Extensions accepted when offered (keeping the offer's id), per kind. */
 export const SERVER_HEADER_EXTENSIONS: Readonly<Record<MediaKind, readonly string[]>> = {
-  audio: [HEADER_EXTENSION_URIS.mid, HEADER_EXTENSION_URIS.absSendTime, HEADER_EXTENSION_URIS.transportCc, HEADER_EXTENSION_URIS.audioLevel],
+  audio: [
+    HEADER_EXTENSION_URIS.mid,
+    HEADER_EXTENSION_URIS.absSendTime,
+    HEADER_EXTENSION_URIS.transportCc,
+    HEADER_EXTENSION_URIS.audioLevel,
+  ],
   video: [
-    HEADER_EXTENSION_URIS.mid, HEADER_EXTENSION_URIS.rid, HEADER_EXTENSION_URIS.repairedRid, HEADER_EXTENSION_URIS.absSendTime,
+    HEADER_EXTENSION_URIS.mid,
+    HEADER_EXTENSION_URIS.rid,
+    HEADER_EXTENSION_URIS.repairedRid,
+    HEADER_EXTENSION_URIS.absSendTime,
     HEADER_EXTENSION_URIS.transportCc,
   ],
 };
 
 export function serverCodecFor(kind: MediaKind, codec: RtpCodecParameters): ServerCodec | undefined {
-  return SERVER_CODECS.find((s) => s.kind === kind
-    && s.name.toLowerCase() === codec.name.toLowerCase()
-    && s.clockRate === codec.clockRate
-    // RFC 7587 §7: opus is always signalled with 2 channels; others default to 1.
-    && (s.channels ?? 1) === (codec.channels ?? 1)
-    && (s.acceptsFmtp === undefined || s.acceptsFmtp(codec.fmtp)));
+  return SERVER_CODECS.find(
+    (s) =>
+      s.kind === kind &&
+      s.name.toLowerCase() === codec.name.toLowerCase() &&
+      s.clockRate === codec.clockRate &&
+      // RFC 7587 §7: opus is always signalled with 2 channels; others default to 1.
+      (s.channels ?? 1) === (codec.channels ?? 1) &&
+      (s.acceptsFmtp === undefined || s.acceptsFmtp(codec.fmtp)),
+  );
 }
 
 /** The first offered codec the server accepts (offer order is preference order, RFC 3264 §5.1). */
-export function chooseCodec(kind: MediaKind, offered: readonly RtpCodecParameters[]): { offered: RtpCodecParameters; server: ServerCodec } | undefined {
+export function chooseCodec(
+  kind: MediaKind,
+  offered: readonly RtpCodecParameters[],
+): { offered: RtpCodecParameters; server: ServerCodec } | undefined {
   for (const codec of offered) {
     const server = serverCodecFor(kind, codec);
     if (server) return { offered: codec, server };

@@ -37,11 +37,22 @@ export function buildSubscribeOffer(p: SubscribeOfferParams): string {
   const transport = transportLines(p.local, 'actpass');
   const lines = sessionLines(p.sessionId, p.sessionVersion, mids, true);
   if (p.data) {
-    lines.push(`m=application ${destination.port} UDP/DTLS/SCTP webrtc-datachannel`, destination.connection, ...transport,
-      `a=mid:${SUBSCRIBE_DATA_MID}`, `a=sctp-port:${SERVER_SCTP_PORT}`, `a=max-message-size:${SERVER_MAX_MESSAGE_SIZE}`);
+    lines.push(
+      `m=application ${destination.port} UDP/DTLS/SCTP webrtc-datachannel`,
+      destination.connection,
+      ...transport,
+      `a=mid:${SUBSCRIBE_DATA_MID}`,
+      `a=sctp-port:${SERVER_SCTP_PORT}`,
+      `a=max-message-size:${SERVER_MAX_MESSAGE_SIZE}`,
+    );
   }
   for (const s of p.sections) {
-    lines.push(`m=${s.kind} ${destination.port} UDP/TLS/RTP/SAVPF ${payloadList(s.codec)}`, destination.connection, ...transport, `a=mid:${s.mid}`);
+    lines.push(
+      `m=${s.kind} ${destination.port} UDP/TLS/RTP/SAVPF ${payloadList(s.codec)}`,
+      destination.connection,
+      ...transport,
+      `a=mid:${s.mid}`,
+    );
     lines.push(...extensionLines(s.headerExtensions, () => undefined));
     lines.push(s.active ? 'a=sendonly' : 'a=inactive');
     if (s.active) lines.push(`a=msid:${s.streamId} ${s.trackId}`);
@@ -66,14 +77,19 @@ function assertSections(sections: readonly OfferedSection[], data: boolean): voi
     if (!isMid(s.mid) || mids.has(s.mid)) throw new TypeError(`section mid ${s.mid} is malformed or used twice`);
     mids.add(s.mid);
     if (s.kind !== 'audio' && s.kind !== 'video') throw new TypeError(`section ${s.mid}: kind must be audio or video`);
-    if (!isPayloadType(s.codec.payloadType) || (s.codec.rtxPayloadType !== undefined && !isPayloadType(s.codec.rtxPayloadType))
-      || (s.codec.redPayloadType !== undefined && !isPayloadType(s.codec.redPayloadType))) {
+    if (
+      !isPayloadType(s.codec.payloadType) ||
+      (s.codec.rtxPayloadType !== undefined && !isPayloadType(s.codec.rtxPayloadType)) ||
+      (s.codec.redPayloadType !== undefined && !isPayloadType(s.codec.redPayloadType))
+    ) {
       throw new TypeError(`section ${s.mid}: payload type not in 0-127`);
     }
     if (!s.headerExtensions.every((e) => isExtensionId(e.id))) throw new TypeError(`section ${s.mid}: header extension id not in 1-255`);
     if (!s.active) continue;
-    if (!isUint32(s.ssrc) || (s.rtxSsrc !== undefined && !isUint32(s.rtxSsrc))) throw new TypeError(`section ${s.mid}: SSRC not a 32-bit number`);
-    if (!MSID_TOKEN.test(s.streamId) || !MSID_TOKEN.test(s.trackId)) throw new TypeError(`section ${s.mid}: stream and track ids must be 1-64 token chars`);
+    if (!isUint32(s.ssrc) || (s.rtxSsrc !== undefined && !isUint32(s.rtxSsrc)))
+      throw new TypeError(`section ${s.mid}: SSRC not a 32-bit number`);
+    if (!MSID_TOKEN.test(s.streamId) || !MSID_TOKEN.test(s.trackId))
+      throw new TypeError(`section ${s.mid}: stream and track ids must be 1-64 token chars`);
     if (!CNAME.test(s.cname)) throw new TypeError(`section ${s.mid}: cname must be printable without spaces`);
   }
 }

@@ -24,10 +24,18 @@ const HEX_PAIRS = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})*$/;
 /** RFC 8122 §5 hash functions we accept, with their digest sizes in bytes. */
 const FINGERPRINT_BYTES: Record<string, number> = { 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64 };
 
-export function isIceUfrag(s: string): boolean { return ICE_UFRAG.test(s); }
-export function isIcePwd(s: string): boolean { return ICE_PWD.test(s); }
-export function isMid(s: string): boolean { return MID.test(s); }
-export function isRid(s: string): boolean { return RID.test(s); }
+export function isIceUfrag(s: string): boolean {
+  return ICE_UFRAG.test(s);
+}
+export function isIcePwd(s: string): boolean {
+  return ICE_PWD.test(s);
+}
+export function isMid(s: string): boolean {
+  return MID.test(s);
+}
+export function isRid(s: string): boolean {
+  return RID.test(s);
+}
 
 /** Parses `sha-256 AB:CD:…` (the value of a=fingerprint), or null. */
 export function parseFingerprint(value: string): Fingerprint | null {
@@ -57,7 +65,13 @@ export function reverseDirection(d: Direction): Direction {
   return d === 'sendonly' ? 'recvonly' : d === 'recvonly' ? 'sendonly' : d;
 }
 
-export function isUint32(n: number): boolean { return Number.isInteger(n) && n >= 0 && n <= 0xffffffff; }
-export function isPayloadType(n: number): boolean { return Number.isInteger(n) && n >= 0 && n <= 127; }
+export function isUint32(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+}
+export function isPayloadType(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 127;
+}
 /** RFC 8285 §5: ids 1–255 (0 is padding, 15 is reserved in the one-byte form only). */
-export function isExtensionId(n: number): boolean { return Number.isInteger(n) && n >= 1 && n <= 255; }
+export function isExtensionId(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 255;
+}

@@ -7,7 +7,12 @@ export function newSessionId(): string {
   return (randomBytes(8).readBigUInt64BE() >> 2n).toString();
 }
 
-export function sessionLines(sessionId: string, sessionVersion: number, bundleMids: readonly string[], extmapAllowMixed: boolean): string[] {
+export function sessionLines(
+  sessionId: string,
+  sessionVersion: number,
+  bundleMids: readonly string[],
+  extmapAllowMixed: boolean,
+): string[] {
   const lines = [
     'v=0',
     `o=- ${sessionId} ${sessionVersion} IN IP4 0.0.0.0`,
@@ -50,7 +55,10 @@ export function transportLines(local: LocalTransportParameters, setup: 'actpass'
   ];
 }
 
-export function extensionLines(extensions: readonly HeaderExtension[], directionOf: (e: HeaderExtension) => Direction | undefined): string[] {
+export function extensionLines(
+  extensions: readonly HeaderExtension[],
+  directionOf: (e: HeaderExtension) => Direction | undefined,
+): string[] {
   return extensions.map((e) => {
     const dir = directionOf(e);
     return `a=extmap:${e.id}${dir && dir !== 'sendrecv' ? `/${dir}` : ''} ${e.uri}`;
@@ -60,7 +68,9 @@ export function extensionLines(extensions: readonly HeaderExtension[], direction
 /** rtpmap, rtcp-fb and fmtp of one codec and its RFC 4588 rtx payload type. */
 export function codecLines(codec: RtpCodecParameters): string[] {
   const pt = codec.payloadType;
-  const lines = [`a=rtpmap:${pt} ${codec.name}/${codec.clockRate}${codec.channels !== undefined && codec.channels > 1 ? `/${codec.channels}` : ''}`];
+  const lines = [
+    `a=rtpmap:${pt} ${codec.name}/${codec.clockRate}${codec.channels !== undefined && codec.channels > 1 ? `/${codec.channels}` : ''}`,
+  ];
   for (const fb of codec.rtcpFeedback) lines.push(`a=rtcp-fb:${pt} ${fb.type}${fb.parameter ? ` ${fb.parameter}` : ''}`);
   if (codec.fmtp.length > 0) lines.push(`a=fmtp:${pt} ${codec.fmtp}`);
   if (codec.rtxPayloadType !== undefined) {

@@ -48,9 +48,16 @@ export class AesCmTransform implements SrtpTransform {
   private setIv(salt: Buffer, ssrc: number, high: number, low: number): Buffer {
     const iv = this.iv;
     for (let i = 0; i < 4; i++) iv[i] = salt[i]!;
-    iv[4] = salt[4]! ^ (ssrc >>> 24); iv[5] = salt[5]! ^ (ssrc >>> 16); iv[6] = salt[6]! ^ (ssrc >>> 8); iv[7] = salt[7]! ^ ssrc;
-    iv[8] = salt[8]! ^ (high >>> 24); iv[9] = salt[9]! ^ (high >>> 16); iv[10] = salt[10]! ^ (high >>> 8); iv[11] = salt[11]! ^ high;
-    iv[12] = salt[12]! ^ (low >>> 8); iv[13] = salt[13]! ^ low;
+    iv[4] = salt[4]! ^ (ssrc >>> 24);
+    iv[5] = salt[5]! ^ (ssrc >>> 16);
+    iv[6] = salt[6]! ^ (ssrc >>> 8);
+    iv[7] = salt[7]! ^ ssrc;
+    iv[8] = salt[8]! ^ (high >>> 24);
+    iv[9] = salt[9]! ^ (high >>> 16);
+    iv[10] = salt[10]! ^ (high >>> 8);
+    iv[11] = salt[11]! ^ high;
+    iv[12] = salt[12]! ^ (low >>> 8);
+    iv[13] = salt[13]! ^ low;
     // iv[14], iv[15] stay 0: the block counter.
     return iv;
   }

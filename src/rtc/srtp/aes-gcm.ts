@@ -36,21 +36,39 @@ export class AesGcmTransform implements SrtpTransform {
 
   /** §8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR salt. */
   private rtpIv(ssrc: number, roc: number, seq: number): Buffer {
-    const iv = this.iv, s = this.rtpSalt;
-    iv[0] = s[0]!; iv[1] = s[1]!;
-    iv[2] = s[2]! ^ (ssrc >>> 24); iv[3] = s[3]! ^ (ssrc >>> 16); iv[4] = s[4]! ^ (ssrc >>> 8); iv[5] = s[5]! ^ ssrc;
-    iv[6] = s[6]! ^ (roc >>> 24); iv[7] = s[7]! ^ (roc >>> 16); iv[8] = s[8]! ^ (roc >>> 8); iv[9] = s[9]! ^ roc;
-    iv[10] = s[10]! ^ (seq >>> 8); iv[11] = s[11]! ^ seq;
+    const iv = this.iv,
+      s = this.rtpSalt;
+    iv[0] = s[0]!;
+    iv[1] = s[1]!;
+    iv[2] = s[2]! ^ (ssrc >>> 24);
+    iv[3] = s[3]! ^ (ssrc >>> 16);
+    iv[4] = s[4]! ^ (ssrc >>> 8);
+    iv[5] = s[5]! ^ ssrc;
+    iv[6] = s[6]! ^ (roc >>> 24);
+    iv[7] = s[7]! ^ (roc >>> 16);
+    iv[8] = s[8]! ^ (roc >>> 8);
+    iv[9] = s[9]! ^ roc;
+    iv[10] = s[10]! ^ (seq >>> 8);
+    iv[11] = s[11]! ^ seq;
     return iv;
   }
 
   /** §9.1: IV = (00 00 || SSRC || 00 00 || 0 || SRTCP index) XOR salt. */
   private rtcpIv(ssrc: number, index: number): Buffer {
-    const iv = this.iv, s = this.rtcpSalt;
-    iv[0] = s[0]!; iv[1] = s[1]!;
-    iv[2] = s[2]! ^ (ssrc >>> 24); iv[3] = s[3]! ^ (ssrc >>> 16); iv[4] = s[4]! ^ (ssrc >>> 8); iv[5] = s[5]! ^ ssrc;
-    iv[6] = s[6]!; iv[7] = s[7]!;
-    iv[8] = s[8]! ^ (index >>> 24); iv[9] = s[9]! ^ (index >>> 16); iv[10] = s[10]! ^ (index >>> 8); iv[11] = s[11]! ^ index;
+    const iv = this.iv,
+      s = this.rtcpSalt;
+    iv[0] = s[0]!;
+    iv[1] = s[1]!;
+    iv[2] = s[2]! ^ (ssrc >>> 24);
+    iv[3] = s[3]! ^ (ssrc >>> 16);
+    iv[4] = s[4]! ^ (ssrc >>> 8);
+    iv[5] = s[5]! ^ ssrc;
+    iv[6] = s[6]!;
+    iv[7] = s[7]!;
+    iv[8] = s[8]! ^ (index >>> 24);
+    iv[9] = s[9]! ^ (index >>> 16);
+    iv[10] = s[10]! ^ (index >>> 8);
+    iv[11] = s[11]! ^ index;
     return iv;
   }
 

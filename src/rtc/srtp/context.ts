@@ -20,7 +20,10 @@ const SRTCP_INDEX_MASK = 0x7fffffff;
 /** Rollover counter and highest sequence number of one SSRC (s_l in §3.3.1), plus its replay window. */
 class RtpStream {
   readonly window = new ReplayWindow();
-  constructor(public roc: number, public highestSeq: number) {}
+  constructor(
+    public roc: number,
+    public highestSeq: number,
+  ) {}
 }
 
 /**
@@ -37,7 +40,11 @@ export function estimatePacketIndex(roc: number, highestSeq: number, seq: number
   return v * SEQ_MODULUS + seq;
 }
 
-export interface SrtpStats { authFailures: number; replays: number; malformed: number }
+export interface SrtpStats {
+  authFailures: number;
+  replays: number;
+  malformed: number;
+}
 
 export class SrtpContext {
   readonly stats: SrtpStats = { authFailures: 0, replays: 0, malformed: 0 };

@@ -10,7 +10,9 @@ export const DTLS_SRTP_EXPORTER_LABEL = 'EXTRACTOR-dtls_srtp';
  * are copies, so the caller may wipe `material`.
  */
 export function splitDtlsSrtpKeyingMaterial(
-  material: Buffer, profile: SrtpProfileName, weAreDtlsClient: boolean,
+  material: Buffer,
+  profile: SrtpProfileName,
+  weAreDtlsClient: boolean,
 ): { local: SrtpMasterKeys; remote: SrtpMasterKeys } {
   const { key, salt } = srtpKeyLengths(profile);
   if (material.length !== 2 * (key + salt)) {

@@ -7,14 +7,22 @@ import { AES_CM_AUTH_KEY_LENGTH, srtpKeyLengths, type SrtpMasterKeys, type SrtpP
 
 /** RFC 3711 §4.3.2 labels. */
 export const KdfLabel = {
-  RtpEncryption: 0, RtpAuthentication: 1, RtpSalt: 2,
-  RtcpEncryption: 3, RtcpAuthentication: 4, RtcpSalt: 5,
+  RtpEncryption: 0,
+  RtpAuthentication: 1,
+  RtpSalt: 2,
+  RtcpEncryption: 3,
+  RtcpAuthentication: 4,
+  RtcpSalt: 5,
 } as const;
 
 /** Session keys of one direction: SRTP and SRTCP each get their own (auth is empty for GCM). */
 export interface SrtpSessionKeys {
-  rtpKey: Buffer; rtpSalt: Buffer; rtpAuth: Buffer;
-  rtcpKey: Buffer; rtcpSalt: Buffer; rtcpAuth: Buffer;
+  rtpKey: Buffer;
+  rtpSalt: Buffer;
+  rtpAuth: Buffer;
+  rtcpKey: Buffer;
+  rtcpSalt: Buffer;
+  rtcpAuth: Buffer;
 }
 
 /**

@@ -24,7 +24,10 @@ export function srtpKeyLengths(p: SrtpProfileName): { key: number; salt: number 
 }
 
 /** One master key and salt: what DTLS-SRTP exports for one direction. */
-export interface SrtpMasterKeys { key: Buffer; salt: Buffer }
+export interface SrtpMasterKeys {
+  key: Buffer;
+  salt: Buffer;
+}
 
 /** RFC 3711 §4.2 / RFC 5764 §4.1.2: HMAC-SHA1 tag truncated to 80 bits, key 160 bits. */
 export const AES_CM_AUTH_TAG_LENGTH = 10;

@@ -23,7 +23,8 @@ export class ReplayWindow {
   accept(index: number): void {
     const delta = index - this.highest;
     if (this.highest < 0 || delta >= REPLAY_WINDOW_SIZE) {
-      this.low = 1; this.high = 0;
+      this.low = 1;
+      this.high = 0;
     } else if (delta > 0) {
       if (delta >= 32) {
         this.high = this.low << (delta - 32);

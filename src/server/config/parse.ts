@@ -80,7 +80,10 @@ function checkItem(type: ItemType, item: unknown): string | number | undefined {
 }
 
 function splitList(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function checkIceServers(value: unknown): IceServer[] {
@@ -97,7 +100,7 @@ function checkIceServers(value: unknown): IceServer[] {
       if (k === 'urls') continue;
       if (k !== 'username' && k !== 'credential') throw configError(`${key}.${k}`, 'is not a known key', entry[k]);
       if (typeof entry[k] !== 'string') throw configError(`${key}.${k}`, 'must be a string', entry[k]);
-      out[k] = entry[k] as string;
+      out[k] = entry[k];
     }
     return out;
   });

@@ -11,15 +11,21 @@ import type { ItemType, ValueType } from './value-types.js';
 type ItemValue<I extends ItemType> = I extends { kind: 'int' } ? number : string;
 
 /** The value a type describes. */
-export type ValueOfType<T extends ValueType> =
-  T extends { kind: 'int' } ? number
-  : T extends { kind: 'bool' } ? boolean
-  : T extends { kind: 'string' } ? string
-  : T extends { kind: 'enum'; values: readonly (infer V)[] } ? V
-  : T extends { kind: 'list'; item: infer I extends ItemType } ? ItemValue<I>[]
-  : T extends { kind: 'mapping'; fields: infer F extends Readonly<Record<string, ValueType>> } ? { [N in keyof F]: ValueOfType<F[N]> }
-  : T extends { kind: 'iceServers' } ? IceServer[]
-  : never;
+export type ValueOfType<T extends ValueType> = T extends { kind: 'int' }
+  ? number
+  : T extends { kind: 'bool' }
+    ? boolean
+    : T extends { kind: 'string' }
+      ? string
+      : T extends { kind: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : T extends { kind: 'list'; item: infer I extends ItemType }
+          ? ItemValue<I>[]
+          : T extends { kind: 'mapping'; fields: infer F extends Readonly<Record<string, ValueType>> }
+            ? { [N in keyof F]: ValueOfType<F[N]> }
+            : T extends { kind: 'iceServers' }
+              ? IceServer[]
+              : never;
 
 export type ConfigValue<K extends ConfigKey> = ValueOfType<ConfigSchema[K]['type']>;
 
@@ -33,15 +39,17 @@ type Flatten<T> = { [K in keyof T]: T[K] } & {};
 export type ServerConfig = Flatten<{ [K in KeysWithDefault]: ConfigValue<K> } & { [K in KeysWithoutDefault]?: ConfigValue<K> }>;
 
 /** A key's name inside its section: without the section's name in front (`turnPort` → `port`). */
-export type FieldName<K extends string, S extends string> =
-  K extends `${S}${infer Rest extends `${Uppercase<string>}${string}`}` ? Uncapitalize<Rest> : K;
+export type FieldName<K extends string, S extends string> = K extends `${S}${infer Rest extends `${Uppercase<string>}${string}`}`
+  ? Uncapitalize<Rest>
+  : K;
 
 type KeysOf<S extends SectionName> = { [K in ConfigKey]: ConfigSchema[K]['section'] extends S ? K : never }[ConfigKey];
 
 /** One section's values by their field names, e.g. `ConfigSection<'mcu'>` is `{ width, height, fps, tiersKbps, maxMcuRooms }`. */
 export type ConfigSection<S extends SectionName> = Flatten<
-  & { [K in KeysOf<S> & KeysWithDefault as FieldName<K, S>]: ConfigValue<K> }
-  & { [K in KeysOf<S> & KeysWithoutDefault as FieldName<K, S>]?: ConfigValue<K> }
+  { [K in KeysOf<S> & KeysWithDefault as FieldName<K, S>]: ConfigValue<K> } & {
+    [K in KeysOf<S> & KeysWithoutDefault as FieldName<K, S>]?: ConfigValue<K>;
+  }
 >;
 
 /** The config by section: what `startSwitchboard()` hands each part. */
@@ -65,8 +73,11 @@ export function configSections(config: ServerConfig): SwitchboardConfig {
 
 // Compile-time checks on the schema: every default has its key's type, and no two keys of a
 // section share a field name.
-type DeepReadonly<T> =
-  T extends (infer E)[] ? readonly DeepReadonly<E>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 type BadDefaults = {
   [K in KeysWithDefault]: ConfigSchema[K] extends { default: infer D } ? (D extends DeepReadonly<ConfigValue<K>> ? never : K) : never;
 }[KeysWithDefault];
@@ -74,5 +85,6 @@ type FieldClashes = {
   [S in SectionName]: { [K in KeysOf<S>]: FieldName<K, S> extends FieldName<Exclude<KeysOf<S>, K>, S> ? K : never }[KeysOf<S>];
 }[SectionName];
 /** Fails to compile, naming the keys, when a default does not fit its type or two keys of a section share a field name. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents, @typescript-eslint/no-duplicate-type-constituents -- both are `never` when the schema is sound; that is the check
 type SchemaProblems = BadDefaults | FieldClashes;
 export const schemaIsSound: [SchemaProblems] extends [never] ? true : { wrongDefaultOrClash: SchemaProblems } = true;

@@ -16,10 +16,14 @@ function entriesOf(section: SectionName): Array<[string, ConfigEntry]> {
 function metaOf(entry: ConfigEntry): string {
   if (entry.meta !== undefined) return entry.meta;
   switch (entry.type.kind) {
-    case 'int': return 'N';
-    case 'bool': return 'true|false';
-    case 'enum': return entry.type.values.join('|');
-    default: return 'S';
+    case 'int':
+      return 'N';
+    case 'bool':
+      return 'true|false';
+    case 'enum':
+      return entry.type.values.join('|');
+    default:
+      return 'S';
   }
 }
 
@@ -34,7 +38,9 @@ export function optionsUsage(indent: string, width = 120): string {
   const label = Math.max(...sections.map((s) => s.length)) + 2;
   const lines: string[] = [];
   for (const section of sections) {
-    const flags = entriesOf(section).filter(([, e]) => e.flag !== undefined).map(([, e]) => flagUsage(e));
+    const flags = entriesOf(section)
+      .filter(([, e]) => e.flag !== undefined)
+      .map(([, e]) => flagUsage(e));
     if (flags.length === 0) continue;
     let line = `${indent}${`${section}:`.padEnd(label)}`;
     const continued = ' '.repeat(line.length);
@@ -52,13 +58,22 @@ export function optionsUsage(indent: string, width = 120): string {
 
 function typeDoc(type: ValueType): string {
   switch (type.kind) {
-    case 'int': return `integer ${type.min}-${type.max}`;
-    case 'bool': return 'true, false';
-    case 'string': return 'string';
-    case 'enum': return type.values.join(', ');
-    case 'list': return `list of ${type.items}`;
-    case 'mapping': return `mapping: ${Object.entries(type.fields).map(([n, f]) => `${n} (${typeDoc(f)})`).join(', ')}`;
-    case 'iceServers': return 'list of ICE servers';
+    case 'int':
+      return `integer ${type.min}-${type.max}`;
+    case 'bool':
+      return 'true, false';
+    case 'string':
+      return 'string';
+    case 'enum':
+      return type.values.join(', ');
+    case 'list':
+      return `list of ${type.items}`;
+    case 'mapping':
+      return `mapping: ${Object.entries(type.fields)
+        .map(([n, f]) => `${n} (${typeDoc(f)})`)
+        .join(', ')}`;
+    case 'iceServers':
+      return 'list of ICE servers';
   }
 }
 
@@ -66,7 +81,9 @@ function defaultDoc(entry: ConfigEntry): string {
   if (entry.shownDefault !== undefined) return entry.shownDefault;
   if (entry.default === undefined) return '—';
   if (Array.isArray(entry.default)) return entry.default.length === 0 ? '[]' : entry.default.join(', ');
-  return String(entry.default);
+  const d = entry.default;
+  // Object defaults have a shownDefault; JSON would still say more than [object Object].
+  return typeof d === 'string' || typeof d === 'number' || typeof d === 'boolean' ? String(d) : JSON.stringify(d);
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|');

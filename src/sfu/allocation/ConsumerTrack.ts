@@ -40,7 +40,10 @@ export class ConsumerTrack implements AllocatedTrack {
   /** Last measured rate per (spatial, temporal), for layers that stop flowing. */
   private readonly lastSeen = new Map<number, number>();
 
-  constructor(readonly consumer: Consumer, private readonly priorityOf: (c: Consumer) => number) {
+  constructor(
+    readonly consumer: Consumer,
+    private readonly priorityOf: (c: Consumer) => number,
+  ) {
     this.id = consumer.id;
     this.kind = consumer.kind;
   }

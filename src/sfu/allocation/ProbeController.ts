@@ -66,7 +66,10 @@ export class ProbeController {
   probesSucceeded = 0;
   paddingPacketsSent = 0;
 
-  constructor(private readonly sink: PaddingSink, opts: ProbeControllerOptions = {}) {
+  constructor(
+    private readonly sink: PaddingSink,
+    opts: ProbeControllerOptions = {},
+  ) {
     this.clusterMs = opts.clusterMs ?? DEFAULT_CLUSTER_MS;
     this.packetBytes = opts.packetBytes ?? DEFAULT_PACKET_BYTES;
     this.minIntervalMs = opts.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
@@ -74,7 +77,9 @@ export class ProbeController {
     this.intervalMs = this.minIntervalMs;
   }
 
-  get probing(): boolean { return this.paddingBps > 0; }
+  get probing(): boolean {
+    return this.paddingBps > 0;
+  }
 
   /** Every estimate update. */
   onEstimate(bps: number, nowMs: number): void {
@@ -112,7 +117,10 @@ export class ProbeController {
     this.estimateAtStart = estimateBps;
     this.cluster = (this.cluster % 0xffff) + 1;
     this.sink.setProbeCluster?.(this.cluster);
-    this.pacer = setInterval(guarded('sfu.probe.pacer', () => this.pace(performance.now())), PACE_MS);
+    this.pacer = setInterval(
+      guarded('sfu.probe.pacer', () => this.pace(performance.now())),
+      PACE_MS,
+    );
     this.pacer.unref();
   }
 

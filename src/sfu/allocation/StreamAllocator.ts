@@ -65,14 +65,21 @@ export class StreamAllocator {
   allocations = 0;
   private lastLossyMs = -Infinity;
 
-  constructor(private readonly source: EstimateSource, padding: PaddingSink, opts: StreamAllocatorOptions = {}) {
+  constructor(
+    private readonly source: EstimateSource,
+    padding: PaddingSink,
+    opts: StreamAllocatorOptions = {},
+  ) {
     this.budgetShare = opts.budgetShare ?? DEFAULT_BUDGET_SHARE;
     this.probe = new ProbeController(padding, opts);
     source.on('estimate', this.onEstimate);
-    this.timer = setInterval(guarded('sfu.allocator.timer', () => {
-      this.run();
-      if (this.source.hasFeedback) this.probe.tick(performance.now(), this.source.estimateBps, this.usedBps, this.deficitBps);
-    }), opts.intervalMs ?? DEFAULT_INTERVAL_MS);
+    this.timer = setInterval(
+      guarded('sfu.allocator.timer', () => {
+        this.run();
+        if (this.source.hasFeedback) this.probe.tick(performance.now(), this.source.estimateBps, this.usedBps, this.deficitBps);
+      }),
+      opts.intervalMs ?? DEFAULT_INTERVAL_MS,
+    );
     this.timer.unref();
   }
 
@@ -119,7 +126,11 @@ export class StreamAllocator {
     const previous = new Map<string, number>();
     for (const v of views) {
       const was = this.applied.get(v.id);
-      if (was) previous.set(v.id, v.options.findIndex((o) => o.spatial === was.spatial && o.temporal === was.temporal));
+      if (was)
+        previous.set(
+          v.id,
+          v.options.findIndex((o) => o.spatial === was.spatial && o.temporal === was.temporal),
+        );
     }
     const result = allocate(budget, views, previous, undefined, this.pauseAllowed);
     this.allocations++;

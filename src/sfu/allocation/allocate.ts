@@ -58,7 +58,8 @@ export function allocate(
     left -= t.bps;
     usedBps += t.bps;
   }
-  const video = tracks.filter((t) => t.kind === 'video' && t.options.length > 0)
+  const video = tracks
+    .filter((t) => t.kind === 'video' && t.options.length > 0)
     .sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const targets = new Map<string, number>();
   for (const t of tracks) if (t.kind === 'video') targets.set(t.id, -1);
@@ -84,7 +85,10 @@ export function allocate(
     for (let i = best; i > at; i--) {
       const extra = (t.options[i] as LayerOption).bps - base;
       const cost = i > before ? extra * upgradeMargin : extra;
-      if (cost <= left) { chosen = i; break; }
+      if (cost <= left) {
+        chosen = i;
+        break;
+      }
     }
     const extra = (t.options[chosen] as LayerOption).bps - base;
     left -= extra;

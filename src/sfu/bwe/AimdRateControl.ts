@@ -25,22 +25,35 @@ class LinkCapacity {
   avg = -1;
   private variance = 0.4;
 
-  get known(): boolean { return this.avg >= 0; }
+  get known(): boolean {
+    return this.avg >= 0;
+  }
   /** Three standard deviations, in bit/s (the variance is normalised in kbit/s, as libwebrtc keeps it). */
-  private get spread(): number { return 3 * Math.sqrt(this.variance * (this.avg / 1000)) * 1000; }
-  upper(): number { return this.avg + this.spread; }
-  lower(): number { return this.avg - this.spread; }
+  private get spread(): number {
+    return 3 * Math.sqrt(this.variance * (this.avg / 1000)) * 1000;
+  }
+  upper(): number {
+    return this.avg + this.spread;
+  }
+  lower(): number {
+    return this.avg - this.spread;
+  }
 
   onOveruse(ackedBps: number): void {
     const kbps = ackedBps / 1000;
     const avgKbps = this.avg < 0 ? kbps : (1 - CAPACITY_SMOOTHING) * (this.avg / 1000) + CAPACITY_SMOOTHING * kbps;
     const err = avgKbps - kbps;
     // Variance normalised by the average (kbit/s), bounded as libwebrtc does, so one outlier cannot pin it.
-    this.variance = Math.min(Math.max((1 - CAPACITY_SMOOTHING) * this.variance + (CAPACITY_SMOOTHING * err * err) / Math.max(avgKbps, 1), 0.4), 2.5);
+    this.variance = Math.min(
+      Math.max((1 - CAPACITY_SMOOTHING) * this.variance + (CAPACITY_SMOOTHING * err * err) / Math.max(avgKbps, 1), 0.4),
+      2.5,
+    );
     this.avg = avgKbps * 1000;
   }
 
-  reset(): void { this.avg = -1; }
+  reset(): void {
+    this.avg = -1;
+  }
 }
 
 export class AimdRateControl {
@@ -50,7 +63,11 @@ export class AimdRateControl {
   rttMs = 200;
   bitrateBps: number;
 
-  constructor(startBps: number, private readonly minBps: number, private readonly maxBps: number) {
+  constructor(
+    startBps: number,
+    private readonly minBps: number,
+    private readonly maxBps: number,
+  ) {
     this.bitrateBps = startBps;
   }
 

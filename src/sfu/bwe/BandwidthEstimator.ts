@@ -93,7 +93,15 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
   usage: BandwidthUsage = 'normal';
   private lastOveruseMs = -Infinity;
   readonly counters: BandwidthEstimatorCounters = {
-    feedbacks: 0, rembs: 0, packetsAcked: 0, packetsLost: 0, unknownPackets: 0, duplicateReports: 0, overuses: 0, probesAcked: 0, probeResults: 0,
+    feedbacks: 0,
+    rembs: 0,
+    packetsAcked: 0,
+    packetsLost: 0,
+    unknownPackets: 0,
+    duplicateReports: 0,
+    overuses: 0,
+    probesAcked: 0,
+    probeResults: 0,
   };
 
   constructor(opts: BandwidthEstimatorOptions = {}) {
@@ -107,17 +115,33 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
     this.loss = new LossBasedControl(start, this.minBps, this.maxBps);
   }
 
-  get estimateBps(): number { return this.estimate; }
-  get delayBasedBps(): number { return this.aimd.bitrateBps; }
-  get lossBasedBps(): number { return this.loss.bitrateBps; }
-  get ackedBps(): number | null { return this.acked.bps(); }
-  get lossFraction(): number { return this.loss.lossFraction; }
+  get estimateBps(): number {
+    return this.estimate;
+  }
+  get delayBasedBps(): number {
+    return this.aimd.bitrateBps;
+  }
+  get lossBasedBps(): number {
+    return this.loss.bitrateBps;
+  }
+  get ackedBps(): number | null {
+    return this.acked.bps();
+  }
+  get lossFraction(): number {
+    return this.loss.lossFraction;
+  }
   /** Measurement windows in a row that lost more than 10 % (LossBasedControl). */
-  get lossyWindows(): number { return this.loss.lossyWindows; }
+  get lossyWindows(): number {
+    return this.loss.lossyWindows;
+  }
   /** Whether the receiver ever sent congestion feedback (transport-cc or REMB): without it the estimate is only the start value. */
-  get hasFeedback(): boolean { return this.counters.feedbacks > 0 || this.counters.rembs > 0; }
+  get hasFeedback(): boolean {
+    return this.counters.feedbacks > 0 || this.counters.rembs > 0;
+  }
   /** Whether transport-cc feedback arrived recently (else REMB or nothing drives the estimate). */
-  usingTransportCc(nowMs: number): boolean { return nowMs - this.lastFeedbackMs < FEEDBACK_STALE_MS; }
+  usingTransportCc(nowMs: number): boolean {
+    return nowMs - this.lastFeedbackMs < FEEDBACK_STALE_MS;
+  }
 
   /**
    * Records a packet about to be sent; returns the transport sequence number to write into it.
@@ -172,7 +196,10 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
     for (const p of fb.packets) {
       if (p.received) arrivalUs += p.deltaUs ?? 0;
       const slot = h.slot(p.seq);
-      if (slot < 0) { this.counters.unknownPackets++; continue; }
+      if (slot < 0) {
+        this.counters.unknownPackets++;
+        continue;
+      }
       const before = h.reportedAs(slot);
       if (!p.received) {
         if (before !== Reported.none) continue; // already counted (lost, or received earlier)
@@ -181,7 +208,10 @@ export class BandwidthEstimator extends TypedEmitter<BandwidthEstimatorEvents> {
         lost++;
         continue;
       }
-      if (before === Reported.received) { this.counters.duplicateReports++; continue; }
+      if (before === Reported.received) {
+        this.counters.duplicateReports++;
+        continue;
+      }
       h.markReported(slot, Reported.received);
       if (before === Reported.none) expected++;
       else lost--; // reported lost before, arrived late after all: not a loss

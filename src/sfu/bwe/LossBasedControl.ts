@@ -34,7 +34,11 @@ export class LossBasedControl {
   rttMs = 200;
   bitrateBps: number;
 
-  constructor(startBps: number, private readonly minBps: number, private readonly maxBps: number) {
+  constructor(
+    startBps: number,
+    private readonly minBps: number,
+    private readonly maxBps: number,
+  ) {
     this.bitrateBps = startBps;
   }
 
@@ -44,7 +48,9 @@ export class LossBasedControl {
   }
 
   /** Loss fraction of the last complete measurement (0–1). */
-  get lossFraction(): number { return this.lastFraction; }
+  get lossFraction(): number {
+    return this.lastFraction;
+  }
 
   /** How many measurement windows in a row, up to the last, lost more than 10 %. */
   lossyWindows = 0;

@@ -59,8 +59,14 @@ export class ProbeBitrateEstimator {
     c.packets++;
     c.bytes += size;
     if (sendMs < c.firstSendMs) c.firstSendMs = sendMs;
-    if (sendMs >= c.lastSendMs) { c.lastSendMs = sendMs; c.lastSendSize = size; }
-    if (arrivalMs < c.firstArrivalMs) { c.firstArrivalMs = arrivalMs; c.firstArrivalSize = size; }
+    if (sendMs >= c.lastSendMs) {
+      c.lastSendMs = sendMs;
+      c.lastSendSize = size;
+    }
+    if (arrivalMs < c.firstArrivalMs) {
+      c.firstArrivalMs = arrivalMs;
+      c.firstArrivalSize = size;
+    }
     if (arrivalMs > c.lastArrivalMs) c.lastArrivalMs = arrivalMs;
     c.touchedMs = nowMs;
     this.touched = cluster;
@@ -77,7 +83,13 @@ export class ProbeBitrateEstimator {
     if (!c || c.packets < MIN_PACKETS) return 0;
     const sendMs = c.lastSendMs - c.firstSendMs;
     const arrivalMs = c.lastArrivalMs - c.firstArrivalMs;
-    if (sendMs < Math.max(MIN_INTERVAL_MS, MIN_SEND_SPAN_MS) || sendMs > MAX_INTERVAL_MS || arrivalMs < MIN_INTERVAL_MS || arrivalMs > MAX_INTERVAL_MS) return 0;
+    if (
+      sendMs < Math.max(MIN_INTERVAL_MS, MIN_SEND_SPAN_MS) ||
+      sendMs > MAX_INTERVAL_MS ||
+      arrivalMs < MIN_INTERVAL_MS ||
+      arrivalMs > MAX_INTERVAL_MS
+    )
+      return 0;
     // The last packet sent and the first to arrive bound the intervals: their bytes are outside.
     const sendBps = ((c.bytes - c.lastSendSize) * 8000) / sendMs;
     const arrivalBps = ((c.bytes - c.firstArrivalSize) * 8000) / arrivalMs;
@@ -89,7 +101,11 @@ export class ProbeBitrateEstimator {
   private forgetOldest(): void {
     let oldest: number | null = null;
     let at = Infinity;
-    for (const [id, c] of this.clusters) if (c.touchedMs < at) { at = c.touchedMs; oldest = id; }
+    for (const [id, c] of this.clusters)
+      if (c.touchedMs < at) {
+        at = c.touchedMs;
+        oldest = id;
+      }
     if (oldest !== null) this.clusters.delete(oldest);
   }
 }

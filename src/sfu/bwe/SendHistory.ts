@@ -34,7 +34,9 @@ export class SendHistory {
     return seq & 0xffff;
   }
 
-  get packetsSent(): number { return this.next; }
+  get packetsSent(): number {
+    return this.next;
+  }
 
   /**
    * The ring slot of a 16-bit sequence number from feedback, taken as the unwrapped number
@@ -43,17 +45,29 @@ export class SendHistory {
   slot(seq16: number): number {
     if (this.next === 0) return -1;
     const last = this.next - 1;
-    const diff = (((seq16 - (last & 0xffff)) << 16) >> 16); // signed 16-bit distance
+    const diff = ((seq16 - (last & 0xffff)) << 16) >> 16; // signed 16-bit distance
     const full = last + diff;
     if (full < 0 || full > last) return -1;
     const i = full & MASK;
     return this.seqs[i] === full ? i : -1;
   }
 
-  sendTimeMs(slot: number): number { return this.sendMs[slot] as number; }
-  size(slot: number): number { return this.sizes[slot] as number; }
-  isProbe(slot: number): boolean { return this.probes[slot] === 1; }
-  cluster(slot: number): number { return this.clusters[slot] as number; }
-  reportedAs(slot: number): number { return this.reported[slot] as number; }
-  markReported(slot: number, as: number): void { this.reported[slot] = as; }
+  sendTimeMs(slot: number): number {
+    return this.sendMs[slot] as number;
+  }
+  size(slot: number): number {
+    return this.sizes[slot] as number;
+  }
+  isProbe(slot: number): boolean {
+    return this.probes[slot] === 1;
+  }
+  cluster(slot: number): number {
+    return this.clusters[slot] as number;
+  }
+  reportedAs(slot: number): number {
+    return this.reported[slot] as number;
+  }
+  markReported(slot: number, as: number): void {
+    this.reported[slot] = as;
+  }
 }

@@ -40,7 +40,10 @@ export class TrendlineEstimator {
   private slope(): number | null {
     let sx = 0;
     let sy = 0;
-    for (let i = 0; i < WINDOW; i++) { sx += this.xs[i] as number; sy += this.ys[i] as number; }
+    for (let i = 0; i < WINDOW; i++) {
+      sx += this.xs[i] as number;
+      sy += this.ys[i] as number;
+    }
     const mx = sx / WINDOW;
     const my = sy / WINDOW;
     let num = 0;

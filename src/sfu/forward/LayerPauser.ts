@@ -31,7 +31,10 @@ export class LayerPauser {
   ) {
     this.active = producer.streams.map(() => true);
     this.unneededSince = producer.streams.map(() => -1);
-    this.timer = setInterval(guarded('sfu.layer-pauser.timer', () => this.update()), CHECK_INTERVAL_MS);
+    this.timer = setInterval(
+      guarded('sfu.layer-pauser.timer', () => this.update()),
+      CHECK_INTERVAL_MS,
+    );
     this.timer.unref();
     demand.on('changed', () => this.update());
     producer.on('close', () => clearInterval(this.timer));
@@ -63,7 +66,9 @@ export class LayerPauser {
     }
     if (!changed) return;
     const rids: string[] = [];
-    this.producer.streams.forEach((s, i) => { if (this.active[i] && s.rid !== undefined) rids.push(s.rid); });
+    this.producer.streams.forEach((s, i) => {
+      if (this.active[i] && s.rid !== undefined) rids.push(s.rid);
+    });
     this.send(this.producer.mid, rids);
     // A resumed encoder starts with a keyframe; ask anyway in case that one is lost.
     for (const i of resumed) this.producer.requestKeyframe(i);

@@ -56,7 +56,11 @@ export class LayerSelector {
   setMarker = false;
   switches = 0;
 
-  constructor(readonly mode: LayerMode, readonly maxSpatial: number, readonly maxTemporal: number) {
+  constructor(
+    readonly mode: LayerMode,
+    readonly maxSpatial: number,
+    readonly maxTemporal: number,
+  ) {
     this.target = { spatial: maxSpatial, temporal: maxTemporal };
   }
 

@@ -123,11 +123,18 @@ export class RtpStreamRewriter {
     let input = target;
     for (let guard = 0; guard <= this.dropped.length + 1; guard++) {
       const candidate = target + this.droppedBelow(input);
-      if (candidate > input) { input = candidate; continue; }
-      if (this.isDropped(input)) { input++; continue; }
+      if (candidate > input) {
+        input = candidate;
+        continue;
+      }
+      if (this.isDropped(input)) {
+        input++;
+        continue;
+      }
       break;
     }
-    if (input < this.switchPoint || input > this.highestInput || this.highestInput - input > REORDER_WINDOW || this.isDropped(input)) return undefined;
+    if (input < this.switchPoint || input > this.highestInput || this.highestInput - input > REORDER_WINDOW || this.isDropped(input))
+      return undefined;
     return input % SEQ_MOD;
   }
 
@@ -153,7 +160,7 @@ export class RtpStreamRewriter {
     // Input numbers start in cycle 1 so that anything before them stays positive.
     const input = SEQ_MOD + seq;
     if (!this.started) {
-      const firstOut = SEQ_MOD + (this.initialSeq ?? seq) % SEQ_MOD;
+      const firstOut = SEQ_MOD + ((this.initialSeq ?? seq) % SEQ_MOD);
       this.lastOutputExt = firstOut - 1;
       this.tsOffset = (this.initialTimestamp ?? timestamp) - timestamp;
       this.lastOutputTs = (timestamp + this.tsOffset - 1) >>> 0;
@@ -161,7 +168,7 @@ export class RtpStreamRewriter {
       this.started = true;
     } else {
       const ticks = Math.max(1, Math.round(((nowMs - this.lastPacketMs) * this.clockRate) / 1000));
-      this.tsOffset = ((this.lastOutputTs + ticks - timestamp) % 2 ** 32 + 2 ** 32) % 2 ** 32;
+      this.tsOffset = (((this.lastOutputTs + ticks - timestamp) % 2 ** 32) + 2 ** 32) % 2 ** 32;
     }
     this.seqBase = this.lastOutputExt + 1 - input;
     this.switchPoint = input;

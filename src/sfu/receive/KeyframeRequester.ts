@@ -10,7 +10,10 @@ export class KeyframeRequester {
   sent = 0;
   merged = 0;
 
-  constructor(private readonly send: () => void, private readonly intervalMs = 1000) {}
+  constructor(
+    private readonly send: () => void,
+    private readonly intervalMs = 1000,
+  ) {}
 
   request(now = Date.now()): void {
     if (this.timer) {
@@ -23,10 +26,13 @@ export class KeyframeRequester {
       return;
     }
     this.merged++;
-    this.timer = setTimeout(guarded('sfu.keyframe-requester.timer', () => {
-      this.timer = null;
-      this.fire(Date.now());
-    }), wait);
+    this.timer = setTimeout(
+      guarded('sfu.keyframe-requester.timer', () => {
+        this.timer = null;
+        this.fire(Date.now());
+      }),
+      wait,
+    );
     this.timer.unref();
   }
 

@@ -19,7 +19,11 @@ export interface NackRequesterOptions {
 
 export const DEFAULT_NACK_OPTIONS: NackRequesterOptions = { reorderMs: 10, retryMs: 40, maxTries: 10, maxAgeMs: 1000, maxGap: 300 };
 
-interface Missing { since: number; lastAskedAt: number; tries: number }
+interface Missing {
+  since: number;
+  lastAskedAt: number;
+  tries: number;
+}
 
 export class NackRequester {
   private highest = -1;
@@ -30,7 +34,9 @@ export class NackRequester {
 
   constructor(private readonly opts: NackRequesterOptions = DEFAULT_NACK_OPTIONS) {}
 
-  get pending(): number { return this.missing.size; }
+  get pending(): number {
+    return this.missing.size;
+  }
 
   /** Records an arriving packet; returns true when a gap was too wide to repair by NACK. */
   onPacket(seq: number, now: number): boolean {

@@ -25,7 +25,9 @@ export class PacketCache {
     this.seqs = new Int32Array(n).fill(-1);
   }
 
-  get size(): number { return this.mask + 1; }
+  get size(): number {
+    return this.mask + 1;
+  }
 
   /** Copies `packet` (a plain RTP packet) in; packets longer than a slot are not cached. */
   put(seq: number, packet: Buffer): void {

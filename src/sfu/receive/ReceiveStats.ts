@@ -22,7 +22,10 @@ export class ReceiveStats {
   private lastSr = 0;
   private lastSrAt = 0;
 
-  constructor(readonly ssrc: number, private readonly clockRate: number) {}
+  constructor(
+    readonly ssrc: number,
+    private readonly clockRate: number,
+  ) {}
 
   /** `arrivalMs`: a monotonic clock in milliseconds. Retransmissions should not be passed here. */
   onPacket(seq: number, rtpTimestamp: number, arrivalMs: number, bytes: number): void {
@@ -40,7 +43,7 @@ export class ReceiveStats {
       }
     }
     // A.8: transit time difference in the stream's clock units.
-    const arrival = Math.round(arrivalMs * this.clockRate / 1000);
+    const arrival = Math.round((arrivalMs * this.clockRate) / 1000);
     const transit = (arrival - rtpTimestamp) | 0;
     if (this.haveTransit) {
       let d = (transit - this.lastTransit) | 0;
@@ -56,7 +59,9 @@ export class ReceiveStats {
     this.lastSrAt = arrivalMs;
   }
 
-  get hasData(): boolean { return this.started; }
+  get hasData(): boolean {
+    return this.started;
+  }
 
   /** The report block for an RR/SR; advances the interval for fraction lost. */
   report(nowMs: number): ReportBlock {

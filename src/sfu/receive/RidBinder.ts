@@ -10,9 +10,9 @@ import type { Producer } from '../Producer.js';
 import type { ProducerStream } from '../ProducerStream.js';
 
 export interface RidExtensionIds {
-  mid?: number;
-  rid?: number;
-  repairedRid?: number;
+  mid?: number | undefined;
+  rid?: number | undefined;
+  repairedRid?: number | undefined;
 }
 
 export interface StreamRoute {
@@ -48,7 +48,10 @@ export class RidBinder {
     }
     let producer: Producer | undefined;
     for (const p of producers) {
-      if (p.simulcast && !p.closed && sdesIdentifierEquals(packet, midOff, midLen, midBytes(p))) { producer = p; break; }
+      if (p.simulcast && !p.closed && sdesIdentifierEquals(packet, midOff, midLen, midBytes(p))) {
+        producer = p;
+        break;
+      }
     }
     if (!producer) {
       this.unknownMid++;

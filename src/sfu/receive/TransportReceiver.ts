@@ -41,7 +41,11 @@ export class TransportReceiver {
    * `rtcp`: where feedback goes (the transport); `rtcpSsrc`: ours as its sender; `onFault`: what a
    * throw in the NACK clock does (the transport closes).
    */
-  constructor(private readonly rtcp: RtcpSink, private readonly rtcpSsrc: number, private readonly onFault: () => void) {}
+  constructor(
+    private readonly rtcp: RtcpSink,
+    private readonly rtcpSsrc: number,
+    private readonly onFault: () => void,
+  ) {}
 
   /**
    * The publisher's transport-wide-cc extension id (one id for the whole BUNDLE, RFC 8843
@@ -60,7 +64,10 @@ export class TransportReceiver {
   addProducer(p: Producer): void {
     this.producers.add(p);
     if (!this.nackTimer && !this.closed) {
-      this.nackTimer = setInterval(guarded('sfu.transport.nack-timer', () => this.tick(), this.onFault), NACK_INTERVAL_MS);
+      this.nackTimer = setInterval(
+        guarded('sfu.transport.nack-timer', () => this.tick(), this.onFault),
+        NACK_INTERVAL_MS,
+      );
       this.nackTimer.unref();
     }
     for (const stream of p.streams) {

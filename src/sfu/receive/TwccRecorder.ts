@@ -56,7 +56,10 @@ export class TwccRecorder {
     if (ext > this.highest) this.highest = ext;
     if (this.nextToReport < 0) this.nextToReport = ext;
     else if (ext < this.nextToReport) {
-      if (this.nextToReport - ext > MAX_LOOKBACK) { this.tooOld++; return; }
+      if (this.nextToReport - ext > MAX_LOOKBACK) {
+        this.tooOld++;
+        return;
+      }
       if (this.lateFrom < 0 || ext < this.lateFrom) this.lateFrom = ext;
     }
   }
@@ -91,7 +94,10 @@ export class TwccRecorder {
       const slot = ext & MASK;
       if (this.slotSeq[slot] !== ext) continue;
       const at = this.slotArrival[slot] as number;
-      if (n > 0 && Math.abs(at - prevUs) > MAX_SPAN_US) { end = ext; break; }
+      if (n > 0 && Math.abs(at - prevUs) > MAX_SPAN_US) {
+        end = ext;
+        break;
+      }
       prevUs = at;
       const a = this.arrivals[n++] as TwccArrival;
       a.seq = ext & 0xffff;
@@ -99,7 +105,12 @@ export class TwccRecorder {
     }
     if (end > this.nextToReport) this.nextToReport = end;
     const len = writeTwccFeedback(out, offset, {
-      senderSsrc, mediaSsrc, fbPktCount: this.fbPktCount, arrivals: this.arrivals, count: n, baseSeq: from & 0xffff,
+      senderSsrc,
+      mediaSsrc,
+      fbPktCount: this.fbPktCount,
+      arrivals: this.arrivals,
+      count: n,
+      baseSeq: from & 0xffff,
     });
     this.fbPktCount = (this.fbPktCount + 1) & 0xff;
     this.feedbacksSent++;

@@ -31,11 +31,22 @@ export class PacketInfo extends PacketLayers {
  * for simulcast, the VP9 spatial id otherwise.
  */
 export function describePacket(
-  codec: VideoCodecKind, buf: Buffer, view: RtpHeaderView, streamIndex: number, simulcast: boolean, out: PacketInfo,
+  codec: VideoCodecKind,
+  buf: Buffer,
+  view: RtpHeaderView,
+  streamIndex: number,
+  simulcast: boolean,
+  out: PacketInfo,
 ): boolean {
-  out.hasVp8 = false; out.hasVp9 = false; out.hasSize = false;
-  out.spatial = streamIndex; out.temporal = 0; out.keyframe = false; out.layerSync = false;
-  out.beginningOfFrame = true; out.endOfFrame = view.marker;
+  out.hasVp8 = false;
+  out.hasVp9 = false;
+  out.hasSize = false;
+  out.spatial = streamIndex;
+  out.temporal = 0;
+  out.keyframe = false;
+  out.layerSync = false;
+  out.beginningOfFrame = true;
+  out.endOfFrame = view.marker;
   const off = view.headerLength;
   const len = view.payloadLength;
   if (codec === 'vp8') {

@@ -40,7 +40,10 @@ export class TransportSender extends TypedEmitter<TransportSenderEvents> {
   private closed = false;
 
   /** `wire`: the network transport that protects and sends. */
-  constructor(private readonly wire: RtpSink, bwe: BandwidthEstimatorOptions = {}) {
+  constructor(
+    private readonly wire: RtpSink,
+    bwe: BandwidthEstimatorOptions = {},
+  ) {
     super();
     this.bwe = new BandwidthEstimator(bwe);
     this.bwe.on('estimate', (bps) => this.emit('estimate', bps));
@@ -58,7 +61,9 @@ export class TransportSender extends TypedEmitter<TransportSenderEvents> {
   }
 
   /** Sends RTP; a packet with the transport-cc slot gets the next transport-wide number first. */
-  sendRtp(packet: Buffer): void { this.send(packet, false); }
+  sendRtp(packet: Buffer): void {
+    this.send(packet, false);
+  }
 
   /** Resends on a consumer's RTX SSRC share a budget of one estimate per second. */
   sendRtx(packet: Buffer): void {
@@ -75,7 +80,11 @@ export class TransportSender extends TypedEmitter<TransportSenderEvents> {
   sendPadding(count: number, packetBytes: number): number {
     if (this.closed) return 0;
     let consumer: Consumer | undefined;
-    for (const c of this.consumers) if (c.kind === 'video' && c.rtxSsrc !== undefined && c.packetsSent > 0) { consumer = c; break; }
+    for (const c of this.consumers)
+      if (c.kind === 'video' && c.rtxSsrc !== undefined && c.packetsSent > 0) {
+        consumer = c;
+        break;
+      }
     if (!consumer) return 0;
     const n = Math.min(Math.max(Math.floor(count), 0), 1000);
     let sent = 0;

@@ -111,7 +111,10 @@ export class ActiveSpeakerObserver extends TypedEmitter<ActiveSpeakerEvents> {
   /** Runs `tick` every interval (unref'd: it never keeps the process alive). */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(guarded('sfu.active-speaker.timer', () => this.tick(Date.now())), this.options.intervalMs);
+    this.timer = setInterval(
+      guarded('sfu.active-speaker.timer', () => this.tick(Date.now())),
+      this.options.intervalMs,
+    );
     this.timer.unref();
   }
 

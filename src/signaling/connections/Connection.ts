@@ -76,7 +76,10 @@ export class Connection {
     if (this.closingStarted) return false;
     this.closingStarted = true;
     this.socket.close(code, reason);
-    this.closeTimer = setTimeout(guarded('signaling.close-grace', () => this.socket.terminate()), CLOSE_GRACE_MS);
+    this.closeTimer = setTimeout(
+      guarded('signaling.close-grace', () => this.socket.terminate()),
+      CLOSE_GRACE_MS,
+    );
     this.closeTimer.unref();
     return true;
   }

@@ -64,13 +64,18 @@ export class ConnectionManager {
   /** The outbound bound of every connection, and of every session's resume queue. */
   readonly outbound: OutboundPolicy;
 
-  constructor(private readonly opts: ConnectionOptions, private readonly observer: SignalingObserver, private readonly events: ConnectionEvents) {
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly observer: SignalingObserver,
+    private readonly events: ConnectionEvents,
+  ) {
     this.byAddress = new ConnectionsByAddress(opts.maxConnectionsPerIp);
     this.outbound = {
       maxBufferedBytes: opts.maxOutboundBufferBytes,
       overflow: (socket) => {
         const conn = this.connections.get(socket);
-        if (conn) this.close(conn, SLOW_READER_CLOSE_CODE, `reading too slowly: over ${opts.maxOutboundBufferBytes} bytes waiting`, 'slow-reader');
+        if (conn)
+          this.close(conn, SLOW_READER_CLOSE_CODE, `reading too slowly: over ${opts.maxOutboundBufferBytes} bytes waiting`, 'slow-reader');
       },
       queueDropped: () => observer.resumeQueueDropped(),
     };
@@ -91,8 +96,14 @@ export class ConnectionManager {
 
   /** Routes HTTP upgrades on `/ws` to this server; others are refused. */
   attach(server: HttpServer): void {
-    server.on('upgrade', guarded('signaling.upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head),
-      (_err, _req, socket) => socket.destroy()));
+    server.on(
+      'upgrade',
+      guarded(
+        'signaling.upgrade',
+        (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head),
+        (_err, _req, socket) => socket.destroy(),
+      ),
+    );
   }
 
   /**
@@ -131,7 +142,9 @@ export class ConnectionManager {
     const address = clientAddress(req.socket.remoteAddress);
     if (this.byAddress.isFull(address)) {
       this.observer.upgradeRefused('per-ip-limit');
-      socket.end(`HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${PER_IP_BODY.length}\r\n\r\n${PER_IP_BODY}`);
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${PER_IP_BODY.length}\r\n\r\n${PER_IP_BODY}`,
+      );
       return;
     }
     // Synchronous (no verifyClient): the count cannot be overtaken by another upgrade.
@@ -143,12 +156,27 @@ export class ConnectionManager {
     this.connections.set(socket, conn);
     this.byAddress.add(address);
     const dropOnFault = (): void => this.close(conn, 1011, 'internal error', 'fault');
-    socket.on('pong', guarded('signaling.ws.pong', () => conn.heard(), dropOnFault));
-    socket.on('message', guarded('signaling.ws.message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary), dropOnFault));
-    socket.on('close', guarded('signaling.ws.close', (code: number) => this.onClose(conn, code)));
+    socket.on(
+      'pong',
+      guarded('signaling.ws.pong', () => conn.heard(), dropOnFault),
+    );
+    socket.on(
+      'message',
+      guarded('signaling.ws.message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary), dropOnFault),
+    );
+    socket.on(
+      'close',
+      guarded('signaling.ws.close', (code: number) => this.onClose(conn, code)),
+    );
     // Protocol violations (bad UTF-8, oversize) surface here before 'close'; nothing to add.
-    socket.on('error', guarded('signaling.ws.error', () => this.observer.error('invalid-message')));
-    conn.helloTimer = setTimeout(guarded('signaling.hello-deadline', () => this.onHelloDeadline(conn), dropOnFault), this.opts.helloTimeoutMs);
+    socket.on(
+      'error',
+      guarded('signaling.ws.error', () => this.observer.error('invalid-message')),
+    );
+    conn.helloTimer = setTimeout(
+      guarded('signaling.hello-deadline', () => this.onHelloDeadline(conn), dropOnFault),
+      this.opts.helloTimeoutMs,
+    );
     conn.helloTimer.unref();
   }
 
@@ -223,7 +251,9 @@ export class ConnectionManager {
   private fail(conn: Connection, code: ErrorCode, message: string, field?: string, ref?: string | number, inReplyTo?: string): void {
     this.observer.error(code);
     conn.send({
-      type: 'error', code, message,
+      type: 'error',
+      code,
+      message,
       ...(field !== undefined ? { field } : {}),
       ...(ref !== undefined ? { ref } : {}),
       ...(inReplyTo !== undefined ? { inReplyTo } : {}),

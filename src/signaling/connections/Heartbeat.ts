@@ -17,8 +17,14 @@ export class Heartbeat {
   private slice = 0;
   private assigned = 0;
 
-  constructor(private readonly intervalMs: number, private readonly connections: () => Iterable<Connection>) {
-    this.timer = setInterval(guarded('signaling.heartbeat', () => this.check()), intervalMs / HEARTBEAT_SLICES);
+  constructor(
+    private readonly intervalMs: number,
+    private readonly connections: () => Iterable<Connection>,
+  ) {
+    this.timer = setInterval(
+      guarded('signaling.heartbeat', () => this.check()),
+      intervalMs / HEARTBEAT_SLICES,
+    );
     this.timer.unref();
   }
 

@@ -17,11 +17,19 @@ function relay({ session: from, sessions, calls, observer }: SessionContext, msg
   const callId = msg.callId !== undefined ? { callId: msg.callId } : {};
   let out: ServerMessage;
   switch (msg.type) {
-    case 'offer': out = { type: 'offer', from: from.id, sdp: msg.sdp, ...callId }; break;
-    case 'answer': out = { type: 'answer', from: from.id, sdp: msg.sdp, ...callId }; break;
+    case 'offer':
+      out = { type: 'offer', from: from.id, sdp: msg.sdp, ...callId };
+      break;
+    case 'answer':
+      out = { type: 'answer', from: from.id, sdp: msg.sdp, ...callId };
+      break;
     // msg.candidate is parseClientMessage's rebuild: its known fields only.
-    case 'candidate': out = { type: 'candidate', from: from.id, candidate: msg.candidate, ...callId }; break;
-    case 'end-of-candidates': out = { type: 'end-of-candidates', from: from.id, ...callId }; break;
+    case 'candidate':
+      out = { type: 'candidate', from: from.id, candidate: msg.candidate, ...callId };
+      break;
+    case 'end-of-candidates':
+      out = { type: 'end-of-candidates', from: from.id, ...callId };
+      break;
   }
   target.send(out);
   observer.relayed(msg.type);

@@ -102,7 +102,12 @@ export class Allocation implements TcpRelayOwner {
     // One second of burst: a keyframe may arrive all at once.
     this.toPeerBudget = o.maxBytesPerSecond > 0 ? new TokenBucket(o.maxBytesPerSecond, o.maxBytesPerSecond, now) : null;
     this.toClientBudget = o.maxBytesPerSecond > 0 ? new TokenBucket(o.maxBytesPerSecond, o.maxBytesPerSecond, now) : null;
-    this.relay?.on('message', guarded('turn.relay.message', (msg: Buffer, rinfo: { address: string; port: number }) => this.fromPeer(msg, rinfo.address, rinfo.port)));
+    this.relay?.on(
+      'message',
+      guarded('turn.relay.message', (msg: Buffer, rinfo: { address: string; port: number }) =>
+        this.fromPeer(msg, rinfo.address, rinfo.port),
+      ),
+    );
   }
 
   hasPermission(ip: string, now = Date.now()): boolean {
@@ -118,7 +123,11 @@ export class Allocation implements TcpRelayOwner {
   roomForPermissions(ips: Iterable<string>): boolean {
     let added = 0;
     const seen = new Set<string>();
-    for (const ip of ips) if (!this.permissions.has(ip) && !seen.has(ip)) { seen.add(ip); added++; }
+    for (const ip of ips)
+      if (!this.permissions.has(ip) && !seen.has(ip)) {
+        seen.add(ip);
+        added++;
+      }
     return this.permissions.size + added <= MAX_PERMISSIONS_PER_ALLOCATION;
   }
 
@@ -134,7 +143,8 @@ export class Allocation implements TcpRelayOwner {
    */
   canBind(number: number, peer: TransportAddress, now = Date.now()): boolean {
     const byNumber = this.channels.get(number);
-    if (byNumber && byNumber.expiresAt + CHANNEL_REUSE_DELAY_MS > now && (byNumber.address !== peer.address || byNumber.port !== peer.port)) return false;
+    if (byNumber && byNumber.expiresAt + CHANNEL_REUSE_DELAY_MS > now && (byNumber.address !== peer.address || byNumber.port !== peer.port))
+      return false;
     const byPeer = this.channelByPeer.get(peer.address)?.get(peer.port);
     return !(byPeer && byPeer.number !== number && byPeer.expiresAt + CHANNEL_REUSE_DELAY_MS > now);
   }
@@ -145,7 +155,7 @@ export class Allocation implements TcpRelayOwner {
     const binding: ChannelBinding = { number, address: peer.address, port: peer.port, expiresAt: now + CHANNEL_LIFETIME_MS };
     this.channels.set(number, binding);
     let ports = this.channelByPeer.get(peer.address);
-    if (!ports) this.channelByPeer.set(peer.address, (ports = new Map()));
+    if (!ports) this.channelByPeer.set(peer.address, (ports = new Map<number, ChannelBinding>()));
     ports.set(peer.port, binding);
     // §12.2: binding a channel also installs or refreshes the permission.
     this.addPermission(peer.address, now);
@@ -154,8 +164,12 @@ export class Allocation implements TcpRelayOwner {
   /** Client → peer: a Send indication's DATA or a ChannelData payload (`length` bytes of `buf` at `offset`). */
   relayToPeer(buf: Buffer, offset: number, length: number, address: string, port: number, now = Date.now()): void {
     // Port 0 is no destination (RFC 768): ChannelBind refuses it, a Send indication may still carry it.
-    if (port === 0 || !this.hasPermission(address, now) || (this.self?.addresses.has(address) && !this.self.selfPortReachable(port))
-      || (this.toPeerBudget && !this.toPeerBudget.take(now, length))) {
+    if (
+      port === 0 ||
+      !this.hasPermission(address, now) ||
+      (this.self?.addresses.has(address) && !this.self.selfPortReachable(port)) ||
+      (this.toPeerBudget && !this.toPeerBudget.take(now, length))
+    ) {
       this.counters.dropped++;
       return;
     }
@@ -176,7 +190,12 @@ export class Allocation implements TcpRelayOwner {
   private fromPeer(msg: Buffer, address: string, port: number): void {
     const now = Date.now();
     // A datagram from port 0 (only raw sockets send one) cannot be answered: not relayed.
-    if (this.closed || port === 0 || !this.hasPermission(address, now) || (this.toClientBudget && !this.toClientBudget.take(now, msg.length))) {
+    if (
+      this.closed ||
+      port === 0 ||
+      !this.hasPermission(address, now) ||
+      (this.toClientBudget && !this.toClientBudget.take(now, msg.length))
+    ) {
       this.counters.dropped++;
       return;
     }

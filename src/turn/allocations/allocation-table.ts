@@ -102,7 +102,7 @@ export class AllocationTable {
   /** The UDP allocations of a listener address: a live map, which the listener keeps for its per-packet lookup. */
   udpAllocations(localAddress: string): UdpAllocations {
     let table = this.udp.get(localAddress);
-    if (!table) this.udp.set(localAddress, (table = new Map()));
+    if (!table) this.udp.set(localAddress, (table = new Map<string, Map<number, Allocation>>()));
     return table;
   }
 
@@ -158,15 +158,21 @@ export class AllocationTable {
       relay = pair.relay;
       reserved = pair.next;
     }
-    const refusal = this.refusalAfterBind(req, identity, ip, reserved ? 2 : 1)
-      || (reserved && this.reservations.size >= this.opts.maxReservations ? 508 : 0);
+    const refusal =
+      this.refusalAfterBind(req, identity, ip, reserved ? 2 : 1) ||
+      (reserved && this.reservations.size >= this.opts.maxReservations ? 508 : 0);
     if (refusal) {
       relay.close();
       reserved?.close();
       return refusal;
     }
     const a = this.register(req, relay, boundAddress(relay.address()));
-    relay.on('error', guarded('turn.relay.error', () => { this.counters.dropped++; }));
+    relay.on(
+      'error',
+      guarded('turn.relay.error', () => {
+        this.counters.dropped++;
+      }),
+    );
     if (!reserved) return { allocation: a };
     this.quotas.add(identity, ip);
     return { allocation: a, reservationToken: this.reservations.hold(reserved, { identity, ip }) };
@@ -191,9 +197,16 @@ export class AllocationTable {
   /** Makes the allocation and enters it in the tables. */
   private register(req: AllocateRequest, relay: UdpSocket | null, relayed: Allocation['relayed']): Allocation {
     const a = new Allocation({
-      link: req.link, relay, relayed,
-      username: req.username, key: req.key, algorithm: req.algorithm, lifetimeMs: req.lifetimeS * 1000,
-      maxBytesPerSecond: (this.opts.maxBitrateKbps * 1000) / 8, counters: this.counters, self: this.opts.self,
+      link: req.link,
+      relay,
+      relayed,
+      username: req.username,
+      key: req.key,
+      algorithm: req.algorithm,
+      lifetimeMs: req.lifetimeS * 1000,
+      maxBytesPerSecond: (this.opts.maxBitrateKbps * 1000) / 8,
+      counters: this.counters,
+      self: this.opts.self,
     });
     this.allocations.add(a);
     this.relayPorts.set(relayed.port, (this.relayPorts.get(relayed.port) ?? 0) + 1);
@@ -202,12 +215,20 @@ export class AllocationTable {
     if (req.link.kind === 'udp') {
       const table = this.udpAllocations(req.link.localAddress);
       let ports = table.get(req.link.remoteAddress);
-      if (!ports) table.set(req.link.remoteAddress, (ports = new Map()));
+      if (!ports) table.set(req.link.remoteAddress, (ports = new Map<number, Allocation>()));
       ports.set(req.link.remotePort, a);
     } else {
       this.streams.set(req.link, a);
     }
-    this.opts.logger?.debug({ user: req.username, client: `${req.link.remoteAddress}:${req.link.remotePort}`, relay: `${relayed.address}:${relayed.port}`, transport: req.transport }, 'turn: allocation created');
+    this.opts.logger?.debug(
+      {
+        user: req.username,
+        client: `${req.link.remoteAddress}:${req.link.remotePort}`,
+        relay: `${relayed.address}:${relayed.port}`,
+        transport: req.transport,
+      },
+      'turn: allocation created',
+    );
     return a;
   }
 

@@ -14,7 +14,10 @@ export class OwnEndpoints implements SelfEndpoints {
   private readonly reachablePorts = new Set<number>();
 
   /** `isRelayPort`: whether a live relay (UDP socket or RFC 6062 listener) has this port number. */
-  constructor(private readonly filter: PeerAddressFilter, private readonly isRelayPort: (port: number) => boolean) {}
+  constructor(
+    private readonly filter: PeerAddressFilter,
+    private readonly isRelayPort: (port: number) => boolean,
+  ) {}
 
   add(addresses: readonly string[]): void {
     this.filter.addOwnAddresses(addresses);

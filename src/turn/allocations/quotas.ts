@@ -34,9 +34,11 @@ export class AllocationQuotas {
   }
 
   fits(identity: string, ip: string, units: number): boolean {
-    return this.used + units <= this.limits.total
-      && (this.byIdentity.get(identity) ?? 0) + units <= this.limits.perIdentity
-      && (this.byIp.get(ip) ?? 0) + units <= this.limits.perIp;
+    return (
+      this.used + units <= this.limits.total &&
+      (this.byIdentity.get(identity) ?? 0) + units <= this.limits.perIdentity &&
+      (this.byIp.get(ip) ?? 0) + units <= this.limits.perIp
+    );
   }
 
   add(identity: string, ip: string, units = 1): void {

@@ -7,7 +7,10 @@ import { isIPv6 } from 'node:net';
  * can be had (440 Address Family not Supported).
  */
 export function relayAddressFor(
-  localAddress: string, family: 4 | 6, served: readonly string[], relayIp: string | undefined,
+  localAddress: string,
+  family: 4 | 6,
+  served: readonly string[],
+  relayIp: string | undefined,
 ): string | undefined {
   const wanted = (ip: string): boolean => (family === 6) === isIPv6(ip);
   if (relayIp) return wanted(relayIp) ? relayIp : undefined;

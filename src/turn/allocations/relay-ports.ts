@@ -18,12 +18,22 @@ const RELAY_BUFFER_BYTES = 1 << 20;
 function bindRelaySocket(address: string, port: number): Promise<UdpSocket | undefined> {
   const s = createUdpSocket(address, RELAY_BUFFER_BYTES);
   return new Promise((resolve) => {
-    s.once('error', guarded('turn.relay.bind-error', () => { s.close(); resolve(undefined); }));
+    s.once(
+      'error',
+      guarded('turn.relay.bind-error', () => {
+        s.close();
+        resolve(undefined);
+      }),
+    );
     s.bind(port, address, () => resolve(s));
   });
 }
 
-export async function bindRelay(address: string, evenPort: boolean, reserveNext: boolean): Promise<{ relay: UdpSocket; next?: UdpSocket } | undefined> {
+export async function bindRelay(
+  address: string,
+  evenPort: boolean,
+  reserveNext: boolean,
+): Promise<{ relay: UdpSocket; next?: UdpSocket } | undefined> {
   if (!evenPort) {
     const relay = await bindRelaySocket(address, 0);
     return relay ? { relay } : undefined;
@@ -71,7 +81,10 @@ export class PortReservations {
   hold(socket: UdpSocket, owner: ReservationOwner, now = Date.now()): Buffer {
     const token = randomBytes(8);
     // Nobody listens on a held socket yet: an 'error' without a listener would throw.
-    socket.on('error', guarded('turn.reservation.error', () => undefined));
+    socket.on(
+      'error',
+      guarded('turn.reservation.error', () => undefined),
+    );
     this.held.set(token.toString('hex'), { socket, owner, expiresAt: now + RESERVATION_MS });
     return token;
   }

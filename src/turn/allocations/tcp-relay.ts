@@ -52,7 +52,8 @@ export class ConnectionIds {
   add(c: PeerConnection): number | undefined {
     if (this.pending.size >= MAX_PENDING_TOTAL) return undefined;
     let id: number;
-    do id = randomBytes(4).readUInt32BE(0); while (this.pending.has(id));
+    do id = randomBytes(4).readUInt32BE(0);
+    while (this.pending.has(id));
     this.pending.set(id, c);
     return id;
   }
@@ -75,38 +76,92 @@ export class ConnectionIds {
  */
 function pipe(src: Socket, dst: Socket, budget: TokenBucket | null, counters: RelayCounters, toPeer: boolean): void {
   const where = toPeer ? 'turn.tcp-relay.to-peer' : 'turn.tcp-relay.to-client';
-  const kill = (): void => { src.destroy(); dst.destroy(); };
-  let holds = 0;
-  const hold = (): void => { if (holds++ === 0) src.pause(); };
-  const release = (): void => { if (--holds === 0 && !src.destroyed) src.resume(); };
-  const write = (chunk: Buffer): void => {
-    if (toPeer) { counters.toPeerPackets++; counters.toPeerBytes += chunk.length; }
-    else { counters.toClientPackets++; counters.toClientBytes += chunk.length; }
-    if (!dst.destroyed && !dst.write(chunk)) { hold(); dst.once('drain', guarded(`${where}.drain`, release, kill)); }
+  const kill = (): void => {
+    src.destroy();
+    dst.destroy();
   };
-  src.on('data', guarded(`${where}.data`, (chunk: Buffer) => {
-    // TCP bytes cannot be dropped: over the cap, a chunk waits until its tokens are there,
-    // and the sender with it (a paused socket is not read, so its window closes).
-    const wait = budget ? budget.borrow(Date.now(), chunk.length) : 0;
-    if (wait === 0) {
-      write(chunk);
-      return;
+  let holds = 0;
+  const hold = (): void => {
+    if (holds++ === 0) src.pause();
+  };
+  const release = (): void => {
+    if (--holds === 0 && !src.destroyed) src.resume();
+  };
+  const write = (chunk: Buffer): void => {
+    if (toPeer) {
+      counters.toPeerPackets++;
+      counters.toPeerBytes += chunk.length;
+    } else {
+      counters.toClientPackets++;
+      counters.toClientBytes += chunk.length;
     }
-    hold();
-    delayed++;
-    setTimeout(guarded(`${where}.budget`, () => {
-      write(chunk);
-      if (--delayed === 0 && ended) finish();
-      release();
-    }, kill), wait).unref();
-  }, kill));
+    if (!dst.destroyed && !dst.write(chunk)) {
+      hold();
+      dst.once('drain', guarded(`${where}.drain`, release, kill));
+    }
+  };
+  src.on(
+    'data',
+    guarded(
+      `${where}.data`,
+      (chunk: Buffer) => {
+        // TCP bytes cannot be dropped: over the cap, a chunk waits until its tokens are there,
+        // and the sender with it (a paused socket is not read, so its window closes).
+        const wait = budget ? budget.borrow(Date.now(), chunk.length) : 0;
+        if (wait === 0) {
+          write(chunk);
+          return;
+        }
+        hold();
+        delayed++;
+        setTimeout(
+          guarded(
+            `${where}.budget`,
+            () => {
+              write(chunk);
+              if (--delayed === 0 && ended) finish();
+              release();
+            },
+            kill,
+          ),
+          wait,
+        ).unref();
+      },
+      kill,
+    ),
+  );
   // The sender's FIN follows the bytes still waiting for tokens.
   let delayed = 0;
   let ended = false;
-  const finish = (): void => { dst.end(); dst.setTimeout(LINGER_MS, guarded(`${where}.linger`, () => dst.destroy())); };
-  src.on('end', guarded(`${where}.end`, () => { ended = true; if (delayed === 0) finish(); }, kill));
+  const finish = (): void => {
+    dst.end();
+    dst.setTimeout(
+      LINGER_MS,
+      guarded(`${where}.linger`, () => dst.destroy()),
+    );
+  };
+  src.on(
+    'end',
+    guarded(
+      `${where}.end`,
+      () => {
+        ended = true;
+        if (delayed === 0) finish();
+      },
+      kill,
+    ),
+  );
   // Closed without a FIN (reset, or destroyed by us): the other side goes at once.
-  src.on('close', guarded(`${where}.close`, (hadError: boolean) => { if (hadError || !ended) dst.destroy(); }, kill));
+  src.on(
+    'close',
+    guarded(
+      `${where}.close`,
+      (hadError: boolean) => {
+        if (hadError || !ended) dst.destroy();
+      },
+      kill,
+    ),
+  );
 }
 
 export class PeerConnection {
@@ -114,14 +169,21 @@ export class PeerConnection {
   client: Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(readonly relay: TcpRelay, readonly socket: Socket, readonly peer: TransportAddress) {}
+  constructor(
+    readonly relay: TcpRelay,
+    readonly socket: Socket,
+    readonly peer: TransportAddress,
+  ) {}
 
   get bound(): boolean {
     return this.client !== null;
   }
 
   startTimer(): void {
-    this.timer = setTimeout(guarded('turn.tcp-relay.bind-timeout', () => this.destroy()), BIND_TIMEOUT_MS);
+    this.timer = setTimeout(
+      guarded('turn.tcp-relay.bind-timeout', () => this.destroy()),
+      BIND_TIMEOUT_MS,
+    );
     this.timer.unref();
   }
 
@@ -154,7 +216,13 @@ export function listenRelay(address: string): Promise<Server | undefined> {
   // pauseOnConnect: an accepted peer is not read until it is bound (see the header).
   const server = createServer({ pauseOnConnect: true });
   return new Promise((resolve) => {
-    server.once('error', guarded('turn.tcp-relay.listen-error', () => { server.close(); resolve(undefined); }));
+    server.once(
+      'error',
+      guarded('turn.tcp-relay.listen-error', () => {
+        server.close();
+        resolve(undefined);
+      }),
+    );
     server.listen({ port: 0, host: address, ipv6Only: isIPv6(address) }, () => resolve(server));
   });
 }
@@ -166,10 +234,32 @@ function open(peer: TransportAddress, localAddress: string): Promise<Socket | un
     // port another socket listens on, so only the address is the relayed one.
     const s = tcpConnect({ host: peer.address, port: peer.port, localAddress });
     s.pause(); // not read until bound (see the header)
-    s.setTimeout(CONNECT_TIMEOUT_MS, guarded('turn.tcp-relay.connect-timeout', () => s.destroy()));
-    s.once('error', guarded('turn.tcp-relay.connect-error', () => { s.destroy(); resolve(undefined); }));
-    s.once('close', guarded('turn.tcp-relay.connect-close', () => resolve(undefined)));
-    s.once('connect', guarded('turn.tcp-relay.connect', () => { s.setTimeout(0); resolve(s); }, () => s.destroy()));
+    s.setTimeout(
+      CONNECT_TIMEOUT_MS,
+      guarded('turn.tcp-relay.connect-timeout', () => s.destroy()),
+    );
+    s.once(
+      'error',
+      guarded('turn.tcp-relay.connect-error', () => {
+        s.destroy();
+        resolve(undefined);
+      }),
+    );
+    s.once(
+      'close',
+      guarded('turn.tcp-relay.connect-close', () => resolve(undefined)),
+    );
+    s.once(
+      'connect',
+      guarded(
+        'turn.tcp-relay.connect',
+        () => {
+          s.setTimeout(0);
+          resolve(s);
+        },
+        () => s.destroy(),
+      ),
+    );
   });
 }
 
@@ -179,9 +269,23 @@ export class TcpRelay {
   private readonly connecting = new Set<string>();
   private closed = false;
 
-  constructor(readonly allocation: TcpRelayOwner, private readonly server: Server, private readonly ids: ConnectionIds) {
-    server.on('connection', guarded('turn.tcp-relay.incoming', (s: Socket) => this.onIncoming(s), (_err, s) => s.destroy()));
-    server.on('error', guarded('turn.tcp-relay.server-error', () => undefined));
+  constructor(
+    readonly allocation: TcpRelayOwner,
+    private readonly server: Server,
+    private readonly ids: ConnectionIds,
+  ) {
+    server.on(
+      'connection',
+      guarded(
+        'turn.tcp-relay.incoming',
+        (s: Socket) => this.onIncoming(s),
+        (_err, s) => s.destroy(),
+      ),
+    );
+    server.on(
+      'error',
+      guarded('turn.tcp-relay.server-error', () => undefined),
+    );
   }
 
   private pendingCount(): number {
@@ -194,8 +298,8 @@ export class TcpRelay {
     return this.conns.size + this.connecting.size >= MAX_CONNECTIONS_PER_ALLOCATION || this.pendingCount() >= MAX_PENDING_PER_ALLOCATION;
   }
 
-  /** §5.2: the CONNECTION-ID of a new peer connection, or the error code. */
-  async connect(peer: TransportAddress): Promise<number | 446 | 447 | 508> {
+  /** §5.2: the CONNECTION-ID of a new peer connection, or the error code (446, 447 or 508). */
+  async connect(peer: TransportAddress): Promise<number> {
     const key = `${peer.address} ${peer.port}`;
     if (this.conns.has(key) || this.connecting.has(key)) return 446;
     if (this.full()) return 508;
@@ -239,13 +343,23 @@ export class TcpRelay {
     const key = `${peer.address} ${peer.port}`;
     this.conns.set(key, c);
     s.setNoDelay(true);
-    s.on('error', guarded('turn.tcp-relay.peer-error', () => s.destroy()));
-    s.on('close', guarded('turn.tcp-relay.peer-close', () => {
-      this.ids.delete(id, c);
-      if (this.conns.get(key) === c) this.conns.delete(key);
-      // A bound connection's client side is closed by pipe(), after what is in flight.
-      if (!c.bound) c.destroy();
-    }, () => c.destroy()));
+    s.on(
+      'error',
+      guarded('turn.tcp-relay.peer-error', () => s.destroy()),
+    );
+    s.on(
+      'close',
+      guarded(
+        'turn.tcp-relay.peer-close',
+        () => {
+          this.ids.delete(id, c);
+          if (this.conns.get(key) === c) this.conns.delete(key);
+          // A bound connection's client side is closed by pipe(), after what is in flight.
+          if (!c.bound) c.destroy();
+        },
+        () => c.destroy(),
+      ),
+    );
     c.startTimer();
     return id;
   }

@@ -15,8 +15,7 @@ import type { NonceIssuer } from '../nonce.js';
 import { errorBuilder, errorResponse, finish, type Signer } from './responses.js';
 
 export type AuthResult =
-  | { ok: true; username: string; algorithm: KeyAlgorithm; signer: Signer }
-  | { ok: false; response: Buffer; code: number };
+  { ok: true; username: string; algorithm: KeyAlgorithm; signer: Signer } | { ok: false; response: Buffer; code: number };
 
 /**
  * What a 401 offers (§9.2.3, §14.11): SHA-256 first, MD5 for RFC 5389 clients. Announced by
@@ -31,7 +30,10 @@ export function nonceCookie(hasStaticUsers: boolean): string {
 }
 
 export class TurnAuthenticator {
-  constructor(private readonly credentials: CredentialStore, private readonly nonces: NonceIssuer) {}
+  constructor(
+    private readonly credentials: CredentialStore,
+    private readonly nonces: NonceIssuer,
+  ) {}
 
   get realm(): string {
     return this.credentials.realm;
@@ -39,10 +41,13 @@ export class TurnAuthenticator {
 
   /** 401 or 438 with REALM and a fresh NONCE: the client retries with credentials. */
   challenge(req: StunMessage, code: 401 | 438, clientIp: string): Buffer {
-    return finish(errorBuilder(req, code)
-      .add(Attr.Realm, Buffer.from(this.credentials.realm, 'utf8'))
-      .add(Attr.Nonce, Buffer.from(this.nonces.issue(clientIp), 'utf8'))
-      .add(Attr.PasswordAlgorithms, OFFERED), req);
+    return finish(
+      errorBuilder(req, code)
+        .add(Attr.Realm, Buffer.from(this.credentials.realm, 'utf8'))
+        .add(Attr.Nonce, Buffer.from(this.nonces.issue(clientIp), 'utf8'))
+        .add(Attr.PasswordAlgorithms, OFFERED),
+      req,
+    );
   }
 
   authenticate(req: StunMessage, clientIp: string, now = Date.now()): AuthResult {

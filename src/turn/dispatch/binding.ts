@@ -15,8 +15,15 @@ export const SOFTWARE = Buffer.from('switchboard');
 
 /** Comprehension-required attributes (type < 0x8000, §14) a Binding request may carry. */
 const KNOWN_REQUIRED = new Set<number>([
-  Attr.Username, Attr.MessageIntegrity, Attr.MessageIntegritySha256, Attr.Userhash, Attr.Realm, Attr.Nonce,
-  Attr.Priority, Attr.UseCandidate, Attr.PasswordAlgorithm,
+  Attr.Username,
+  Attr.MessageIntegrity,
+  Attr.MessageIntegritySha256,
+  Attr.Userhash,
+  Attr.Realm,
+  Attr.Nonce,
+  Attr.Priority,
+  Attr.UseCandidate,
+  Attr.PasswordAlgorithm,
 ]);
 
 export interface Remote {

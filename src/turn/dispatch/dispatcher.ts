@@ -19,16 +19,36 @@ import type { TurnCounters } from '../counters.js';
 import type { AuthResult, TurnAuthenticator } from './auth.js';
 import { answerBinding } from './binding.js';
 import {
-  handleAllocate, handleChannelBind, handleCreatePermission, handleRefresh, handleSend, isSendIndication, type TurnContext,
+  handleAllocate,
+  handleChannelBind,
+  handleCreatePermission,
+  handleRefresh,
+  handleSend,
+  isSendIndication,
+  type TurnContext,
 } from './methods.js';
 import { errorResponse, unknownAttributesResponse, unknownRequired, type Signer } from './responses.js';
 import { handleConnect, handleConnectionBind } from './tcp-methods.js';
 
 /** Comprehension-required attributes this server understands in requests (DONT-FRAGMENT is not among them: §7.2). */
 const KNOWN = new Set<number>([
-  Attr.Username, Attr.Userhash, Attr.MessageIntegrity, Attr.MessageIntegritySha256, Attr.Realm, Attr.Nonce,
-  Attr.PasswordAlgorithm, Attr.Lifetime, Attr.RequestedTransport, Attr.RequestedAddressFamily, Attr.EvenPort,
-  Attr.ReservationToken, Attr.XorPeerAddress, Attr.ChannelNumber, Attr.Data, Attr.Priority, Attr.UseCandidate,
+  Attr.Username,
+  Attr.Userhash,
+  Attr.MessageIntegrity,
+  Attr.MessageIntegritySha256,
+  Attr.Realm,
+  Attr.Nonce,
+  Attr.PasswordAlgorithm,
+  Attr.Lifetime,
+  Attr.RequestedTransport,
+  Attr.RequestedAddressFamily,
+  Attr.EvenPort,
+  Attr.ReservationToken,
+  Attr.XorPeerAddress,
+  Attr.ChannelNumber,
+  Attr.Data,
+  Attr.Priority,
+  Attr.UseCandidate,
   Attr.ConnectionId,
 ]);
 
@@ -98,12 +118,23 @@ export class TurnDispatcher {
       return;
     }
     if (msg.method === StunMethod.ConnectionBind) return this.onConnectionBind(msg, link, existing);
-    this.onRequest(msg, link, existing).then(guarded('turn.request.reply', (out: Buffer | undefined) => {
-      if (out) this.reply(link, out);
-    }, () => link.close()), guarded('turn.request.failed', (err: Error) => {
-      this.opts.logger?.error({ err: err.message }, 'turn: request failed');
-      this.reply(link, errorResponse(msg, 500));
-    }, () => link.close()));
+    this.onRequest(msg, link, existing).then(
+      guarded(
+        'turn.request.reply',
+        (out: Buffer | undefined) => {
+          if (out) this.reply(link, out);
+        },
+        () => link.close(),
+      ),
+      guarded(
+        'turn.request.failed',
+        (err: Error) => {
+          this.opts.logger?.error({ err: err.message }, 'turn: request failed');
+          this.reply(link, errorResponse(msg, 500));
+        },
+        () => link.close(),
+      ),
+    );
   }
 
   /** Synchronous, so that the success goes out before the first relayed byte. */

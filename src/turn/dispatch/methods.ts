@@ -68,7 +68,13 @@ function requestedFamily(req: StunMessage): 4 | 6 | 'bad' | undefined {
   return v[0] === 0x01 ? 4 : v[0] === 0x02 ? 6 : 'bad';
 }
 
-export async function handleAllocate(ctx: TurnContext, req: StunMessage, link: ClientLink, existing: Allocation | undefined, auth: Authenticated): Promise<Buffer> {
+export async function handleAllocate(
+  ctx: TurnContext,
+  req: StunMessage,
+  link: ClientLink,
+  existing: Allocation | undefined,
+  auth: Authenticated,
+): Promise<Buffer> {
   const { signer } = auth;
   // §7.2: a retransmitted Allocate gets the same success; any other one on this 5-tuple, 437.
   if (existing) return existing.allocateTransaction.equals(req.transactionId) ? existing.allocateResponse : errorResponse(req, 437, signer);
@@ -89,8 +95,16 @@ export async function handleAllocate(ctx: TurnContext, req: StunMessage, link: C
   const lifetimeS = lifetimeOf(req, ctx);
   if (lifetimeS === undefined) return errorResponse(req, 400, signer);
   const result = await ctx.allocate({
-    link, transport: tcp ? 'tcp' : 'udp', family: family ?? 4, evenPort: evenPort !== undefined, reserveNext: evenPort !== undefined && ((evenPort[0] as number) & 0x80) !== 0,
-    token, lifetimeS: lifetimeS || ctx.defaultLifetimeS, username: auth.username, key: signer.key, algorithm: auth.algorithm,
+    link,
+    transport: tcp ? 'tcp' : 'udp',
+    family: family ?? 4,
+    evenPort: evenPort !== undefined,
+    reserveNext: evenPort !== undefined && ((evenPort[0] as number) & 0x80) !== 0,
+    token,
+    lifetimeS: lifetimeS || ctx.defaultLifetimeS,
+    username: auth.username,
+    key: signer.key,
+    algorithm: auth.algorithm,
   });
   if (typeof result === 'number') return errorResponse(req, result, signer);
   const { allocation: a, reservationToken } = result;

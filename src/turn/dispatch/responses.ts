@@ -41,7 +41,10 @@ export function finish(b: StunMessageBuilder, req: StunMessage, signer?: Signer)
 }
 
 export function errorBuilder(req: StunMessage, code: number): StunMessageBuilder {
-  return new StunMessageBuilder(req.method, StunClass.Error, req.transactionId).add(Attr.ErrorCode, encodeErrorCode(code, REASONS[code] ?? ''));
+  return new StunMessageBuilder(req.method, StunClass.Error, req.transactionId).add(
+    Attr.ErrorCode,
+    encodeErrorCode(code, REASONS[code] ?? ''),
+  );
 }
 
 export function errorResponse(req: StunMessage, code: number, signer?: Signer): Buffer {

@@ -39,7 +39,11 @@ export async function handleConnect(ctx: TurnContext, req: StunMessage, a: Alloc
  * returned with the connection to bind; the caller sends it before any relayed byte.
  */
 export function handleConnectionBind(
-  req: StunMessage, link: ClientLink, existing: Allocation | undefined, auth: Authenticated, ids: ConnectionIds,
+  req: StunMessage,
+  link: ClientLink,
+  existing: Allocation | undefined,
+  auth: Authenticated,
+  ids: ConnectionIds,
 ): { response: Buffer; conn?: PeerConnection } {
   const { signer } = auth;
   const idAttr = getAttribute(req, Attr.ConnectionId);

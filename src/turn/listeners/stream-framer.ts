@@ -16,7 +16,7 @@ export class StreamFramer {
    * caller closes it.
    */
   push(chunk: Buffer, onFrame: (frame: Buffer) => void | 'stop'): boolean {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = null;
     let off = 0;
     while (buf.length - off >= 4) {

@@ -48,14 +48,29 @@ export class StreamListeners {
 
   async listen(address: string, port: number, kind: 'tcp' | 'tls'): Promise<BoundListener> {
     const tls = this.opts.tls;
-    const dropConnection = (_err: unknown, s: Socket): void => { s.destroy(); };
-    const server = kind === 'tls' && tls
-      ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, guarded('turn.tls.connection', (s: Socket) => this.onConnection(s, 'tls'), dropConnection))
-      : createServer(guarded('turn.tcp.connection', (s: Socket) => this.onConnection(s, 'tcp'), dropConnection));
+    const dropConnection = (_err: unknown, s: Socket): void => {
+      s.destroy();
+    };
+    const server =
+      kind === 'tls' && tls
+        ? createTlsServer(
+            { cert: tls.cert, key: tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
+            guarded('turn.tls.connection', (s: Socket) => this.onConnection(s, 'tls'), dropConnection),
+          )
+        : createServer(guarded('turn.tcp.connection', (s: Socket) => this.onConnection(s, 'tcp'), dropConnection));
     // A failed TLS handshake is the client's problem, not an error of the server.
-    server.on('tlsClientError', guarded('turn.tls.client-error', (_err: Error, s: Socket) => { this.opts.counters.malformed++; s.destroy(); }));
+    server.on(
+      'tlsClientError',
+      guarded('turn.tls.client-error', (_err: Error, s: Socket) => {
+        this.opts.counters.malformed++;
+        s.destroy();
+      }),
+    );
     const bound = await listenServer(server, port, address);
-    server.on('error', guarded('turn.listener.error', (err: Error) => this.opts.logger?.warn({ err: err.message, address }, 'turn: listener error')));
+    server.on(
+      'error',
+      guarded('turn.listener.error', (err: Error) => this.opts.logger?.warn({ err: err.message, address }, 'turn: listener error')),
+    );
     this.servers.add(server);
     return {
       port: bound,
@@ -85,42 +100,54 @@ export class StreamListeners {
     sock.setNoDelay(true);
     // An absolute deadline, not an idle timeout: Bindings every few seconds must not keep a
     // connection that never allocates.
-    const deadline = setTimeout(guarded('turn.stream.deadline', () => {
-      if (allocations.ofStream(link) || dataConnection) return;
-      counters.streamsTimedOut++;
-      sock.destroy();
-    }), this.opts.allocateDeadlineMs);
-    deadline.unref();
-    const drop = (): void => { sock.destroy(); };
-    sock.on('error', guarded('turn.stream.error', drop));
-    sock.on('close', guarded('turn.stream.close', () => {
-      clearTimeout(deadline);
-      this.connections.delete(sock);
-      allocations.streamClosed(link);
-    }));
-    const onData = guarded('turn.stream.data', (chunk: Buffer): void => {
-      let bound: PeerConnection | undefined;
-      const ok = framer.push(chunk, (frame) => {
-        const a = allocations.ofStream(link);
-        if ((frame[0] as number) >= 0x40) {
-          dispatcher.onChannelData(a, frame);
-          return;
-        }
-        // The frame is a view into a chunk that may be reused: copy what may outlive this call.
-        bound = dispatcher.onStun(Buffer.from(frame), link, a);
-        return bound ? 'stop' : undefined;
-      });
-      if (!ok) {
-        counters.malformed++;
+    const deadline = setTimeout(
+      guarded('turn.stream.deadline', () => {
+        if (allocations.ofStream(link) || dataConnection) return;
+        counters.streamsTimedOut++;
         sock.destroy();
-      } else if (bound) {
-        // RFC 6062 §5.4: a client data connection from now on; no more framing.
-        dataConnection = true;
+      }),
+      this.opts.allocateDeadlineMs,
+    );
+    deadline.unref();
+    const drop = (): void => {
+      sock.destroy();
+    };
+    sock.on('error', guarded('turn.stream.error', drop));
+    sock.on(
+      'close',
+      guarded('turn.stream.close', () => {
         clearTimeout(deadline);
-        sock.off('data', onData);
-        bound.bind(sock, framer.takeRest());
-      }
-    }, drop);
+        this.connections.delete(sock);
+        allocations.streamClosed(link);
+      }),
+    );
+    const onData = guarded(
+      'turn.stream.data',
+      (chunk: Buffer): void => {
+        let bound: PeerConnection | undefined;
+        const ok = framer.push(chunk, (frame) => {
+          const a = allocations.ofStream(link);
+          if ((frame[0] as number) >= 0x40) {
+            dispatcher.onChannelData(a, frame);
+            return;
+          }
+          // The frame is a view into a chunk that may be reused: copy what may outlive this call.
+          bound = dispatcher.onStun(Buffer.from(frame), link, a);
+          return bound ? 'stop' : undefined;
+        });
+        if (!ok) {
+          counters.malformed++;
+          sock.destroy();
+        } else if (bound) {
+          // RFC 6062 §5.4: a client data connection from now on; no more framing.
+          dataConnection = true;
+          clearTimeout(deadline);
+          sock.off('data', onData);
+          bound.bind(sock, framer.takeRest());
+        }
+      },
+      drop,
+    );
     sock.on('data', onData);
   }
 

@@ -45,8 +45,16 @@ export class UdpListeners {
     const socket = createUdpSocket(address, LISTENER_BUFFER_BYTES);
     const bound = await bindUdp(socket, port, address);
     const listener: UdpListener = { address, socket, allocations: this.opts.allocations.udpAllocations(address) };
-    socket.on('error', guarded('turn.udp.error', (err: Error) => this.opts.logger?.warn({ err: err.message, address }, 'turn: udp socket error')));
-    socket.on('message', guarded('turn.udp.message', (msg: Buffer, rinfo: { address: string; port: number }) => this.onMessage(listener, msg, rinfo.address, rinfo.port)));
+    socket.on(
+      'error',
+      guarded('turn.udp.error', (err: Error) => this.opts.logger?.warn({ err: err.message, address }, 'turn: udp socket error')),
+    );
+    socket.on(
+      'message',
+      guarded('turn.udp.message', (msg: Buffer, rinfo: { address: string; port: number }) =>
+        this.onMessage(listener, msg, rinfo.address, rinfo.port),
+      ),
+    );
     this.listeners.add(listener);
     return {
       port: bound,
