@@ -8,11 +8,11 @@
  * needs no guard.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import ts from 'typescript';
+import { sourceFiles } from '../helpers/source-files.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Code that never runs inside the server process (the load tool lives in bench/, outside this scan). */
@@ -25,16 +25,6 @@ const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate']);
 const FACTORIES = new Set(['createServer', 'createSecureServer', 'createSocket', 'connect', 'createConnection']);
 /** Calls that cannot throw on their own: a listener made of one of these alone is safe. */
 const SETTLERS = new Set(['resolve', 'reject', 'destroy', 'close', 'end', 'r']);
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...sourceFiles(p));
-    else if (e.name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 function isGuardedCall(node: ts.Expression): boolean {
   return ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'guarded';

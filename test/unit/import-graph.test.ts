@@ -5,11 +5,12 @@
  * TypeScript's preprocessor (static, type-only, re-exports and dynamic import()).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { sourceFiles } from '../helpers/source-files.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -34,16 +35,6 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   server: ['protocol', 'util', 'stun', 'net', 'rtc', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session', 'mcu', 'signaling', 'turn'],
   cli: ['protocol', 'util', 'stun', 'net', 'rtc', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session', 'mcu', 'signaling', 'turn', 'server'],
 };
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...sourceFiles(p));
-    else if (e.name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 /** `src/rtc/rtp/x.ts` → 'rtc/rtp'; `src/rtc/sdp/x.ts` → 'rtc'; `src/sfu/bwe/x.ts` → 'sfu'. */
 function partOf(file: string): string {

@@ -73,7 +73,8 @@ export class ImageScaler {
     readonly to: I420Image,
   ) {
     this.ctx.getContext(from.width, from.height, AV_PIX_FMT_YUV420P, to.width, to.height, AV_PIX_FMT_YUV420P, SWS_BILINEAR);
-    if (this.ctx.initContext() < 0) throw new SwitchboardError('unavailable', `sws_scale: cannot scale ${from.width}x${from.height} to ${to.width}x${to.height}`);
+    if (this.ctx.initContext() < 0)
+      throw new SwitchboardError('unavailable', `sws_scale: cannot scale ${from.width}x${from.height} to ${to.width}x${to.height}`);
     this.src = [asBuffer(from.y), asBuffer(from.u), asBuffer(from.v)];
     this.dst = [asBuffer(to.y), asBuffer(to.u), asBuffer(to.v)];
     this.srcStrides = [from.strideY, from.strideU, from.strideV];
