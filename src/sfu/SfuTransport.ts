@@ -165,7 +165,7 @@ export class SfuTransport<T extends MediaTransport = MediaTransport> extends Typ
         this.receiver.onSenderReport(p, now);
         if (p.reports.length > 0) this.sender.onReportBlocks(p.reports);
       } else {
-        // SDES, BYE and unknown types: nothing to do.
+        // The rest is the peer's feedback about what we send.
         this.sender.onFeedback(p, now);
       }
     }

@@ -105,29 +105,29 @@ export class TransportSender extends TypedEmitter<TransportSenderEvents> {
     this.probeCluster = id & 0xffff;
   }
 
-  /** The peer's feedback about what we send; false when the packet is not for the send half. */
-  onFeedback(p: RtcpPacket, now: number): boolean {
+  /** The peer's feedback about what we send (SDES, BYE and unknown types are ignored). */
+  onFeedback(p: RtcpPacket, now: number): void {
     switch (p.type) {
       case 'nack':
         this.consumersBySsrc.get(p.mediaSsrc)?.handleNack(p.seqs);
-        return true;
+        break;
       case 'pli':
         this.consumersBySsrc.get(p.mediaSsrc)?.requestKeyframe();
-        return true;
+        break;
       case 'fir':
         for (const e of p.entries) this.consumersBySsrc.get(e.ssrc)?.requestKeyframe();
-        return true;
+        break;
       case 'twcc':
         this.bwe.onTransportFeedback(p, now);
-        return true;
+        break;
       case 'remb':
         this.bwe.onRemb(p.bitrate, now);
-        return true;
+        break;
       case 'rr':
         this.onReportBlocks(p.reports);
-        return true;
+        break;
       default:
-        return false;
+        break;
     }
   }
 
