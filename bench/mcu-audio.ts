@@ -19,7 +19,7 @@ import { FRAME_SAMPLES, RTP_TICKS_PER_FRAME, SAMPLE_RATE } from '../src/mcu/audi
 import { MIX_AUDIO_CODEC } from '../src/mcu/output-producer.js';
 import { parseRtpHeader, RtpHeaderView } from '../src/rtc/rtp/index.js';
 import type { Producer } from '../src/sfu/Producer.js';
-import { Router } from '../src/sfu/Router.js';
+import { routerWithoutTransports } from '../test/helpers/media-core.js';
 import { nonNegative } from './lib/proc.js';
 
 function usage(problem: string): never {
@@ -66,11 +66,7 @@ const noFeedback = { sendRtcp(): void {} };
 /** One room of `n`: returns the time per tick, ms. */
 function measure(n: number, ticks: number, packets: Buffer[][]): number {
   // The mixer's room core; the bench feeds its producers itself, so it needs no network transports.
-  const router = new Router('bench', {
-    createMediaTransport: () => {
-      throw new Error('the audio bench makes no network transports');
-    },
-  });
+  const router = routerWithoutTransports();
   const mixer = new AudioMixer(router);
   const producers: Producer[] = [];
   for (let i = 0; i < n; i++) {
