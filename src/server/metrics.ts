@@ -1,6 +1,6 @@
 /** Prometheus metrics for one server instance (its own registry, so tests can run several). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SignalingObserver } from '../signaling/SignalingObserver.js';
+import type { SignalingObserver, SignalingStats } from '../signaling/SignalingObserver.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { SfuRoom } from '../session/SfuRoom.js';
@@ -12,15 +12,6 @@ export interface Metrics {
   registry: Registry;
   observer: SignalingObserver;
   httpRequests: Counter<'route' | 'status'>;
-}
-
-export interface SignalingStats {
-  connections: number;
-  sessions: number;
-  rooms: number;
-  participants: number;
-  calls: number;
-  outboundBufferedBytes: number;
 }
 
 export function createMetrics(): Metrics {

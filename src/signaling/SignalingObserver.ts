@@ -1,6 +1,16 @@
 /** What the signaling server reports for metrics; src/server implements it with prom-client. */
 import type { ErrorCode } from '../protocol/index.js';
 
+/** What the signaling server holds now, read at scrape time (SignalingServer.stats). */
+export interface SignalingStats {
+  connections: number;
+  sessions: number;
+  rooms: number;
+  participants: number;
+  calls: number;
+  outboundBufferedBytes: number;
+}
+
 export interface SignalingObserver {
   messageIn(type: string): void;
   error(code: ErrorCode): void;

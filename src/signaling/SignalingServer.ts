@@ -22,7 +22,7 @@ import type { MediaRooms } from './MediaRooms.js';
 import { RoomRegistry } from './RoomRegistry.js';
 import type { Session } from './Session.js';
 import { SessionRegistry } from './SessionRegistry.js';
-import { nullObserver, type SignalingObserver } from './SignalingObserver.js';
+import { nullObserver, type SignalingObserver, type SignalingStats } from './SignalingObserver.js';
 
 export interface SignalingOptions {
   /** Undefined when the server runs without authentication (config auth.secret unset). */
@@ -88,14 +88,7 @@ export class SignalingServer {
     this.parts = { sessions: this.sessions, rooms: this.rooms, calls: this.calls, media: opts.media, observer, settings: opts };
   }
 
-  get stats(): {
-    connections: number;
-    sessions: number;
-    rooms: number;
-    participants: number;
-    calls: number;
-    outboundBufferedBytes: number;
-  } {
+  get stats(): SignalingStats {
     return {
       connections: this.connections.size,
       sessions: this.sessions.size,
