@@ -75,20 +75,19 @@ export class Router<T extends MediaTransport = MediaTransport> extends TypedEmit
     if (this.routes.has(opts.id))
       throw new SwitchboardError('invalid-argument', `producer ${opts.id} already exists in router ${this.name}`);
     const fanOut = new FanOut();
-    const transport = 'transport' in opts ? opts.transport : null;
-    const producer = new Producer({
-      ...opts,
-      output: fanOut,
-      feedback: transport ?? (opts as { feedback: RtcpSink }).feedback,
-      feedbackSsrc: transport ? transport.rtcpSsrc : ((opts as { feedbackSsrc?: number }).feedbackSsrc ?? randomSsrc()),
-    });
+    // Fed by a publisher's transport: its feedback goes back on it, from its RTCP SSRC.
+    const feedback =
+      'transport' in opts
+        ? { feedback: opts.transport, feedbackSsrc: opts.transport.rtcpSsrc }
+        : { feedback: opts.feedback, feedbackSsrc: opts.feedbackSsrc ?? randomSsrc() };
+    const producer = new Producer({ ...opts, ...feedback, output: fanOut });
     const route: ProducerRoute = { producer, fanOut, demand: new LayerDemand(), consumers: new Set() };
     this.routes.set(producer.id, route);
     producer.on('close', () => {
       if (this.routes.get(producer.id) === route) this.routes.delete(producer.id);
       route.demand.close();
     });
-    transport?.addProducer(producer);
+    if ('transport' in opts) opts.transport.addProducer(producer);
     this.emit('producer', producer);
     return producer;
   }
@@ -122,20 +121,6 @@ export class Router<T extends MediaTransport = MediaTransport> extends TypedEmit
 
   removeSink(producer: Producer, sink: MediaSink): void {
     this.routes.get(producer.id)?.fanOut.delete(sink);
-  }
-
-  get producers(): IterableIterator<Producer> {
-    return [...this.routes.values()].map((r) => r.producer).values();
-  }
-
-  get producerCount(): number {
-    return this.routes.size;
-  }
-
-  get consumerCount(): number {
-    let n = 0;
-    for (const r of this.routes.values()) n += r.consumers.size;
-    return n;
   }
 
   consumersOf(producer: Producer): ReadonlySet<Consumer> {
