@@ -10,6 +10,7 @@ import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.j
 export const MAX_PEERS = 2000;
 export const MAX_DURATION_S = 600;
 export const MAX_ROOMS = 500;
+export const MAX_URLS = 16;
 export const MIN_VIDEO_BITRATE = 50_000;
 export const MAX_VIDEO_BITRATE = 20_000_000;
 export const DEFAULT_VIDEO_BITRATE = 1_500_000;
@@ -17,7 +18,12 @@ export const DEFAULT_VIDEO_BITRATE = 1_500_000;
 export type PeerLibrary = 'ndc' | 'wrtc';
 
 export interface LoadtestOptions {
+  /** The first server: the report's, and the CPU source's without --server-pid. */
   url: URL;
+  /** Every server given (`--url` repeated): the peers of each room are spread over them in turn. */
+  urls: URL[];
+  /** The rooms' topology: `mcu` makes MCU rooms (their subscribers receive the mix, not the publishers' own packets). */
+  topology: 'sfu' | 'mcu';
   rooms: number;
   /** Per room. */
   publishers: number;
@@ -46,13 +52,26 @@ export class UsageError extends SwitchboardError {
 }
 
 export const LOADTEST_USAGE = `usage:
-  switchboard loadtest --url URL --rooms R --publishers P --subscribers S --duration SECONDS
-                       [--video-bitrate BITS_PER_S (default 1500000; suffixes k, M)] [--peer ndc|wrtc]
+  switchboard loadtest --url URL [--url URL…] --rooms R --publishers P --subscribers S --duration SECONDS
+                       [--topology sfu|mcu] [--video-bitrate BITS_PER_S (default 1500000; suffixes k, M)] [--peer ndc|wrtc]
                        [--json] [--server-pid PID] [--room-prefix NAME] [--join-timeout SECONDS]
                        [--allow-remote]   (env SWITCHBOARD_AUTH_SECRET: mint each peer's access token)
     P publishers and S subscribers in each of R rooms (at most ${MAX_PEERS} peers, ${MAX_DURATION_S} s);
     URL is the server (http://127.0.0.1:8080 or ws://…/ws) and must resolve to loopback
-    unless --allow-remote is given.`;
+    unless --allow-remote is given; with several, each room's peers take them in turn
+    (nodes of one cluster: a room spans them).`;
+
+function parseServerUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--url is not a URL (got "${text}")`);
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
+    throw new UsageError(`--url must be http(s):// or ws(s):// (got "${url.protocol}")`);
+  return url;
+}
 
 function integer(name: string, text: string | undefined, min: number, max: number, fallback?: number): number {
   if (text === undefined) {
@@ -77,12 +96,13 @@ export function parseBitrate(text: string): number {
 }
 
 export function parseLoadtestArgs(args: string[], env: Record<string, string | undefined> = process.env): LoadtestOptions {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args,
       options: {
-        url: { type: 'string' },
+        url: { type: 'string', multiple: true },
+        topology: { type: 'string' },
         rooms: { type: 'string' },
         publishers: { type: 'string' },
         subscribers: { type: 'string' },
@@ -97,21 +117,17 @@ export function parseLoadtestArgs(args: string[], env: Record<string, string | u
       },
       strict: true,
       allowPositionals: false,
-    }) as { values: Record<string, string | boolean | undefined> });
+    }) as { values: Record<string, string | string[] | boolean | undefined> });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const str = (k: string): string | undefined => values[k] as string | undefined;
-  const urlText = str('url');
-  if (!urlText) throw new UsageError('--url is required');
-  let url: URL;
-  try {
-    url = new URL(urlText);
-  } catch {
-    throw new UsageError(`--url is not a URL (got "${urlText}")`);
-  }
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
-    throw new UsageError(`--url must be http(s):// or ws(s):// (got "${url.protocol}")`);
+  const urlTexts = (values.url as string[] | undefined) ?? [];
+  if (urlTexts.length === 0) throw new UsageError('--url is required');
+  if (urlTexts.length > MAX_URLS) throw new UsageError(`at most ${MAX_URLS} --url`);
+  const urls = urlTexts.map(parseServerUrl);
+  const topology = str('topology') ?? 'sfu';
+  if (topology !== 'sfu' && topology !== 'mcu') throw new UsageError(`--topology must be sfu or mcu (got "${topology}")`);
   const rooms = integer('rooms', str('rooms'), 1, MAX_ROOMS);
   const publishers = integer('publishers', str('publishers'), 1, MAX_PEERS);
   const subscribers = integer('subscribers', str('subscribers'), 0, MAX_PEERS);
@@ -125,7 +141,9 @@ export function parseLoadtestArgs(args: string[], env: Record<string, string | u
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(roomPrefix))
     throw new UsageError(`--room-prefix must be 1–40 letters, digits, _ or - (got "${roomPrefix}")`);
   return {
-    url,
+    url: urls[0] as URL,
+    urls,
+    topology,
     rooms,
     publishers,
     subscribers,

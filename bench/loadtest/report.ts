@@ -43,8 +43,17 @@ export interface ServerCpu {
 
 export interface LoadtestReport {
   driver: string;
+  /** The servers, first to last (`--url` repeated); joined with ", " in the table's title. */
   url: string;
-  config: { rooms: number; publishers: number; subscribers: number; durationS: number; videoBitrate: number; peer: string };
+  config: {
+    rooms: number;
+    publishers: number;
+    subscribers: number;
+    durationS: number;
+    videoBitrate: number;
+    peer: string;
+    topology: 'sfu' | 'mcu';
+  };
   joinTime: {
     definition: string;
     publishers: JoinFigures;
@@ -160,8 +169,9 @@ export function buildReport(
   }
   return {
     driver,
-    url: opts.url.href,
+    url: opts.urls.map((u) => u.href).join(', '),
     config: {
+      topology: opts.topology,
       rooms: opts.rooms,
       publishers: opts.publishers,
       subscribers: opts.subscribers,
@@ -221,7 +231,7 @@ export function formatReport(r: LoadtestReport): string {
   const out: string[] = [];
   const c = r.config;
   out.push(
-    `switchboard loadtest: ${r.driver} at ${r.url}, ${c.rooms} room(s) × (${c.publishers} publisher(s) + ${c.subscribers} subscriber(s)), ${c.durationS} s, video ${kbps(c.videoBitrate)} kbit/s, peers ${c.peer}`,
+    `switchboard loadtest: ${r.driver} at ${r.url}, ${c.rooms} ${c.topology.toUpperCase()} room(s) × (${c.publishers} publisher(s) + ${c.subscribers} subscriber(s)), ${c.durationS} s, video ${kbps(c.videoBitrate)} kbit/s, peers ${c.peer}`,
   );
   out.push('');
   const rows = r.tracks

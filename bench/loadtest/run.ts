@@ -16,7 +16,7 @@ import { loadNodeDataChannel, loadWrtc } from './peer-libraries.js';
 import { PublisherRun, type RecordedMedia } from './publisher-run.js';
 import { buildReport, type LoadtestReport, type ServerCpu } from './report.js';
 import { readRtpFile } from './rtp-file.js';
-import { metricsCpuSource, procCpuSource, type CpuSource } from './server-cpu.js';
+import { metricsCpuSource, procTreeCpuSource, sumCpuSources, type CpuSource } from './server-cpu.js';
 import { SubscriberRun } from './subscriber-run.js';
 import { SwitchboardDriver } from './switchboard-driver.js';
 import { WrtcPublisher, type WrtcModule } from './wrtc-publisher.js';
@@ -84,13 +84,18 @@ export interface RunHooks {
 }
 
 export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promise<LoadtestReport> {
-  await checkLoopback(opts.url, opts.allowRemote);
+  for (const url of opts.urls) await checkLoopback(url, opts.allowRemote);
   const media = loadRecordedMedia();
   const peers = await peerFactory(opts.peer);
-  const driver: SignalingDriver = (
-    hooks.driverFactory ?? ((o) => new SwitchboardDriver(o, opts.authSecret ? { authSecret: opts.authSecret } : {}))
-  )({ url: opts.url, timeoutMs: opts.joinTimeoutMs });
-  const cpuSource: CpuSource = opts.serverPid !== null ? procCpuSource(opts.serverPid) : metricsCpuSource(opts.url);
+  const makeDriver: DriverFactory =
+    hooks.driverFactory ??
+    ((o) => new SwitchboardDriver(o, { topology: opts.topology, ...(opts.authSecret ? { authSecret: opts.authSecret } : {}) }));
+  // One driver per server; a room's peers take the servers in turn, so with cluster nodes a room spans them.
+  const drivers: SignalingDriver[] = opts.urls.map((url) => makeDriver({ url, timeoutMs: opts.joinTimeoutMs }));
+  const driverOf = (indexInRoom: number): SignalingDriver => drivers[indexInRoom % drivers.length] as SignalingDriver;
+  const driver = drivers[0] as SignalingDriver;
+  const cpuSource: CpuSource =
+    opts.serverPid !== null ? procTreeCpuSource(opts.serverPid) : sumCpuSources(opts.urls.map((url) => metricsCpuSource(url)));
   const errors: string[] = [];
   const onError = (m: string): void => {
     if (errors.length < 10_000) errors.push(m);
@@ -98,24 +103,27 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
   const publishers: PublisherRun[] = [];
   const subscribers: SubscriberRun[] = [];
   const maxTracks = 2 * opts.publishers + 8;
+  const driverOfPeer = new Map<string, SignalingDriver>();
   for (let r = 0; r < opts.rooms; r++) {
     const room = `${opts.roomPrefix}-${r}`;
     for (let i = 0; i < opts.publishers; i++) {
       const name = `pub-${r}-${i}`;
       publishers.push(new PublisherRun(publishers.length, room, name, peers.publisher(name)));
+      driverOfPeer.set(name, driverOf(i));
     }
     for (let i = 0; i < opts.subscribers; i++) {
       const name = `sub-${r}-${i}`;
       subscribers.push(new SubscriberRun(room, name, peers.subscriber(name), maxTracks));
+      driverOfPeer.set(name, driverOf(opts.publishers + i));
     }
   }
   let cpu: ServerCpu | null = null;
   try {
     const joinDeadline = performance.now() + JOIN_PHASE_LIMIT_MS;
-    hooks.log(`joining ${publishers.length} publisher(s) through ${driver.name} at ${opts.url.href}`);
+    hooks.log(`joining ${publishers.length} publisher(s) through ${driver.name} at ${opts.urls.map((u) => u.href).join(', ')}`);
     await inBatches(
       publishers.map((p) => async () => {
-        await p.join(driver, media, opts.videoBitrate, opts.joinTimeoutMs, onError).catch((err: Error) => {
+        await p.join(driverOfPeer.get(p.name) ?? driver, media, opts.videoBitrate, opts.joinTimeoutMs, onError).catch((err: Error) => {
           p.error = err.message;
           onError(`${p.name}: ${err.message}`);
         });
@@ -126,7 +134,7 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
     hooks.log(`joining ${subscribers.length} subscriber(s)`);
     await inBatches(
       subscribers.map((s) => async () => {
-        await s.join(driver, onError).catch((err: Error) => {
+        await s.join(driverOfPeer.get(s.name) ?? driver, onError).catch((err: Error) => {
           s.error = err.message;
           onError(`${s.name}: ${err.message}`);
         });
@@ -137,7 +145,8 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
     // Media reaches each subscriber a little after its join, video only from a keyframe: wait
     // (bounded) until each receives every track of its room, so the window measures forwarding.
     const mediaDeadline = performance.now() + opts.joinTimeoutMs;
-    const tracksPerRoom = 2 * opts.publishers;
+    // An MCU room sends each subscriber its mix: one audio and one video track.
+    const tracksPerRoom = opts.topology === 'mcu' ? 2 : 2 * opts.publishers;
     while (performance.now() < mediaDeadline && subscribers.some((s) => s.session && s.tracks.size < tracksPerRoom)) {
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -177,7 +186,7 @@ export async function runLoadtest(opts: LoadtestOptions, hooks: RunHooks): Promi
     for (const p of publishers) await p.stop().catch(() => undefined);
     await Promise.all(subscribers.map((s) => s.close()));
     await Promise.all(publishers.map((p) => p.close()));
-    await driver.close();
+    for (const d of drivers) await d.close();
     await peers.release();
   }
 }

@@ -5,7 +5,7 @@
  * the prefix `switchboard_process_`).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 export interface CpuSource {
@@ -40,11 +40,61 @@ export function parseProcStatCpuTicks(stat: string): number {
   return utime + stime;
 }
 
-export function procCpuSource(pid: number): CpuSource {
+/**
+ * The server process and every process under it (its media and TURN workers), summed: a worker
+ * that started during the run counts from its start, one that ended drops out (bounded: the
+ * /proc scan happens only at the measurement's start and end).
+ */
+export function procTreeCpuSource(pid: number): CpuSource {
   const ticks = ticksPerSecond();
   return {
-    description: `/proc/${pid}/stat`,
-    read: async () => parseProcStatCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) / (await ticks),
+    description: `/proc/${pid}/stat and its descendants'`,
+    read: async () => {
+      let total = 0;
+      for (const p of processTree(pid)) {
+        try {
+          total += parseProcStatCpuTicks(readFileSync(`/proc/${p}/stat`, 'utf8'));
+        } catch {
+          // ended between the scan and the read
+        }
+      }
+      return total / (await ticks);
+    },
+  };
+}
+
+/** `root` and its descendants, from the parent pid (field 4) of every /proc/PID/stat. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(name));
+    children.set(ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0 && out.length < 4096) {
+    const p = queue.shift() as number;
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/** Several servers (cluster nodes) as one: their CPU seconds summed. */
+export function sumCpuSources(sources: CpuSource[]): CpuSource {
+  if (sources.length === 1) return sources[0] as CpuSource;
+  return {
+    description: sources.map((s) => s.description).join(' + '),
+    read: async () => (await Promise.all(sources.map((s) => s.read()))).reduce((a, b) => a + b, 0),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The SignalingDriver for Switchboard's own protocol (src/protocol/messages.ts): one WebSocket
- * per session, hello → welcome → join {topology: 'sfu'} → joined; a publisher then sends
+ * per session, hello → welcome → join {topology: 'sfu' (or 'mcu')} → joined; a publisher then sends
  * `sfu-offer {transport: 'publish'}` and gets `sfu-answer`; every participant receives subscribe
  * `sfu-offer`s (the first right after joining, then one per change of the forwarded set) and
  * answers each by revision, strictly one after another.
@@ -143,10 +143,10 @@ class Connection {
     return new Connection(ws, name, timeoutMs);
   }
 
-  async joinRoom(room: string, token?: string): Promise<void> {
+  async joinRoom(room: string, topology: 'sfu' | 'mcu', token?: string): Promise<void> {
     this.send({ type: 'hello', name: this.name, ...(token ? { token } : {}) });
     await this.next('welcome');
-    this.send({ type: 'join', room, topology: 'sfu' });
+    this.send({ type: 'join', room, topology });
     await this.next('joined');
   }
 
@@ -226,6 +226,8 @@ function offeredTracks(m: SfuServerOfferMsg, names: ReadonlyMap<string, string>)
 export interface SwitchboardDriverOptions {
   /** The server's auth secret: each peer then joins with a token of its own (identity = peer name + a run id, this room only). */
   authSecret?: string;
+  /** The topology rooms are joined with (default sfu). */
+  topology?: 'sfu' | 'mcu';
 }
 
 export class SwitchboardDriver implements SignalingDriver {
@@ -256,7 +258,7 @@ export class SwitchboardDriver implements SignalingDriver {
   async publish(room: string, peerName: string, offerSdp: string, events: SessionEvents = {}): Promise<PublishSession> {
     const conn = await this.connect(peerName, events);
     try {
-      await conn.joinRoom(room, await this.token(room, peerName));
+      await conn.joinRoom(room, this.own.topology ?? 'sfu', await this.token(room, peerName));
       conn.send({ type: 'sfu-offer', transport: 'publish', sdp: offerSdp, id: 'publish' });
       const answer = await conn.next('sfu-answer');
       return { answerSdp: answer.sdp, close: () => this.release(conn) };
@@ -279,7 +281,7 @@ export class SwitchboardDriver implements SignalingDriver {
       firstAnswered();
     };
     try {
-      await conn.joinRoom(room, await this.token(room, peerName));
+      await conn.joinRoom(room, this.own.topology ?? 'sfu', await this.token(room, peerName));
       await withTimeout(first, this.options.timeoutMs, `${peerName}: first subscribe offer`);
       return { close: () => this.release(conn) };
     } catch (err) {

@@ -161,6 +161,77 @@ test('a server with an auth secret: peers join with tokens minted from SWITCHBOA
   }
 });
 
+test('--topology mcu: the subscriber receives the room’s mix (one audio, one video track), without capture times', async () => {
+  const { stdout: json } = await run(
+    'node',
+    [
+      CLI,
+      'loadtest',
+      '--url',
+      server.url,
+      '--topology',
+      'mcu',
+      '--rooms',
+      '1',
+      '--publishers',
+      '2',
+      '--subscribers',
+      '1',
+      '--duration',
+      '3',
+      '--json',
+    ],
+    { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const report = JSON.parse(json) as LoadtestReport;
+  assert.deepEqual(report.errors, []);
+  assert.equal(report.config.topology, 'mcu');
+  assert.deepEqual(report.tracks.map((t) => t.kind).sort(), ['audio', 'video'], 'the mix: one audio and one video track');
+  for (const t of report.tracks) {
+    assert.ok(t.packets > 20, `${t.kind}: ${t.packets} packets of the mix`);
+    assert.equal(t.latencyP50Ms, null, 'the mix is re-encoded: no capture time');
+  }
+});
+
+test('several --url: each room’s peers take the servers in turn', async () => {
+  const other = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  try {
+    const { stdout } = await run(
+      'node',
+      [
+        CLI,
+        'loadtest',
+        '--url',
+        server.url,
+        '--url',
+        other.url,
+        '--rooms',
+        '1',
+        '--publishers',
+        '2',
+        '--subscribers',
+        '2',
+        '--duration',
+        '2',
+        '--room-prefix',
+        'spread',
+        '--json',
+      ],
+      { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const report = JSON.parse(stdout) as LoadtestReport;
+    assert.equal(report.url, `${new URL(server.url).href}, ${new URL(other.url).href}`);
+    // Two servers that are not one cluster: pub-0-0 and sub-0-0 meet on the first, pub-0-1 and sub-0-1 on the second.
+    const seen = (sub: string): string[] => [...new Set(report.tracks.filter((t) => t.subscriber === sub).map((t) => t.publisher))];
+    assert.deepEqual(seen('sub-0-0'), ['pub-0-0']);
+    assert.deepEqual(seen('sub-0-1'), ['pub-0-1']);
+    assert.equal(report.totals.missingTracks, 4, 'each subscriber misses the publisher on the other server');
+    assert.ok(report.serverCpu && report.serverCpu.source.includes(' + '), 'CPU summed over both servers');
+  } finally {
+    await other.close();
+  }
+});
+
 test('refuses a server that is not on loopback, before any traffic', async () => {
   assert.equal(
     await usageError(['--url', 'http://198.18.0.1:8080', '--rooms', '1', '--publishers', '1', '--subscribers', '1', '--duration', '1']),
@@ -235,6 +306,8 @@ test('argument errors are exact, caps included', async () => {
     [withArg('--peer', 'werift'), '--peer must be ndc or wrtc (got "werift")'],
     [withArg('--url', 'ftp://127.0.0.1/'), '--url must be http(s):// or ws(s):// (got "ftp:")'],
     [base.slice(2), '--url is required'],
+    [withArg('--topology', 'mesh'), '--topology must be sfu or mcu (got "mesh")'],
+    [[...base, '--url', 'http://127.0.0.1:9/', '--url', 'tcp://x'], '--url must be http(s):// or ws(s):// (got "tcp:")'],
   ];
   for (const [args, message] of cases) assert.equal(await usageError(args), `switchboard: loadtest: ${message}`, args.join(' '));
 });

@@ -4,6 +4,7 @@
  * capture-time trailer (fuzzed), the server-CPU parsers, and the replayer's grown VP8 stream.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RtpHeaderView, Vp8Descriptor, parseRtpHeader, parseVp8Descriptor } from '../../src/rtc/rtp/index.js';
@@ -12,8 +13,8 @@ import { LogHistogram, percentile } from '../../bench/loadtest/percentiles.js';
 import { TrackReceiveStats } from '../../bench/loadtest/receive-stats.js';
 import { RtpReplayer } from '../../bench/loadtest/rtp-replayer.js';
 import { loadRecordedMedia } from '../../bench/loadtest/run.js';
-import { parseCpuSecondsMetric, parseProcStatCpuTicks } from '../../bench/loadtest/server-cpu.js';
-import { checkLoopback, isLoopbackAddress } from '../../bench/loadtest/options.js';
+import { parseCpuSecondsMetric, parseProcStatCpuTicks, processTree } from '../../bench/loadtest/server-cpu.js';
+import { checkLoopback, isLoopbackAddress, parseLoadtestArgs } from '../../bench/loadtest/options.js';
 import { decodeServerFrame } from '../../bench/loadtest/switchboard-driver.js';
 import { mulberry32, xorshift32 } from '../helpers/random.js';
 
@@ -194,6 +195,52 @@ test('server CPU: /proc/PID/stat utime + stime, and process_cpu_seconds_total fr
     const v = parseCpuSecondsMetric(line);
     assert.ok(v === null || Number.isFinite(v), line);
   }
+});
+
+test('server CPU of a process tree: the server and the workers under it', async () => {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => child.once('spawn', r));
+    const tree = processTree(process.pid);
+    assert.equal(tree[0], process.pid);
+    assert.ok(child.pid !== undefined && tree.includes(child.pid), 'a child process is in the tree');
+    assert.ok(!tree.includes(1), 'not the whole machine');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('several --url and --topology', () => {
+  const o = parseLoadtestArgs(
+    [
+      '--url',
+      'http://127.0.0.1:1',
+      '--url',
+      'ws://127.0.0.1:2/ws',
+      '--rooms',
+      '1',
+      '--publishers',
+      '1',
+      '--subscribers',
+      '0',
+      '--duration',
+      '1',
+    ],
+    {},
+  );
+  assert.deepEqual(
+    o.urls.map((u) => u.href),
+    ['http://127.0.0.1:1/', 'ws://127.0.0.1:2/ws'],
+  );
+  assert.equal(o.url.href, 'http://127.0.0.1:1/');
+  assert.equal(o.topology, 'sfu');
+  assert.equal(
+    parseLoadtestArgs(
+      ['--url', 'http://127.0.0.1:1', '--topology', 'mcu', '--rooms', '1', '--publishers', '1', '--subscribers', '0', '--duration', '1'],
+      {},
+    ).topology,
+    'mcu',
+  );
 });
 
 test('loopback: what counts, and names that resolve to it', async () => {
