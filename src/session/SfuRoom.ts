@@ -70,6 +70,8 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   closed = false;
   private readonly allocation: boolean;
   readonly forward: boolean;
+  /** Producers of participants on another router of this room (another worker or node), piped here. */
+  private readonly adopted = new Map<string, Producer>();
 
   constructor(
     readonly name: string,
@@ -94,11 +96,41 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     return this.speakers.activeSpeaker?.participantId ?? null;
   }
 
-  /** The participants' producers (not the server's own, such as the MCU's mixes). */
+  /** The producers of this router's participants (not the server's own, such as the MCU's mixes, nor adopted ones). */
   get producers(): Producer[] {
     const out: Producer[] = [];
     for (const p of this.participants.values()) out.push(...p.producers);
     return out;
+  }
+
+  /** Adopted producers: those of participants on another router of the room. */
+  get remoteProducers(): Producer[] {
+    return [...this.adopted.values()];
+  }
+
+  /**
+   * A producer made on this room's router for a participant who is elsewhere (on another worker
+   * or node; its packets are piped here): it is treated as a participant's own — forwarded to
+   * everyone here in a forwarding room, heard by the speaker observer, announced with `producer`
+   * (an MCU's Mixer takes it) — and forgotten when it closes.
+   */
+  adopt(producer: Producer): void {
+    if (this.closed) throw new SwitchboardError('closed', `room ${this.name} is closed`);
+    if (this.participants.has(producer.ownerId))
+      throw new SwitchboardError('invalid-argument', `participant ${producer.ownerId} is on this router: its producers are not adopted`);
+    this.adopted.set(producer.id, producer);
+    producer.on('close', () => this.adopted.delete(producer.id));
+    this.announce(producer);
+  }
+
+  /** A participant's producer (here or adopted) becomes known to the room. */
+  private announce(producer: Producer): void {
+    if (producer.kind === 'audio') {
+      this.speakers.addProducer(producer);
+      producer.on('close', () => this.speakers.removeProducer(producer.id));
+    }
+    if (this.forward) for (const p of this.participants.values()) if (p.id !== producer.ownerId) p.consume(producer);
+    this.emit('producer', producer);
   }
 
   /** A forwarded track's rank in every subscriber's budget: screen share, then the active speaker, then the rest. */
@@ -121,20 +153,15 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     }
     const s: ParticipantSignals = typeof signals === 'function' ? { sendOffer: signals } : signals;
     const participant = new SfuParticipant(participantId, this.router, {
-      onProducer: (producer) => {
-        if (producer.kind === 'audio') {
-          this.speakers.addProducer(producer);
-          producer.on('close', () => this.speakers.removeProducer(producer.id));
-        }
-        if (this.forward) for (const other of this.participants.values()) if (other !== participant) other.consume(producer);
-        this.emit('producer', producer);
-      },
+      onProducer: (producer) => this.announce(producer),
       sendOffer: (offer) => s.sendOffer(offer),
       sendLayers: s.sendLayers,
       ...(this.allocation ? { priorityOf: (producer: ProducerView) => this.priorityOf(producer) } : {}),
     });
-    // Everything already published in the room, before the first offer goes out.
-    if (this.forward) for (const producer of this.producers) participant.consume(producer);
+    // Everything already published in the room, here or elsewhere, before the first offer goes out.
+    if (this.forward)
+      for (const producer of [...this.producers, ...this.adopted.values()])
+        if (producer.ownerId !== participantId) participant.consume(producer);
     this.participants.set(participantId, participant);
     this.data.addPublisher(participantId, participant.publishRtc);
     this.data.addSubscriber(participantId, participant.subscribeRtc);
