@@ -36,7 +36,7 @@ import { checkRoomName } from './room-record.js';
 
 export const DEFAULT_BUS_QUEUE = 1024;
 
-export interface ClusterBusOptions<M extends BusMessageMap> {
+export interface ClusterBusOptions<M extends BusMessageMap<M>> {
   connection: RedisConnection;
   nodeId: string;
   validators: BusValidators<M>;
@@ -45,7 +45,7 @@ export interface ClusterBusOptions<M extends BusMessageMap> {
   logger?: Logger | undefined;
 }
 
-export interface ClusterBusEvents<M extends BusMessageMap> {
+export interface ClusterBusEvents<M extends BusMessageMap<M>> {
   message: [BusEnvelope<M>];
 }
 
@@ -69,7 +69,7 @@ interface Pending {
   payload: string;
 }
 
-export class ClusterBus<M extends BusMessageMap> extends TypedEmitter<ClusterBusEvents<M>> {
+export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<ClusterBusEvents<M>> {
   readonly stats: ClusterBusStats = {
     sent: 0,
     received: 0,

@@ -11,20 +11,20 @@ export const BUS_ENVELOPE_VERSION = 1;
 /** A larger message is refused when sent and dropped when received. */
 export const MAX_BUS_MESSAGE_BYTES = 64 * 1024;
 
-/** Message type name → body type. */
-export type BusMessageMap = Record<string, unknown>;
+/** Message type name → body type: `{ ping: { i: number } }` (an interface works too, like TypedEmitter's maps). */
+export type BusMessageMap<M> = { [K in keyof M]: unknown };
 
 /** Message type name → check of a received body. */
-export type BusValidators<M extends BusMessageMap> = { readonly [K in keyof M]: (body: unknown) => body is M[K] };
+export type BusValidators<M extends BusMessageMap<M>> = { readonly [K in keyof M & string]: (body: unknown) => body is M[K] };
 
-export type BusEnvelope<M extends BusMessageMap> = {
+export type BusEnvelope<M extends BusMessageMap<M>> = {
   [K in keyof M & string]: { v: 1; from: string; seq: number; type: K; room?: string; body: M[K] };
 }[keyof M & string];
 
-export type DecodeOutcome<M extends BusMessageMap> =
+export type DecodeOutcome<M extends BusMessageMap<M>> =
   { ok: true; envelope: BusEnvelope<M> } | { ok: false; reason: 'malformed' | 'unknown-type' | 'invalid-body' };
 
-export function decodeEnvelope<M extends BusMessageMap>(text: string, validators: BusValidators<M>): DecodeOutcome<M> {
+export function decodeEnvelope<M extends BusMessageMap<M>>(text: string, validators: BusValidators<M>): DecodeOutcome<M> {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -47,7 +47,7 @@ export function decodeEnvelope<M extends BusMessageMap>(text: string, validators
   )
     return { ok: false, reason: 'malformed' };
   if (!Object.prototype.hasOwnProperty.call(validators, type)) return { ok: false, reason: 'unknown-type' };
-  const check = validators[type as keyof M];
+  const check = validators[type as keyof M & string];
   if (!check(o['body'])) return { ok: false, reason: 'invalid-body' };
   return { ok: true, envelope: o as BusEnvelope<M> };
 }
