@@ -190,7 +190,7 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
   }
 
   /** Writes the local count of `name`; the record as it stands, undefined when the room was deleted. */
-  private async write(name: string): Promise<RoomRecord | undefined> {
+  private async write(name: string, restore = false): Promise<RoomRecord | undefined> {
     const entry = this.local.get(name);
     if (!entry) return undefined;
     const { record } = entry;
@@ -206,6 +206,7 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
         record.topology,
         record.createdAt,
         record.homeNode,
+        restore ? '1' : '0',
       );
     } catch (err) {
       this.stats.writeFailures++;
@@ -229,7 +230,7 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
     void (async () => {
       for (const name of list) {
         try {
-          await this.write(name);
+          await this.write(name, true);
         } catch (err) {
           this.logger?.debug({ room: name, err: (err as Error).message }, 'cluster membership resync failed; retried on reconnection');
         }

@@ -44,10 +44,14 @@ return { 1, ARGV[3], ARGV[4], ARGV[5] }
 
 /**
  * Set this node's participant count in a room (absolute, so a retry or a resync after an
- * outage is idempotent). ARGV: prefix, room, self id, count, topology, createdAt, homeNode.
- * count > 0: the record is made if it is gone (homeNode: the given one if that node is live,
- * else self); a record whose homeNode is not live is re-homed to self (a claim whose home died
- * before anyone joined would otherwise name a node no sweep visits again); it is persisted, the count written, the room listed in node-rooms:self and node-homes:home.
+ * outage is idempotent). ARGV: prefix, room, self id, count, topology, createdAt, homeNode,
+ * restore ('1' when the node writes back what Redis lost).
+ * count > 0: the record is made if it is gone, homed on the given node; a join (not a restore)
+ * whose home has no live record takes the room home itself instead (a claim whose home died
+ * before anyone joined). A restore keeps the recorded home: after a Redis restart the home may
+ * simply not have heartbeated yet. The record is persisted, the count written, the room listed
+ * in node-rooms:self and node-homes:home, and the home's id in `nodes`: a home that is in fact
+ * dead is then found by the next read and swept (re-homed), never left named in a record.
  * count = 0: the field and the listing are removed; the record is deleted only when no node has
  * members left (never because this node's count reached 0: livekit/livekit#4316).
  * Returns { deleted (1|0), topology, createdAt, homeNode } (record fields false when deleted).
@@ -55,22 +59,25 @@ return { 1, ARGV[3], ARGV[4], ARGV[5] }
 export const SET_MEMBERS = `
 local p, name, self = ARGV[1], ARGV[2], ARGV[3]
 local count = tonumber(ARGV[4])
+local restore = ARGV[8] == '1'
 local room = p .. 'room:' .. name
 local members = p .. 'room-members:' .. name
 if count > 0 then
   local home = redis.call('HGET', room, 'homeNode')
   if not home then
     home = ARGV[7]
-    if home == '' or redis.call('EXISTS', p .. 'node:' .. home) == 0 then home = self end
+    if home == '' or (not restore and redis.call('EXISTS', p .. 'node:' .. home) == 0) then home = self end
     redis.call('HSET', room, 'topology', ARGV[5], 'createdAt', ARGV[6], 'homeNode', home)
-  elseif redis.call('EXISTS', p .. 'node:' .. home) == 0 then
-    redis.call('HSET', room, 'homeNode', self)
+  elseif not restore and redis.call('EXISTS', p .. 'node:' .. home) == 0 then
+    home = self
+    redis.call('HSET', room, 'homeNode', home)
   end
   redis.call('PERSIST', room)
   redis.call('HSET', members, self, count)
   redis.call('SADD', p .. 'node-rooms:' .. self, name)
+  redis.call('SADD', p .. 'node-homes:' .. home, name)
+  redis.call('SADD', p .. 'nodes', home)
   local r = redis.call('HMGET', room, 'topology', 'createdAt', 'homeNode')
-  redis.call('SADD', p .. 'node-homes:' .. r[3], name)
   return { 0, r[1], r[2], r[3] }
 end
 redis.call('HDEL', members, self)

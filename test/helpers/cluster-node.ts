@@ -4,6 +4,7 @@
  * every hash field and value, every set member, every string).
  */
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { RedisConnection } from '../../src/cluster/RedisConnection.js';
 import { NodeRegistry } from '../../src/cluster/NodeRegistry.js';
 import { RoomPlacement } from '../../src/cluster/RoomPlacement.js';
@@ -23,10 +24,11 @@ export interface TestNodeOptions {
   ttlMs?: number;
   claimTtlMs?: number;
   load?: NodeLoad;
+  logger?: Logger;
 }
 
 export async function startTestNode(url: string, id: string, options: TestNodeOptions = {}): Promise<TestNode> {
-  const connection = new RedisConnection({ url, name: id });
+  const connection = new RedisConnection({ url, name: id, logger: options.logger });
   const load: NodeLoad = options.load ?? { cpu: 0, rooms: 0, participants: 0 };
   const registry = new NodeRegistry({
     connection,

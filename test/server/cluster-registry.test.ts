@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import { entryFaults } from '../../src/util/guarded.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { redisMentions, startTestNode, type TestNode } from '../helpers/cluster-node.js';
@@ -229,5 +230,35 @@ test(
     }
     assert.equal(uncaught, 0, 'no exception reached the process');
     assert.equal(entryFaults.total(), faultsBefore, 'no guarded entry point faulted');
+  },
+);
+
+test(
+  'a node started before Redis connects and registers once Redis is up; its first outage is logged, not thrown',
+  { timeout: 30_000 },
+  async (t) => {
+    const redis = await RedisServer.start();
+    await redis.kill9();
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    const pending = startTestNode(redis.url, 'node-early', { logger });
+    let node: TestNode | undefined;
+    t.after(async () => {
+      node?.close();
+      await redis.close();
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    await redis.launch();
+    node = await pending;
+    assert.ok(node.connection.stats.errors > 1, 'the refused connects were counted');
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ['redis unreachable; retrying (logged once per outage)', 'redis reachable again'],
+    );
+    assert.deepEqual(
+      (await node.registry.liveNodes()).map((n) => n.id),
+      ['node-early'],
+    );
+    assert.equal(uncaught, 0);
   },
 );
