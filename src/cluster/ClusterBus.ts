@@ -54,6 +54,8 @@ export interface ClusterBusStats {
   received: number;
   /** Own messages seen on a room channel (ignored). */
   own: number;
+  /** Messages on a channel left since (ignored). */
+  unsubscribed: number;
   dropped: {
     tooLarge: number;
     malformed: number;
@@ -74,6 +76,7 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     sent: 0,
     received: 0,
     own: 0,
+    unsubscribed: 0,
     dropped: { tooLarge: 0, malformed: 0, unknownType: 0, invalidBody: 0, queueFull: 0, publishFailed: 0 },
   };
   private readonly connection: RedisConnection;
@@ -91,7 +94,7 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     this.subscribe([...this.channels]);
     this.flush();
   });
-  private readonly onMessage = guarded('cluster.bus.message', (_channel: Buffer, message: Buffer) => this.receive(message));
+  private readonly onMessage = guarded('cluster.bus.message', (channel: Buffer, message: Buffer) => this.receive(channel, message));
 
   constructor(options: ClusterBusOptions<M>) {
     super();
@@ -195,7 +198,12 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     });
   }
 
-  private receive(message: Buffer): void {
+  private receive(channel: Buffer, message: Buffer): void {
+    // A message in flight when its room was left.
+    if (!this.channels.has(channel.toString('utf8'))) {
+      this.stats.unsubscribed++;
+      return;
+    }
     if (message.length > MAX_BUS_MESSAGE_BYTES) {
       this.stats.dropped.tooLarge++;
       return;

@@ -79,9 +79,9 @@ export class RedisConnection extends TypedEmitter<RedisConnectionEvents> {
       lazyConnect: true,
     };
     this.commands = new Redis(options.url, { ...common, connectionName: name });
-    // The bus re-subscribes its channels itself on 'ready'; ioredis's own resubscription is kept
-    // too (it runs before 'ready' and is harmless twice).
-    this.subscriber = new Redis(options.url, { ...common, connectionName: `${name}:sub` });
+    // The bus subscribes its channels again itself on 'ready'. ioredis's own resubscription is off:
+    // it would also bring back a channel left while Redis was away.
+    this.subscriber = new Redis(options.url, { ...common, connectionName: `${name}:sub`, autoResubscribe: false });
     for (const [client, role] of [
       [this.commands, 'commands'],
       [this.subscriber, 'subscriber'],
