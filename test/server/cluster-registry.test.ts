@@ -203,8 +203,10 @@ test(
     await assert.rejects(a.registry.liveNodes());
     await new Promise((r) => setTimeout(r, 10_000));
     await redis.launch();
+    const back = Date.now();
 
     await until('both nodes registered again', () => a.registry.stats.reRegistrations >= 1 && b.registry.stats.reRegistrations >= 1, 8000);
+    t.diagnostic(`both nodes registered again ${Date.now() - back} ms after Redis answered`);
     await until('both see each other again', () => a.registry.knownNodes().size === 2 && b.registry.knownNodes().size === 2, 8000);
     let room = await a.placement.room('call');
     const deadline = Date.now() + 5000;
