@@ -20,6 +20,7 @@ import { InternalErrorCode, SwitchboardError } from '../protocol/errors.js';
 import { guarded } from '../util/guarded.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import type { ClusterKeys } from './keys.js';
+import { isNodeId } from './node-identity.js';
 import type { NodeRegistry } from './NodeRegistry.js';
 import { pickLeastLoaded } from './placement-rule.js';
 import type { RedisConnection } from './RedisConnection.js';
@@ -105,6 +106,7 @@ export class RoomPlacement extends TypedEmitter<RoomPlacementEvents> {
   /** Claims the room for `homeNode` unless it exists: exactly one concurrent claimer gets `created`. */
   async createRoom(name: string, topology: RoomTopology, homeNode: string): Promise<{ record: RoomRecord; created: boolean }> {
     checkRoomName(name);
+    if (!isNodeId(homeNode)) throw new SwitchboardError(InternalErrorCode.InvalidArgument, `invalid node id ${homeNode}`, 'homeNode');
     const reply = await this.connection.commands.eval(
       CREATE_ROOM,
       0,
