@@ -289,9 +289,32 @@ test('sections: every key once, under its name without the section prefix', () =
     rtcHost: '127.0.0.1',
     tlsCert: 'c',
     tlsKey: 'k',
+    redis: 'redis://127.0.0.1:6379',
+    nodeId: 'node-1',
+    nodeAddress: '10.0.0.7',
   });
+  assert.deepEqual(all.cluster, { redis: 'redis://127.0.0.1:6379', nodeId: 'node-1', nodeAddress: '10.0.0.7' });
   const fields = Object.values(all).reduce((n, section) => n + Object.keys(section).length, 0);
   assert.equal(fields, Object.keys(CONFIG_SCHEMA).length);
+});
+
+test('cluster keys: unset by default (one node); a bad URL, id or address names the key, a password is not shown', () => {
+  assert.deepEqual(configSections(loadConfig({ env: {} })).cluster, {});
+  const set = loadConfig({
+    env: { SWITCHBOARD_REDIS: 'rediss://u:pw@redis.example:6380/2' },
+    flags: { 'node-id': 'eu-1_a', 'node-address': '10.1.2.3' },
+  });
+  assert.deepEqual([set.redis, set.nodeId, set.nodeAddress], ['rediss://u:pw@redis.example:6380/2', 'eu-1_a', '10.1.2.3']);
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { redis: 'http://u:secret@h:6379' } }),
+    (err: Error) => {
+      assert.match(err.message, /redis must be a redis:\/\/ or rediss:\/\/ URL/);
+      assert.doesNotMatch(err.message, /secret/);
+      return true;
+    },
+  );
+  assert.throws(() => loadConfig({ env: {}, flags: { 'node-id': 'a:b' } }), /nodeId must be 1-64 letters/);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'node-address': 'somewhere' } }), /nodeAddress must be an IP address/);
 });
 
 test("the MCU mixer's defaults are the schema's", () => {

@@ -17,8 +17,9 @@ import { sourceFiles } from '../helpers/source-files.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Code that never runs inside the server process (the load tool lives in bench/, outside this scan). */
 const OUTSIDE_SERVER = ['src/cli/'];
-/** Modules whose emitters carry input from outside the process. */
-const IO_MODULES = /[\\/](@types[\\/]node[\\/](net|dgram|tls|http|https|stream|child_process)\.d\.ts|ws[\\/]index\.d\.m?ts|werift[\\/])/;
+/** Modules whose emitters carry input from outside the process (ioredis: replies and pub/sub messages from Redis). */
+const IO_MODULES =
+  /[\\/](@types[\\/]node[\\/](net|dgram|tls|http|https|stream|child_process)\.d\.ts|ws[\\/]index\.d\.m?ts|werift[\\/]|ioredis[\\/])/;
 const LISTEN_METHODS = new Set(['on', 'once', 'addListener', 'prependListener', 'subscribe', 'setTimeout']);
 const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate']);
 /** Factories whose function argument becomes a connection or request listener. */

@@ -32,8 +32,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   mcu: ['protocol', 'util', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session'],
   signaling: ['protocol', 'util'],
   turn: ['protocol', 'util', 'stun', 'net'],
-  server: ['protocol', 'util', 'stun', 'net', 'rtc', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session', 'mcu', 'signaling', 'turn'],
-  cli: ['protocol', 'util', 'stun', 'net', 'rtc', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session', 'mcu', 'signaling', 'turn', 'server'],
+  cluster: ['protocol', 'util'],
+  server: ['protocol', 'util', 'stun', 'net', 'rtc', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session', 'mcu', 'signaling', 'turn', 'cluster'],
+  cli: ['protocol', 'util', 'stun', 'net', 'rtc', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session', 'mcu', 'signaling', 'turn', 'cluster', 'server'],
 };
 
 /** `src/rtc/rtp/x.ts` → 'rtc/rtp'; `src/rtc/sdp/x.ts` → 'rtc'; `src/sfu/bwe/x.ts` → 'sfu'. */

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { IceServer } from '../../protocol/index.js';
 import { SwitchboardError } from '../../protocol/errors.js';
+import { isNodeId, isRedisUrl, redactRedisUrl } from '../../cluster/node-identity.js';
 import { checkCidr } from '../../turn/peer-filter.js';
 import { CONFIG_SCHEMA, type ConfigKey } from './schema.js';
 import type { ServerConfig } from './types.js';
@@ -194,6 +195,13 @@ export function checkConfig(c: ServerConfig): ServerConfig {
   if (c.mcuTiersKbps.some((k, i) => i > 0 && k <= c.mcuTiersKbps[i - 1]!)) {
     throw configError('mcuTiersKbps', 'must rise from the lowest tier to the highest', c.mcuTiersKbps);
   }
+  if (c.redis !== undefined && !isRedisUrl(c.redis)) {
+    throw configError('redis', 'must be a redis:// or rediss:// URL with a host', redactRedisUrl(c.redis));
+  }
+  if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {
+    throw configError('nodeId', 'must be 1-64 letters, digits, "-" or "_"', c.nodeId);
+  }
+  if (c.nodeAddress !== undefined && isIP(c.nodeAddress) === 0) throw configError('nodeAddress', 'must be an IP address', c.nodeAddress);
   return c;
 }
 

@@ -23,6 +23,7 @@ export const SECTIONS = {
   turn: 'the embedded STUN/TURN server and TURN REST credentials',
   rtc: "the SFU's media port (WebRTC transports)",
   mcu: 'MCU rooms: the composed picture, its quality tiers, how many rooms',
+  cluster: 'several nodes sharing rooms through Redis (unset `redis`: one node alone)',
 } as const;
 
 export type SectionName = keyof typeof SECTIONS;
@@ -448,6 +449,34 @@ export const CONFIG_SCHEMA = {
     env: ['SWITCHBOARD_MAX_MCU_ROOMS'],
     flag: 'max-mcu-rooms',
     doc: 'MCU rooms at once; a join that would create one more gets `mcu-capacity`; 0 = no MCU rooms',
+  },
+  // cluster
+  redis: {
+    section: 'cluster',
+    type: string,
+    shownDefault: '— (a single node)',
+    env: ['SWITCHBOARD_REDIS'],
+    flag: 'redis',
+    meta: 'URL',
+    doc: '`redis://[user:password@]host:port[/db]` (or `rediss://`) shared by the nodes of a cluster',
+  },
+  nodeId: {
+    section: 'cluster',
+    type: string,
+    shownDefault: 'random at each start',
+    env: ['SWITCHBOARD_NODE_ID'],
+    flag: 'node-id',
+    meta: 'ID',
+    doc: "this node's name in the cluster: 1-64 letters, digits, `-` or `_`; unique among the nodes",
+  },
+  nodeAddress: {
+    section: 'cluster',
+    type: string,
+    shownDefault: 'the first non-internal IPv4 address, else 127.0.0.1',
+    env: ['SWITCHBOARD_NODE_ADDRESS'],
+    flag: 'node-address',
+    meta: 'IP',
+    doc: "the address other nodes reach this node's media pipes at",
   },
 } as const satisfies Record<string, ConfigEntry & { readonly section: SectionName }>;
 
