@@ -54,8 +54,12 @@ export async function openPipePair(opts: { relay?: boolean } = {}): Promise<Pipe
     counts,
     drop: () => false,
     close: () => {
-      towardA.close();
-      towardB.close();
+      for (const s of [towardA, towardB])
+        try {
+          s.close();
+        } catch {
+          // closed before
+        }
     },
   };
   towardA.on('message', (msg) => {
