@@ -1,7 +1,7 @@
 /**
  * Router: one room's media core. It makes the room's transports (through the factory it is
  * given), keeps the room's producers, and owns who receives what: each producer's FanOut
- * (every MediaSink of it — consumers, the MCU's decoders, later pipes to other workers and
+ * (every MediaSink of it — consumers, the MCU's decoders, pipes to other Routers, later
  * recorders) and its LayerDemand (the layers those receivers need, aggregated once).
  *
  * It knows nothing of SDP, signaling, participants or sockets: the session layer (src/session)
