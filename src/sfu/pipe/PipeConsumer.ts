@@ -31,6 +31,14 @@ import { pipeProducerParameters, type PipeProducerParameters } from './parameter
 const MAX_SPATIAL = 7;
 const MAX_TEMPORAL = 7;
 const SSRC_OFFSET = 8;
+/**
+ * Resends remembered per layer (a power of two, as many as the origin cache holds by default),
+ * and how long one blocks another of the same packet: the far side asks again after 40 ms at
+ * the earliest (NackRequester), so a repeat sooner is a duplicate in one NACK or a misbehaving
+ * peer, and resending it would only add load to a link that is losing already.
+ */
+const RESEND_SLOTS = 1024;
+const RESEND_GUARD_MS = 20;
 
 export interface PipeConsumerOptions {
   id: string;
@@ -56,6 +64,9 @@ export class PipeConsumer extends TypedEmitter<PipeConsumerEvents> implements Me
   currentLayers: Layers = { spatial: 0, temporal: MAX_TEMPORAL };
   targetLayers: Layers = { spatial: MAX_SPATIAL, temporal: MAX_TEMPORAL };
   private readonly out = Buffer.allocUnsafe(MAX_CACHED_PACKET);
+  /** Per layer × RESEND_SLOTS: the sequence number last resent in a slot, and when. */
+  private readonly resentSeq: Int32Array;
+  private readonly resentAt: Float64Array;
   private readonly onTransportClose = (): void => this.close();
   closed = false;
   packetsSent = 0;
@@ -66,6 +77,8 @@ export class PipeConsumer extends TypedEmitter<PipeConsumerEvents> implements Me
   retransmitted = 0;
   /** NACKed packets the origin cache no longer held. */
   nackMisses = 0;
+  /** NACKed packets not resent because they had just been (RESEND_GUARD_MS). */
+  resendsSkipped = 0;
   keyframeRequests = 0;
 
   constructor(opts: PipeConsumerOptions) {
@@ -74,6 +87,8 @@ export class PipeConsumer extends TypedEmitter<PipeConsumerEvents> implements Me
     this.producer = opts.producer;
     this.transport = opts.transport;
     this.ssrcs = [...opts.ssrcs];
+    this.resentSeq = new Int32Array(this.ssrcs.length * RESEND_SLOTS).fill(-1);
+    this.resentAt = new Float64Array(this.ssrcs.length * RESEND_SLOTS);
     for (const ssrc of this.ssrcs) opts.transport.addFeedbackTarget(ssrc, this);
     opts.transport.on('close', this.onTransportClose);
   }
@@ -117,12 +132,21 @@ export class PipeConsumer extends TypedEmitter<PipeConsumerEvents> implements Me
     const cache = layer < 0 ? null : this.producer.cacheOf(layer);
     this.nacksReceived += seqs.length;
     if (!cache) return;
+    const now = performance.now();
     for (let i = 0; i < seqs.length; i++) {
-      const cached = cache.get(seqs[i] as number);
+      const seq = seqs[i] as number;
+      const slot = layer * RESEND_SLOTS + (seq & (RESEND_SLOTS - 1));
+      if (this.resentSeq[slot] === seq && now - (this.resentAt[slot] as number) < RESEND_GUARD_MS) {
+        this.resendsSkipped++;
+        continue;
+      }
+      const cached = cache.get(seq);
       if (!cached) {
         this.nackMisses++;
         continue;
       }
+      this.resentSeq[slot] = seq;
+      this.resentAt[slot] = now;
       this.retransmitted++;
       this.send(cached, mediaSsrc);
     }
