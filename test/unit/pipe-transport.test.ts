@@ -157,3 +157,19 @@ test('pipe transport: close is once; a socket error closes it with the error as 
   assert.equal(await closed, 'socket error: EPERM: test');
   assert.equal(u.closeReason, 'socket error: EPERM: test');
 });
+
+test('pipe transport: IPv6, the remote given in a non-canonical form', async () => {
+  const a = await PipeTransport.open({ address: '::1' });
+  const b = await PipeTransport.open({ address: '::1' });
+  a.connect({ ...b.localParameters(), ip: '0:0:0:0:0:0:0:1' });
+  b.connect({ ...a.localParameters(), ip: '0:0:0:0:0:0:0:1' });
+  const got: Buffer[] = [];
+  b.setReceiver({ onRtp: (p) => got.push(Buffer.from(p)), onRtcp: () => {} });
+  a.sendRtp(rtp(7));
+  await until(() => got.length === 1, 'the packet over IPv6');
+  assert.deepEqual(got[0], rtp(7));
+  assert.equal(b.counters.droppedWrongSource, 0, 'the canonical source address matched');
+  assert.throws(() => a.connect({}), SwitchboardError);
+  a.close();
+  b.close();
+});

@@ -4,13 +4,15 @@
  * they would a local publisher's — audio, plain video and 3-layer simulcast with layer
  * selection. Feedback crosses back: loss on the pipe is recovered by NACK → resend from A's
  * cache, a subscriber's NACK is answered from B's own cache, a subscriber's PLI reaches the
- * publisher as a PLI, and B's layer demand reaches A's LayerDemand. Close cascades both ways.
+ * publisher as a PLI, and B's layer demand reaches A's LayerDemand (and so A's LayerPauser).
+ * Close cascades both ways.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SwitchboardError } from '../../src/protocol/errors.js';
 import { parseRtcpCompound, writeNack, writePli, type RtcpPacket } from '../../src/rtc/rtcp/index.js';
 import type { Consumer } from '../../src/sfu/Consumer.js';
+import { LayerPauser } from '../../src/sfu/forward/LayerPauser.js';
 import type { Producer } from '../../src/sfu/Producer.js';
 import type { SfuTransport } from '../../src/sfu/SfuTransport.js';
 import type { MemoryTransport } from '../helpers/media-core.js';
@@ -221,6 +223,13 @@ test("pipe: B's layer demand reaches A's LayerDemand through onDemand → setDem
     transport: r.pub,
   });
   const demandAtA = (): boolean[] => r.a.demandOf(producer).markNeeded([false, false, false]);
+  // A's publisher pauses unneeded layers (no delay here); its layers' sizes are known.
+  const activeRids: string[][] = [];
+  const pauser = new LayerPauser(producer, r.a.demandOf(producer), (_mid, rids) => activeRids.push(rids), 0);
+  producer.streams.forEach((s, i) => {
+    s.width = 320 << i;
+    s.height = 180 << i;
+  });
   const pipe = r.a.pipeProducer(producer, r.pipeA);
   assert.deepEqual(demandAtA(), [true, true, true], 'every layer until the far side reports');
   const reports: boolean[][] = [];
@@ -236,9 +245,13 @@ test("pipe: B's layer demand reaches A's LayerDemand through onDemand → setDem
   assert.deepEqual(demandAtA(), [true, true, true], 'a new consumer aims at the top layer (sizes unknown)');
   consumer.setTargetLayers({ spatial: 0, temporal: 7 });
   assert.deepEqual(demandAtA(), [true, false, false]);
+  pauser.update();
+  assert.deepEqual(activeRids.at(-1), ['q'], "A's publisher is told to pause what B does not need");
+  consumer.setTargetLayers({ spatial: 2, temporal: 7 });
+  assert.deepEqual(activeRids.at(-1), ['q', 'h', 'f'], 'and to resume it at once when B needs it');
   consumer.close();
   assert.deepEqual(demandAtA(), [false, false, false]);
-  assert.equal(reports.length, 4, 'equal reports are not repeated');
+  assert.equal(reports.length, 5, 'equal reports are not repeated');
 });
 
 test('pipe: close cascades — origin producer, pipe transports; parameters are checked', async (t) => {
