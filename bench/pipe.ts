@@ -8,7 +8,8 @@
  * delivered. Both ends of the pipe run in this one process, so the piped figure is the whole
  * cost a pipe adds across two workers: protect, two syscalls, unprotect and a second producer.
  * Publisher and subscriber are in-memory (no socket, no SRTP): the direct figure is the Router's
- * forwarding alone.
+ * forwarding alone. Last, the SRTP share: protect + unprotect of the same packet, measured alone
+ * (a real subscriber's send pays the protect half of it too).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/pipe.js [--packets 200000] [--batch 64]
  *
@@ -18,7 +19,9 @@
  * with machine load (2 shared cores here).
  */
 import { cpus, loadavg } from 'node:os';
+import { newPipeSrtpParameters, pipeMasterKeys } from '../src/rtc/pipe/parameters.js';
 import { PipeTransport } from '../src/rtc/pipe/PipeTransport.js';
+import { SrtpContext } from '../src/rtc/srtp/index.js';
 import { setSequenceNumber, setTimestamp, writeRtpHeader } from '../src/rtc/rtp/index.js';
 import type { Producer } from '../src/sfu/Producer.js';
 import type { Router } from '../src/sfu/Router.js';
@@ -180,6 +183,23 @@ async function runPiped(packets: number, batch: number): Promise<Result & { rese
   return result;
 }
 
+/** The SRTP share of a piped packet: protect on one end, unprotect on the other, same packet size. */
+function srtpRoundTripUs(packets: number): number {
+  const keys = pipeMasterKeys(newPipeSrtpParameters());
+  const out = new SrtpContext('AEAD_AES_128_GCM', keys);
+  const back = new SrtpContext('AEAD_AES_128_GCM', keys);
+  const p = packet(0x5555, false);
+  const scratch = Buffer.allocUnsafe(p.length + 64);
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < packets; i++) {
+    setSequenceNumber(p, i & 0xffff);
+    const protectedPacket = out.protectRtp(p);
+    protectedPacket.copy(scratch);
+    back.unprotectRtp(scratch.subarray(0, protectedPacket.length));
+  }
+  return cpuUs(process.cpuUsage(cpu)) / packets;
+}
+
 const opts = parseArgs(process.argv.slice(2));
 console.log(`pipe bench: ${opts.packets} packets of ${PAYLOAD}-byte VP8, batch ${opts.batch}`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg()[0]?.toFixed(2)}`);
@@ -189,6 +209,7 @@ await runPiped(20_000, opts.batch);
 
 const direct = runDirect(opts.packets);
 const piped = await runPiped(opts.packets, opts.batch);
+const srtp = srtpRoundTripUs(Math.min(opts.packets, 60_000));
 const perPacket = (r: Result): string =>
   `${(r.cpuUs / r.delivered).toFixed(2)} µs CPU/packet, ${(r.wallUs / r.delivered).toFixed(2)} µs wall/packet, ${r.delivered} delivered`;
 console.log(`direct (producer → consumer):                                  ${perPacket(direct)}`);
@@ -197,3 +218,4 @@ console.log(`  pipe resends (NACK) ${piped.resent}, undelivered ${opts.packets -
 const ratio = piped.cpuUs / piped.delivered / (direct.cpuUs / direct.delivered);
 const added = piped.cpuUs / piped.delivered - direct.cpuUs / direct.delivered;
 console.log(`ratio piped/direct CPU per packet: ${ratio.toFixed(2)} (the pipe adds ${added.toFixed(2)} µs/packet)`);
+console.log(`  of which SRTP (AEAD_AES_128_GCM protect + unprotect, measured alone): ${srtp.toFixed(2)} µs/packet`);
