@@ -28,9 +28,10 @@ async function bound(): Promise<Socket> {
 }
 
 /** Two connected pipe ends; with `relay`, every datagram crosses a relay that may drop it. */
-export async function openPipePair(opts: { relay?: boolean } = {}): Promise<PipePair> {
-  const a = await PipeTransport.open({ address: '127.0.0.1' });
-  const b = await PipeTransport.open({ address: '127.0.0.1' });
+export async function openPipePair(opts: { relay?: boolean; silenceTimeoutMs?: number } = {}): Promise<PipePair> {
+  const silence = opts.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: opts.silenceTimeoutMs } : {};
+  const a = await PipeTransport.open({ address: '127.0.0.1', ...silence });
+  const b = await PipeTransport.open({ address: '127.0.0.1', ...silence });
   const pa = a.localParameters();
   const pb = b.localParameters();
   if (!opts.relay) {

@@ -34,7 +34,7 @@ export interface PipedRouters {
   close(): void;
 }
 
-export async function pipedRouters(opts: { relay?: boolean } = {}): Promise<PipedRouters> {
+export async function pipedRouters(opts: { relay?: boolean; silenceTimeoutMs?: number } = {}): Promise<PipedRouters> {
   const a = routerInMemory();
   const b = routerInMemory();
   const pair = await openPipePair(opts);

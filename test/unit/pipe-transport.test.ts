@@ -173,3 +173,25 @@ test('pipe transport: IPv6, the remote given in a non-canonical form', async () 
   a.close();
   b.close();
 });
+
+test('pipe transport: a silent remote closes it, counted from connect', async () => {
+  const a = await PipeTransport.open({ address: '127.0.0.1', silenceTimeoutMs: 200 });
+  const b = await PipeTransport.open({ address: '127.0.0.1', silenceTimeoutMs: 0 });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(a.closed, false, 'not connected: no clock yet');
+  a.connect(b.localParameters());
+  b.connect(a.localParameters());
+  const closed = new Promise<string>((resolve) => a.on('closed', resolve));
+  const started = Date.now();
+  for (let i = 0; i < 8; i++) {
+    b.sendRtp(rtp(i));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(a.closed, false, 'alive while the far end sends');
+  const reason = await closed;
+  assert.match(reason, /^remote silent for \d+ ms$/);
+  assert.ok(Date.now() - started < 400 + 8 * 50 + 500, 'closed soon after the far end fell silent');
+  assert.equal(b.closed, false, 'silenceTimeoutMs 0: never');
+  b.close();
+  await assert.rejects(PipeTransport.open({ address: '127.0.0.1', silenceTimeoutMs: -1 }), SwitchboardError);
+});

@@ -294,3 +294,18 @@ test('pipe: close cascades — origin producer, pipe transports; parameters are 
   assert.equal(pipe2.closed, true, 'closing router A closes its pipe transports and their pipes');
   assert.equal(r.pair.a.closed, true);
 });
+
+test("pipe: the transports' receiver reports keep an idle pipe alive; a pipe whose far end is gone closes", async (t) => {
+  const r = await pipedRouters({ silenceTimeoutMs: 1500 });
+  t.after(() => r.close());
+  await new Promise((res) => setTimeout(res, 2_200));
+  assert.equal(r.pair.a.closed || r.pair.b.closed, false, 'no media, but an RR every second each way');
+  const producer = videoProducer(r);
+  const pipe = r.a.pipeProducer(producer, r.pipeA);
+  r.pipeB.close(); // the far end goes away without a word on the control channel
+  await until(() => r.pair.a.closed, 'the silent pipe closed', 3_000);
+  assert.match(r.pair.a.closeReason ?? '', /remote silent/);
+  assert.equal(r.pipeA.closed, true, 'its SfuTransport closed with it');
+  assert.equal(pipe.closed, true, 'and the pipe consumer on it');
+  assert.equal(producer.closed, false, 'the origin producer goes on');
+});

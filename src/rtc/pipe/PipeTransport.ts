@@ -13,7 +13,10 @@
  * RTCP): a piped codec must not use payload types 64–95.
  *
  * A socket error closes the transport with the error as the reason (a pipe does not limp on);
- * the SfuTransport above closes with it, and the caller learns it from 'closed'.
+ * so does silence: the SfuTransport over each end sends a receiver report every second even
+ * with no media, so nothing authentic from the far end for `silenceTimeoutMs` (10 s by
+ * default, counted from `connect()`) means it is gone (a process killed, a node down). The
+ * SfuTransport above closes with it, and the caller learns it from 'closed'.
  */
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { SocketAddress, isIP } from 'node:net';
@@ -39,6 +42,7 @@ const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
  */
 export const PIPE_MAX_SEND_QUEUE = 1024;
 const FIXED_HEADER = 12;
+export const DEFAULT_PIPE_SILENCE_TIMEOUT_MS = 10_000;
 
 export interface PipeTransportOptions {
   /** Local address to bind (an IP literal). */
@@ -48,6 +52,8 @@ export interface PipeTransportOptions {
   /** The address the far end sends to, when it is not `address` (a wildcard bind, NAT). */
   announcedIp?: string;
   socketBufferBytes?: number;
+  /** Close when nothing authentic arrived for this long after connect (0: never). */
+  silenceTimeoutMs?: number;
 }
 
 /** Where decrypted packets go (the media core's MediaPacketReceiver, matched by shape: rtc does not import sfu). */
@@ -88,12 +94,15 @@ export class PipeTransport extends TypedEmitter<PipeTransportEvents> {
   private remote: PipeTransportParameters | null = null;
   private receiver: PipePacketReceiver | null = null;
   private closedReason: string | null = null;
+  private lastHeardAt = 0;
+  private silenceTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly socket: UdpSocket,
     private readonly family: 4 | 6,
     ip: string,
     port: number,
+    private readonly silenceTimeoutMs: number,
   ) {
     super();
     const srtp: PipeSrtpParameters = newPipeSrtpParameters();
@@ -118,6 +127,9 @@ export class PipeTransport extends TypedEmitter<PipeTransportEvents> {
       throw new SwitchboardError('invalid-argument', `announced ip ${announced} is not an IPv${family} address`, 'announcedIp');
     if (announced === '0.0.0.0' || announced === '::')
       throw new SwitchboardError('invalid-argument', 'a pipe bound on a wildcard address needs an announced ip', 'announcedIp');
+    const silence = opts.silenceTimeoutMs ?? DEFAULT_PIPE_SILENCE_TIMEOUT_MS;
+    if (!Number.isFinite(silence) || silence < 0)
+      throw new SwitchboardError('invalid-argument', 'silenceTimeoutMs must be a non-negative number', 'silenceTimeoutMs');
     const socket = createUdpSocket(opts.address, opts.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
     let port: number;
     try {
@@ -125,7 +137,7 @@ export class PipeTransport extends TypedEmitter<PipeTransportEvents> {
     } catch (err) {
       throw new SwitchboardError('unavailable', `pipe socket could not bind ${opts.address}:${opts.port ?? 0}: ${(err as Error).message}`);
     }
-    return new PipeTransport(socket, family as 4 | 6, announced, port);
+    return new PipeTransport(socket, family as 4 | 6, announced, port, silence);
   }
 
   /** Where this end listens and the key of what it sends: for the far end's `connect()`. */
@@ -160,6 +172,14 @@ export class PipeTransport extends TypedEmitter<PipeTransportEvents> {
     const ip = this.family === 6 ? new SocketAddress({ address: remote.ip, family: 'ipv6' }).address : remote.ip;
     this.srtpIn = new SrtpContext(PIPE_SRTP_SUITE, pipeMasterKeys(remote.srtp));
     this.remote = { ...remote, ip };
+    if (this.silenceTimeoutMs > 0) {
+      this.lastHeardAt = performance.now();
+      this.silenceTimer = setInterval(
+        guarded('rtc.pipe.silence-timer', () => this.checkSilence()),
+        Math.max(10, Math.min(1000, this.silenceTimeoutMs / 4)),
+      );
+      this.silenceTimer.unref();
+    }
   }
 
   setReceiver(receiver: PipePacketReceiver): void {
@@ -191,6 +211,7 @@ export class PipeTransport extends TypedEmitter<PipeTransportEvents> {
     if (this.closedReason !== null) return;
     this.closedReason = reason;
     this.receiver = null;
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
     void closeUdp(this.socket);
     this.emit('closed', reason);
     this.removeAllListeners();
@@ -211,6 +232,11 @@ export class PipeTransport extends TypedEmitter<PipeTransportEvents> {
       this.counters.packetsOut++;
       this.counters.bytesOut += data.length;
     }
+  }
+
+  private checkSilence(): void {
+    const silent = performance.now() - this.lastHeardAt;
+    if (silent >= this.silenceTimeoutMs) this.close(`remote silent for ${Math.round(silent)} ms`);
   }
 
   private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
@@ -241,6 +267,7 @@ export class PipeTransport extends TypedEmitter<PipeTransportEvents> {
     }
     c.packetsIn++;
     c.bytesIn += bytes;
+    this.lastHeardAt = performance.now();
     if (!receiver) return;
     if (rtcp) receiver.onRtcp(plain);
     else receiver.onRtp(plain);
