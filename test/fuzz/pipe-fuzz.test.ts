@@ -172,10 +172,7 @@ test('pipe fuzz: hostile and mutated datagrams into a pipe end and the core behi
 
 test('pipe fuzz: hostile parameters from the control channel are refused with SwitchboardError only', () => {
   const rand = mulberry32(0x51ed);
-  const valid: Record<string, unknown>[] = [
-    { ...PRODUCERS[0]! },
-    { ip: '127.0.0.1', port: 5000, srtp: newPipeSrtpParameters() },
-  ];
+  const valid: Record<string, unknown>[] = [{ ...PRODUCERS[0]! }, { ip: '127.0.0.1', port: 5000, srtp: newPipeSrtpParameters() }];
   let accepted = 0;
   for (let i = 0; i < 20_000; i++) {
     const which = i % 2;
