@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SwitchboardError } from '../../src/protocol/errors.js';
 import { parseRtcpCompound, writeFir, writeNack, writePli } from '../../src/rtc/rtcp/index.js';
 import { parsePipeProducerParameters } from '../../src/sfu/pipe/parameters.js';
 import { MemoryTransport, routerInMemory } from '../helpers/media-core.js';
@@ -77,6 +78,12 @@ test('pipe consumer: layers on pipe SSRCs, NACK from the origin cache, PLI/FIR p
   wire.deliverRtcp(b.subarray(0, len));
   assert.deepEqual(plis().slice(before), [0x902, 0x900]);
   assert.equal(pipe.keyframeRequests, 2);
+
+  // Demand as it may come over the control channel: only `true` counts; anything but a list is refused.
+  pipe.setDemand([false, 1, true] as unknown as boolean[]);
+  assert.deepEqual([pipe.currentLayers.spatial, pipe.targetLayers.spatial], [2, 2]);
+  assert.deepEqual(router.demandOf(producer).markNeeded([false, false, false]), [false, false, true]);
+  assert.throws(() => pipe.setDemand(null as unknown as boolean[]), SwitchboardError);
 
   const params = pipe.parameters();
   assert.deepEqual(parsePipeProducerParameters(JSON.parse(JSON.stringify(params))), params, 'JSON round trip, accepted as is');

@@ -14,6 +14,7 @@
  * not paused at the publisher. The caller feeds `setDemand` from the far producer's demand
  * (see `producePiped`'s `onDemand`); until then every layer counts as needed.
  */
+import { SwitchboardError } from '../../protocol/errors.js';
 import { TypedEmitter } from '../../util/TypedEmitter.js';
 import type { RtpHeaderView } from '../../rtc/rtp/index.js';
 import type { Layers } from '../forward/LayerSelector.js';
@@ -105,6 +106,8 @@ export class PipeConsumer extends TypedEmitter<PipeConsumerEvents> implements Me
    * lowest layer.
    */
   setDemand(needed: readonly boolean[]): void {
+    // It came over the control channel: a list, or the caller is told.
+    if (!Array.isArray(needed)) throw new SwitchboardError('invalid-argument', 'pipe demand must be a list of booleans', 'needed');
     if (this.closed) return;
     let lo = -1;
     let hi = -1;
