@@ -1,6 +1,6 @@
 /**
  * MediaSink: anything that receives a producer's packets — a Consumer (toward one subscriber),
- * the MCU's decoders, later a pipe to another worker or node, a recorder. The Router connects
+ * the MCU's decoders, a pipe to another worker or node (PipeConsumer), later a recorder. The Router connects
  * sinks to producers (FanOut); a sink never registers itself on a producer.
  *
  * A sink sees every packet a consumer would: after RTX restoration and duplicate removal. The

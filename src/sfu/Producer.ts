@@ -1,12 +1,12 @@
 /**
  * Producer: one incoming track from a publisher. A plain track is one RTP stream (one SSRC,
  * plus its RTX SSRC); a simulcast track has one stream per rid (spatial layer, lowest first as
- * the publisher lists them); a VP9 SVC track is one stream with spatial layers inside. Each
- * stream (ProducerStream) keeps what the SFU needs to serve it to many subscribers: a packet
- * cache for their NACKs, loss detection toward the publisher (NACK), receiver statistics
- * (RTCP RR) and throttled keyframe requests (PLI). Every packet it accepts goes to its
- * output — the FanOut the Router made for it — with what was read from it (PacketInfo: layers,
- * keyframe, codec descriptor). A producer does not know who receives it.
+ * the publisher lists them; through a pipe, per SSRC given in advance); a VP9 SVC track is one
+ * stream with spatial layers inside. Each stream (ProducerStream) keeps what the SFU needs to
+ * serve it to many subscribers: a packet cache for their NACKs, loss detection toward the
+ * publisher (NACK), receiver statistics (RTCP RR) and throttled keyframe requests (PLI). Every
+ * packet it accepts goes to its output — the FanOut the Router made for it — with what was read
+ * from it (PacketInfo: layers, keyframe, codec descriptor). A producer does not know who receives it.
  *
  * Close cascade: closing a producer closes its output, and so every sink of it.
  */
@@ -38,6 +38,11 @@ export interface ProducerOptions {
   rtxSsrc?: number | undefined;
   /** RFC 8851 rids of a simulcast track, lowest layer first. */
   rids?: readonly string[];
+  /**
+   * A simulcast track whose layers arrive on SSRCs known in advance, lowest layer first (a pipe
+   * from another Router: no rids on the wire). Instead of `rids`.
+   */
+  layerSsrcs?: readonly number[];
   codec: CodecParameters;
   /** Our SSRC as the sender of feedback (NACK, PLI, RR) on the publisher's transport. */
   feedbackSsrc: number;
@@ -121,9 +126,12 @@ export class Producer extends TypedEmitter<ProducerEvents> implements ProducerVi
       rtcpScratch: this.rtcpScratch,
     };
     const rids = opts.rids ?? [];
-    this.simulcast = rids.length > 0;
+    const layerSsrcs = opts.layerSsrcs ?? [];
+    this.simulcast = rids.length > 0 || layerSsrcs.length > 0;
     this.streams = this.simulcast
-      ? rids.map((rid, index) => new ProducerStream({ ...common, index, rid }))
+      ? rids.length > 0
+        ? rids.map((rid, index) => new ProducerStream({ ...common, index, rid }))
+        : layerSsrcs.map((ssrc, index) => new ProducerStream({ ...common, index, ssrc }))
       : [
           new ProducerStream({
             ...common,

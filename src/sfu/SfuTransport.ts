@@ -22,7 +22,7 @@ import type { Consumer } from './Consumer.js';
 import type { MediaTransport } from './MediaTransport.js';
 import type { Producer } from './Producer.js';
 import { TransportReceiver } from './receive/TransportReceiver.js';
-import { TransportSender } from './send/TransportSender.js';
+import { TransportSender, type FeedbackTarget } from './send/TransportSender.js';
 import type { RtpSink } from './types.js';
 
 export interface SfuTransportEvents {
@@ -140,6 +140,13 @@ export class SfuTransport<T extends MediaTransport = MediaTransport> extends Typ
   }
   addConsumer(c: Consumer): void {
     if (!this.closed) this.sender.addConsumer(c);
+  }
+  /** The peer's NACK/PLI/FIR about `ssrc` go to `target` (a pipe consumer); false when taken or closed. */
+  addFeedbackTarget(ssrc: number, target: FeedbackTarget): boolean {
+    return this.sender.addFeedbackTarget(ssrc, target);
+  }
+  removeFeedbackTarget(ssrc: number, target: FeedbackTarget): void {
+    this.sender.removeFeedbackTarget(ssrc, target);
   }
 
   close(): void {

@@ -21,6 +21,15 @@ const PADDING_PACKET_BYTES = 12 + 8 + 255;
 /** A round trip this long or more is a stale or forged report block. */
 const MAX_RTT_MS = 60_000;
 
+/**
+ * Who answers the peer's feedback about one of our SSRCs: a Consumer (its media and RTX
+ * SSRCs), or a pipe consumer (each of its pipe SSRCs; `mediaSsrc` tells which layer).
+ */
+export interface FeedbackTarget {
+  handleNack(seqs: readonly number[], mediaSsrc: number): void;
+  requestKeyframe(mediaSsrc: number): void;
+}
+
 export interface TransportSenderEvents {
   /** The bandwidth estimate toward the peer (bit/s), throttled by the estimator. */
   estimate: [bps: number];
@@ -28,8 +37,8 @@ export interface TransportSenderEvents {
 
 export class TransportSender extends TypedEmitter<TransportSenderEvents> {
   readonly consumers = new Set<Consumer>();
-  /** Media and RTX SSRCs of our consumers: where the peer's feedback about them goes. */
-  private readonly consumersBySsrc = new Map<number, Consumer>();
+  /** Media and RTX SSRCs of our consumers and pipe consumers: where the peer's feedback about them goes. */
+  private readonly consumersBySsrc = new Map<number, FeedbackTarget>();
   readonly bwe: BandwidthEstimator;
   /** Caps RTX toward the peer at the estimate; `rtxBudget.dropped` counts what it held back. */
   readonly rtxBudget = new RetransmissionBudget();
@@ -58,6 +67,22 @@ export class TransportSender extends TypedEmitter<TransportSenderEvents> {
       if (this.consumersBySsrc.get(c.ssrc) === c) this.consumersBySsrc.delete(c.ssrc);
       if (c.rtxSsrc !== undefined && this.consumersBySsrc.get(c.rtxSsrc) === c) this.consumersBySsrc.delete(c.rtxSsrc);
     });
+  }
+
+  /** Feedback about `ssrc` goes to `target` (a pipe consumer's SSRC); false when the SSRC is taken. */
+  addFeedbackTarget(ssrc: number, target: FeedbackTarget): boolean {
+    if (this.closed || this.consumersBySsrc.has(ssrc)) return false;
+    this.consumersBySsrc.set(ssrc, target);
+    return true;
+  }
+
+  removeFeedbackTarget(ssrc: number, target: FeedbackTarget): void {
+    if (this.consumersBySsrc.get(ssrc) === target) this.consumersBySsrc.delete(ssrc);
+  }
+
+  /** Whether some consumer or pipe consumer sends on `ssrc` here. */
+  sendsSsrc(ssrc: number): boolean {
+    return this.consumersBySsrc.has(ssrc);
   }
 
   /** Sends RTP; a packet with the transport-cc slot gets the next transport-wide number first. */
@@ -109,13 +134,13 @@ export class TransportSender extends TypedEmitter<TransportSenderEvents> {
   onFeedback(p: RtcpPacket, now: number): void {
     switch (p.type) {
       case 'nack':
-        this.consumersBySsrc.get(p.mediaSsrc)?.handleNack(p.seqs);
+        this.consumersBySsrc.get(p.mediaSsrc)?.handleNack(p.seqs, p.mediaSsrc);
         break;
       case 'pli':
-        this.consumersBySsrc.get(p.mediaSsrc)?.requestKeyframe();
+        this.consumersBySsrc.get(p.mediaSsrc)?.requestKeyframe(p.mediaSsrc);
         break;
       case 'fir':
-        for (const e of p.entries) this.consumersBySsrc.get(e.ssrc)?.requestKeyframe();
+        for (const e of p.entries) this.consumersBySsrc.get(e.ssrc)?.requestKeyframe(e.ssrc);
         break;
       case 'twcc':
         this.bwe.onTransportFeedback(p, now);
