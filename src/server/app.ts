@@ -58,22 +58,28 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
   // Clients of the embedded TURN server get REST credentials; without a configured secret,
   // one made now (it only needs to be shared with ourselves).
   const turnSecret = config.turn.secret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
-  const turn = config.turn.enabled ? await startTurnServer(config, turnSecret, logger) : undefined;
   const inProcess = config.rtc.enabled && config.rtc.workers === 0;
-  const media =
+  // The media workers start (fork, load the media stack, bind) while TURN binds its ports.
+  const [turnStarted, mediaStarted] = await Promise.allSettled([
+    config.turn.enabled ? startTurnServer(config, turnSecret, logger) : undefined,
     config.rtc.enabled && !inProcess
-      ? await MediaWorkerPool.start({
+      ? MediaWorkerPool.start({
           workers: config.rtc.workers,
           mcuWorkers: config.rtc.mcuWorkers,
           rtc: config.rtc,
           mcu: config.mcu,
           logLevel: config.log.level,
           logger,
-        }).catch(async (err: unknown) => {
-          await turn?.close();
-          throw err;
         })
-      : undefined;
+      : undefined,
+  ]);
+  if (turnStarted.status === 'rejected' || mediaStarted.status === 'rejected') {
+    if (turnStarted.status === 'fulfilled') await turnStarted.value?.close();
+    if (mediaStarted.status === 'fulfilled') await mediaStarted.value?.close();
+    throw turnStarted.status === 'rejected' ? turnStarted.reason : (mediaStarted as PromiseRejectedResult).reason;
+  }
+  const turn = turnStarted.value;
+  const media = mediaStarted.value;
   const rtc = inProcess
     ? await WebRtcServer.start({
         port: config.rtc.port,
@@ -91,7 +97,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     turn.allowOwnEndpoints(media.candidates);
     media.onCandidates = () => turn.allowOwnEndpoints(media.candidates);
   }
-  const sfu = rtc ? new SfuRooms(rtc, logger, config.mcu) : undefined;
+  const sfu = rtc ? new SfuRooms(rtc, logger, config.mcu, (await import('../mcu/Mixer.js')).Mixer) : undefined;
   const signaling = new SignalingServer({
     ...config.signaling,
     authSecret: config.auth.secret,

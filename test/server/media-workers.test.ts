@@ -8,6 +8,7 @@
  * hop, and the workers in /healthz and /metrics.
  */
 import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
@@ -223,4 +224,36 @@ test('/healthz lists the workers; /metrics has the SFU gauges per worker and wor
   assert.match(text, /# TYPE switchboard_worker_entry_faults_total gauge/);
   assert.equal(value('switchboard_mcu_rooms_refused_total'), 1);
   assert.equal((text.match(/^# TYPE switchboard_sfu_rooms /gm) ?? []).length, 1, 'one family, a series per worker');
+});
+
+test('a worker port that is taken fails the start, naming --rtc-port and the range', { timeout: 60_000 }, async () => {
+  // A port P whose P+1 is held by someone else.
+  let blocker: Socket | undefined;
+  let first = 0;
+  for (let i = 0; i < 20 && !blocker; i++) {
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    first = probe.address().port;
+    probe.close();
+    if (first >= 65535) continue;
+    const s = createSocket('udp4');
+    blocker = await new Promise<Socket | undefined>((resolve) => {
+      s.once('error', () => resolve(undefined));
+      s.bind(first + 1, '127.0.0.1', () => resolve(s));
+    });
+  }
+  assert.ok(blocker, 'found a port pair');
+  try {
+    await assert.rejects(startSwitchboard({ ...BASE, port: 0, rtcPort: first, workers: 2, mcuWorkers: 0 }), (err: Error) => {
+      assert.match(
+        err.message,
+        new RegExp(
+          `media-1 could not start on RTC port ${first + 1} \\(--rtc-port ${first}: the workers use ports ${first}-${first + 1}\\)`,
+        ),
+      );
+      return true;
+    });
+  } finally {
+    blocker.close();
+  }
 });

@@ -332,6 +332,7 @@ export class MediaWorkerPool implements MediaRooms {
     const init: MediaWorkerInit = {
       name: slot.name,
       kind: slot.kind,
+      hostsMcu: slot.kind === 'mcu' || this.opts.mcuWorkers === 0,
       rtc: {
         port: slot.port,
         ...(this.opts.rtc.host !== undefined ? { host: this.opts.rtc.host } : {}),

@@ -13,6 +13,8 @@ export interface MediaWorkerInit {
   /** "media-0", "mcu-2": the `worker` field of its logs and label of its metrics. */
   name: string;
   kind: MediaWorkerKind;
+  /** MCU rooms may be placed here (an MCU worker, or a media worker when there are no MCU workers): load the MCU. */
+  hostsMcu: boolean;
   rtc: { port: number; host?: string; announcedIps: string[] };
   mcu: ConfigSection<'mcu'>;
   logLevel: string;
