@@ -226,8 +226,8 @@ export class MediaWorkerPool implements MediaRooms {
       slot.rooms.add(room);
       this.opts.logger.debug({ room, worker: slot.name, topology, score: placementScore(slot.load) }, 'room placed');
     }
+    if (!placed.members.has(participant.info.id)) placed.slot.participants++;
     placed.members.set(participant.info.id, participant);
-    placed.slot.participants++;
     this.call(placed, 'join', { room, participant: participant.info, topology }).catch(
       guarded('media-pool.join-failed', (err: unknown) => {
         this.opts.logger.warn({ room, participant: participant.info.id, err: String(err) }, 'media worker refused a join');

@@ -41,6 +41,14 @@ try {
       for (const [where, n] of entryFaults.byEntryPoint()) this.set({ where }, n);
     },
   });
+  new Gauge({
+    name: 'switchboard_worker_ipc_events_dropped_total',
+    help: 'Events (messages for pages, load reports) a worker dropped: its IPC channel held 10,000 not yet sent',
+    registers: [registry],
+    collect() {
+      this.set(link.droppedEvents);
+    },
+  });
   // The main process owns these two (maxMcuRooms is enforced there).
   const mainOwned = new Set(['switchboard_mcu_rooms_max', 'switchboard_mcu_rooms_refused_total']);
 
