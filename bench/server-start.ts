@@ -29,6 +29,8 @@ const runs = i >= 0 ? Number(process.argv[i + 1]) : 5;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const [label, extra] of [
   ['workers: 0 (in-process media)', { workers: 0 }],
+  ['workers: 1, mcuWorkers: 0', { workers: 1, mcuWorkers: 0 }],
+  ['workers: 2, mcuWorkers: 0', { workers: 2, mcuWorkers: 0 }],
   ['workers: 2, mcuWorkers: 1', { workers: 2, mcuWorkers: 1 }],
 ] as const) {
   const { start, close } = await measure(extra, runs);
