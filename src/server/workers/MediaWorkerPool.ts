@@ -83,6 +83,8 @@ const IDLE_LOAD: WorkerLoad = { cpu: 0, elu: 0, packetsPerSec: 0, rooms: 0, part
 const PACKETS_PER_CORE = 20_000;
 /** Scores closer than this are a tie (measurement noise); the tie goes to fewer participants. */
 const SCORE_TIE = 0.05;
+/** How long a /metrics scrape waits for a worker's metrics. */
+const METRICS_TIMEOUT_MS = 2000;
 const MEDIA_WORKER_ENTRY = fileURLToPath(new URL('./media-worker.js', import.meta.url));
 
 /**
@@ -179,10 +181,15 @@ export class MediaWorkerPool implements MediaRooms {
     return n;
   }
 
-  /** Every live worker's metrics, each value labelled with its worker; a worker that does not answer is left out. */
+  /**
+   * Every live worker's metrics, each value labelled with its worker; a worker that does not
+   * answer within METRICS_TIMEOUT_MS is left out (a scrape must not hang on a stuck worker).
+   */
   async metrics(): Promise<MetricJson[][]> {
     const live = this.slots.filter((s) => this.isUp(s));
-    const answers = await Promise.allSettled(live.map((s) => (s.process as NonNullable<WorkerSlot['process']>).request('metrics', null)));
+    const answers = await Promise.allSettled(
+      live.map((s) => withTimeout((s.process as NonNullable<WorkerSlot['process']>).request('metrics', null), METRICS_TIMEOUT_MS)),
+    );
     const out: MetricJson[][] = [];
     answers.forEach((a, i) => {
       if (a.status !== 'fulfilled') return;
@@ -457,4 +464,16 @@ export class MediaWorkerPool implements MediaRooms {
       delayMs,
     );
   }
+}
+
+/** `p`, or a rejection after `ms`. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      guarded('media-pool.metrics-timeout', () => reject(new SwitchboardError('unavailable', `no answer within ${ms} ms`))),
+      ms,
+    );
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
