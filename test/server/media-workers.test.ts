@@ -14,6 +14,8 @@ import { after, before, test } from 'node:test';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { placementScore, type WorkerSlot } from '../../src/server/workers/MediaWorkerPool.js';
+import { OpusFrameDecoder } from '../../src/mcu/codec/opus.js';
+import { parseRtpHeader, RtpHeaderView } from '../../src/rtc/rtp/index.js';
 import { SfuNodePeer } from '../helpers/sfu-node-peer.js';
 import { NodeDataChannelRtc, releaseNodeDataChannel } from '../helpers/sfu-node-peer-ndc.js';
 import { waitFor } from '../helpers/browsers.js';
@@ -32,6 +34,27 @@ const BASE: Partial<ServerConfig> = {
   mcuWorkers: 1,
   maxMcuRooms: 1,
 };
+/** The Opus payload type of the server's subscribe offers (SfuParticipant SUBSCRIBE_PT). */
+const SUBSCRIBE_OPUS_PT = 111;
+
+/** A libdatachannel peer whose received Opus is decoded with libopus: frames decoded and their loudest sample. */
+class DecodingRtc extends NodeDataChannelRtc {
+  private readonly decoder = new OpusFrameDecoder();
+  private readonly view = new RtpHeaderView();
+  decodedFrames = 0;
+  peak = 0;
+
+  override onSubscribeRtp(cb: (packet: Buffer) => void): void {
+    super.onSubscribeRtp((packet) => {
+      cb(packet);
+      if (!parseRtpHeader(packet, this.view) || this.view.payloadType !== SUBSCRIBE_OPUS_PT) return;
+      if (!this.decoder.decode(packet.subarray(this.view.headerLength, this.view.headerLength + this.view.payloadLength))) return;
+      this.decodedFrames++;
+      for (const v of this.decoder.frame) this.peak = Math.max(this.peak, Math.abs(v));
+    });
+  }
+}
+
 let sb: Switchboard;
 const clients: TestClient[] = [];
 const peers: SfuNodePeer[] = [];
@@ -57,7 +80,7 @@ const slot = (name: string): WorkerSlot => pool().slots.find((s) => s.name === n
 const workerOf = (room: string): string | undefined => pool().workerOf(room)?.name;
 
 async function peer(room: string, name: string, topology: 'sfu' | 'mcu' = 'sfu'): Promise<SfuNodePeer> {
-  const p = await SfuNodePeer.join(sb.wsUrl, room, name, new NodeDataChannelRtc(name), 20_000, topology);
+  const p = await SfuNodePeer.join(sb.wsUrl, room, name, new DecodingRtc(name), 20_000, topology);
   peers.push(p);
   return p;
 }
@@ -126,6 +149,14 @@ test('two SFU rooms on two workers (two RTC ports) each forward their own media'
   assert.notEqual(slot('media-0').port, slot('media-1').port);
   await mediaArrives(subB, pubB, 'quiet room: subscriber gets its publisher');
   await mediaArrives(busyC, busyA, 'busy room: subscriber gets its publisher');
+  // The subscribers decode what they get (libopus): sound, not silence or garbage.
+  for (const [who, what] of [
+    [subB, 'quiet room'],
+    [busyC, 'busy room'],
+  ] as const) {
+    const rtc = who.rtc as DecodingRtc;
+    await waitFor(`${what}: Opus decoded`, () => (rtc.decodedFrames >= 25 && rtc.peak > 1000 ? true : null), 10_000, 100);
+  }
   assert.equal(subB.receivedFrom(busyA.id).videoPackets, 0, "nothing of the other room's media");
   assert.deepEqual(subB.errors, []);
   assert.deepEqual(busyA.errors, []);
