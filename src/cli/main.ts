@@ -84,6 +84,15 @@ async function serve(args: string[]): Promise<void> {
       `  STUN/TURN: udp and tcp port ${sb.turn.port}${sb.turn.tlsPort ? `, tls port ${sb.turn.tlsPort}` : ''} on ${sb.turn.addresses.join(', ')}`,
     );
   if (sb.rtc) lines.push(`  RTC media: udp${sb.rtc.port.tcpPort ? ' and tcp' : ''} port ${sb.rtc.port.udpPort}`);
+  if (sb.media) {
+    const ports = sb.media.status().map((w) => w.port);
+    const contiguous = ports.every((p, i) => p === ports[0]! + i);
+    lines.push(
+      `  RTC media: udp and tcp port ${ports[0]}`,
+      `  media workers: ${sb.config.rtc.workers} SFU + ${sb.config.rtc.mcuWorkers} MCU on RTC ports ` +
+        (contiguous ? `${ports[0]}-${ports[ports.length - 1]}` : ports.join(', ')),
+    );
+  }
   if (!config.authSecret) {
     lines.push(
       '',

@@ -41,6 +41,8 @@ export const ErrorCode = {
   NotMcuRoom: 'not-mcu-room',
   /** The SDP could not be used (malformed, or nothing the server can accept); `message` says why. */
   InvalidSdp: 'invalid-sdp',
+  /** The media server process that held the room's media stopped; the member was taken out of the room and may join again. */
+  MediaLost: 'media-lost',
   /** The named peer does not exist or shares no room/call with the sender. */
   PeerNotFound: 'peer-not-found',
   /** The resume token is unknown or its grace period is over. */

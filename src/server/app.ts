@@ -12,11 +12,19 @@ import { SignalingServer } from '../signaling/SignalingServer.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import { resolveConfig, type ServerConfig, type SwitchboardConfig } from './config.js';
 import { createMetricsRequestHandler, createRequestHandler, type HttpContext } from './http.js';
-import { createMetrics, registerSfuGauges, registerSignalingGauges, registerTurnGauges } from './metrics.js';
+import {
+  createMetrics,
+  registerSfuGauges,
+  registerSignalingGauges,
+  registerTurnGauges,
+  registerWorkerGauges,
+  workerMetricsText,
+} from './metrics.js';
 import { iceServersFor, startTurnServer } from './turn.js';
 import { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { SfuRooms } from './sfu.js';
 import { entryFaults } from '../util/guarded.js';
+import { MediaWorkerPool } from './workers/MediaWorkerPool.js';
 
 export interface Switchboard {
   /** The config by section, as each part received it. */
@@ -30,9 +38,12 @@ export interface Switchboard {
   signaling: SignalingServer;
   /** The embedded STUN/TURN server, unless turnEnabled is false. */
   turn: TurnServer | undefined;
-  /** The SFU's WebRTC endpoint (RTC port + certificate), unless rtcEnabled is false. */
+  /** The SFU's WebRTC endpoint (RTC port + certificate) in this process: only with `workers: 0`. */
   rtc: WebRtcServer | undefined;
+  /** The SFU and MCU rooms in this process: only with `workers: 0`. */
   sfu: SfuRooms | undefined;
+  /** The media worker processes (`workers` > 0), unless rtcEnabled is false. */
+  media: MediaWorkerPool | undefined;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -47,8 +58,29 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
   // Clients of the embedded TURN server get REST credentials; without a configured secret,
   // one made now (it only needs to be shared with ourselves).
   const turnSecret = config.turn.secret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
-  const turn = config.turn.enabled ? await startTurnServer(config, turnSecret, logger) : undefined;
-  const rtc = config.rtc.enabled
+  const inProcess = config.rtc.enabled && config.rtc.workers === 0;
+  // The media workers start (fork, load the media stack, bind) while TURN binds its ports.
+  const [turnStarted, mediaStarted] = await Promise.allSettled([
+    config.turn.enabled ? startTurnServer(config, turnSecret, logger) : undefined,
+    config.rtc.enabled && !inProcess
+      ? MediaWorkerPool.start({
+          workers: config.rtc.workers,
+          mcuWorkers: config.rtc.mcuWorkers,
+          rtc: config.rtc,
+          mcu: config.mcu,
+          logLevel: config.log.level,
+          logger,
+        })
+      : undefined,
+  ]);
+  if (turnStarted.status === 'rejected' || mediaStarted.status === 'rejected') {
+    if (turnStarted.status === 'fulfilled') await turnStarted.value?.close();
+    if (mediaStarted.status === 'fulfilled') await mediaStarted.value?.close();
+    throw turnStarted.status === 'rejected' ? turnStarted.reason : (mediaStarted as PromiseRejectedResult).reason;
+  }
+  const turn = turnStarted.value;
+  const media = mediaStarted.value;
+  const rtc = inProcess
     ? await WebRtcServer.start({
         port: config.rtc.port,
         ...(config.rtc.host !== undefined ? { listenAddresses: [config.rtc.host] } : {}),
@@ -60,18 +92,24 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     : undefined;
   // A client that can only use TURN may still reach the SFU on this host through a relay.
   if (turn && rtc) turn.allowOwnEndpoints(rtc.port.localCandidates());
-  const sfu = rtc ? new SfuRooms(rtc, logger, config.mcu) : undefined;
+  // Every worker's candidates; again when a restarted worker (rtcPort 0) picked another port.
+  if (turn && media) {
+    turn.allowOwnEndpoints(media.candidates);
+    media.onCandidates = () => turn.allowOwnEndpoints(media.candidates);
+  }
+  const sfu = rtc ? new SfuRooms(rtc, logger, config.mcu, (await import('../mcu/Mixer.js')).Mixer) : undefined;
   const signaling = new SignalingServer({
     ...config.signaling,
     authSecret: config.auth.secret,
     iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
     observer: metrics.observer,
-    media: sfu,
+    media: sfu ?? media,
     logger,
   });
   registerSignalingGauges(metrics, () => signaling.stats);
   if (turn) registerTurnGauges(metrics, turn);
   if (rtc && sfu) registerSfuGauges(metrics, rtc, sfu);
+  if (media) registerWorkerGauges(metrics, media);
   const httpContext: HttpContext = {
     signaling,
     metrics,
@@ -80,6 +118,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     logger,
     metricsToken: metricsConfig.token,
     metricsOnAppPort: metricsConfig.port === undefined,
+    workers: media ? { status: () => media.status(), metricsText: () => workerMetricsText(media) } : undefined,
   };
   const handler = createRequestHandler(httpContext);
   const tls = tlsFiles.cert !== undefined && tlsFiles.key !== undefined;
@@ -93,6 +132,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     await signaling.close();
     await turn?.close();
     await rtc?.close();
+    await media?.close();
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
   };
@@ -110,7 +150,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
       auth: config.auth.secret ? 'token' : 'open',
       tls,
       turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false,
-      rtcPort: rtc?.port.udpPort ?? false,
+      rtcPort: rtc?.port.udpPort ?? (media ? media.status().map((w) => w.port) : false),
       metrics: metricsUrl ?? 'app port',
     },
     'switchboard started',
@@ -125,11 +165,13 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     turn,
     rtc,
     sfu,
+    media,
     logger,
     async close() {
       await signaling.close();
       sfu?.close();
       await rtc?.close();
+      await media?.close();
       await turn?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

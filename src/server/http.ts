@@ -18,6 +18,8 @@ export interface HttpContext {
   metricsToken: string | undefined;
   /** False when a separate metrics listener serves /metrics instead of the app port. */
   metricsOnAppPort: boolean;
+  /** Media worker processes (config workers > 0): listed in /healthz, their metrics added to /metrics. */
+  workers?: { status(): unknown[]; metricsText(): Promise<string> } | undefined;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -72,6 +74,7 @@ function healthz(ctx: HttpContext, res: ServerResponse): string {
     rooms: s.rooms,
     participants: s.participants,
     connections: s.connections,
+    ...(ctx.workers ? { workers: ctx.workers.status() } : {}),
   });
   return 'healthz';
 }
@@ -86,7 +89,7 @@ async function metrics(ctx: HttpContext, req: IncomingMessage, res: ServerRespon
     sendError(res, access.status, access.status === 401 ? 'unauthorized' : 'forbidden', access.message);
     return 'metrics-refused';
   }
-  const text = await ctx.metrics.registry.metrics();
+  const text = (await ctx.metrics.registry.metrics()) + (ctx.workers ? await ctx.workers.metricsText() : '');
   res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType, 'cache-control': 'no-store' });
   res.end(text);
   return 'metrics';

@@ -1,11 +1,12 @@
 /** Prometheus metrics for one server instance (its own registry, so tests can run several). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SignalingObserver, SignalingStats } from '../signaling/SignalingObserver.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { SfuRoom } from '../session/SfuRoom.js';
 import type { SfuParticipant } from '../session/SfuParticipant.js';
 import type { SfuRooms } from './sfu.js';
+import type { MediaWorkerPool } from './workers/MediaWorkerPool.js';
 import { entryFaults } from '../util/guarded.js';
 
 export interface Metrics {
@@ -202,7 +203,7 @@ export function registerTurnGauges(metrics: Metrics, turn: TurnServer): void {
 }
 
 /** SFU: rooms, participants, tracks and the RTC port's counters (read at scrape time). */
-export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuRooms): void {
+export function registerSfuGauges(metrics: Pick<Metrics, 'registry'>, rtc: WebRtcServer, sfu: SfuRooms): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({
       name,
@@ -325,4 +326,54 @@ export function registerSfuGauges(metrics: Metrics, rtc: WebRtcServer, sfu: SfuR
   );
   gauge('switchboard_rtc_port_udp_datagrams_total', 'UDP datagrams received on the RTC port', () => s.udpDatagrams);
   gauge('switchboard_rtc_port_tcp_frames_total', 'ICE-TCP frames received on the RTC port', () => s.tcpFrames);
+}
+
+/**
+ * Media workers (config workers > 0): per worker its CPU, restarts and whether it is up, and the
+ * MCU admission the main process keeps (maxMcuRooms holds across workers). The SFU/MCU gauges
+ * themselves come from the workers: `workerMetricsText`.
+ */
+export function registerWorkerGauges(metrics: Metrics, pool: MediaWorkerPool): void {
+  const perWorker = (name: string, help: string, read: (s: MediaWorkerPool['slots'][number]) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['worker', 'kind'],
+      registers: [metrics.registry],
+      collect() {
+        for (const s of pool.slots) this.set({ worker: s.name, kind: s.kind }, read(s));
+      },
+    });
+  };
+  perWorker('switchboard_worker_cpu_ratio', 'Worker process CPU over its last load interval (1 = one core)', (s) => s.load.cpu);
+  perWorker('switchboard_worker_event_loop_utilization', 'Worker event-loop utilisation over its last load interval', (s) => s.load.elu);
+  perWorker('switchboard_worker_restarts_total', 'Worker processes started again after they exited unasked', (s) => s.restarts);
+  perWorker('switchboard_worker_up', 'Whether the worker process is running (1) or being restarted (0)', (s) =>
+    s.process && !s.process.exited ? 1 : 0,
+  );
+  perWorker('switchboard_worker_rooms', 'Rooms placed on the worker', (s) => s.rooms.size);
+  new Gauge({
+    name: 'switchboard_mcu_rooms_max',
+    help: 'MCU rooms allowed at once (maxMcuRooms); -1 when unlimited',
+    registers: [metrics.registry],
+    collect() {
+      this.set(Number.isFinite(pool.maxMcuRooms) ? pool.maxMcuRooms : -1);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_mcu_rooms_refused_total',
+    help: 'Joins refused with mcu-capacity (maxMcuRooms reached)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(pool.mcuRoomsRefused);
+    },
+  });
+}
+
+/** The workers' own metrics (same names as in-process, one `worker` label each) as Prometheus text. */
+export async function workerMetricsText(pool: MediaWorkerPool): Promise<string> {
+  const perWorker = await pool.metrics();
+  if (perWorker.length === 0) return '';
+  // Each value carries its worker label, so aggregation keeps every worker's series apart.
+  return AggregatorRegistry.aggregate(perWorker).metrics();
 }

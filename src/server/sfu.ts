@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import { McuCounters } from '../mcu/counters.js';
-import { Mixer, type MixerOptions } from '../mcu/Mixer.js';
+import type { Mixer, MixerOptions } from '../mcu/Mixer.js';
 import { SwitchboardError, type McuLayout } from '../protocol/index.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { SfuRoom } from '../session/SfuRoom.js';
@@ -26,6 +26,12 @@ import { LayoutChangeLimit } from './mcu-layout-limit.js';
 export function mixerOptionsOf(mcu: ConfigSection<'mcu'>): MixerOptions {
   return { width: mcu.width, height: mcu.height, fps: mcu.fps, tiers: mcu.tiersKbps.map((kbps) => kbps * 1000) };
 }
+
+/**
+ * The MCU's Mixer class, handed in by whoever loaded it: the MCU's codecs (node-av, libvpx, Opus)
+ * take about half a second to load, which a media worker that hosts no MCU room does without.
+ */
+export type MixerClass = typeof Mixer;
 
 export class SfuRooms implements MediaRooms {
   readonly rooms = new Map<string, SfuRoom>();
@@ -42,17 +48,22 @@ export class SfuRooms implements MediaRooms {
   /** Joins refused because `maxMcuRooms` MCU rooms were running. */
   mcuRoomsRefused = 0;
 
-  /** `mcu`: the config's section, for every MCU room's composition and how many rooms may run. */
+  /**
+   * `mcu`: the config's section, for every MCU room's composition and how many rooms may run.
+   * `mixerClass`: the loaded Mixer; without it MCU rooms are refused (`unsupported-topology`).
+   */
   constructor(
     private readonly server: WebRtcServer,
     private readonly logger: Logger,
     mcu: ConfigSection<'mcu'>,
+    private readonly mixerClass: MixerClass | undefined,
   ) {
     this.mixerOptions = mixerOptionsOf(mcu);
     this.maxMcuRooms = mcu.maxMcuRooms;
   }
 
   admitRoom(room: string, topology: MediaTopology): void {
+    if (topology === 'mcu' && !this.mixerClass) throw new SwitchboardError('unsupported-topology', 'this media server runs no MCU rooms');
     if (topology !== 'mcu' || this.mixers.size < this.maxMcuRooms) return;
     this.mcuRoomsRefused++;
     this.logger.warn({ room, maxMcuRooms: this.maxMcuRooms }, 'MCU room refused: at capacity');
@@ -81,6 +92,7 @@ export class SfuRooms implements MediaRooms {
   join(room: string, participant: MediaParticipant, topology: MediaTopology = 'sfu'): void {
     let sfuRoom = this.rooms.get(room);
     if (!sfuRoom) {
+      if (topology === 'mcu' && !this.mixerClass) throw new SwitchboardError('unsupported-topology', 'this media server runs no MCU rooms');
       sfuRoom = new SfuRoom(room, this.server, { forward: topology === 'sfu' });
       // Both come from network input (a transport failing) or a timer (the speaker observer).
       sfuRoom.on(
@@ -102,8 +114,8 @@ export class SfuRooms implements MediaRooms {
         );
         for (const m of this.members.get(room)?.values() ?? []) m.send({ type: 'active-speaker', room, participantId });
       });
-      if (topology === 'mcu') {
-        const mixer = new Mixer(sfuRoom, { ...this.mixerOptions, nameOf: (id) => this.names.get(id) ?? id });
+      if (topology === 'mcu' && this.mixerClass) {
+        const mixer = new this.mixerClass(sfuRoom, { ...this.mixerOptions, nameOf: (id) => this.names.get(id) ?? id });
         mixer.on('dominant-speaker', onSpeaker);
         this.mixers.set(room, mixer);
       } else {

@@ -3,7 +3,7 @@
  * gone with their last. Joining checks capacity and, for SFU and MCU rooms, asks the media
  * server first; members hear `participant-joined` / `participant-left` from here.
  */
-import { SwitchboardError, type Topology } from '../protocol/index.js';
+import { SwitchboardError, type ErrorCode, type Topology } from '../protocol/index.js';
 import type { MediaRooms } from './MediaRooms.js';
 import { Room, type RoomTopology } from './Room.js';
 import type { Session } from './Session.js';
@@ -75,6 +75,18 @@ export class RoomRegistry {
     room.broadcast({ type: 'participant-joined', room: room.name, participant: session.info }, session);
     // After `joined`: the media server's first subscribe offer must find the page in SFU mode.
     if (room.topology !== 'mesh') this.media?.join(room.name, session, room.topology);
+  }
+
+  /** The media server lost `roomName`'s media (MediaRoomsHost.evict): these members get `error` and leave it. */
+  evict(roomName: string, participantIds: readonly string[], code: ErrorCode, message: string): void {
+    const room = this.rooms.get(roomName);
+    if (!room) return;
+    for (const id of participantIds) {
+      const session = room.members.get(id);
+      if (!session) continue;
+      session.send({ type: 'error', code, message });
+      this.leave(session, 'left');
+    }
   }
 
   /** `session` leaves its room, if any; the others hear why. An empty room is gone. */

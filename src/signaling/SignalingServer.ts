@@ -71,6 +71,7 @@ export class SignalingServer {
       onRefused: (code) => observer.callRefused(code),
     });
     this.rooms = new RoomRegistry(opts, opts.media);
+    opts.media?.attachHost?.({ evict: (room, ids, code, message) => this.rooms.evict(room, ids, code, message) });
     this.connections = new ConnectionManager(opts, observer, {
       message: (conn, msg) => dispatch({ ...this.parts, conn }, msg),
       closed: (conn, code) => {

@@ -189,7 +189,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-mcu-'));
   const voice = join(dir, 'voice.wav');
   writeVoiceWav(voice, 10, 0.4);
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   for (const label of ['ada', 'bob', 'cy']) {
     const b = await launchChromium({ args: [`--use-file-for-fake-audio-capture=${voice}`] });
     browsers.push(b);

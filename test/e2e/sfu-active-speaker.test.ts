@@ -70,7 +70,7 @@ before(async () => {
   const silence = join(dir, 'silence.wav');
   writeVoiceWav(voice);
   writeSilentWav(silence);
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   const specs: Array<[string, string, string]> = [
     ['ada', voice, ''],
     ['bob', voice, '&mute=audio'],

@@ -21,7 +21,7 @@ let b: TestPage;
 
 before(async () => {
   chain.remove();
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   browser = await launchChromium();
   [a, b] = await Promise.all([browser.newPage(), browser.newPage()]);
   const url = `http://localhost:${server.port}/?room=${ROOM}&topology=sfu&video=${LOW_VIDEO}`;

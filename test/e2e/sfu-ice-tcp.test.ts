@@ -19,7 +19,7 @@ const pages: Array<{ label: string; page: TestPage }> = [];
 
 before(async () => {
   chain.remove();
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   chain.create();
   chain.append('-p', 'udp', '--dport', String(server.rtc!.port.udpPort), '-j', 'DROP');
   chain.hook('INPUT');

@@ -27,7 +27,7 @@ const pages: Array<{ label: string; page: TestPage }> = [];
 const peers: SfuNodePeer[] = [];
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
   const browsers = Promise.all([launchChromium(), launchFirefox()]);
   peers.push(await SfuNodePeer.join(server.wsUrl, ROOM, 'ndc', new NodeDataChannelRtc('ndc')));
   peers.push(await SfuNodePeer.join(server.wsUrl, ROOM, 'werift', new WeriftRtc()));

@@ -45,7 +45,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-red-'));
   const voice = join(dir, 'voice.wav');
   writeVoiceWav(voice);
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   const pub = await launchChromium({ args: [`--use-file-for-fake-audio-capture=${voice}`] });
   const [sub, fox] = await Promise.all([launchChromium(), launchFirefox()]);
   browsers.push(pub, sub, fox);

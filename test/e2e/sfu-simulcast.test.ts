@@ -27,7 +27,7 @@ let chromium: TestBrowser;
 const opened: TestPage[] = [];
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   chromium = await launchChromium();
 });
 

@@ -19,7 +19,7 @@ const pages: Array<{ label: string; page: TestPage }> = [];
 const ROOM = 'sfu1';
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   [chromium, firefox] = await Promise.all([launchChromium(), launchFirefox()]);
   const specs: Array<[string, TestBrowser]> = [
     ['ada', chromium],

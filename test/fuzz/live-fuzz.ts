@@ -40,7 +40,7 @@ export interface LiveFuzzReport {
   unhealthy: string[];
   exitCode: number | null;
   exitSignal: string | null;
-  /** switchboard_entry_faults_total by entry point (guarded exceptions and the process backstop). */
+  /** switchboard_entry_faults_total by entry point (guarded exceptions and the process backstop), the media workers' own (`worker: where`), and worker restarts. */
   faults: Record<string, number>;
   rssStartBytes: number;
   rssEndBytes: number;
@@ -161,6 +161,11 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
       for (const { name, labels, value } of parseMetricSamples((await fetchText(`${server.httpUrl}/metrics`)).text)) {
         const where = /^\{where="([^"]+)"\}$/.exec(labels);
         if (name === 'switchboard_entry_faults_total' && where) report.faults[where[1]!] = value;
+        // Media worker processes: their own entry faults, and a restart is a worker that crashed.
+        const workerWhere = /where="([^"]+)"/.exec(labels)?.[1];
+        const worker = /worker="([^"]+)"/.exec(labels)?.[1];
+        if (name === 'switchboard_worker_entry_faults_total' && worker && workerWhere) report.faults[`${worker}: ${workerWhere}`] = value;
+        if (name === 'switchboard_worker_restarts_total' && worker && value > 0) report.faults[`${worker}: worker restarts`] = value;
         if (/^switchboard_turn_(allocations_created|error_responses|malformed)/.test(name)) log(`${name}${labels} ${value}`);
       }
     }

@@ -78,6 +78,7 @@ export async function startBweLab(opts: BweLabOptions): Promise<BweLab> {
     shape(opts.limitKbit);
     uplink = attachToLab(lab, [home]);
     server = await startSwitchboard({
+      workers: 0,
       host: uplink.ip,
       port: 0,
       rtcHost: uplink.ip,

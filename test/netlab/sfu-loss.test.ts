@@ -54,6 +54,7 @@ before(async () => {
 
   // Only on the uplink address: nothing listens on the machine's own network.
   server = await startSwitchboard({
+    workers: 0,
     host: uplink.ip,
     port: 0,
     rtcHost: uplink.ip,

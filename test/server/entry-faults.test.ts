@@ -15,7 +15,15 @@ import { until } from '../helpers/until.js';
 let sb: Switchboard;
 
 before(async () => {
-  sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', rtcHost: '127.0.0.1', logLevel: 'silent' });
+  sb = await startSwitchboard({
+    workers: 0,
+    port: 0,
+    turnPort: 0,
+    rtcPort: 0,
+    host: '127.0.0.1',
+    rtcHost: '127.0.0.1',
+    logLevel: 'silent',
+  });
 });
 after(async () => {
   await sb.close();

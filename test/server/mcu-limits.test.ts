@@ -18,6 +18,7 @@ import { WeriftRtc } from '../helpers/sfu-node-peer-werift.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 
 const BASE: Partial<ServerConfig> = {
+  workers: 0, // reads the in-process sb.sfu
   port: 0,
   turnPort: 0,
   rtcPort: 0,

@@ -18,7 +18,7 @@ let client: TestClient | undefined;
 let pc: nodeDataChannel.PeerConnection | undefined;
 
 before(async () => {
-  sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
+  sb = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent' });
 });
 
 after(async () => {

@@ -25,7 +25,7 @@ let sender: { peer: SfuNodePeer; rtc: NodeDataChannelRtc };
 let receiver: { peer: SfuNodePeer; rtc: NodeDataChannelRtc };
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   const rtcPort = server.rtc?.port.udpPort;
   assert.ok(rtcPort);
   proxy = await startLossyUdpProxy({ address: '127.0.0.1', port: rtcPort }, LOSS, mulberry32(2026));

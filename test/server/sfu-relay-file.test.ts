@@ -21,7 +21,7 @@ let server: Switchboard;
 const peers: Array<{ peer: SfuNodePeer; rtc: NodeDataChannelRtc }> = [];
 
 before(async () => {
-  server = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
+  server = await startSwitchboard({ workers: 0, port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'warn' });
   for (const name of ['sender', 'r1', 'r2', 'r3']) {
     const rtc = new NodeDataChannelRtc(name);
     peers.push({ peer: await SfuNodePeer.join(server.wsUrl, ROOM, name, rtc), rtc });

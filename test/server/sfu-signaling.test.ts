@@ -27,7 +27,15 @@ async function member(room: string, topology: string): Promise<TestClient> {
 }
 
 before(async () => {
-  sb = await startSwitchboard({ port: 0, turnPort: 0, rtcPort: 0, host: '127.0.0.1', logLevel: 'silent', announcedIps: [ANNOUNCED] });
+  sb = await startSwitchboard({
+    workers: 0,
+    port: 0,
+    turnPort: 0,
+    rtcPort: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    announcedIps: [ANNOUNCED],
+  });
 });
 after(async () => {
   for (const c of clients) c.terminate();

@@ -93,3 +93,19 @@ test('a worker runs at the niceness it was given', async () => {
     await worker.close();
   }
 });
+
+test('setNiceness renices a running worker', async () => {
+  const { worker } = await start();
+  try {
+    const nice = (): number => {
+      const stat = readFileSync(`/proc/${worker.pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    assert.equal(nice(), 0);
+    worker.setNiceness(10);
+    assert.equal(nice(), 10);
+    assert.equal(await worker.request('echo', { value: 'still serving' }), 'still serving');
+  } finally {
+    await worker.close();
+  }
+});

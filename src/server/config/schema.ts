@@ -7,6 +7,7 @@
  *
  * This module imports nothing of the server's parts: the MCU reads its defaults from it.
  */
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { bool, cidr, iceServers, int, ip, listOf, mapping, oneOf, pattern, string, type ConfigEntry } from './value-types.js';
 import { DEFAULT_MIXER_OPTIONS } from '../../mcu/defaults.js';
@@ -21,7 +22,7 @@ export const SECTIONS = {
   metrics: 'the Prometheus `/metrics` endpoint',
   ice: 'ICE servers handed to clients',
   turn: 'the embedded STUN/TURN server and TURN REST credentials',
-  rtc: "the SFU's media port (WebRTC transports)",
+  rtc: "the SFU's media ports (WebRTC transports) and the media worker processes that hold them",
   mcu: 'MCU rooms: the composed picture, its quality tiers, how many rooms',
   cluster: 'several nodes sharing rooms through Redis (unset `redis`: one node alone)',
 } as const;
@@ -400,6 +401,26 @@ export const CONFIG_SCHEMA = {
     repeatable: true,
     meta: 'IP',
     doc: "addresses put in the SFU's ICE candidates (a public IP behind a 1:1 NAT)",
+  },
+  workers: {
+    // One per core: each worker is one event loop, so that is what the machine can run at once.
+    section: 'rtc',
+    type: int(0, 256),
+    default: availableParallelism(),
+    shownDefault: 'number of cores',
+    env: ['SWITCHBOARD_WORKERS'],
+    flag: 'workers',
+    meta: 'N',
+    doc: 'media worker processes for SFU rooms, each on its own RTC port (`rtcPort` + i); 0 = media in the main process',
+  },
+  mcuWorkers: {
+    section: 'rtc',
+    type: int(0, 64),
+    default: 1,
+    env: ['SWITCHBOARD_MCU_WORKERS'],
+    flag: 'mcu-workers',
+    meta: 'N',
+    doc: "worker processes for MCU rooms only, at niceness 10 (SFU forwarding, TURN and signaling go first), on the ports after the media workers'; 0 = MCU rooms share the media workers",
   },
   // mcu
   mcuWidth: {

@@ -158,6 +158,11 @@ export class WorkerProcess<M extends WorkerMethods<M>, E extends { [K in keyof E
     clearTimeout(timer);
   }
 
+  /** Sets the worker's scheduling priority (nice, -20..19; raising it needs no privilege). */
+  setNiceness(niceness: number): void {
+    if (!this.exited && this.child.pid !== undefined) setPriority(this.child.pid, niceness);
+  }
+
   /** Ends the worker at once (SIGKILL). */
   kill(): void {
     if (!this.exited) this.child.kill('SIGKILL');

@@ -28,19 +28,19 @@ export const mediaHandlers: Pick<HandlerTable, 'sfu-offer' | 'sfu-answer' | 'sfu
     return media.subscribeAnswer(room.name, ctx.session.id, msg.revision, msg.sdp);
   }),
 
-  'sfu-video-size': identified((ctx, msg) => {
+  'sfu-video-size': identified(async (ctx, msg) => {
     const { room, media } = mediaRoomOf(ctx);
-    media.videoSize(room.name, ctx.session.id, msg.trackId, msg.width, msg.height);
+    await media.videoSize(room.name, ctx.session.id, msg.trackId, msg.width, msg.height);
   }),
 
-  'sfu-video-source': identified((ctx, msg) => {
+  'sfu-video-source': identified(async (ctx, msg) => {
     const { room, media } = mediaRoomOf(ctx);
-    media.videoSource(room.name, ctx.session.id, msg.source);
+    await media.videoSource(room.name, ctx.session.id, msg.source);
   }),
 
-  'mcu-layout': identified((ctx, msg) => {
+  'mcu-layout': identified(async (ctx, msg) => {
     const { room, media } = mediaRoomOf(ctx);
     if (room.topology !== 'mcu') throw new SwitchboardError('not-mcu-room', `room "${room.name}" is a ${room.topology} room`);
-    media.layout(room.name, ctx.session.id, msg.layout);
+    await media.layout(room.name, ctx.session.id, msg.layout);
   }),
 };
