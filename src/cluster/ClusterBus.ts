@@ -90,8 +90,10 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
   private readonly queue: Pending[] = [];
   private seq = 0;
   private closed = false;
+  /** Subscriptions sent and not yet confirmed, by channel. */
+  private readonly subscribing = new Map<string, Promise<void>>();
   private readonly onReady = guarded('cluster.bus.ready', () => {
-    this.subscribe([...this.channels]);
+    void this.subscribe([...this.channels]);
     this.flush();
   });
   private readonly onMessage = guarded('cluster.bus.message', (channel: Buffer, message: Buffer) => this.receive(channel, message));
@@ -123,12 +125,21 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     this.send(this.keys.roomChannel(room), type, body, room);
   }
 
-  joinRoom(room: string): void {
+  /**
+   * Listens to the room's channel from now on. Resolves once Redis confirmed the subscription
+   * (a message published after that reaches this node), or at once while Redis is down ('ready'
+   * subscribes again); never rejects.
+   */
+  joinRoom(room: string): Promise<void> {
     checkRoomName(room);
     const channel = this.keys.roomChannel(room);
-    if (this.channels.has(channel)) return;
+    if (this.channels.has(channel)) return this.subscribing.get(channel) ?? Promise.resolve();
     this.channels.add(channel);
-    this.subscribe([channel]);
+    const done = this.subscribe([channel]).finally(() => {
+      if (this.subscribing.get(channel) === done) this.subscribing.delete(channel);
+    });
+    this.subscribing.set(channel, done);
+    return done;
   }
 
   leaveRoom(room: string): void {
@@ -191,11 +202,13 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     }
   }
 
-  private subscribe(channels: string[]): void {
+  private async subscribe(channels: string[]): Promise<void> {
     if (channels.length === 0 || !this.connection.isReady) return;
-    this.connection.subscriber.subscribe(...channels).catch((err: unknown) => {
+    try {
+      await this.connection.subscriber.subscribe(...channels);
+    } catch (err) {
       this.logger?.debug({ err: (err as Error).message }, 'cluster subscribe failed; retried on reconnection');
-    });
+    }
   }
 
   private receive(channel: Buffer, message: Buffer): void {

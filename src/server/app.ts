@@ -16,7 +16,8 @@ import { createMetrics, registerSfuGauges, registerSignalingGauges, registerTurn
 import { iceServersFor, startTurnServer } from './turn.js';
 import { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { SfuRooms } from './sfu.js';
-import { entryFaults } from '../util/guarded.js';
+import { entryFaults, guarded } from '../util/guarded.js';
+import { joinCluster, type ClusterNode } from './cluster.js';
 
 export interface Switchboard {
   /** The config by section, as each part received it. */
@@ -33,7 +34,15 @@ export interface Switchboard {
   /** The SFU's WebRTC endpoint (RTC port + certificate), unless rtcEnabled is false. */
   rtc: WebRtcServer | undefined;
   sfu: SfuRooms | undefined;
+  /** This node's cluster parts when config `redis` is set (src/server/cluster.ts). */
+  cluster: ClusterNode | undefined;
   logger: Logger;
+  /**
+   * No new participants from now on (`join` answers `draining`; the cluster places nothing
+   * here); resolves when every room of this node is empty, or after `timeoutMs`
+   * (config drainTimeoutMs). Does not close: call close() after.
+   */
+  drain(timeoutMs?: number): Promise<'empty' | 'timeout'>;
   close(): Promise<void>;
 }
 
@@ -80,6 +89,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     logger,
     metricsToken: metricsConfig.token,
     metricsOnAppPort: metricsConfig.port === undefined,
+    cluster: () => cluster?.health(),
   };
   const handler = createRequestHandler(httpContext);
   const tls = tlsFiles.cert !== undefined && tlsFiles.key !== undefined;
@@ -97,6 +107,8 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     throw err;
   };
   await listen(server, http.port, http.host).catch(stopEarly);
+  // Several nodes: signaling is federated now, before any client can have joined.
+  const cluster = config.cluster.redis === undefined ? undefined : joinCluster(config, server, tls, signaling, metrics.registry, logger);
   if (metricsServer) await listen(metricsServer, metricsConfig.port as number, metricsConfig.host ?? '127.0.0.1').catch(stopEarly);
   const port = (server.address() as AddressInfo).port;
   const shownHost = urlHost(http.host);
@@ -125,9 +137,22 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     turn,
     rtc,
     sfu,
+    cluster,
     logger,
+    async drain(timeoutMs = http.drainTimeoutMs) {
+      signaling.drain();
+      cluster?.setDraining();
+      const { rooms, participants } = signaling.stats;
+      logger.info({ rooms, participants, timeoutMs }, 'draining: no new participants; closing when every room is empty');
+      const end = Date.now() + timeoutMs;
+      while (signaling.stats.participants > 0 && Date.now() < end) {
+        await new Promise<void>((resolve) => setTimeout(guarded('app.drain.wait', resolve), Math.min(250, Math.max(1, end - Date.now()))));
+      }
+      return signaling.stats.participants === 0 ? 'empty' : 'timeout';
+    },
     async close() {
       await signaling.close();
+      await cluster?.close();
       sfu?.close();
       await rtc?.close();
       await turn?.close();

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
 import { guarded } from '../util/guarded.js';
 import { handleCallsApi, sendError, sendJson } from './calls-api.js';
+import type { ClusterHealth } from './cluster.js';
 import { checkMetricsAccess } from './metrics-access.js';
 import type { Metrics } from './metrics.js';
 import { serveStatic } from './static.js';
@@ -18,6 +19,8 @@ export interface HttpContext {
   metricsToken: string | undefined;
   /** False when a separate metrics listener serves /metrics instead of the app port. */
   metricsOnAppPort: boolean;
+  /** The cluster as this node sees it, when it is a node of one (config `redis`). */
+  cluster?: () => ClusterHealth | undefined;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -72,6 +75,7 @@ function healthz(ctx: HttpContext, res: ServerResponse): string {
     rooms: s.rooms,
     participants: s.participants,
     connections: s.connections,
+    ...(ctx.cluster?.() ? { cluster: ctx.cluster() } : {}),
   });
   return 'healthz';
 }
