@@ -42,6 +42,12 @@ export interface ClusterBusOptions<M extends BusMessageMap<M>> {
   validators: BusValidators<M>;
   keys?: ClusterKeys;
   maxQueue?: number;
+  /**
+   * After a reconnection, messages queued during the outage wait this long before they are
+   * published (new ones queue behind them): the other nodes reconnect on their own backoff (at
+   * most RECONNECT_MAX_MS), and pub/sub keeps nothing for a node not subscribed yet. Default 0.
+   */
+  flushDelayMs?: number;
   logger?: Logger | undefined;
 }
 
@@ -84,6 +90,7 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
   private readonly validators: BusValidators<M>;
   private readonly keys: ClusterKeys;
   private readonly maxQueue: number;
+  private readonly flushDelayMs: number;
   private readonly logger: Logger | undefined;
   /** Channels this node wants (its own, and its rooms'): subscribed again on every 'ready'. */
   private readonly channels = new Set<string>();
@@ -94,8 +101,17 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
   private readonly subscribing = new Map<string, Promise<void>>();
   private readonly onReady = guarded('cluster.bus.ready', () => {
     void this.subscribe([...this.channels]);
-    this.flush();
+    if (this.flushDelayMs === 0 || this.queue.length === 0) return this.flush();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(
+      guarded('cluster.bus.flush', () => {
+        this.flushTimer = undefined;
+        this.flush();
+      }),
+      this.flushDelayMs,
+    );
   });
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly onMessage = guarded('cluster.bus.message', (channel: Buffer, message: Buffer) => this.receive(channel, message));
 
   constructor(options: ClusterBusOptions<M>) {
@@ -107,6 +123,7 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     this.validators = options.validators;
     this.keys = options.keys ?? new ClusterKeys();
     this.maxQueue = options.maxQueue ?? DEFAULT_BUS_QUEUE;
+    this.flushDelayMs = options.flushDelayMs ?? 0;
     this.logger = options.logger;
     this.channels.add(this.keys.nodeChannel(this.nodeId));
     this.connection.subscriber.on('messageBuffer', this.onMessage);
@@ -158,6 +175,7 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     this.closed = true;
     this.connection.subscriber.off('messageBuffer', this.onMessage);
     this.connection.off('ready', this.onReady);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.connection.isReady) this.connection.subscriber.unsubscribe(...this.channels).catch(() => undefined);
     this.channels.clear();
     this.queue.length = 0;

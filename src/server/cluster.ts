@@ -14,7 +14,7 @@ import { ClusterRooms } from '../cluster/ClusterRooms.js';
 import { FEDERATION_VALIDATORS, type FederationMessages } from '../cluster/federation-messages.js';
 import { NodeRegistry } from '../cluster/NodeRegistry.js';
 import { defaultNodeAddress, randomNodeId } from '../cluster/node-identity.js';
-import { RedisConnection } from '../cluster/RedisConnection.js';
+import { RECONNECT_MAX_MS, RedisConnection } from '../cluster/RedisConnection.js';
 import { RoomPlacement } from '../cluster/RoomPlacement.js';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
 import type { ConfigSection, SwitchboardConfig } from './config.js';
@@ -72,7 +72,14 @@ export function startCluster(
     logger,
   });
   const placement = new RoomPlacement({ connection, registry, logger });
-  const bus = new ClusterBus<FederationMessages>({ connection, nodeId: id, validators: FEDERATION_VALIDATORS, logger });
+  // Queued messages wait until the other nodes (reconnecting every ≤ 2 s) have subscribed again.
+  const bus = new ClusterBus<FederationMessages>({
+    connection,
+    nodeId: id,
+    validators: FEDERATION_VALIDATORS,
+    flushDelayMs: RECONNECT_MAX_MS + 1000,
+    logger,
+  });
   const rooms = new ClusterRooms({ connection, registry, placement, bus, logger });
   registry.on('node-up', (info) => logger.info({ node: info.id, wsUrl: info.wsUrl }, 'cluster: node up'));
   registry.on('node-down', (node) => logger.warn({ node }, 'cluster: node down; its members leave their rooms'));
