@@ -227,8 +227,18 @@ export class ClusterRooms implements RoomFederation {
     this.stats.relaysSent++;
   }
 
-  /** Stops listening; the node's memberships are removed by NodeRegistry.unregister(). */
+  /**
+   * Stops listening. The other nodes hear at once that this node's members are gone
+   * (`member-left`, `disconnected`: their clients reconnect elsewhere) instead of at their next
+   * read of the registry; the memberships in Redis are removed by NodeRegistry.unregister().
+   */
   close(): void {
+    if (this.closed) return;
+    for (const [room, state] of this.rooms) {
+      for (const id of state.local.keys()) {
+        if (!state.joining.has(id)) this.publish(() => this.bus.sendToRoom(room, 'member-left', { room, id, reason: 'disconnected' }));
+      }
+    }
     this.closed = true;
     this.bus.off('message', this.onMessage);
     this.registry.off('node-down', this.onNodeDown);
