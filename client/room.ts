@@ -8,6 +8,7 @@ import {
   readActiveSpeaker,
   type JoinedMsg,
   type McuLayout,
+  type ParticipantLeftReason,
   type ParticipantInfo,
   type ServerMessage,
   type Topology,
@@ -49,7 +50,7 @@ export interface FileReceivedEvent {
 export interface RoomEvents {
   joined: { self: ParticipantInfo; participants: RemoteParticipant[] };
   'participant-joined': RemoteParticipant;
-  'participant-left': { participant: RemoteParticipant; reason: 'left' | 'disconnected' };
+  'participant-left': { participant: RemoteParticipant; reason: ParticipantLeftReason };
   'connection-state': { participant: RemoteParticipant; state: RTCPeerConnectionState };
   chat: ChatMessage;
   'file-progress': FileProgressEvent;
@@ -301,7 +302,7 @@ export class Room extends Emitter<RoomEvents> {
     return participant;
   }
 
-  private removeParticipant(id: string, reason: 'left' | 'disconnected'): void {
+  private removeParticipant(id: string, reason: ParticipantLeftReason): void {
     const p = this.participants.get(id);
     if (!p) return;
     this.participants.delete(id);

@@ -49,8 +49,13 @@ function configFromArgs(args: string[]): ServerConfig {
   }
 }
 
-function onSignal(close: () => Promise<void>): void {
+/**
+ * SIGINT (Ctrl-C) closes at once. SIGTERM, with `drain`, first drains: no new participants,
+ * exit when the rooms are empty or after the drain timeout; a second SIGTERM closes at once.
+ */
+function onSignal(close: () => Promise<void>, drain?: () => Promise<unknown>): void {
   let closing = false;
+  let draining = false;
   const shutdown = (): void => {
     if (closing) return;
     closing = true;
@@ -60,7 +65,11 @@ function onSignal(close: () => Promise<void>): void {
     );
   };
   process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  process.on('SIGTERM', () => {
+    if (!drain || draining) return shutdown();
+    draining = true;
+    drain().then(shutdown, shutdown);
+  });
 }
 
 /**
@@ -101,7 +110,10 @@ async function serve(args: string[]): Promise<void> {
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
-  onSignal(() => sb.close());
+  onSignal(
+    () => sb.close(),
+    () => sb.drain(),
+  );
 }
 
 /** `switchboard turn`: only the STUN/TURN server, for a machine of its own. */

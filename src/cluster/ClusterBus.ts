@@ -42,6 +42,12 @@ export interface ClusterBusOptions<M extends BusMessageMap<M>> {
   validators: BusValidators<M>;
   keys?: ClusterKeys;
   maxQueue?: number;
+  /**
+   * After a reconnection, messages queued during the outage wait this long before they are
+   * published (new ones queue behind them): the other nodes reconnect on their own backoff (at
+   * most RECONNECT_MAX_MS), and pub/sub keeps nothing for a node not subscribed yet. Default 0.
+   */
+  flushDelayMs?: number;
   logger?: Logger | undefined;
 }
 
@@ -84,16 +90,28 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
   private readonly validators: BusValidators<M>;
   private readonly keys: ClusterKeys;
   private readonly maxQueue: number;
+  private readonly flushDelayMs: number;
   private readonly logger: Logger | undefined;
   /** Channels this node wants (its own, and its rooms'): subscribed again on every 'ready'. */
   private readonly channels = new Set<string>();
   private readonly queue: Pending[] = [];
   private seq = 0;
   private closed = false;
+  /** Subscriptions sent and not yet confirmed, by channel. */
+  private readonly subscribing = new Map<string, Promise<void>>();
   private readonly onReady = guarded('cluster.bus.ready', () => {
-    this.subscribe([...this.channels]);
-    this.flush();
+    void this.subscribe([...this.channels]);
+    if (this.flushDelayMs === 0 || this.queue.length === 0) return this.flush();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(
+      guarded('cluster.bus.flush', () => {
+        this.flushTimer = undefined;
+        this.flush();
+      }),
+      this.flushDelayMs,
+    );
   });
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly onMessage = guarded('cluster.bus.message', (channel: Buffer, message: Buffer) => this.receive(channel, message));
 
   constructor(options: ClusterBusOptions<M>) {
@@ -105,6 +123,7 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     this.validators = options.validators;
     this.keys = options.keys ?? new ClusterKeys();
     this.maxQueue = options.maxQueue ?? DEFAULT_BUS_QUEUE;
+    this.flushDelayMs = options.flushDelayMs ?? 0;
     this.logger = options.logger;
     this.channels.add(this.keys.nodeChannel(this.nodeId));
     this.connection.subscriber.on('messageBuffer', this.onMessage);
@@ -123,12 +142,21 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     this.send(this.keys.roomChannel(room), type, body, room);
   }
 
-  joinRoom(room: string): void {
+  /**
+   * Listens to the room's channel from now on. Resolves once Redis confirmed the subscription
+   * (a message published after that reaches this node), or at once while Redis is down ('ready'
+   * subscribes again); never rejects.
+   */
+  joinRoom(room: string): Promise<void> {
     checkRoomName(room);
     const channel = this.keys.roomChannel(room);
-    if (this.channels.has(channel)) return;
+    if (this.channels.has(channel)) return this.subscribing.get(channel) ?? Promise.resolve();
     this.channels.add(channel);
-    this.subscribe([channel]);
+    const done = this.subscribe([channel]).finally(() => {
+      if (this.subscribing.get(channel) === done) this.subscribing.delete(channel);
+    });
+    this.subscribing.set(channel, done);
+    return done;
   }
 
   leaveRoom(room: string): void {
@@ -147,6 +175,7 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     this.closed = true;
     this.connection.subscriber.off('messageBuffer', this.onMessage);
     this.connection.off('ready', this.onReady);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.connection.isReady) this.connection.subscriber.unsubscribe(...this.channels).catch(() => undefined);
     this.channels.clear();
     this.queue.length = 0;
@@ -191,11 +220,13 @@ export class ClusterBus<M extends BusMessageMap<M>> extends TypedEmitter<Cluster
     }
   }
 
-  private subscribe(channels: string[]): void {
+  private async subscribe(channels: string[]): Promise<void> {
     if (channels.length === 0 || !this.connection.isReady) return;
-    this.connection.subscriber.subscribe(...channels).catch((err: unknown) => {
+    try {
+      await this.connection.subscriber.subscribe(...channels);
+    } catch (err) {
       this.logger?.debug({ err: (err as Error).message }, 'cluster subscribe failed; retried on reconnection');
-    });
+    }
   }
 
   private receive(channel: Buffer, message: Buffer): void {

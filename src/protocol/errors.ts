@@ -58,6 +58,10 @@ export const ErrorCode = {
   Forbidden: 'forbidden',
   NotFound: 'not-found',
   Internal: 'internal-error',
+  /** The cluster's shared store (Redis) cannot be reached: no new join now; calls in progress go on. Retry later. */
+  ClusterUnavailable: 'cluster-unavailable',
+  /** This node is draining (shutting down): it takes no new participants. Join through another node. */
+  Draining: 'draining',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

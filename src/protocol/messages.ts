@@ -31,8 +31,10 @@ export const CALL_RING_SECONDS = 30;
 /** Largest render width or height a page may report (`sfu-video-size`), in device pixels. */
 export const MAX_VIDEO_DIMENSION = 16384;
 
-const ID_PATTERN = /^[A-Za-z0-9_.:@-]+$/;
-const ROOM_PATTERN = /^[A-Za-z0-9_.-]+$/;
+/** Participant, identity and call ids. */
+export const ID_PATTERN = /^[A-Za-z0-9_.:@-]+$/;
+/** Room names. */
+export const ROOM_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 export interface ParticipantInfo {
   /** Session id: the address used in `to`/`from`. */
@@ -242,11 +244,16 @@ export interface ParticipantJoinedMsg {
   room: string;
   participant: ParticipantInfo;
 }
+/**
+ * Why a member left: a `leave` (or clean close), the end of its resume grace, or the loss of
+ * the cluster node it was connected to (it stopped heartbeating; its client reconnects elsewhere).
+ */
+export type ParticipantLeftReason = 'left' | 'disconnected' | 'node-lost';
 export interface ParticipantLeftMsg {
   type: 'participant-left';
   room: string;
   participantId: string;
-  reason: 'left' | 'disconnected';
+  reason: ParticipantLeftReason;
 }
 export interface RelayedOfferMsg {
   type: 'offer';
@@ -390,7 +397,7 @@ export interface RestError {
 const participantId = (optional = false) => str({ max: 64, pattern: ID_PATTERN, optional });
 const callIdRule = (optional = false) => str({ max: 64, pattern: ID_PATTERN, optional });
 
-const candidateSchema: Schema = {
+export const candidateSchema: Schema = {
   candidate: str({ min: 0, max: 1024 }),
   sdpMid: str({ min: 0, max: 64, optional: true }),
   sdpMLineIndex: int({ min: 0, max: 1023, optional: true }),

@@ -23,8 +23,9 @@ import {
 import { iceServersFor, startTurnServer } from './turn.js';
 import { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { SfuRooms } from './sfu.js';
-import { entryFaults } from '../util/guarded.js';
+import { entryFaults, guarded } from '../util/guarded.js';
 import { MediaWorkerPool } from './workers/MediaWorkerPool.js';
+import { joinCluster, type ClusterNode } from './cluster.js';
 
 export interface Switchboard {
   /** The config by section, as each part received it. */
@@ -44,7 +45,15 @@ export interface Switchboard {
   sfu: SfuRooms | undefined;
   /** The media worker processes (`workers` > 0), unless rtcEnabled is false. */
   media: MediaWorkerPool | undefined;
+  /** This node's cluster parts when config `redis` is set (src/server/cluster.ts). */
+  cluster: ClusterNode | undefined;
   logger: Logger;
+  /**
+   * No new participants from now on (`join` answers `draining`; the cluster places nothing
+   * here); resolves when every room of this node is empty, or after `timeoutMs`
+   * (config drainTimeoutMs). Does not close: call close() after.
+   */
+  drain(timeoutMs?: number): Promise<'empty' | 'timeout'>;
   close(): Promise<void>;
 }
 
@@ -119,6 +128,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     metricsToken: metricsConfig.token,
     metricsOnAppPort: metricsConfig.port === undefined,
     workers: media ? { status: () => media.status(), metricsText: () => workerMetricsText(media) } : undefined,
+    cluster: () => cluster?.health(),
   };
   const handler = createRequestHandler(httpContext);
   const tls = tlsFiles.cert !== undefined && tlsFiles.key !== undefined;
@@ -137,6 +147,8 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     throw err;
   };
   await listen(server, http.port, http.host).catch(stopEarly);
+  // Several nodes: signaling is federated now, before any client can have joined.
+  const cluster = config.cluster.redis === undefined ? undefined : joinCluster(config, server, tls, signaling, metrics.registry, logger);
   if (metricsServer) await listen(metricsServer, metricsConfig.port as number, metricsConfig.host ?? '127.0.0.1').catch(stopEarly);
   const port = (server.address() as AddressInfo).port;
   const shownHost = urlHost(http.host);
@@ -166,9 +178,22 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     rtc,
     sfu,
     media,
+    cluster,
     logger,
+    async drain(timeoutMs = http.drainTimeoutMs) {
+      signaling.drain();
+      cluster?.setDraining();
+      const { rooms, participants } = signaling.stats;
+      logger.info({ rooms, participants, timeoutMs }, 'draining: no new participants; closing when every room is empty');
+      const end = Date.now() + timeoutMs;
+      while (signaling.stats.participants > 0 && Date.now() < end) {
+        await new Promise<void>((resolve) => setTimeout(guarded('app.drain.wait', resolve), Math.min(250, Math.max(1, end - Date.now()))));
+      }
+      return signaling.stats.participants === 0 ? 'empty' : 'timeout';
+    },
     async close() {
       await signaling.close();
+      await cluster?.close();
       sfu?.close();
       await rtc?.close();
       await media?.close();

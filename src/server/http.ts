@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
 import { guarded } from '../util/guarded.js';
 import { handleCallsApi, sendError, sendJson } from './calls-api.js';
+import type { ClusterHealth } from './cluster.js';
 import { checkMetricsAccess } from './metrics-access.js';
 import type { Metrics } from './metrics.js';
 import { serveStatic } from './static.js';
@@ -20,6 +21,8 @@ export interface HttpContext {
   metricsOnAppPort: boolean;
   /** Media worker processes (config workers > 0): listed in /healthz, their metrics added to /metrics. */
   workers?: { status(): unknown[]; metricsText(): Promise<string> } | undefined;
+  /** The cluster as this node sees it, when it is a node of one (config `redis`). */
+  cluster?: () => ClusterHealth | undefined;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -75,6 +78,7 @@ function healthz(ctx: HttpContext, res: ServerResponse): string {
     participants: s.participants,
     connections: s.connections,
     ...(ctx.workers ? { workers: ctx.workers.status() } : {}),
+    ...(ctx.cluster?.() ? { cluster: ctx.cluster() } : {}),
   });
   return 'healthz';
 }

@@ -19,6 +19,8 @@ import { ConnectionManager } from './connections/ConnectionManager.js';
 import { dispatch } from './handlers/index.js';
 import type { SignalingParts } from './handlers/context.js';
 import type { MediaRooms } from './MediaRooms.js';
+import { federationEvents } from './federation-events.js';
+import type { RoomFederation } from './RoomFederation.js';
 import { RoomRegistry } from './RoomRegistry.js';
 import type { Session } from './Session.js';
 import { SessionRegistry } from './SessionRegistry.js';
@@ -60,9 +62,11 @@ export class SignalingServer {
   private readonly sessions: SessionRegistry;
   private readonly rooms: RoomRegistry;
   private readonly parts: SignalingParts;
+  private readonly observer: SignalingObserver;
 
   constructor(opts: SignalingOptions) {
     const observer = opts.observer ?? nullObserver;
+    this.observer = observer;
     this.calls = new CallManager({
       ringMs: opts.callRingMs,
       invitesPer10s: opts.callInvitesPer10s,
@@ -103,6 +107,17 @@ export class SignalingServer {
   /** Routes HTTP upgrades on `/ws` to this server; others are refused. */
   attach(server: HttpServer): void {
     this.connections.attach(server);
+  }
+
+  /** Rooms span the nodes of `federation` from now on (src/server calls it before clients arrive). */
+  federate(federation: RoomFederation): void {
+    this.rooms.federate(federation);
+    federation.attach(federationEvents(this.rooms, this.observer));
+  }
+
+  /** No new participants from now on (`join` answers `draining`); rooms in progress go on. */
+  drain(): void {
+    this.rooms.draining = true;
   }
 
   sessionByToken(token: string): Session | undefined {

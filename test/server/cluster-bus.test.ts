@@ -95,7 +95,7 @@ test(
     }
 
     // Rooms: all three in room "r"; A's message reaches B and C, not A.
-    for (const n of [a, b, c]) n.bus.joinRoom('r');
+    for (const n of [a, b, c]) void n.bus.joinRoom('r');
     const deadline = Date.now() + 3000;
     while ((await subscribers(raw, keys.roomChannel('r'))) !== 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     b.got.length = 0;
@@ -220,8 +220,8 @@ test('after a Redis restart the bus subscribes again by itself, to the channels 
   const a = await startBus(redis.url, 'node-a');
   const b = await startBus(redis.url, 'node-b');
   nodes.push(a, b);
-  b.bus.joinRoom('r');
-  b.bus.joinRoom('left-while-away');
+  void b.bus.joinRoom('r');
+  void b.bus.joinRoom('left-while-away');
   await redis.kill9();
   await until('B lost Redis', () => !b.connection.isReady, 3000);
   b.bus.leaveRoom('left-while-away');

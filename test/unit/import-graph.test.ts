@@ -32,7 +32,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   mcu: ['protocol', 'util', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session'],
   signaling: ['protocol', 'util'],
   turn: ['protocol', 'util', 'stun', 'net'],
-  cluster: ['protocol', 'util'],
+  cluster: ['protocol', 'util', 'signaling'],
   server: ['protocol', 'util', 'stun', 'net', 'rtc', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session', 'mcu', 'signaling', 'turn', 'cluster'],
   cli: ['protocol', 'util', 'stun', 'net', 'rtc', 'rtc/rtp', 'rtc/rtcp', 'sfu', 'session', 'mcu', 'signaling', 'turn', 'cluster', 'server'],
 };

@@ -56,6 +56,14 @@ export const CONFIG_SCHEMA = {
     meta: 'DIR',
     doc: 'the built web app (Vite output)',
   },
+  drainTimeoutMs: {
+    section: 'server',
+    type: int(0, 86_400_000),
+    default: 60_000,
+    env: ['SWITCHBOARD_DRAIN_TIMEOUT_MS'],
+    flag: 'drain-timeout-ms',
+    doc: 'on SIGTERM: no new participants; exit when every room is empty or after this long (0: at once); SIGINT exits at once',
+  },
   // log
   logLevel: {
     section: 'log',

@@ -49,7 +49,7 @@ export const identifyHandlers: Pick<HandlerTable, 'hello' | 'resume' | 'ping'> =
       sessionId: session.id,
       identity: session.identity,
       name: session.name,
-      ...(room ? { room: room.name, participants: room.participants(session) } : {}),
+      ...(room ? { room: room.name, participants: ctx.rooms.participantsOf(room, session) } : {}),
     });
     session.flushQueue();
   },

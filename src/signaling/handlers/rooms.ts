@@ -4,12 +4,12 @@ import { grantsRoom } from '../auth.js';
 import { identified, refOf, type HandlerTable } from './context.js';
 
 export const roomHandlers: Pick<HandlerTable, 'join' | 'leave'> = {
-  join: identified(({ session, rooms }, msg) => {
+  join: identified(async ({ session, rooms }, msg) => {
     if (session.room) throw new SwitchboardError('already-in-room', `already in room "${session.room.name}"; leave first`);
     if (session.grant && !grantsRoom(session.grant, msg.room)) {
       throw new SwitchboardError('room-not-allowed', `your token does not grant room "${msg.room}"`, 'room');
     }
-    rooms.join(session, msg.room, msg.topology, msg.id);
+    await rooms.join(session, msg.room, msg.topology, msg.id);
   }),
 
   leave: identified(({ session, rooms }, msg) => {
