@@ -12,8 +12,9 @@ import { SignalingServer } from '../signaling/SignalingServer.js';
 import type { TurnServer } from '../turn/TurnServer.js';
 import { resolveConfig, type ServerConfig, type SwitchboardConfig } from './config.js';
 import { createMetricsRequestHandler, createRequestHandler, type HttpContext } from './http.js';
-import { createMetrics, registerSfuGauges, registerSignalingGauges, registerTurnGauges } from './metrics.js';
-import { iceServersFor, startTurnServer } from './turn.js';
+import { createMetrics, registerSfuGauges, registerSignalingGauges, registerTurnGauges, registerTurnWorkerGauges } from './metrics.js';
+import { iceServersFor } from './turn.js';
+import { startTurnService, type TurnService } from './turn-service.js';
 import { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { SfuRooms } from './sfu.js';
 import { entryFaults } from '../util/guarded.js';
@@ -28,8 +29,10 @@ export interface Switchboard {
   /** The separate metrics listener's base URL (config metricsPort), else undefined. */
   metricsUrl: string | undefined;
   signaling: SignalingServer;
-  /** The embedded STUN/TURN server, unless turnEnabled is false. */
+  /** The embedded STUN/TURN server when it runs in this process (turnWorkers 0), else undefined. */
   turn: TurnServer | undefined;
+  /** The STUN/TURN server in either form (in this process, or TURN worker processes), unless turnEnabled is false. */
+  turnService: TurnService | undefined;
   /** The SFU's WebRTC endpoint (RTC port + certificate), unless rtcEnabled is false. */
   rtc: WebRtcServer | undefined;
   sfu: SfuRooms | undefined;
@@ -47,30 +50,39 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
   // Clients of the embedded TURN server get REST credentials; without a configured secret,
   // one made now (it only needs to be shared with ourselves).
   const turnSecret = config.turn.secret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
-  const turn = config.turn.enabled ? await startTurnServer(config, turnSecret, logger) : undefined;
-  const rtc = config.rtc.enabled
-    ? await WebRtcServer.start({
-        port: config.rtc.port,
-        ...(config.rtc.host !== undefined ? { listenAddresses: [config.rtc.host] } : {}),
-        ...(config.rtc.announcedIps.length > 0 ? { announcedAddresses: config.rtc.announcedIps } : {}),
-      }).catch(async (err: unknown) => {
-        await turn?.close();
-        throw err;
-      })
-    : undefined;
+  // TURN workers take a fork each: started alongside the RTC port rather than before it.
+  const [turnStart, rtcStart] = await Promise.allSettled([
+    config.turn.enabled ? startTurnService(config, turnSecret, logger) : undefined,
+    config.rtc.enabled
+      ? WebRtcServer.start({
+          port: config.rtc.port,
+          ...(config.rtc.host !== undefined ? { listenAddresses: [config.rtc.host] } : {}),
+          ...(config.rtc.announcedIps.length > 0 ? { announcedAddresses: config.rtc.announcedIps } : {}),
+        })
+      : undefined,
+  ]);
+  if (turnStart.status === 'rejected' || rtcStart.status === 'rejected') {
+    if (turnStart.status === 'fulfilled') await turnStart.value?.close();
+    if (rtcStart.status === 'fulfilled') await rtcStart.value?.close();
+    throw turnStart.status === 'rejected' ? turnStart.reason : (rtcStart as PromiseRejectedResult).reason;
+  }
+  const turnService = turnStart.value;
+  const turn = turnService?.server;
+  const rtc = rtcStart.value;
   // A client that can only use TURN may still reach the SFU on this host through a relay.
-  if (turn && rtc) turn.allowOwnEndpoints(rtc.port.localCandidates());
+  if (turnService && rtc) await turnService.allowOwnEndpoints(rtc.port.localCandidates());
   const sfu = rtc ? new SfuRooms(rtc, logger, config.mcu) : undefined;
   const signaling = new SignalingServer({
     ...config.signaling,
     authSecret: config.auth.secret,
-    iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
+    iceServers: (identity, host) => iceServersFor(config, turnSecret, turnService && ((id) => turnService.endpointFor(id)), identity, host),
     observer: metrics.observer,
     media: sfu,
     logger,
   });
   registerSignalingGauges(metrics, () => signaling.stats);
-  if (turn) registerTurnGauges(metrics, turn);
+  if (turnService) registerTurnGauges(metrics, turnService.snapshots);
+  if (turnService?.pool) registerTurnWorkerGauges(metrics, turnService.pool);
   if (rtc && sfu) registerSfuGauges(metrics, rtc, sfu);
   const httpContext: HttpContext = {
     signaling,
@@ -80,6 +92,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     logger,
     metricsToken: metricsConfig.token,
     metricsOnAppPort: metricsConfig.port === undefined,
+    ...(turnService?.pool ? { turnWorkers: () => turnService.pool!.status() } : {}),
   };
   const handler = createRequestHandler(httpContext);
   const tls = tlsFiles.cert !== undefined && tlsFiles.key !== undefined;
@@ -91,7 +104,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
   const metricsServer = metricsConfig.port !== undefined ? createHttpServer(createMetricsRequestHandler(httpContext)) : undefined;
   const stopEarly = async (err: unknown): Promise<never> => {
     await signaling.close();
-    await turn?.close();
+    await turnService?.close();
     await rtc?.close();
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     throw err;
@@ -109,7 +122,9 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
       url,
       auth: config.auth.secret ? 'token' : 'open',
       tls,
-      turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false,
+      turn: turnService
+        ? turnService.endpoints().map((t) => ({ port: t.port, tlsPort: t.tlsPort || undefined, addresses: t.addresses }))
+        : false,
       rtcPort: rtc?.port.udpPort ?? false,
       metrics: metricsUrl ?? 'app port',
     },
@@ -123,6 +138,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     metricsUrl,
     signaling,
     turn,
+    turnService,
     rtc,
     sfu,
     logger,
@@ -130,7 +146,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
       await signaling.close();
       sfu?.close();
       await rtc?.close();
-      await turn?.close();
+      await turnService?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metricsServer) {

@@ -7,6 +7,7 @@ import { handleCallsApi, sendError, sendJson } from './calls-api.js';
 import { checkMetricsAccess } from './metrics-access.js';
 import type { Metrics } from './metrics.js';
 import { serveStatic } from './static.js';
+import type { TurnWorkerStatus } from './workers/turn-pool.js';
 
 export interface HttpContext {
   signaling: SignalingServer;
@@ -18,6 +19,8 @@ export interface HttpContext {
   metricsToken: string | undefined;
   /** False when a separate metrics listener serves /metrics instead of the app port. */
   metricsOnAppPort: boolean;
+  /** The TURN worker processes, for /healthz (absent: TURN in this process, or off). */
+  turnWorkers?: () => TurnWorkerStatus[];
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -72,6 +75,7 @@ function healthz(ctx: HttpContext, res: ServerResponse): string {
     rooms: s.rooms,
     participants: s.participants,
     connections: s.connections,
+    ...(ctx.turnWorkers ? { turnWorkers: ctx.turnWorkers() } : {}),
   });
   return 'healthz';
 }
