@@ -161,6 +161,9 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
       for (const { name, labels, value } of parseMetricSamples((await fetchText(`${server.httpUrl}/metrics`)).text)) {
         const where = /^\{where="([^"]+)"\}$/.exec(labels);
         if (name === 'switchboard_entry_faults_total' && where) report.faults[where[1]!] = value;
+        // Faults caught inside TURN worker processes count the same.
+        const inWorker = /^\{worker="([^"]+)",where="([^"]+)"\}$/.exec(labels);
+        if (name === 'switchboard_turn_worker_entry_faults_total' && inWorker) report.faults[`turn-${inWorker[1]}:${inWorker[2]}`] = value;
         if (/^switchboard_turn_(allocations_created|error_responses|malformed)/.test(name)) log(`${name}${labels} ${value}`);
       }
     }

@@ -202,6 +202,8 @@ describe('TURN workers, loopback peers refused (the default)', () => {
       logLevel: 'silent',
       turnSecret: SECRET,
       turnWorkers: 2,
+      // Divided over the workers: 2 + 1.
+      turnMaxAllocations: 3,
     });
   });
   after(() => own.close());
@@ -224,5 +226,22 @@ describe('TURN workers, loopback peers refused (the default)', () => {
     assert.equal(errorCode(await a.channelBind(0x4001, { address: '127.0.0.1', port: 9 })), 403);
     await a.refresh(0);
     await b.refresh(0);
+  });
+
+  test('the total allocation quota is divided over the workers (3 = 2 + 1); each refuses past its share with 486', async () => {
+    for (const [i, share] of [
+      [0, 2],
+      [1, 1],
+    ] as const) {
+      const held: TurnTestClient[] = [];
+      for (let k = 0; k < share; k++) {
+        const c = await clientOf(i, 'udp', `quota-${i}-${k}`, own);
+        assert.equal((await c.allocate()).cls, StunClass.Success, `worker ${i} allocation ${k + 1} of ${share}`);
+        held.push(c);
+      }
+      const over = await clientOf(i, 'udp', `quota-${i}-over`, own);
+      assert.equal(errorCode(await over.allocate()), 486, `worker ${i} past its share`);
+      for (const c of held) await c.refresh(0);
+    }
   });
 });

@@ -34,7 +34,7 @@ export interface Sample {
   activeResources: number;
   /** LIVE_GAUGES summed over their labels. */
   live: Record<string, number>;
-  /** switchboard_entry_faults_total summed: exceptions caught at network/timer entry points. */
+  /** switchboard_entry_faults_total and the TURN workers' switchboard_turn_worker_entry_faults_total summed: exceptions caught at network/timer entry points. */
   entryFaults: number;
 }
 
@@ -53,7 +53,7 @@ export async function takeSample(pid: number, httpUrl: string, label: string): P
     activeHandles: sums.get('switchboard_process_nodejs_active_handles_total') ?? NaN,
     activeResources: sums.get('switchboard_process_nodejs_active_resources_total') ?? NaN,
     live,
-    entryFaults: sums.get('switchboard_entry_faults_total') ?? 0,
+    entryFaults: (sums.get('switchboard_entry_faults_total') ?? 0) + (sums.get('switchboard_turn_worker_entry_faults_total') ?? 0),
   };
 }
 
