@@ -6,7 +6,9 @@
  * its ports; /metrics and /healthz show both.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
+import { SwitchboardError } from '../../src/protocol/errors.js';
 import { startSwitchboard, type Switchboard } from '../../src/server/app.js';
 import { identityHash, type TurnWorkerStatus } from '../../src/server/workers/turn-pool.js';
 import { StunClass } from '../../src/stun/constants.js';
@@ -244,4 +246,24 @@ describe('TURN workers, loopback peers refused (the default)', () => {
       for (const c of held) await c.refresh(0);
     }
   });
+});
+
+test('a TURN worker that cannot bind its port fails the start, naming the flags and the port range', async () => {
+  // Two consecutive free ports; the second one taken by us.
+  const taken = createSocket('udp4');
+  await new Promise<void>((r) => taken.bind(0, '127.0.0.1', r));
+  const base = taken.address().port - 1;
+  try {
+    await assert.rejects(
+      startSwitchboard({ port: 0, host: '127.0.0.1', turnPort: base, rtcEnabled: false, logLevel: 'silent', turnWorkers: 2 }),
+      (err: unknown) =>
+        err instanceof SwitchboardError &&
+        err.code === 'unavailable' &&
+        err.message.includes(`UDP/TCP ports ${base}-${base + 1} (--turn-port)`) &&
+        err.message.includes('--turn-relay-port-min') &&
+        err.message.includes('--turn-workers'),
+    );
+  } finally {
+    taken.close();
+  }
 });

@@ -49,6 +49,9 @@ export interface TurnWorkerStatus {
 
 type TurnWorker = WorkerProcess<TurnWorkerMethods, TurnWorkerEvents>;
 
+/** Own endpoints (the SFU's RTC ports: a few per media worker and address) a pool keeps. */
+const MAX_OWN_ENDPOINTS = 4096;
+
 /** A worker that ran this long before dying starts its backoff afresh. */
 const STABLE_MS = 30_000;
 
@@ -160,6 +163,9 @@ export class TurnWorkerPool {
   async allowOwnEndpoints(endpoints: readonly OwnEndpoint[]): Promise<void> {
     const fresh = endpoints.filter((e) => !this.own.some((o) => o.ip === e.ip && o.port === e.port));
     if (fresh.length === 0) return;
+    // Every worker holds the list and gets it whole at each (re)start: bounded.
+    if (this.own.length + fresh.length > MAX_OWN_ENDPOINTS)
+      throw new SwitchboardError('invalid-argument', `at most ${MAX_OWN_ENDPOINTS} own endpoints may be opened to TURN relays`);
     this.own.push(...fresh.map((e) => ({ ip: e.ip, port: e.port })));
     // A worker that is down gets them in its init when it comes back.
     await Promise.all(
