@@ -495,7 +495,14 @@ async function startServer(spec: ServerSpec): Promise<Running> {
     /* only raced below */
   });
   // Ready = answers a STUN Binding request: the same test for both servers, whatever they print.
-  await Promise.race([waitForStun(target, 20_000), exited]).catch((e: unknown) => {
+  await Promise.race([
+    (async () => {
+      // Every TURN worker's port: worker 0 may answer before the others listen.
+      const n = spec.key === 'switchboard' && !opts.standIn ? Math.max(1, opts.turnWorkers) : 1;
+      for (let i = 0; i < n; i++) await waitForStun({ host: HOST, port: port + i }, 20_000);
+    })(),
+    exited,
+  ]).catch((e: unknown) => {
     throw new Error(
       `${spec.label} did not start: ${e instanceof Error ? e.message : String(e)}\n--- output (tail) ---\n${child.tail.join('\n')}`,
     );

@@ -5,6 +5,7 @@
  * when the main process closes it or goes away (parent-link.ts).
  */
 import { pino } from 'pino';
+import { SwitchboardError } from '../../protocol/errors.js';
 import { TurnServer } from '../../turn/TurnServer.js';
 import { entryFaults, guarded } from '../../util/guarded.js';
 import { ParentLink } from './parent-link.js';
@@ -19,15 +20,17 @@ process.on('uncaughtException', (err) => entryFaults.record('process.uncaught-ex
 process.on('unhandledRejection', (err) => entryFaults.record('process.unhandled-rejection', err));
 
 const server = new TurnServer({ ...init.settings, logger });
+let listening = false;
 try {
   await server.listen();
+  listening = true;
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
-  link.failed(new Error(e.code === 'EADDRINUSE' ? 'a port is in use' : e.message));
+  link.failed(new SwitchboardError('unavailable', e.code === 'EADDRINUSE' ? 'a port is in use' : e.message));
   await server.close().catch(() => undefined);
   process.exitCode = 1;
 }
-if (server.port) {
+if (listening) {
   server.allowOwnEndpoints(init.ownEndpoints);
   link.serve(
     {
