@@ -176,8 +176,9 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   const perProc = Math.max(unit, o.clientsPerProc - (o.clientsPerProc % unit));
   const clients = unit * Math.max(1, Math.round((o.rate * o.intervalMs) / 1000 / unit));
   const rate = (clients * 1000) / o.intervalMs;
-  // With several server ports (TURN workers), at least one process per port while there are pairs enough.
-  const procCount = Math.max(Math.ceil(clients / perProc), Math.min(o.ports?.length ?? 1, clients / unit));
+  // A multiple of the port count, so that every port carries the same number of processes (and clients).
+  const ports = o.ports?.length ?? 1;
+  const procCount = Math.min(clients / unit, Math.ceil(Math.ceil(clients / perProc) / ports) * ports);
   const n = Math.max(1, Math.round((o.sendSeconds * 1000) / o.intervalMs));
   const notes: string[] = [];
   const procs: Proc[] = [];
