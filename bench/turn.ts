@@ -22,6 +22,11 @@
  *      servers) and at each server's best step.
  * Both servers use the same credentials: a long-term user (default) or a TURN REST secret.
  * All children are killed on exit; the whole run is bounded by --timeout seconds.
+ *
+ * TURN workers: `--turn-workers N` runs Switchboard with N TURN worker processes; the uclient
+ * processes then alternate over the workers' ports, the server's CPU is summed over its process
+ * tree, and `--server-core 0,1` pins the server (and so its workers) to several cores. The
+ * matching coturn has `--coturn-threads N` relay threads (its -m).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
@@ -36,8 +41,9 @@ import {
   nonNegative,
   startChild,
   stopServer,
-  cpuTicks,
   processTicks,
+  processTree,
+  treeCpuTicks,
   otherTicks,
   udpSocketDrops,
   CLK_TCK,
@@ -61,8 +67,11 @@ interface Opts {
   auth: 'user' | 'secret';
   standIn: boolean;
   mode: 'c2c' | 'echo';
-  serverCore: number;
-  genCore: number;
+  /** taskset -c lists: "0", or "0,1" for a server with worker processes. */
+  serverCore: string;
+  genCore: string;
+  /** Switchboard's --turn-workers (0: TURN in the one server process). */
+  turnWorkers: number;
   warmup: number;
   bindingSeconds: number;
   bindingInflight: number;
@@ -90,8 +99,9 @@ function parseArgs(argv: string[]): Opts {
     auth: 'user',
     standIn: false,
     mode: 'c2c',
-    serverCore: 0,
-    genCore: 1,
+    serverCore: '0',
+    genCore: '1',
+    turnWorkers: 0,
     warmup: 1,
     bindingSeconds: 3,
     bindingInflight: 256,
@@ -144,10 +154,17 @@ function parseArgs(argv: string[]): Opts {
         i++;
         break;
       case '--server-core':
-        o.serverCore = int('server-core');
+        if (!/^\d+(,\d+)*$/.test(v ?? '')) usage('--server-core takes a core or a list (0,1)');
+        o.serverCore = v!;
+        i++;
         break;
       case '--gen-core':
-        o.genCore = int('gen-core');
+        if (!/^\d+(,\d+)*$/.test(v ?? '')) usage('--gen-core takes a core or a list (0,1)');
+        o.genCore = v!;
+        i++;
+        break;
+      case '--turn-workers':
+        o.turnWorkers = int('turn-workers');
         break;
       case '--warmup':
         o.warmup = dec('warmup');
@@ -218,7 +235,7 @@ function parseArgs(argv: string[]): Opts {
         usage(`unknown option ${a}`);
     }
   }
-  if (o.serverCore === o.genCore) usage('--server-core and --gen-core must differ');
+  if (o.serverCore === o.genCore && !o.serverCore.includes(',')) usage('--server-core and --gen-core must differ');
   return o;
 }
 
@@ -231,8 +248,12 @@ function usage(err?: string): never {
                            Switchboard has a TURN server; its column is then coturn again)
   --mode c2c|echo          relay loop: uclient -y, clients in pairs through their relays (default), or
                            every client to turnutils_peer, a UDP echo (twice the generator work per packet)
-  --server-core N          CPU core the servers are pinned to (default 0)
-  --gen-core N             CPU core of the load generators: uclient, peer, this process (default 1)
+  --server-core N[,M]      CPU core(s) the servers are pinned to (default 0); a list for TURN workers
+                           (their processes inherit the pinning)
+  --gen-core N[,M]         CPU core(s) of the load generators: uclient, peer, this process (default 1)
+  --turn-workers N         Switchboard's --turn-workers (default 0: TURN in the server process); the
+                           uclient processes are spread over the workers' ports (port + i), and server
+                           CPU is that of the server process and all its workers
   --warmup S               warm-up before each Binding/Allocate measurement (default 1)
   --binding-seconds S      Binding measurement (default 3; 0 or --skip binding skips)
   --binding-inflight N     Binding requests outstanding (default 256)
@@ -368,9 +389,11 @@ function switchboardSpec(): ServerSpec {
       '100000',
       '--log-level',
       'warn',
+      '--turn-workers',
+      String(opts.turnWorkers),
     ],
     notes: [
-      `Node ${process.version}, log level warn${opts.cpuProf ? '; CPU-profiled during the relay search (its relay numbers are perturbed)' : ''}`,
+      `Node ${process.version}, --turn-workers ${opts.turnWorkers}, log level warn${opts.cpuProf ? '; CPU-profiled during the relay search (its relay numbers are perturbed)' : ''}`,
     ],
   };
 }
@@ -423,8 +446,42 @@ interface Peer {
   pid: number;
 }
 
+/** `n` consecutive ports free for UDP and TCP (TURN workers listen on port + i). */
+async function freePorts(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    let ok = true;
+    for (let i = 1; i < n && ok; i++) ok = await portFree(port + i);
+    if (ok) return port;
+  }
+  throw new Error(`no ${n} consecutive free ports`);
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const udp = createSocket('udp4');
+  const udpOk = await new Promise<boolean>((r) => {
+    udp.once('error', () => r(false));
+    udp.bind(port, HOST, () => r(true));
+  });
+  udp.close();
+  if (!udpOk) return false;
+  const tcp = createServer();
+  const ok = await new Promise<boolean>((r) => {
+    tcp.once('error', () => r(false));
+    tcp.listen(port, HOST, () => r(true));
+  });
+  if (ok) await new Promise<void>((r) => tcp.close(() => r()));
+  return ok;
+}
+
+/** The ports a server's relay clients are spread over: one per TURN worker for Switchboard with workers. */
+function clientPorts(s: Running): number[] {
+  const n = s.spec.key === 'switchboard' && !opts.standIn ? Math.max(1, opts.turnWorkers) : 1;
+  return Array.from({ length: n }, (_, i) => s.target.port + i);
+}
+
 async function startServer(spec: ServerSpec): Promise<Running> {
-  const port = await freePort();
+  const port = await freePorts(spec.key === 'switchboard' ? Math.max(1, opts.turnWorkers) : 1);
   const child = startChild(spec.label, 'taskset', ['-c', String(opts.serverCore), spec.file, ...spec.args(port)], {
     ipc: spec.ipc ?? false,
   });
@@ -438,7 +495,14 @@ async function startServer(spec: ServerSpec): Promise<Running> {
     /* only raced below */
   });
   // Ready = answers a STUN Binding request: the same test for both servers, whatever they print.
-  await Promise.race([waitForStun(target, 20_000), exited]).catch((e: unknown) => {
+  await Promise.race([
+    (async () => {
+      // Every TURN worker's port: worker 0 may answer before the others listen.
+      const n = spec.key === 'switchboard' && !opts.standIn ? Math.max(1, opts.turnWorkers) : 1;
+      for (let i = 0; i < n; i++) await waitForStun({ host: HOST, port: port + i }, 20_000);
+    })(),
+    exited,
+  ]).catch((e: unknown) => {
     throw new Error(
       `${spec.label} did not start: ${e instanceof Error ? e.message : String(e)}\n--- output (tail) ---\n${child.tail.join('\n')}`,
     );
@@ -493,6 +557,7 @@ async function relaySearch(s: Running, peer: () => Promise<Peer | undefined>): P
     }
     const r = await runRelayStep({
       server: s.target,
+      ports: clientPorts(s),
       mode: opts.mode,
       peer: await peer(),
       serverPid: s.pid,
@@ -582,10 +647,10 @@ async function runServer(spec: ServerSpec, peer: () => Promise<Peer | undefined>
   const s = await startServer(spec);
   log(`pid ${s.pid}, ${HOST}:${s.target.port}, pinned to core ${opts.serverCore}`);
   const meter = {
-    serverTicks: () => cpuTicks(s.pid),
+    serverTicks: () => treeCpuTicks(processTree(s.pid)),
     othersSince: () => {
       const t0 = processTicks();
-      return () => otherTicks(t0, processTicks(), [process.pid, s.pid]);
+      return () => otherTicks(t0, processTicks(), [process.pid, ...processTree(s.pid)]);
     },
     serverDrops: () => udpSocketDrops(s.pid),
     clkTck: CLK_TCK,

@@ -288,3 +288,36 @@ export function nonNegative(flag: string, v: string | undefined, usage: (problem
   if (v === undefined || !Number.isFinite(n) || n < 0) usage(`--${flag} needs a non-negative number`);
   return n;
 }
+
+/** `pid` and every process below it (a server's worker processes), from the ppid fields of /proc. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(name));
+      children.set(ppid, list);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
+/** CPU ticks (utime + stime) of `pid` and its descendants; a process gone meanwhile counts 0. */
+export function treeCpuTicks(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += cpuTicks(pid);
+    } catch {
+      /* exited */
+    }
+  }
+  return sum;
+}

@@ -32,6 +32,8 @@ import {
   stopServer,
   cpuTicks,
   processTicks,
+  processTree,
+  treeCpuTicks,
   otherTicks,
   udpRcvbufErrors,
   udpSocketDrops,
@@ -41,6 +43,8 @@ import {
 
 export interface RelayStepOptions {
   server: { host: string; port: number };
+  /** Ports the uclient processes are spread over, one port per process in turn (TURN workers); default [server.port]. */
+  ports?: readonly number[];
   mode: 'c2c' | 'echo';
   /** The echo peer (mode 'echo' only). */
   peer: { host: string; port: number; pid: number } | undefined;
@@ -53,8 +57,8 @@ export interface RelayStepOptions {
   clientsPerProc: number;
   sendSeconds: number;
   messageBytes: number;
-  /** CPU core for the uclient processes (taskset). */
-  core: number;
+  /** CPU core(s) for the uclient processes (taskset -c: "1" or "0,1"). */
+  core: number | string;
   /**
    * Local address of the clients (uclient -L). A new one per step: a step stopped early leaves
    * live allocations behind, and a new client that got one of their 5-tuples would get 437.
@@ -172,7 +176,9 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   const perProc = Math.max(unit, o.clientsPerProc - (o.clientsPerProc % unit));
   const clients = unit * Math.max(1, Math.round((o.rate * o.intervalMs) / 1000 / unit));
   const rate = (clients * 1000) / o.intervalMs;
-  const procCount = Math.ceil(clients / perProc);
+  // A multiple of the port count, so that every port carries the same number of processes (and clients).
+  const ports = o.ports?.length ?? 1;
+  const procCount = Math.min(clients / unit, Math.ceil(Math.ceil(clients / perProc) / ports) * ports);
   const n = Math.max(1, Math.round((o.sendSeconds * 1000) / o.intervalMs));
   const notes: string[] = [];
   const procs: Proc[] = [];
@@ -182,7 +188,10 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
   const peerDrops = () => (peerPid === undefined ? 0 : udpSocketDrops(peerPid));
   const udp0 = udpRcvbufErrors(),
     peer0 = peerDrops(),
-    server0 = udpSocketDrops(o.serverPid);
+    // The server and its worker processes (TURN workers): CPU and socket drops of all of them.
+    serverPids = processTree(o.serverPid),
+    serverDrops = () => serverPids.reduce((a, pid) => a + (udpSocketDrops(pid) || 0), 0),
+    server0 = serverDrops();
 
   for (let i = 0; i < procCount; i++) {
     const pairs = clients / unit;
@@ -209,7 +218,7 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
       '-w',
       o.password,
       '-p',
-      String(o.server.port),
+      String(o.ports?.[i % o.ports.length] ?? o.server.port),
       '-L',
       o.localHost,
       ...o.extraArgs,
@@ -234,7 +243,7 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
 
   const drops = () => ({
     udpDrops: udpRcvbufErrors() - udp0,
-    serverDrops: udpSocketDrops(o.serverPid) - server0,
+    serverDrops: serverDrops() - server0,
     peerDrops: peerDrops() - peer0,
     clientDrops: procs.reduce((a, p) => a + (p.exited ? 0 : udpSocketDrops(p.child.pid) || 0), 0),
   });
@@ -287,12 +296,12 @@ export async function runRelayStep(o: RelayStepOptions): Promise<RelayStepResult
     }
   }; // a process may exit meanwhile
   const genTicks = () => procs.reduce((a, p) => a + (p.exited ? 0 : ticksOf(p.child.pid)), peerPid === undefined ? 0 : ticksOf(peerPid));
-  const ours = () => [process.pid, o.serverPid, ...procs.map((p) => p.child.pid), ...(peerPid === undefined ? [] : [peerPid])];
-  const k0 = cpuTicks(o.serverPid),
+  const ours = () => [process.pid, ...serverPids, ...procs.map((p) => p.child.pid), ...(peerPid === undefined ? [] : [peerPid])];
+  const k0 = treeCpuTicks(serverPids),
     u0 = genTicks(),
     w0 = performance.now();
   await sleep(t1 - performance.now());
-  const k1 = cpuTicks(o.serverPid),
+  const k1 = treeCpuTicks(serverPids),
     u1 = genTicks(),
     w1 = performance.now();
   const windowS = (w1 - w0) / 1000;

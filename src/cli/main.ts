@@ -12,7 +12,7 @@ import { startSwitchboard } from '../server/app.js';
 import { pino } from 'pino';
 import { configFlagOptions, configMarkdown, configSections, loadConfig, optionsUsage, type ServerConfig } from '../server/config.js';
 import { SwitchboardError } from '../protocol/errors.js';
-import { startTurnServer } from '../server/turn.js';
+import { startTurnService, type TurnService } from '../server/turn-service.js';
 import { entryFaults } from '../util/guarded.js';
 import { LOADTEST_USAGE, UsageError, parseLoadtestArgs } from '../../bench/loadtest/options.js';
 
@@ -88,10 +88,7 @@ async function serve(args: string[]): Promise<void> {
   installProcessBackstop();
   const sb = await startSwitchboard(config).catch((err: Error) => fail(`cannot start: ${err.message}`, 1));
   const lines = [`Switchboard listening on ${sb.url}`, `  web app:   ${sb.url}/?room=demo&name=You`, `  signaling: ${sb.wsUrl}`];
-  if (sb.turn)
-    lines.push(
-      `  STUN/TURN: udp and tcp port ${sb.turn.port}${sb.turn.tlsPort ? `, tls port ${sb.turn.tlsPort}` : ''} on ${sb.turn.addresses.join(', ')}`,
-    );
+  if (sb.turnService) lines.push(...turnBanner(sb.turnService).map((l) => `  ${l}`));
   if (sb.rtc) lines.push(`  RTC media: udp${sb.rtc.port.tcpPort ? ' and tcp' : ''} port ${sb.rtc.port.udpPort}`);
   if (sb.media) {
     const ports = sb.media.status().map((w) => w.port);
@@ -116,6 +113,16 @@ async function serve(args: string[]): Promise<void> {
   );
 }
 
+/** One line per TURN server (in this process, or each TURN worker with its relay slice). */
+function turnBanner(t: TurnService): string[] {
+  const status = t.pool?.status();
+  return t.endpoints().map((e, i) => {
+    const worker = status?.[i];
+    const where = worker ? ` (TURN worker ${i}, relay ports ${worker.relayPorts.min}-${worker.relayPorts.max})` : '';
+    return `STUN/TURN: udp and tcp port ${e.port}${e.tlsPort ? `, tls port ${e.tlsPort}` : ''} on ${e.addresses.join(', ')}${where}`;
+  });
+}
+
 /** `switchboard turn`: only the STUN/TURN server, for a machine of its own. */
 async function turn(args: string[]): Promise<void> {
   const config = configFromArgs(args);
@@ -123,14 +130,17 @@ async function turn(args: string[]): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { app: 'switchboard-turn' } });
   entryFaults.setLogger(logger);
   installProcessBackstop();
-  const server = await startTurnServer(configSections(config), config.turnSecret, logger).catch((err: Error) =>
+  const service = await startTurnService(configSections(config), config.turnSecret, logger).catch((err: Error) =>
     fail(`cannot start: ${err.message}`, 1),
   );
-  const kinds = server.tlsPort ? `udp, tcp; tls on ${server.tlsPort}` : 'udp, tcp';
-  process.stdout.write(
-    server.addresses.map((a) => `TURN listening on ${a.includes(':') ? `[${a}]` : a}:${server.port} (${kinds})`).join('\n') + '\n',
-  );
-  onSignal(() => server.close());
+  const status = service.pool?.status();
+  const lines = service.endpoints().flatMap((server, i) => {
+    const kinds = server.tlsPort ? `udp, tcp; tls on ${server.tlsPort}` : 'udp, tcp';
+    const worker = status?.[i] ? ` — TURN worker ${i}, relay ports ${status[i].relayPorts.min}-${status[i].relayPorts.max}` : '';
+    return server.addresses.map((a) => `TURN listening on ${a.includes(':') ? `[${a}]` : a}:${server.port} (${kinds})${worker}`);
+  });
+  process.stdout.write(lines.join('\n') + '\n');
+  onSignal(() => service.close());
 }
 
 async function token(args: string[]): Promise<void> {

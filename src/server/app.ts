@@ -17,10 +17,12 @@ import {
   registerSfuGauges,
   registerSignalingGauges,
   registerTurnGauges,
+  registerTurnWorkerGauges,
   registerWorkerGauges,
   workerMetricsText,
 } from './metrics.js';
-import { iceServersFor, startTurnServer } from './turn.js';
+import { iceServersFor } from './turn.js';
+import { startTurnService, type TurnService } from './turn-service.js';
 import { WebRtcServer } from '../rtc/WebRtcServer.js';
 import { SfuRooms } from './sfu.js';
 import { entryFaults, guarded } from '../util/guarded.js';
@@ -37,8 +39,10 @@ export interface Switchboard {
   /** The separate metrics listener's base URL (config metricsPort), else undefined. */
   metricsUrl: string | undefined;
   signaling: SignalingServer;
-  /** The embedded STUN/TURN server, unless turnEnabled is false. */
+  /** The embedded STUN/TURN server when it runs in this process (turnWorkers 0), else undefined. */
   turn: TurnServer | undefined;
+  /** The STUN/TURN server in either form (in this process, or TURN worker processes), unless turnEnabled is false. */
+  turnService: TurnService | undefined;
   /** The SFU's WebRTC endpoint (RTC port + certificate) in this process: only with `workers: 0`. */
   rtc: WebRtcServer | undefined;
   /** The SFU and MCU rooms in this process: only with `workers: 0`. */
@@ -68,9 +72,9 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
   // one made now (it only needs to be shared with ourselves).
   const turnSecret = config.turn.secret ?? (config.turn.enabled ? randomBytes(32).toString('base64url') : undefined);
   const inProcess = config.rtc.enabled && config.rtc.workers === 0;
-  // The media workers start (fork, load the media stack, bind) while TURN binds its ports.
+  // TURN (its workers) and the media workers fork, load and bind in parallel.
   const [turnStarted, mediaStarted] = await Promise.allSettled([
-    config.turn.enabled ? startTurnServer(config, turnSecret, logger) : undefined,
+    config.turn.enabled ? startTurnService(config, turnSecret, logger) : undefined,
     config.rtc.enabled && !inProcess
       ? MediaWorkerPool.start({
           workers: config.rtc.workers,
@@ -87,7 +91,8 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     if (mediaStarted.status === 'fulfilled') await mediaStarted.value?.close();
     throw turnStarted.status === 'rejected' ? turnStarted.reason : (mediaStarted as PromiseRejectedResult).reason;
   }
-  const turn = turnStarted.value;
+  const turnService = turnStarted.value;
+  const turn = turnService?.server;
   const media = mediaStarted.value;
   const rtc = inProcess
     ? await WebRtcServer.start({
@@ -95,28 +100,29 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
         ...(config.rtc.host !== undefined ? { listenAddresses: [config.rtc.host] } : {}),
         ...(config.rtc.announcedIps.length > 0 ? { announcedAddresses: config.rtc.announcedIps } : {}),
       }).catch(async (err: unknown) => {
-        await turn?.close();
+        await turnService?.close();
         throw err;
       })
     : undefined;
   // A client that can only use TURN may still reach the SFU on this host through a relay.
-  if (turn && rtc) turn.allowOwnEndpoints(rtc.port.localCandidates());
+  if (turnService && rtc) await turnService.allowOwnEndpoints(rtc.port.localCandidates());
   // Every worker's candidates; again when a restarted worker (rtcPort 0) picked another port.
-  if (turn && media) {
-    turn.allowOwnEndpoints(media.candidates);
-    media.onCandidates = () => turn.allowOwnEndpoints(media.candidates);
+  if (turnService && media) {
+    await turnService.allowOwnEndpoints(media.candidates);
+    media.onCandidates = () => void turnService.allowOwnEndpoints(media.candidates).catch(() => undefined);
   }
   const sfu = rtc ? new SfuRooms(rtc, logger, config.mcu, (await import('../mcu/Mixer.js')).Mixer) : undefined;
   const signaling = new SignalingServer({
     ...config.signaling,
     authSecret: config.auth.secret,
-    iceServers: (identity, host) => iceServersFor(config, turnSecret, turn, identity, host),
+    iceServers: (identity, host) => iceServersFor(config, turnSecret, turnService && ((id) => turnService.endpointFor(id)), identity, host),
     observer: metrics.observer,
     media: sfu ?? media,
     logger,
   });
   registerSignalingGauges(metrics, () => signaling.stats);
-  if (turn) registerTurnGauges(metrics, turn);
+  if (turnService) registerTurnGauges(metrics, turnService.snapshots);
+  if (turnService?.pool) registerTurnWorkerGauges(metrics, turnService.pool);
   if (rtc && sfu) registerSfuGauges(metrics, rtc, sfu);
   if (media) registerWorkerGauges(metrics, media);
   const httpContext: HttpContext = {
@@ -129,6 +135,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     metricsOnAppPort: metricsConfig.port === undefined,
     workers: media ? { status: () => media.status(), metricsText: () => workerMetricsText(media) } : undefined,
     cluster: () => cluster?.health(),
+    ...(turnService?.pool ? { turnWorkers: () => turnService.pool!.status() } : {}),
   };
   const handler = createRequestHandler(httpContext);
   const tls = tlsFiles.cert !== undefined && tlsFiles.key !== undefined;
@@ -140,7 +147,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
   const metricsServer = metricsConfig.port !== undefined ? createHttpServer(createMetricsRequestHandler(httpContext)) : undefined;
   const stopEarly = async (err: unknown): Promise<never> => {
     await signaling.close();
-    await turn?.close();
+    await turnService?.close();
     await rtc?.close();
     await media?.close();
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -161,7 +168,9 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
       url,
       auth: config.auth.secret ? 'token' : 'open',
       tls,
-      turn: turn ? { port: turn.port, tlsPort: turn.tlsPort || undefined, addresses: turn.addresses } : false,
+      turn: turnService
+        ? turnService.endpoints().map((t) => ({ port: t.port, tlsPort: t.tlsPort || undefined, addresses: t.addresses }))
+        : false,
       rtcPort: rtc?.port.udpPort ?? (media ? media.status().map((w) => w.port) : false),
       metrics: metricsUrl ?? 'app port',
     },
@@ -175,6 +184,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
     metricsUrl,
     signaling,
     turn,
+    turnService,
     rtc,
     sfu,
     media,
@@ -197,7 +207,7 @@ export async function startSwitchboard(settings: Partial<ServerConfig> = {}): Pr
       sfu?.close();
       await rtc?.close();
       await media?.close();
-      await turn?.close();
+      await turnService?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (metricsServer) {

@@ -8,6 +8,7 @@ import type { ClusterHealth } from './cluster.js';
 import { checkMetricsAccess } from './metrics-access.js';
 import type { Metrics } from './metrics.js';
 import { serveStatic } from './static.js';
+import type { TurnWorkerStatus } from './workers/turn-pool.js';
 
 export interface HttpContext {
   signaling: SignalingServer;
@@ -23,6 +24,8 @@ export interface HttpContext {
   workers?: { status(): unknown[]; metricsText(): Promise<string> } | undefined;
   /** The cluster as this node sees it, when it is a node of one (config `redis`). */
   cluster?: () => ClusterHealth | undefined;
+  /** The TURN worker processes, for /healthz (absent: TURN in this process, or off). */
+  turnWorkers?: () => TurnWorkerStatus[];
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -79,6 +82,7 @@ function healthz(ctx: HttpContext, res: ServerResponse): string {
     connections: s.connections,
     ...(ctx.workers ? { workers: ctx.workers.status() } : {}),
     ...(ctx.cluster?.() ? { cluster: ctx.cluster() } : {}),
+    ...(ctx.turnWorkers ? { turnWorkers: ctx.turnWorkers() } : {}),
   });
   return 'healthz';
 }

@@ -1,7 +1,8 @@
 /** Prometheus metrics for one server instance (its own registry, so tests can run several). */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SignalingObserver, SignalingStats } from '../signaling/SignalingObserver.js';
-import type { TurnServer } from '../turn/TurnServer.js';
+import type { TurnSnapshot } from '../turn/counters.js';
+import type { TurnWorkerPool } from './workers/turn-pool.js';
 import type { WebRtcServer } from '../rtc/WebRtcServer.js';
 import type { SfuRoom } from '../session/SfuRoom.js';
 import type { SfuParticipant } from '../session/SfuParticipant.js';
@@ -120,84 +121,113 @@ export function registerSignalingGauges(metrics: Metrics, stats: () => Signaling
   );
 }
 
+/** Where the TURN counters come from: the in-process server (worker "main") or each TURN worker's last snapshot. */
+export type TurnSnapshots = () => ReadonlyArray<{ worker: string; snapshot: TurnSnapshot }>;
+
 /**
- * TURN counters, read when scraped: the relay's per-packet path only bumps plain numbers.
- * Counters that only grow are exposed as gauges of their running total (Prometheus
- * `_total` names), since prom-client counters cannot be set.
+ * TURN counters, read when scraped, labelled by `worker`: the relay's per-packet path only bumps
+ * plain numbers (in a TURN worker, pushed to the main process every second). Counters that only
+ * grow are exposed as gauges of their running total (Prometheus `_total` names), since
+ * prom-client counters cannot be set; a restarted worker's totals start again at 0, which
+ * Prometheus reads as a counter reset.
  */
-export function registerTurnGauges(metrics: Metrics, turn: TurnServer): void {
-  const c = turn.counters;
-  const gauge = (name: string, help: string, read: () => number): void => {
+export function registerTurnGauges(metrics: Metrics, snapshots: TurnSnapshots): void {
+  const gauge = (name: string, help: string, read: (s: TurnSnapshot) => number): void => {
     new Gauge({
       name,
       help,
+      labelNames: ['worker'],
       registers: [metrics.registry],
       collect() {
-        this.set(read());
+        for (const { worker, snapshot } of snapshots()) this.set({ worker }, read(snapshot));
       },
     });
   };
-  new Gauge({
-    name: 'switchboard_turn_allocations',
-    help: 'Live TURN allocations, by client transport',
-    labelNames: ['transport'],
-    registers: [metrics.registry],
-    collect() {
-      for (const [transport, n] of Object.entries(turn.allocationsByTransport())) this.set({ transport }, n);
-    },
-  });
-  gauge('switchboard_turn_allocations_created_total', 'TURN allocations created', () => c.allocationsCreated);
-  gauge('switchboard_turn_binding_requests_total', 'STUN Binding requests answered', () => c.bindingRequests);
-  gauge('switchboard_turn_dropped_total', 'Relay packets dropped (no permission or channel, over the bandwidth cap)', () => c.dropped);
+  /** A gauge with a second label whose values `read` lists. */
+  const labelled = (name: string, help: string, label: string, read: (s: TurnSnapshot) => Array<[string, number]>): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['worker', label],
+      registers: [metrics.registry],
+      collect() {
+        for (const { worker, snapshot } of snapshots()) for (const [value, n] of read(snapshot)) this.set({ worker, [label]: value }, n);
+      },
+    });
+  };
+  labelled('switchboard_turn_allocations', 'Live TURN allocations, by client transport', 'transport', (s) =>
+    Object.entries(s.allocationsByTransport),
+  );
+  gauge('switchboard_turn_allocations_created_total', 'TURN allocations created', (s) => s.counters.allocationsCreated);
+  gauge('switchboard_turn_binding_requests_total', 'STUN Binding requests answered', (s) => s.counters.bindingRequests);
+  gauge(
+    'switchboard_turn_dropped_total',
+    'Relay packets dropped (no permission or channel, over the bandwidth cap)',
+    (s) => s.counters.dropped,
+  );
   gauge(
     'switchboard_turn_malformed_total',
     'Inputs that were not valid STUN/ChannelData (or came from port 0, or a reset connection)',
-    () => c.malformed,
+    (s) => s.counters.malformed,
   );
   gauge(
     'switchboard_turn_send_failures_total',
     'UDP sends Node refused (closed socket, bad port): the packet was lost',
-    () => c.sendFailures,
+    (s) => s.counters.sendFailures,
   );
-  gauge('switchboard_turn_streams_timed_out_total', 'TCP/TLS connections closed at their allocate deadline', () => c.streamsTimedOut);
-  gauge('switchboard_turn_reservations', 'Relay ports held for RESERVATION-TOKENs', () => turn.heldReservations);
+  gauge(
+    'switchboard_turn_streams_timed_out_total',
+    'TCP/TLS connections closed at their allocate deadline',
+    (s) => s.counters.streamsTimedOut,
+  );
+  gauge('switchboard_turn_reservations', 'Relay ports held for RESERVATION-TOKENs', (s) => s.heldReservations);
+  labelled(
+    'switchboard_turn_slow_reader_total',
+    'TCP/TLS clients over their unread-bytes cap: media dropped, connections closed',
+    'action',
+    (s) => [
+      ['media_dropped', s.counters.slowReaderDrops],
+      ['connection_closed', s.counters.slowReaderCloses],
+    ],
+  );
+  labelled('switchboard_turn_relayed_packets_total', 'Packets relayed, by direction', 'direction', (s) => [
+    ['to_peer', s.counters.toPeerPackets],
+    ['to_client', s.counters.toClientPackets],
+  ]);
+  labelled('switchboard_turn_relayed_bytes_total', 'Payload bytes relayed, by direction', 'direction', (s) => [
+    ['to_peer', s.counters.toPeerBytes],
+    ['to_client', s.counters.toClientBytes],
+  ]);
+  labelled('switchboard_turn_error_responses_total', 'TURN error responses, by code', 'code', (s) => Object.entries(s.counters.errors));
+}
+
+/** TURN worker processes: up or not, restarts, and the entry faults counted inside them. */
+export function registerTurnWorkerGauges(metrics: Metrics, pool: TurnWorkerPool): void {
   new Gauge({
-    name: 'switchboard_turn_slow_reader_total',
-    help: 'TCP/TLS clients over their unread-bytes cap: media dropped, connections closed',
-    labelNames: ['action'],
+    name: 'switchboard_turn_worker_up',
+    help: 'Whether a TURN worker process is running (0 while it is being restarted)',
+    labelNames: ['worker'],
     registers: [metrics.registry],
     collect() {
-      this.set({ action: 'media_dropped' }, c.slowReaderDrops);
-      this.set({ action: 'connection_closed' }, c.slowReaderCloses);
+      for (const w of pool.status()) this.set({ worker: String(w.worker) }, w.up ? 1 : 0);
     },
   });
   new Gauge({
-    name: 'switchboard_turn_relayed_packets_total',
-    help: 'Packets relayed, by direction',
-    labelNames: ['direction'],
+    name: 'switchboard_turn_worker_restarts_total',
+    help: 'TURN worker processes that exited unasked and were restarted',
+    labelNames: ['worker'],
     registers: [metrics.registry],
     collect() {
-      this.set({ direction: 'to_peer' }, c.toPeerPackets);
-      this.set({ direction: 'to_client' }, c.toClientPackets);
+      for (const w of pool.status()) this.set({ worker: String(w.worker) }, w.restarts);
     },
   });
   new Gauge({
-    name: 'switchboard_turn_relayed_bytes_total',
-    help: 'Payload bytes relayed, by direction',
-    labelNames: ['direction'],
+    name: 'switchboard_turn_worker_entry_faults_total',
+    help: 'Exceptions caught at an entry point inside a TURN worker (the input was dropped), by worker and entry point',
+    labelNames: ['worker', 'where'],
     registers: [metrics.registry],
     collect() {
-      this.set({ direction: 'to_peer' }, c.toPeerBytes);
-      this.set({ direction: 'to_client' }, c.toClientBytes);
-    },
-  });
-  new Gauge({
-    name: 'switchboard_turn_error_responses_total',
-    help: 'TURN error responses, by code',
-    labelNames: ['code'],
-    registers: [metrics.registry],
-    collect() {
-      for (const [code, n] of Object.entries(c.errors)) this.set({ code }, n);
+      for (const f of pool.entryFaults()) this.set({ worker: f.worker, where: f.where }, f.count);
     },
   });
 }

@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import type { IceServer } from '../protocol/index.js';
 import { SwitchboardError } from '../protocol/errors.js';
 import { turnRestCredential } from '../turn/rest-credentials.js';
-import { TurnServer } from '../turn/TurnServer.js';
+import type { PortRange } from '../turn/allocations/port-range.js';
+import { TurnServer, type TurnServerOptions } from '../turn/TurnServer.js';
 import type { SwitchboardConfig } from './config.js';
 
 /** How many TURN URLs of our own server a client is handed (turnUrlsFor): UDP and TCP, and TLS with a certificate. */
@@ -42,14 +43,17 @@ export function turnQuotaDefaults(
  */
 export type TurnServerConfig = Pick<SwitchboardConfig, 'turn' | 'server' | 'tls' | 'rtc' | 'signaling'>;
 
-export async function startTurnServer(config: TurnServerConfig, secret: string | undefined, logger: Logger): Promise<TurnServer> {
+/** TurnServer options from the config, as plain data (a TURN worker process gets them over IPC). */
+export type TurnServerSettings = Omit<TurnServerOptions, 'logger'> & { relayPorts: PortRange };
+
+export function turnServerSettings(config: TurnServerConfig, secret: string | undefined): TurnServerSettings {
   const { turn: t } = config;
   const cert = t.tlsCert ?? config.tls.cert;
   const key = t.tlsKey ?? config.tls.key;
   const quota = turnQuotaDefaults(t, config.signaling.maxMeshParticipants, Boolean(cert && key));
   // The server's own public addresses, refused as peers (peer-filter.ts) like its listening ones.
   const selfAddresses = [...config.rtc.announcedIps, ...(t.publicHost && isIP(t.publicHost) ? [t.publicHost] : [])];
-  const turn = new TurnServer({
+  return {
     // A wildcard HTTP host means "everywhere": TURN then serves every address of both families.
     host: t.host ?? (config.server.host === '0.0.0.0' ? '::' : config.server.host),
     port: t.port,
@@ -61,22 +65,39 @@ export async function startTurnServer(config: TurnServerConfig, secret: string |
     ...(secret ? { secret } : {}),
     allowPeers: t.allowPeers,
     selfAddresses,
+    relayPorts: { min: t.relayPortMin, max: t.relayPortMax },
     maxAllocations: t.maxAllocations,
     maxAllocationsPerUser: quota.perIdentity,
     maxAllocationsPerIp: quota.perIp,
     maxBitrateKbps: t.maxBitrateKbps,
-    logger,
-  });
+  };
+}
+
+/** The STUN/TURN server in this process (turnWorkers 0, or `switchboard turn --turn-workers 0`). */
+export async function startTurnServer(config: TurnServerConfig, secret: string | undefined, logger: Logger): Promise<TurnServer> {
+  const settings = turnServerSettings(config, secret);
+  const turn = new TurnServer({ ...settings, logger });
   await turn.listen().catch((err: NodeJS.ErrnoException) => {
-    const ports = cert && key ? `${t.port} or ${t.tlsPort}` : String(t.port);
+    const ports = settings.tls ? `${settings.port} or ${settings.tls.port}` : String(settings.port);
     const where = err.code === 'EADDRINUSE' ? `TURN port ${ports} is in use` : `TURN server: ${err.message}`;
     throw new SwitchboardError('unavailable', `${where} (set --turn-port / --turn-tls-port, or --turn-enabled false)`);
   });
   return turn;
 }
 
+/** Where a client reaches one TURN server (the in-process one, or one TURN worker). */
+export interface TurnEndpoint {
+  port: number;
+  /** 0 without TLS. */
+  tlsPort: number;
+  addresses: readonly string[];
+}
+
+/** The TURN server a client is handed: `identity` picks one when there are several (turn-pool.ts). */
+export type TurnEndpointFor = (identity: string) => TurnEndpoint | undefined;
+
 /** "example.org" / "198.18.0.1" / "[::1]" → STUN and TURN URLs on our ports (RFC 7064, RFC 7065). */
-export function turnUrlsFor(host: string, turn: TurnServer): { stun: string; turn: string[] } {
+export function turnUrlsFor(host: string, turn: TurnEndpoint): { stun: string; turn: string[] } {
   const urls = [`turn:${host}:${turn.port}?transport=udp`, `turn:${host}:${turn.port}?transport=tcp`];
   if (turn.tlsPort) urls.push(`turns:${host}:${turn.tlsPort}?transport=tcp`);
   return { stun: `stun:${host}:${turn.port}`, turn: urls };
@@ -84,12 +105,13 @@ export function turnUrlsFor(host: string, turn: TurnServer): { stun: string; tur
 
 /**
  * ICE servers for one client: the configured static ones, then either our own STUN/TURN on
- * the host the client reached us by, or the external `turnUrls`, with a REST credential.
+ * the host the client reached us by (of the TURN worker `turnFor` picks for its identity), or
+ * the external `turnUrls`, with a REST credential.
  */
 export function iceServersFor(
   config: Pick<SwitchboardConfig, 'ice' | 'turn'>,
   secret: string | undefined,
-  turn: TurnServer | undefined,
+  turnFor: TurnEndpointFor | undefined,
   identity: string,
   host: string | undefined,
 ): IceServer[] {
@@ -98,7 +120,9 @@ export function iceServersFor(
   const { username, credential } = turnRestCredential(secret, identity, config.turn.credentialTtlSeconds);
   if (config.turn.urls.length > 0) {
     out.push({ urls: config.turn.urls, username, credential });
-  } else if (turn) {
+  } else if (turnFor) {
+    const turn = turnFor(identity);
+    if (!turn) return out;
     const own = turnUrlsFor(config.turn.publicHost ?? host ?? turn.addresses[0] ?? 'localhost', turn);
     out.push({ urls: [own.stun] }, { urls: own.turn, username, credential });
   }

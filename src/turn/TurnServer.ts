@@ -19,9 +19,10 @@ import { bindSamePort } from '../net/multi-bind.js';
 import { guarded } from '../util/guarded.js';
 import { AllocationTable, DEFAULT_MAX_RESERVATIONS } from './allocations/allocation-table.js';
 import { OwnEndpoints } from './allocations/own-endpoints.js';
+import type { PortRange } from './allocations/port-range.js';
 import { relayAddressFor } from './allocations/relay-address.js';
 import { STREAM_MAX_BUFFERED_BYTES, type TransportKind } from './client-link.js';
-import { newTurnCounters, type TurnCounters } from './counters.js';
+import { newTurnCounters, type TurnCounters, type TurnSnapshot } from './counters.js';
 import { CredentialStore } from './credentials.js';
 import { TurnAuthenticator, nonceCookie } from './dispatch/auth.js';
 import { TurnDispatcher } from './dispatch/dispatcher.js';
@@ -54,6 +55,13 @@ export interface TurnServerOptions {
    * public host); the listening, relay and external addresses are refused anyway.
    */
   selfAddresses?: readonly string[];
+  /** Relay ports (UDP and RFC 6062 TCP) are taken from this range; default: ports the OS picks. */
+  relayPorts?: PortRange;
+  /**
+   * Relay port slices of sibling TURN processes on this host: a relay may reach those ports on
+   * the server's own addresses, as it reaches this server's own relays.
+   */
+  siblingRelayPorts?: readonly PortRange[];
   /** Allocations plus held reservations, in all (quotas.ts). */
   maxAllocations: number;
   /** Per identity: a static user's name, or the identity part of a REST username. */
@@ -102,6 +110,7 @@ export class TurnServer {
     const logger = opts.logger;
     this.peerFilter = new PeerAddressFilter(opts.allowPeers);
     this.own = new OwnEndpoints(this.peerFilter, (port) => this.table.hasRelayPort(port));
+    this.own.allowRelaySlices(opts.siblingRelayPorts ?? []);
     this.table = new AllocationTable({
       quotas: {
         total: opts.maxAllocations,
@@ -112,6 +121,7 @@ export class TurnServer {
       maxBitrateKbps: opts.maxBitrateKbps,
       relayAddress: (link, family) => relayAddressFor(link.localAddress, family, this.addresses, opts.relayIp),
       self: this.own,
+      relayPorts: opts.relayPorts,
       counters,
       logger,
     });
@@ -166,6 +176,15 @@ export class TurnServer {
   /** Live allocations by the transport their client uses to reach us. */
   allocationsByTransport(): Record<TransportKind, number> {
     return this.table.byTransport();
+  }
+
+  /** Counters and gauges for /metrics, as plain data (a copy: it may cross a process boundary). */
+  snapshot(): TurnSnapshot {
+    return {
+      counters: { ...this.counters, errors: { ...this.counters.errors } },
+      allocationsByTransport: this.allocationsByTransport(),
+      heldReservations: this.heldReservations,
+    };
   }
 
   async listen(): Promise<void> {

@@ -1,5 +1,5 @@
 /** What the TURN server counts (read by src/server/metrics.ts); one object shared by every part of the server. */
-import type { LinkCounters } from './client-link.js';
+import type { LinkCounters, TransportKind } from './client-link.js';
 
 export interface RelayCounters {
   /** Packets and bytes relayed client → peer and peer → client. */
@@ -42,4 +42,12 @@ export function newTurnCounters(): TurnCounters {
     malformed: 0,
     streamsTimedOut: 0,
   };
+}
+
+/** What /metrics shows of one TURN server: plain data, so a worker process can send it over IPC. */
+export interface TurnSnapshot {
+  counters: TurnCounters;
+  allocationsByTransport: Record<TransportKind, number>;
+  /** Ports held for RESERVATION-TOKENs. */
+  heldReservations: number;
 }

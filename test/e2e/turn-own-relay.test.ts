@@ -28,6 +28,8 @@ before(async () => {
     turnTlsCert: cert.certFile,
     turnTlsKey: cert.keyFile,
     turnAllowPeers: ['127.0.0.0/8'],
+    // The checks read the in-process server's counters (sb.turn).
+    turnWorkers: 0,
   });
   // The TURN server's certificate is self-signed for this test.
   browser = await launchChromium({ args: ['--ignore-certificate-errors'] });

@@ -166,6 +166,11 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
         const worker = /worker="([^"]+)"/.exec(labels)?.[1];
         if (name === 'switchboard_worker_entry_faults_total' && worker && workerWhere) report.faults[`${worker}: ${workerWhere}`] = value;
         if (name === 'switchboard_worker_restarts_total' && worker && value > 0) report.faults[`${worker}: worker restarts`] = value;
+        // Faults caught inside TURN worker processes count the same.
+        const inWorker = /^\{worker="([^"]+)",where="([^"]+)"\}$/.exec(labels);
+        if (name === 'switchboard_turn_worker_entry_faults_total' && inWorker) report.faults[`turn-${inWorker[1]}:${inWorker[2]}`] = value;
+        if (name === 'switchboard_turn_worker_restarts_total' && worker && value > 0)
+          report.faults[`turn-${worker}: worker restarts`] = value;
         if (/^switchboard_turn_(allocations_created|error_responses|malformed)/.test(name)) log(`${name}${labels} ${value}`);
       }
     }

@@ -132,6 +132,9 @@ before(async () => {
     join(dir, 'key.pem'),
     '--turn-allow-peer',
     '198.18.0.0/15',
+    // One TURN worker (a process of its own): every client gets ports 3478/5349, which the lab's rules name.
+    '--turn-workers',
+    '1',
     '--rtc-port',
     '0',
   ]);

@@ -40,8 +40,8 @@ describe('session and rooms', () => {
     assert.equal(w.name, 'Ada L.');
     assert.match(w.sessionId, /^p-[A-Za-z0-9_-]+$/);
     assert.match(w.sessionToken, /^[A-Za-z0-9_-]{43}$/);
-    // The embedded STUN/TURN server, on the host this client used to reach signaling.
-    const port = sb.turn?.port;
+    // The embedded STUN/TURN server (the TURN worker this identity is handed), on the host this client used to reach signaling.
+    const port = sb.turnService?.endpointFor('ada').port;
     assert.deepEqual(w.iceServers[0], { urls: [`stun:127.0.0.1:${port}`] });
     assert.deepEqual(w.iceServers[1]?.urls, [`turn:127.0.0.1:${port}?transport=udp`, `turn:127.0.0.1:${port}?transport=tcp`]);
     assert.match(w.iceServers[1]?.username ?? '', /^\d+:/);

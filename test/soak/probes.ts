@@ -34,7 +34,7 @@ export interface Sample {
   activeResources: number;
   /** LIVE_GAUGES summed over their labels. */
   live: Record<string, number>;
-  /** Exceptions caught at network/timer entry points, of the main process and of the media workers, plus worker restarts (a worker that crashed). */
+  /** Exceptions caught at network/timer entry points — of the main process, the media workers and the TURN workers — plus worker restarts (a worker that crashed). */
   entryFaults: number;
 }
 
@@ -56,7 +56,9 @@ export async function takeSample(pid: number, httpUrl: string, label: string): P
     entryFaults:
       (sums.get('switchboard_entry_faults_total') ?? 0) +
       (sums.get('switchboard_worker_entry_faults_total') ?? 0) +
-      (sums.get('switchboard_worker_restarts_total') ?? 0),
+      (sums.get('switchboard_worker_restarts_total') ?? 0) +
+      (sums.get('switchboard_turn_worker_entry_faults_total') ?? 0) +
+      (sums.get('switchboard_turn_worker_restarts_total') ?? 0),
   };
 }
 

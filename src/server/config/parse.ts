@@ -174,6 +174,18 @@ export function checkConfig(c: ServerConfig): ServerConfig {
     const missing = c.turnTlsCert ? 'turnTlsKey' : 'turnTlsCert';
     throw configError(missing, 'must be set together with the other TLS file', c.turnTlsCert ?? c.turnTlsKey);
   }
+  // Each TURN worker relays from a slice of its own; an EVEN-PORT pair needs two ports of one slice.
+  const relayPorts = c.turnRelayPortMax - c.turnRelayPortMin + 1;
+  if (relayPorts < 2 * Math.max(1, c.turnWorkers)) {
+    throw configError(
+      'turnRelayPortMax',
+      `must leave at least 2 relay ports per TURN worker above turnRelayPortMin (${c.turnRelayPortMin}, ${c.turnWorkers} workers)`,
+      c.turnRelayPortMax,
+    );
+  }
+  if (c.turnWorkers > 1 && c.turnPort !== 0 && c.turnPort + c.turnWorkers - 1 > 65535) {
+    throw configError('turnPort', `leaves no room for ${c.turnWorkers} TURN workers' ports (turnPort + i)`, c.turnPort);
+  }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw configError(c.tlsCert ? 'tlsKey' : 'tlsCert', 'must be set together with the other TLS file', c.tlsCert ?? c.tlsKey);
   }

@@ -230,6 +230,31 @@ export const CONFIG_SCHEMA = {
     flag: 'turn-port',
     doc: 'UDP and TCP port; 0 = any free port',
   },
+  turnWorkers: {
+    // Relaying in processes of its own: it never waits behind signaling or an MCU encode.
+    section: 'turn',
+    type: int(0, 64),
+    default: availableParallelism(),
+    shownDefault: 'number of cores',
+    env: ['SWITCHBOARD_TURN_WORKERS'],
+    flag: 'turn-workers',
+    doc: 'TURN worker processes; worker i listens on `turnPort` + i (and `turnTlsPort` + i) and relays from its slice of the relay ports; 0 = TURN in the main process',
+  },
+  turnRelayPortMin: {
+    // RFC 8656 §7.2: relay ports from the Dynamic and/or Private Port range.
+    section: 'turn',
+    type: int(1024, 65535),
+    default: 49152,
+    flag: 'turn-relay-port-min',
+    doc: 'lowest relay port (UDP, and TCP for RFC 6062); split into disjoint slices, one per TURN worker',
+  },
+  turnRelayPortMax: {
+    section: 'turn',
+    type: int(1024, 65535),
+    default: 65535,
+    flag: 'turn-relay-port-max',
+    doc: 'highest relay port',
+  },
   turnTlsPort: {
     section: 'turn',
     type: PORT,

@@ -15,6 +15,7 @@ import type { TurnCounters } from '../counters.js';
 import type { KeyAlgorithm } from '../credentials.js';
 import { Allocation, type SelfEndpoints } from './Allocation.js';
 import { AllocationQuotas, quotaIdentity, type QuotaLimits } from './quotas.js';
+import type { PortRange } from './port-range.js';
 import { PortReservations, bindRelay } from './relay-ports.js';
 import { ConnectionIds, TcpRelay, listenRelay } from './tcp-relay.js';
 
@@ -54,6 +55,8 @@ export interface AllocationTableOptions {
   /** The address a relay for this client link is bound on (relay-address.ts); undefined: none of that family. */
   relayAddress(link: ClientLink, family: 4 | 6): string | undefined;
   self: SelfEndpoints;
+  /** Relay ports are taken from this range; default: ports the OS picks. */
+  relayPorts?: PortRange | undefined;
   counters: TurnCounters;
   logger?: Logger | undefined;
 }
@@ -153,7 +156,7 @@ export class AllocationTable {
       if (req.reserveNext && this.reservations.size >= this.opts.maxReservations) return 508;
       const relayIp = this.opts.relayAddress(req.link, req.family);
       if (!relayIp) return 440;
-      const pair = await bindRelay(relayIp, req.evenPort, req.reserveNext);
+      const pair = await bindRelay(relayIp, req.evenPort, req.reserveNext, this.opts.relayPorts);
       if (!pair) return 508;
       relay = pair.relay;
       reserved = pair.next;
@@ -182,7 +185,7 @@ export class AllocationTable {
   private async allocateTcp(req: AllocateRequest): Promise<AllocateResult> {
     const relayIp = this.opts.relayAddress(req.link, req.family);
     if (!relayIp) return 440;
-    const server = await listenRelay(relayIp);
+    const server = await listenRelay(relayIp, this.opts.relayPorts);
     if (!server) return 508;
     const refusal = this.refusalAfterBind(req, quotaIdentity(req.username), req.link.remoteAddress, 1);
     if (refusal) {

@@ -7,6 +7,7 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { createUdpSocket } from '../../net/udp.js';
 import { guarded } from '../../util/guarded.js';
+import { bindInRange, type PortRange } from './port-range.js';
 
 /** §7.2 suggests holding a reserved port for about 30 seconds. */
 export const RESERVATION_MS = 30_000;
@@ -29,11 +30,26 @@ function bindRelaySocket(address: string, port: number): Promise<UdpSocket | und
   });
 }
 
+/**
+ * A relay socket on `address`: in `range` when one is given (a port tried there is in use:
+ * the next one), else on a port the OS picks.
+ */
 export async function bindRelay(
   address: string,
   evenPort: boolean,
   reserveNext: boolean,
+  range?: PortRange,
 ): Promise<{ relay: UdpSocket; next?: UdpSocket } | undefined> {
+  if (range) {
+    return bindInRange(range, { even: evenPort, pair: evenPort && reserveNext }, async (port) => {
+      const relay = await bindRelaySocket(address, port);
+      if (!relay || !(evenPort && reserveNext)) return relay ? { relay } : undefined;
+      const next = await bindRelaySocket(address, port + 1);
+      if (next) return { relay, next };
+      relay.close();
+      return undefined;
+    });
+  }
   if (!evenPort) {
     const relay = await bindRelaySocket(address, 0);
     return relay ? { relay } : undefined;

@@ -16,6 +16,7 @@ import type { TokenBucket } from '../../util/TokenBucket.js';
 import { guarded } from '../../util/guarded.js';
 import type { ClientLink } from '../client-link.js';
 import type { RelayCounters } from '../counters.js';
+import { bindInRange, type PortRange } from './port-range.js';
 
 /** §5.2, §5.3: a peer connection not bound within 30 s is closed. */
 export const BIND_TIMEOUT_MS = 30_000;
@@ -211,8 +212,12 @@ export class PeerConnection {
   }
 }
 
-/** A TCP listening socket bound on the relay address with a port the OS picks; undefined when none. */
-export function listenRelay(address: string): Promise<Server | undefined> {
+/** A TCP listening socket bound on the relay address, in `range` when given, else on a port the OS picks; undefined when none. */
+export function listenRelay(address: string, range?: PortRange): Promise<Server | undefined> {
+  return range ? bindInRange(range, { even: false, pair: false }, (port) => listenRelayOn(address, port)) : listenRelayOn(address, 0);
+}
+
+function listenRelayOn(address: string, port: number): Promise<Server | undefined> {
   // pauseOnConnect: an accepted peer is not read until it is bound (see the header).
   const server = createServer({ pauseOnConnect: true });
   return new Promise((resolve) => {
@@ -223,7 +228,7 @@ export function listenRelay(address: string): Promise<Server | undefined> {
         resolve(undefined);
       }),
     );
-    server.listen({ port: 0, host: address, ipv6Only: isIPv6(address) }, () => resolve(server));
+    server.listen({ port, host: address, ipv6Only: isIPv6(address) }, () => resolve(server));
   });
 }
 
