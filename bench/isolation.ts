@@ -18,7 +18,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadtestReport } from './loadtest/report.js';
 import { procTreeCpuSource } from './loadtest/server-cpu.js';
-import { exitAfter, nonNegative, spawnServer, startChild, stopServer, waitForLine, type Child } from './lib/proc.js';
+import {
+  exitAfter,
+  loopbackServeArgs,
+  MANY_PEERS_ARGS,
+  nonNegative,
+  spawnServer,
+  startChild,
+  stopServer,
+  waitForLine,
+  type Child,
+} from './lib/proc.js';
 
 interface Opts {
   subscribers: number;
@@ -134,31 +144,9 @@ const f = (n: number | null | undefined, d = 1): string => (n === null || n === 
 
 async function main(): Promise<void> {
   const mainJs = join(opts.dist, 'src', 'cli', 'main.js');
-  const server = await spawnServer(
-    'switchboard',
-    [
-      mainJs,
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-      '--turn-enabled',
-      'false',
-      '--rtc-port',
-      '0',
-      '--rtc-host',
-      '127.0.0.1',
-      '--max-room-participants',
-      '2000',
-      '--max-connections-per-ip',
-      '100000',
-      ...opts.serveArgs,
-    ],
-    { startTimeoutMs: 60_000 },
-  );
+  const server = await spawnServer('switchboard', loopbackServeArgs(mainJs, [...MANY_PEERS_ARGS, ...opts.serveArgs]), {
+    startTimeoutMs: 60_000,
+  });
   const url = `ws://127.0.0.1:${server.port}/ws`;
   let neighbour: Child | undefined;
   try {

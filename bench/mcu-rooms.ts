@@ -25,7 +25,7 @@ import { cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { CLK_TCK, cpuTicks, nonNegative, rssKiB, spawnServer, stopServer, type ServerChild } from './lib/proc.js';
+import { CLK_TCK, cpuTicks, loopbackServeArgs, nonNegative, rssKiB, spawnServer, stopServer, type ServerChild } from './lib/proc.js';
 import { SfuNodePeer } from '../test/helpers/sfu-node-peer.js';
 import { NodeDataChannelRtc } from '../test/helpers/sfu-node-peer-ndc.js';
 import { WeriftRtc } from '../test/helpers/sfu-node-peer-werift.js';
@@ -74,24 +74,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 
 async function startServer(maxMcuRooms: number | undefined): Promise<ServerChild> {
-  const args = [
-    MAIN,
-    'serve',
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--log-level',
-    'warn',
-    '--turn-enabled',
-    'false',
-    '--rtc-port',
-    '0',
-    '--rtc-host',
-    '127.0.0.1',
-    '--announced-ip',
-    '127.0.0.1',
-  ];
+  const args = loopbackServeArgs(MAIN, ['--announced-ip', '127.0.0.1']);
   // The base commit has no such flag: only pass it when asked.
   if (maxMcuRooms !== undefined) args.push('--max-mcu-rooms', String(maxMcuRooms));
   // The CLI prints its listening line at any log level.

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, waitFor, type TestBrowser, type TestPage } from '../test/helpers/browsers.js';
 import { computeLayout, fitRect } from '../src/mcu/video/layout.js';
-import { CLK_TCK, cpuTicks, nonNegative, spawnServer, stopServer, type ServerChild } from './lib/proc.js';
+import { CLK_TCK, cpuTicks, loopbackServeArgs, nonNegative, spawnServer, stopServer, type ServerChild } from './lib/proc.js';
 
 const SOURCE_W = 640;
 const SOURCE_H = 360;
@@ -229,26 +229,7 @@ async function runRoom(
 async function main(): Promise<void> {
   const { seconds } = parseArgs(process.argv.slice(2));
   const mainJs = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'main.js');
-  const server = await spawnServer(
-    'switchboard',
-    [
-      mainJs,
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-      '--turn-enabled',
-      'false',
-      '--rtc-port',
-      '0',
-      '--rtc-host',
-      '127.0.0.1',
-    ],
-    { startTimeoutMs: 20_000 },
-  );
+  const server = await spawnServer('switchboard', loopbackServeArgs(mainJs), { startTimeoutMs: 20_000 });
   const browser = await launchChromium();
   try {
     console.log(

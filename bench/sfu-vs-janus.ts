@@ -37,6 +37,8 @@ import {
   nonNegative,
   otherTicks,
   processTicks,
+  loopbackServeArgs,
+  MANY_PEERS_ARGS,
   spawnServer,
   startChild,
   stopServer,
@@ -200,31 +202,7 @@ async function startServer(key: ServerKey): Promise<RunningServer> {
   const timeoutMs = 15_000;
   if (key === 'switchboard') {
     const main = join(repo, 'dist', 'src', 'cli', 'main.js');
-    const s = await spawnServer(
-      'switchboard',
-      [
-        main,
-        'serve',
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--log-level',
-        'warn',
-        '--turn-enabled',
-        'false',
-        '--rtc-port',
-        '0',
-        '--rtc-host',
-        '127.0.0.1',
-        '--max-room-participants',
-        '2000',
-        // Every subscriber's signaling WebSocket comes from 127.0.0.1.
-        '--max-connections-per-ip',
-        '100000',
-      ],
-      { startTimeoutMs: timeoutMs },
-    );
+    const s = await spawnServer('switchboard', loopbackServeArgs(main, MANY_PEERS_ARGS), { startTimeoutMs: timeoutMs });
     // Every thread (libuv's pool too) on the server core.
     execFileSync('taskset', ['-a', '-p', '-c', String(opts.serverCore), String(s.pid)], { stdio: 'ignore' });
     return { pid: s.pid, url: `ws://127.0.0.1:${s.port}/ws`, driver: 'switchboard', stop: () => stopServer(s) };

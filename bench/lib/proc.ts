@@ -112,6 +112,30 @@ export function waitForLine(child: Child, re: RegExp, timeoutMs: number): Promis
   });
 }
 
+/** `switchboard serve` (`mainJs`) for a bench: loopback only, every port picked by the OS, TURN off, warnings only; then `extra`. */
+export function loopbackServeArgs(mainJs: string, extra: readonly string[] = []): string[] {
+  return [
+    mainJs,
+    'serve',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+    '--turn-enabled',
+    'false',
+    '--rtc-port',
+    '0',
+    '--rtc-host',
+    '127.0.0.1',
+    ...extra,
+  ];
+}
+
+/** Room and per-address caps high enough for one load generator's hundreds of peers on 127.0.0.1. */
+export const MANY_PEERS_ARGS = ['--max-room-participants', '2000', '--max-connections-per-ip', '100000'];
+
 const LISTEN_RE = /listening on https?:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/i;
 
 /**
