@@ -17,6 +17,7 @@ import { RedisServer } from '../helpers/redis-server.js';
 import type { ServerChild } from '../helpers/server-child.js';
 import { until } from '../helpers/until.js';
 import { P2pLink } from '../soak/p2p-link.js';
+import { releaseNodeDataChannel } from '../helpers/sfu-node-peer-ndc.js';
 import { sleep, TestClient } from '../helpers/ws-client.js';
 
 test('Redis down for 10 s: the room goes on, new joins fail fast, and work again after', { timeout: 120_000 }, async () => {
@@ -123,6 +124,8 @@ test('Redis down for 10 s: the room goes on, new joins fail fast, and work again
     assert.match(metrics, /^switchboard_cluster_redis_outages_total 1$/m);
   } finally {
     for (const l of links) l.close();
+    // node-datachannel keeps the event loop alive until its cleanup: without it this file never exits.
+    await releaseNodeDataChannel();
     for (const c of clients) c.terminate();
     await Promise.all(nodes.map((n) => n.stop()));
     await redis.close();
