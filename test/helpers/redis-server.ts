@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const running = new Set<ChildProcess>();
@@ -130,4 +131,15 @@ export class RedisServer {
     child.kill(sig);
     await gone;
   }
+}
+
+/** A Redis for one test and the nodes the test starts on it (push them): all closed when the test ends, nodes first. */
+export async function redisWithNodes<N extends { close(): void }>(t: TestContext): Promise<{ redis: RedisServer; nodes: N[] }> {
+  const redis = await RedisServer.start();
+  const nodes: N[] = [];
+  t.after(async () => {
+    for (const n of nodes) n.close();
+    await redis.close();
+  });
+  return { redis, nodes };
 }

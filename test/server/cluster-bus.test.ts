@@ -13,7 +13,7 @@ import { MAX_BUS_MESSAGE_BYTES, type BusEnvelope, type BusValidators } from '../
 import { ClusterKeys } from '../../src/cluster/keys.js';
 import { RedisConnection } from '../../src/cluster/RedisConnection.js';
 import { entryFaults } from '../../src/util/guarded.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisServer, redisWithNodes } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 
 interface Messages {
@@ -211,12 +211,7 @@ test(
 );
 
 test('after a Redis restart the bus subscribes again by itself, to the channels it still wants', { timeout: 30_000 }, async (t) => {
-  const redis = await RedisServer.start();
-  const nodes: BusNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) n.close();
-    await redis.close();
-  });
+  const { redis, nodes } = await redisWithNodes<BusNode>(t);
   const a = await startBus(redis.url, 'node-a');
   const b = await startBus(redis.url, 'node-b');
   nodes.push(a, b);

@@ -5,17 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RedisServer } from '../helpers/redis-server.js';
+import { redisWithNodes } from '../helpers/redis-server.js';
 import { startTestNode, type TestNode } from '../helpers/cluster-node.js';
 import { until } from '../helpers/until.js';
 
 test('a new room goes to the least-loaded live node that does not drain', { timeout: 30_000 }, async (t) => {
-  const redis = await RedisServer.start();
-  const nodes: TestNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) n.close();
-    await redis.close();
-  });
+  const { redis, nodes } = await redisWithNodes<TestNode>(t);
   const fast = { heartbeatMs: 200, ttlMs: 600 };
   const a = await startTestNode(redis.url, 'node-a', { ...fast, load: { cpu: 0.6, rooms: 1, participants: 10 } });
   const b = await startTestNode(redis.url, 'node-b', { ...fast, load: { cpu: 0.2, rooms: 9, participants: 40 } });
@@ -48,12 +43,7 @@ test('a new room goes to the least-loaded live node that does not drain', { time
 });
 
 test('concurrent claims of a room from two nodes: exactly one wins, both read its record', { timeout: 30_000 }, async (t) => {
-  const redis = await RedisServer.start();
-  const nodes: TestNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) n.close();
-    await redis.close();
-  });
+  const { redis, nodes } = await redisWithNodes<TestNode>(t);
   const a = await startTestNode(redis.url, 'node-a');
   const b = await startTestNode(redis.url, 'node-b');
   nodes.push(a, b);

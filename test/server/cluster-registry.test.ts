@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { entryFaults } from '../../src/util/guarded.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisServer, redisWithNodes } from '../helpers/redis-server.js';
 import { redisMentions, startTestNode, type TestNode } from '../helpers/cluster-node.js';
 import { until } from '../helpers/until.js';
 
@@ -50,12 +50,7 @@ function startChildNode(url: string, id: string, plan: { members: Record<string,
 }
 
 test('a node killed with SIGKILL is out of placement within 10 s and swept clean', { timeout: 60_000 }, async (t) => {
-  const redis = await RedisServer.start();
-  const nodes: TestNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) n.close();
-    await redis.close();
-  });
+  const { redis, nodes } = await redisWithNodes<TestNode>(t);
   const a = await startTestNode(redis.url, 'node-a');
   nodes.push(a);
   const b = await startTestNode(redis.url, 'node-b');
@@ -115,12 +110,7 @@ test(
   'a room is deleted only when no node has members left (livekit#4316), and a graceful exit clears a node at once',
   { timeout: 30_000 },
   async (t) => {
-    const redis = await RedisServer.start();
-    const nodes: TestNode[] = [];
-    t.after(async () => {
-      for (const n of nodes) n.close();
-      await redis.close();
-    });
+    const { redis, nodes } = await redisWithNodes<TestNode>(t);
     const a = await startTestNode(redis.url, 'node-a');
     nodes.push(a);
     const b = await startTestNode(redis.url, 'node-b');
@@ -176,12 +166,7 @@ test(
   'Redis killed for 10 s and restarted: no exception, nodes register again by themselves, placement works',
   { timeout: 60_000 },
   async (t) => {
-    const redis = await RedisServer.start();
-    const nodes: TestNode[] = [];
-    t.after(async () => {
-      for (const n of nodes) n.close();
-      await redis.close();
-    });
+    const { redis, nodes } = await redisWithNodes<TestNode>(t);
     const faultsBefore = entryFaults.total();
     const a = await startTestNode(redis.url, 'node-a');
     nodes.push(a);
