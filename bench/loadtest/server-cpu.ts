@@ -4,8 +4,7 @@
  * `/metrics` (prom-client's default `process_cpu_seconds_total`, which Switchboard registers with
  * the prefix `switchboard_process_`).
  */
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { processTreeCpuSeconds } from '../../src/server/process-cpu.js';
 import { InternalErrorCode, SwitchboardError } from '../../src/protocol/errors.js';
 
 export interface CpuSource {
@@ -13,16 +12,6 @@ export interface CpuSource {
   readonly description: string;
   /** Cumulative CPU seconds (user + system) of the server process. */
   read(): Promise<number>;
-}
-
-/**
- * sysconf(_SC_CLK_TCK): the unit of /proc/PID/stat times (100 on Linux nearly everywhere). Asked
- * once, asynchronously: a synchronous spawn would stall the peers' event loop mid-measurement.
- */
-function ticksPerSecond(): Promise<number> {
-  return new Promise((resolve) => {
-    execFile('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }, (err, out) => resolve(err ? 100 : Number(out.trim()) || 100));
-  });
 }
 
 /** utime + stime (fields 14 and 15 of proc(5) /proc/PID/stat; the name in parentheses may hold spaces). */
@@ -41,52 +30,19 @@ export function parseProcStatCpuTicks(stat: string): number {
 }
 
 /**
- * The server process and every process under it (its media and TURN workers), summed: a worker
- * that started during the run counts from its start, one that ended drops out (bounded: the
- * /proc scan happens only at the measurement's start and end).
+ * The server process and every process under it (its media and TURN workers), summed — the same
+ * /proc reading a cluster node announces as its load (src/server/process-cpu.ts): a worker that
+ * started during the run counts from its start, one that ended drops out.
  */
 export function procTreeCpuSource(pid: number): CpuSource {
-  const ticks = ticksPerSecond();
   return {
     description: `/proc/${pid}/stat and its descendants'`,
-    read: async () => {
-      let total = 0;
-      for (const p of processTree(pid)) {
-        try {
-          total += parseProcStatCpuTicks(readFileSync(`/proc/${p}/stat`, 'utf8'));
-        } catch {
-          // ended between the scan and the read
-        }
-      }
-      return total / (await ticks);
+    read: () => {
+      const seconds = processTreeCpuSeconds(pid);
+      if (seconds === undefined) return Promise.reject(new SwitchboardError(InternalErrorCode.Unavailable, `no /proc/${pid}/stat`));
+      return Promise.resolve(seconds);
     },
   };
-}
-
-/** `root` and its descendants, from the parent pid (field 4) of every /proc/PID/stat. */
-export function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(name));
-    children.set(ppid, list);
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length > 0 && out.length < 4096) {
-    const p = queue.shift() as number;
-    out.push(p);
-    queue.push(...(children.get(p) ?? []));
-  }
-  return out;
 }
 
 /** Several servers (cluster nodes) as one: their CPU seconds summed. */

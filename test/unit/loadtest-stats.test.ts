@@ -13,7 +13,7 @@ import { LogHistogram, percentile } from '../../bench/loadtest/percentiles.js';
 import { TrackReceiveStats } from '../../bench/loadtest/receive-stats.js';
 import { RtpReplayer } from '../../bench/loadtest/rtp-replayer.js';
 import { loadRecordedMedia } from '../../bench/loadtest/run.js';
-import { parseCpuSecondsMetric, parseProcStatCpuTicks, processTree } from '../../bench/loadtest/server-cpu.js';
+import { parseCpuSecondsMetric, parseProcStatCpuTicks, procTreeCpuSource } from '../../bench/loadtest/server-cpu.js';
 import { checkLoopback, isLoopbackAddress, parseLoadtestArgs } from '../../bench/loadtest/options.js';
 import { decodeServerFrame } from '../../bench/loadtest/switchboard-driver.js';
 import { mulberry32, xorshift32 } from '../helpers/random.js';
@@ -198,13 +198,21 @@ test('server CPU: /proc/PID/stat utime + stime, and process_cpu_seconds_total fr
 });
 
 test('server CPU of a process tree: the server and the workers under it', async () => {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+  // A child that burns about 0.4 s of CPU, then waits: its time counts in its parent's tree.
+  const child = spawn(
+    process.execPath,
+    ['-e', 'const end = Date.now() + 400; while (Date.now() < end); console.log("done"); setTimeout(() => {}, 10000)'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   try {
-    await new Promise((r) => child.once('spawn', r));
-    const tree = processTree(process.pid);
-    assert.equal(tree[0], process.pid);
-    assert.ok(child.pid !== undefined && tree.includes(child.pid), 'a child process is in the tree');
-    assert.ok(!tree.includes(1), 'not the whole machine');
+    await new Promise((r) => child.stdout.once('data', r));
+    const childSeconds = await procTreeCpuSource(child.pid as number).read();
+    assert.ok(childSeconds >= 0.3, `the child used ${childSeconds} s`);
+    const own = process.cpuUsage();
+    const tree = await procTreeCpuSource(process.pid).read();
+    assert.ok(tree >= (own.user + own.system) / 1e6 - 0.05 + childSeconds - 0.05, `tree ${tree} s holds this process and the child`);
   } finally {
     child.kill('SIGKILL');
   }
